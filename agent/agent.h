@@ -1,0 +1,31 @@
+/* agent.h — the agent's public entry points, called by LD_PRELOAD's
+ * constructor (memattach run) or by the injector's remote call (--pid).
+ *
+ * The configuration is one string of ';'-separated key=value pairs:
+ *   socket=PATH     Unix stream socket the CLI listens on (required)
+ *   depth=N         native frames per stack (default 64, max 256)
+ *   python=0|1      read Python frames (default 1 when CPython is present)
+ *   pyalloc=0|1     wrap the PyMem domains (default 0)
+ * Unknown keys are ignored so that an older agent accepts a newer CLI. */
+#ifndef MEMATTACH_AGENT_H
+#define MEMATTACH_AGENT_H
+
+/* Environment variable read by the constructor under LD_PRELOAD. */
+#define MEMATTACH_AGENT_CONFIG_ENV "MEMATTACH_AGENT_CONFIG"
+
+/* Starts tracking: connects, sends the header and module map, patches the
+ * GOT entries.  Returns 0, or a negative errno-style code:
+ *   -EALREADY  already tracking (another memattach is attached)
+ *   -EINVAL    bad configuration string
+ *   -ECONNREFUSED / -ENOENT  could not connect to the socket
+ * It never blocks for long: the work of streaming runs on its own thread. */
+int memattach_agent_start(const char *config);
+
+/* Stops tracking (as Control.STOP would) and waits for the writer thread to
+ * flush and close.  Returns 0, or -EALREADY when not tracking. */
+int memattach_agent_stop(void);
+
+/* 1 while tracking, 0 when inert. */
+int memattach_agent_active(void);
+
+#endif

@@ -1,0 +1,47 @@
+/* capture_file.h — the capture file: magic, container version, then zstd
+ * frames holding the framed record stream (see proto/memattach.proto). */
+#ifndef MEMATTACH_CAPTURE_FILE_H
+#define MEMATTACH_CAPTURE_FILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "memattach.pb-c.h"
+
+typedef struct ma_capture_writer ma_capture_writer;
+
+/* Creates (truncates) path.  On error returns NULL with a one-line message. */
+ma_capture_writer *ma_capture_writer_open(const char *path, char *err, size_t errlen);
+/* Appends raw framed record bytes exactly as received from the agent. */
+int ma_capture_writer_write(ma_capture_writer *w, const void *buf, size_t len);
+/* Appends one record (framed here). */
+int ma_capture_writer_write_record(ma_capture_writer *w, const Memattach__Record *r);
+/* Ends the current zstd block and writes it out, so that a reader can
+ * decode everything written so far even if the writer dies next. */
+int ma_capture_writer_flush(ma_capture_writer *w);
+/* Flushes, ends the zstd frame, closes.  0 on success, -errno otherwise. */
+int ma_capture_writer_close(ma_capture_writer *w);
+/* Last error as a one-line message (after a failed call). */
+const char *ma_capture_writer_error(const ma_capture_writer *w);
+/* Compressed bytes written so far. */
+uint64_t ma_capture_writer_bytes(const ma_capture_writer *w);
+
+typedef struct ma_capture_reader ma_capture_reader;
+
+/* Opens and checks the magic and container version.  NULL + message on
+ * error (not a capture, newer container version, unreadable). */
+ma_capture_reader *ma_capture_reader_open(const char *path, char *err, size_t errlen);
+/* Reads the next record in file order.  Returns 1 and *rec (free it with
+ * ma_capture_record_free), 0 at the end of the data (a truncated file ends
+ * at its last whole record: see ma_capture_reader_truncated), -1 on
+ * corruption with a message naming the offset (ma_capture_reader_error). */
+int ma_capture_reader_next(ma_capture_reader *r, Memattach__Record **rec);
+void ma_capture_record_free(Memattach__Record *rec);
+/* Nonzero when the data ended mid-record / mid-frame or without trailer. */
+int ma_capture_reader_truncated(const ma_capture_reader *r);
+const char *ma_capture_reader_error(const ma_capture_reader *r);
+/* Compressed bytes consumed / total file size, for progress. */
+uint64_t ma_capture_reader_offset(const ma_capture_reader *r);
+uint64_t ma_capture_reader_size(const ma_capture_reader *r);
+void ma_capture_reader_close(ma_capture_reader *r);
+
+#endif
