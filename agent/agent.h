@@ -13,19 +13,21 @@
 /* Environment variable read by the constructor under LD_PRELOAD. */
 #define MEMATTACH_AGENT_CONFIG_ENV "MEMATTACH_AGENT_CONFIG"
 
+#define MEMATTACH_AGENT_API __attribute__((visibility("default")))
+
 /* Starts tracking: connects, sends the header and module map, patches the
  * GOT entries.  Returns 0, or a negative errno-style code:
  *   -EALREADY  already tracking (another memattach is attached)
  *   -EINVAL    bad configuration string
  *   -ECONNREFUSED / -ENOENT  could not connect to the socket
  * It never blocks for long: the work of streaming runs on its own thread. */
-int memattach_agent_start(const char *config);
+MEMATTACH_AGENT_API int memattach_agent_start(const char *config);
 
 /* Stops tracking (as Control.STOP would) and waits for the writer thread to
  * flush and close.  Returns 0, or -EALREADY when not tracking. */
-int memattach_agent_stop(void);
+MEMATTACH_AGENT_API int memattach_agent_stop(void);
 
 /* 1 while tracking, 0 when inert. */
-int memattach_agent_active(void);
+MEMATTACH_AGENT_API int memattach_agent_active(void);
 
 #endif

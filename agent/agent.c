@@ -1,0 +1,238 @@
+/* agent.c — start and stop of a tracking session, the LD_PRELOAD
+ * constructor, and what a forked child must forget. */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+#include "agent.h"
+#include "agent_internal.h"
+#include "memattach.pb-c.h"
+#include "record_io.h"
+
+#define AGENT_VERSION "0.1.0"
+
+struct ma_config ma_cfg;
+atomic_int ma_tracking;
+_Atomic uint64_t ma_seq;
+uint64_t ma_start_ns;
+__thread struct ma_tls ma_tls __attribute__((tls_model("initial-exec")));
+
+static pthread_mutex_t session_lock = PTHREAD_MUTEX_INITIALIZER;
+static int atfork_done;
+
+uint64_t ma_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+pid_t ma_gettid(void)
+{
+	return (pid_t)syscall(SYS_gettid);
+}
+
+static int parse_config(const char *s, struct ma_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->depth = 64;
+	while (s && *s) {
+		const char *end = strchr(s, ';');
+		size_t len = end ? (size_t)(end - s) : strlen(s);
+		const char *eq = memchr(s, '=', len);
+		if (eq) {
+			size_t kl = (size_t)(eq - s), vl = len - kl - 1;
+			const char *v = eq + 1;
+			if (kl == 6 && !memcmp(s, "socket", 6)) {
+				if (vl >= sizeof(c->socket_path))
+					return -EINVAL;
+				memcpy(c->socket_path, v, vl);
+				c->socket_path[vl] = 0;
+			} else if (kl == 5 && !memcmp(s, "depth", 5)) {
+				long d = strtol(v, NULL, 10);
+				if (d < 1 || d > MA_MAX_DEPTH)
+					return -EINVAL;
+				c->depth = (unsigned)d;
+			} else if (kl == 8 && !memcmp(s, "attached", 8)) {
+				c->attached = v[0] == '1';
+			}
+		}
+		s = end ? end + 1 : NULL;
+	}
+	return c->socket_path[0] ? 0 : -EINVAL;
+}
+
+static void read_file(const char *path, char *buf, size_t len, int nul_to_space)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? 0 : read(fd, buf, len - 1);
+	if (fd >= 0)
+		close(fd);
+	if (n < 0)
+		n = 0;
+	buf[n] = 0;
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == 0))
+		buf[--n] = 0;
+	if (nul_to_space)
+		for (ssize_t i = 0; i < n; i++)
+			if (!buf[i])
+				buf[i] = ' ';
+}
+
+static void send_header(void)
+{
+	static char cmdline[4096], comm[64], exe[4096], host[256];
+	struct timespec rt;
+	read_file("/proc/self/cmdline", cmdline, sizeof(cmdline), 1);
+	read_file("/proc/self/comm", comm, sizeof(comm), 0);
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	exe[n > 0 ? n : 0] = 0;
+	if (gethostname(host, sizeof(host) - 1) < 0)
+		host[0] = 0;
+	clock_gettime(CLOCK_REALTIME, &rt);
+
+	Memattach__Record rec = MEMATTACH__RECORD__INIT;
+	Memattach__Header h = MEMATTACH__HEADER__INIT;
+	h.format_major = MA_FORMAT_MAJOR;
+	h.format_minor = MA_FORMAT_MINOR;
+	h.pid = (uint32_t)getpid();
+	h.command_line = cmdline;
+	h.comm = comm;
+	h.executable = exe;
+	h.start_realtime_ns = (uint64_t)rt.tv_sec * 1000000000ull + (uint64_t)rt.tv_nsec;
+	h.start_monotonic_ns = ma_start_ns;
+	h.native_depth = ma_cfg.depth;
+	h.page_size = (uint32_t)getpagesize();
+	h.agent_version = (char *)AGENT_VERSION;
+	h.hostname = host;
+	h.attached = ma_cfg.attached;
+	h.rss_at_start = ma_writer_rss();
+	h.first_seq = atomic_load(&ma_seq);
+	rec.r_case = MEMATTACH__RECORD__R_HEADER;
+	rec.header = &h;
+	ma_writer_emit_now(&rec);
+}
+
+static void child_after_fork(void)
+{
+	/* The child runs untracked: its GOT entries still lead to the hooks,
+	 * which pass straight through from now on. */
+	atomic_store(&ma_tracking, 0);
+	ma_writer_forget_in_child();
+	pthread_mutex_init(&session_lock, NULL);
+}
+
+static int connect_socket(const char *path)
+{
+	struct sockaddr_un sa;
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	strncpy(sa.sun_path, path, sizeof(sa.sun_path) - 1);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		int e = errno;
+		close(fd);
+		return -e;
+	}
+	return fd;
+}
+
+int memattach_agent_start(const char *config)
+{
+	struct ma_config c;
+	int r;
+
+	ma_tls.guard++;
+	pthread_mutex_lock(&session_lock);
+	if (atomic_load(&ma_tracking) || ma_writer_running()) {
+		r = -EALREADY;
+		goto out;
+	}
+	if ((r = parse_config(config, &c)) < 0)
+		goto out;
+	ma_cfg = c;
+	if (ma_stacks_init() < 0) {
+		r = -ENOMEM;
+		goto out;
+	}
+	uintptr_t lo, hi;
+	ma_agent_text_range(&lo, &hi);
+	ma_stacks_set_agent_range(lo, hi);
+	if (ma_hooks_resolve() < 0) {
+		r = -ENOSYS;
+		goto out;
+	}
+	if (!atfork_done) {
+		pthread_atfork(NULL, NULL, child_after_fork);
+		atfork_done = 1;
+	}
+	int fd = connect_socket(c.socket_path);
+	if (fd < 0) {
+		r = fd;
+		goto out;
+	}
+	if ((r = ma_writer_prepare(fd)) < 0) {
+		close(fd);
+		goto out;
+	}
+	ma_start_ns = ma_now_ns();
+	send_header();
+	ma_writer_emit_modules();
+	atomic_store(&ma_tracking, 1);
+	ma_got_patch_all();
+	r = ma_writer_start(fd);
+	if (r < 0) {
+		atomic_store(&ma_tracking, 0);
+		ma_got_restore_all();
+	}
+out:
+	pthread_mutex_unlock(&session_lock);
+	ma_tls.guard--;
+	return r;
+}
+
+int memattach_agent_stop(void)
+{
+	ma_tls.guard++;
+	int was = ma_writer_running();
+	ma_writer_stop(MEMATTACH__STOP_REASON__STOP_REQUESTED);
+	ma_tls.guard--;
+	return was ? 0 : -EALREADY;
+}
+
+int memattach_agent_active(void)
+{
+	return atomic_load(&ma_tracking);
+}
+
+/* Under LD_PRELOAD (memattach run) the configuration comes from the
+ * environment, which is cleared so that programs this one runs do not
+ * connect too. */
+__attribute__((constructor)) static void agent_preload_init(void)
+{
+	const char *cfg = getenv(MEMATTACH_AGENT_CONFIG_ENV);
+	if (!cfg)
+		return;
+	char copy[1024];
+	strncpy(copy, cfg, sizeof(copy) - 1);
+	copy[sizeof(copy) - 1] = 0;
+	unsetenv(MEMATTACH_AGENT_CONFIG_ENV);
+	memattach_agent_start(copy);
+}
+
+__attribute__((destructor)) static void agent_fini(void)
+{
+	if (ma_writer_running()) {
+		ma_tls.guard++;
+		ma_writer_stop(MEMATTACH__STOP_REASON__STOP_PROCESS_EXIT);
+		ma_tls.guard--;
+	}
+}

@@ -1,0 +1,153 @@
+/* agent_internal.h — shared state of the agent's parts.
+ *
+ * Threads: application threads run the hooks (hooks.c → event_buffer.c);
+ * one writer thread (writer.c) owns the socket.  Everything the agent keeps
+ * lives in memory from ma_arena_alloc (anonymous mmap), never from the
+ * hooked allocators. */
+#ifndef MEMATTACH_AGENT_INTERNAL_H
+#define MEMATTACH_AGENT_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define MA_HIDDEN __attribute__((visibility("hidden")))
+#define MA_BATCH_EVENTS 1024
+#define MA_MAX_DEPTH 256
+
+/* ---- configuration and global state (agent.c) ---- */
+struct ma_config {
+	char socket_path[108];
+	unsigned depth;
+	int attached;
+};
+
+extern MA_HIDDEN struct ma_config ma_cfg;
+/* Nonzero while hooks record.  Read on every hook call. */
+extern MA_HIDDEN atomic_int ma_tracking;
+/* The global event sequence counter. */
+extern MA_HIDDEN _Atomic uint64_t ma_seq;
+extern MA_HIDDEN uint64_t ma_start_ns;   /* CLOCK_MONOTONIC at session start */
+
+/* Per-thread recursion guard: nonzero while the agent itself runs on this
+ * thread, so hooks reached from inside the agent, libunwind or a signal
+ * handler interrupting a hook pass straight through. */
+struct ma_tls {
+	unsigned guard;
+	struct ma_thread *thr;
+};
+extern MA_HIDDEN __thread struct ma_tls ma_tls __attribute__((tls_model("initial-exec")));
+
+uint64_t ma_now_ns(void) MA_HIDDEN;
+pid_t ma_gettid(void) MA_HIDDEN;
+
+/* ---- memory of the agent itself (arena.c) ---- */
+void *ma_arena_alloc(size_t size) MA_HIDDEN;        /* zeroed, never freed */
+void *ma_pages_alloc(size_t size) MA_HIDDEN;        /* zeroed, munmap-able */
+void ma_pages_free(void *p, size_t size) MA_HIDDEN;
+
+/* ---- event buffers (event_buffer.c) ---- */
+struct ma_buf {
+	struct ma_buf *next;
+	uint32_t n;
+	uint32_t tid;
+	uint64_t seq[MA_BATCH_EVENTS];
+	uint64_t time[MA_BATCH_EVENTS];
+	uint64_t addr[MA_BATCH_EVENTS];
+	uint64_t size[MA_BATCH_EVENTS];
+	uint32_t kind[MA_BATCH_EVENTS];
+	uint32_t stack[MA_BATCH_EVENTS];
+};
+
+struct ma_thread {
+	atomic_int lock;
+	uint32_t tid;
+	struct ma_buf *cur;
+	uint64_t pending;         /* reserved seq not yet recorded, or MAX */
+	struct ma_thread *next;
+	int announced;            /* ThreadInfo sent this session */
+	char name[16];
+};
+
+/* Records one event of the calling thread (the hook holds the guard). */
+void ma_record(uint32_t kind, uint64_t addr, uint64_t size, uint32_t stack) MA_HIDDEN;
+uint64_t ma_seq_reserve(void) MA_HIDDEN;
+void ma_record_reserved(uint64_t seq, uint32_t kind, uint64_t addr, uint64_t size) MA_HIDDEN;
+void ma_seq_abandon(uint64_t seq) MA_HIDDEN;
+/* Writer side. */
+struct ma_buf *ma_buffers_take_full(void) MA_HIDDEN;   /* FIFO list */
+/* Partial buffers; *min_pending = lowest reserved, unrecorded seq. */
+struct ma_buf *ma_buffers_sweep(uint64_t *min_pending) MA_HIDDEN;
+void ma_buffers_release(struct ma_buf *list) MA_HIDDEN;
+void ma_buffers_wake_all(void) MA_HIDDEN;
+void ma_threads_names_dirty(void) MA_HIDDEN;
+int ma_threads_take_names_dirty(void) MA_HIDDEN;
+void ma_buffers_reset(void) MA_HIDDEN;
+int ma_buffers_set_notify_fd(int fd) MA_HIDDEN;
+/* Threads: iterate under the registry lock. */
+void ma_threads_lock(void) MA_HIDDEN;
+void ma_threads_unlock(void) MA_HIDDEN;
+struct ma_thread *ma_threads_first(void) MA_HIDDEN;
+void ma_threads_reap(void) MA_HIDDEN;   /* reclaim threads that exited */
+
+/* ---- stacks (stack_table.c) ---- */
+struct ma_stack {
+	struct ma_stack *next_new;
+	struct ma_stack *next_all;
+	uint64_t hash;
+	uint32_t id;
+	uint32_t n;
+	uint64_t frames[];
+};
+int ma_stacks_init(void) MA_HIDDEN;
+/* Unwinds the caller and returns its stack id (0 when unknown). */
+uint32_t ma_stack_capture(void) MA_HIDDEN;
+/* Stacks created since the last call, oldest first. */
+struct ma_stack *ma_stacks_take_new(void) MA_HIDDEN;
+struct ma_stack *ma_stacks_all(void) MA_HIDDEN;
+void ma_stacks_set_agent_range(uintptr_t lo, uintptr_t hi) MA_HIDDEN;
+uint64_t ma_stacks_dropped(void) MA_HIDDEN;
+
+/* ---- GOT patching (got_patch.c) ---- */
+struct ma_hook_def {
+	const char *name;
+	void *hook;
+	void **real;
+};
+/* Patches every loaded object not patched yet; returns entries patched. */
+int ma_got_patch_all(void) MA_HIDDEN;
+/* Restores every patched entry of objects still loaded. */
+void ma_got_restore_all(void) MA_HIDDEN;
+/* Forgets objects that are no longer loaded (after dlclose). */
+void ma_got_forget_unloaded(void) MA_HIDDEN;
+
+/* ---- hooks (hooks.c) ---- */
+extern MA_HIDDEN const struct ma_hook_def ma_hook_defs[];
+extern MA_HIDDEN const size_t ma_hook_count;
+int ma_hooks_resolve(void) MA_HIDDEN;   /* dlsym the real functions */
+extern MA_HIDDEN void *(*ma_real_malloc)(size_t);
+extern MA_HIDDEN void (*ma_real_free)(void *);
+
+/* ---- modules (modules.c) ---- */
+void ma_modules_mark_dirty(void) MA_HIDDEN;
+/* Encodes Module / ModuleUnload records for changes since the last call
+ * (everything when full) through emit(). */
+void ma_modules_sync(int full, void (*emit)(const void *rec, void *ctx), void *ctx) MA_HIDDEN;
+int ma_modules_dirty(void) MA_HIDDEN;
+void ma_agent_text_range(uintptr_t *lo, uintptr_t *hi) MA_HIDDEN;
+
+/* ---- writer (writer.c) ---- */
+struct Memattach__Record;
+int ma_writer_prepare(int fd) MA_HIDDEN;
+void ma_writer_emit_now(const struct Memattach__Record *r) MA_HIDDEN;
+void ma_writer_emit_modules(void) MA_HIDDEN;
+uint64_t ma_writer_rss(void) MA_HIDDEN;
+void ma_writer_forget_in_child(void) MA_HIDDEN;
+int ma_writer_start(int fd) MA_HIDDEN;
+void ma_writer_notify(void) MA_HIDDEN;
+/* Asks the writer to stop and waits for it. */
+void ma_writer_stop(int reason) MA_HIDDEN;
+int ma_writer_running(void) MA_HIDDEN;
+
+#endif

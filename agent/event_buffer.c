@@ -1,0 +1,339 @@
+/* event_buffer.c — thread-local event batches and their bounded pool.
+ *
+ * Each thread appends to its own buffer under its own (uncontended) spin
+ * lock; the global sequence number is taken under that lock, which is what
+ * makes the writer's watermark true: once the writer has swept a thread,
+ * every seq that thread took earlier is in a buffer the writer holds.
+ * Full buffers go to a FIFO for the writer.  The pool is bounded: when the
+ * writer (i.e. the CLI) is slower than the threads, they wait for a free
+ * buffer — back-pressure instead of unbounded memory. */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include "agent_internal.h"
+
+#define POOL_BASE 32
+#define POOL_PER_THREAD 2
+#define POOL_MAX 1024
+
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t pool_cond = PTHREAD_COND_INITIALIZER;
+static struct ma_buf *pool_free;
+static struct ma_buf *full_head, *full_tail;
+static unsigned pool_allocated, pool_budget = POOL_BASE;
+static int notify_fd = -1;
+
+static pthread_mutex_t threads_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct ma_thread *threads_head;
+static struct ma_thread *threads_spare;
+
+static inline void spin_lock(atomic_int *l)
+{
+	unsigned spins = 0;
+	while (atomic_exchange_explicit(l, 1, memory_order_acquire)) {
+		while (atomic_load_explicit(l, memory_order_relaxed)) {
+			if (++spins > 200)
+				sched_yield();
+			else
+				__builtin_ia32_pause();
+		}
+	}
+}
+
+static inline void spin_unlock(atomic_int *l)
+{
+	atomic_store_explicit(l, 0, memory_order_release);
+}
+
+int ma_buffers_set_notify_fd(int fd)
+{
+	notify_fd = fd;
+	return 0;
+}
+
+/* Blocks while the pool is exhausted and tracking goes on. */
+static struct ma_buf *pool_get(void)
+{
+	struct ma_buf *b = NULL;
+	pthread_mutex_lock(&pool_lock);
+	for (;;) {
+		if (pool_free) {
+			b = pool_free;
+			pool_free = b->next;
+			break;
+		}
+		if (pool_allocated < pool_budget) {
+			b = ma_pages_alloc(sizeof(*b));
+			if (b)
+				pool_allocated++;
+			break;
+		}
+		if (!atomic_load(&ma_tracking))
+			break;
+		pthread_cond_wait(&pool_cond, &pool_lock);
+	}
+	pthread_mutex_unlock(&pool_lock);
+	if (b) {
+		b->next = NULL;
+		b->n = 0;
+	}
+	return b;
+}
+
+static void queue_full(struct ma_buf *b)
+{
+	int was_empty;
+	pthread_mutex_lock(&pool_lock);
+	b->next = NULL;
+	was_empty = full_head == NULL;
+	if (full_tail)
+		full_tail->next = b;
+	else
+		full_head = b;
+	full_tail = b;
+	pthread_mutex_unlock(&pool_lock);
+	if (was_empty && notify_fd >= 0) {
+		uint64_t one = 1;
+		ssize_t r = write(notify_fd, &one, sizeof(one));
+		(void)r;
+	}
+}
+
+static struct ma_thread *thread_attach(void)
+{
+	struct ma_thread *t;
+	pthread_mutex_lock(&threads_lock);
+	t = threads_spare;
+	if (t)
+		threads_spare = t->next;
+	pthread_mutex_unlock(&threads_lock);
+	if (!t)
+		t = ma_arena_alloc(sizeof(*t));
+	if (!t)
+		return NULL;
+	memset(t, 0, sizeof(*t));
+	t->pending = UINT64_MAX;
+	t->tid = (uint32_t)ma_gettid();
+	pthread_mutex_lock(&threads_lock);
+	t->next = threads_head;
+	threads_head = t;
+	pthread_mutex_lock(&pool_lock);
+	if (pool_budget < POOL_MAX)
+		pool_budget += POOL_PER_THREAD;
+	pthread_mutex_unlock(&pool_lock);
+	pthread_mutex_unlock(&threads_lock);
+	ma_tls.thr = t;
+	return t;
+}
+
+/* Locks the calling thread's record with a buffer attached.  Returns NULL
+ * (nothing locked) once tracking has stopped. */
+static struct ma_thread *lock_with_buffer(void)
+{
+	struct ma_thread *t = ma_tls.thr;
+	struct ma_buf *b;
+
+	if (!t && !(t = thread_attach()))
+		return NULL;
+	for (;;) {
+		spin_lock(&t->lock);
+		if (!atomic_load_explicit(&ma_tracking, memory_order_relaxed)) {
+			t->pending = UINT64_MAX;
+			spin_unlock(&t->lock);
+			return NULL;
+		}
+		if (t->cur)
+			return t;
+		spin_unlock(&t->lock);
+		b = pool_get();
+		if (!b)
+			return NULL;
+		b->tid = t->tid;
+		spin_lock(&t->lock);
+		if (!t->cur) {
+			t->cur = b;
+			b = NULL;
+		}
+		spin_unlock(&t->lock);
+		if (b)
+			ma_buffers_release(b);
+	}
+}
+
+static void append_locked(struct ma_thread *t, uint64_t seq, uint32_t kind,
+			  uint64_t addr, uint64_t size, uint32_t stack)
+{
+	struct ma_buf *b = t->cur;
+	uint32_t i = b->n++;
+	b->seq[i] = seq;
+	b->time[i] = ma_now_ns();
+	b->addr[i] = addr;
+	b->size[i] = size;
+	b->kind[i] = kind;
+	b->stack[i] = stack;
+	if (b->n == MA_BATCH_EVENTS) {
+		t->cur = NULL;
+		queue_full(b);
+	}
+	spin_unlock(&t->lock);
+}
+
+void ma_record(uint32_t kind, uint64_t addr, uint64_t size, uint32_t stack)
+{
+	struct ma_thread *t = lock_with_buffer();
+	if (t)
+		append_locked(t, atomic_fetch_add_explicit(&ma_seq, 1, memory_order_relaxed),
+			      kind, addr, size, stack);
+}
+
+/* realloc and mremap release the old block inside the real call, so their
+ * "free" must be sequenced before it although it is only known after it
+ * whether anything was released.  The seq is reserved first; until it is
+ * used or abandoned the writer's watermark stays below it. */
+uint64_t ma_seq_reserve(void)
+{
+	struct ma_thread *t = lock_with_buffer();
+	if (!t)
+		return UINT64_MAX;
+	uint64_t s = atomic_fetch_add_explicit(&ma_seq, 1, memory_order_relaxed);
+	t->pending = s;
+	spin_unlock(&t->lock);
+	return s;
+}
+
+void ma_record_reserved(uint64_t seq, uint32_t kind, uint64_t addr, uint64_t size)
+{
+	if (seq == UINT64_MAX)
+		return;
+	struct ma_thread *t = lock_with_buffer();
+	if (!t)
+		return;
+	t->pending = UINT64_MAX;
+	append_locked(t, seq, kind, addr, size, 0);
+}
+
+void ma_seq_abandon(uint64_t seq)
+{
+	struct ma_thread *t = ma_tls.thr;
+	if (seq == UINT64_MAX || !t)
+		return;
+	spin_lock(&t->lock);
+	t->pending = UINT64_MAX;
+	spin_unlock(&t->lock);
+}
+
+struct ma_buf *ma_buffers_take_full(void)
+{
+	pthread_mutex_lock(&pool_lock);
+	struct ma_buf *l = full_head;
+	full_head = full_tail = NULL;
+	pthread_mutex_unlock(&pool_lock);
+	return l;
+}
+
+struct ma_buf *ma_buffers_sweep(uint64_t *min_pending)
+{
+	struct ma_buf *list = NULL, **tail = &list;
+	uint64_t minp = UINT64_MAX;
+	pthread_mutex_lock(&threads_lock);
+	for (struct ma_thread *t = threads_head; t; t = t->next) {
+		spin_lock(&t->lock);
+		if (t->pending < minp)
+			minp = t->pending;
+		struct ma_buf *b = t->cur;
+		if (b && b->n)
+			t->cur = NULL;
+		else
+			b = NULL;
+		spin_unlock(&t->lock);
+		if (b) {
+			b->next = NULL;
+			*tail = b;
+			tail = &b->next;
+		}
+	}
+	pthread_mutex_unlock(&threads_lock);
+	if (min_pending)
+		*min_pending = minp;
+	return list;
+}
+
+void ma_buffers_release(struct ma_buf *list)
+{
+	if (!list)
+		return;
+	pthread_mutex_lock(&pool_lock);
+	while (list) {
+		struct ma_buf *n = list->next;
+		list->next = pool_free;
+		list->n = 0;
+		pool_free = list;
+		list = n;
+	}
+	pthread_cond_broadcast(&pool_cond);
+	pthread_mutex_unlock(&pool_lock);
+}
+
+void ma_buffers_wake_all(void)
+{
+	pthread_mutex_lock(&pool_lock);
+	pthread_cond_broadcast(&pool_cond);
+	pthread_mutex_unlock(&pool_lock);
+}
+
+/* Drops what is buffered (after the session ended) so that a later
+ * session starts clean; threads keep their registration. */
+void ma_buffers_reset(void)
+{
+	ma_buffers_release(ma_buffers_take_full());
+	ma_buffers_release(ma_buffers_sweep(NULL));
+	pthread_mutex_lock(&threads_lock);
+	for (struct ma_thread *t = threads_head; t; t = t->next)
+		t->announced = 0;
+	pthread_mutex_unlock(&threads_lock);
+}
+
+void ma_threads_lock(void) { pthread_mutex_lock(&threads_lock); }
+void ma_threads_unlock(void) { pthread_mutex_unlock(&threads_lock); }
+struct ma_thread *ma_threads_first(void) { return threads_head; }
+
+/* A thread that has exited leaves its registration behind (we keep no
+ * destructor in the target's threads); reclaim those whose tid is gone.
+ * Their last partial buffer was already taken by a sweep. */
+void ma_threads_reap(void)
+{
+	pid_t pid = getpid();
+	pthread_mutex_lock(&threads_lock);
+	struct ma_thread **pp = &threads_head;
+	while (*pp) {
+		struct ma_thread *t = *pp;
+		if (syscall(SYS_tgkill, pid, t->tid, 0) < 0 && errno == ESRCH) {
+			spin_lock(&t->lock);
+			struct ma_buf *b = t->cur;
+			t->cur = NULL;
+			spin_unlock(&t->lock);
+			if (b && b->n)
+				queue_full(b);
+			else if (b)
+				ma_buffers_release(b);
+			*pp = t->next;
+			t->next = threads_spare;
+			threads_spare = t;
+			pthread_mutex_lock(&pool_lock);
+			if (pool_budget > POOL_BASE)
+				pool_budget -= POOL_PER_THREAD;
+			pthread_mutex_unlock(&pool_lock);
+			continue;
+		}
+		pp = &t->next;
+	}
+	pthread_mutex_unlock(&threads_lock);
+}
+
+static atomic_int names_dirty;
+void ma_threads_names_dirty(void) { atomic_store(&names_dirty, 1); }
+int ma_threads_take_names_dirty(void) { return atomic_exchange(&names_dirty, 0); }

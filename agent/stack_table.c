@@ -1,0 +1,142 @@
+/* stack_table.c — native stack capture and in-process deduplication.
+ *
+ * A lock-free open-addressing table of distinct stacks: lookups never take
+ * a lock, an insert is one compare-and-swap.  Each distinct stack is handed
+ * to the writer once (a push-only list the writer takes whole), so the
+ * agent's memory grows with distinct stacks, never with events.
+ *
+ * Unwinding uses libunwind's unw_backtrace with per-thread caching: frame
+ * pointers are not kept by Debian's libraries, so a frame-pointer walk
+ * would stop or go wrong at the first libc or libstdc++ frame. */
+#define UNW_LOCAL_ONLY
+#include <libunwind.h>
+#include <string.h>
+#include "agent_internal.h"
+
+#define TABLE_BITS 22                   /* 4M slots: 32 MiB of address space */
+#define TABLE_SIZE (1u << TABLE_BITS)
+#define TABLE_LIMIT (TABLE_SIZE / 4 * 3)
+#define SKIP_MAX 8
+
+static _Atomic(struct ma_stack *) *table;
+static _Atomic(struct ma_stack *) new_list;
+static _Atomic(struct ma_stack *) all_list;
+static _Atomic uint32_t next_id = 1;
+static _Atomic uint64_t dropped;
+static uintptr_t agent_lo, agent_hi;
+
+int ma_stacks_init(void)
+{
+	if (table)
+		return 0;
+	table = ma_pages_alloc(sizeof(*table) * TABLE_SIZE);
+	if (!table)
+		return -1;
+	unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
+	return 0;
+}
+
+void ma_stacks_set_agent_range(uintptr_t lo, uintptr_t hi)
+{
+	agent_lo = lo;
+	agent_hi = hi;
+}
+
+static inline uint64_t mix(uint64_t h, uint64_t v)
+{
+	h ^= v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
+	return h * 0xff51afd7ed558ccdull;
+}
+
+static struct ma_stack *stack_new(const uint64_t *f, uint32_t n, uint64_t h)
+{
+	struct ma_stack *s = ma_arena_alloc(sizeof(*s) + n * sizeof(uint64_t));
+	if (!s)
+		return NULL;
+	s->hash = h;
+	s->n = n;
+	memcpy(s->frames, f, n * sizeof(uint64_t));
+	return s;
+}
+
+static void publish(struct ma_stack *s)
+{
+	struct ma_stack *old = atomic_load(&new_list);
+	do
+		s->next_new = old;
+	while (!atomic_compare_exchange_weak(&new_list, &old, s));
+	old = atomic_load(&all_list);
+	do
+		s->next_all = old;
+	while (!atomic_compare_exchange_weak(&all_list, &old, s));
+}
+
+/* Returns the id of the stack f[0..n), inserting it when new. */
+static uint32_t stack_intern(const uint64_t *f, uint32_t n)
+{
+	uint64_t h = 0x12345678u ^ n;
+	for (uint32_t i = 0; i < n; i++)
+		h = mix(h, f[i]);
+	struct ma_stack *mine = NULL;
+	for (uint32_t i = 0, slot = (uint32_t)h & (TABLE_SIZE - 1); i < TABLE_SIZE;
+	     i++, slot = (slot + 1) & (TABLE_SIZE - 1)) {
+		struct ma_stack *s = atomic_load_explicit(&table[slot], memory_order_acquire);
+		if (!s) {
+			if (atomic_load_explicit(&next_id, memory_order_relaxed) > TABLE_LIMIT) {
+				atomic_fetch_add(&dropped, 1);
+				return 0;
+			}
+			if (!mine && !(mine = stack_new(f, n, h)))
+				return 0;
+			if (!mine->id)
+				mine->id = atomic_fetch_add(&next_id, 1);
+			if (atomic_compare_exchange_strong(&table[slot], &s, mine)) {
+				publish(mine);
+				return mine->id;
+			}
+			/* lost the race: s is the winner; fall through to compare */
+		}
+		if (s->hash == h && s->n == n && !memcmp(s->frames, f, n * sizeof(uint64_t)))
+			return s->id;
+	}
+	return 0;
+}
+
+uint32_t ma_stack_capture(void)
+{
+	void *ips[MA_MAX_DEPTH + SKIP_MAX];
+	unsigned depth = ma_cfg.depth;
+	int n = unw_backtrace(ips, (int)(depth + SKIP_MAX));
+	int first = 0;
+	/* Drop the agent's own frames (the hook and what it called). */
+	while (first < n && (uintptr_t)ips[first] >= agent_lo && (uintptr_t)ips[first] < agent_hi)
+		first++;
+	n -= first;
+	if (n <= 0)
+		return 0;
+	if ((unsigned)n > depth)
+		n = (int)depth;
+	return stack_intern((const uint64_t *)(ips + first), (uint32_t)n);
+}
+
+struct ma_stack *ma_stacks_take_new(void)
+{
+	struct ma_stack *l = atomic_exchange(&new_list, NULL), *r = NULL;
+	while (l) {   /* reverse: oldest first */
+		struct ma_stack *n = l->next_new;
+		l->next_new = r;
+		r = l;
+		l = n;
+	}
+	return r;
+}
+
+struct ma_stack *ma_stacks_all(void)
+{
+	return atomic_load(&all_list);
+}
+
+uint64_t ma_stacks_dropped(void)
+{
+	return atomic_load(&dropped);
+}

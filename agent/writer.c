@@ -1,0 +1,439 @@
+/* writer.c — the agent's one thread of its own: takes the batches, turns
+ * them into records, writes them to the socket, samples RSS every 10 ms,
+ * reads the CLI's commands, and notices when the CLI is gone (write error
+ * or hang-up), in which case tracking stops and the target goes on. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include "agent_internal.h"
+#include "memattach.pb-c.h"
+#include "record_io.h"
+
+#define TICK_NS 10000000ull
+#define REAP_EVERY 10            /* ticks */
+#define NAMES_EVERY 100          /* ticks */
+
+static int sock = -1, evfd = -1, statm_fd = -1;
+static pthread_mutex_t state_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t state_cond = PTHREAD_COND_INITIALIZER;
+static int running;              /* writer thread alive */
+static atomic_int stop_reason;   /* nonzero: stop requested */
+static int disconnected;
+
+/* Output buffer: records accumulate here and go out in large writes. */
+static uint8_t *out;
+static size_t out_len, out_cap;
+/* Scratch columns for delta encoding. */
+static uint64_t *col_seq, *col_time, *col_size;
+static int64_t *col_addr;
+static uint32_t *col_kind, *col_stack;
+
+static int out_reserve(size_t n)
+{
+	if (out_len + n <= out_cap)
+		return 0;
+	size_t cap = out_cap ? out_cap : (1u << 20);
+	while (cap < out_len + n)
+		cap *= 2;
+	uint8_t *b = ma_pages_alloc(cap);
+	if (!b)
+		return -1;
+	if (out_len)
+		memcpy(b, out, out_len);
+	ma_pages_free(out, out_cap);
+	out = b;
+	out_cap = cap;
+	return 0;
+}
+
+static void flush_out(void)
+{
+	size_t off = 0;
+	while (off < out_len && !disconnected) {
+		ssize_t w = send(sock, out + off, out_len - off, MSG_NOSIGNAL);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			disconnected = 1;
+			break;
+		}
+		off += (size_t)w;
+	}
+	out_len = 0;
+}
+
+static void emit(const void *rec, void *ctx)
+{
+	(void)ctx;
+	const Memattach__Record *r = rec;
+	size_t n = ma_record_framed_size(r);
+	if (out_reserve(n) < 0)
+		return;
+	out_len += ma_record_pack_framed(r, out + out_len);
+	if (out_len > (4u << 20))
+		flush_out();
+}
+
+static uint64_t rss_bytes(void)
+{
+	char buf[128];
+	unsigned long size = 0, resident = 0;
+	if (statm_fd < 0)
+		return 0;
+	ssize_t n = pread(statm_fd, buf, sizeof(buf) - 1, 0);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	if (sscanf(buf, "%lu %lu", &size, &resident) != 2)
+		return 0;
+	return (uint64_t)resident * (uint64_t)getpagesize();
+}
+
+static void emit_batch(const struct ma_buf *b)
+{
+	Memattach__Record rec = MEMATTACH__RECORD__INIT;
+	Memattach__EventBatch eb = MEMATTACH__EVENT_BATCH__INIT;
+	uint64_t ps = 0, pt = ma_start_ns;
+	int64_t pa = 0;
+	for (uint32_t i = 0; i < b->n; i++) {
+		col_seq[i] = b->seq[i] - ps;
+		ps = b->seq[i];
+		col_time[i] = b->time[i] >= pt ? b->time[i] - pt : 0;
+		pt = b->time[i] > pt ? b->time[i] : pt;
+		col_addr[i] = (int64_t)b->addr[i] - pa;
+		pa = (int64_t)b->addr[i];
+	}
+	memcpy(col_size, b->size, b->n * sizeof(uint64_t));
+	memcpy(col_kind, b->kind, b->n * sizeof(uint32_t));
+	memcpy(col_stack, b->stack, b->n * sizeof(uint32_t));
+	eb.tid = b->tid;
+	eb.n_seq_delta = eb.n_time_delta = eb.n_addr_delta = b->n;
+	eb.n_size = eb.n_kind = eb.n_stack = b->n;
+	eb.seq_delta = col_seq;
+	eb.time_delta = col_time;
+	eb.addr_delta = col_addr;
+	eb.size = col_size;
+	eb.kind = col_kind;
+	eb.stack = col_stack;
+	rec.r_case = MEMATTACH__RECORD__R_EVENTS;
+	rec.events = &eb;
+	emit(&rec, NULL);
+}
+
+static void emit_stack(const struct ma_stack *s)
+{
+	Memattach__Record rec = MEMATTACH__RECORD__INIT;
+	Memattach__Stack st = MEMATTACH__STACK__INIT;
+	st.id = s->id;
+	st.n_frames = s->n;
+	st.frames = (uint64_t *)s->frames;
+	rec.r_case = MEMATTACH__RECORD__R_STACK;
+	rec.stack = &st;
+	emit(&rec, NULL);
+}
+
+static void read_comm(uint32_t tid, char *name, size_t len)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/self/task/%u/comm", tid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	name[0] = 0;
+	if (fd < 0)
+		return;
+	ssize_t n = read(fd, name, len - 1);
+	close(fd);
+	if (n < 0)
+		n = 0;
+	name[n] = 0;
+	if (n > 0 && name[n - 1] == '\n')
+		name[n - 1] = 0;
+}
+
+/* Announces new threads, and renamed ones when asked to look. */
+static void emit_threads(int rescan)
+{
+	ma_threads_lock();
+	for (struct ma_thread *t = ma_threads_first(); t; t = t->next) {
+		if (t->announced && !rescan)
+			continue;
+		char name[16];
+		read_comm(t->tid, name, sizeof(name));
+		if (t->announced && !strcmp(name, t->name))
+			continue;
+		memcpy(t->name, name, sizeof(name));
+		t->announced = 1;
+		Memattach__Record rec = MEMATTACH__RECORD__INIT;
+		Memattach__ThreadInfo ti = MEMATTACH__THREAD_INFO__INIT;
+		ti.tid = t->tid;
+		ti.name = t->name;
+		ti.seq = atomic_load(&ma_seq);
+		rec.r_case = MEMATTACH__RECORD__R_THREAD;
+		rec.thread = &ti;
+		emit(&rec, NULL);
+	}
+	ma_threads_unlock();
+}
+
+static void emit_stacks_and_batches(struct ma_buf *full, struct ma_buf *partial)
+{
+	/* Stacks go first: every event in these batches was recorded after
+	 * its stack was published. */
+	for (struct ma_stack *s = ma_stacks_take_new(); s; s = s->next_new)
+		emit_stack(s);
+	for (struct ma_buf *b = full; b; b = b->next)
+		emit_batch(b);
+	for (struct ma_buf *b = partial; b; b = b->next)
+		emit_batch(b);
+	ma_buffers_release(full);
+	ma_buffers_release(partial);
+}
+
+/* One period: everything recorded so far, then a watermark. */
+static void cycle(unsigned tick_no, int rescan_names)
+{
+	uint64_t w = atomic_load(&ma_seq), pending;
+	struct ma_buf *partial = ma_buffers_sweep(&pending);
+	struct ma_buf *full = ma_buffers_take_full();
+	if (pending < w)
+		w = pending;
+	if (ma_modules_dirty())
+		ma_modules_sync(0, emit, NULL);
+	emit_threads(rescan_names || ma_threads_take_names_dirty() ||
+		     tick_no % NAMES_EVERY == 0);
+	emit_stacks_and_batches(full, partial);
+	Memattach__Record rec = MEMATTACH__RECORD__INIT;
+	Memattach__Tick tk = MEMATTACH__TICK__INIT;
+	tk.watermark = w;
+	tk.time_ns = ma_now_ns() - ma_start_ns;
+	tk.rss_bytes = rss_bytes();
+	rec.r_case = MEMATTACH__RECORD__R_TICK;
+	rec.tick = &tk;
+	emit(&rec, NULL);
+	flush_out();
+	if (tick_no % REAP_EVERY == 0)
+		ma_threads_reap();
+}
+
+/* Reads the CLI's commands.  Returns nonzero when the CLI hung up. */
+static int read_control(void)
+{
+	static uint8_t in[4096];
+	static size_t in_len;
+	ssize_t n = recv(sock, in + in_len, sizeof(in) - in_len, MSG_DONTWAIT);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return 0;
+	if (n <= 0)
+		return 1;
+	in_len += (size_t)n;
+	for (;;) {
+		uint64_t len;
+		int k = ma_varint_get(in, in + in_len, &len);
+		if (k < 0 || len > sizeof(in) - 16)
+			return 1;    /* garbage: treat as gone */
+		if (k == 0 || in_len < k + len)
+			break;
+		Memattach__Record *r = memattach__record__unpack(NULL, len, in + k);
+		if (r) {
+			if (r->r_case == MEMATTACH__RECORD__R_CONTROL && r->control &&
+			    r->control->op == MEMATTACH__CONTROL__OP__STOP)
+				atomic_store(&stop_reason, MEMATTACH__STOP_REASON__STOP_REQUESTED);
+			memattach__record__free_unpacked(r, NULL);
+		}
+		memmove(in, in + k + len, in_len - k - len);
+		in_len -= k + len;
+	}
+	return 0;
+}
+
+static void finish(int reason)
+{
+	/* Nothing records once tracking is off; the final sweep then holds
+	 * every event (see event_buffer.c). */
+	atomic_store(&ma_tracking, 0);
+	ma_got_restore_all();
+	ma_buffers_wake_all();
+	if (!disconnected) {
+		cycle(1, 0);
+		Memattach__Record rec = MEMATTACH__RECORD__INIT;
+		Memattach__AgentTrailer at = MEMATTACH__AGENT_TRAILER__INIT;
+		at.reason = reason;
+		at.watermark = atomic_load(&ma_seq);
+		at.time_ns = ma_now_ns() - ma_start_ns;
+		at.dropped_events = ma_stacks_dropped();
+		rec.r_case = MEMATTACH__RECORD__R_AGENT_TRAILER;
+		rec.agent_trailer = &at;
+		emit(&rec, NULL);
+		flush_out();
+		shutdown(sock, SHUT_WR);
+	}
+	ma_buffers_reset();
+	ma_buffers_set_notify_fd(-1);
+	close(sock);
+	close(evfd);
+	close(statm_fd);
+	sock = evfd = statm_fd = -1;
+	out_len = 0;
+}
+
+static void *writer_main(void *arg)
+{
+	(void)arg;
+	ma_tls.guard = 1;    /* nothing on this thread is ever recorded */
+	unsigned tick_no = 0;
+	uint64_t next_tick = ma_now_ns() + TICK_NS;
+	int reason = 0;
+
+	/* A new session resends every stack known from an earlier one. */
+	ma_stacks_take_new();
+	for (struct ma_stack *s = ma_stacks_all(); s; s = s->next_all)
+		emit_stack(s);
+	cycle(0, 1);
+
+	while (!disconnected) {
+		reason = atomic_load(&stop_reason);
+		if (reason)
+			break;
+		uint64_t now = ma_now_ns();
+		int timeout = now >= next_tick ? 0 : (int)((next_tick - now) / 1000000) + 1;
+		struct pollfd pf[2] = {{sock, POLLIN, 0}, {evfd, POLLIN, 0}};
+		int r = poll(pf, 2, timeout);
+		if (r < 0 && errno != EINTR)
+			break;
+		if (r > 0 && (pf[0].revents & (POLLIN | POLLHUP | POLLERR)) && read_control()) {
+			disconnected = 1;
+			break;
+		}
+		if (r > 0 && (pf[1].revents & POLLIN)) {
+			uint64_t v;
+			ssize_t k = read(evfd, &v, sizeof(v));
+			(void)k;
+			emit_stacks_and_batches(ma_buffers_take_full(), NULL);
+			flush_out();
+		}
+		now = ma_now_ns();
+		if (now >= next_tick) {
+			cycle(++tick_no, 0);
+			next_tick = now + TICK_NS;
+		}
+	}
+	if (disconnected)
+		reason = MEMATTACH__STOP_REASON__STOP_DISCONNECTED;
+	finish(reason);
+	pthread_mutex_lock(&state_lock);
+	running = 0;
+	pthread_cond_broadcast(&state_cond);
+	pthread_mutex_unlock(&state_lock);
+	return NULL;
+}
+
+/* Sends records before the thread exists (header, module map). */
+void ma_writer_emit_now(const Memattach__Record *r)
+{
+	emit(r, NULL);
+	flush_out();
+}
+
+int ma_writer_prepare(int fd)
+{
+	sock = fd;
+	disconnected = 0;
+	atomic_store(&stop_reason, 0);
+	if (!col_seq) {
+		col_seq = ma_arena_alloc(MA_BATCH_EVENTS * sizeof(uint64_t));
+		col_time = ma_arena_alloc(MA_BATCH_EVENTS * sizeof(uint64_t));
+		col_size = ma_arena_alloc(MA_BATCH_EVENTS * sizeof(uint64_t));
+		col_addr = ma_arena_alloc(MA_BATCH_EVENTS * sizeof(int64_t));
+		col_kind = ma_arena_alloc(MA_BATCH_EVENTS * sizeof(uint32_t));
+		col_stack = ma_arena_alloc(MA_BATCH_EVENTS * sizeof(uint32_t));
+		if (!col_seq || !col_time || !col_size || !col_addr || !col_kind || !col_stack)
+			return -ENOMEM;
+	}
+	evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	statm_fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+	if (evfd < 0)
+		return -errno;
+	ma_buffers_set_notify_fd(evfd);
+	return disconnected ? -EPIPE : 0;
+}
+
+uint64_t ma_writer_rss(void)
+{
+	return rss_bytes();
+}
+
+void ma_writer_emit_modules(void)
+{
+	ma_modules_sync(1, emit, NULL);
+	flush_out();
+}
+
+int ma_writer_start(int fd)
+{
+	(void)fd;
+	pthread_t th;
+	pthread_attr_t at;
+	pthread_attr_init(&at);
+	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+	pthread_mutex_lock(&state_lock);
+	running = 1;
+	pthread_mutex_unlock(&state_lock);
+	int r = pthread_create(&th, &at, writer_main, NULL);
+	pthread_attr_destroy(&at);
+	if (r) {
+		running = 0;
+		return -r;
+	}
+	return 0;
+}
+
+void ma_writer_notify(void)
+{
+	if (evfd >= 0) {
+		uint64_t one = 1;
+		ssize_t r = write(evfd, &one, sizeof(one));
+		(void)r;
+	}
+}
+
+void ma_writer_stop(int reason)
+{
+	pthread_mutex_lock(&state_lock);
+	if (running) {
+		int zero = 0;
+		atomic_compare_exchange_strong(&stop_reason, &zero, reason);
+		ma_writer_notify();
+		while (running)
+			pthread_cond_wait(&state_cond, &state_lock);
+	}
+	pthread_mutex_unlock(&state_lock);
+}
+
+int ma_writer_running(void)
+{
+	pthread_mutex_lock(&state_lock);
+	int r = running;
+	pthread_mutex_unlock(&state_lock);
+	return r;
+}
+
+/* In a forked child the writer does not exist: drop the session quietly. */
+void ma_writer_forget_in_child(void)
+{
+	running = 0;
+	if (sock >= 0)
+		close(sock);
+	if (evfd >= 0)
+		close(evfd);
+	if (statm_fd >= 0)
+		close(statm_fd);
+	sock = evfd = statm_fd = -1;
+	ma_buffers_set_notify_fd(-1);
+	pthread_mutex_init(&state_lock, NULL);
+	pthread_cond_init(&state_cond, NULL);
+}
