@@ -1,0 +1,837 @@
+/* analysis.c — the analysis engine: applies events in seq order to a live
+ * table and keeps every total the reports need.  O(1) per event: heap
+ * blocks in an open-addressing hash map, mmap blocks in a small sorted
+ * array, and the live set at the peak kept lazily per stack (see touch()). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analysis.h"
+#include "record_io.h"
+
+/* ------------------------------------------------ u64 → u32 map (no delete) */
+
+typedef struct u64map {
+	uint64_t *keys;
+	uint32_t *vals;          /* UINT32_MAX: empty */
+	size_t mask, n;
+} u64map;
+
+static inline size_t hash64(uint64_t k, size_t mask)
+{
+	k ^= k >> 33;
+	k *= 0xff51afd7ed558ccdull;
+	k ^= k >> 33;
+	return (size_t)k & mask;
+}
+
+static int map_grow(u64map *m)
+{
+	size_t cap = m->keys ? (m->mask + 1) * 2 : 64;
+	uint64_t *k = malloc(cap * sizeof *k);
+	uint32_t *v = malloc(cap * sizeof *v);
+	if (!k || !v) {
+		free(k);
+		free(v);
+		return -1;
+	}
+	memset(v, 0xff, cap * sizeof *v);
+	for (size_t i = 0; m->keys && i <= m->mask; i++) {
+		if (m->vals[i] == UINT32_MAX)
+			continue;
+		size_t j = hash64(m->keys[i], cap - 1);
+		while (v[j] != UINT32_MAX)
+			j = (j + 1) & (cap - 1);
+		k[j] = m->keys[i];
+		v[j] = m->vals[i];
+	}
+	free(m->keys);
+	free(m->vals);
+	m->keys = k;
+	m->vals = v;
+	m->mask = cap - 1;
+	return 0;
+}
+
+static uint32_t map_get(const u64map *m, uint64_t key)
+{
+	if (!m->keys)
+		return UINT32_MAX;
+	for (size_t i = hash64(key, m->mask);; i = (i + 1) & m->mask) {
+		if (m->vals[i] == UINT32_MAX)
+			return UINT32_MAX;
+		if (m->keys[i] == key)
+			return m->vals[i];
+	}
+}
+
+static int map_put(u64map *m, uint64_t key, uint32_t val)
+{
+	if ((m->n + 1) * 2 > (m->keys ? m->mask + 1 : 0) && map_grow(m) < 0)
+		return -1;
+	size_t i = hash64(key, m->mask);
+	while (m->vals[i] != UINT32_MAX && m->keys[i] != key)
+		i = (i + 1) & m->mask;
+	if (m->vals[i] == UINT32_MAX)
+		m->n++;
+	m->keys[i] = key;
+	m->vals[i] = val;
+	return 0;
+}
+
+static void map_free(u64map *m)
+{
+	free(m->keys);
+	free(m->vals);
+}
+
+/* ------------------------------------------------------- live heap blocks */
+
+typedef struct block {
+	uint64_t addr;           /* 0: empty slot */
+	uint64_t size;
+	uint32_t stack;          /* index in stacks[] */
+	uint32_t kind;
+} block;
+
+typedef struct live_table {
+	block *t;
+	size_t mask, n;
+	int shift;
+} live_table;
+
+static inline size_t live_home(const live_table *l, uint64_t addr)
+{
+	return (size_t)((addr * 0x9e3779b97f4a7c15ull) >> l->shift);
+}
+
+static int live_init(live_table *l, int bits)
+{
+	l->t = calloc((size_t)1 << bits, sizeof *l->t);
+	if (!l->t)
+		return -1;
+	l->mask = ((size_t)1 << bits) - 1;
+	l->shift = 64 - bits;
+	l->n = 0;
+	return 0;
+}
+
+static inline block *live_find(const live_table *l, uint64_t addr)
+{
+	for (size_t i = live_home(l, addr);; i = (i + 1) & l->mask) {
+		if (l->t[i].addr == addr)
+			return &l->t[i];
+		if (!l->t[i].addr)
+			return NULL;
+	}
+}
+
+static int live_grow(live_table *l)
+{
+	live_table n;
+	if (live_init(&n, 64 - l->shift + 1) < 0)
+		return -1;
+	for (size_t i = 0; i <= l->mask; i++) {
+		if (!l->t[i].addr)
+			continue;
+		size_t j = live_home(&n, l->t[i].addr);
+		while (n.t[j].addr)
+			j = (j + 1) & n.mask;
+		n.t[j] = l->t[i];
+	}
+	n.n = l->n;
+	free(l->t);
+	*l = n;
+	return 0;
+}
+
+/* Inserts a block whose address is known not to be live. */
+static int live_insert(live_table *l, const block *b)
+{
+	if ((l->n + 1) * 10 > (l->mask + 1) * 7 && live_grow(l) < 0)
+		return -1;
+	size_t i = live_home(l, b->addr);
+	while (l->t[i].addr)
+		i = (i + 1) & l->mask;
+	l->t[i] = *b;
+	l->n++;
+	return 0;
+}
+
+/* Removes the slot (backward-shift deletion: no tombstones, so lookups stay
+ * short however many blocks come and go). */
+static void live_remove(live_table *l, block *b)
+{
+	size_t i = (size_t)(b - l->t);
+	size_t j = i;
+	for (;;) {
+		j = (j + 1) & l->mask;
+		if (!l->t[j].addr)
+			break;
+		size_t k = live_home(l, l->t[j].addr);
+		/* The entry at j may move to i unless its home lies in (i, j]. */
+		int stays = i <= j ? (k > i && k <= j) : (k > i || k <= j);
+		if (!stays) {
+			l->t[i] = l->t[j];
+			i = j;
+		}
+	}
+	l->t[i].addr = 0;
+	l->n--;
+}
+
+/* --------------------------------------------------------- mmap blocks */
+
+typedef struct piece {
+	uint64_t start, end;
+	uint32_t stack, kind;
+	uint32_t map;            /* index in npieces[]: pieces of one mapping */
+} piece;
+
+/* ------------------------------------------------------------ the engine */
+
+struct ma_analysis_priv {
+	live_table live;
+	piece *pieces;
+	size_t npieces, cap_pieces;
+	uint32_t *map_pieces;    /* per mapping: pieces left */
+	size_t nmaps, cap_maps;
+	uint32_t *free_maps;
+	size_t nfree_maps;
+	uint64_t epoch;          /* bumped at every new global peak */
+	uint32_t *small_stack;   /* stack id → index + 1, for small ids */
+	size_t n_small_stack;
+	u64map big_stack;
+	size_t cap_stacks;
+	uint64_t *frame_pool;
+	size_t nframes, cap_frames;
+	size_t *frame_off;       /* per stack: offset in frame_pool */
+	u64map tids;
+	uint32_t last_tid, last_tid_idx;
+	size_t cap_threads;
+	u64map syms;
+	size_t cap_syms;
+	u64map pyf;
+	size_t cap_pyf;
+	size_t cap_samples;
+	int oom;
+};
+
+#define SMALL_STACK_IDS (1u << 22)
+
+static void *grow_array(void *p, size_t *cap, size_t need, size_t elem)
+{
+	if (need <= *cap)
+		return p;
+	size_t c = *cap ? *cap : 16;
+	while (c < need)
+		c *= 2;
+	void *n = realloc(p, c * elem);
+	if (!n)
+		return NULL;
+	*cap = c;
+	return n;
+}
+
+#define GROW(a, arr, cap, need)                                                  \
+	do {                                                                     \
+		void *g_ = grow_array((arr), &(cap), (need), sizeof *(arr));     \
+		if (!g_) {                                                       \
+			(a)->priv->oom = 1;                                      \
+			return 0;                                                \
+		}                                                                \
+		(arr) = g_;                                                      \
+	} while (0)
+
+ma_analysis *ma_analysis_new(void)
+{
+	ma_analysis *a = calloc(1, sizeof *a);
+	if (!a)
+		return NULL;
+	a->priv = calloc(1, sizeof *a->priv);
+	if (!a->priv || live_init(&a->priv->live, 16) < 0) {
+		free(a->priv);
+		free(a);
+		return NULL;
+	}
+	a->priv->last_tid_idx = UINT32_MAX;
+	return a;
+}
+
+void ma_analysis_free(ma_analysis *a)
+{
+	if (!a)
+		return;
+	struct ma_analysis_priv *p = a->priv;
+	free(p->live.t);
+	free(p->pieces);
+	free(p->map_pieces);
+	free(p->free_maps);
+	free(p->small_stack);
+	map_free(&p->big_stack);
+	free(p->frame_pool);
+	free(p->frame_off);
+	map_free(&p->tids);
+	map_free(&p->syms);
+	map_free(&p->pyf);
+	free(p);
+	for (size_t i = 0; i < a->nthreads; i++)
+		free(a->threads[i].name);
+	for (size_t i = 0; i < a->nsymbols; i++) {
+		free(a->symbols[i].function);
+		free(a->symbols[i].file);
+		free(a->symbols[i].module);
+	}
+	for (size_t i = 0; i < a->npyframes; i++) {
+		free(a->pyframes[i].function);
+		free(a->pyframes[i].file);
+	}
+	free(a->stacks);
+	free(a->threads);
+	free(a->samples);
+	free(a->symbols);
+	free(a->pyframes);
+	free(a->command_line);
+	free(a->comm);
+	free(a->executable);
+	free(a->hostname);
+	free(a->agent_version);
+	free(a->note);
+	free(a);
+}
+
+static uint32_t stack_lookup(const ma_analysis *a, uint32_t id)
+{
+	const struct ma_analysis_priv *p = a->priv;
+	if (id < SMALL_STACK_IDS)
+		return id < p->n_small_stack && p->small_stack[id] ? p->small_stack[id] - 1 : UINT32_MAX;
+	return map_get(&p->big_stack, id);
+}
+
+/* Index of stack id, created empty when first seen.  UINT32_MAX on OOM. */
+static uint32_t stack_index(ma_analysis *a, uint32_t id)
+{
+	struct ma_analysis_priv *p = a->priv;
+	uint32_t idx = stack_lookup(a, id);
+	if (idx != UINT32_MAX)
+		return idx;
+	size_t need = a->nstacks + 1;
+	void *s = grow_array(a->stacks, &p->cap_stacks, need, sizeof *a->stacks);
+	if (!s)
+		goto oom;
+	a->stacks = s;
+	size_t cap_off = p->cap_stacks;
+	size_t *o = realloc(p->frame_off, cap_off * sizeof *o);
+	if (!o)
+		goto oom;
+	p->frame_off = o;
+	idx = (uint32_t)a->nstacks;
+	if (id < SMALL_STACK_IDS) {
+		if (id >= p->n_small_stack) {
+			size_t n = p->n_small_stack ? p->n_small_stack : 1024;
+			while (n <= id)
+				n *= 2;
+			uint32_t *t = realloc(p->small_stack, n * sizeof *t);
+			if (!t)
+				goto oom;
+			memset(t + p->n_small_stack, 0, (n - p->n_small_stack) * sizeof *t);
+			p->small_stack = t;
+			p->n_small_stack = n;
+		}
+		p->small_stack[id] = idx + 1;
+	} else if (map_put(&p->big_stack, id, idx) < 0) {
+		goto oom;
+	}
+	memset(&a->stacks[idx], 0, sizeof a->stacks[idx]);
+	a->stacks[idx].id = id;
+	a->stacks[idx].epoch = p->epoch;
+	p->frame_off[idx] = 0;
+	a->nstacks++;
+	return idx;
+oom:
+	p->oom = 1;
+	return UINT32_MAX;
+}
+
+/* Called before a stack's live value changes: if a new global peak was
+ * reached since its last change, its current value is its value at the
+ * peak.  This makes the live set at the peak O(1) per event. */
+static inline void touch(ma_analysis *a, ma_stack_stats *s)
+{
+	if (s->epoch != a->priv->epoch) {
+		s->at_peak = s->live;
+		s->epoch = a->priv->epoch;
+	}
+}
+
+static inline void check_peak(ma_analysis *a, const ma_event *e)
+{
+	if (a->live_bytes > a->peak_bytes) {
+		a->peak_bytes = a->live_bytes;
+		a->peak_blocks = a->live_blocks;
+		a->peak_seq = e->seq;
+		a->peak_time_ns = e->time_ns;
+		a->priv->epoch++;
+	}
+}
+
+static ma_thread_stats *thread_of(ma_analysis *a, uint32_t tid)
+{
+	struct ma_analysis_priv *p = a->priv;
+	if (p->last_tid_idx != UINT32_MAX && p->last_tid == tid)
+		return &a->threads[p->last_tid_idx];
+	uint32_t idx = map_get(&p->tids, tid);
+	if (idx == UINT32_MAX) {
+		GROW(a, a->threads, p->cap_threads, a->nthreads + 1);
+		idx = (uint32_t)a->nthreads;
+		if (map_put(&p->tids, tid, idx) < 0) {
+			p->oom = 1;
+			return NULL;
+		}
+		memset(&a->threads[idx], 0, sizeof a->threads[idx]);
+		a->threads[idx].tid = tid;
+		a->nthreads++;
+	}
+	p->last_tid = tid;
+	p->last_tid_idx = idx;
+	return &a->threads[idx];
+}
+
+/* Takes a whole block out of the live totals (a free). */
+static inline void drop_block(ma_analysis *a, uint32_t stack, uint64_t size)
+{
+	ma_stack_stats *s = &a->stacks[stack];
+	touch(a, s);
+	s->live.bytes -= size;
+	s->live.count--;
+	s->freed.bytes += size;
+	s->freed.count++;
+	a->live_bytes -= size;
+	a->live_blocks--;
+	a->total_frees++;
+	a->total_bytes_freed += size;
+}
+
+static inline void add_block(ma_analysis *a, uint32_t stack, uint64_t size)
+{
+	ma_stack_stats *s = &a->stacks[stack];
+	touch(a, s);
+	s->live.bytes += size;
+	s->live.count++;
+	if (s->live.bytes > s->max_live_bytes)
+		s->max_live_bytes = s->live.bytes;
+	a->live_bytes += size;
+	a->live_blocks++;
+}
+
+/* Removes [lo, hi) from the tracked mappings.  Returns the bytes removed. */
+static uint64_t unmap_range(ma_analysis *a, uint64_t lo, uint64_t hi)
+{
+	struct ma_analysis_priv *p = a->priv;
+	if (hi <= lo)
+		return 0;
+	/* First piece whose end is above lo (pieces are disjoint and sorted). */
+	size_t l = 0, r = p->npieces;
+	while (l < r) {
+		size_t m = (l + r) / 2;
+		if (p->pieces[m].end <= lo)
+			l = m + 1;
+		else
+			r = m;
+	}
+	uint64_t removed = 0;
+	size_t i = l;
+	while (i < p->npieces && p->pieces[i].start < hi) {
+		piece *pc = &p->pieces[i];
+		uint64_t s = pc->start > lo ? pc->start : lo;
+		uint64_t e = pc->end < hi ? pc->end : hi;
+		uint64_t len = e - s;
+		removed += len;
+		ma_stack_stats *st = &a->stacks[pc->stack];
+		if (s == pc->start && e == pc->end) {
+			uint32_t map = pc->map;
+			memmove(pc, pc + 1, (p->npieces - i - 1) * sizeof *pc);
+			p->npieces--;
+			if (--p->map_pieces[map] == 0) {
+				drop_block(a, (uint32_t)(st - a->stacks), len);
+				p->free_maps[p->nfree_maps++] = map;
+			} else {
+				touch(a, st);
+				st->live.bytes -= len;
+				st->freed.bytes += len;
+				a->live_bytes -= len;
+				a->total_bytes_freed += len;
+			}
+			continue;
+		}
+		touch(a, st);
+		st->live.bytes -= len;
+		st->freed.bytes += len;
+		a->live_bytes -= len;
+		a->total_bytes_freed += len;
+		if (s > pc->start && e < pc->end) {
+			/* A hole in the middle: split in two pieces of one mapping. */
+			void *g = grow_array(p->pieces, &p->cap_pieces, p->npieces + 1, sizeof *p->pieces);
+			if (!g) {
+				p->oom = 1;
+				return removed;
+			}
+			p->pieces = g;
+			pc = &p->pieces[i];
+			memmove(pc + 2, pc + 1, (p->npieces - i - 1) * sizeof *pc);
+			pc[1] = pc[0];
+			pc[0].end = s;
+			pc[1].start = e;
+			p->npieces++;
+			p->map_pieces[pc->map]++;
+			i += 2;
+		} else if (s > pc->start) {
+			pc->end = s;
+			i++;
+		} else {
+			pc->start = e;
+			i++;
+		}
+	}
+	return removed;
+}
+
+static void map_block(ma_analysis *a, const ma_event *e, uint32_t stack)
+{
+	struct ma_analysis_priv *p = a->priv;
+	if (e->size == 0 || e->addr + e->size < e->addr)
+		return;
+	unmap_range(a, e->addr, e->addr + e->size);
+	uint32_t map;
+	if (p->nfree_maps) {
+		map = p->free_maps[--p->nfree_maps];
+	} else {
+		void *g = grow_array(p->map_pieces, &p->cap_maps, p->nmaps + 1, sizeof *p->map_pieces);
+		if (!g)
+			goto oom;
+		p->map_pieces = g;
+		/* free_maps never holds more than nmaps entries */
+		uint32_t *f = realloc(p->free_maps, p->cap_maps * sizeof *f);
+		if (!f)
+			goto oom;
+		p->free_maps = f;
+		map = (uint32_t)p->nmaps++;
+	}
+	void *g = grow_array(p->pieces, &p->cap_pieces, p->npieces + 1, sizeof *p->pieces);
+	if (!g)
+		goto oom;
+	p->pieces = g;
+	size_t l = 0, r = p->npieces;
+	while (l < r) {
+		size_t m = (l + r) / 2;
+		if (p->pieces[m].start < e->addr)
+			l = m + 1;
+		else
+			r = m;
+	}
+	memmove(&p->pieces[l + 1], &p->pieces[l], (p->npieces - l) * sizeof *p->pieces);
+	p->pieces[l] = (piece){ e->addr, e->addr + e->size, stack, e->kind, map };
+	p->npieces++;
+	p->map_pieces[map] = 1;
+	add_block(a, stack, e->size);
+	return;
+oom:
+	p->oom = 1;
+}
+
+void ma_analysis_event(ma_analysis *a, const ma_event *e)
+{
+	struct ma_analysis_priv *p = a->priv;
+	uint32_t kind = e->kind;
+	a->last_seq = e->seq;
+	a->last_time_ns = e->time_ns;
+	if (kind < MA_KINDS) {
+		a->kinds[kind].count++;
+		a->kinds[kind].bytes += e->size;
+	}
+	ma_thread_stats *t = thread_of(a, e->tid);
+	if (ma_kind_is_alloc(kind)) {
+		if (!e->addr) {
+			a->null_allocations++;
+			return;
+		}
+		uint32_t st = stack_index(a, e->stack);
+		if (st == UINT32_MAX)
+			return;
+		a->total_allocations++;
+		a->total_bytes_allocated += e->size;
+		a->hist[ma_hist_bucket(e->size)].count++;
+		a->hist[ma_hist_bucket(e->size)].bytes += e->size;
+		a->stacks[st].alloc.count++;
+		a->stacks[st].alloc.bytes += e->size;
+		if (t) {
+			t->alloc.count++;
+			t->alloc.bytes += e->size;
+		}
+		if (kind == MEMATTACH__EVENT_KIND__MMAP || kind == MEMATTACH__EVENT_KIND__MREMAP) {
+			map_block(a, e, st);
+		} else {
+			block *old = live_find(&p->live, e->addr);
+			if (old) {
+				/* Its free was never seen: it is gone now. */
+				a->implicit_frees++;
+				drop_block(a, old->stack, old->size);
+				old->size = e->size;
+				old->stack = st;
+				old->kind = kind;
+			} else {
+				block b = { e->addr, e->size, st, kind };
+				if (live_insert(&p->live, &b) < 0) {
+					p->oom = 1;
+					return;
+				}
+			}
+			add_block(a, st, e->size);
+		}
+		check_peak(a, e);
+		return;
+	}
+	if (t)
+		t->frees++;
+	if (kind == MEMATTACH__EVENT_KIND__MUNMAP || kind == MEMATTACH__EVENT_KIND__MREMAP_FREE) {
+		uint64_t hi = e->addr + e->size < e->addr ? UINT64_MAX : e->addr + e->size;
+		if (unmap_range(a, e->addr, hi) == 0)
+			a->ignored_unmaps++;
+		return;
+	}
+	block *b = e->addr ? live_find(&p->live, e->addr) : NULL;
+	if (!b) {
+		a->untracked_frees++;
+		return;
+	}
+	drop_block(a, b->stack, b->size);
+	live_remove(&p->live, b);
+}
+
+static void on_event(void *ctx, const ma_event *e)
+{
+	ma_analysis_event(ctx, e);
+}
+
+static char *dup_or_null(const char *s)
+{
+	return s && *s ? strdup(s) : NULL;
+}
+
+static void on_header(void *ctx, const Memattach__Header *h)
+{
+	ma_analysis *a = ctx;
+	if (a->has_header)
+		return;         /* a second session in one file keeps the first's facts */
+	a->has_header = 1;
+	a->format_major = h->format_major;
+	a->format_minor = h->format_minor;
+	a->pid = h->pid;
+	a->native_depth = h->native_depth;
+	a->command_line = dup_or_null(h->command_line);
+	a->comm = dup_or_null(h->comm);
+	a->executable = dup_or_null(h->executable);
+	a->hostname = dup_or_null(h->hostname);
+	a->agent_version = dup_or_null(h->agent_version);
+	a->start_realtime_ns = h->start_realtime_ns;
+	a->first_seq = h->first_seq;
+	a->rss_at_start = h->rss_at_start;
+	a->attached = h->attached;
+}
+
+static void on_stack(void *ctx, const Memattach__Stack *s)
+{
+	ma_analysis *a = ctx;
+	struct ma_analysis_priv *p = a->priv;
+	uint32_t idx = stack_index(a, s->id);
+	if (idx == UINT32_MAX || a->stacks[idx].nframes || !s->n_frames)
+		return;
+	void *g = grow_array(p->frame_pool, &p->cap_frames, p->nframes + s->n_frames, sizeof *p->frame_pool);
+	if (!g) {
+		p->oom = 1;
+		return;
+	}
+	p->frame_pool = g;
+	memcpy(p->frame_pool + p->nframes, s->frames, s->n_frames * sizeof *s->frames);
+	p->frame_off[idx] = p->nframes;
+	a->stacks[idx].nframes = (uint32_t)s->n_frames;
+	p->nframes += s->n_frames;
+}
+
+static void on_pyframe(void *ctx, const Memattach__PythonFrame *f)
+{
+	ma_analysis *a = ctx;
+	struct ma_analysis_priv *p = a->priv;
+	if (map_get(&p->pyf, f->id) != UINT32_MAX)
+		return;
+	void *g = grow_array(a->pyframes, &p->cap_pyf, a->npyframes + 1, sizeof *a->pyframes);
+	if (!g || map_put(&p->pyf, f->id, (uint32_t)a->npyframes) < 0) {
+		if (g)
+			a->pyframes = g;
+		p->oom = 1;
+		return;
+	}
+	a->pyframes = g;
+	a->pyframes[a->npyframes++] = (ma_pyframe){ f->id, dup_or_null(f->function),
+						     dup_or_null(f->file), f->line };
+}
+
+static void on_thread(void *ctx, const Memattach__ThreadInfo *ti)
+{
+	ma_analysis *a = ctx;
+	ma_thread_stats *t = thread_of(a, ti->tid);
+	if (t && ti->name && *ti->name) {
+		free(t->name);
+		t->name = strdup(ti->name);
+	}
+}
+
+static void on_tick(void *ctx, const Memattach__Tick *tk)
+{
+	ma_analysis *a = ctx;
+	struct ma_analysis_priv *p = a->priv;
+	void *g = grow_array(a->samples, &p->cap_samples, a->nsamples + 1, sizeof *a->samples);
+	if (!g) {
+		p->oom = 1;
+		return;
+	}
+	a->samples = g;
+	a->samples[a->nsamples++] = (ma_sample){ tk->time_ns, tk->rss_bytes, a->live_bytes, a->live_blocks };
+}
+
+static void on_agent_trailer(void *ctx, const Memattach__AgentTrailer *t)
+{
+	ma_analysis *a = ctx;
+	a->has_agent_trailer = 1;
+	a->stop_reason = t->reason;
+	a->dropped_events += t->dropped_events;
+	if (t->time_ns > a->duration_ns)
+		a->duration_ns = t->time_ns;
+}
+
+static void on_symbol(void *ctx, const Memattach__Symbol *s)
+{
+	ma_analysis *a = ctx;
+	struct ma_analysis_priv *p = a->priv;
+	if (map_get(&p->syms, s->address) != UINT32_MAX)
+		return;
+	void *g = grow_array(a->symbols, &p->cap_syms, a->nsymbols + 1, sizeof *a->symbols);
+	if (!g || map_put(&p->syms, s->address, (uint32_t)a->nsymbols) < 0) {
+		if (g)
+			a->symbols = g;
+		p->oom = 1;
+		return;
+	}
+	a->symbols = g;
+	a->symbols[a->nsymbols++] = (ma_symbol){ s->address, dup_or_null(s->function),
+						  dup_or_null(s->file), dup_or_null(s->module),
+						  s->module_offset, s->line };
+}
+
+static void on_capture_trailer(void *ctx, const Memattach__CaptureTrailer *t)
+{
+	ma_analysis *a = ctx;
+	a->has_capture_trailer = 1;
+	a->complete = t->complete;
+	free(a->note);
+	a->note = dup_or_null(t->note);
+}
+
+const ma_replay_ops ma_analysis_ops = {
+	.header = on_header,
+	.event = on_event,
+	.stack = on_stack,
+	.python_frame = on_pyframe,
+	.thread = on_thread,
+	.tick = on_tick,
+	.agent_trailer = on_agent_trailer,
+	.symbol = on_symbol,
+	.capture_trailer = on_capture_trailer,
+};
+
+void ma_analysis_finish(ma_analysis *a)
+{
+	struct ma_analysis_priv *p = a->priv;
+	for (size_t i = 0; i < a->nstacks; i++) {
+		ma_stack_stats *s = &a->stacks[i];
+		touch(a, s);     /* unchanged since the last peak: live now = at peak */
+		s->frames = s->nframes ? p->frame_pool + p->frame_off[i] : NULL;
+	}
+	if (a->replay.max_time_ns > a->duration_ns)
+		a->duration_ns = a->replay.max_time_ns;
+	if (a->last_time_ns > a->duration_ns)
+		a->duration_ns = a->last_time_ns;
+}
+
+int ma_analysis_run(ma_analysis *a, const char *path, char *err, size_t errlen)
+{
+	int rc = ma_replay_file(path, &ma_analysis_ops, a, &a->replay, err, errlen);
+	ma_analysis_finish(a);
+	if (rc == 0 && a->priv->oom) {
+		snprintf(err, errlen, "out of memory analysing %s", path);
+		rc = -1;
+	}
+	return rc;
+}
+
+const ma_symbol *ma_analysis_symbol(const ma_analysis *a, uint64_t address)
+{
+	uint32_t i = map_get(&a->priv->syms, address);
+	return i == UINT32_MAX ? NULL : &a->symbols[i];
+}
+
+const ma_pyframe *ma_analysis_pyframe(const ma_analysis *a, uint32_t id)
+{
+	uint32_t i = map_get(&a->priv->pyf, id);
+	return i == UINT32_MAX ? NULL : &a->pyframes[i];
+}
+
+const ma_stack_stats *ma_analysis_stack(const ma_analysis *a, uint32_t id)
+{
+	uint32_t i = stack_lookup(a, id);
+	return i == UINT32_MAX ? NULL : &a->stacks[i];
+}
+
+unsigned ma_hist_bucket(uint64_t size)
+{
+	return size ? 64u - (unsigned)__builtin_clzll(size) : 0;
+}
+
+uint64_t ma_hist_min(unsigned b)
+{
+	return b ? 1ull << (b - 1) : 0;
+}
+
+uint64_t ma_hist_max(unsigned b)
+{
+	if (b == 0)
+		return 0;
+	return b >= 64 ? UINT64_MAX : (1ull << b) - 1;
+}
+
+const char *ma_analysis_frame_name(const ma_analysis *a, uint64_t frame, char *buf, size_t len)
+{
+	if (frame & MA_FRAME_PYTHON_BIT) {
+		const ma_pyframe *f = ma_analysis_pyframe(a, (uint32_t)frame);
+		if (f && f->function)
+			snprintf(buf, len, "%s (%s:%u)", f->function, f->file ? f->file : "?", f->line);
+		else
+			snprintf(buf, len, "<python frame %u>", (uint32_t)frame);
+		return buf;
+	}
+	const ma_symbol *s = ma_analysis_symbol(a, frame);
+	if (s && s->function) {
+		if (s->file)
+			snprintf(buf, len, "%s (%s:%u)", s->function, s->file, s->line);
+		else if (s->module)
+			snprintf(buf, len, "%s (%s)", s->function, s->module);
+		else
+			snprintf(buf, len, "%s", s->function);
+	} else if (s && s->module) {
+		snprintf(buf, len, "0x%llx (%s+0x%llx)", (unsigned long long)frame, s->module,
+			 (unsigned long long)s->module_offset);
+	} else {
+		snprintf(buf, len, "0x%llx", (unsigned long long)frame);
+	}
+	return buf;
+}

@@ -1,0 +1,147 @@
+/* analysis.h — one replay of a capture computes everything the reports
+ * show: totals, peak, live set at the peak, leaks, per-stack, per-kind,
+ * per-thread, size histogram and the memory time series.  Memory use grows
+ * with live blocks and distinct stacks, never with the number of events.
+ *
+ * Counting rules (the public meaning of `report stats --json`):
+ * - each allocation event counts once in total_allocations and its size in
+ *   total_bytes_allocated (a realloc is a free of the old block and an
+ *   allocation of the new; calloc bytes = nmemb*size);
+ * - a free of a live block counts in total_frees; a free of an address that
+ *   is not live (allocated before tracking) counts in untracked_frees;
+ * - an allocation at an address that is still live means we missed its free
+ *   (untracked path, signal handler...): the old block is freed there and
+ *   counted in total_frees and in implicit_frees;
+ * - MUNMAP / MREMAP_FREE free the overlapped part of tracked mmap blocks: a
+ *   partial unmap shrinks or splits a block, removing a whole block counts
+ *   as one free (when its last piece goes); unmapping untracked ranges is
+ *   ignored (ignored_unmaps).  An MMAP over tracked mappings unmaps them
+ *   first, the same way;
+ * - peak_bytes is the maximum of tracked live bytes (heap + mmap); leaked_*
+ *   is what is live at the end of the capture. */
+#ifndef MEMATTACH_ANALYSIS_H
+#define MEMATTACH_ANALYSIS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "replay.h"
+
+#define MA_KINDS 64
+#define MA_HIST_BUCKETS 65      /* [0], [1], [2,3], [4,7], ... [2^63, 2^64-1] */
+
+typedef struct ma_count {
+	uint64_t count, bytes;
+} ma_count;
+
+typedef struct ma_stack_stats {
+	uint32_t id;                 /* Stack.id */
+	uint32_t nframes;
+	const uint64_t *frames;      /* innermost first; valid while the analysis lives */
+	ma_count alloc;              /* allocated over the capture */
+	ma_count freed;              /* of those, freed (bytes: overlapped part for munmap) */
+	ma_count live;               /* live at the end: the leaks */
+	ma_count at_peak;            /* live when the global peak was reached */
+	uint64_t max_live_bytes;     /* its own maximum */
+	/* private: peak epoch of at_peak */
+	uint64_t epoch;
+} ma_stack_stats;
+
+typedef struct ma_thread_stats {
+	uint32_t tid;
+	char *name;                  /* from ThreadInfo, or NULL */
+	ma_count alloc;
+	uint64_t frees;              /* free events issued by this thread */
+} ma_thread_stats;
+
+typedef struct ma_sample {
+	uint64_t time_ns;
+	uint64_t rss_bytes;
+	uint64_t heap_bytes;         /* tracked live bytes at the watermark */
+	uint64_t heap_blocks;
+} ma_sample;
+
+typedef struct ma_symbol {
+	uint64_t address;
+	char *function, *file, *module;
+	uint64_t module_offset;
+	uint32_t line;
+} ma_symbol;
+
+typedef struct ma_pyframe {
+	uint32_t id;
+	char *function, *file;
+	uint32_t line;
+} ma_pyframe;
+
+struct ma_analysis_priv;
+
+typedef struct ma_analysis {
+	/* The capture. */
+	int has_header;
+	uint32_t pid, native_depth, format_major, format_minor;
+	char *command_line, *comm, *executable, *hostname, *agent_version;
+	uint64_t start_realtime_ns, first_seq, rss_at_start;
+	int attached;
+	int has_agent_trailer, has_capture_trailer, complete;
+	uint32_t stop_reason;
+	uint64_t dropped_events;
+	char *note;                  /* CaptureTrailer.note */
+	uint64_t duration_ns;        /* latest time seen */
+	ma_replay_result replay;     /* records, events, truncated... */
+
+	/* Totals (see the counting rules above). */
+	uint64_t total_allocations, total_bytes_allocated;
+	uint64_t total_frees, total_bytes_freed;
+	uint64_t untracked_frees, implicit_frees, ignored_unmaps, null_allocations;
+	uint64_t live_bytes, live_blocks;          /* at the end = leaked */
+	uint64_t peak_bytes, peak_blocks, peak_seq, peak_time_ns;
+	uint64_t last_seq, last_time_ns;           /* of the last event applied */
+
+	ma_count kinds[MA_KINDS];     /* per EventKind: events and bytes */
+	ma_count hist[MA_HIST_BUCKETS]; /* allocations by power-of-two size */
+
+	ma_stack_stats *stacks;
+	size_t nstacks;
+	ma_thread_stats *threads;
+	size_t nthreads;
+	ma_sample *samples;
+	size_t nsamples;
+	ma_symbol *symbols;
+	size_t nsymbols;
+	ma_pyframe *pyframes;
+	size_t npyframes;
+
+	struct ma_analysis_priv *priv;
+} ma_analysis;
+
+ma_analysis *ma_analysis_new(void);
+void ma_analysis_free(ma_analysis *a);
+
+/* The replay callbacks that feed an analysis (ctx = the analysis), for
+ * callers that replay themselves. */
+extern const ma_replay_ops ma_analysis_ops;
+/* Resolves lazy per-stack values; call once after the replay. */
+void ma_analysis_finish(ma_analysis *a);
+
+/* Opens, replays and finishes.  0 on success, -1 with a message in err
+ * (the analysis then holds what was read before the error). */
+int ma_analysis_run(ma_analysis *a, const char *path, char *err, size_t errlen);
+
+/* Applies one event (exposed for tests and for other replay drivers). */
+void ma_analysis_event(ma_analysis *a, const ma_event *e);
+
+/* Lookups: NULL when unknown. */
+const ma_symbol *ma_analysis_symbol(const ma_analysis *a, uint64_t address);
+const ma_pyframe *ma_analysis_pyframe(const ma_analysis *a, uint32_t id);
+const ma_stack_stats *ma_analysis_stack(const ma_analysis *a, uint32_t id);
+
+/* Bucket of a size in hist[] and its bounds. */
+unsigned ma_hist_bucket(uint64_t size);
+uint64_t ma_hist_min(unsigned bucket);
+uint64_t ma_hist_max(unsigned bucket);
+
+/* Writes a readable name for a stack frame: symbol, Python frame or
+ * 0xADDR.  Returns buf. */
+const char *ma_analysis_frame_name(const ma_analysis *a, uint64_t frame, char *buf, size_t len);
+
+#endif
