@@ -101,11 +101,15 @@ static void emit_batch(const struct ma_buf *b)
 	Memattach__EventBatch eb = MEMATTACH__EVENT_BATCH__INIT;
 	uint64_t ps = 0, pt = ma_start_ns;
 	int64_t pa = 0;
+	/* Times are kept to the microsecond: finer digits are noise that
+	 * would cost bytes in every event and compress badly. */
+	pt -= pt % 1000;
 	for (uint32_t i = 0; i < b->n; i++) {
+		uint64_t t = b->time[i] - b->time[i] % 1000;
 		col_seq[i] = b->seq[i] - ps;
 		ps = b->seq[i];
-		col_time[i] = b->time[i] >= pt ? b->time[i] - pt : 0;
-		pt = b->time[i] > pt ? b->time[i] : pt;
+		col_time[i] = t >= pt ? t - pt : 0;
+		pt = t > pt ? t : pt;
 		col_addr[i] = (int64_t)b->addr[i] - pa;
 		pa = (int64_t)b->addr[i];
 	}
