@@ -25,6 +25,7 @@ __thread struct ma_tls ma_tls __attribute__((tls_model("initial-exec")));
 
 static pthread_mutex_t session_lock = PTHREAD_MUTEX_INITIALIZER;
 static int atfork_done;
+static uint64_t first_seq;
 
 uint64_t ma_now_ns(void)
 {
@@ -113,7 +114,7 @@ static void send_header(void)
 	h.hostname = host;
 	h.attached = ma_cfg.attached;
 	h.rss_at_start = ma_writer_rss();
-	h.first_seq = atomic_load(&ma_seq);
+	h.first_seq = first_seq;
 	rec.r_case = MEMATTACH__RECORD__R_HEADER;
 	rec.header = &h;
 	ma_writer_emit_now(&rec);
@@ -136,7 +137,12 @@ static int connect_socket(const char *path)
 		return -errno;
 	memset(&sa, 0, sizeof(sa));
 	sa.sun_family = AF_UNIX;
-	strncpy(sa.sun_path, path, sizeof(sa.sun_path) - 1);
+	size_t n = strlen(path);
+	if (n >= sizeof(sa.sun_path)) {
+		close(fd);
+		return -ENAMETOOLONG;
+	}
+	memcpy(sa.sun_path, path, n + 1);
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		int e = errno;
 		close(fd);
@@ -183,9 +189,12 @@ int memattach_agent_start(const char *config)
 		close(fd);
 		goto out;
 	}
+	/* The header and module map are sent by the writer thread: during an
+	 * attach the CLI is busy with ptrace while this runs, and a large
+	 * module map could fill the socket. */
 	ma_start_ns = ma_now_ns();
-	send_header();
-	ma_writer_emit_modules();
+	first_seq = atomic_load(&ma_seq);
+	ma_writer_set_header(send_header);
 	atomic_store(&ma_tracking, 1);
 	ma_got_patch_all();
 	r = ma_writer_start(fd);

@@ -141,7 +141,7 @@ void ma_agent_text_range(uintptr_t *lo, uintptr_t *hi) MA_HIDDEN;
 struct Memattach__Record;
 int ma_writer_prepare(int fd) MA_HIDDEN;
 void ma_writer_emit_now(const struct Memattach__Record *r) MA_HIDDEN;
-void ma_writer_emit_modules(void) MA_HIDDEN;
+void ma_writer_set_header(void (*fn)(void)) MA_HIDDEN;
 uint64_t ma_writer_rss(void) MA_HIDDEN;
 void ma_writer_forget_in_child(void) MA_HIDDEN;
 int ma_writer_start(int fd) MA_HIDDEN;

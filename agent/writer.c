@@ -25,6 +25,7 @@ static pthread_cond_t state_cond = PTHREAD_COND_INITIALIZER;
 static int running;              /* writer thread alive */
 static atomic_int stop_reason;   /* nonzero: stop requested */
 static int disconnected;
+static void (*send_header_fn)(void);
 
 /* Output buffer: records accumulate here and go out in large writes. */
 static uint8_t *out;
@@ -293,6 +294,9 @@ static void *writer_main(void *arg)
 	uint64_t next_tick = ma_now_ns() + TICK_NS;
 	int reason = 0;
 
+	if (send_header_fn)
+		send_header_fn();
+	ma_modules_sync(1, emit, NULL);
 	/* A new session resends every stack known from an earlier one. */
 	ma_stacks_take_new();
 	for (struct ma_stack *s = ma_stacks_all(); s; s = s->next_all)
@@ -340,7 +344,6 @@ static void *writer_main(void *arg)
 void ma_writer_emit_now(const Memattach__Record *r)
 {
 	emit(r, NULL);
-	flush_out();
 }
 
 int ma_writer_prepare(int fd)
@@ -371,10 +374,9 @@ uint64_t ma_writer_rss(void)
 	return rss_bytes();
 }
 
-void ma_writer_emit_modules(void)
+void ma_writer_set_header(void (*fn)(void))
 {
-	ma_modules_sync(1, emit, NULL);
-	flush_out();
+	send_header_fn = fn;
 }
 
 int ma_writer_start(int fd)

@@ -45,11 +45,12 @@ int ma_session_listen(struct ma_session *s, uid_t uid, gid_t gid, char *err, siz
 		snprintf(err, errlen, "cannot give %s to uid %u: %s", s->dir, (unsigned)uid, strerror(errno));
 		return -1;
 	}
-	snprintf(s->sock_path, sizeof(s->sock_path), "%s/agent.sock", s->dir);
 	if (strlen(s->dir) + 12 >= sizeof(sa.sun_path)) {
-		snprintf(err, errlen, "socket path %s is too long (set TMPDIR to a shorter directory)", s->sock_path);
+		snprintf(err, errlen, "socket path in %s is too long (set TMPDIR to a shorter directory)", s->dir);
 		return -1;
 	}
+	memcpy(s->sock_path, s->dir, strlen(s->dir));
+	strcpy(s->sock_path + strlen(s->dir), "/agent.sock");
 	s->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (s->listen_fd < 0) {
 		snprintf(err, errlen, "socket: %s", strerror(errno));
