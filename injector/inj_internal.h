@@ -1,0 +1,81 @@
+/* inj_internal.h — shared between the injector's files, not public. */
+#ifndef MEMATTACH_INJ_INTERNAL_H
+#define MEMATTACH_INJ_INTERNAL_H
+
+#include <stdint.h>
+#include <limits.h>
+#include <sys/types.h>
+
+#include "injector/injector.h"
+#include "injector/arch.h"
+
+/* Sets err (if not NULL) and returns code. */
+int ma_inj_fail(struct ma_inj_error *err, int code, int sys_errno, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+double ma_inj_now_ms(void);
+void ma_inj_sleep_us(long us);
+
+/* /proc/PID/maps, one line. */
+struct ma_map {
+	unsigned long start, end, offset, inode;
+	unsigned dev_major, dev_minor;
+	char perms[5];
+	char path[PATH_MAX];    /* "" for anonymous; " (deleted)" stripped */
+	int deleted;
+};
+/* Calls fn for every mapping; fn returns nonzero to stop (that value is
+ * returned).  -1 when the file cannot be read. */
+int ma_maps_foreach(pid_t pid, int (*fn)(const struct ma_map *m, void *ctx), void *ctx);
+/* Address range [lo, hi) of every mapping of the first file whose base
+ * name starts with prefix.  0 or -1. */
+int ma_maps_module_range(pid_t pid, const char *prefix, unsigned long *lo,
+			 unsigned long *hi, char *path, size_t pathsz);
+
+/* Reads a whole small /proc file into buf (NUL-terminated).  -1 + errno. */
+int ma_read_small_file(const char *path, char *buf, size_t size);
+
+/* The kernel task list of pid, main thread first.  Returns count (<= max). */
+int ma_list_threads(pid_t pid, pid_t *tids, int max);
+
+struct ma_touched {             /* saved stack bytes, restored on release */
+	unsigned long lo, hi;
+	unsigned char *bytes;
+};
+
+struct ma_inj {
+	pid_t pid, tid;
+	int group_stopped;          /* the target was stopped (SIGSTOP) when seized */
+	int at_signal_stop;         /* current stop is a signal-delivery-stop */
+	int prepared;               /* mask saved/blocked, syscall primed */
+	int dirty;                  /* registers changed since the seize */
+	int attempts;
+	int pending_sig;            /* to re-inject on detach */
+	struct ma_arch_state *orig; /* registers as found (the thread's truth) */
+	struct ma_arch_state *work;
+	uint64_t orig_mask;
+	int mask_set;
+	unsigned long stack_top;    /* next free byte (exclusive) of our stack data */
+	struct ma_touched touched;
+	double t_seized;
+};
+
+/* Waits for the next stop of inj->tid, up to deadline (ms, ma_inj_now_ms
+ * clock).  Returns the wait status, or -1 with err set (gone / timeout). */
+int ma_inj_wait(struct ma_inj *inj, double deadline, struct ma_inj_error *err);
+
+/* Seizes and interrupts tid, waits for its stop, saves registers. */
+int ma_inj_attach_thread(struct ma_inj *inj, pid_t tid, struct ma_inj_error *err);
+/* Lets the untouched thread run for us microseconds, then stops it again. */
+int ma_inj_let_run(struct ma_inj *inj, long us, struct ma_inj_error *err);
+/* Restores and detaches the current thread, inj stays allocated. */
+int ma_inj_detach_thread(struct ma_inj *inj);
+
+/* 1 when the stopped thread is at a safe point, 0 when not (reason in
+ * why), -1 when it could not be unwound. */
+int ma_inj_thread_is_safe(pid_t pid, pid_t tid, char *why, size_t whysz);
+
+int ma_inj_mem_read(pid_t pid, unsigned long addr, void *buf, size_t len);
+int ma_inj_mem_write(pid_t pid, unsigned long addr, const void *buf, size_t len);
+
+#endif

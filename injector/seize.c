@@ -1,0 +1,249 @@
+/* seize.c — taking one thread with PTRACE_SEIZE + PTRACE_INTERRUPT, waiting
+ * for its stops, and giving it back exactly as found. */
+#include "config.h"
+#include "injector/inj_internal.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef PTRACE_EVENT_STOP
+#define PTRACE_EVENT_STOP 128
+#endif
+
+int ma_inj_wait(struct ma_inj *inj, double deadline, struct ma_inj_error *err)
+{
+	long backoff = 20;
+	int st;
+
+	for (;;) {
+		pid_t r = waitpid(inj->tid, &st, __WALL | WNOHANG);
+
+		if (r == inj->tid) {
+			if (WIFEXITED(st) || WIFSIGNALED(st))
+				return -ma_inj_fail(err, MA_INJ_ERR_TARGET_GONE, 0,
+						    "process %d (thread %d) exited during the injection",
+						    (int)inj->pid, (int)inj->tid);
+			return st;
+		}
+		if (r < 0 && errno != EINTR)
+			return -ma_inj_fail(err, MA_INJ_ERR_TARGET_GONE, errno,
+					    "lost thread %d of process %d: %s", (int)inj->tid,
+					    (int)inj->pid, strerror(errno));
+		if (ma_inj_now_ms() > deadline)
+			return -ma_inj_fail(err, MA_INJ_ERR_CALL, ETIMEDOUT,
+					    "thread %d of process %d did not stop in time (uninterruptible "
+					    "sleep? check its state in /proc/%d/task/%d/stat)",
+					    (int)inj->tid, (int)inj->pid, (int)inj->pid, (int)inj->tid);
+		ma_inj_sleep_us(backoff);
+		if (backoff < 1000)
+			backoff *= 2;
+	}
+}
+
+static int is_stop_sig(int sig)
+{
+	return sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU;
+}
+
+/* Waits for the PTRACE_EVENT_STOP our PTRACE_INTERRUPT asked for.  A signal
+ * that arrives first is passed on at once, so it is not lost; the interrupt
+ * stays pending and stops the thread right after. */
+static int wait_interrupt_stop(struct ma_inj *inj, struct ma_inj_error *err)
+{
+	double deadline = ma_inj_now_ms() + 2000;
+
+	for (;;) {
+		int st = ma_inj_wait(inj, deadline, err);
+
+		if (st < 0)
+			return -st;
+		if (!WIFSTOPPED(st))
+			continue;
+		if ((st >> 16) == PTRACE_EVENT_STOP) {
+			if (is_stop_sig(WSTOPSIG(st)))
+				inj->group_stopped = 1;
+			inj->at_signal_stop = 0;
+			return 0;
+		}
+		/* signal-delivery-stop (or a stray trap): let it go on */
+		ptrace(PTRACE_CONT, inj->tid, 0,
+		       (void *)(long)(WSTOPSIG(st) == (SIGTRAP | 0x80) ? 0 : WSTOPSIG(st)));
+	}
+}
+
+static char thread_state(pid_t pid, pid_t tid)
+{
+	char path[96], buf[1024], *p;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)pid, (int)tid);
+	if (ma_read_small_file(path, buf, sizeof(buf)) || !(p = strrchr(buf, ')')))
+		return '?';
+	return p[1] == ' ' ? p[2] : '?';
+}
+
+static int seize_failed(struct ma_inj *inj, pid_t tid, struct ma_inj_error *err)
+{
+	unsigned long long tracer = 0;
+	char path[96], buf[4096], *p;
+	int e = errno;
+
+	if (e == ESRCH)
+		return ma_inj_fail(err, MA_INJ_ERR_TARGET_GONE, e, "process %d is gone", (int)inj->pid);
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/status", (int)inj->pid, (int)tid);
+	if (ma_read_small_file(path, buf, sizeof(buf)) == 0 && (p = strstr(buf, "TracerPid:")))
+		tracer = strtoull(p + 10, NULL, 10);
+	if (tracer)
+		return ma_inj_fail(err, MA_INJ_ERR_NOT_PERMITTED, e,
+				   "process %d is already traced by process %llu (a debugger or strace?): "
+				   "detach it first", (int)inj->pid, tracer);
+	return ma_inj_fail(err, MA_INJ_ERR_NOT_PERMITTED, e,
+			   "ptrace(PTRACE_SEIZE) of process %d refused (%s): it may be non-dumpable "
+			   "(setuid, prctl) or protected by a security module; run memattach as root",
+			   (int)inj->pid, strerror(e));
+}
+
+int ma_inj_attach_thread(struct ma_inj *inj, pid_t tid, struct ma_inj_error *err)
+{
+	int rc;
+
+	inj->tid = tid;
+	inj->group_stopped = thread_state(inj->pid, tid) == 'T';
+	inj->at_signal_stop = 0;
+	inj->prepared = 0;
+	inj->dirty = 0;
+	inj->mask_set = 0;
+	inj->pending_sig = 0;
+	if (ptrace(PTRACE_SEIZE, tid, 0, (void *)(long)PTRACE_O_TRACESYSGOOD) == -1)
+		return seize_failed(inj, tid, err);
+	if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) == -1) {
+		rc = ma_inj_fail(err, MA_INJ_ERR_TARGET_GONE, errno, "cannot interrupt thread %d: %s",
+				 (int)tid, strerror(errno));
+		ptrace(PTRACE_DETACH, tid, 0, 0);
+		return rc;
+	}
+	if ((rc = wait_interrupt_stop(inj, err)) != 0) {
+		ptrace(PTRACE_DETACH, tid, 0, 0);
+		return rc;
+	}
+	if (ma_arch_get(tid, inj->orig)) {
+		rc = ma_inj_fail(err, MA_INJ_ERR_SYSTEM, errno, "cannot read thread %d's registers: %s",
+				 (int)tid, strerror(errno));
+		ptrace(PTRACE_DETACH, tid, 0, 0);
+		return rc;
+	}
+	inj->stack_top = ma_arch_sp(inj->orig) - ma_arch_redzone();
+	inj->touched.lo = inj->touched.hi = inj->stack_top;
+	return 0;
+}
+
+/* Lets the (untouched) thread run for us microseconds and stops it again. */
+int ma_inj_let_run(struct ma_inj *inj, long us, struct ma_inj_error *err)
+{
+	int rc;
+
+	if (ptrace(PTRACE_CONT, inj->tid, 0, 0) == -1)
+		return ma_inj_fail(err, MA_INJ_ERR_TARGET_GONE, errno, "thread %d is gone", (int)inj->tid);
+	ma_inj_sleep_us(us);
+	if (ptrace(PTRACE_INTERRUPT, inj->tid, 0, 0) == -1)
+		return ma_inj_fail(err, MA_INJ_ERR_TARGET_GONE, errno, "thread %d is gone", (int)inj->tid);
+	if ((rc = wait_interrupt_stop(inj, err)) != 0)
+		return rc;
+	if (ma_arch_get(inj->tid, inj->orig))
+		return ma_inj_fail(err, MA_INJ_ERR_TARGET_GONE, errno, "thread %d is gone", (int)inj->tid);
+	inj->stack_top = ma_arch_sp(inj->orig) - ma_arch_redzone();
+	inj->touched.lo = inj->touched.hi = inj->stack_top;
+	return 0;
+}
+
+int ma_inj_detach_thread(struct ma_inj *inj)
+{
+	int rc = 0;
+
+	if (inj->touched.bytes && inj->touched.lo < inj->touched.hi &&
+	    ma_inj_mem_write(inj->pid, inj->touched.lo, inj->touched.bytes,
+			     inj->touched.hi - inj->touched.lo))
+		rc = -1;
+	free(inj->touched.bytes);
+	inj->touched.bytes = NULL;
+	inj->touched.lo = inj->touched.hi = 0;
+	if (inj->mask_set &&
+	    ptrace(PTRACE_SETSIGMASK, inj->tid, (void *)sizeof(inj->orig_mask), &inj->orig_mask) == -1)
+		rc = -1;
+	inj->mask_set = 0;
+	if (inj->dirty) {
+		ma_arch_state_copy(inj->work, inj->orig);
+		ma_arch_eintr_to_restart(inj->work);
+		/* From a signal-delivery-stop the kernel itself restarts the
+		 * interrupted syscall (or turns it into EINTR when a handler runs),
+		 * exactly as without us.  From any other stop, do it by hand. */
+		if (!inj->at_signal_stop)
+			ma_arch_restart_syscall(inj->work);
+		if (ma_arch_set(inj->tid, inj->work))
+			rc = -1;
+	}
+	inj->dirty = 0;
+	/* Detach re-queues a group stop that is still in effect: a stopped
+	 * target stays stopped. */
+	if (ptrace(PTRACE_DETACH, inj->tid, 0, (void *)(long)inj->pending_sig) == -1)
+		rc = -1;
+	inj->pending_sig = 0;
+	return rc;
+}
+
+int ma_inj_seize(pid_t pid, pid_t tid, struct ma_inj **out, struct ma_inj_error *err)
+{
+	struct ma_inj *inj = calloc(1, sizeof(*inj));
+	char path[96];
+	int rc;
+
+	*out = NULL;
+	if (!inj || !(inj->orig = ma_arch_state_new()) || !(inj->work = ma_arch_state_new())) {
+		if (inj) {
+			ma_arch_state_free(inj->orig);
+			free(inj);
+		}
+		return ma_inj_fail(err, MA_INJ_ERR_SYSTEM, ENOMEM, "out of memory");
+	}
+	inj->pid = pid;
+	if (tid == 0)
+		tid = pid;
+	snprintf(path, sizeof(path), "/proc/%d/task/%d", (int)pid, (int)tid);
+	if (access(path, F_OK) != 0)
+		rc = ma_inj_fail(err, MA_INJ_ERR_NO_PROCESS, errno,
+				 "no thread %d in process %d", (int)tid, (int)pid);
+	else
+		rc = ma_inj_attach_thread(inj, tid, err);
+	if (rc) {
+		ma_arch_state_free(inj->orig);
+		ma_arch_state_free(inj->work);
+		free(inj);
+		return rc;
+	}
+	inj->t_seized = ma_inj_now_ms();
+	*out = inj;
+	return 0;
+}
+
+pid_t ma_inj_tid(const struct ma_inj *inj)
+{
+	return inj->tid;
+}
+
+int ma_inj_release(struct ma_inj *inj)
+{
+	int rc;
+
+	if (!inj)
+		return 0;
+	rc = ma_inj_detach_thread(inj);
+	ma_arch_state_free(inj->orig);
+	ma_arch_state_free(inj->work);
+	free(inj);
+	return rc;
+}
