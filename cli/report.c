@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "analysis.h"
@@ -128,7 +129,10 @@ int ma_report_main(int argc, char **argv)
 		return usage_error("which capture? give the capture file after '%s'", args.format);
 
 	args.out = stdout;
+	int created = 0;        /* only a file we created may be removed again */
 	if (args.output && strcmp(args.output, "-")) {
+		struct stat st;
+		created = stat(args.output, &st) != 0;
 		args.out = fopen(args.output, "w");
 		if (!args.out) {
 			fprintf(stderr, "memattach report: cannot write %s: %s\n", args.output, strerror(errno));
@@ -148,7 +152,7 @@ int ma_report_main(int argc, char **argv)
 		rc = MA_EXIT_OUTPUT;
 	}
 	/* No half-written report left behind when the capture was bad. */
-	if (rc != MA_EXIT_OK && args.output && strcmp(args.output, "-"))
+	if (rc != MA_EXIT_OK && created)
 		unlink(args.output);
 	return rc;
 }

@@ -160,6 +160,17 @@ static void text_top(FILE *f, const ma_analysis *a, const ma_report_args *args,
 	}
 }
 
+/* 2^k as "512 B", "8 KiB", "2 MiB"... exactly. */
+static const char *pow2_name(unsigned k, char *buf, size_t len)
+{
+	static const char *units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
+	if (k >= 64)
+		snprintf(buf, len, "16 EiB");
+	else
+		snprintf(buf, len, "%llu %s", 1ull << (k % 10), units[k / 10]);
+	return buf;
+}
+
 static void stats_text(const ma_report_args *args, const ma_analysis *a, uint32_t *idx)
 {
 	FILE *f = args->out;
@@ -213,10 +224,12 @@ static void stats_text(const ma_report_args *args, const ma_analysis *a, uint32_
 	if (lo >= 0) {
 		fprintf(f, "\nAllocation sizes:\n");
 		for (int b = lo; b <= hi; b++) {
-			char range[64];
-			snprintf(range, sizeof range, "%s", ma_fmt_bytes(ma_hist_min((unsigned)b), b1, sizeof b1));
-			snprintf(range + strlen(range), sizeof range - strlen(range), " - %s",
-				 ma_fmt_bytes(ma_hist_max((unsigned)b), b2, sizeof b2));
+			char range[80];
+			if (b == 0)
+				snprintf(range, sizeof range, "0 B");
+			else
+				snprintf(range, sizeof range, "[%s, %s)", pow2_name((unsigned)b - 1, b1, sizeof b1),
+					 pow2_name((unsigned)b, b2, sizeof b2));
 			int bar = (int)(a->hist[b].count * 40 / maxc);
 			if (a->hist[b].count && !bar)
 				bar = 1;
