@@ -15,7 +15,7 @@
 #include "session.h"
 #include "record_io.h"
 
-#define FLUSH_EVERY_NS 1000000000ull
+#define FLUSH_EVERY_NS 200000000ull   /* a killed CLI loses at most this much */
 
 uint64_t ma_monotonic_ns(void)
 {
