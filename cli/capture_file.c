@@ -93,8 +93,11 @@ ma_capture_writer *ma_capture_writer_open(const char *path, char *err, size_t er
 		hdr[MA_CAPTURE_MAGIC_LEN + i] = (uint8_t)(v >> (8 * i));
 	if (write_all(w, hdr, sizeof hdr) < 0) {
 		snprintf(err, errlen, "%s", w->err);
+		/* Remove the useless file, but never a device like /dev/full. */
+		struct stat st;
+		if (fstat(w->fd, &st) == 0 && S_ISREG(st.st_mode))
+			unlink(path);
 		close(w->fd);
-		unlink(path);
 		goto fail;
 	}
 	return w;

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -367,7 +368,11 @@ static void test_write_errors(void **state)
 {
 	(void)state;
 	char err[512] = "";
-	/* /dev/full: every write fails with ENOSPC */
+	/* /dev/full: every write fails with ENOSPC (only if it is the device:
+	 * never create a regular file there) */
+	struct stat st;
+	if (stat("/dev/full", &st) != 0 || !S_ISCHR(st.st_mode))
+		skip();
 	ma_capture_writer *w = ma_capture_writer_open("/dev/full", err, sizeof err);
 	assert_null(w);
 	assert_non_null(strstr(err, "No space left on device"));
