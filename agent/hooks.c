@@ -402,5 +402,12 @@ int ma_hooks_resolve(void)
 		*ma_hook_defs[i].real = f;
 		missing += !f;
 	}
+	/* A failed dlsym leaves a message that the loader frees at the
+	 * program's next dl* call: a free of a block the agent never saw.
+	 * Read it twice now, under the guard, so it is gone. */
+	if (missing) {
+		dlerror();
+		dlerror();
+	}
 	return (ma_real_malloc && ma_real_free && real_calloc && real_realloc) ? missing : -1;
 }
