@@ -1,0 +1,21 @@
+#!/bin/bash
+# install-deps.sh — installs the Debian packages memattach needs to build and
+# test, only those missing.  Used by the quick start and by tests/ci.sh.
+set -u
+PACKAGES="build-essential g++ autoconf automake libtool pkg-config libunwind-dev
+libelf-dev libdw-dev libprotobuf-c-dev protobuf-c-compiler libcmocka-dev
+libzstd-dev python3 ${EXTRA_PACKAGES:-}"
+missing=""
+for p in $PACKAGES; do
+	st=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null)
+	[ "$st" = installed ] || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+echo "installing:$missing" >&2
+if [ "$(id -u)" != 0 ]; then
+	echo "missing packages:$missing (run as root, or: sudo apt-get install$missing)" >&2
+	exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+# libunwind-dev replaces the preinstalled libunwind-14-dev: expected.
+apt-get update -q </dev/null && apt-get install -y -q --no-install-recommends $missing </dev/null
