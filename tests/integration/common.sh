@@ -66,3 +66,83 @@ check_run() {
 	echo "--- report: $(head -c 2000 "$ma_tmp/report.json")"
 	"$PYTHON" "$ma_here/compare.py" "$ma_tmp/out" "$ma_tmp/report.json"
 }
+
+# ma_wait_for FILE PATTERN SECONDS — waits until FILE has a line matching
+# PATTERN; returns 1 on timeout.
+ma_wait_for() {
+	local i=0
+	while ! grep -q "$2" "$1" 2>/dev/null; do
+		i=$((i + 1))
+		[ "$i" -gt $(($3 * 20)) ] && return 1
+		sleep 0.05
+	done
+}
+
+# check_attach TARGET ARGS...
+# Starts TARGET --wait-signal, attaches `memattach --pid` between its two
+# SIGUSR1s, stops memattach with SIGINT after the workload, and compares
+# the target's truth (which then covers the workload only) with the report.
+check_attach() {
+	local target=$1 tpid mpid rc
+	shift
+	local cap=$ma_tmp/$target.cap
+	echo "=== $target --wait-signal $*; memattach --pid PID -o $cap"
+	"$TARGETS/$target" --wait-signal "$@" >"$ma_tmp/out" 2>"$ma_tmp/terr" </dev/null &
+	tpid=$!
+	if ! ma_wait_for "$ma_tmp/out" '^ready ' 10; then
+		echo "FAIL: the target did not get ready"
+		kill -9 "$tpid" 2>/dev/null
+		return 1
+	fi
+	"$MEMATTACH" --pid "$tpid" -o "$cap" >"$ma_tmp/mout" 2>"$ma_tmp/err" </dev/null &
+	mpid=$!
+	# "tracking pid" is memattach's word that the hooks are in place.
+	while ! grep -q 'tracking pid' "$ma_tmp/err" 2>/dev/null; do
+		if ! kill -0 "$mpid" 2>/dev/null; then
+			wait "$mpid"
+			rc=$?
+			ma_show "memattach stderr" "$ma_tmp/err"
+			kill -9 "$tpid" 2>/dev/null
+			if [ "$rc" = 6 ]; then
+				echo "SKIP: ptrace is not permitted here (memattach exit 6)"
+				exit 77
+			fi
+			echo "FAIL: memattach --pid exited $rc before tracking"
+			return 1
+		fi
+		sleep 0.05
+	done
+	kill -USR1 "$tpid"
+	if ! ma_wait_for "$ma_tmp/out" '^{"total_allocations"' 120; then
+		echo "FAIL: the target's workload did not finish under memattach"
+		ma_show "memattach stderr" "$ma_tmp/err"
+		kill -9 "$tpid" "$mpid" 2>/dev/null
+		return 1
+	fi
+	kill -INT "$mpid"
+	wait "$mpid"
+	rc=$?
+	kill -USR1 "$tpid"
+	wait "$tpid"
+	local trc=$?
+	ma_show "target stdout" "$ma_tmp/out"
+	ma_show "target stderr" "$ma_tmp/terr"
+	ma_show "memattach stderr" "$ma_tmp/err"
+	if [ "$rc" != 0 ]; then
+		echo "FAIL: memattach --pid exited $rc after SIGINT (want 0)"
+		return 1
+	fi
+	if [ "$trc" != 0 ]; then
+		echo "FAIL: the target exited $trc after memattach detached (want 0)"
+		return 1
+	fi
+	"$MEMATTACH" report stats --json "$cap" >"$ma_tmp/report.json" 2>"$ma_tmp/report.err"
+	rc=$?
+	ma_show "report stderr" "$ma_tmp/report.err"
+	if [ "$rc" != 0 ]; then
+		echo "FAIL: memattach report stats --json exited $rc"
+		return 1
+	fi
+	echo "--- report: $(head -c 1500 "$ma_tmp/report.json")"
+	"$PYTHON" "$ma_here/compare.py" "$ma_tmp/out" "$ma_tmp/report.json"
+}
