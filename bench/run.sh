@@ -20,7 +20,8 @@ now_ns() { date +%s%N; }
 
 # run_one LABEL CMD... — runs once; sets secs (wall), events, hwm_kb.
 run_one() {
-	local t0 t1 out
+	local label=$1 t0 t1 out
+	shift
 	t0=$(now_ns)
 	"$@" >"$tmp/out" 2>"$tmp/err" </dev/null
 	local rc=$?
@@ -30,7 +31,7 @@ run_one() {
 	events=$(echo "$out" | awk '{ print $3 }')
 	hwm_kb=$(echo "$out" | awk '{ print $5 }')
 	if [ "$rc" != 0 ] || [ -z "$out" ]; then
-		echo "  $1: failed (exit $rc): $(tail -n 3 "$tmp/err" | tr '\n' ' ')" >&2
+		echo "  $label: failed (exit $rc): $(tail -n 3 "$tmp/err" | tr '\n' ' ')" >&2
 		secs=nan events=0 hwm_kb=0
 		return 1
 	fi
