@@ -173,6 +173,25 @@ void ma_arch_eintr_to_restart(struct ma_arch_state *s)
 	}
 }
 
+int ma_arch_syscall_swaps_mask(long nr)
+{
+	switch (nr) {
+	case SYS_rt_sigsuspend:
+	case SYS_ppoll:
+	case SYS_pselect6:
+	case SYS_epoll_pwait:
+#ifdef SYS_epoll_pwait2
+	case SYS_epoll_pwait2:
+#endif
+#ifdef SYS_io_pgetevents
+	case SYS_io_pgetevents:
+#endif
+		return 1;
+	default:
+		return 0;
+	}
+}
+
 unsigned long ma_arch_syscall_insn_addr(const struct ma_arch_state *s)
 {
 	if ((long)s->regs.orig_rax < 0 || s->regs.rip < 2)
@@ -185,6 +204,11 @@ void ma_arch_setup_prime(struct ma_arch_state *s, unsigned long insn_addr)
 	s->regs.rip = insn_addr;
 	s->regs.rax = SYS_getpid;
 	s->regs.orig_rax = (unsigned long long)-1;
+}
+
+int ma_arch_is_prime_stop(const struct ma_arch_state *s, unsigned long insn_addr)
+{
+	return s->regs.rip == insn_addr + 2 && s->regs.orig_rax == SYS_getpid;
 }
 
 int ma_arch_is_syscall_insn(const unsigned char *code, size_t len)

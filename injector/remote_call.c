@@ -48,8 +48,13 @@ static int touch(struct ma_inj *inj, unsigned long addr, struct ma_inj_error *er
 unsigned long ma_inj_push_data(struct ma_inj *inj, const void *data, size_t len,
 			       struct ma_inj_error *err)
 {
-	unsigned long addr = (inj->stack_top - len) & ~15UL;
+	unsigned long addr;
 
+	/* before any data: a signal handler run during the prime would
+	 * build its frame right over it */
+	if (ma_inj_prepare(inj, err))
+		return 0;
+	addr = (inj->stack_top - len) & ~15UL;
 	if (touch(inj, addr, err))
 		return 0;
 	if (ma_inj_mem_write(inj->pid, addr, data, len)) {
@@ -90,18 +95,25 @@ int ma_inj_read_string(struct ma_inj *inj, unsigned long addr, char *buf, size_t
 	return got ? 0 : -1;
 }
 
-/* Resumes with PTRACE_SYSCALL to stop at the syscall instruction just
+/* For a thread interrupted in a syscall that swapped its signal mask:
+ * resumes with PTRACE_SYSCALL to stop at the syscall instruction just
  * before pc with a harmless getpid.  Leaving the kernel this way applies
  * what the interrupted syscall left behind (the temporary mask of
  * ppoll/pselect/sigsuspend/epoll_pwait is put back), so that the mask we
- * read next is the thread's real one. */
+ * read next is the thread's real one.
+ * A signal that comes in meanwhile is held back and re-injected on release,
+ * where the thread has its own registers again: the kernel then decides
+ * between EINTR and restart exactly as it would have without us.  (Giving
+ * it back at once would leave the thread in a handler, and a steady stream
+ * of signals would keep us from ever getting through.) */
 static int prime(struct ma_inj *inj, struct ma_inj_error *err)
 {
 	unsigned long insn = ma_arch_syscall_insn_addr(inj->orig);
 	unsigned char code[16];
 	double deadline = ma_inj_now_ms() + 2000;
 
-	if (!insn || ma_inj_mem_read(inj->pid, insn, code, 2) ||
+	if (!insn || !ma_arch_syscall_swaps_mask(ma_arch_syscall_nr(inj->orig, NULL)) ||
+	    ma_inj_mem_read(inj->pid, insn, code, 2) ||
 	    !ma_arch_is_syscall_insn(code, 2))
 		return 0;
 	ma_arch_state_copy(inj->work, inj->orig);
@@ -119,11 +131,22 @@ static int prime(struct ma_inj *inj, struct ma_inj_error *err)
 		if (st < 0)
 			return -st;
 		sig = WSTOPSIG(st);
-		if (sig == (SIGTRAP | 0x80))
-			return 0;      /* at the getpid's syscall-enter-stop */
-		/* event stops: go on; signals: deliver them now */
-		ptrace(PTRACE_SYSCALL, inj->tid, 0,
-		       (void *)(long)((st >> 16) == PTRACE_EVENT_STOP ? 0 : sig));
+		if (sig == (SIGTRAP | 0x80)) {
+			if (ma_arch_get_gp(inj->tid, inj->work))
+				return ma_inj_fail(err, MA_INJ_ERR_TARGET_GONE, errno,
+						   "thread %d is gone", (int)inj->tid);
+			if (ma_arch_is_prime_stop(inj->work, insn))
+				return 0;
+			ptrace(PTRACE_SYSCALL, inj->tid, 0, 0);
+			continue;
+		}
+		if ((st >> 16) == PTRACE_EVENT_STOP) {
+			ptrace(PTRACE_SYSCALL, inj->tid, 0, 0);
+			continue;
+		}
+		/* signal-delivery-stop: hold it back (see above) */
+		ma_inj_hold_signal(inj, sig);
+		ptrace(PTRACE_SYSCALL, inj->tid, 0, 0);
 	}
 }
 
@@ -148,6 +171,18 @@ static int block_signals(struct ma_inj *inj, struct ma_inj_error *err)
 	return 0;
 }
 
+int ma_inj_prepare(struct ma_inj *inj, struct ma_inj_error *err)
+{
+	int rc;
+
+	if (inj->prepared)
+		return 0;
+	if ((rc = prime(inj, err)) != 0 || (rc = block_signals(inj, err)) != 0)
+		return rc;
+	inj->prepared = 1;
+	return 0;
+}
+
 int ma_inj_call(struct ma_inj *inj, unsigned long func, const unsigned long *args,
 		int nargs, unsigned long *ret, int timeout_ms, struct ma_inj_error *err)
 {
@@ -156,11 +191,8 @@ int ma_inj_call(struct ma_inj *inj, unsigned long func, const unsigned long *arg
 	double deadline;
 	int rc;
 
-	if (!inj->prepared) {
-		if ((rc = prime(inj, err)) != 0 || (rc = block_signals(inj, err)) != 0)
-			return rc;
-		inj->prepared = 1;
-	}
+	if ((rc = ma_inj_prepare(inj, err)) != 0)
+		return rc;
 	ma_arch_state_copy(inj->work, inj->orig);
 	if (ma_arch_setup_call(inj->work, func, args, nargs, inj->stack_top, &slot, &slot_len))
 		return ma_inj_fail(err, MA_INJ_ERR_CALL, EINVAL, "bad remote call (%d arguments)", nargs);

@@ -107,14 +107,17 @@ int ma_inj_find_safe_point(struct ma_inj *inj, int timeout_ms, struct ma_inj_err
 		inj->attempts++;
 		on_thread++;
 		if (ma_inj_thread_is_safe(inj->pid, inj->tid, why, sizeof(why)) == 1)
-			return 0;
+			return ma_inj_prepare(inj, err);
 		if (ma_inj_now_ms() > deadline)
 			break;
 		/* A thread of a stopped (SIGSTOP) process does not move: try the
 		 * next one.  A running one gets a few ms before the next look,
 		 * and after three looks another thread gets its turn. */
 		if (!inj->group_stopped && on_thread < 3) {
-			if ((rc = ma_inj_let_run(inj, 500 + (inj->attempts * 397) % 2000, err)) != 0)
+			/* longer and longer: a thread flooded with signals needs time
+			 * to get through its handlers */
+			long us = 500L << (inj->attempts < 5 ? inj->attempts : 5);
+			if ((rc = ma_inj_let_run(inj, us + (inj->attempts * 397) % 1000, err)) != 0)
 				return rc;
 			continue;
 		}

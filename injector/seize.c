@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -118,7 +119,7 @@ int ma_inj_attach_thread(struct ma_inj *inj, pid_t tid, struct ma_inj_error *err
 	inj->prepared = 0;
 	inj->dirty = 0;
 	inj->mask_set = 0;
-	inj->pending_sig = 0;
+	inj->nheld = 0;
 	if (ptrace(PTRACE_SEIZE, tid, 0, (void *)(long)PTRACE_O_TRACESYSGOOD) == -1)
 		return seize_failed(inj, tid, err);
 	if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) == -1) {
@@ -142,14 +143,14 @@ int ma_inj_attach_thread(struct ma_inj *inj, pid_t tid, struct ma_inj_error *err
 	return 0;
 }
 
-/* Lets the (untouched) thread run for us microseconds and stops it again. */
-int ma_inj_let_run(struct ma_inj *inj, long us, struct ma_inj_error *err)
+static int run_and_stop(struct ma_inj *inj, int sig, long us, struct ma_inj_error *err)
 {
 	int rc;
 
-	if (ptrace(PTRACE_CONT, inj->tid, 0, 0) == -1)
+	if (ptrace(PTRACE_CONT, inj->tid, 0, (void *)(long)sig) == -1)
 		return ma_inj_fail(err, MA_INJ_ERR_TARGET_GONE, errno, "thread %d is gone", (int)inj->tid);
-	ma_inj_sleep_us(us);
+	if (us)
+		ma_inj_sleep_us(us);
 	if (ptrace(PTRACE_INTERRUPT, inj->tid, 0, 0) == -1)
 		return ma_inj_fail(err, MA_INJ_ERR_TARGET_GONE, errno, "thread %d is gone", (int)inj->tid);
 	if ((rc = wait_interrupt_stop(inj, err)) != 0)
@@ -161,9 +162,38 @@ int ma_inj_let_run(struct ma_inj *inj, long us, struct ma_inj_error *err)
 	return 0;
 }
 
+int ma_inj_let_run(struct ma_inj *inj, long us, struct ma_inj_error *err)
+{
+	return run_and_stop(inj, 0, us, err);
+}
+
+void ma_inj_hold_signal(struct ma_inj *inj, int sig)
+{
+	struct ma_held *h;
+
+	/* grows one by one: a handful at most in practice */
+	h = realloc(inj->held, (size_t)(inj->nheld + 1) * sizeof(*h));
+	if (!h)
+		return;
+	inj->held = h;
+	h += inj->nheld++;
+	h->sig = sig;
+	h->have_info = ptrace(PTRACE_GETSIGINFO, inj->tid, 0, &h->info) == 0;
+}
+
+/* Queues a held signal again after detach, with its siginfo when the kernel
+ * lets us (queued signals), else as a plain tgkill. */
+static void requeue(pid_t pid, pid_t tid, int sig, siginfo_t *info, int have_info)
+{
+	if (have_info && info->si_code < 0 && info->si_code != SI_TKILL &&
+	    syscall(SYS_rt_tgsigqueueinfo, pid, tid, sig, info) == 0)
+		return;
+	syscall(SYS_tgkill, pid, tid, sig);
+}
+
 int ma_inj_detach_thread(struct ma_inj *inj)
 {
-	int rc = 0;
+	int rc = 0, sig = 0, first, i;
 
 	if (inj->touched.bytes && inj->touched.lo < inj->touched.hi &&
 	    ma_inj_mem_write(inj->pid, inj->touched.lo, inj->touched.bytes,
@@ -188,11 +218,25 @@ int ma_inj_detach_thread(struct ma_inj *inj)
 			rc = -1;
 	}
 	inj->dirty = 0;
+	/* At a signal-delivery-stop the first held signal replaces ours, with
+	 * its own siginfo, and meets the thread's own registers. */
+	first = 0;
+	if (inj->nheld && inj->at_signal_stop) {
+		if (inj->held[0].have_info)
+			ptrace(PTRACE_SETSIGINFO, inj->tid, 0, &inj->held[0].info);
+		sig = inj->held[0].sig;
+		first = 1;
+	}
 	/* Detach re-queues a group stop that is still in effect: a stopped
 	 * target stays stopped. */
-	if (ptrace(PTRACE_DETACH, inj->tid, 0, (void *)(long)inj->pending_sig) == -1)
+	if (ptrace(PTRACE_DETACH, inj->tid, 0, (void *)(long)sig) == -1)
 		rc = -1;
-	inj->pending_sig = 0;
+	for (i = first; i < inj->nheld; i++)
+		requeue(inj->pid, inj->tid, inj->held[i].sig, &inj->held[i].info,
+			inj->held[i].have_info);
+	inj->nheld = 0;
+	free(inj->held);
+	inj->held = NULL;
 	return rc;
 }
 

@@ -15,10 +15,11 @@
 #include <time.h>
 #include <unistd.h>
 
-static volatile sig_atomic_t stop, usr1;
+static volatile sig_atomic_t stop, usr1, rt;
 
 static void on_term(int sig) { (void)sig; stop = 1; }
 static void on_usr1(int sig) { (void)sig; usr1++; }
+static void on_rt(int sig) { (void)sig; rt++; }
 
 static void ready(void)
 {
@@ -30,6 +31,8 @@ static void ready(void)
 	sa.sa_handler = on_usr1;
 	sa.sa_flags = SA_RESTART;
 	sigaction(SIGUSR1, &sa, NULL);
+	sa.sa_handler = on_rt;
+	sigaction(SIGRTMIN, &sa, NULL);
 	printf("ready\n");
 	fflush(stdout);
 }
@@ -226,7 +229,31 @@ static int mode_pause(void)
 	ready();
 	while (!stop)
 		pause();
-	printf("usr1=%d\n", (int)usr1);
+	printf("usr1=%d rt=%d\n", (int)usr1, (int)rt);
+	return 0;
+}
+
+/* The classic pattern: signals blocked, taken only inside sigsuspend.  The
+ * real mask must survive an injection that lands inside sigsuspend. */
+static int mode_sigsuspend(void)
+{
+	sigset_t block, empty, cur;
+
+	sigemptyset(&block);
+	sigaddset(&block, SIGRTMIN);
+	sigaddset(&block, SIGTERM);
+	sigemptyset(&empty);
+	sigprocmask(SIG_BLOCK, &block, NULL);
+	ready();
+	while (!stop) {
+		sigsuspend(&empty);
+		sigprocmask(SIG_BLOCK, NULL, &cur);
+		if (!sigismember(&cur, SIGRTMIN) || !sigismember(&cur, SIGTERM)) {
+			printf("MASKLOST\n");
+			return 1;
+		}
+	}
+	printf("usr1=%d rt=%d\n", (int)usr1, (int)rt);
 	return 0;
 }
 
@@ -248,8 +275,10 @@ int main(int argc, char **argv)
 		return mode_malloc((int)arg);
 	if (!strcmp(mode, "regs"))
 		return mode_regs();
+	if (!strcmp(mode, "sigsuspend"))
+		return mode_sigsuspend();
 	if (!strcmp(mode, "pause"))
 		return mode_pause();
-	fprintf(stderr, "usage: inj_target read|sleep MS|epoll|cond|malloc N|regs|pause\n");
+	fprintf(stderr, "usage: inj_target read|sleep MS|epoll|cond|malloc N|regs|pause|sigsuspend\n");
 	return 2;
 }
