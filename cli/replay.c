@@ -13,7 +13,11 @@
  * wild seq gets there). */
 #define MAX_WINDOW (1u << 23)
 
+#define RUN 256
+
 typedef struct window {
+	ma_event run[RUN];      /* released events not yet handed to ops->events */
+	size_t nrun;
 	ma_event *slot;         /* slot[seq & mask]; kind == 0: empty */
 	uint64_t mask;          /* capacity - 1 */
 	uint64_t base;          /* lowest seq not yet released */
@@ -24,6 +28,13 @@ typedef struct window {
 	ma_replay_result *res;
 } window;
 
+static void flush_run(window *w)
+{
+	if (w->nrun)
+		w->ops->events(w->ctx, w->run, w->nrun);
+	w->nrun = 0;
+}
+
 static void deliver(window *w, const ma_event *e)
 {
 	w->res->events++;
@@ -31,8 +42,13 @@ static void deliver(window *w, const ma_event *e)
 		w->res->max_seq = e->seq + 1;
 	if (e->time_ns > w->res->max_time_ns)
 		w->res->max_time_ns = e->time_ns;
-	if (w->ops->event)
+	if (w->ops->events) {
+		w->run[w->nrun++] = *e;
+		if (w->nrun == RUN)
+			flush_run(w);
+	} else if (w->ops->event) {
 		w->ops->event(w->ctx, e);
+	}
 }
 
 /* Delivers every pending event with seq < upto, in order. */
@@ -51,6 +67,7 @@ static void release(window *w, uint64_t upto)
 	w->base = upto;
 	if (w->hi < upto)
 		w->hi = upto;
+	flush_run(w);
 }
 
 static int grow(window *w, uint64_t need)
@@ -79,6 +96,7 @@ static int place(window *w, const ma_event *e)
 		/* The watermark promise was broken: order is lost for this one. */
 		w->res->late_events++;
 		deliver(w, e);
+		flush_run(w);
 		return 0;
 	}
 	uint64_t span = e->seq - w->base + 1;

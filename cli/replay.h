@@ -25,6 +25,9 @@ typedef struct ma_event {
 typedef struct ma_replay_ops {
 	void (*header)(void *ctx, const Memattach__Header *h);
 	void (*event)(void *ctx, const ma_event *e);
+	/* Alternative to `event`: runs of consecutive events (in seq order), so
+	 * a consumer can prefetch ahead.  Used instead of `event` when set. */
+	void (*events)(void *ctx, const ma_event *e, size_t n);
 	void (*stack)(void *ctx, const Memattach__Stack *s);
 	void (*python_frame)(void *ctx, const Memattach__PythonFrame *f);
 	void (*module)(void *ctx, const Memattach__Module *m);

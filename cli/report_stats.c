@@ -19,8 +19,8 @@ static void json_stack(ma_json *j, const ma_analysis *a, const ma_stack_stats *s
 	ma_json_u64(j, "count", s->alloc.count);
 	ma_json_u64(j, "live_bytes", s->live.bytes);
 	ma_json_u64(j, "live_count", s->live.count);
-	ma_json_u64(j, "peak_bytes", s->at_peak.bytes);
-	ma_json_u64(j, "peak_count", s->at_peak.count);
+	ma_json_u64(j, "at_peak_bytes", s->at_peak.bytes);
+	ma_json_u64(j, "at_peak_count", s->at_peak.count);
 	ma_json_array(j, "frames");
 	for (uint32_t f = 0; f < s->nframes && f < maxf; f++) {
 		ma_json_object(j, NULL);
