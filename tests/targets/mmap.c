@@ -2,7 +2,6 @@
  * partial munmap (head or tail) shrinks it; mremap is a free of the old
  * range and an allocation of the new one (like realloc).  A file mapping
  * and its munmap are not counted at all. */
-#define _GNU_SOURCE
 #include <fcntl.h>
 #include <sys/mman.h>
 #include "truth.h"
