@@ -32,8 +32,10 @@ struct ma_capture_writer {
 };
 
 /* ma_capture_writer_close frees the writer; its error, if any, stays here so
- * that ma_capture_writer_error(NULL) can still print it. */
+ * that ma_capture_writer_error(NULL), or with the just-closed pointer (only
+ * compared, never read), can still print it. */
 static __thread char last_close_err[512];
+static __thread uintptr_t last_closed;
 
 static int wfail(ma_capture_writer *w, int e, const char *what)
 {
@@ -71,6 +73,8 @@ ma_capture_writer *ma_capture_writer_open(const char *path, char *err, size_t er
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
+	if ((uintptr_t)w == last_closed)
+		last_closed = 0;        /* the address is reused: it is a new writer */
 	w->path = strdup(path);
 	w->out_cap = ZSTD_CStreamOutSize();
 	w->out = malloc(w->out_cap);
@@ -163,6 +167,7 @@ int ma_capture_writer_close(ma_capture_writer *w)
 	if (close(w->fd) < 0 && rc == 0)
 		rc = wfail(w, errno, "close");
 	last_close_err[0] = 0;
+	last_closed = (uintptr_t)w;
 	if (rc < 0)
 		snprintf(last_close_err, sizeof last_close_err, "%s", w->err);
 	ZSTD_freeCCtx(w->cctx);
@@ -175,8 +180,8 @@ int ma_capture_writer_close(ma_capture_writer *w)
 
 const char *ma_capture_writer_error(const ma_capture_writer *w)
 {
-	if (!w)
-		return last_close_err;
+	if (!w || (uintptr_t)w == last_closed)
+		return last_close_err[0] ? last_close_err : "no error";
 	return w->err[0] ? w->err : "no error";
 }
 

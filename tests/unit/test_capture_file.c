@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -380,6 +382,55 @@ static void test_write_errors(void **state)
 	assert_non_null(strstr(err, "/nonexistent/dir/x.cap"));
 }
 
+/* The disk fills up mid-capture (here: a file size limit): every later call
+ * fails with a message, close reports it too, and what was flushed reads. */
+static void test_write_error_mid_capture(void **state)
+{
+	(void)state;
+	char *p = synth_tmpname("efbig");
+	char err[512];
+	ma_capture_writer *w = ma_capture_writer_open(p, err, sizeof err);
+	assert_non_null(w);
+	struct rlimit old, lim;
+	getrlimit(RLIMIT_FSIZE, &old);
+	lim = old;
+	lim.rlim_cur = 20000;
+	signal(SIGXFSZ, SIG_IGN);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	int rc = 0;
+	unsigned i;
+	for (i = 0; i < 100000 && rc == 0; i++) {
+		rc = ma_capture_writer_write(w, C.rec[i % NREC], C.len[i % NREC]);
+		if (rc == 0 && i % 50 == 0)
+			rc = ma_capture_writer_flush(w);
+	}
+	assert_true(rc < 0);
+	assert_non_null(strstr(ma_capture_writer_error(w), "File too large"));
+	assert_non_null(strstr(ma_capture_writer_error(w), p));
+	assert_true(ma_capture_writer_write(w, C.rec[0], C.len[0]) < 0);
+	assert_true(ma_capture_writer_close(w) < 0);
+	assert_non_null(strstr(ma_capture_writer_error(NULL), "File too large"));
+	assert_non_null(strstr(ma_capture_writer_error(w), "File too large")); /* pointer only compared */
+	setrlimit(RLIMIT_FSIZE, &old);
+	signal(SIGXFSZ, SIG_DFL);
+	/* the flushed prefix is a readable, truncated capture */
+	int n = 0, trunc;
+	ma_capture_reader *r = ma_capture_reader_open(p, err, sizeof err);
+	assert_non_null(r);
+	Memattach__Record *rec;
+	while ((rc = ma_capture_reader_next(r, &rec)) > 0) {
+		ma_capture_record_free(rec);
+		n++;
+	}
+	assert_int_equal(rc, 0);
+	trunc = ma_capture_reader_truncated(r);
+	assert_true(trunc);
+	assert_true(n >= 50);
+	ma_capture_reader_close(r);
+	unlink(p);
+	free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -392,6 +443,7 @@ int main(void)
 		cmocka_unit_test(test_newer_format_major),
 		cmocka_unit_test(test_big_records),
 		cmocka_unit_test(test_write_errors),
+		cmocka_unit_test(test_write_error_mid_capture),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
