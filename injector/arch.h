@@ -61,20 +61,4 @@ void ma_arch_restart_syscall(struct ma_arch_state *s);
  * which is what the program would have seen without us. */
 void ma_arch_eintr_to_restart(struct ma_arch_state *s);
 
-/* 1 for the syscalls that run with a temporary signal mask and have the
- * kernel put the real one back on the way out (sigsuspend, ppoll, pselect,
- * epoll_pwait...): reading/setting the mask needs a "prime" first. */
-int ma_arch_syscall_swaps_mask(long nr);
-
-/* Prepare a "prime" step: execute a harmless syscall (getpid) at the syscall
- * instruction just before pc.  Returns the instruction's address, or 0 when
- * the thread was not stopped right after a syscall instruction. */
-unsigned long ma_arch_syscall_insn_addr(const struct ma_arch_state *s);
-void ma_arch_setup_prime(struct ma_arch_state *s, unsigned long insn_addr);
-/* 1 when a syscall-enter-stop is the prime's own getpid (not a syscall of
- * a signal handler that ran in between). */
-int ma_arch_is_prime_stop(const struct ma_arch_state *s, unsigned long insn_addr);
-/* Bytes of the syscall instruction, to verify the code at insn_addr. */
-int ma_arch_is_syscall_insn(const unsigned char *code, size_t len);
-
 #endif

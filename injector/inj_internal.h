@@ -48,11 +48,9 @@ struct ma_inj {
 	pid_t pid, tid;
 	int group_stopped;          /* the target was stopped (SIGSTOP) when seized */
 	int at_signal_stop;         /* current stop is a signal-delivery-stop */
-	int prepared;               /* mask saved/blocked, syscall primed */
+	int prepared;               /* mask saved, async signals blocked */
 	int dirty;                  /* registers changed since the seize */
 	int attempts;
-	int nheld;                  /* signals held back, re-injected on detach */
-	struct ma_held { int sig; siginfo_t info; int have_info; } *held;
 	struct ma_arch_state *orig; /* registers as found (the thread's truth) */
 	struct ma_arch_state *work;
 	uint64_t orig_mask;
@@ -70,11 +68,8 @@ int ma_inj_wait(struct ma_inj *inj, double deadline, struct ma_inj_error *err);
 int ma_inj_attach_thread(struct ma_inj *inj, pid_t tid, struct ma_inj_error *err);
 /* Lets the untouched thread run for us microseconds, then stops it again. */
 int ma_inj_let_run(struct ma_inj *inj, long us, struct ma_inj_error *err);
-/* Primes the syscall state and blocks async signals, once per thread. */
+/* Saves the thread's signal mask and blocks async signals, once per thread. */
 int ma_inj_prepare(struct ma_inj *inj, struct ma_inj_error *err);
-/* Takes the signal of the current signal-delivery-stop off the thread, to
- * be re-injected on detach. */
-void ma_inj_hold_signal(struct ma_inj *inj, int sig);
 /* Restores and detaches the current thread, inj stays allocated. */
 int ma_inj_detach_thread(struct ma_inj *inj);
 

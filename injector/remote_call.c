@@ -50,8 +50,8 @@ unsigned long ma_inj_push_data(struct ma_inj *inj, const void *data, size_t len,
 {
 	unsigned long addr;
 
-	/* before any data: a signal handler run during the prime would
-	 * build its frame right over it */
+	/* signals blocked before any data: a handler would build its frame
+	 * right over it */
 	if (ma_inj_prepare(inj, err))
 		return 0;
 	addr = (inj->stack_top - len) & ~15UL;
@@ -95,61 +95,6 @@ int ma_inj_read_string(struct ma_inj *inj, unsigned long addr, char *buf, size_t
 	return got ? 0 : -1;
 }
 
-/* For a thread interrupted in a syscall that swapped its signal mask:
- * resumes with PTRACE_SYSCALL to stop at the syscall instruction just
- * before pc with a harmless getpid.  Leaving the kernel this way applies
- * what the interrupted syscall left behind (the temporary mask of
- * ppoll/pselect/sigsuspend/epoll_pwait is put back), so that the mask we
- * read next is the thread's real one.
- * A signal that comes in meanwhile is held back and re-injected on release,
- * where the thread has its own registers again: the kernel then decides
- * between EINTR and restart exactly as it would have without us.  (Giving
- * it back at once would leave the thread in a handler, and a steady stream
- * of signals would keep us from ever getting through.) */
-static int prime(struct ma_inj *inj, struct ma_inj_error *err)
-{
-	unsigned long insn = ma_arch_syscall_insn_addr(inj->orig);
-	unsigned char code[16];
-	double deadline = ma_inj_now_ms() + 2000;
-
-	if (!insn || !ma_arch_syscall_swaps_mask(ma_arch_syscall_nr(inj->orig, NULL)) ||
-	    ma_inj_mem_read(inj->pid, insn, code, 2) ||
-	    !ma_arch_is_syscall_insn(code, 2))
-		return 0;
-	ma_arch_state_copy(inj->work, inj->orig);
-	ma_arch_setup_prime(inj->work, insn);
-	if (ma_arch_set_gp(inj->tid, inj->work))
-		return ma_inj_fail(err, MA_INJ_ERR_CALL, errno, "cannot set registers of thread %d",
-				   (int)inj->tid);
-	inj->dirty = 1;
-	if (ptrace(PTRACE_SYSCALL, inj->tid, 0, 0) == -1)
-		return ma_inj_fail(err, MA_INJ_ERR_TARGET_GONE, errno, "thread %d is gone", (int)inj->tid);
-	inj->at_signal_stop = 0;
-	for (;;) {
-		int st = ma_inj_wait(inj, deadline, err), sig;
-
-		if (st < 0)
-			return -st;
-		sig = WSTOPSIG(st);
-		if (sig == (SIGTRAP | 0x80)) {
-			if (ma_arch_get_gp(inj->tid, inj->work))
-				return ma_inj_fail(err, MA_INJ_ERR_TARGET_GONE, errno,
-						   "thread %d is gone", (int)inj->tid);
-			if (ma_arch_is_prime_stop(inj->work, insn))
-				return 0;
-			ptrace(PTRACE_SYSCALL, inj->tid, 0, 0);
-			continue;
-		}
-		if ((st >> 16) == PTRACE_EVENT_STOP) {
-			ptrace(PTRACE_SYSCALL, inj->tid, 0, 0);
-			continue;
-		}
-		/* signal-delivery-stop: hold it back (see above) */
-		ma_inj_hold_signal(inj, sig);
-		ptrace(PTRACE_SYSCALL, inj->tid, 0, 0);
-	}
-}
-
 /* Async signals stay pending while we run code in the thread; the synchronous
  * ones must stay deliverable: the kernel resets the handler of a blocked
  * signal it has to force (and our return trap is a SIGSEGV). */
@@ -177,7 +122,7 @@ int ma_inj_prepare(struct ma_inj *inj, struct ma_inj_error *err)
 
 	if (inj->prepared)
 		return 0;
-	if ((rc = prime(inj, err)) != 0 || (rc = block_signals(inj, err)) != 0)
+	if ((rc = block_signals(inj, err)) != 0)
 		return rc;
 	inj->prepared = 1;
 	return 0;

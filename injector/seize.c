@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -119,7 +118,6 @@ int ma_inj_attach_thread(struct ma_inj *inj, pid_t tid, struct ma_inj_error *err
 	inj->prepared = 0;
 	inj->dirty = 0;
 	inj->mask_set = 0;
-	inj->nheld = 0;
 	if (ptrace(PTRACE_SEIZE, tid, 0, (void *)(long)PTRACE_O_TRACESYSGOOD) == -1)
 		return seize_failed(inj, tid, err);
 	if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) == -1) {
@@ -143,57 +141,35 @@ int ma_inj_attach_thread(struct ma_inj *inj, pid_t tid, struct ma_inj_error *err
 	return 0;
 }
 
-static int run_and_stop(struct ma_inj *inj, int sig, long us, struct ma_inj_error *err)
+/* epoll_wait & co return EINTR for our stop alone: make them restart (or
+ * EINTR if a handler runs), as if we had not been there.  Before any resume. */
+static int fix_eintr(struct ma_inj *inj)
 {
-	int rc;
-
-	if (ptrace(PTRACE_CONT, inj->tid, 0, (void *)(long)sig) == -1)
-		return ma_inj_fail(err, MA_INJ_ERR_TARGET_GONE, errno, "thread %d is gone", (int)inj->tid);
-	if (us)
-		ma_inj_sleep_us(us);
-	if (ptrace(PTRACE_INTERRUPT, inj->tid, 0, 0) == -1)
-		return ma_inj_fail(err, MA_INJ_ERR_TARGET_GONE, errno, "thread %d is gone", (int)inj->tid);
-	if ((rc = wait_interrupt_stop(inj, err)) != 0)
-		return rc;
-	if (ma_arch_get(inj->tid, inj->orig))
-		return ma_inj_fail(err, MA_INJ_ERR_TARGET_GONE, errno, "thread %d is gone", (int)inj->tid);
-	inj->stack_top = ma_arch_sp(inj->orig) - ma_arch_redzone();
-	inj->touched.lo = inj->touched.hi = inj->stack_top;
+	ma_arch_state_copy(inj->work, inj->orig);
+	ma_arch_eintr_to_restart(inj->work);
+	if (ma_arch_retval(inj->work) == ma_arch_retval(inj->orig))
+		return 0;
+	if (ma_arch_set_gp(inj->tid, inj->work))
+		return -1;
+	ma_arch_state_copy(inj->orig, inj->work);
 	return 0;
 }
 
+/* Detached, not just continued: a traced thread stops for every signal
+ * that comes in, and would sit in those stops while we sleep. */
 int ma_inj_let_run(struct ma_inj *inj, long us, struct ma_inj_error *err)
 {
-	return run_and_stop(inj, 0, us, err);
-}
+	pid_t tid = inj->tid;
 
-void ma_inj_hold_signal(struct ma_inj *inj, int sig)
-{
-	struct ma_held *h;
-
-	/* grows one by one: a handful at most in practice */
-	h = realloc(inj->held, (size_t)(inj->nheld + 1) * sizeof(*h));
-	if (!h)
-		return;
-	inj->held = h;
-	h += inj->nheld++;
-	h->sig = sig;
-	h->have_info = ptrace(PTRACE_GETSIGINFO, inj->tid, 0, &h->info) == 0;
-}
-
-/* Queues a held signal again after detach, with its siginfo when the kernel
- * lets us (queued signals), else as a plain tgkill. */
-static void requeue(pid_t pid, pid_t tid, int sig, siginfo_t *info, int have_info)
-{
-	if (have_info && info->si_code < 0 && info->si_code != SI_TKILL &&
-	    syscall(SYS_rt_tgsigqueueinfo, pid, tid, sig, info) == 0)
-		return;
-	syscall(SYS_tgkill, pid, tid, sig);
+	if (ma_inj_detach_thread(inj))
+		return ma_inj_fail(err, MA_INJ_ERR_TARGET_GONE, errno, "thread %d is gone", (int)tid);
+	ma_inj_sleep_us(us);
+	return ma_inj_attach_thread(inj, tid, err);
 }
 
 int ma_inj_detach_thread(struct ma_inj *inj)
 {
-	int rc = 0, sig = 0, first, i;
+	int rc = 0;
 
 	if (inj->touched.bytes && inj->touched.lo < inj->touched.hi &&
 	    ma_inj_mem_write(inj->pid, inj->touched.lo, inj->touched.bytes,
@@ -206,6 +182,8 @@ int ma_inj_detach_thread(struct ma_inj *inj)
 	    ptrace(PTRACE_SETSIGMASK, inj->tid, (void *)sizeof(inj->orig_mask), &inj->orig_mask) == -1)
 		rc = -1;
 	inj->mask_set = 0;
+	if (!inj->dirty && fix_eintr(inj))
+		rc = -1;
 	if (inj->dirty) {
 		ma_arch_state_copy(inj->work, inj->orig);
 		ma_arch_eintr_to_restart(inj->work);
@@ -218,25 +196,10 @@ int ma_inj_detach_thread(struct ma_inj *inj)
 			rc = -1;
 	}
 	inj->dirty = 0;
-	/* At a signal-delivery-stop the first held signal replaces ours, with
-	 * its own siginfo, and meets the thread's own registers. */
-	first = 0;
-	if (inj->nheld && inj->at_signal_stop) {
-		if (inj->held[0].have_info)
-			ptrace(PTRACE_SETSIGINFO, inj->tid, 0, &inj->held[0].info);
-		sig = inj->held[0].sig;
-		first = 1;
-	}
 	/* Detach re-queues a group stop that is still in effect: a stopped
 	 * target stays stopped. */
-	if (ptrace(PTRACE_DETACH, inj->tid, 0, (void *)(long)sig) == -1)
+	if (ptrace(PTRACE_DETACH, inj->tid, 0, 0) == -1)
 		rc = -1;
-	for (i = first; i < inj->nheld; i++)
-		requeue(inj->pid, inj->tid, inj->held[i].sig, &inj->held[i].info,
-			inj->held[i].have_info);
-	inj->nheld = 0;
-	free(inj->held);
-	inj->held = NULL;
 	return rc;
 }
 
