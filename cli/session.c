@@ -241,6 +241,8 @@ int ma_session_send_stop(struct ma_session *s)
 int ma_session_finish(struct ma_session *s, const char *note, char *err, size_t errlen)
 {
 	int r = 0;
+	if (errlen)
+		err[0] = 0;
 	if (s->writer) {
 		Memattach__Record rec = MEMATTACH__RECORD__INIT;
 		Memattach__CaptureTrailer t = MEMATTACH__CAPTURE_TRAILER__INIT;
@@ -251,11 +253,14 @@ int ma_session_finish(struct ma_session *s, const char *note, char *err, size_t 
 		t.end_realtime_ns = (uint64_t)rt.tv_sec * 1000000000ull + (uint64_t)rt.tv_nsec;
 		rec.r_case = MEMATTACH__RECORD__R_CAPTURE_TRAILER;
 		rec.capture_trailer = &t;
-		if (ma_capture_writer_write_record(s->writer, &rec) < 0 ||
-		    ma_capture_writer_close(s->writer) < 0) {
+		int wr = ma_capture_writer_write_record(s->writer, &rec);
+		if (wr < 0)
 			snprintf(err, errlen, "%s", ma_capture_writer_error(s->writer));
+		/* close in any case: it frees the writer and its descriptor */
+		if (ma_capture_writer_close(s->writer) < 0 && wr >= 0)
+			snprintf(err, errlen, "%s", ma_capture_writer_error(NULL));
+		if (wr < 0 || err[0])
 			r = -1;
-		}
 		s->writer = NULL;
 	}
 	ma_session_cleanup(s);
