@@ -9,7 +9,14 @@
  * Only one thread of the target is stopped; the others keep running.
  * Paths given to the target (so_path) are resolved in the target's own
  * mount namespace; the injector reads the target's files through
- * /proc/PID/root so that containers work.  x86_64 only for now (arch.h). */
+ * /proc/PID/root so that containers work.  x86_64 only for now (arch.h).
+ *
+ * Limits: glibc targets only (musl: no); Linux >= 5.0 (PTRACE_GETSIGMASK
+ * returning the saved mask of a thread inside sigsuspend/ppoll/pselect);
+ * epoll_wait interrupted by our stop is restarted with its full timeout; in
+ * a process stopped by SIGSTOP only the borrowed thread runs, so a dlopen
+ * that needs a lock another stopped thread holds times out (10 s) and is
+ * abandoned half-way. */
 #ifndef MEMATTACH_INJECTOR_H
 #define MEMATTACH_INJECTOR_H
 
@@ -115,7 +122,12 @@ struct ma_inj_stats {
 /* The whole job: dlopen(so_path, RTLD_NOW) in the target, dlsym(handle,
  * entry_symbol), then entry_symbol(arg) — an `int f(const char *)` — whose
  * result goes to *entry_result.  arg may be NULL.  A library already loaded
- * is reused (dlopen returns the same handle).  stats may be NULL. */
+ * is reused (dlopen returns the same handle, constructors do not run
+ * again).  stats may be NULL.
+ * What the entry point must know: it runs on a borrowed thread of the
+ * target, with every asynchronous signal blocked (threads it creates
+ * inherit that mask); arg lives on that thread's stack only until the entry
+ * returns (copy it); it should return quickly (10 s limit). */
 int ma_inject_library(pid_t pid, const char *so_path, const char *entry_symbol,
 		      const char *arg, long *entry_result, struct ma_inj_error *err);
 int ma_inject_library_stats(pid_t pid, const char *so_path, const char *entry_symbol,

@@ -788,7 +788,7 @@ static int t_cycles(void)
 	struct child c;
 	char out[512];
 	int st, rc, i, fds0, maps0, fds, maps;
-	double t_first = 0, t_rest = 0;
+	double t_first = 0, t_rest = 0, stop_rest = 0;
 
 	if (spawn(&c, target_bin, "regs", NULL))
 		return fail("cannot start target");
@@ -804,6 +804,7 @@ static int t_cycles(void)
 			maps0 = count_entries(c.pid, "maps");
 		} else {
 			t_rest += s.total_ms;
+			stop_rest += s.stopped_ms;
 			if (!s.already_loaded) {
 				kill_child(&c);
 				return fail("cycle %d: library not seen as loaded", i);
@@ -817,8 +818,8 @@ static int t_cycles(void)
 		return fail("fds %d -> %d, maps %d -> %d over 49 cycles", fds0, fds, maps0, maps);
 	if (strcmp(out, "ok rounds>0=1 usr1=0\n") != 0)
 		return fail("target printed '%s'", out);
-	printf("  first injection %.2f ms, next 49 average %.2f ms; fds %d, maps %d steady\n",
-	       t_first, t_rest / 49, fds, maps);
+	printf("  first injection %.2f ms, next 49 average %.2f ms (thread stopped %.2f ms); "
+	       "fds %d, maps %d steady\n", t_first, t_rest / 49, stop_rest / 49, fds, maps);
 	return PASS;
 }
 
