@@ -664,11 +664,15 @@ static int t_lowlevel(void)
 	struct ma_inj *inj;
 	struct user_regs_struct before;
 	unsigned long fn, ret, data, args[6] = { 0 };
-	char out[256], back[64];
-	int st, rc;
+	unsigned char stack0[512], stack1[512];
+	unsigned long stack_lo;
+	char out[256], back[64], mem[64];
+	int st, rc, memfd = -1;
 
 	if (spawn(&c, target_bin, "regs", NULL))
 		return fail("cannot start target");
+	snprintf(mem, sizeof(mem), "/proc/%d/mem", (int)c.pid);
+	memfd = open(mem, O_RDONLY);
 	if ((rc = inject(c.pid, NULL, 1001, NULL)))
 		goto out;
 	if ((rc = ma_inj_lookup(c.pid, "libinjtest", "test_sp_on_entry", &fn, &err))) {
@@ -680,6 +684,13 @@ static int t_lowlevel(void)
 		goto out;
 	}
 	ptrace(PTRACE_GETREGS, ma_inj_tid(inj), 0, &before);
+	/* the stack below the red zone that our data and frame will use */
+	stack_lo = before.rsp - 128 - sizeof(stack0);
+	if (pread(memfd, stack0, sizeof(stack0), (off_t)stack_lo) != (ssize_t)sizeof(stack0)) {
+		ma_inj_release(inj);
+		rc = fail("cannot read the target's stack");
+		goto out;
+	}
 	/* a signal while seized must be delivered after release */
 	kill(c.pid, SIGUSR1);
 	data = ma_inj_push_string(inj, "stack data", &err);
@@ -695,6 +706,12 @@ static int t_lowlevel(void)
 		goto out;
 	}
 	ma_inj_release(inj);
+	/* The busy loop makes no calls: nothing but us writes below its sp. */
+	if (pread(memfd, stack1, sizeof(stack1), (off_t)stack_lo) != (ssize_t)sizeof(stack1) ||
+	    memcmp(stack0, stack1, sizeof(stack0)) != 0) {
+		rc = fail("stack bytes below the red zone not restored");
+		goto out;
+	}
 	if (ret % 16 != 8) {
 		rc = fail("sp on entry %#lx: %% 16 = %lu, want 8", ret, ret % 16);
 		goto out;
@@ -709,6 +726,7 @@ static int t_lowlevel(void)
 		goto out;
 	}
 	rc = PASS;
+	close(memfd);
 	sleep_ms(50);
 	finish(&c, 1, out, sizeof(out), &st);
 	if (strcmp(out, "ok rounds>0=1 usr1=1\n") != 0)
@@ -717,6 +735,8 @@ static int t_lowlevel(void)
 	       (unsigned long)before.rsp - ret);
 	return rc;
 out:
+	if (memfd >= 0)
+		close(memfd);
 	kill_child(&c);
 	return rc;
 }
