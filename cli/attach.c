@@ -50,7 +50,7 @@ static int read_target(pid_t pid, struct target_info *t)
 		else if (sscanf(line, "Gid:\t%*u\t%u", &a) == 1)
 			t->gid = a;
 		else if (!strncmp(line, "Name:\t", 6)) {
-			snprintf(t->comm, sizeof(t->comm), "%s", line + 6);
+			snprintf(t->comm, sizeof(t->comm), "%.63s", line + 6);
 			t->comm[strcspn(t->comm, "\n")] = 0;
 		}
 	}
@@ -92,11 +92,11 @@ static int agent_for_target(pid_t pid, const char *agent, struct ma_session *s,
 		return 0;
 	}
 	/* Copy: readable by the target's user, writable by nobody else. */
-	snprintf(out, len, "%s/libmemattach-agent.so", s->dir);
+	snprintf(out, len, "%.4000s/libmemattach-agent.so", s->dir);
 	int in = open(agent, O_RDONLY | O_CLOEXEC);
 	int o = open(out, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0500);
 	if (in < 0 || o < 0) {
-		snprintf(err, errlen, "cannot copy the agent to %s: %s", out, strerror(errno));
+		snprintf(err, errlen, "cannot copy the agent to %.900s: %s", out, strerror(errno));
 		if (in >= 0) close(in);
 		if (o >= 0) close(o);
 		return -1;
@@ -110,7 +110,7 @@ static int agent_for_target(pid_t pid, const char *agent, struct ma_session *s,
 		}
 	close(in);
 	if (n < 0 || fchown(o, uid, gid) < 0) {
-		snprintf(err, errlen, "cannot copy the agent to %s: %s", out, strerror(errno));
+		snprintf(err, errlen, "cannot copy the agent to %.900s: %s", out, strerror(errno));
 		close(o);
 		return -1;
 	}

@@ -158,14 +158,127 @@ static int batch(window *w, const Memattach__EventBatch *b, char *err, size_t er
 	return 0;
 }
 
+struct ma_replayer {
+	window w;
+	ma_replay_result *res;
+};
+
+ma_replayer *ma_replayer_new(const ma_replay_ops *ops, void *ctx, ma_replay_result *res)
+{
+	ma_replayer *p = calloc(1, sizeof *p);
+	if (!p)
+		return NULL;
+	memset(res, 0, sizeof *res);
+	p->res = res;
+	p->w.ops = ops;
+	p->w.ctx = ctx;
+	p->w.res = res;
+	p->w.mask = (1u << 16) - 1;
+	p->w.slot = calloc(p->w.mask + 1, sizeof *p->w.slot);
+	if (!p->w.slot) {
+		free(p);
+		return NULL;
+	}
+	return p;
+}
+
+int ma_replayer_push(ma_replayer *p, const Memattach__Record *rec, char *err, size_t errlen)
+{
+	window *w = &p->w;
+	const ma_replay_ops *ops = w->ops;
+	void *ctx = w->ctx;
+	ma_replay_result *res = p->res;
+	int rc = 0;
+
+	res->records++;
+	switch (rec->r_case) {
+	case MEMATTACH__RECORD__R_HEADER:
+		res->has_header = 1;
+		if (!w->based || w->base == w->hi) {
+			/* Nothing pending yet: events of this session start here. */
+			w->base = w->hi = rec->header->first_seq;
+			w->based = 1;
+		}
+		if (ops->header)
+			ops->header(ctx, rec->header);
+		break;
+	case MEMATTACH__RECORD__R_EVENTS:
+		rc = batch(w, rec->events, err, errlen);
+		break;
+	case MEMATTACH__RECORD__R_STACK:
+		if (ops->stack)
+			ops->stack(ctx, rec->stack);
+		break;
+	case MEMATTACH__RECORD__R_PYTHON_FRAME:
+		if (ops->python_frame)
+			ops->python_frame(ctx, rec->python_frame);
+		break;
+	case MEMATTACH__RECORD__R_MODULE:
+		if (ops->module)
+			ops->module(ctx, rec->module);
+		break;
+	case MEMATTACH__RECORD__R_MODULE_UNLOAD:
+		if (ops->module_unload)
+			ops->module_unload(ctx, rec->module_unload);
+		break;
+	case MEMATTACH__RECORD__R_THREAD:
+		if (ops->thread)
+			ops->thread(ctx, rec->thread);
+		break;
+	case MEMATTACH__RECORD__R_TICK:
+		if (w->based)
+			release(w, rec->tick->watermark);
+		if (rec->tick->time_ns > res->max_time_ns)
+			res->max_time_ns = rec->tick->time_ns;
+		if (ops->tick)
+			ops->tick(ctx, rec->tick);
+		break;
+	case MEMATTACH__RECORD__R_AGENT_TRAILER:
+		res->has_agent_trailer = 1;
+		if (w->based)
+			release(w, rec->agent_trailer->watermark);
+		if (rec->agent_trailer->time_ns > res->max_time_ns)
+			res->max_time_ns = rec->agent_trailer->time_ns;
+		if (ops->agent_trailer)
+			ops->agent_trailer(ctx, rec->agent_trailer);
+		break;
+	case MEMATTACH__RECORD__R_SYMBOL:
+		if (ops->symbol)
+			ops->symbol(ctx, rec->symbol);
+		break;
+	case MEMATTACH__RECORD__R_CAPTURE_TRAILER:
+		res->has_capture_trailer = 1;
+		if (w->based)
+			release(w, w->hi);
+		if (ops->capture_trailer)
+			ops->capture_trailer(ctx, rec->capture_trailer);
+		break;
+	default:
+		break;          /* Control, or a record type from a newer minor */
+	}
+	return rc;
+}
+
+void ma_replayer_finish(ma_replayer *p)
+{
+	/* Whatever is still pending happened; deliver it in order. */
+	if (p->w.based)
+		release(&p->w, p->w.hi);
+}
+
+void ma_replayer_free(ma_replayer *p)
+{
+	if (!p)
+		return;
+	free(p->w.slot);
+	free(p);
+}
+
 int ma_replay_reader(ma_capture_reader *r, const ma_replay_ops *ops, void *ctx,
 		     ma_replay_result *res, char *err, size_t errlen)
 {
-	memset(res, 0, sizeof *res);
-	window w = { .ops = ops, .ctx = ctx, .res = res };
-	w.mask = (1u << 16) - 1;
-	w.slot = calloc(w.mask + 1, sizeof *w.slot);
-	if (!w.slot) {
+	ma_replayer *p = ma_replayer_new(ops, ctx, res);
+	if (!p) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
@@ -173,77 +286,11 @@ int ma_replay_reader(ma_capture_reader *r, const ma_replay_ops *ops, void *ctx,
 	Memattach__Record *rec;
 	int k;
 	while ((k = ma_capture_reader_next(r, &rec)) > 0) {
-		res->records++;
-		switch (rec->r_case) {
-		case MEMATTACH__RECORD__R_HEADER:
-			res->has_header = 1;
-			if (!w.based || w.base == w.hi) {
-				/* Nothing pending yet: events of this session start here. */
-				w.base = w.hi = rec->header->first_seq;
-				w.based = 1;
-			}
-			if (ops->header)
-				ops->header(ctx, rec->header);
-			break;
-		case MEMATTACH__RECORD__R_EVENTS: {
-			char why[400];
-			rc = batch(&w, rec->events, why, sizeof why);
-			if (rc < 0)
-				snprintf(err, errlen, "corrupt capture at compressed byte %llu: %s",
-					 (unsigned long long)ma_capture_reader_offset(r), why);
-			break;
-		}
-		case MEMATTACH__RECORD__R_STACK:
-			if (ops->stack)
-				ops->stack(ctx, rec->stack);
-			break;
-		case MEMATTACH__RECORD__R_PYTHON_FRAME:
-			if (ops->python_frame)
-				ops->python_frame(ctx, rec->python_frame);
-			break;
-		case MEMATTACH__RECORD__R_MODULE:
-			if (ops->module)
-				ops->module(ctx, rec->module);
-			break;
-		case MEMATTACH__RECORD__R_MODULE_UNLOAD:
-			if (ops->module_unload)
-				ops->module_unload(ctx, rec->module_unload);
-			break;
-		case MEMATTACH__RECORD__R_THREAD:
-			if (ops->thread)
-				ops->thread(ctx, rec->thread);
-			break;
-		case MEMATTACH__RECORD__R_TICK:
-			if (w.based)
-				release(&w, rec->tick->watermark);
-			if (rec->tick->time_ns > res->max_time_ns)
-				res->max_time_ns = rec->tick->time_ns;
-			if (ops->tick)
-				ops->tick(ctx, rec->tick);
-			break;
-		case MEMATTACH__RECORD__R_AGENT_TRAILER:
-			res->has_agent_trailer = 1;
-			if (w.based)
-				release(&w, rec->agent_trailer->watermark);
-			if (rec->agent_trailer->time_ns > res->max_time_ns)
-				res->max_time_ns = rec->agent_trailer->time_ns;
-			if (ops->agent_trailer)
-				ops->agent_trailer(ctx, rec->agent_trailer);
-			break;
-		case MEMATTACH__RECORD__R_SYMBOL:
-			if (ops->symbol)
-				ops->symbol(ctx, rec->symbol);
-			break;
-		case MEMATTACH__RECORD__R_CAPTURE_TRAILER:
-			res->has_capture_trailer = 1;
-			if (w.based)
-				release(&w, w.hi);
-			if (ops->capture_trailer)
-				ops->capture_trailer(ctx, rec->capture_trailer);
-			break;
-		default:
-			break;          /* Control, or a record type from a newer minor */
-		}
+		char why[400];
+		rc = ma_replayer_push(p, rec, why, sizeof why);
+		if (rc < 0)
+			snprintf(err, errlen, "corrupt capture at compressed byte %llu: %s",
+				 (unsigned long long)ma_capture_reader_offset(r), why);
 		ma_capture_record_free(rec);
 		if (rc < 0)
 			break;
@@ -252,12 +299,10 @@ int ma_replay_reader(ma_capture_reader *r, const ma_replay_ops *ops, void *ctx,
 		snprintf(err, errlen, "%s", ma_capture_reader_error(r));
 		rc = -1;
 	}
-	/* Whatever is still pending happened; deliver it in order. */
-	if (w.based)
-		release(&w, w.hi);
+	ma_replayer_finish(p);
 	res->truncated = ma_capture_reader_truncated(r);
 	res->compressed_bytes = ma_capture_reader_offset(r);
-	free(w.slot);
+	ma_replayer_free(p);
 	return rc;
 }
 

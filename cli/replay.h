@@ -59,6 +59,16 @@ typedef struct ma_replay_result {
 int ma_replay_reader(ma_capture_reader *r, const ma_replay_ops *ops, void *ctx,
 		     ma_replay_result *res, char *err, size_t errlen);
 
+/* The same, pushed one record at a time (a live stream): records in
+ * stream order in, events in seq order out through ops. */
+typedef struct ma_replayer ma_replayer;
+ma_replayer *ma_replayer_new(const ma_replay_ops *ops, void *ctx, ma_replay_result *res);
+/* 0, or -1 with a message (malformed batch, out of memory). */
+int ma_replayer_push(ma_replayer *p, const Memattach__Record *rec, char *err, size_t errlen);
+/* Delivers every event still pending (end of the stream). */
+void ma_replayer_finish(ma_replayer *p);
+void ma_replayer_free(ma_replayer *p);
+
 /* Opens path and replays it (see ma_replay_reader). */
 int ma_replay_file(const char *path, const ma_replay_ops *ops, void *ctx,
 		   ma_replay_result *res, char *err, size_t errlen);
