@@ -656,6 +656,25 @@ static int t_regs(void)
 	return PASS;
 }
 
+/* 1 when pc lies in the text of pid's executable (inj_target). */
+static int in_exe(pid_t pid, unsigned long long pc)
+{
+	char path[64], line[512];
+	unsigned long lo, hi;
+	FILE *f;
+	int in = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	if (!(f = fopen(path, "r")))
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, "/inj_target") && strstr(line, " r-xp ") &&
+		    sscanf(line, "%lx-%lx", &lo, &hi) == 2 && pc >= lo && pc < hi)
+			in = 1;
+	fclose(f);
+	return in;
+}
+
 /* Low-level API: the ABI of the call, signals arriving while seized. */
 static int t_lowlevel(void)
 {
@@ -667,7 +686,7 @@ static int t_lowlevel(void)
 	unsigned char stack0[512], stack1[512];
 	unsigned long stack_lo;
 	char out[256], back[64], mem[64];
-	int st, rc, memfd = -1;
+	int st, rc, memfd = -1, tries;
 
 	if (spawn(&c, target_bin, "regs", NULL))
 		return fail("cannot start target");
@@ -683,7 +702,23 @@ static int t_lowlevel(void)
 		rc = fail("seize: %s", err.msg);
 		goto out;
 	}
-	ptrace(PTRACE_GETREGS, ma_inj_tid(inj), 0, &before);
+	/* wait for the busy loop proper: only then is nothing but us using
+	 * the stack below its sp */
+	for (tries = 0;; tries++) {
+		ptrace(PTRACE_GETREGS, ma_inj_tid(inj), 0, &before);
+		if (in_exe(c.pid, before.rip))
+			break;
+		ma_inj_release(inj);
+		if (tries == 100) {
+			rc = fail("target never seen in its busy loop");
+			goto out;
+		}
+		sleep_ms(5);
+		if (ma_inj_seize(c.pid, 0, &inj, &err)) {
+			rc = fail("seize: %s", err.msg);
+			goto out;
+		}
+	}
 	/* the stack below the red zone that our data and frame will use */
 	stack_lo = before.rsp - 128 - sizeof(stack0);
 	if (pread(memfd, stack0, sizeof(stack0), (off_t)stack_lo) != (ssize_t)sizeof(stack0)) {
@@ -707,7 +742,15 @@ static int t_lowlevel(void)
 	/* The busy loop makes no calls: nothing but us writes below its sp. */
 	if (pread(memfd, stack1, sizeof(stack1), (off_t)stack_lo) != (ssize_t)sizeof(stack1) ||
 	    memcmp(stack0, stack1, sizeof(stack0)) != 0) {
-		rc = fail("stack bytes below the red zone not restored");
+		size_t k, first = sizeof(stack0), ndiff = 0;
+		for (k = 0; k < sizeof(stack0); k++)
+			if (stack0[k] != stack1[k]) {
+				ndiff++;
+				if (first == sizeof(stack0))
+					first = k;
+			}
+		rc = fail("stack bytes below the red zone not restored (%zu differ, first at sp-%lu)",
+			  ndiff, (unsigned long)(before.rsp - stack_lo - first));
 		goto out;
 	}
 	if (ret % 16 != 8) {
