@@ -847,3 +847,22 @@ const char *ma_analysis_frame_name(const ma_analysis *a, uint64_t frame, char *b
 	}
 	return buf;
 }
+
+/* ------------------------------------------------------- live set walk */
+
+void ma_analysis_foreach_live(const ma_analysis *a,
+			      void (*fn)(void *ctx, uint64_t addr, uint64_t size,
+					 uint32_t stack_id, uint32_t kind),
+			      void *ctx)
+{
+	const struct ma_analysis_priv *p = a->priv;
+	for (size_t i = 0; i <= p->live.mask; i++) {
+		const block *b = &p->live.t[i];
+		if (b->addr)
+			fn(ctx, b->addr, b->size, a->stacks[b->stack].id, b->kind);
+	}
+	for (size_t i = 0; i < p->npieces; i++) {
+		const piece *pc = &p->pieces[i];
+		fn(ctx, pc->start, pc->end - pc->start, a->stacks[pc->stack].id, pc->kind);
+	}
+}

@@ -140,6 +140,13 @@ unsigned ma_hist_bucket(uint64_t size);
 uint64_t ma_hist_min(unsigned bucket);
 uint64_t ma_hist_max(unsigned bucket);
 
+/* Calls fn for every block live now (heap blocks, then mapped pieces),
+ * with its Stack.id.  For snapshots of the live set. */
+void ma_analysis_foreach_live(const ma_analysis *a,
+			      void (*fn)(void *ctx, uint64_t addr, uint64_t size,
+					 uint32_t stack_id, uint32_t kind),
+			      void *ctx);
+
 /* Writes a readable name for a stack frame: symbol, Python frame or
  * 0xADDR.  Returns buf. */
 const char *ma_analysis_frame_name(const ma_analysis *a, uint64_t frame, char *buf, size_t len);

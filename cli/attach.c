@@ -17,6 +17,8 @@
 #include "injector/injector.h"
 #include "parse_units.h"
 #include "session.h"
+#include "threshold.h"
+#include "report.h"
 
 #define AGENT_CONNECT_TIMEOUT_MS 5000
 #define AGENT_STOP_TIMEOUT_NS (10ull * 1000000000ull)
@@ -26,7 +28,9 @@ static void on_stop(int sig) { stop_signal = sig; }
 
 static void usage_attach(FILE *f)
 {
-	fprintf(f, "usage: memattach --pid PID [--duration TIME] [-o FILE] [--native-depth N] [--quiet]\n");
+	fprintf(f, "usage: memattach --pid PID [--duration TIME] [-o FILE] [--native-depth N] [--quiet]\n"
+		   "       memattach --pid PID --dump-on-threshold SIZE [--threshold-on rss|heap]\n"
+		   "                 [--duration TIME] [-o FILE] [--native-depth N] [--quiet]\n");
 }
 
 struct target_info {
@@ -151,9 +155,13 @@ int ma_attach_main(int argc, char **argv)
 		{"native-depth", required_argument, NULL, 'd'},
 		{"quiet", no_argument, NULL, 'q'},
 		{"help", no_argument, NULL, 'h'},
+		{"dump-on-threshold", required_argument, NULL, 'T'},
+		{"threshold-on", required_argument, NULL, 'O'},
 		{NULL, 0, NULL, 0},
 	};
 	char err[1024], agent[PATH_MAX], agent_t[PATH_MAX], outbuf[PATH_MAX];
+	struct ma_threshold_opts th = {0};
+	const char *thr_text = NULL;
 	const char *out = NULL;
 	uint64_t duration_ns = 0, v;
 	unsigned depth = 64;
@@ -185,6 +193,25 @@ int ma_attach_main(int argc, char **argv)
 			depth = (unsigned)v;
 			break;
 		case 'q': quiet = 1; break;
+		case 'T':
+			thr_text = optarg;
+			if (ma_parse_size(optarg, &th.bytes, err, sizeof(err)) < 0) {
+				fprintf(stderr, "memattach: --dump-on-threshold: %s\n", err);
+				return MA_EXIT_USAGE;
+			}
+			if (th.bytes == 0) {
+				fprintf(stderr, "memattach: --dump-on-threshold: the size must be above zero (e.g. 500MB)\n");
+				return MA_EXIT_USAGE;
+			}
+			break;
+		case 'O':
+			if (!strcmp(optarg, "heap"))
+				th.on_heap = 1;
+			else if (strcmp(optarg, "rss")) {
+				fprintf(stderr, "memattach: --threshold-on: '%s' is neither rss nor heap\n", optarg);
+				return MA_EXIT_USAGE;
+			}
+			break;
 		case 'h': usage_attach(stdout); return MA_EXIT_OK;
 		default: usage_attach(stderr); return MA_EXIT_USAGE;
 		}
@@ -222,8 +249,22 @@ int ma_attach_main(int argc, char **argv)
 		ma_session_cleanup(&s);
 		return MA_EXIT_ERROR;
 	}
-	/* The output must be writable before we touch the target. */
-	if (ma_session_open_output(&s, out, err, sizeof(err)) < 0) {
+	/* The output must be writable before we touch the target.  A
+	 * threshold snapshot is written later: check its directory now. */
+	if (thr_text) {
+		char dir[PATH_MAX];
+		snprintf(dir, sizeof(dir), "%s", out);
+		char *slash = strrchr(dir, '/');
+		if (slash)
+			*(slash == dir ? slash + 1 : slash) = 0;
+		else
+			strcpy(dir, ".");
+		if (access(dir, W_OK) < 0) {
+			fprintf(stderr, "memattach: cannot write %s: %s (choose another -o)\n", out, strerror(errno));
+			ma_session_cleanup(&s);
+			return MA_EXIT_OUTPUT;
+		}
+	} else if (ma_session_open_output(&s, out, err, sizeof(err)) < 0) {
 		fprintf(stderr, "memattach: %s\n", err);
 		ma_session_cleanup(&s);
 		return MA_EXIT_OUTPUT;
@@ -231,7 +272,8 @@ int ma_attach_main(int argc, char **argv)
 	if (agent_for_target(pid, agent, &s, ti.uid, ti.gid, agent_t, sizeof(agent_t), err, sizeof(err)) < 0) {
 		fprintf(stderr, "memattach: %s\n", err);
 		ma_session_finish(&s, "not attached", err, sizeof(err));
-		unlink(out);
+		if (!thr_text)
+			unlink(out);
 		return MA_EXIT_ERROR;
 	}
 
@@ -250,7 +292,8 @@ int ma_attach_main(int argc, char **argv)
 	if (ma_inject_library(pid, agent_t, "memattach_agent_start", cfg, &result, &ie) != 0) {
 		fprintf(stderr, "memattach: %s\n", ie.msg);
 		ma_session_finish(&s, "not attached", err, sizeof(err));
-		unlink(out);
+		if (!thr_text)
+			unlink(out);
 		return ma_inj_exit_code(&ie);
 	}
 	if (result != 0) {
@@ -259,7 +302,8 @@ int ma_attach_main(int argc, char **argv)
 				     : "memattach: the agent could not start in pid %d: %s\n",
 			(int)pid, strerror((int)-result));
 		ma_session_finish(&s, "agent failed", err, sizeof(err));
-		unlink(out);
+		if (!thr_text)
+			unlink(out);
 		return busy ? MA_EXIT_BUSY : MA_EXIT_AGENT_FAILED;
 	}
 	int a = 0;
@@ -268,10 +312,33 @@ int ma_attach_main(int argc, char **argv)
 	if (a <= 0) {
 		fprintf(stderr, "memattach: the agent in pid %d did not connect\n", (int)pid);
 		ma_session_finish(&s, "agent did not connect", err, sizeof(err));
-		unlink(out);
+		if (!thr_text)
+			unlink(out);
 		return MA_EXIT_AGENT_FAILED;
 	}
 	uint64_t attach_ns = ma_monotonic_ns() - t0;
+	if (thr_text) {
+		th.duration_ns = duration_ns;
+		th.out = out;
+		th.quiet = quiet;
+		th.pid = pid;
+		th.size_text = thr_text;
+		if (!quiet)
+			fprintf(stderr, "memattach: watching pid %d (%s) until its %s reaches %s%s (attached in %.1f ms)\n",
+				(int)pid, ti.comm, th.on_heap ? "tracked heap" : "RSS", thr_text,
+				duration_ns ? " or the duration ends" : "", (double)attach_ns / 1e6);
+		int trc = ma_threshold_run(&s, &th, (volatile int *)&stop_signal);
+		ma_session_cleanup(&s);
+		if (trc == MA_EXIT_OK) {
+			/* The summary of who holds the memory, right away. */
+			char *rargv[] = {"report", "stats", (char *)out, NULL};
+			fflush(stderr);
+			ma_report_main(3, rargv);
+			if (!quiet)
+				fprintf(stderr, "memattach: snapshot: %s\n", out);
+		}
+		return trc;
+	}
 	if (!quiet) {
 		char d[32] = "until Ctrl-C";
 		if (duration_ns)

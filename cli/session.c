@@ -203,10 +203,14 @@ int ma_session_pump(struct ma_session *s, int timeout_ms, char *err, size_t errl
 		if (k == 0 || s->buf_len - off < (size_t)k + len)
 			break;
 		peek_record(s, s->buf + off + k, (size_t)len);
+		if (s->on_record && s->on_record(s->on_record_ctx, s->buf + off + k, (size_t)len)) {
+			snprintf(err, errlen, "cannot process the agent's stream (out of memory?)");
+			return -1;
+		}
 		off += (size_t)k + (size_t)len;
 	}
 	if (off) {
-		if (ma_capture_writer_write(s->writer, s->buf, off) < 0) {
+		if (s->writer && ma_capture_writer_write(s->writer, s->buf, off) < 0) {
 			snprintf(err, errlen, "%s", ma_capture_writer_error(s->writer));
 			return -1;
 		}
@@ -214,7 +218,7 @@ int ma_session_pump(struct ma_session *s, int timeout_ms, char *err, size_t errl
 		s->buf_len -= off;
 	}
 	uint64_t now = ma_monotonic_ns();
-	if (now - s->last_flush_ns > FLUSH_EVERY_NS) {
+	if (s->writer && now - s->last_flush_ns > FLUSH_EVERY_NS) {
 		s->last_flush_ns = now;
 		if (ma_capture_writer_flush(s->writer) < 0) {
 			snprintf(err, errlen, "%s", ma_capture_writer_error(s->writer));

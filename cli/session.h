@@ -27,6 +27,10 @@ struct ma_session {
 	int got_trailer;
 	int eof;
 	uint64_t last_flush_ns;
+	/* When set, whole records go here (framing stripped) instead of to
+	 * the capture file; nonzero return stops the pump with an error. */
+	int (*on_record)(void *ctx, const uint8_t *rec, size_t len);
+	void *on_record_ctx;
 };
 
 /* Creates the 0700 directory (owned by uid:gid so that the target's user
