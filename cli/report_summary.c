@@ -1,0 +1,9 @@
+/* report_summary.c — placeholder, being written. */
+#include "exit_codes.h"
+#include "report.h"
+
+int ma_report_summary(const ma_report_args *args)
+{
+	(void)args;
+	return MA_EXIT_ERROR;
+}
