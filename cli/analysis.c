@@ -7,7 +7,12 @@
 #include <string.h>
 
 #include "analysis.h"
+#include "capture_file.h"
 #include "record_io.h"
+
+/* Blocks and mappings the filter did not select are still tracked (so
+ * their frees are recognised and ignored) under this stack index. */
+#define EXCLUDED UINT32_MAX
 
 /* ------------------------------------------------ u64 → u32 map (no delete) */
 
@@ -214,7 +219,23 @@ struct ma_analysis_priv {
 	u64map pyf;
 	size_t cap_pyf;
 	size_t cap_samples;
+	size_t cap_modules;
 	int oom;
+	/* filter */
+	ma_filter filter;
+	char *thread_name;
+	int filtering;
+	/* snapshots: stacks changed since the last one (snap_gen marks them) */
+	unsigned snap_max;
+	uint64_t snap_gen;
+	uint32_t *dirty;
+	size_t ndirty, cap_dirty, cap_snaps;
+	uint64_t snap_interval, snap_due, last_tick_ns;
+	/* progress */
+	void (*progress)(void *ctx, uint64_t done, uint64_t total);
+	void *progress_ctx;
+	ma_capture_reader *reader;
+	unsigned progress_n;
 };
 
 #define SMALL_STACK_IDS (1u << 22)
@@ -274,7 +295,17 @@ void ma_analysis_free(ma_analysis *a)
 	map_free(&p->tids);
 	map_free(&p->syms);
 	map_free(&p->pyf);
+	free(p->thread_name);
+	free(p->dirty);
 	free(p);
+	for (size_t i = 0; i < a->nmodules; i++) {
+		free(a->modules[i].path);
+		free(a->modules[i].build_id);
+	}
+	free(a->modules);
+	for (size_t i = 0; i < a->nsnapshots; i++)
+		free(a->snapshots[i].changed);
+	free(a->snapshots);
 	for (size_t i = 0; i < a->nthreads; i++)
 		free(a->threads[i].name);
 	for (size_t i = 0; i < a->nsymbols; i++) {
@@ -356,12 +387,28 @@ oom:
 /* Called before a stack's live value changes: if a new global peak was
  * reached since its last change, its current value is its value at the
  * peak.  This makes the live set at the peak O(1) per event. */
+static void mark_dirty(ma_analysis *a, ma_stack_stats *s)
+{
+	struct ma_analysis_priv *p = a->priv;
+	void *g = grow_array(p->dirty, &p->cap_dirty, p->ndirty + 1, sizeof *p->dirty);
+	if (!g) {
+		p->oom = 1;
+		return;
+	}
+	p->dirty = g;
+	p->dirty[p->ndirty++] = (uint32_t)(s - a->stacks);
+	s->snap_gen = p->snap_gen;
+}
+
 static inline void touch(ma_analysis *a, ma_stack_stats *s)
 {
 	if (s->epoch != a->priv->epoch) {
 		s->at_peak = s->live;
 		s->epoch = a->priv->epoch;
 	}
+	/* snap_gen is 0 for everyone while snapshots are off */
+	if (__builtin_expect(s->snap_gen != a->priv->snap_gen, 0))
+		mark_dirty(a, s);
 }
 
 static inline void check_peak(ma_analysis *a, const ma_event *e)
@@ -424,8 +471,9 @@ static inline void add_block(ma_analysis *a, uint32_t stack, uint64_t size)
 	a->live_blocks++;
 }
 
-/* Removes [lo, hi) from the tracked mappings.  Returns the bytes removed. */
-static uint64_t unmap_range(ma_analysis *a, uint64_t lo, uint64_t hi)
+/* Removes [lo, hi) from the tracked mappings.  Returns the counted bytes
+ * removed; *any is set when any mapping (counted or not) was touched. */
+static uint64_t unmap_range(ma_analysis *a, uint64_t lo, uint64_t hi, int *any)
 {
 	struct ma_analysis_priv *p = a->priv;
 	if (hi <= lo)
@@ -446,16 +494,20 @@ static uint64_t unmap_range(ma_analysis *a, uint64_t lo, uint64_t hi)
 		uint64_t s = pc->start > lo ? pc->start : lo;
 		uint64_t e = pc->end < hi ? pc->end : hi;
 		uint64_t len = e - s;
-		removed += len;
-		ma_stack_stats *st = &a->stacks[pc->stack];
+		*any = 1;
+		int ex = pc->stack == EXCLUDED;
+		if (!ex)
+			removed += len;
+		ma_stack_stats *st = ex ? NULL : &a->stacks[pc->stack];
 		if (s == pc->start && e == pc->end) {
 			uint32_t map = pc->map;
 			memmove(pc, pc + 1, (p->npieces - i - 1) * sizeof *pc);
 			p->npieces--;
 			if (--p->map_pieces[map] == 0) {
-				drop_block(a, (uint32_t)(st - a->stacks), len);
+				if (!ex)
+					drop_block(a, (uint32_t)(st - a->stacks), len);
 				p->free_maps[p->nfree_maps++] = map;
-			} else {
+			} else if (!ex) {
 				touch(a, st);
 				st->live.bytes -= len;
 				st->freed.bytes += len;
@@ -464,11 +516,13 @@ static uint64_t unmap_range(ma_analysis *a, uint64_t lo, uint64_t hi)
 			}
 			continue;
 		}
-		touch(a, st);
-		st->live.bytes -= len;
-		st->freed.bytes += len;
-		a->live_bytes -= len;
-		a->total_bytes_freed += len;
+		if (!ex) {
+			touch(a, st);
+			st->live.bytes -= len;
+			st->freed.bytes += len;
+			a->live_bytes -= len;
+			a->total_bytes_freed += len;
+		}
 		if (s > pc->start && e < pc->end) {
 			/* A hole in the middle: split in two pieces of one mapping. */
 			void *g = grow_array(p->pieces, &p->cap_pieces, p->npieces + 1, sizeof *p->pieces);
@@ -501,7 +555,8 @@ static void map_block(ma_analysis *a, const ma_event *e, uint32_t stack)
 	struct ma_analysis_priv *p = a->priv;
 	if (e->size == 0 || e->addr + e->size < e->addr)
 		return;
-	unmap_range(a, e->addr, e->addr + e->size);
+	int any = 0;
+	unmap_range(a, e->addr, e->addr + e->size, &any);
 	uint32_t map;
 	if (p->nfree_maps) {
 		map = p->free_maps[--p->nfree_maps];
@@ -533,10 +588,59 @@ static void map_block(ma_analysis *a, const ma_event *e, uint32_t stack)
 	p->pieces[l] = (piece){ e->addr, e->addr + e->size, stack, e->kind, map };
 	p->npieces++;
 	p->map_pieces[map] = 1;
-	add_block(a, stack, e->size);
+	if (stack != EXCLUDED)
+		add_block(a, stack, e->size);
 	return;
 oom:
 	p->oom = 1;
+}
+
+static int selected(const ma_analysis *a, const ma_event *e, const ma_thread_stats *t)
+{
+	const ma_filter *f = &a->priv->filter;
+	if (f->tid && e->tid != f->tid)
+		return 0;
+	if (f->thread_name && !(t && t->selected))
+		return 0;
+	if (e->size < f->min_size)
+		return 0;
+	return e->time_ns >= f->from_ns && (!f->to_ns || e->time_ns <= f->to_ns);
+}
+
+/* An allocation the filter did not select: remembered, never counted. */
+static void exclude_alloc(ma_analysis *a, const ma_event *e)
+{
+	struct ma_analysis_priv *p = a->priv;
+	if (!e->addr)
+		return;
+	if (e->kind == MEMATTACH__EVENT_KIND__MMAP || e->kind == MEMATTACH__EVENT_KIND__MREMAP) {
+		map_block(a, e, EXCLUDED);
+		return;
+	}
+	block *old = live_find(&p->live, e->addr);
+	if (old) {
+		if (old->stack != EXCLUDED) {
+			a->implicit_frees++;
+			drop_block(a, old->stack, old->size);
+		}
+		old->size = e->size;
+		old->stack = EXCLUDED;
+		old->kind = e->kind;
+		return;
+	}
+	block b = { e->addr, e->size, EXCLUDED, e->kind };
+	if (live_insert(&p->live, &b) < 0)
+		p->oom = 1;
+}
+
+static inline void count_kind(ma_analysis *a, uint32_t kind, uint64_t size, ma_thread_stats *t)
+{
+	if (kind < MA_KINDS) {
+		a->kinds[kind].count++;
+		a->kinds[kind].bytes += size;
+	}
+	if (t && !ma_kind_is_alloc(kind))
+		t->frees++;
 }
 
 void ma_analysis_event(ma_analysis *a, const ma_event *e)
@@ -545,12 +649,13 @@ void ma_analysis_event(ma_analysis *a, const ma_event *e)
 	uint32_t kind = e->kind;
 	a->last_seq = e->seq;
 	a->last_time_ns = e->time_ns;
-	if (kind < MA_KINDS) {
-		a->kinds[kind].count++;
-		a->kinds[kind].bytes += e->size;
-	}
 	ma_thread_stats *t = thread_of(a, e->tid);
 	if (ma_kind_is_alloc(kind)) {
+		if (p->filtering && !selected(a, e, t)) {
+			exclude_alloc(a, e);
+			return;
+		}
+		count_kind(a, kind, e->size, t);
 		if (!e->addr) {
 			a->null_allocations++;
 			return;
@@ -574,8 +679,10 @@ void ma_analysis_event(ma_analysis *a, const ma_event *e)
 			block *old = live_find(&p->live, e->addr);
 			if (old) {
 				/* Its free was never seen: it is gone now. */
-				a->implicit_frees++;
-				drop_block(a, old->stack, old->size);
+				if (old->stack != EXCLUDED) {
+					a->implicit_frees++;
+					drop_block(a, old->stack, old->size);
+				}
 				old->size = e->size;
 				old->stack = st;
 				old->kind = kind;
@@ -591,20 +698,26 @@ void ma_analysis_event(ma_analysis *a, const ma_event *e)
 		check_peak(a, e);
 		return;
 	}
-	if (t)
-		t->frees++;
 	if (kind == MEMATTACH__EVENT_KIND__MUNMAP || kind == MEMATTACH__EVENT_KIND__MREMAP_FREE) {
 		uint64_t hi = e->addr + e->size < e->addr ? UINT64_MAX : e->addr + e->size;
-		if (unmap_range(a, e->addr, hi) == 0)
+		int any = 0;
+		uint64_t counted = unmap_range(a, e->addr, hi, &any);
+		if (counted || !any)
+			count_kind(a, kind, e->size, t);
+		if (!any)
 			a->ignored_unmaps++;
 		return;
 	}
 	block *b = e->addr ? live_find(&p->live, e->addr) : NULL;
 	if (!b) {
+		count_kind(a, kind, e->size, t);
 		a->untracked_frees++;
 		return;
 	}
-	drop_block(a, b->stack, b->size);
+	if (b->stack != EXCLUDED) {
+		count_kind(a, kind, e->size, t);
+		drop_block(a, b->stack, b->size);
+	}
 	live_remove(&p->live, b);
 }
 
@@ -623,6 +736,10 @@ static void on_events(void *ctx, const ma_event *e, size_t n)
 			__builtin_prefetch(&l->t[live_home(l, e[i + AHEAD].addr)]);
 		ma_analysis_event(a, &e[i]);
 	}
+	struct ma_analysis_priv *p = a->priv;
+	if (p->progress && p->reader && (++p->progress_n & 63) == 0)
+		p->progress(p->progress_ctx, ma_capture_reader_offset(p->reader),
+			    ma_capture_reader_size(p->reader));
 }
 
 static char *dup_or_null(const char *s)
@@ -695,13 +812,93 @@ static void on_thread(void *ctx, const Memattach__ThreadInfo *ti)
 	if (t && ti->name && *ti->name) {
 		free(t->name);
 		t->name = strdup(ti->name);
+		const char *want = a->priv->filter.thread_name;
+		t->selected = want && !strcmp(want, ti->name);
 	}
+}
+
+static int cmp_u32(const void *x, const void *y)
+{
+	uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
+	return a < b ? -1 : a > b;
+}
+
+/* Folds snapshot `old` into the next one `nw` (nw's values win). */
+static int merge_snapshot(ma_snapshot *old, ma_snapshot *nw)
+{
+	ma_snap_entry *m = malloc((old->nchanged + nw->nchanged + 1) * sizeof *m);
+	if (!m)
+		return -1;
+	size_t i = 0, j = 0, k = 0;
+	while (i < old->nchanged || j < nw->nchanged) {
+		if (j >= nw->nchanged || (i < old->nchanged && old->changed[i].stack < nw->changed[j].stack))
+			m[k++] = old->changed[i++];
+		else {
+			if (i < old->nchanged && old->changed[i].stack == nw->changed[j].stack)
+				i++;
+			m[k++] = nw->changed[j++];
+		}
+	}
+	free(old->changed);
+	free(nw->changed);
+	old->changed = NULL;
+	nw->changed = m;
+	nw->nchanged = k;
+	return 0;
+}
+
+/* Halves the snapshots: every other one is merged into its successor. */
+static void thin_snapshots(ma_analysis *a)
+{
+	struct ma_analysis_priv *p = a->priv;
+	size_t n = a->nsnapshots, k = 0;
+	for (size_t j = 0; j < n; j++) {
+		if (j % 2 == 0 && j + 1 < n) {
+			if (merge_snapshot(&a->snapshots[j], &a->snapshots[j + 1]) < 0) {
+				p->oom = 1;
+				return;
+			}
+			continue;
+		}
+		a->snapshots[k++] = a->snapshots[j];
+	}
+	a->nsnapshots = k;
+	if (k >= 2)
+		p->snap_interval = (a->snapshots[k - 1].time_ns - a->snapshots[0].time_ns) / (k - 1);
+}
+
+static void take_snapshot(ma_analysis *a, uint64_t time_ns)
+{
+	struct ma_analysis_priv *p = a->priv;
+	if (a->nsnapshots >= p->snap_max)
+		thin_snapshots(a);
+	void *g = grow_array(a->snapshots, &p->cap_snaps, a->nsnapshots + 1, sizeof *a->snapshots);
+	ma_snap_entry *ch = malloc((p->ndirty + 1) * sizeof *ch);
+	if (!g || !ch) {
+		if (g)
+			a->snapshots = g;
+		free(ch);
+		p->oom = 1;
+		return;
+	}
+	a->snapshots = g;
+	qsort(p->dirty, p->ndirty, sizeof *p->dirty, cmp_u32);
+	for (size_t i = 0; i < p->ndirty; i++)
+		ch[i] = (ma_snap_entry){ p->dirty[i], a->stacks[p->dirty[i]].live };
+	a->snapshots[a->nsnapshots++] = (ma_snapshot){ time_ns, a->last_seq, a->live_bytes,
+						       a->live_blocks, ch, p->ndirty };
+	p->ndirty = 0;
+	p->snap_gen++;
+	p->snap_due = time_ns + p->snap_interval;
 }
 
 static void on_tick(void *ctx, const Memattach__Tick *tk)
 {
 	ma_analysis *a = ctx;
 	struct ma_analysis_priv *p = a->priv;
+	p->last_tick_ns = tk->time_ns;
+	if (p->snap_max && (!a->nsnapshots || tk->time_ns >= p->snap_due))
+		take_snapshot(a, tk->time_ns);
 	void *g = grow_array(a->samples, &p->cap_samples, a->nsamples + 1, sizeof *a->samples);
 	if (!g) {
 		p->oom = 1;
@@ -740,6 +937,47 @@ static void on_symbol(void *ctx, const Memattach__Symbol *s)
 						  s->module_offset, s->line };
 }
 
+static void on_module(void *ctx, const Memattach__Module *m)
+{
+	ma_analysis *a = ctx;
+	struct ma_analysis_priv *p = a->priv;
+	for (size_t i = 0; i < a->nmodules; i++)
+		if (a->modules[i].load_address == m->load_address && a->modules[i].path && m->path &&
+		    !strcmp(a->modules[i].path, m->path))
+			return;
+	void *g = grow_array(a->modules, &p->cap_modules, a->nmodules + 1, sizeof *a->modules);
+	if (!g) {
+		p->oom = 1;
+		return;
+	}
+	a->modules = g;
+	ma_module mod = { dup_or_null(m->path), NULL, m->load_address, UINT64_MAX, 0, 0 };
+	for (size_t i = 0; i < m->n_segments; i++) {
+		if (m->segments[i]->start < mod.start) {
+			mod.start = m->segments[i]->start;
+			mod.file_offset = m->segments[i]->file_offset;
+		}
+		if (m->segments[i]->end > mod.end)
+			mod.end = m->segments[i]->end;
+	}
+	if (!m->n_segments)
+		mod.start = mod.end = m->load_address;
+	if (m->build_id.len) {
+		mod.build_id = malloc(m->build_id.len * 2 + 1);
+		for (size_t i = 0; mod.build_id && i < m->build_id.len; i++)
+			snprintf(mod.build_id + 2 * i, 3, "%02x", m->build_id.data[i]);
+	}
+	a->modules[a->nmodules++] = mod;
+}
+
+const ma_module *ma_analysis_module(const ma_analysis *a, uint64_t address)
+{
+	for (size_t i = 0; i < a->nmodules; i++)
+		if (address >= a->modules[i].start && address < a->modules[i].end)
+			return &a->modules[i];
+	return NULL;
+}
+
 static void on_capture_trailer(void *ctx, const Memattach__CaptureTrailer *t)
 {
 	ma_analysis *a = ctx;
@@ -759,14 +997,64 @@ const ma_replay_ops ma_analysis_ops = {
 	.agent_trailer = on_agent_trailer,
 	.symbol = on_symbol,
 	.capture_trailer = on_capture_trailer,
+	.module = on_module,
 };
+
+void ma_analysis_set_filter(ma_analysis *a, const ma_filter *f)
+{
+	struct ma_analysis_priv *p = a->priv;
+	p->filter = *f;
+	free(p->thread_name);
+	p->thread_name = f->thread_name ? strdup(f->thread_name) : NULL;
+	p->filter.thread_name = p->thread_name;
+	if (f->thread_name && !p->thread_name)
+		p->oom = 1;
+	p->filtering = f->tid || f->thread_name || f->min_size || f->from_ns || f->to_ns;
+	a->filtered = p->filtering;
+}
+
+int ma_analysis_want_snapshots(ma_analysis *a, unsigned max)
+{
+	struct ma_analysis_priv *p = a->priv;
+	p->snap_max = max < 2 ? 2 : max;
+	if (!p->snap_gen)
+		p->snap_gen = 1;
+	return 0;
+}
+
+void ma_snapshot_apply(const ma_snapshot *s, ma_count *live)
+{
+	for (size_t i = 0; i < s->nchanged; i++)
+		live[s->changed[i].stack] = s->changed[i].live;
+}
+
+void ma_analysis_set_progress(ma_analysis *a, void (*cb)(void *ctx, uint64_t done, uint64_t total),
+			      void *ctx)
+{
+	a->priv->progress = cb;
+	a->priv->progress_ctx = ctx;
+}
 
 void ma_analysis_finish(ma_analysis *a)
 {
 	struct ma_analysis_priv *p = a->priv;
+	uint64_t end = a->last_time_ns;
+	if (a->replay.max_time_ns > end)
+		end = a->replay.max_time_ns;
+	if (p->last_tick_ns > end)
+		end = p->last_tick_ns;
+	/* the last snapshot is the end of the capture */
+	if (p->snap_max && (p->ndirty || !a->nsnapshots || a->snapshots[a->nsnapshots - 1].time_ns < end))
+		take_snapshot(a, end);
+	p->snap_gen = 0;
 	for (size_t i = 0; i < a->nstacks; i++) {
 		ma_stack_stats *s = &a->stacks[i];
-		touch(a, s);     /* unchanged since the last peak: live now = at peak */
+		/* unchanged since the last peak: live now = at peak */
+		if (s->epoch != p->epoch) {
+			s->at_peak = s->live;
+			s->epoch = p->epoch;
+		}
+		s->snap_gen = 0;
 		s->frames = s->nframes ? p->frame_pool + p->frame_off[i] : NULL;
 	}
 	if (a->replay.max_time_ns > a->duration_ns)
@@ -777,7 +1065,14 @@ void ma_analysis_finish(ma_analysis *a)
 
 int ma_analysis_run(ma_analysis *a, const char *path, char *err, size_t errlen)
 {
-	int rc = ma_replay_file(path, &ma_analysis_ops, a, &a->replay, err, errlen);
+	memset(&a->replay, 0, sizeof a->replay);
+	ma_capture_reader *r = ma_capture_reader_open(path, err, errlen);
+	if (!r)
+		return -1;
+	a->priv->reader = r;
+	int rc = ma_replay_reader(r, &ma_analysis_ops, a, &a->replay, err, errlen);
+	a->priv->reader = NULL;
+	ma_capture_reader_close(r);
 	ma_analysis_finish(a);
 	if (rc == 0 && a->priv->oom) {
 		snprintf(err, errlen, "out of memory analysing %s", path);

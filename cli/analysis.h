@@ -42,8 +42,9 @@ typedef struct ma_stack_stats {
 	ma_count live;               /* live at the end: the leaks */
 	ma_count at_peak;            /* live when the global peak was reached */
 	uint64_t max_live_bytes;     /* its own maximum */
-	/* private: peak epoch of at_peak */
+	/* private: peak epoch of at_peak; snapshot generation of its last change */
 	uint64_t epoch;
+	uint64_t snap_gen;
 } ma_stack_stats;
 
 typedef struct ma_thread_stats {
@@ -51,6 +52,7 @@ typedef struct ma_thread_stats {
 	char *name;                  /* from ThreadInfo, or NULL */
 	ma_count alloc;
 	uint64_t frees;              /* free events issued by this thread */
+	int selected;                /* private: matches the filter's thread name */
 } ma_thread_stats;
 
 typedef struct ma_sample {
@@ -72,6 +74,45 @@ typedef struct ma_pyframe {
 	char *function, *file;
 	uint32_t line;
 } ma_pyframe;
+
+/* A loaded object (Module record): for pprof mappings. */
+typedef struct ma_module {
+	char *path;
+	char *build_id;              /* hex, or NULL */
+	uint64_t load_address;
+	uint64_t start, end;         /* lowest / highest address of its segments */
+	uint64_t file_offset;        /* of the segment at start */
+} ma_module;
+
+/* Filters: which allocations an analysis counts.  Set before the run
+ * (ma_analysis_set_filter).  A filter selects allocations; the free of a
+ * selected block is applied whichever thread frees it, and frees of blocks
+ * that were not selected are ignored (neither frees nor untracked).  So
+ * totals, peak, leaks, per-kind, per-stack values and snapshots all
+ * describe the selected allocations only, and every report agrees. */
+typedef struct ma_filter {
+	uint32_t tid;                /* nonzero: only allocations by this thread */
+	const char *thread_name;     /* non-NULL: only threads of this name (ThreadInfo) */
+	uint64_t min_size;           /* allocations smaller than this are ignored */
+	uint64_t from_ns, to_ns;     /* only allocations made in [from, to] (to 0: no end) */
+} ma_filter;
+
+/* "Live set at moment T" (ma_analysis_want_snapshots): each snapshot lists
+ * the stacks whose live value changed since the previous snapshot, with
+ * their value at this moment, sorted by stack index.  Values at snapshot j
+ * = apply snapshots 0..j in order to an all-zero array (ma_snapshot_apply),
+ * so walking all snapshots costs the sum of their changes, not the events. */
+typedef struct ma_snap_entry {
+	uint32_t stack;              /* index in stacks[] */
+	ma_count live;
+} ma_snap_entry;
+
+typedef struct ma_snapshot {
+	uint64_t time_ns, seq;       /* the Tick's time; last event seq applied */
+	uint64_t live_bytes, live_blocks;  /* totals at this moment */
+	ma_snap_entry *changed;
+	size_t nchanged;
+} ma_snapshot;
 
 struct ma_analysis_priv;
 
@@ -110,12 +151,40 @@ typedef struct ma_analysis {
 	size_t nsymbols;
 	ma_pyframe *pyframes;
 	size_t npyframes;
+	ma_module *modules;
+	size_t nmodules;
+	/* Snapshots, in time order (see ma_analysis_want_snapshots). */
+	ma_snapshot *snapshots;
+	size_t nsnapshots;
+	int filtered;                 /* a filter was set */
 
 	struct ma_analysis_priv *priv;
 } ma_analysis;
 
 ma_analysis *ma_analysis_new(void);
 void ma_analysis_free(ma_analysis *a);
+
+/* Before the run: only count allocations the filter selects (copied;
+ * thread_name must outlive the run). */
+void ma_analysis_set_filter(ma_analysis *a, const ma_filter *f);
+
+/* Before the run: take up to max (>= 2) snapshots of the per-stack live
+ * set at Tick records, evenly spaced over the capture (when there are more
+ * ticks than max, every other snapshot is merged away and the spacing
+ * doubles), the last one at the end of the capture.  -1 on OOM. */
+int ma_analysis_want_snapshots(ma_analysis *a, unsigned max);
+
+/* live[] (nstacks entries) holds the values at snapshot j-1 (all zero
+ * before snapshot 0); updates it to snapshot j. */
+void ma_snapshot_apply(const ma_snapshot *s, ma_count *live);
+
+/* Before the run: called now and then during ma_analysis_run with the
+ * compressed bytes read so far and the file size (progress bars). */
+void ma_analysis_set_progress(ma_analysis *a, void (*cb)(void *ctx, uint64_t done, uint64_t total),
+			      void *ctx);
+
+/* The module containing address, or NULL. */
+const ma_module *ma_analysis_module(const ma_analysis *a, uint64_t address);
 
 /* The replay callbacks that feed an analysis (ctx = the analysis), for
  * callers that replay themselves. */

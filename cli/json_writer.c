@@ -122,3 +122,8 @@ void ma_json_null(ma_json *j, const char *key)
 	prefix(j, key);
 	fputs("null", j->f);
 }
+
+void ma_json_escape(FILE *f, const char *s)
+{
+	put_string(f, s ? s : "");
+}

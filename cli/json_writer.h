@@ -28,4 +28,8 @@ void ma_json_double(ma_json *j, const char *key, double v);
 void ma_json_bool(ma_json *j, const char *key, int v);
 void ma_json_null(ma_json *j, const char *key);
 
+/* Writes s as a quoted, escaped JSON string (for writers that emit JSON
+ * without ma_json, e.g. inside HTML/JS). */
+void ma_json_escape(FILE *f, const char *s);
+
 #endif

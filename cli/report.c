@@ -18,6 +18,10 @@
 /* New formats (summary, tree, flamegraph, pprof, folded...) go here. */
 static const ma_report_format formats[] = {
 	{ "stats", "totals, peak, leaks, histogram, top stacks (--json for machines)", ma_report_stats },
+	{ "summary", "top locations by memory: own, total (with callees), count", ma_report_summary },
+	{ "tree", "the call tree from main down, biggest branches first", ma_report_tree },
+	{ "folded", "folded stacks (flamegraph.pl, inferno, speedscope)", ma_report_folded },
+	{ "pprof", "gzipped profile.proto for go tool pprof (needs -o FILE)", ma_report_pprof },
 };
 
 #define NFORMATS (sizeof formats / sizeof formats[0])
@@ -25,7 +29,7 @@ static const ma_report_format formats[] = {
 void ma_report_usage(FILE *f)
 {
 	fprintf(f,
-		"usage: memattach report FORMAT CAPTURE [--json] [-o OUT] [--top N] [--frames N]\n"
+		"usage: memattach report FORMAT CAPTURE [-o OUT] [options]\n"
 		"formats:\n");
 	for (size_t i = 0; i < NFORMATS; i++)
 		fprintf(f, "  %-10s %s\n", formats[i].name, formats[i].help);
@@ -35,6 +39,7 @@ void ma_report_usage(FILE *f)
 		"  -o OUT        write the report to OUT instead of standard output\n"
 		"  --top N       stacks listed in top lists (default 10)\n"
 		"  --frames N    frames shown per stack (default 6)\n");
+	ma_report_opts_usage(f);
 }
 
 static int usage_error(const char *fmt, const char *arg)
@@ -71,6 +76,7 @@ static int is_opt(const char *a, const char *shrt, const char *lng)
 int ma_report_main(int argc, char **argv)
 {
 	ma_report_args args = { .top = 10, .frames = 6 };
+	ma_report_opts_init(&args.opts);
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
 		ma_report_usage(argc < 2 ? stderr : stdout);
 		return argc < 2 ? MA_EXIT_USAGE : MA_EXIT_OK;
@@ -118,7 +124,13 @@ int ma_report_main(int argc, char **argv)
 			else
 				args.frames = (unsigned)n;
 		} else if (a[0] == '-' && a[1]) {
-			return usage_error("unknown option '%s'", a);
+			int r = ma_report_opts_parse(&args.opts, argc, argv, &i, err, sizeof err);
+			if (r < 0) {
+				fprintf(stderr, "memattach report: %s\n", err);
+				return MA_EXIT_USAGE;
+			}
+			if (!r)
+				return usage_error("unknown option '%s'", a);
 		} else if (!args.capture) {
 			args.capture = a;
 		} else {
@@ -159,14 +171,28 @@ int ma_report_main(int argc, char **argv)
 
 int ma_report_analyze(const ma_report_args *args, ma_analysis **out)
 {
+	return ma_report_analyze_snapshots(args, 0, out);
+}
+
+int ma_report_analyze_snapshots(const ma_report_args *args, unsigned snapshots, ma_analysis **out)
+{
 	*out = NULL;
 	ma_analysis *a = ma_analysis_new();
 	if (!a) {
 		fprintf(stderr, "memattach report: out of memory\n");
 		return MA_EXIT_ERROR;
 	}
+	ma_analysis_set_filter(a, &args->opts.filter);
+	if (snapshots)
+		ma_analysis_want_snapshots(a, snapshots);
+	ma_progress prog;
+	ma_progress_init(&prog, "reading capture");
+	ma_analysis_set_progress(a, ma_progress_update, &prog);
 	char err[600];
-	if (ma_analysis_run(a, args->capture, err, sizeof err) < 0) {
+	int rrc = ma_analysis_run(a, args->capture, err, sizeof err);
+	ma_progress_done(&prog);
+	ma_analysis_set_progress(a, NULL, NULL);
+	if (rrc < 0) {
 		fprintf(stderr, "memattach report: %s\n", err);
 		ma_analysis_free(a);
 		return strstr(err, "out of memory") ? MA_EXIT_ERROR : MA_EXIT_BAD_CAPTURE;
