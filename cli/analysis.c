@@ -312,6 +312,11 @@ void ma_analysis_free(ma_analysis *a)
 		free(a->symbols[i].function);
 		free(a->symbols[i].file);
 		free(a->symbols[i].module);
+		for (uint32_t k = 0; k < a->symbols[i].ninlined; k++) {
+			free(a->symbols[i].inlined[k].function);
+			free(a->symbols[i].inlined[k].file);
+		}
+		free(a->symbols[i].inlined);
 	}
 	for (size_t i = 0; i < a->npyframes; i++) {
 		free(a->pyframes[i].function);
@@ -932,9 +937,19 @@ static void on_symbol(void *ctx, const Memattach__Symbol *s)
 		return;
 	}
 	a->symbols = g;
-	a->symbols[a->nsymbols++] = (ma_symbol){ s->address, dup_or_null(s->function),
-						  dup_or_null(s->file), dup_or_null(s->module),
-						  s->module_offset, s->line };
+	ma_symbol *sym = &a->symbols[a->nsymbols++];
+	*sym = (ma_symbol){ s->address, dup_or_null(s->function),
+			    dup_or_null(s->file), dup_or_null(s->module),
+			    s->module_offset, s->line, NULL, 0 };
+	if (s->n_inlined && (sym->inlined = calloc(s->n_inlined, sizeof *sym->inlined))) {
+		for (size_t k = 0; k < s->n_inlined; k++)
+			sym->inlined[k] = (ma_inlined){ dup_or_null(s->inlined[k]->function),
+							dup_or_null(s->inlined[k]->file),
+							s->inlined[k]->line };
+		sym->ninlined = (uint32_t)s->n_inlined;
+	} else if (s->n_inlined) {
+		p->oom = 1;
+	}
 }
 
 static void on_module(void *ctx, const Memattach__Module *m)
@@ -1127,6 +1142,17 @@ const char *ma_analysis_frame_name(const ma_analysis *a, uint64_t frame, char *b
 		return buf;
 	}
 	const ma_symbol *s = ma_analysis_symbol(a, frame);
+	size_t used = 0;
+	for (uint32_t k = 0; s && k < s->ninlined && used < len; k++) {
+		const ma_inlined *in = &s->inlined[k];
+		int n = snprintf(buf + used, len - used, "%s (%s:%u) [inlined into] ",
+				 in->function ? in->function : "??", in->file ? in->file : "?", in->line);
+		used += n > 0 ? (size_t)n : 0;
+	}
+	if (used >= len)
+		return buf;
+	buf += used;
+	len -= used;
 	if (s && s->function) {
 		if (s->file)
 			snprintf(buf, len, "%s (%s:%u)", s->function, s->file, s->line);
@@ -1140,7 +1166,43 @@ const char *ma_analysis_frame_name(const ma_analysis *a, uint64_t frame, char *b
 	} else {
 		snprintf(buf, len, "0x%llx", (unsigned long long)frame);
 	}
-	return buf;
+	return buf - used;
+}
+
+size_t ma_analysis_frame_names(const ma_analysis *a, uint64_t frame,
+			       void (*cb)(void *ctx, const ma_frame_part *p), void *ctx)
+{
+	ma_frame_part part = { 0 };
+	if (frame & MA_FRAME_PYTHON_BIT) {
+		const ma_pyframe *f = ma_analysis_pyframe(a, (uint32_t)frame);
+		if (f) {
+			part.function = f->function;
+			part.file = f->file;
+			part.line = f->line;
+		}
+		cb(ctx, &part);
+		return 1;
+	}
+	const ma_symbol *s = ma_analysis_symbol(a, frame);
+	if (!s) {
+		cb(ctx, &part);
+		return 1;
+	}
+	part.module = s->module;
+	part.module_offset = s->module_offset;
+	part.inlined = 1;
+	for (uint32_t k = 0; k < s->ninlined; k++) {
+		part.function = s->inlined[k].function;
+		part.file = s->inlined[k].file;
+		part.line = s->inlined[k].line;
+		cb(ctx, &part);
+	}
+	part.inlined = 0;
+	part.function = s->function;
+	part.file = s->file;
+	part.line = s->line;
+	cb(ctx, &part);
+	return (size_t)s->ninlined + 1;
 }
 
 /* ------------------------------------------------------- live set walk */

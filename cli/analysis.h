@@ -62,11 +62,21 @@ typedef struct ma_sample {
 	uint64_t heap_blocks;
 } ma_sample;
 
+typedef struct ma_inlined {
+	char *function, *file;
+	uint32_t line;
+} ma_inlined;
+
 typedef struct ma_symbol {
 	uint64_t address;
 	char *function, *file, *module;
 	uint64_t module_offset;
 	uint32_t line;
+	/* functions inlined at this address, innermost first, each with its
+	 * own file:line; function/file/line above are the real function's,
+	 * at the call site of the outermost inlined one */
+	ma_inlined *inlined;
+	uint32_t ninlined;
 } ma_symbol;
 
 typedef struct ma_pyframe {
@@ -217,7 +227,24 @@ void ma_analysis_foreach_live(const ma_analysis *a,
 			      void *ctx);
 
 /* Writes a readable name for a stack frame: symbol, Python frame or
- * 0xADDR.  Returns buf. */
+ * 0xADDR.  Inlined functions come first, innermost first:
+ * "helper (f.c:12) [inlined into] caller (f.c:30)".  Returns buf. */
 const char *ma_analysis_frame_name(const ma_analysis *a, uint64_t frame, char *buf, size_t len);
+
+/* One function of a frame, for reports that show inlined frames apart. */
+typedef struct ma_frame_part {
+	const char *function;        /* NULL: unknown (module/address only) */
+	const char *file;            /* NULL: unknown */
+	uint32_t line;
+	int inlined;                 /* inlined into the next part */
+	const char *module;          /* NULL: unknown */
+	uint64_t module_offset;
+} ma_frame_part;
+
+/* Calls cb for each function of a frame: the inlined chain innermost
+ * first, then the real function (or one part with function NULL when the
+ * frame has no symbol).  Returns the number of parts. */
+size_t ma_analysis_frame_names(const ma_analysis *a, uint64_t frame,
+			       void (*cb)(void *ctx, const ma_frame_part *p), void *ctx);
 
 #endif

@@ -249,6 +249,7 @@ int ma_attach_main(int argc, char **argv)
 		ma_session_cleanup(&s);
 		return MA_EXIT_ERROR;
 	}
+	snprintf(s.root_prefix, sizeof(s.root_prefix), "/proc/%d/root", (int)pid);
 	/* The output must be writable before we touch the target.  A
 	 * threshold snapshot is written later: check its directory now. */
 	if (thr_text) {

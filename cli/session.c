@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include "session.h"
 #include "record_io.h"
+#include "symbolize.h"
 
 #define FLUSH_EVERY_NS 200000000ull   /* a killed CLI loses at most this much */
 
@@ -247,6 +248,14 @@ int ma_session_finish(struct ma_session *s, const char *note, char *err, size_t 
 	int r = 0;
 	if (errlen)
 		err[0] = 0;
+	if (s->writer && s->got_header) {
+		/* Symbols now, while the target's binaries are at hand.  Without
+		 * them the capture is still whole: a warning, not an error. */
+		char serr[512];
+		if (ma_capture_writer_flush(s->writer) == 0 &&
+		    ma_symbolize_capture(s->out_path, s->writer, s->root_prefix, serr, sizeof serr) < 0)
+			fprintf(stderr, "memattach: warning: the capture has no symbols: %s\n", serr);
+	}
 	if (s->writer) {
 		Memattach__Record rec = MEMATTACH__RECORD__INIT;
 		Memattach__CaptureTrailer t = MEMATTACH__CAPTURE_TRAILER__INIT;

@@ -16,6 +16,9 @@ struct ma_session {
 	pid_t peer_pid;
 	ma_capture_writer *writer;
 	char out_path[PATH_MAX];
+	/* where the target's files are: "/proc/PID/root" when attached (its
+	 * mount namespace), "" for run; set after ma_session_listen */
+	char root_prefix[64];
 	/* stream state */
 	uint8_t *buf;
 	size_t buf_len, buf_cap;

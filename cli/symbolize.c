@@ -1,0 +1,623 @@
+/* symbolize.c — native addresses of a capture to Symbol records (function,
+ * file:line, inlined frames), with elfutils' libdwfl.  Each distinct address
+ * is looked up once; each module is opened once and each of its compile
+ * units indexed once (function ranges, sorted), so a lookup is a binary
+ * search plus a walk down the few blocks of one function. */
+#include <dwarf.h>
+#include <elfutils/libdw.h>
+#include <elfutils/libdwfl.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "record_io.h"
+#include "symbolize.h"
+
+/* libstdc++'s demangler (Debian libstdc++6). */
+char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *status);
+
+#define MAX_INLINE 64
+
+enum { ADDR_UNRESOLVED = -1, ADDR_DONE = -2 };
+
+struct seg {
+	uint64_t start, end;
+};
+
+struct mod {
+	uint64_t base;
+	char *path;
+	uint8_t build_id[64];
+	size_t build_id_len;
+	struct seg *segs;
+	size_t nsegs;
+	int live;
+};
+
+/* address -> module index (or ADDR_*); open addressing, key 0 unused. */
+struct addr_map {
+	uint64_t *keys;
+	int32_t *vals;
+	size_t cap, n;
+};
+
+struct fn_range {
+	Dwarf_Addr lo, hi;
+	Dwarf_Off die;
+};
+
+struct cu_index {
+	Dwarf_Off cu;
+	struct fn_range *r;
+	size_t n;
+};
+
+struct modctx {
+	const struct mod *md;
+	Dwfl_Module *m;             /* NULL: file not found, module+offset only */
+	struct cu_index *cus;      /* sorted by cu */
+	size_t ncus, capcus;
+};
+
+struct ctx {
+	struct mod *mods;
+	size_t nmods, capmods;
+	struct addr_map addrs;
+	ma_capture_writer *w;
+	char *debuginfo_path;
+	Dwfl_Callbacks cb;
+	char *err;
+	size_t errlen;
+};
+
+static uint64_t hash64(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdull;
+	x ^= x >> 33;
+	return x;
+}
+
+static int map_grow(struct addr_map *m)
+{
+	size_t cap = m->cap ? m->cap * 2 : 4096;
+	uint64_t *k = calloc(cap, sizeof *k);
+	int32_t *v = malloc(cap * sizeof *v);
+	if (!k || !v) {
+		free(k);
+		free(v);
+		return -1;
+	}
+	for (size_t i = 0; i < m->cap; i++) {
+		if (!m->keys[i])
+			continue;
+		size_t j = hash64(m->keys[i]) & (cap - 1);
+		while (k[j])
+			j = (j + 1) & (cap - 1);
+		k[j] = m->keys[i];
+		v[j] = m->vals[i];
+	}
+	free(m->keys);
+	free(m->vals);
+	m->keys = k;
+	m->vals = v;
+	m->cap = cap;
+	return 0;
+}
+
+/* The slot of key, inserting it with val when absent.  NULL: no memory. */
+static int32_t *map_slot(struct addr_map *m, uint64_t key, int32_t val)
+{
+	if ((m->n + 1) * 4 > m->cap * 3 && map_grow(m) < 0)
+		return NULL;
+	size_t j = hash64(key) & (m->cap - 1);
+	while (m->keys[j] && m->keys[j] != key)
+		j = (j + 1) & (m->cap - 1);
+	if (!m->keys[j]) {
+		m->keys[j] = key;
+		m->vals[j] = val;
+		m->n++;
+	}
+	return &m->vals[j];
+}
+
+static int oom(struct ctx *c)
+{
+	snprintf(c->err, c->errlen, "out of memory while symbolizing");
+	return -1;
+}
+
+static int add_module(struct ctx *c, const Memattach__Module *mm)
+{
+	if (c->nmods == c->capmods) {
+		size_t cap = c->capmods ? c->capmods * 2 : 64;
+		struct mod *g = realloc(c->mods, cap * sizeof *g);
+		if (!g)
+			return oom(c);
+		c->mods = g;
+		c->capmods = cap;
+	}
+	struct mod *m = &c->mods[c->nmods];
+	memset(m, 0, sizeof *m);
+	m->base = mm->load_address;
+	m->path = strdup(mm->path ? mm->path : "");
+	m->segs = calloc(mm->n_segments ? mm->n_segments : 1, sizeof *m->segs);
+	if (!m->path || !m->segs) {
+		free(m->path);
+		free(m->segs);
+		return oom(c);
+	}
+	for (size_t i = 0; i < mm->n_segments; i++)
+		m->segs[i] = (struct seg){ mm->segments[i]->start, mm->segments[i]->end };
+	m->nsegs = mm->n_segments;
+	if (mm->build_id.len <= sizeof m->build_id) {
+		memcpy(m->build_id, mm->build_id.data, mm->build_id.len);
+		m->build_id_len = mm->build_id.len;
+	}
+	m->live = 1;
+	c->nmods++;
+	return 0;
+}
+
+static int mod_has(const struct mod *m, uint64_t a)
+{
+	for (size_t i = 0; i < m->nsegs; i++)
+		if (a >= m->segs[i].start && a < m->segs[i].end)
+			return 1;
+	return 0;
+}
+
+/* The newest module holding a (live ones only, or any). */
+static int32_t find_module(const struct ctx *c, uint64_t a, int live_only)
+{
+	for (size_t i = c->nmods; i-- > 0;)
+		if ((!live_only || c->mods[i].live) && mod_has(&c->mods[i], a))
+			return (int32_t)i;
+	return ADDR_UNRESOLVED;
+}
+
+/* Reads the capture: modules, stack addresses, symbols already there. */
+static int collect(struct ctx *c, const char *path)
+{
+	ma_capture_reader *r = ma_capture_reader_open(path, c->err, c->errlen);
+	if (!r)
+		return -1;
+	Memattach__Record *rec;
+	int k, rc = 0;
+	while (rc == 0 && (k = ma_capture_reader_next(r, &rec)) > 0) {
+		switch (rec->r_case) {
+		case MEMATTACH__RECORD__R_MODULE:
+			rc = add_module(c, rec->module);
+			break;
+		case MEMATTACH__RECORD__R_MODULE_UNLOAD:
+			for (size_t i = c->nmods; i-- > 0;)
+				if (c->mods[i].live && c->mods[i].base == rec->module_unload->load_address) {
+					c->mods[i].live = 0;
+					break;
+				}
+			break;
+		case MEMATTACH__RECORD__R_STACK:
+			for (size_t i = 0; i < rec->stack->n_frames && rc == 0; i++) {
+				uint64_t a = rec->stack->frames[i];
+				if (!a || (a & MA_FRAME_PYTHON_BIT))
+					continue;
+				int32_t *v = map_slot(&c->addrs, a, ADDR_UNRESOLVED);
+				if (!v)
+					rc = oom(c);
+				else if (*v == ADDR_UNRESOLVED)
+					*v = find_module(c, a, 1);
+			}
+			break;
+		case MEMATTACH__RECORD__R_SYMBOL: {
+			int32_t *v = map_slot(&c->addrs, rec->symbol->address, ADDR_DONE);
+			if (!v)
+				rc = oom(c);
+			else
+				*v = ADDR_DONE;
+			break;
+		}
+		default:
+			break;
+		}
+		ma_capture_record_free(rec);
+	}
+	if (rc == 0 && k < 0) {
+		snprintf(c->err, c->errlen, "%s", ma_capture_reader_error(r));
+		rc = -1;
+	}
+	ma_capture_reader_close(r);
+	return rc;
+}
+
+/* ---- names ---- */
+
+static char *demangle(const char *s)
+{
+	if (!s || s[0] != '_' || s[1] != 'Z')
+		return NULL;
+	int status = 0;
+	char *d = __cxa_demangle(s, NULL, NULL, &status);
+	if (status != 0) {
+		free(d);
+		return NULL;
+	}
+	return d;
+}
+
+/* The function's readable name: demangled linkage name, else DW_AT_name
+ * (both through abstract origins and specifications).  *owned is set when
+ * the result was allocated. */
+static const char *die_name(Dwarf_Die *d, char **owned)
+{
+	Dwarf_Attribute at;
+	const char *link = NULL, *name = NULL;
+	*owned = NULL;
+	if (dwarf_attr_integrate(d, DW_AT_linkage_name, &at) ||
+	    dwarf_attr_integrate(d, DW_AT_MIPS_linkage_name, &at))
+		link = dwarf_formstring(&at);
+	if (link && (*owned = demangle(link)))
+		return *owned;
+	if (dwarf_attr_integrate(d, DW_AT_name, &at))
+		name = dwarf_formstring(&at);
+	return name ? name : link;
+}
+
+/* ---- per compile unit function index ---- */
+
+static int push_range(struct cu_index *ci, size_t *cap, Dwarf_Addr lo, Dwarf_Addr hi, Dwarf_Off off)
+{
+	if (ci->n == *cap) {
+		size_t nc = *cap ? *cap * 2 : 64;
+		struct fn_range *g = realloc(ci->r, nc * sizeof *g);
+		if (!g)
+			return -1;
+		ci->r = g;
+		*cap = nc;
+	}
+	ci->r[ci->n++] = (struct fn_range){ lo, hi, off };
+	return 0;
+}
+
+/* Concrete functions (with code) of a DIE's children; namespaces and
+ * classes can hold definitions, so they are walked too. */
+static int index_children(struct cu_index *ci, size_t *cap, Dwarf_Die *parent, int depth)
+{
+	Dwarf_Die ch;
+	if (dwarf_child(parent, &ch) != 0)
+		return 0;
+	do {
+		switch (dwarf_tag(&ch)) {
+		case DW_TAG_subprogram: {
+			Dwarf_Addr base, lo, hi;
+			ptrdiff_t off = 0;
+			while ((off = dwarf_ranges(&ch, off, &base, &lo, &hi)) > 0)
+				if (hi > lo && push_range(ci, cap, lo, hi, dwarf_dieoffset(&ch)) < 0)
+					return -1;
+			break;
+		}
+		case DW_TAG_namespace:
+		case DW_TAG_class_type:
+		case DW_TAG_structure_type:
+		case DW_TAG_union_type:
+		case DW_TAG_module:
+			if (depth < 64 && index_children(ci, cap, &ch, depth + 1) < 0)
+				return -1;
+			break;
+		default:
+			break;
+		}
+	} while (dwarf_siblingof(&ch, &ch) == 0);
+	return 0;
+}
+
+static int cmp_range(const void *a, const void *b)
+{
+	const struct fn_range *x = a, *y = b;
+	return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+/* The function index of a CU, built on first use.  NULL: no memory. */
+static struct cu_index *cu_index_of(struct modctx *mc, Dwarf_Die *cudie)
+{
+	Dwarf_Off off = dwarf_dieoffset(cudie);
+	size_t lo = 0, hi = mc->ncus;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (mc->cus[mid].cu < off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < mc->ncus && mc->cus[lo].cu == off)
+		return &mc->cus[lo];
+	if (mc->ncus == mc->capcus) {
+		size_t nc = mc->capcus ? mc->capcus * 2 : 16;
+		struct cu_index *g = realloc(mc->cus, nc * sizeof *g);
+		if (!g)
+			return NULL;
+		mc->cus = g;
+		mc->capcus = nc;
+	}
+	struct cu_index ci = { off, NULL, 0 };
+	size_t cap = 0;
+	if (index_children(&ci, &cap, cudie, 0) < 0) {
+		free(ci.r);
+		return NULL;
+	}
+	qsort(ci.r, ci.n, sizeof *ci.r, cmp_range);
+	memmove(&mc->cus[lo + 1], &mc->cus[lo], (mc->ncus - lo) * sizeof *mc->cus);
+	mc->cus[lo] = ci;
+	mc->ncus++;
+	return &mc->cus[lo];
+}
+
+/* The innermost function range holding pc (a DWARF address). */
+static const struct fn_range *find_fn(const struct cu_index *ci, Dwarf_Addr pc)
+{
+	size_t lo = 0, hi = ci->n;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (ci->r[mid].lo <= pc)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	/* ranges of nested functions may start before ours: look back a bit */
+	for (size_t i = lo, k = 0; i-- > 0 && k < 8; k++)
+		if (pc < ci->r[i].hi)
+			return &ci->r[i];
+	return NULL;
+}
+
+/* The inlined_subroutine DIEs holding pc inside fn, outermost first. */
+static int find_inlines(Dwarf_Die *fn, Dwarf_Addr pc, Dwarf_Die *chain, int max)
+{
+	Dwarf_Die cur = *fn, ch;
+	int n = 0;
+	for (int depth = 0; depth < 256; depth++) {
+		int found = 0;
+		if (dwarf_child(&cur, &ch) != 0)
+			break;
+		do {
+			int tag = dwarf_tag(&ch);
+			if ((tag == DW_TAG_inlined_subroutine || tag == DW_TAG_lexical_block ||
+			     tag == DW_TAG_try_block || tag == DW_TAG_catch_block) &&
+			    dwarf_haspc(&ch, pc) == 1) {
+				if (tag == DW_TAG_inlined_subroutine && n < max)
+					chain[n++] = ch;
+				cur = ch;
+				found = 1;
+				break;
+			}
+		} while (dwarf_siblingof(&ch, &ch) == 0);
+		if (!found)
+			break;
+	}
+	return n;
+}
+
+/* Where an inlined instance was called from. */
+static void call_site(Dwarf_Die *inl, const char **file, uint32_t *line)
+{
+	Dwarf_Attribute at;
+	Dwarf_Word w;
+	*file = NULL;
+	*line = 0;
+	if (dwarf_attr(inl, DW_AT_call_line, &at) && dwarf_formudata(&at, &w) == 0)
+		*line = (uint32_t)w;
+	if (dwarf_attr(inl, DW_AT_call_file, &at) && dwarf_formudata(&at, &w) == 0) {
+		Dwarf_Die cu;
+		Dwarf_Files *files;
+		size_t nf;
+		if (dwarf_diecu(inl, &cu, NULL, NULL) && dwarf_getsrcfiles(&cu, &files, &nf) == 0 && w < nf)
+			*file = dwarf_filesrc(files, w, NULL, NULL);
+	}
+}
+
+/* ---- one address ---- */
+
+static int write_symbol(struct ctx *c, struct modctx *mc, uint64_t addr)
+{
+	Memattach__Record rec = MEMATTACH__RECORD__INIT;
+	Memattach__Symbol s = MEMATTACH__SYMBOL__INIT;
+	Memattach__InlinedFrame inl[MAX_INLINE], *inlp[MAX_INLINE];
+	char *owned[MAX_INLINE + 2];
+	int nowned = 0, ninl = 0;
+	const char *fn = NULL, *file = NULL;
+	uint32_t line = 0;
+
+	s.address = addr;
+	s.module = mc->md->path;
+	s.module_offset = addr - mc->md->base;
+	if (mc->m) {
+		Dwarf_Addr pc = addr - 1;   /* a return address: look at the call */
+		Dwfl_Line *l = dwfl_module_getsrc(mc->m, pc);
+		int ln = 0;
+		if (l && (file = dwfl_lineinfo(l, NULL, &ln, NULL, NULL, NULL)))
+			line = ln > 0 ? (uint32_t)ln : 0;
+		Dwarf_Addr bias = 0;
+		Dwarf_Die *cudie = dwfl_module_addrdie(mc->m, pc, &bias);
+		struct cu_index *ci = cudie ? cu_index_of(mc, cudie) : NULL;
+		const struct fn_range *fr = ci ? find_fn(ci, pc - bias) : NULL;
+		Dwarf_Die fdie;
+		Dwarf *dw = cudie ? dwarf_cu_getdwarf(cudie->cu) : NULL;
+		if (fr && dw && dwarf_offdie(dw, fr->die, &fdie)) {
+			Dwarf_Die chain[MAX_INLINE];
+			int n = find_inlines(&fdie, pc - bias, chain, MAX_INLINE);
+			/* innermost first: each frame's own location, then its call site */
+			for (int i = n; i-- > 0;) {
+				Memattach__InlinedFrame *f = &inl[ninl];
+				memattach__inlined_frame__init(f);
+				f->function = (char *)die_name(&chain[i], &owned[nowned]);
+				if (owned[nowned])
+					nowned++;
+				if (!f->function)
+					f->function = "";
+				f->file = (char *)(file ? file : "");
+				f->line = line;
+				inlp[ninl++] = f;
+				call_site(&chain[i], &file, &line);
+			}
+			fn = die_name(&fdie, &owned[nowned]);
+			if (owned[nowned])
+				nowned++;
+		}
+		if (!fn) {
+			GElf_Off off;
+			GElf_Sym sym;
+			const char *nm = dwfl_module_addrinfo(mc->m, pc, &off, &sym, NULL, NULL, NULL);
+			if (nm && (owned[nowned] = demangle(nm)))
+				nm = owned[nowned++];
+			fn = nm;
+		}
+	}
+	s.function = (char *)(fn ? fn : "");
+	s.file = (char *)(file ? file : "");
+	s.line = fn || file ? line : 0;
+	s.n_inlined = (size_t)ninl;
+	s.inlined = inlp;
+	rec.r_case = MEMATTACH__RECORD__R_SYMBOL;
+	rec.symbol = &s;
+	int rc = ma_capture_writer_write_record(c->w, &rec);
+	for (int i = 0; i < nowned; i++)
+		free(owned[i]);
+	if (rc < 0) {
+		snprintf(c->err, c->errlen, "%s", ma_capture_writer_error(c->w));
+		return -1;
+	}
+	return 0;
+}
+
+/* Opens a module's file (prefixed first) and checks its build id. */
+static Dwfl *open_module(struct ctx *c, const struct mod *md, const char *prefix, Dwfl_Module **out)
+{
+	char path[4096];
+	*out = NULL;
+	if (!md->path[0])
+		return NULL;
+	for (int pass = 0; pass < 2; pass++) {
+		const char *pre = pass == 0 ? prefix : "";
+		if (pass == 1 && !prefix[0])
+			break;
+		if ((size_t)snprintf(path, sizeof path, "%s%s", pre, md->path) >= sizeof path)
+			continue;
+		Dwfl *d = dwfl_begin(&c->cb);
+		if (!d)
+			return NULL;
+		dwfl_report_begin(d);
+		Dwfl_Module *m = dwfl_report_elf(d, md->path, path, -1, md->base, true);
+		dwfl_report_end(d, NULL, NULL);
+		if (m && md->build_id_len) {
+			const unsigned char *bits;
+			GElf_Addr v;
+			int n = dwfl_module_build_id(m, &bits, &v);
+			if (n > 0 && ((size_t)n != md->build_id_len || memcmp(bits, md->build_id, (size_t)n)))
+				m = NULL;   /* rebuilt since: its symbols would be wrong */
+		}
+		if (m) {
+			*out = m;
+			return d;
+		}
+		dwfl_end(d);
+	}
+	return NULL;
+}
+
+struct work {
+	int32_t mod;
+	uint64_t addr;
+};
+
+static int cmp_work(const void *a, const void *b)
+{
+	const struct work *x = a, *y = b;
+	if (x->mod != y->mod)
+		return x->mod < y->mod ? -1 : 1;
+	return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+static void free_ctx(struct ctx *c)
+{
+	for (size_t i = 0; i < c->nmods; i++) {
+		free(c->mods[i].path);
+		free(c->mods[i].segs);
+	}
+	free(c->mods);
+	free(c->addrs.keys);
+	free(c->addrs.vals);
+	free(c->debuginfo_path);
+}
+
+int ma_symbolize_capture(const char *capture_path, ma_capture_writer *w,
+			 const char *root_prefix, char *err, size_t errlen)
+{
+	struct ctx c;
+	memset(&c, 0, sizeof c);
+	c.w = w;
+	c.err = err;
+	c.errlen = errlen;
+	if (!root_prefix)
+		root_prefix = "";
+	if (collect(&c, capture_path) < 0) {
+		free_ctx(&c);
+		return -1;
+	}
+	/* Debug files: elfutils' default places, and the target's own
+	 * /usr/lib/debug when it lives in another root. */
+	if (root_prefix[0]) {
+		size_t n = strlen(root_prefix) + 64;
+		c.debuginfo_path = malloc(n);
+		if (!c.debuginfo_path) {
+			free_ctx(&c);
+			return oom(&c);
+		}
+		snprintf(c.debuginfo_path, n, ":.debug:/usr/lib/debug:%s/usr/lib/debug", root_prefix);
+	}
+	c.cb.find_elf = dwfl_build_id_find_elf;
+	c.cb.find_debuginfo = dwfl_standard_find_debuginfo;
+	c.cb.section_address = dwfl_offline_section_address;
+	c.cb.debuginfo_path = c.debuginfo_path ? &c.debuginfo_path : NULL;
+
+	struct work *wk = malloc((c.addrs.n ? c.addrs.n : 1) * sizeof *wk);
+	if (!wk) {
+		free_ctx(&c);
+		return oom(&c);
+	}
+	size_t nw = 0;
+	for (size_t i = 0; i < c.addrs.cap; i++) {
+		if (!c.addrs.keys[i] || c.addrs.vals[i] == ADDR_DONE)
+			continue;
+		int32_t m = c.addrs.vals[i];
+		/* stacks seen before their module's record, or after its unload */
+		if (m == ADDR_UNRESOLVED)
+			m = find_module(&c, c.addrs.keys[i], 0);
+		if (m == ADDR_UNRESOLVED)
+			continue;   /* no module: nothing to say beyond the address */
+		wk[nw++] = (struct work){ m, c.addrs.keys[i] };
+	}
+	qsort(wk, nw, sizeof *wk, cmp_work);
+
+	int rc = 0, written = 0;
+	for (size_t i = 0; i < nw && rc == 0;) {
+		size_t j = i;
+		while (j < nw && wk[j].mod == wk[i].mod)
+			j++;
+		struct modctx mc;
+		memset(&mc, 0, sizeof mc);
+		mc.md = &c.mods[wk[i].mod];
+		Dwfl *d = open_module(&c, mc.md, root_prefix, &mc.m);
+		for (; i < j && rc == 0; i++) {
+			rc = write_symbol(&c, &mc, wk[i].addr);
+			written++;
+		}
+		for (size_t k = 0; k < mc.ncus; k++)
+			free(mc.cus[k].r);
+		free(mc.cus);
+		if (d)
+			dwfl_end(d);
+	}
+	free(wk);
+	free_ctx(&c);
+	return rc < 0 ? -1 : written;
+}

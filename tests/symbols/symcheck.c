@@ -1,0 +1,86 @@
+/* symcheck.c — test helper for symbolization.
+ *   symcheck CAPTURE          prints the Symbol records, one per line:
+ *                             ADDR FUNCTION FILE:LINE MODULE+OFF, then one
+ *                             "  inlined FUNCTION FILE:LINE" line per frame
+ *   symcheck --resymbolize IN OUT [ROOT]
+ *                             copies IN without its symbols and trailer to
+ *                             OUT, symbolizes OUT and prints the time taken */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include "capture_file.h"
+#include "symbolize.h"
+
+static int dump(const char *path)
+{
+	char err[512];
+	ma_capture_reader *r = ma_capture_reader_open(path, err, sizeof err);
+	if (!r) {
+		fprintf(stderr, "symcheck: %s\n", err);
+		return 2;
+	}
+	Memattach__Record *rec;
+	int k;
+	while ((k = ma_capture_reader_next(r, &rec)) > 0) {
+		if (rec->r_case == MEMATTACH__RECORD__R_SYMBOL) {
+			const Memattach__Symbol *s = rec->symbol;
+			printf("0x%llx\t%s\t%s:%u\t%s+0x%llx\n", (unsigned long long)s->address,
+			       s->function, s->file, s->line, s->module,
+			       (unsigned long long)s->module_offset);
+			for (size_t i = 0; i < s->n_inlined; i++)
+				printf("  inlined\t%s\t%s:%u\n", s->inlined[i]->function,
+				       s->inlined[i]->file, s->inlined[i]->line);
+		}
+		ma_capture_record_free(rec);
+	}
+	if (k < 0)
+		fprintf(stderr, "symcheck: %s\n", ma_capture_reader_error(r));
+	ma_capture_reader_close(r);
+	return k < 0 ? 2 : 0;
+}
+
+static int resymbolize(const char *in, const char *out, const char *root)
+{
+	char err[512];
+	ma_capture_reader *r = ma_capture_reader_open(in, err, sizeof err);
+	if (!r) {
+		fprintf(stderr, "symcheck: %s\n", err);
+		return 2;
+	}
+	ma_capture_writer *w = ma_capture_writer_open(out, err, sizeof err);
+	if (!w) {
+		fprintf(stderr, "symcheck: %s\n", err);
+		return 2;
+	}
+	Memattach__Record *rec;
+	while (ma_capture_reader_next(r, &rec) > 0) {
+		if (rec->r_case != MEMATTACH__RECORD__R_SYMBOL &&
+		    rec->r_case != MEMATTACH__RECORD__R_CAPTURE_TRAILER)
+			ma_capture_writer_write_record(w, rec);
+		ma_capture_record_free(rec);
+	}
+	ma_capture_reader_close(r);
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	int n = -1;
+	if (ma_capture_writer_flush(w) == 0)
+		n = ma_symbolize_capture(out, w, root, err, sizeof err);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (ma_capture_writer_close(w) < 0 || n < 0) {
+		fprintf(stderr, "symcheck: %s\n", n < 0 ? err : ma_capture_writer_error(NULL));
+		return 2;
+	}
+	printf("%d symbols in %.3f s\n", n,
+	       (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 2)
+		return dump(argv[1]);
+	if ((argc == 4 || argc == 5) && !strcmp(argv[1], "--resymbolize"))
+		return resymbolize(argv[2], argv[3], argc == 5 ? argv[4] : "");
+	fprintf(stderr, "usage: symcheck CAPTURE | symcheck --resymbolize IN OUT [ROOT]\n");
+	return 2;
+}
