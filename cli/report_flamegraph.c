@@ -2,27 +2,29 @@
  * self-contained HTML page (cli/flamegraph/flamegraph.html, embedded at
  * build time) with the capture's call tree as compact JSON in it.
  *
- * The replay is our own so that the data can be split by thread: every
+ * The replay is our own so that the page can filter by thread: every
  * allocation's stack id is replaced by the id of its (thread, stack) pair
- * before the analysis sees it, so the analysis' own counting rules give us
- * per-thread totals, leaks and live-at-peak.  At Ticks we copy the live
- * bytes of every pair: the live set at up to MAX_MOMENTS moments.
+ * before the analysis sees it (each pair gets a Stack record with the
+ * stack's frames), so the analysis' own counting rules, filters and
+ * snapshots give per-thread values, and the shared merged call tree
+ * (ma_tree_build) maps every pair to its node.
  *
- * Data model (see the page's loader): a string table, a merged call tree in
- * DFS preorder (parent as a delta, name/file string index, line), "leaves"
- * = (thread, node) pairs with their values per mode, the time series and
- * the moments as sparse (leaf, bytes, blocks) lists. */
+ * Data model (see the page's loader): a string table; the merged tree in
+ * DFS preorder (parent as a delta, name and location string indices);
+ * "leaves" = the analysis' stacks, i.e. (thread, stack) pairs, with their
+ * node, thread and values per mode; the memory time series; and the
+ * snapshots as sparse changes (leaf, bytes, blocks) since the previous one. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "analysis.h"
 #include "exit_codes.h"
 #include "record_io.h"
 #include "report.h"
 
-#define MAX_MOMENTS 200
-#define MAX_MOMENT_ENTRIES (6u << 20)   /* bounds memory and page size */
+#define MAX_MOMENTS 200                 /* snapshots of the live set */
 #define MAX_POINTS 1500                 /* of the memory chart */
 
 extern const unsigned char ma_flamegraph_html[];
@@ -170,17 +172,11 @@ static void strtab_free(strtab *t)
 
 /* ------------------------------------------------- the replay */
 
-typedef struct moment_entry {
-	uint32_t pair;
-	uint32_t count;
-	uint64_t bytes;
-} moment_entry;
-
 typedef struct fg {
 	ma_analysis *a;
 	/* (tid, stack id) pairs; pair i is stack id i + 1 in the analysis */
 	hmap pair_of;
-	uint32_t *pair_tid, *pair_stack;
+	uint32_t *pair_tid;
 	size_t npairs, cap_pairs;
 	/* frames of the capture's stacks, by stack id */
 	hmap stack_of;
@@ -191,14 +187,6 @@ typedef struct fg {
 	size_t nframes, cap_frames;
 	ma_event *buf;
 	size_t cap_buf;
-	/* moments: snapshot at every stride-th Tick, thinned when full */
-	uint64_t ticks, stride;
-	size_t nmoments, cap_mt;
-	uint64_t *m_time, *m_heap, *m_tick;
-	size_t *m_off;           /* nmoments + 1 */
-	size_t cap_moff;
-	moment_entry *ent;
-	size_t nent, cap_ent;
 	int oom;
 } fg;
 
@@ -206,25 +194,27 @@ static uint32_t pair_id(fg *g, uint32_t tid, uint32_t stack)
 {
 	uint64_t key = (uint64_t)tid << 32 | stack;
 	uint32_t *slot = hmap_slot(&g->pair_of, key);
-	if (!slot)
-		goto oom;
+	if (!slot || GROW(g->pair_tid, g->cap_pairs, g->npairs + 1) < 0) {
+		g->oom = 1;
+		return 0;
+	}
 	if (*slot != UINT32_MAX)
 		return *slot + 1;
-	if (GROW(g->pair_tid, g->cap_pairs, g->npairs + 1) < 0)
-		goto oom;
-	size_t c = g->cap_pairs;
-	uint32_t *s = realloc(g->pair_stack, c * sizeof *s);
-	if (!s)
-		goto oom;
-	g->pair_stack = s;
-	g->pair_tid[g->npairs] = tid;
-	g->pair_stack[g->npairs] = stack;
-	*slot = (uint32_t)g->npairs++;
+	uint32_t id = (uint32_t)g->npairs + 1;
+	g->pair_tid[g->npairs++] = tid;
+	*slot = id - 1;
 	g->pair_of.n++;
-	return *slot + 1;
-oom:
-	g->oom = 1;
-	return 0;
+	/* the pair's Stack record: the frames of the stack, if we have them
+	 * (the agent sends a stack before its first use) */
+	uint32_t si = hmap_get(&g->stack_of, stack);
+	if (si != UINT32_MAX && g->st_n[si]) {
+		Memattach__Stack rec = MEMATTACH__STACK__INIT;
+		rec.id = id;
+		rec.n_frames = g->st_n[si];
+		rec.frames = g->frames + g->st_off[si];
+		ma_analysis_ops.stack(g->a, &rec);
+	}
+	return id;
 }
 
 static void on_events(void *ctx, const ma_event *e, size_t n)
@@ -264,87 +254,19 @@ oom:
 	g->oom = 1;
 }
 
-/* Keeps every other moment (the ones on a multiple of the doubled stride). */
-static void thin_moments(fg *g)
-{
-	g->stride *= 2;
-	size_t w = 0, we = 0;
-	for (size_t m = 0; m < g->nmoments; m++) {
-		if (g->m_tick[m] % g->stride)
-			continue;
-		size_t from = g->m_off[m], to = g->m_off[m + 1];
-		memmove(g->ent + we, g->ent + from, (to - from) * sizeof *g->ent);
-		g->m_time[w] = g->m_time[m];
-		g->m_heap[w] = g->m_heap[m];
-		g->m_tick[w] = g->m_tick[m];
-		g->m_off[w] = we;
-		we += to - from;
-		w++;
-	}
-	g->nmoments = w;
-	g->m_off[w] = we;
-	g->nent = we;
-}
-
-static void snapshot(fg *g, uint64_t time_ns)
-{
-	ma_analysis *a = g->a;
-	size_t live = 0;
-	for (size_t i = 0; i < a->nstacks; i++)
-		live += a->stacks[i].live.count != 0;
-	while (g->nmoments && (g->nmoments >= MAX_MOMENTS || g->nent + live > MAX_MOMENT_ENTRIES)) {
-		thin_moments(g);
-		if (g->ticks % g->stride)
-			return;
-	}
-	if (live > MAX_MOMENT_ENTRIES)
-		return;
-	if (GROW(g->m_time, g->cap_mt, g->nmoments + 1) < 0 ||
-	    GROW(g->m_off, g->cap_moff, g->nmoments + 2) < 0 ||
-	    GROW(g->ent, g->cap_ent, g->nent + live) < 0)
-		goto oom;
-	size_t c = g->cap_mt;
-	uint64_t *h = realloc(g->m_heap, c * sizeof *h), *t;
-	if (!h)
-		goto oom;
-	g->m_heap = h;
-	if (!(t = realloc(g->m_tick, c * sizeof *t)))
-		goto oom;
-	g->m_tick = t;
-	size_t m = g->nmoments++;
-	g->m_time[m] = time_ns;
-	g->m_heap[m] = a->live_bytes;
-	g->m_tick[m] = g->ticks;
-	g->m_off[m] = g->nent;
-	for (size_t i = 0; i < a->nstacks; i++) {
-		const ma_stack_stats *s = &a->stacks[i];
-		if (s->live.count && s->id)
-			g->ent[g->nent++] = (moment_entry){ s->id - 1, (uint32_t)s->live.count, s->live.bytes };
-	}
-	g->m_off[m + 1] = g->nent;
-	return;
-oom:
-	g->oom = 1;
-}
-
-static void on_tick(void *ctx, const Memattach__Tick *t)
-{
-	fg *g = ctx;
-	ma_analysis_ops.tick(g->a, t);
-	if (g->ticks % g->stride == 0)
-		snapshot(g, t->time_ns);
-	g->ticks++;
-}
-
-/* The analysis' own callbacks, for everything but events, stacks, ticks. */
+/* The analysis' own callbacks for everything but events and stacks. */
 #define FWD(name, type)                                                            \
 	static void fwd_##name(void *ctx, const type *r)                          \
 	{                                                                          \
-		ma_analysis_ops.name(((fg *)ctx)->a, r);                           \
+		if (ma_analysis_ops.name)                                          \
+			ma_analysis_ops.name(((fg *)ctx)->a, r);                   \
 	}
 FWD(header, Memattach__Header)
 FWD(python_frame, Memattach__PythonFrame)
+FWD(module, Memattach__Module)
+FWD(module_unload, Memattach__ModuleUnload)
 FWD(thread, Memattach__ThreadInfo)
+FWD(tick, Memattach__Tick)
 FWD(agent_trailer, Memattach__AgentTrailer)
 FWD(symbol, Memattach__Symbol)
 FWD(capture_trailer, Memattach__CaptureTrailer)
@@ -354,8 +276,10 @@ static const ma_replay_ops fg_ops = {
 	.events = on_events,
 	.stack = on_stack,
 	.python_frame = fwd_python_frame,
+	.module = fwd_module,
+	.module_unload = fwd_module_unload,
 	.thread = fwd_thread,
-	.tick = on_tick,
+	.tick = fwd_tick,
 	.agent_trailer = fwd_agent_trailer,
 	.symbol = fwd_symbol,
 	.capture_trailer = fwd_capture_trailer,
@@ -366,201 +290,15 @@ static void fg_free(fg *g)
 	hmap_free(&g->pair_of);
 	hmap_free(&g->stack_of);
 	free(g->pair_tid);
-	free(g->pair_stack);
 	free(g->st_off);
 	free(g->st_n);
 	free(g->frames);
 	free(g->buf);
-	free(g->m_time);
-	free(g->m_heap);
-	free(g->m_tick);
-	free(g->m_off);
-	free(g->ent);
-}
-
-/* ------------------------------------------------- the merged tree */
-
-typedef struct tree {
-	strtab str;
-	hmap frame_key;          /* address → index in addr_key/addr_line */
-	uint32_t *addr_key, *addr_line;
-	size_t naddr, cap_addr;
-	uint32_t *fk_name, *fk_file, *fk_line;
-	size_t nfk, cap_fk;
-	hmap fkey_of;            /* name << 32 | file → fkey (merges lines) */
-	hmap child;              /* parent << 32 | fkey → node */
-	uint32_t *parent, *fkey, *line;   /* line: UINT32_MAX when several */
-	size_t nnodes, cap_nodes;
-	int oom;
-} tree;
-
-static uint32_t new_node(tree *t, uint32_t parent, uint32_t fkey, uint32_t line)
-{
-	size_t n = t->nnodes;
-	if (GROW(t->parent, t->cap_nodes, n + 1) < 0)
-		return UINT32_MAX;
-	size_t c = t->cap_nodes;
-	uint32_t *f = realloc(t->fkey, c * sizeof *f);
-	if (!f)
-		return UINT32_MAX;
-	t->fkey = f;
-	uint32_t *l = realloc(t->line, c * sizeof *l);
-	if (!l)
-		return UINT32_MAX;
-	t->line = l;
-	t->parent[n] = parent;
-	t->fkey[n] = fkey;
-	t->line[n] = line;
-	t->nnodes++;
-	return (uint32_t)n;
-}
-
-static const char *base_name(const char *p)
-{
-	const char *s = strrchr(p, '/');
-	return s ? s + 1 : p;
-}
-
-/* Key of (function, file): frames at several lines of one function merge. */
-static uint32_t fkey_for(tree *t, uint32_t ni, uint32_t fi, uint32_t line)
-{
-	if (ni == UINT32_MAX || fi == UINT32_MAX)
-		return UINT32_MAX;
-	uint32_t *ks = hmap_slot(&t->fkey_of, (uint64_t)ni << 32 | fi);
-	if (!ks)
-		return UINT32_MAX;
-	if (*ks != UINT32_MAX)
-		return *ks;
-	size_t n = t->nfk;
-	if (GROW(t->fk_name, t->cap_fk, n + 1) < 0)
-		return UINT32_MAX;
-	uint32_t *f = realloc(t->fk_file, t->cap_fk * sizeof *f), *l;
-	if (!f)
-		return UINT32_MAX;
-	t->fk_file = f;
-	if (!(l = realloc(t->fk_line, t->cap_fk * sizeof *l)))
-		return UINT32_MAX;
-	t->fk_line = l;
-	t->fk_name[n] = ni;
-	t->fk_file[n] = fi;
-	t->fk_line[n] = line;
-	t->nfk++;
-	t->fkey_of.n++;
-	*ks = (uint32_t)n;
-	return *ks;
-}
-
-/* Frame key of a frame address, and its own line. */
-static uint32_t frame_key(tree *t, const ma_analysis *a, uint64_t frame, uint32_t *line)
-{
-	uint32_t *slot = hmap_slot(&t->frame_key, frame);
-	if (!slot)
-		return UINT32_MAX;
-	if (*slot != UINT32_MAX) {
-		*line = t->addr_line[*slot];
-		return t->addr_key[*slot];
-	}
-	char name[512], file[512];
-	*line = 0;
-	file[0] = 0;
-	if (frame & MA_FRAME_PYTHON_BIT) {
-		const ma_pyframe *p = ma_analysis_pyframe(a, (uint32_t)frame);
-		if (p && p->function) {
-			snprintf(name, sizeof name, "%s", p->function);
-			snprintf(file, sizeof file, "%s", p->file ? p->file : "");
-			*line = p->line;
-		} else {
-			snprintf(name, sizeof name, "<python frame %u>", (uint32_t)frame);
-		}
-	} else {
-		const ma_symbol *s = ma_analysis_symbol(a, frame);
-		if (s && s->function) {
-			snprintf(name, sizeof name, "%s", s->function);
-			snprintf(file, sizeof file, "%s", s->file ? s->file : s->module ? s->module : "");
-			*line = s->file ? s->line : 0;
-		} else if (s && s->module) {
-			snprintf(name, sizeof name, "%s+0x%llx", base_name(s->module),
-				 (unsigned long long)s->module_offset);
-			snprintf(file, sizeof file, "%s", s->module);
-		} else {
-			snprintf(name, sizeof name, "0x%llx", (unsigned long long)frame);
-		}
-	}
-	uint32_t k = fkey_for(t, str_intern(&t->str, name), str_intern(&t->str, file), *line);
-	if (k == UINT32_MAX)
-		return UINT32_MAX;
-	size_t n = t->naddr;
-	if (GROW(t->addr_key, t->cap_addr, n + 1) < 0)
-		return UINT32_MAX;
-	uint32_t *l = realloc(t->addr_line, t->cap_addr * sizeof *l);
-	if (!l)
-		return UINT32_MAX;
-	t->addr_line = l;
-	t->addr_key[n] = k;
-	t->addr_line[n] = *line;
-	t->naddr++;
-	/* the table may have grown since the first look */
-	slot = hmap_slot(&t->frame_key, frame);
-	if (!slot)
-		return UINT32_MAX;
-	t->frame_key.n++;
-	*slot = (uint32_t)n;
-	return k;
-}
-
-static uint32_t child_of(tree *t, uint32_t node, uint32_t k, uint32_t line)
-{
-	uint32_t *slot = hmap_slot(&t->child, (uint64_t)node << 32 | k);
-	if (!slot)
-		return UINT32_MAX;
-	if (*slot == UINT32_MAX) {
-		uint32_t c = new_node(t, node, k, line);
-		if (c == UINT32_MAX)
-			return UINT32_MAX;
-		slot = hmap_slot(&t->child, (uint64_t)node << 32 | k);
-		t->child.n++;
-		*slot = c;
-	} else if (t->line[*slot] != line) {
-		t->line[*slot] = UINT32_MAX;
-	}
-	return *slot;
-}
-
-/* Leaf node of a stack's path from the root (frames innermost first). */
-static uint32_t add_path(tree *t, const ma_analysis *a, const uint64_t *frames, uint32_t n)
-{
-	if (n == 0) {
-		uint32_t k = fkey_for(t, str_intern(&t->str, "[unknown stack]"), str_intern(&t->str, ""), 0);
-		return k == UINT32_MAX ? k : child_of(t, 0, k, 0);
-	}
-	uint32_t node = 0;
-	for (uint32_t i = n; i-- > 0 && node != UINT32_MAX;) {
-		uint32_t line;
-		uint32_t k = frame_key(t, a, frames[i], &line);
-		node = k == UINT32_MAX ? k : child_of(t, node, k, line);
-	}
-	return node;
-}
-
-static void tree_free(tree *t)
-{
-	strtab_free(&t->str);
-	hmap_free(&t->frame_key);
-	hmap_free(&t->fkey_of);
-	hmap_free(&t->child);
-	free(t->fk_name);
-	free(t->fk_file);
-	free(t->fk_line);
-	free(t->addr_key);
-	free(t->addr_line);
-	free(t->parent);
-	free(t->fkey);
-	free(t->line);
 }
 
 /* ------------------------------------------------- output */
 
-/* A JSON string that is also safe inside <script>: '<' is escaped. */
+/* A JSON string that is also safe inside <script>: <, >, & are escaped. */
 static void put_str(FILE *f, const char *s)
 {
 	putc('"', f);
@@ -583,20 +321,21 @@ static void put_u64s(FILE *f, const char *key, const uint64_t *v, size_t n)
 	putc(']', f);
 }
 
-static void put_meta(FILE *f, const ma_analysis *a, const char *mode, const char *capture)
+static void put_meta(FILE *f, const ma_analysis *a, const ma_report_args *args)
 {
+	static const char *modes[] = { "peak", "leak", "total" };
 	fprintf(f, "\"meta\":{\"command\":");
 	put_str(f, a->command_line ? a->command_line : a->executable ? a->executable : "");
 	fprintf(f, ",\"capture\":");
-	put_str(f, capture);
+	put_str(f, args->capture);
 	fprintf(f, ",\"pid\":%u,\"attached\":%d,\"duration_ns\":%llu,\"peak_bytes\":%llu,"
 		"\"peak_blocks\":%llu,\"peak_time_ns\":%llu,\"leaked_bytes\":%llu,\"leaked_blocks\":%llu,"
-		"\"total_bytes\":%llu,\"total_allocations\":%llu,\"mode\":\"%s\",\"note\":",
+		"\"total_bytes\":%llu,\"total_allocations\":%llu,\"mode\":\"%s\",\"filtered\":%d,\"note\":",
 		a->pid, a->attached, (unsigned long long)a->duration_ns,
 		(unsigned long long)a->peak_bytes, (unsigned long long)a->peak_blocks,
 		(unsigned long long)a->peak_time_ns, (unsigned long long)a->live_bytes,
 		(unsigned long long)a->live_blocks, (unsigned long long)a->total_bytes_allocated,
-		(unsigned long long)a->total_allocations, mode);
+		(unsigned long long)a->total_allocations, modes[args->opts.metric % 3], a->filtered);
 	char note[600] = "";
 	char t[64];
 	if (a->replay.truncated)
@@ -620,77 +359,77 @@ static void put_meta(FILE *f, const ma_analysis *a, const char *mode, const char
 	putc('}', f);
 }
 
-static int write_page(FILE *out, fg *g, tree *t, const uint32_t *leaf, const char *mode,
-		      const char *capture)
+/* The page with the data.  -1: OOM, -2: the template has no data marker. */
+static int write_page(FILE *out, const ma_report_args *args, fg *g, const ma_tree *tr)
 {
 	ma_analysis *a = g->a;
-	size_t nn = t->nnodes;
+	size_t nn = tr->nnodes;
+	const char *h = (const char *)ma_flamegraph_html;
+	const char *mark = "@@MEMATTACH_DATA@@";
+	const char *at = strstr(h, mark);
+	if (!at)
+		return -2;
 	/* DFS preorder: a subtree is a contiguous range in the page */
-	uint32_t *nchild = calloc(nn + 1, sizeof *nchild), *kids = malloc(nn * sizeof *kids);
 	uint32_t *order = malloc(nn * sizeof *order), *newid = malloc(nn * sizeof *newid);
-	uint32_t *stk = malloc(nn * sizeof *stk), *tmp = malloc((nn + 1) * sizeof *tmp);
-	if (!nchild || !kids || !order || !newid || !stk || !tmp) {
-		free(nchild), free(kids), free(order), free(newid), free(stk), free(tmp);
-		return -1;
-	}
-	for (size_t i = 1; i < nn; i++)
-		nchild[t->parent[i] + 1]++;
-	for (size_t i = 0; i < nn; i++)
-		nchild[i + 1] += nchild[i];      /* start of node i's children */
-	memcpy(tmp, nchild, (nn + 1) * sizeof *tmp);
-	for (size_t i = 1; i < nn; i++)
-		kids[tmp[t->parent[i]]++] = (uint32_t)i;
+	uint32_t *stk = malloc(nn * sizeof *stk), *name = malloc(nn * sizeof *name);
+	uint32_t *where = malloc(nn * sizeof *where);
+	strtab str = { 0 };
+	int rc = -1;
+	if (!order || !newid || !stk || !name || !where)
+		goto out;
 	size_t sp = 0, k = 0;
 	stk[sp++] = 0;
 	while (sp) {
 		uint32_t x = stk[--sp];
 		newid[x] = (uint32_t)k;
 		order[k++] = x;
-		for (uint32_t c = nchild[x + 1]; c-- > nchild[x];)
-			stk[sp++] = kids[c];
+		size_t first = sp;
+		for (uint32_t c = tr->nodes[x].first_child; c != UINT32_MAX; c = tr->nodes[c].next_sibling)
+			stk[sp++] = c;
+		/* biggest child first in the page too */
+		for (size_t l = first, r = sp; l + 1 < r; l++, r--) {
+			uint32_t tmp = stk[l];
+			stk[l] = stk[r - 1];
+			stk[r - 1] = tmp;
+		}
+	}
+	char nb[600], wb[600];
+	for (size_t i = 0; i < nn; i++) {
+		const ma_loc *l = &tr->nodes[order[i]].loc;
+		if (i == 0) {
+			snprintf(nb, sizeof nb, "all");
+			wb[0] = 0;
+		} else {
+			ma_loc_name(l, nb, sizeof nb);
+			ma_loc_where(l, wb, sizeof wb);
+			if (l->inlined)
+				snprintf(wb + strlen(wb), sizeof wb - strlen(wb), "%s(inlined)", *wb ? " " : "");
+		}
+		name[i] = str_intern(&str, nb);
+		where[i] = str_intern(&str, wb);
+		if (name[i] == UINT32_MAX || where[i] == UINT32_MAX)
+			goto out;
 	}
 
-	const char *h = (const char *)ma_flamegraph_html;
-	const char *mark = "@@MEMATTACH_DATA@@";
-	const char *at = strstr(h, mark);
-	if (!at) {
-		free(nchild), free(kids), free(order), free(newid), free(stk), free(tmp);
-		return -2;
-	}
 	fwrite(h, 1, (size_t)(at - h), out);
-
-	fputc('{', out);
-	fprintf(out, "\"v\":1,");
-	put_meta(out, a, mode, capture);
+	fprintf(out, "{\"v\":1,");
+	put_meta(out, a, args);
 	fprintf(out, ",\"strings\":[");
-	for (size_t i = 0; i < t->str.n; i++) {
+	for (size_t i = 0; i < str.n; i++) {
 		if (i)
 			putc(',', out);
-		put_str(out, t->str.s[i]);
+		put_str(out, str.s[i]);
 	}
-	putc(']', out);
-	/* per node (preorder): parent delta, name, file, line (-1: several) */
-	fprintf(out, ",\"node_parent\":[0");
+	fprintf(out, "],\"node_parent\":[0");
 	for (size_t i = 1; i < nn; i++)
-		fprintf(out, ",%u", (unsigned)(i - newid[t->parent[order[i]]]));
+		fprintf(out, ",%u", (unsigned)(i - newid[tr->nodes[order[i]].parent]));
 	fprintf(out, "],\"node_name\":[");
 	for (size_t i = 0; i < nn; i++)
-		fprintf(out, i ? ",%u" : "%u", t->fk_name[t->fkey[order[i]]]);
-	fprintf(out, "],\"node_file\":[");
+		fprintf(out, i ? ",%u" : "%u", name[i]);
+	fprintf(out, "],\"node_loc\":[");
 	for (size_t i = 0; i < nn; i++)
-		fprintf(out, i ? ",%u" : "%u", t->fk_file[t->fkey[order[i]]]);
-	fprintf(out, "],\"node_line\":[");
-	for (size_t i = 0; i < nn; i++) {
-		uint32_t l = t->line[order[i]];
-		if (l == UINT32_MAX)
-			fprintf(out, i ? ",-1" : "-1");
-		else
-			fprintf(out, i ? ",%u" : "%u", l);
-	}
-	putc(']', out);
-
-	/* threads */
-	fprintf(out, ",\"threads\":[");
+		fprintf(out, i ? ",%u" : "%u", where[i]);
+	fprintf(out, "],\"threads\":[");
 	for (size_t i = 0; i < a->nthreads; i++) {
 		fprintf(out, "%s{\"tid\":%u,\"name\":", i ? "," : "", a->threads[i].tid);
 		if (a->threads[i].name)
@@ -699,94 +438,132 @@ static int write_page(FILE *out, fg *g, tree *t, const uint32_t *leaf, const cha
 			fputs("null", out);
 		putc('}', out);
 	}
-	putc(']', out);
-
-	/* leaves: one per (thread, stack) pair */
-	fprintf(out, ",\"leaf_node\":[");
-	for (size_t p = 0; p < g->npairs; p++)
-		fprintf(out, p ? ",%u" : "%u", leaf[p] == UINT32_MAX ? 0 : newid[leaf[p]]);
+	/* leaves: the analysis' stacks, i.e. (thread, stack) pairs */
+	fprintf(out, "],\"leaf_node\":[");
+	for (size_t i = 0; i < a->nstacks; i++)
+		fprintf(out, i ? ",%u" : "%u", newid[tr->stack_leaf[i]]);
 	fprintf(out, "],\"leaf_thread\":[");
-	for (size_t p = 0; p < g->npairs; p++) {
-		size_t ti = 0;
-		while (ti < a->nthreads && a->threads[ti].tid != g->pair_tid[p])
-			ti++;
-		fprintf(out, p ? ",%zu" : "%zu", ti);
+	hmap tidx = { 0 };
+	for (size_t i = 0; i < a->nthreads; i++) {
+		uint32_t *slot = hmap_slot(&tidx, a->threads[i].tid);
+		if (!slot)
+			goto out;
+		if (*slot == UINT32_MAX)
+			tidx.n++;
+		*slot = (uint32_t)i;
 	}
+	for (size_t i = 0; i < a->nstacks; i++) {
+		uint32_t id = a->stacks[i].id, ti = UINT32_MAX;
+		if (id && id <= g->npairs)
+			ti = hmap_get(&tidx, g->pair_tid[id - 1]);
+		fprintf(out, i ? ",%d" : "%d", ti == UINT32_MAX ? -1 : (int)ti);
+	}
+	hmap_free(&tidx);
 	putc(']', out);
 	static const char *keys[6] = { "peak_b", "peak_n", "leak_b", "leak_n", "total_b", "total_n" };
 	for (int m = 0; m < 6; m++) {
 		fprintf(out, ",\"%s\":[", keys[m]);
-		for (size_t p = 0; p < g->npairs; p++) {
-			const ma_stack_stats *s = ma_analysis_stack(a, (uint32_t)p + 1);
-			uint64_t v = 0;
-			if (s) {
-				const ma_count *c = m < 2 ? &s->at_peak : m < 4 ? &s->live : &s->alloc;
-				v = m & 1 ? c->count : c->bytes;
-			}
-			fprintf(out, p ? ",%llu" : "%llu", (unsigned long long)v);
+		for (size_t i = 0; i < a->nstacks; i++) {
+			const ma_stack_stats *s = &a->stacks[i];
+			const ma_count *c = m < 2 ? &s->at_peak : m < 4 ? &s->live : &s->alloc;
+			fprintf(out, i ? ",%llu" : "%llu", (unsigned long long)(m & 1 ? c->count : c->bytes));
 		}
 		putc(']', out);
 	}
 
-	/* memory over time, at most MAX_POINTS (the max of each bucket) */
+	/* memory over time, at most MAX_POINTS (each bucket's highest heap) */
 	size_t ns = a->nsamples, step = (ns + MAX_POINTS - 1) / MAX_POINTS;
 	if (step < 1)
 		step = 1;
 	size_t np = (ns + step - 1) / step;
 	uint64_t *pt = malloc((np + 1) * sizeof *pt), *ph = malloc((np + 1) * sizeof *ph),
 		 *pr = malloc((np + 1) * sizeof *pr);
-	if (pt && ph && pr) {
-		for (size_t i = 0; i < np; i++) {
-			pt[i] = ph[i] = pr[i] = 0;
-			for (size_t j = i * step; j < ns && j < (i + 1) * step; j++) {
-				const ma_sample *s = &a->samples[j];
-				if (s->heap_bytes >= ph[i]) {
-					ph[i] = s->heap_bytes;
-					pt[i] = s->time_ns;
-				}
-				if (s->rss_bytes > pr[i])
-					pr[i] = s->rss_bytes;
+	if (!pt || !ph || !pr) {
+		free(pt), free(ph), free(pr);
+		goto out;
+	}
+	for (size_t i = 0; i < np; i++) {
+		pt[i] = ph[i] = pr[i] = 0;
+		for (size_t j = i * step; j < ns && j < (i + 1) * step; j++) {
+			const ma_sample *s = &a->samples[j];
+			if (j == i * step || s->heap_bytes > ph[i]) {
+				ph[i] = s->heap_bytes;
+				pt[i] = s->time_ns;
 			}
+			if (s->rss_bytes > pr[i])
+				pr[i] = s->rss_bytes;
 		}
-	} else {
-		np = 0;
 	}
 	fprintf(out, ",\"series\":{\"len\":%zu", np);
 	put_u64s(out, "t", pt, np);
 	put_u64s(out, "heap", ph, np);
 	put_u64s(out, "rss", pr, np);
-	fprintf(out, "},\"moments\":{\"len\":%zu", g->nmoments);
-	put_u64s(out, "t", g->m_time, g->nmoments);
-	put_u64s(out, "heap", g->m_heap, g->nmoments);
-	fprintf(out, ",\"off\":[");
-	for (size_t m = 0; m <= g->nmoments; m++)
-		fprintf(out, m ? ",%zu" : "%zu", g->nmoments ? g->m_off[m] : 0);
+	free(pt), free(ph), free(pr);
+
+	/* snapshots: changes since the previous one */
+	size_t nsn = a->nsnapshots;
+	fprintf(out, "},\"moments\":{\"len\":%zu,\"t\":[", nsn);
+	for (size_t j = 0; j < nsn; j++)
+		fprintf(out, j ? ",%llu" : "%llu", (unsigned long long)a->snapshots[j].time_ns);
+	fprintf(out, "],\"heap\":[");
+	for (size_t j = 0; j < nsn; j++)
+		fprintf(out, j ? ",%llu" : "%llu", (unsigned long long)a->snapshots[j].live_bytes);
+	fprintf(out, "],\"off\":[0");
+	size_t off = 0;
+	for (size_t j = 0; j < nsn; j++) {
+		off += a->snapshots[j].nchanged;
+		fprintf(out, ",%zu", off);
+	}
 	fprintf(out, "],\"leaf\":[");
-	for (size_t e = 0; e < g->nent; e++)
-		fprintf(out, e ? ",%u" : "%u", g->ent[e].pair);
+	for (size_t j = 0, e = 0; j < nsn; j++)
+		for (size_t c = 0; c < a->snapshots[j].nchanged; c++, e++)
+			fprintf(out, e ? ",%u" : "%u", a->snapshots[j].changed[c].stack);
 	fprintf(out, "],\"b\":[");
-	for (size_t e = 0; e < g->nent; e++)
-		fprintf(out, e ? ",%llu" : "%llu", (unsigned long long)g->ent[e].bytes);
+	for (size_t j = 0, e = 0; j < nsn; j++)
+		for (size_t c = 0; c < a->snapshots[j].nchanged; c++, e++)
+			fprintf(out, e ? ",%llu" : "%llu", (unsigned long long)a->snapshots[j].changed[c].live.bytes);
 	fprintf(out, "],\"blocks\":[");
-	for (size_t e = 0; e < g->nent; e++)
-		fprintf(out, e ? ",%u" : "%u", g->ent[e].count);
+	for (size_t j = 0, e = 0; j < nsn; j++)
+		for (size_t c = 0; c < a->snapshots[j].nchanged; c++, e++)
+			fprintf(out, e ? ",%llu" : "%llu", (unsigned long long)a->snapshots[j].changed[c].live.count);
 	fprintf(out, "]}}");
 	at += strlen(mark);
 	fwrite(at, 1, ma_flamegraph_html_len - (size_t)(at - h), out);
-	free(pt), free(ph), free(pr);
-	free(nchild), free(kids), free(order), free(newid), free(stk), free(tmp);
-	return 0;
+	rc = 0;
+out:
+	strtab_free(&str);
+	free(order), free(newid), free(stk), free(name), free(where);
+	return rc;
+}
+
+static void warn(const ma_analysis *a)
+{
+	char t[64];
+	if (a->replay.truncated)
+		fprintf(stderr, "warning: capture is truncated: the flame graph covers what was recorded up to %s (seq %llu)\n",
+			ma_fmt_seconds(a->duration_ns, t, sizeof t), (unsigned long long)a->last_seq);
+	else if (a->has_capture_trailer && !a->complete)
+		fprintf(stderr, "warning: the agent's stream ended early (%s): the flame graph covers what was recorded up to %s\n",
+			a->note ? a->note : "no reason given", ma_fmt_seconds(a->duration_ns, t, sizeof t));
+	if (a->dropped_events)
+		fprintf(stderr, "warning: the agent dropped %llu events: totals are low by that much\n",
+			(unsigned long long)a->dropped_events);
 }
 
 int ma_report_flamegraph(const ma_report_args *args)
 {
-	const char *mode = "peak";
-	fg g = { .stride = 1 };
-	tree t = { 0 };
-	uint32_t *leaf = NULL;
+	fg g = { 0 };
+	ma_tree *tr = NULL;
 	int rc = MA_EXIT_ERROR;
+	if (args->out == stdout && isatty(STDOUT_FILENO)) {
+		fprintf(stderr, "memattach report: the flame graph is an HTML page: give -o OUT.html\n");
+		return MA_EXIT_USAGE;
+	}
 	g.a = ma_analysis_new();
 	if (!g.a)
+		goto oom;
+	ma_analysis_set_filter(g.a, &args->opts.filter);
+	if (ma_analysis_want_snapshots(g.a, MAX_MOMENTS) < 0)
 		goto oom;
 	char err[600];
 	int r = ma_replay_file(args->capture, &fg_ops, &g, &g.a->replay, err, sizeof err);
@@ -798,30 +575,11 @@ int ma_report_flamegraph(const ma_report_args *args)
 	}
 	if (g.oom)
 		goto oom;
-	/* the live set at the end is a moment too (the last Tick may be older) */
-	if (!g.nmoments || g.m_time[g.nmoments - 1] < g.a->duration_ns) {
-		g.ticks = 0;       /* on the stride: kept when thinning */
-		snapshot(&g, g.a->duration_ns);
-		if (g.oom)
-			goto oom;
-	}
-	if (g.a->replay.truncated)
-		fprintf(stderr, "warning: capture is truncated: the flame graph covers what was recorded\n");
-
-	if (new_node(&t, UINT32_MAX, 0, 0) == UINT32_MAX ||
-	    fkey_for(&t, str_intern(&t.str, "all"), str_intern(&t.str, ""), 0) != 0)
+	warn(g.a);
+	tr = ma_tree_build(g.a, &args->opts, 0);
+	if (!tr)
 		goto oom;
-	leaf = malloc((g.npairs ? g.npairs : 1) * sizeof *leaf);
-	if (!leaf)
-		goto oom;
-	for (size_t p = 0; p < g.npairs; p++) {
-		uint32_t si = hmap_get(&g.stack_of, g.pair_stack[p]);
-		const uint64_t *fr = si == UINT32_MAX ? NULL : g.frames + g.st_off[si];
-		leaf[p] = add_path(&t, g.a, fr, si == UINT32_MAX ? 0 : g.st_n[si]);
-		if (leaf[p] == UINT32_MAX)
-			goto oom;
-	}
-	r = write_page(args->out, &g, &t, leaf, mode, args->capture);
+	r = write_page(args->out, args, &g, tr);
 	if (r == -2) {
 		fprintf(stderr, "memattach report: the flame graph page template is broken (no data marker)\n");
 		goto out;
@@ -834,9 +592,10 @@ oom:
 	fprintf(stderr, "memattach report: out of memory building the flame graph\n");
 	rc = MA_EXIT_ERROR;
 out:
-	free(leaf);
-	tree_free(&t);
+	if (tr)
+		ma_tree_free(tr);
 	fg_free(&g);
-	ma_analysis_free(g.a);
+	if (g.a)
+		ma_analysis_free(g.a);
 	return rc;
 }
