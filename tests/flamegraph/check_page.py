@@ -115,6 +115,9 @@ def run(a, b):
         p = b.eval(f"__memattach.rectOf({json.dumps(a.click)})")
         check(p is not None, f"frame {a.click} is drawn")
         if p:
+            b.call("Input.dispatchMouseEvent", type="mouseMoved", x=p["x"], y=p["y"])
+            tip = b.eval("document.getElementById('tip').style.display === 'block' ? document.getElementById('tip').textContent : ''")
+            check(a.click in tip and "allocations" in tip and "% of total" in tip, f"tooltip over {a.click}: {tip!r}")
             b.click(p["x"], p["y"])
             z = b.eval("__memattach.zoomedName")
             check(z == a.click, f"click on {a.click} zooms into it (zoomedName={z})")
