@@ -178,7 +178,10 @@ class Browser:
             self.call("Input.dispatchKeyEvent", type=t, key=key, code=code, windowsVirtualKeyCode=keycode)
 
     def screenshot(self, path):
-        r = self.call("Page.captureScreenshot", format="png", captureBeyondViewport=True)
+        h = self.eval("Math.ceil(document.body.getBoundingClientRect().height) + 8")
+        w = self.eval("document.documentElement.clientWidth")
+        r = self.call("Page.captureScreenshot", format="png", captureBeyondViewport=True,
+                      clip={"x": 0, "y": 0, "width": w, "height": h, "scale": 1})
         with open(path, "wb") as f:
             f.write(base64.b64decode(r["data"]))
 
