@@ -22,6 +22,7 @@ static const ma_report_format formats[] = {
 	{ "tree", "the call tree from main down, biggest branches first", ma_report_tree },
 	{ "folded", "folded stacks (flamegraph.pl, inferno, speedscope)", ma_report_folded },
 	{ "pprof", "gzipped profile.proto for go tool pprof (needs -o FILE)", ma_report_pprof },
+	{ "flamegraph", "interactive HTML flame graph (-o OUT.html): peak, leaks, total, over time", ma_report_flamegraph },
 };
 
 #define NFORMATS (sizeof formats / sizeof formats[0])

@@ -172,5 +172,6 @@ int ma_report_summary(const ma_report_args *args);
 int ma_report_tree(const ma_report_args *args);
 int ma_report_folded(const ma_report_args *args);
 int ma_report_pprof(const ma_report_args *args);
+int ma_report_flamegraph(const ma_report_args *args);
 
 #endif

@@ -4,7 +4,7 @@
 set -u
 PACKAGES="build-essential g++ autoconf automake libtool pkg-config libunwind-dev
 libelf-dev libdw-dev libprotobuf-c-dev protobuf-c-compiler libcmocka-dev
-libzstd-dev python3 zlib1g-dev golang-go ${EXTRA_PACKAGES:-}"
+libzstd-dev python3 zlib1g-dev golang-go chromium ${EXTRA_PACKAGES:-}"
 missing=""
 for p in $PACKAGES; do
 	st=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null)

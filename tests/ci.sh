@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.." || exit 1
 
 PACKAGES="build-essential g++ autoconf automake libtool pkg-config libunwind-dev
 libelf-dev libdw-dev libprotobuf-c-dev protobuf-c-compiler libcmocka-dev
-libzstd-dev python3 zlib1g-dev golang-go"
+libzstd-dev python3 zlib1g-dev golang-go chromium"
 
 log() { echo "ci: $*"; }
 

@@ -1,0 +1,159 @@
+/* mkflame — synthetic captures for the flame graph test.
+ *   mkflame OUT.cap            a small capture with named functions, two
+ *                              threads and a known call tree; prints the
+ *                              exact values the page must show (JSON)
+ *   mkflame OUT.cap --stacks N N distinct stacks (load-time measurement) */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "synth.h"
+
+enum { F_MAIN = 1, F_PARSE, F_INDEX, F_CONFIG, F_CACHE, F_XMALLOC, F_WORKER };
+static const char *fname[] = { "", "main", "parse_input", "build_index", "load_config",
+			       "leak_cache", "xmalloc", "worker_thread" };
+#define ADDR(f) (0x400000ull + (uint64_t)(f) * 0x100)
+
+static void small(const char *path)
+{
+	synth *s = synth_open(path);
+	synth_header(s, 1);
+	for (int f = F_MAIN; f <= F_WORKER; f++)
+		synth_symbol(s, ADDR(f), fname[f]);
+	synth_thread(s, 100, "main");
+	synth_thread(s, 101, "worker");
+	/* innermost first */
+	uint64_t st1[] = { ADDR(F_XMALLOC), ADDR(F_PARSE), ADDR(F_MAIN) };
+	uint64_t st2[] = { ADDR(F_XMALLOC), ADDR(F_INDEX), ADDR(F_WORKER) };
+	uint64_t st3[] = { ADDR(F_CACHE), ADDR(F_CONFIG), ADDR(F_MAIN) };
+	uint64_t st4[] = { ADDR(F_XMALLOC), ADDR(F_INDEX), ADDR(F_PARSE), ADDR(F_MAIN) };
+	synth_stack(s, 1, 3, st1);
+	synth_stack(s, 2, 3, st2);
+	synth_stack(s, 3, 3, st3);
+	synth_stack(s, 4, 4, st4);
+	uint64_t a = 0x10000;
+	for (int i = 0; i < 10; i++)
+		synth_event(s, 100, MEMATTACH__EVENT_KIND__MALLOC, a + 0x1000 * (uint64_t)i, 1000, 1);
+	for (int i = 0; i < 5; i++)
+		synth_event(s, 101, MEMATTACH__EVENT_KIND__MALLOC, a + 0x100000 + 0x1000 * (uint64_t)i, 2000, 2);
+	synth_tick(s, 1 << 20);
+	for (int i = 0; i < 3; i++)
+		synth_event(s, 100, MEMATTACH__EVENT_KIND__CALLOC, a + 0x200000 + 0x2000 * (uint64_t)i, 4096, 3);
+	for (int i = 0; i < 4; i++)
+		synth_event(s, 101, MEMATTACH__EVENT_KIND__MALLOC, a + 0x300000 + 0x1000 * (uint64_t)i, 500, 4);
+	synth_tick(s, 2 << 20);
+	for (int i = 0; i < 10; i++)
+		synth_event(s, 100, MEMATTACH__EVENT_KIND__FREE, a + 0x1000 * (uint64_t)i, 0, 0);
+	for (int i = 0; i < 5; i++)
+		synth_event(s, 100, MEMATTACH__EVENT_KIND__FREE, a + 0x100000 + 0x1000 * (uint64_t)i, 0, 0);
+	synth_tick(s, 2 << 20);
+	for (int i = 0; i < 2; i++)
+		synth_event(s, 100, MEMATTACH__EVENT_KIND__MALLOC, a + 0x400000 + 0x1000 * (uint64_t)i, 3000, 1);
+	for (int i = 0; i < 2; i++)
+		synth_event(s, 100, MEMATTACH__EVENT_KIND__FREE, a + 0x400000 + 0x1000 * (uint64_t)i, 0, 0);
+	synth_tick(s, 2 << 20);
+	synth_finish(s, 1);
+	synth_close(s);
+	/* The truth, worked out from the events above.  Values of a function
+	 * count each allocation once (outermost frame of that name). */
+	printf("{\"modes\": {"
+	       "\"peak\": {\"all\": 34288, \"main\": 24288, \"worker_thread\": 10000, \"parse_input\": 12000,"
+	       " \"build_index\": 12000, \"leak_cache\": 12288, \"xmalloc\": 22000},"
+	       "\"leak\": {\"all\": 14288, \"main\": 14288, \"worker_thread\": 0, \"parse_input\": 2000,"
+	       " \"build_index\": 2000, \"leak_cache\": 12288, \"xmalloc\": 2000},"
+	       "\"total\": {\"all\": 40288, \"main\": 30288, \"worker_thread\": 10000, \"parse_input\": 18000,"
+	       " \"build_index\": 12000, \"leak_cache\": 12288, \"xmalloc\": 28000}},"
+	       " \"threads_total\": {\"100\": 28288, \"101\": 12000},"
+	       " \"peak_bytes\": 34288, \"leaked_bytes\": 14288, \"total_bytes\": 40288,"
+	       " \"moments_heap\": [20000, 34288, 14288, 14288]}\n");
+}
+
+static uint64_t rng = 0x2545f4914f6cdd1dull;
+static uint64_t next(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return rng;
+}
+
+/* N distinct stacks over a pool of named functions, four threads, many
+ * ticks; about half the blocks are freed again. */
+static void big(const char *path, uint32_t nstacks)
+{
+	synth *s = synth_open(path);
+	synth_header(s, 1);
+	const uint32_t nfn = 3000;
+	char name[64];
+	for (uint32_t f = 0; f < nfn; f++) {
+		snprintf(name, sizeof name, "module%u::function_%u", f % 37, f);
+		synth_symbol(s, 0x500000ull + f * 0x40, name);
+	}
+	/* stacks share prefixes, like real programs: a stack extends a random
+	 * earlier one by a few frames */
+	uint64_t (*fr)[24] = calloc(nstacks + 1, sizeof *fr);
+	uint8_t *depth = calloc(nstacks + 1, 1);
+	if (!fr || !depth)
+		exit(1);
+	uint64_t tmp[24];
+	for (uint32_t id = 1; id <= nstacks; id++) {
+		uint32_t from = id > 1 ? 1 + (uint32_t)(next() % (id - 1)) : 0;
+		uint32_t d = from ? depth[from] : 0;
+		if (d > 18)
+			d = 6 + (uint32_t)(next() % 8);
+		/* outermost first in fr[] */
+		if (from)
+			memcpy(fr[id], fr[from], d * sizeof fr[id][0]);
+		uint32_t add = 1 + (uint32_t)(next() % 4);
+		for (uint32_t k = 0; k < add; k++)
+			fr[id][d + k] = 0x500000ull + (next() % nfn) * 0x40;
+		depth[id] = (uint8_t)(d + add);
+		for (uint32_t k = 0; k < depth[id]; k++)
+			tmp[k] = fr[id][depth[id] - 1 - k];
+		synth_stack(s, id, depth[id], tmp);
+	}
+	const uint64_t ws = 200000;
+	uint8_t *live = calloc(ws, 1);
+	if (!live)
+		exit(1);
+	uint64_t events = (uint64_t)nstacks * 4;
+	for (uint64_t i = 0; i < events; i++) {
+		uint64_t r = next();
+		uint32_t tid = 1000 + (uint32_t)(r % 4);
+		uint64_t slot = (r >> 8) % ws;
+		uint64_t addr = 0x7f0000000000ull + slot * 4096;
+		/* every stack gets an allocation in the first pass */
+		uint32_t stack = i < nstacks ? (uint32_t)i + 1 : 1 + (uint32_t)((r >> 24) % nstacks);
+		if (live[slot] && i >= nstacks) {
+			synth_event(s, tid, MEMATTACH__EVENT_KIND__FREE, addr, 0, 0);
+			live[slot] = 0;
+		} else {
+			if (live[slot])
+				synth_event(s, tid, MEMATTACH__EVENT_KIND__FREE, addr, 0, 0);
+			synth_event(s, tid, MEMATTACH__EVENT_KIND__MALLOC, addr, 16 + ((r >> 40) & 4095), stack);
+			live[slot] = 1;
+		}
+		if ((i & 511) == 511)
+			synth_flush_thread(s, tid);
+		if (i % 1000 == 999)
+			synth_tick(s, 400ull << 20);
+	}
+	synth_finish(s, 1);
+	synth_close(s);
+	free(fr);
+	free(depth);
+	free(live);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 2) {
+		small(argv[1]);
+	} else if (argc == 4 && !strcmp(argv[2], "--stacks")) {
+		big(argv[1], (uint32_t)strtoul(argv[3], NULL, 0));
+	} else {
+		fprintf(stderr, "usage: mkflame OUT.cap [--stacks N]\n");
+		return 2;
+	}
+	return 0;
+}
