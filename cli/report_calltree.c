@@ -9,20 +9,34 @@
 #define VIEW_MAX 4096
 
 /* The locations of one native frame, innermost first. */
+struct locs_out {
+	ma_loc *out;
+	size_t n, max;
+	uint64_t frame;
+};
+
+static void add_part(void *ctx, const ma_frame_part *p)
+{
+	struct locs_out *o = ctx;
+	if (o->n >= o->max)
+		return;
+	o->out[o->n++] = (ma_loc){
+		.frame = o->frame, .function = p->function, .file = p->file, .line = p->line,
+		.module = p->module, .module_offset = p->module_offset, .inlined = p->inlined,
+	};
+}
+
+/* One native frame: its inlined calls (innermost first), then the real
+ * function — each a location of its own. */
 static size_t native_locs(const ma_analysis *a, uint64_t frame, ma_loc *out, size_t max)
 {
+	struct locs_out o = { out, 0, max, frame };
 	if (!max)
 		return 0;
-	const ma_symbol *s = ma_analysis_symbol(a, frame);
-	out[0] = (ma_loc){ .frame = frame };
-	if (s) {
-		out[0].function = s->function;
-		out[0].file = s->file;
-		out[0].line = s->line;
-		out[0].module = s->module;
-		out[0].module_offset = s->module_offset;
-	}
-	return 1;
+	ma_analysis_frame_names(a, frame, add_part, &o);
+	if (o.n == 0)
+		out[o.n++] = (ma_loc){ .frame = frame };
+	return o.n;
 }
 
 static size_t python_loc(const ma_analysis *a, uint64_t frame, ma_loc *out)
