@@ -130,3 +130,97 @@ check_hammer() {
 	shift 2
 	"$PYTHON" "$ma_here/check_hammer.py" "$MEMATTACH" "$cap" "$ma_tmp/hout" "$json" "$@"
 }
+
+# check_blocked MODE — tests/targets/blocked MODE blocks its main thread in
+# one call (read|sleep|epoll|cond); memattach --pid --duration 1 attaches
+# and detaches meanwhile; then the test writes a line to the target's stdin
+# (except for sleep) and the call must return once, normally, with that
+# line, right after the write (nanosleep: after 3 s in all, not restarted
+# from the beginning).
+check_blocked() {
+	local mode=$1 want_sys payload="after-detach-$$" w at
+	case $mode in
+	read) want_sys='^0 ' ;;                  # read
+	sleep) want_sys='^\(230\|35\) ' ;;       # clock_nanosleep, nanosleep
+	epoll) want_sys='^\(232\|281\|441\) ' ;; # epoll_wait, epoll_pwait, epoll_pwait2
+	cond) want_sys='^202 ' ;;                # futex
+	esac
+	mkfifo "$ma_tmp/fifo" || return 1
+	# Held open read-write here, so the target's open does not wait and
+	# its read sees no end of file.
+	exec 3<>"$ma_tmp/fifo"
+	"$TARGETS/blocked" "$mode" <"$ma_tmp/fifo" >"$ma_tmp/bout" 2>"$ma_tmp/berr" &
+	bpid=$!
+	if ! ma_wait_for "$ma_tmp/bout" '^blocking ' 10; then
+		echo "FAIL: blocked $mode did not start"
+		return 1
+	fi
+	local i=0
+	while ! grep -q "$want_sys" "/proc/$bpid/syscall" 2>/dev/null; do
+		i=$((i + 1))
+		if [ "$i" -gt 100 ]; then
+			echo "FAIL: blocked $mode is not in the expected syscall: $(cat "/proc/$bpid/syscall")"
+			return 1
+		fi
+		sleep 0.05
+	done
+	# 0.6 s into the nanosleep: a sleep restarted from scratch would last
+	# 3.6 s or more.
+	sleep 0.6
+	echo "=== blocked $mode (pid $bpid, in syscall $(cut -d' ' -f1 "/proc/$bpid/syscall")); memattach --pid --duration 1"
+	timeout 30 "$MEMATTACH" --pid "$bpid" --duration 1 -o "$ma_tmp/b.cap" \
+		>"$ma_tmp/mout" 2>"$ma_tmp/merr" </dev/null
+	local rc=$?
+	ma_show "memattach stderr" "$ma_tmp/merr"
+	[ "$rc" = 6 ] && { echo "SKIP: ptrace is not permitted here"; exit 77; }
+	if [ "$rc" != 0 ]; then
+		echo "FAIL: memattach --pid --duration 1 exited $rc (want 0)"
+		return 1
+	fi
+	if grep -q '^returned' "$ma_tmp/bout"; then
+		echo "FAIL: the call returned during or right after the attach: $(grep '^returned' "$ma_tmp/bout")"
+		return 1
+	fi
+	if [ "$mode" != sleep ]; then
+		w=$(now_s)
+		echo "$payload" >&3
+	fi
+	if ! ma_wait_for "$ma_tmp/bout" '^returned' 10; then
+		echo "FAIL: the call did not return"
+		return 1
+	fi
+	exec 3>&-
+	wait_gone "$bpid" 10 || { echo "FAIL: blocked did not exit"; return 1; }
+	local line
+	line=$(grep '^returned' "$ma_tmp/bout")
+	echo "--- target: $line"
+	[ "$wrc" = 0 ] || { echo "FAIL: blocked exited $wrc"; return 1; }
+	# returned rc=N errno=E elapsed=S at=T wakeups=W data=BYTES
+	local r e el wk d
+	r=$(echo "$line" | sed -n 's/.* rc=\([-0-9]*\) .*/\1/p')
+	e=$(echo "$line" | sed -n 's/.* errno=\([0-9]*\) .*/\1/p')
+	el=$(echo "$line" | sed -n 's/.* elapsed=\([0-9.]*\) .*/\1/p')
+	at=$(echo "$line" | sed -n 's/.* at=\([0-9.]*\) .*/\1/p')
+	wk=$(echo "$line" | sed -n 's/.* wakeups=\([0-9]*\) .*/\1/p')
+	d=$(echo "$line" | sed -n 's/.* data=\(.*\)$/\1/p')
+	local bad=0
+	case $mode in
+	read) [ "$r" = $((${#payload} + 1)) ] || { echo "FAIL: read returned $r, want $((${#payload} + 1))"; bad=1; } ;;
+	epoll) [ "$r" = 1 ] || { echo "FAIL: epoll_wait returned $r, want 1"; bad=1; } ;;
+	cond) [ "$r" = 0 ] && [ "$wk" = 1 ] || { echo "FAIL: pthread_cond_wait rc $r after $wk wakeups, want 0 after 1"; bad=1; } ;;
+	sleep) [ "$r" = 0 ] || { echo "FAIL: nanosleep returned $r"; bad=1; } ;;
+	esac
+	[ "$e" = 0 ] || { echo "FAIL: errno $e (4 = EINTR)"; bad=1; }
+	if [ "$mode" = sleep ]; then
+		fcmp "$el >= 3.0 && $el < 3.4" || { echo "FAIL: nanosleep(3 s) lasted $el s (want 3.0 <= t < 3.4)"; bad=1; }
+	else
+		[ "$d" = "$payload" ] || { echo "FAIL: data '$d', want '$payload'"; bad=1; }
+		# Returned after the write (the clocks are the same), and soon.
+		fcmp "$at >= $w - 0.01 && $at < $w + 1.0" ||
+			{ echo "FAIL: returned at $at, written at $w"; bad=1; }
+		fcmp "$el >= 1.5" || { echo "FAIL: the call lasted only $el s (attach 1 s + 0.6 s)"; bad=1; }
+	fi
+	report_json "$ma_tmp/b.cap" "$ma_tmp/b.json" || bad=1
+	[ "$bad" = 0 ] && echo "check_blocked $mode: returned once, normally, with the right data and time"
+	return "$bad"
+}
