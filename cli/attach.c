@@ -331,12 +331,24 @@ int ma_attach_main(int argc, char **argv)
 		int trc = ma_threshold_run(&s, &th, (volatile int *)&stop_signal);
 		ma_session_cleanup(&s);
 		if (trc == MA_EXIT_OK) {
-			/* The summary of who holds the memory, right away. */
-			char *rargv[] = {"report", "stats", (char *)out, NULL};
+			/* Who holds the memory, right away, and the page beside. */
+			char html[PATH_MAX + 8];
+			size_t ol = strlen(out);
+			if (ol > 7 && !strcmp(out + ol - 7, ".memcap"))
+				snprintf(html, sizeof(html), "%.*s.html", (int)(ol - 7), out);
+			else
+				snprintf(html, sizeof(html), "%s.html", out);
+			char *sargv[] = {"report", "summary", (char *)out, NULL};
+			char *fargv[] = {"report", "flamegraph", (char *)out, "-o", html, NULL};
 			fflush(stderr);
-			ma_report_main(3, rargv);
-			if (!quiet)
+			ma_report_main(3, sargv);
+			fflush(stdout);
+			int frc = ma_report_main(5, fargv);
+			if (!quiet) {
 				fprintf(stderr, "memattach: snapshot: %s\n", out);
+				if (frc == 0)
+					fprintf(stderr, "memattach: flame graph: %s\n", html);
+			}
 		}
 		return trc;
 	}

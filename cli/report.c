@@ -297,3 +297,25 @@ size_t ma_top_stacks(const ma_analysis *a, int by, size_t n, uint32_t *idx)
 	free(all);
 	return m;
 }
+
+uint64_t ma_report_rss_at_end(const ma_analysis *a)
+{
+	return a->nsamples ? a->samples[a->nsamples - 1].rss_bytes : 0;
+}
+
+/* For a capture of a process that was already running: what the capture
+ * cannot attribute.  RSS holds memory allocated before the attach and
+ * outside the hooked allocators (stacks, code, static data, the
+ * allocator's own overhead); the tracked heap is what has stacks. */
+void ma_report_attribution(const ma_analysis *a, FILE *f)
+{
+	char b1[32], b2[32], b3[32];
+	uint64_t rss = ma_report_rss_at_end(a);
+	if (!a->attached || !rss)
+		return;
+	fprintf(f, "RSS at attach %s, at the end %s; tracked live heap %s; not attributed %s "
+		   "(allocated before attach or outside the hooked allocators)\n",
+		ma_fmt_bytes(a->rss_at_start, b1, sizeof b1), ma_fmt_bytes(rss, b2, sizeof b2),
+		ma_fmt_bytes(a->live_bytes, b3, sizeof b3),
+		rss > a->live_bytes ? ma_fmt_bytes(rss - a->live_bytes, b1, sizeof b1) : "0 B");
+}

@@ -174,4 +174,10 @@ int ma_report_folded(const ma_report_args *args);
 int ma_report_pprof(const ma_report_args *args);
 int ma_report_flamegraph(const ma_report_args *args);
 
+/* RSS in the last sample of the capture (0: none). */
+uint64_t ma_report_rss_at_end(const ma_analysis *a);
+/* One line for attached captures: RSS at attach and at the end, tracked
+ * live heap, and the part that is not attributed. */
+void ma_report_attribution(const ma_analysis *a, FILE *f);
+
 #endif

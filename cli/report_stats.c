@@ -73,6 +73,12 @@ static void stats_json(const ma_report_args *args, const ma_analysis *a, uint32_
 	ma_json_u64(&j, "peak_time_ns", a->peak_time_ns);
 	ma_json_u64(&j, "leaked_bytes", a->live_bytes);
 	ma_json_u64(&j, "leaked_allocations", a->live_blocks);
+	ma_json_u64(&j, "rss_at_start", a->rss_at_start);
+	ma_json_u64(&j, "rss_at_end", ma_report_rss_at_end(a));
+	{
+		uint64_t rss = ma_report_rss_at_end(a);
+		ma_json_u64(&j, "not_attributed_bytes", rss > a->live_bytes ? rss - a->live_bytes : 0);
+	}
 
 	ma_json_object(&j, "by_allocator");
 	for (uint32_t k = 1; k < 32; k++) {
@@ -203,6 +209,7 @@ static void stats_text(const ma_report_args *args, const ma_analysis *a, uint32_
 	fprintf(f, "Live at end:       %s (%llu B) in %s blocks\n",
 		ma_fmt_bytes(a->live_bytes, b1, sizeof b1), (unsigned long long)a->live_bytes,
 		ma_fmt_count(a->live_blocks, b2, sizeof b2));
+	ma_report_attribution(a, f);
 
 	fprintf(f, "\nBy allocator:\n");
 	for (uint32_t k = 1; k < 32; k++)

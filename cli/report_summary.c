@@ -170,6 +170,7 @@ int ma_report_summary(const ma_report_args *args)
 		ma_fmt_count(all.count, b3, sizeof b3),
 		o->metric == MA_METRIC_TOTAL ? "allocations" : "blocks",
 		a->filtered ? " (filtered)" : "");
+	ma_report_attribution(a, f);
 	fprintf(f, "Top %zu of %zu locations by %s (own: the location called the allocator; "
 		"total: with its callees)\n\n", shown, t.n,
 		o->sort == MA_SORT_TOTAL ? "total" : o->sort == MA_SORT_COUNT ? "count" : "own");

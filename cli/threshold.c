@@ -16,6 +16,7 @@
 #include "replay.h"
 #include "report.h"
 #include "threshold.h"
+#include "symbolize.h"
 
 #define SNAP_BATCH 4096
 #define STOP_TIMEOUT_NS (10ull * 1000000000ull)
@@ -220,6 +221,12 @@ static int write_snapshot(struct follow *f, const char *path, char *err, size_t 
 		rec.r_case = MEMATTACH__RECORD__R_AGENT_TRAILER;
 		rec.agent_trailer = &at;
 		bad = bad || write_record(w, &rec) < 0;
+		/* Symbols while the process and its files are still there. */
+		char root[64], serr[512];
+		snprintf(root, sizeof(root), "/proc/%d/root", (int)f->o->pid);
+		if (!bad && (ma_capture_writer_flush(w) < 0 ||
+			     ma_symbolize_capture(path, w, root, serr, sizeof(serr)) < 0))
+			fprintf(stderr, "memattach: warning: the snapshot has no symbols: %s\n", serr);
 		char note[256];
 		snprintf(note, sizeof(note),
 			 "snapshot of the live set when %s reached %llu bytes (threshold %s) at %.3f s",
@@ -299,7 +306,6 @@ int ma_threshold_run(struct ma_session *s, const struct ma_threshold_opts *o,
 		}
 	}
 	if (f.crossed) {
-		uint64_t t_write = ma_monotonic_ns();
 		ma_analysis_finish(f.a);
 		if (write_snapshot(&f, o->out, err, sizeof(err)) < 0) {
 			fprintf(stderr, "memattach: cannot write the snapshot: %s\n", err);
@@ -309,10 +315,10 @@ int ma_threshold_run(struct ma_session *s, const struct ma_threshold_opts *o,
 			human(v1, sizeof(v1), f.cross_value);
 			human(v2, sizeof(v2), f.a->live_bytes);
 			if (!o->quiet)
-				fprintf(stderr, "memattach: %s reached %s (threshold %s) at %.3f s; tracked live heap %s; snapshot written in %.0f ms to %s\n",
-					o->on_heap ? "the tracked heap" : "RSS", v1, o->size_text,
-					(double)f.cross_time_ns / 1e9, v2,
-					(double)(ma_monotonic_ns() - t_write) / 1e6 + delay_ms * 0, o->out);
+				fprintf(stderr, "memattach: %s reached %llu B = %s (threshold %s) at %.3f s; tracked live heap %s; snapshot written %.0f ms after the crossing was seen: %s\n",
+					o->on_heap ? "the tracked heap" : "RSS",
+					(unsigned long long)f.cross_value, v1, o->size_text,
+					(double)f.cross_time_ns / 1e9, v2, delay_ms, o->out);
 			fflush(stderr);
 		}
 	}
