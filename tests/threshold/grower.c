@@ -1,0 +1,42 @@
+/* grower.c — grows its heap by STEP bytes every PERIOD ms, always from
+ * grow_cache(), and keeps its own books: on SIGUSR1 (or at the end) it
+ * prints how many blocks it holds.  Usage: grower STEP PERIOD_MS [MAX_STEPS] */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static void *blocks[100000];
+static volatile int nblocks;
+
+__attribute__((noinline)) static void grow_cache(size_t step)
+{
+	void *p = malloc(step);
+	if (!p)
+		abort();
+	memset(p, 0x5a, step);
+	blocks[nblocks] = p;
+	nblocks = nblocks + 1;
+}
+
+int main(int argc, char **argv)
+{
+	size_t step = argc > 1 ? strtoul(argv[1], NULL, 10) : 1000000;
+	long period = argc > 2 ? atol(argv[2]) : 50;
+	int max = argc > 3 ? atoi(argv[3]) : 100000;
+	char buf[64];
+	int n = snprintf(buf, sizeof buf, "ready %d\n", (int)getpid());
+	if (write(1, buf, (size_t)n) != n)
+		return 1;
+	struct timespec t = { period / 1000, (period % 1000) * 1000000L };
+	for (int i = 0; i < max; i++) {
+		grow_cache(step);
+		nanosleep(&t, NULL);
+	}
+	n = snprintf(buf, sizeof buf, "blocks %d\n", nblocks);
+	if (write(1, buf, (size_t)n) != n)
+		return 1;
+	return 0;
+}
