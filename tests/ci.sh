@@ -1,13 +1,9 @@
 #!/bin/bash
-# ci.sh — the test command: installs missing Debian packages, builds from
-# scratch, runs `make check` (unit and integration tests), and ends with one
-# line "N passed, N failed[, N skipped]".  Exits nonzero when anything failed.
+# ci.sh — the test command: installs missing Debian packages with
+# scripts/install-deps.sh, builds from scratch, runs `make check` (unit,
+# injector and integration tests), and ends with one line "N passed, N failed[, N skipped]".  Exits nonzero when anything failed.
 set -u
 cd "$(dirname "$0")/.." || exit 1
-
-PACKAGES="build-essential g++ autoconf automake libtool pkg-config libunwind-dev
-libelf-dev libdw-dev libprotobuf-c-dev protobuf-c-compiler libcmocka-dev
-libzstd-dev python3 zlib1g-dev golang-go chromium"
 
 log() { echo "ci: $*"; }
 
@@ -18,21 +14,9 @@ finish_broken() {
 	exit 1
 }
 
-missing=""
-for p in $PACKAGES; do
-	st=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null)
-	[ "$st" = installed ] || missing="$missing $p"
-done
-if [ -n "$missing" ]; then
-	log "installing:$missing"
-	if [ "$(id -u)" != 0 ]; then
-		finish_broken "missing packages:$missing (run as root, or apt-get install them)"
-	fi
-	export DEBIAN_FRONTEND=noninteractive
-	# libunwind-dev replaces the preinstalled libunwind-14-dev: expected.
-	{ apt-get update -q && apt-get install -y -q --no-install-recommends $missing; } \
-		</dev/null || finish_broken "apt-get install failed:$missing"
-fi
+# The package list and the install logic live in scripts/install-deps.sh
+# (shared with the quick start; EXTRA_PACKAGES adds to it).
+bash scripts/install-deps.sh || finish_broken "installing the Debian packages failed (scripts/install-deps.sh)"
 
 log "building"
 { ./autogen.sh && ./configure -q && make -j2; } || finish_broken "the build failed"
