@@ -1,7 +1,8 @@
 #!/bin/bash
 # ci.sh — the test command: installs missing Debian packages with
 # scripts/install-deps.sh, builds from scratch, runs `make check` (unit,
-# injector and integration tests), and ends with one line "N passed, N failed[, N skipped]".  Exits nonzero when anything failed.
+# injector and integration tests), and ends with one line
+# "N passed, N failed[, N skipped]".  Exits nonzero when anything failed.
 set -u
 cd "$(dirname "$0")/.." || exit 1
 
