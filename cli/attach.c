@@ -400,6 +400,10 @@ int ma_attach_main(int argc, char **argv)
 	if (tty)
 		fprintf(stderr, "\r\033[K");
 	if (!s.got_trailer && !note) {
+		/* A killed process closes its files before it becomes a zombie:
+		 * give it a moment to finish dying before deciding. */
+		for (int i = 0; i < 50 && process_alive(pid); i++)
+			usleep(10000);
 		if (!process_alive(pid)) {
 			note = "the target exited during the capture";
 			if (!quiet)
@@ -407,6 +411,8 @@ int ma_attach_main(int argc, char **argv)
 			rc = MA_EXIT_TARGET_GONE;
 		} else {
 			note = "the agent's stream ended early";
+			fprintf(stderr, "memattach: the agent in pid %d stopped sending before the end of the capture\n", (int)pid);
+			rc = MA_EXIT_AGENT_FAILED;
 		}
 	}
 	uint64_t events = s.events;
