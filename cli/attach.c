@@ -134,6 +134,19 @@ static void human_bytes(char *b, size_t len, uint64_t v)
 	snprintf(b, len, i ? "%.1f %s" : "%.0f %s", d, u[i]);
 }
 
+static char process_state(pid_t pid)
+{
+	char p[64], st = 0;
+	snprintf(p, sizeof(p), "/proc/%d/stat", (int)pid);
+	FILE *f = fopen(p, "r");
+	if (!f)
+		return 0;
+	if (fscanf(f, "%*d (%*[^)]) %c", &st) != 1)
+		st = 0;
+	fclose(f);
+	return st;
+}
+
 static int process_alive(pid_t pid)
 {
 	char p[64], st = 0;
@@ -232,6 +245,13 @@ int ma_attach_main(int argc, char **argv)
 	if (!ma_find_agent(agent, sizeof(agent))) {
 		fprintf(stderr, "memattach: agent library not found (looked at $MEMATTACH_AGENT, the build tree and %s): reinstall memattach or set MEMATTACH_AGENT\n", PKGLIBDIR);
 		return MA_EXIT_NO_AGENT;
+	}
+	/* A stopped process runs nothing, the agent's thread included: the
+	 * capture would stay empty.  Leave it as it is and say so. */
+	if (process_state(pid) == 'T') {
+		fprintf(stderr, "memattach: process %d is stopped (SIGSTOP or Ctrl-Z): continue it first (kill -CONT %d), then attach\n",
+			(int)pid, (int)pid);
+		return MA_EXIT_STOPPED;
 	}
 	struct target_info ti;
 	if (read_target(pid, &ti) < 0) {
