@@ -1,11 +1,8 @@
 #!/bin/sh
 # attach-stopped-clear.sh — memattach --pid on a SIGSTOPped target must fail
-# clearly: a nonzero exit within 5 s and a message saying the target is
-# stopped (the agent cannot run in a stopped process), the target left
-# stopped.
-# XFAIL (tests/Makefile.inc): today memattach loads the agent, prints
-# "tracking pid", waits out its 10 s stop timeout and exits 0 with "0
-# events captured (incomplete)".
+# clearly (the agent cannot run in a stopped process): exit 17
+# (MA_EXIT_STOPPED) within 5 s, one line saying the target is stopped, the
+# target left stopped and without the agent.
 . "$(dirname "$0")/attach-common.sh"
 
 "$TARGETS/blocked" sleep >"$ma_tmp/bout" 2>&1 </dev/null &
@@ -25,9 +22,10 @@ agent_mapped "$bpid" && mapped=yes
 kill -9 "$bpid"
 echo "--- exit $rc after $took s; target state '$st'; agent mapped: $mapped"
 bad=0
-[ "$rc" != 0 ] && [ "$rc" != 124 ] || { echo "FAIL: exit $rc, want a nonzero exit code"; bad=1; }
+[ "$rc" = 17 ] || { echo "FAIL: exit $rc, want 17 (MA_EXIT_STOPPED)"; bad=1; }
 fcmp "$took < 5" || { echo "FAIL: took $took s, want < 5 s"; bad=1; }
 grep -qi 'stopped' "$ma_tmp/merr" || { echo "FAIL: memattach does not say the target is stopped"; bad=1; }
 [ "$(grep -c . "$ma_tmp/merr")" = 1 ] || { echo "FAIL: want one line of error"; bad=1; }
 [ "$st" = T ] || { echo "FAIL: target state '$st', want T"; bad=1; }
+[ "$mapped" = no ] || { echo "FAIL: the agent was loaded into the stopped target"; bad=1; }
 exit "$bad"

@@ -3,8 +3,7 @@
 # ends in bounded time (no hang), the target is still stopped ('T')
 # afterwards, and once continued it runs on, the agent's thread goes away
 # and a new attach captures a counted round exactly.
-# (attach-stopped-clear.sh checks that memattach says the target is
-# stopped and fails, rather than "tracking" for nothing.)
+# (attach-stopped-clear.sh checks the refusal itself: exit 17, one line.)
 . "$(dirname "$0")/attach-common.sh"
 fail() { kill -9 "$hpid" "${mpid:-}" 2>/dev/null; exit 1; }
 nthreads() { ls "/proc/$hpid/task" | wc -l; }
