@@ -18,6 +18,7 @@
 #include "parse_units.h"
 #include "session.h"
 #include "threshold.h"
+#include "live_heap.h"
 #include "report.h"
 
 #define AGENT_CONNECT_TIMEOUT_MS 5000
@@ -381,6 +382,14 @@ int ma_attach_main(int argc, char **argv)
 	}
 
 	int tty = !quiet && isatty(2), rc = MA_EXIT_OK, stopping = 0;
+	/* The tracked heap for the status line: the analysis follows the
+	 * stream, only when someone is watching the terminal. */
+	struct ma_live live;
+	int have_live = tty && ma_live_init(&live) == 0;
+	if (have_live) {
+		s.on_record = ma_live_on_record;
+		s.on_record_ctx = &live;
+	}
 	const char *note = NULL;
 	uint64_t start = ma_monotonic_ns(), stop_at = 0, last_status = 0;
 	for (;;) {
@@ -405,20 +414,25 @@ int ma_attach_main(int argc, char **argv)
 		if (p == 0)
 			break;
 		if (tty && now - last_status > 250000000ull) {
-			char rss[32];
+			char rss[32], heap[32] = "?";
 			double el = (double)(now - start) / 1e9;
 			last_status = now;
 			human_bytes(rss, sizeof(rss), s.last_rss);
+			if (have_live && !live.failed)
+				human_bytes(heap, sizeof(heap), live.a->live_bytes);
 			if (duration_ns)
-				fprintf(stderr, "\r\033[K%.1fs / %.0fs  %llu events  RSS %s", el,
-					(double)duration_ns / 1e9, (unsigned long long)s.events, rss);
+				fprintf(stderr, "\r\033[K%.1fs / %.0fs  %llu events  tracked heap %s  RSS %s", el,
+					(double)duration_ns / 1e9, (unsigned long long)s.events, heap, rss);
 			else
-				fprintf(stderr, "\r\033[K%.1fs  %llu events  RSS %s  (Ctrl-C to stop)", el,
-					(unsigned long long)s.events, rss);
+				fprintf(stderr, "\r\033[K%.1fs  %llu events  tracked heap %s  RSS %s  (Ctrl-C to stop)", el,
+					(unsigned long long)s.events, heap, rss);
 		}
 	}
 	if (tty)
 		fprintf(stderr, "\r\033[K");
+	s.on_record = NULL;
+	if (have_live)
+		ma_live_free(&live);
 	if (!s.got_trailer && !note) {
 		/* A killed process closes its files before it becomes a zombie:
 		 * give it a moment to finish dying before deciding. */

@@ -16,20 +16,21 @@
 #include "replay.h"
 #include "report.h"
 #include "threshold.h"
+#include "live_heap.h"
 #include "symbolize.h"
 
 #define SNAP_BATCH 4096
 #define STOP_TIMEOUT_NS (10ull * 1000000000ull)
 
 struct follow {
-	ma_analysis *a;
-	ma_replayer *rp;
-	ma_replay_result res;
+	struct ma_live live;
+	ma_analysis *a;           /* live.a */
 	uint8_t *meta;            /* framed records describing the process */
 	size_t meta_len, meta_cap;
 	Memattach__Tick *ticks;   /* time series, for the snapshot's chart */
 	size_t nticks, cap_ticks;
 	uint64_t first_seq;
+	uint64_t start_mono_ns;   /* Header.start_monotonic_ns: same clock as ours */
 	const struct ma_threshold_opts *o;
 	uint64_t max_seen;
 	int crossed;
@@ -84,13 +85,13 @@ static void keep_tick(struct follow *f, const Memattach__Tick *t)
 static int on_record(void *ctx, const uint8_t *p, size_t len)
 {
 	struct follow *f = ctx;
-	Memattach__Record *r = memattach__record__unpack(NULL, len, p);
-	char err[256];
+	Memattach__Record *r = ma_live_push(&f->live, p, len);
 	if (!r)
 		return 0;          /* unknown to us: skip, as a reader would */
 	switch (r->r_case) {
 	case MEMATTACH__RECORD__R_HEADER:
 		f->first_seq = r->header->first_seq;
+		f->start_mono_ns = r->header->start_monotonic_ns;
 		/* fall through */
 	case MEMATTACH__RECORD__R_MODULE:
 	case MEMATTACH__RECORD__R_MODULE_UNLOAD:
@@ -103,7 +104,7 @@ static int on_record(void *ctx, const uint8_t *p, size_t len)
 	default:
 		break;
 	}
-	if (ma_replayer_push(f->rp, r, err, sizeof(err)) < 0)
+	if (f->live.failed)
 		f->failed = 1;
 	if (r->r_case == MEMATTACH__RECORD__R_TICK && !f->crossed) {
 		/* The replayer has applied every event below the watermark:
@@ -115,12 +116,15 @@ static int on_record(void *ctx, const uint8_t *p, size_t len)
 		if (v >= f->o->bytes) {
 			f->crossed = 1;
 			f->cross_value = v;
-			f->cross_time_ns = r->tick->time_ns;
+			/* Heap: the allocation that crossed is the last event
+			 * applied; RSS is only known at the tick. */
+			f->cross_time_ns = f->o->on_heap && f->a->last_time_ns ? f->a->last_time_ns
+									       : r->tick->time_ns;
 			f->cross_rss = r->tick->rss_bytes;
 			f->cross_mono_ns = ma_monotonic_ns();
 		}
 	}
-	memattach__record__free_unpacked(r, NULL);
+	ma_live_record_free(r);
 	return f->failed;
 }
 
@@ -279,13 +283,12 @@ int ma_threshold_run(struct ma_session *s, const struct ma_threshold_opts *o,
 	int rc = MA_EXIT_OK;
 	memset(&f, 0, sizeof(f));
 	f.o = o;
-	f.a = ma_analysis_new();
-	f.rp = f.a ? ma_replayer_new(&ma_analysis_ops, f.a, &f.res) : NULL;
-	if (!f.rp) {
+	if (ma_live_init(&f.live) < 0) {
 		fprintf(stderr, "memattach: out of memory\n");
 		ma_session_send_stop(s);
 		return MA_EXIT_ERROR;
 	}
+	f.a = f.live.a;
 	s->on_record = on_record;
 	s->on_record_ctx = &f;
 
@@ -306,19 +309,24 @@ int ma_threshold_run(struct ma_session *s, const struct ma_threshold_opts *o,
 		}
 	}
 	if (f.crossed) {
+		uint64_t t_write = ma_monotonic_ns();
 		ma_analysis_finish(f.a);
 		if (write_snapshot(&f, o->out, err, sizeof(err)) < 0) {
 			fprintf(stderr, "memattach: cannot write the snapshot: %s\n", err);
 			rc = MA_EXIT_OUTPUT;
 		} else {
-			double delay_ms = (double)(ma_monotonic_ns() - f.cross_mono_ns) / 1e6;
+			/* The live set is frozen when the crossing tick is applied;
+			 * CLOCK_MONOTONIC is one clock for the agent and us. */
+			uint64_t at = f.start_mono_ns + f.cross_time_ns;
+			double delay_ms = f.cross_mono_ns > at ? (double)(f.cross_mono_ns - at) / 1e6 : 0;
+			double write_ms = (double)(ma_monotonic_ns() - t_write) / 1e6;
 			human(v1, sizeof(v1), f.cross_value);
 			human(v2, sizeof(v2), f.a->live_bytes);
 			if (!o->quiet)
-				fprintf(stderr, "memattach: %s reached %llu B = %s (threshold %s) at %.3f s; tracked live heap %s; snapshot written %.0f ms after the crossing was seen: %s\n",
+				fprintf(stderr, "memattach: %s reached %llu B = %s (threshold %s) at %.3f s; tracked live heap %s; live set taken %.1f ms after the crossing, snapshot written in %.0f ms: %s\n",
 					o->on_heap ? "the tracked heap" : "RSS",
 					(unsigned long long)f.cross_value, v1, o->size_text,
-					(double)f.cross_time_ns / 1e9, v2, delay_ms, o->out);
+					(double)f.cross_time_ns / 1e9, v2, delay_ms, write_ms, o->out);
 			fflush(stderr);
 		}
 	}
@@ -338,8 +346,7 @@ int ma_threshold_run(struct ma_session *s, const struct ma_threshold_opts *o,
 			rc = MA_EXIT_THRESHOLD_NOT_REACHED;
 		}
 	}
-	ma_replayer_free(f.rp);
-	ma_analysis_free(f.a);
+	ma_live_free(&f.live);
 	free(f.meta);
 	free(f.ticks);
 	return rc;
