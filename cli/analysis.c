@@ -707,7 +707,8 @@ void ma_analysis_event(ma_analysis *a, const ma_event *e)
 		uint64_t hi = e->addr + e->size < e->addr ? UINT64_MAX : e->addr + e->size;
 		int any = 0;
 		uint64_t counted = unmap_range(a, e->addr, hi, &any);
-		if (counted || !any)
+		/* Unmapping what was never tracked is ignored, not counted. */
+		if (counted)
 			count_kind(a, kind, e->size, t);
 		if (!any)
 			a->ignored_unmaps++;
