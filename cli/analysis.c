@@ -9,86 +9,12 @@
 #include "analysis.h"
 #include "capture_file.h"
 #include "record_io.h"
+#include "u64map.h"
 
 /* Blocks and mappings the filter did not select are still tracked (so
  * their frees are recognised and ignored) under this stack index. */
 #define EXCLUDED UINT32_MAX
 
-/* ------------------------------------------------ u64 → u32 map (no delete) */
-
-typedef struct u64map {
-	uint64_t *keys;
-	uint32_t *vals;          /* UINT32_MAX: empty */
-	size_t mask, n;
-} u64map;
-
-static inline size_t hash64(uint64_t k, size_t mask)
-{
-	k ^= k >> 33;
-	k *= 0xff51afd7ed558ccdull;
-	k ^= k >> 33;
-	return (size_t)k & mask;
-}
-
-static int map_grow(u64map *m)
-{
-	size_t cap = m->keys ? (m->mask + 1) * 2 : 64;
-	uint64_t *k = malloc(cap * sizeof *k);
-	uint32_t *v = malloc(cap * sizeof *v);
-	if (!k || !v) {
-		free(k);
-		free(v);
-		return -1;
-	}
-	memset(v, 0xff, cap * sizeof *v);
-	for (size_t i = 0; m->keys && i <= m->mask; i++) {
-		if (m->vals[i] == UINT32_MAX)
-			continue;
-		size_t j = hash64(m->keys[i], cap - 1);
-		while (v[j] != UINT32_MAX)
-			j = (j + 1) & (cap - 1);
-		k[j] = m->keys[i];
-		v[j] = m->vals[i];
-	}
-	free(m->keys);
-	free(m->vals);
-	m->keys = k;
-	m->vals = v;
-	m->mask = cap - 1;
-	return 0;
-}
-
-static uint32_t map_get(const u64map *m, uint64_t key)
-{
-	if (!m->keys)
-		return UINT32_MAX;
-	for (size_t i = hash64(key, m->mask);; i = (i + 1) & m->mask) {
-		if (m->vals[i] == UINT32_MAX)
-			return UINT32_MAX;
-		if (m->keys[i] == key)
-			return m->vals[i];
-	}
-}
-
-static int map_put(u64map *m, uint64_t key, uint32_t val)
-{
-	if ((m->n + 1) * 2 > (m->keys ? m->mask + 1 : 0) && map_grow(m) < 0)
-		return -1;
-	size_t i = hash64(key, m->mask);
-	while (m->vals[i] != UINT32_MAX && m->keys[i] != key)
-		i = (i + 1) & m->mask;
-	if (m->vals[i] == UINT32_MAX)
-		m->n++;
-	m->keys[i] = key;
-	m->vals[i] = val;
-	return 0;
-}
-
-static void map_free(u64map *m)
-{
-	free(m->keys);
-	free(m->vals);
-}
 
 /* ------------------------------------------------------- live heap blocks */
 
@@ -206,17 +132,17 @@ struct ma_analysis_priv {
 	uint64_t epoch;          /* bumped at every new global peak */
 	uint32_t *small_stack;   /* stack id → index + 1, for small ids */
 	size_t n_small_stack;
-	u64map big_stack;
+	ma_u64map big_stack;
 	size_t cap_stacks;
 	uint64_t *frame_pool;
 	size_t nframes, cap_frames;
 	size_t *frame_off;       /* per stack: offset in frame_pool */
-	u64map tids;
+	ma_u64map tids;
 	uint32_t last_tid, last_tid_idx;
 	size_t cap_threads;
-	u64map syms;
+	ma_u64map syms;
 	size_t cap_syms;
-	u64map pyf;
+	ma_u64map pyf;
 	size_t cap_pyf;
 	size_t cap_samples;
 	size_t cap_modules;
@@ -289,12 +215,12 @@ void ma_analysis_free(ma_analysis *a)
 	free(p->map_pieces);
 	free(p->free_maps);
 	free(p->small_stack);
-	map_free(&p->big_stack);
+	ma_u64map_free(&p->big_stack);
 	free(p->frame_pool);
 	free(p->frame_off);
-	map_free(&p->tids);
-	map_free(&p->syms);
-	map_free(&p->pyf);
+	ma_u64map_free(&p->tids);
+	ma_u64map_free(&p->syms);
+	ma_u64map_free(&p->pyf);
 	free(p->thread_name);
 	free(p->dirty);
 	free(p);
@@ -341,7 +267,7 @@ static uint32_t stack_lookup(const ma_analysis *a, uint32_t id)
 	const struct ma_analysis_priv *p = a->priv;
 	if (id < SMALL_STACK_IDS)
 		return id < p->n_small_stack && p->small_stack[id] ? p->small_stack[id] - 1 : UINT32_MAX;
-	return map_get(&p->big_stack, id);
+	return ma_u64map_get(&p->big_stack, id);
 }
 
 /* Index of stack id, created empty when first seen.  UINT32_MAX on OOM. */
@@ -375,7 +301,7 @@ static uint32_t stack_index(ma_analysis *a, uint32_t id)
 			p->n_small_stack = n;
 		}
 		p->small_stack[id] = idx + 1;
-	} else if (map_put(&p->big_stack, id, idx) < 0) {
+	} else if (ma_u64map_put(&p->big_stack, id, idx) < 0) {
 		goto oom;
 	}
 	memset(&a->stacks[idx], 0, sizeof a->stacks[idx]);
@@ -432,11 +358,11 @@ static ma_thread_stats *thread_of(ma_analysis *a, uint32_t tid)
 	struct ma_analysis_priv *p = a->priv;
 	if (p->last_tid_idx != UINT32_MAX && p->last_tid == tid)
 		return &a->threads[p->last_tid_idx];
-	uint32_t idx = map_get(&p->tids, tid);
+	uint32_t idx = ma_u64map_get(&p->tids, tid);
 	if (idx == UINT32_MAX) {
 		GROW(a, a->threads, p->cap_threads, a->nthreads + 1);
 		idx = (uint32_t)a->nthreads;
-		if (map_put(&p->tids, tid, idx) < 0) {
+		if (ma_u64map_put(&p->tids, tid, idx) < 0) {
 			p->oom = 1;
 			return NULL;
 		}
@@ -797,10 +723,10 @@ static void on_pyframe(void *ctx, const Memattach__PythonFrame *f)
 {
 	ma_analysis *a = ctx;
 	struct ma_analysis_priv *p = a->priv;
-	if (map_get(&p->pyf, f->id) != UINT32_MAX)
+	if (ma_u64map_get(&p->pyf, f->id) != UINT32_MAX)
 		return;
 	void *g = grow_array(a->pyframes, &p->cap_pyf, a->npyframes + 1, sizeof *a->pyframes);
-	if (!g || map_put(&p->pyf, f->id, (uint32_t)a->npyframes) < 0) {
+	if (!g || ma_u64map_put(&p->pyf, f->id, (uint32_t)a->npyframes) < 0) {
 		if (g)
 			a->pyframes = g;
 		p->oom = 1;
@@ -928,10 +854,10 @@ static void on_symbol(void *ctx, const Memattach__Symbol *s)
 {
 	ma_analysis *a = ctx;
 	struct ma_analysis_priv *p = a->priv;
-	if (map_get(&p->syms, s->address) != UINT32_MAX)
+	if (ma_u64map_get(&p->syms, s->address) != UINT32_MAX)
 		return;
 	void *g = grow_array(a->symbols, &p->cap_syms, a->nsymbols + 1, sizeof *a->symbols);
-	if (!g || map_put(&p->syms, s->address, (uint32_t)a->nsymbols) < 0) {
+	if (!g || ma_u64map_put(&p->syms, s->address, (uint32_t)a->nsymbols) < 0) {
 		if (g)
 			a->symbols = g;
 		p->oom = 1;
@@ -1099,13 +1025,13 @@ int ma_analysis_run(ma_analysis *a, const char *path, char *err, size_t errlen)
 
 const ma_symbol *ma_analysis_symbol(const ma_analysis *a, uint64_t address)
 {
-	uint32_t i = map_get(&a->priv->syms, address);
+	uint32_t i = ma_u64map_get(&a->priv->syms, address);
 	return i == UINT32_MAX ? NULL : &a->symbols[i];
 }
 
 const ma_pyframe *ma_analysis_pyframe(const ma_analysis *a, uint32_t id)
 {
-	uint32_t i = map_get(&a->priv->pyf, id);
+	uint32_t i = ma_u64map_get(&a->priv->pyf, id);
 	return i == UINT32_MAX ? NULL : &a->pyframes[i];
 }
 

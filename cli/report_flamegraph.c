@@ -23,6 +23,7 @@
 #include "exit_codes.h"
 #include "record_io.h"
 #include "report.h"
+#include "u64map.h"
 
 #define MAX_MOMENTS 200                 /* snapshots of the live set */
 #define MAX_POINTS 1500                 /* of the memory chart */
@@ -32,76 +33,6 @@ extern const unsigned long ma_flamegraph_html_len;
 
 /* ------------------------------------------------- small hash tables */
 
-typedef struct hmap {
-	uint64_t *k;
-	uint32_t *v;             /* UINT32_MAX: empty */
-	size_t mask, n;
-} hmap;
-
-static inline size_t hmix(uint64_t k)
-{
-	k ^= k >> 31;
-	k *= 0x9e3779b97f4a7c15ull;
-	k ^= k >> 29;
-	return (size_t)k;
-}
-
-static int hmap_grow(hmap *m)
-{
-	size_t cap = m->k ? (m->mask + 1) * 2 : 256;
-	uint64_t *k = malloc(cap * sizeof *k);
-	uint32_t *v = malloc(cap * sizeof *v);
-	if (!k || !v) {
-		free(k);
-		free(v);
-		return -1;
-	}
-	memset(v, 0xff, cap * sizeof *v);
-	for (size_t i = 0; m->k && i <= m->mask; i++) {
-		if (m->v[i] == UINT32_MAX)
-			continue;
-		size_t j = hmix(m->k[i]) & (cap - 1);
-		while (v[j] != UINT32_MAX)
-			j = (j + 1) & (cap - 1);
-		k[j] = m->k[i];
-		v[j] = m->v[i];
-	}
-	free(m->k);
-	free(m->v);
-	m->k = k;
-	m->v = v;
-	m->mask = cap - 1;
-	return 0;
-}
-
-/* Slot of key (v == UINT32_MAX when absent), or NULL on OOM. */
-static uint32_t *hmap_slot(hmap *m, uint64_t key)
-{
-	if ((m->n + 1) * 2 > (m->k ? m->mask + 1 : 0) && hmap_grow(m) < 0)
-		return NULL;
-	size_t i = hmix(key) & m->mask;
-	while (m->v[i] != UINT32_MAX && m->k[i] != key)
-		i = (i + 1) & m->mask;
-	if (m->v[i] == UINT32_MAX)
-		m->k[i] = key;
-	return &m->v[i];
-}
-
-static uint32_t hmap_get(const hmap *m, uint64_t key)
-{
-	if (!m->k)
-		return UINT32_MAX;
-	for (size_t i = hmix(key) & m->mask;; i = (i + 1) & m->mask) {
-		if (m->v[i] == UINT32_MAX || m->k[i] == key)
-			return m->v[i];
-	}
-}
-
-static void hmap_free(hmap *m)
-{
-	free(m->k);
-	free(m->v);
-}
 
 #define GROW(arr, cap, need)                                                     \
 	((need) <= (cap) ? 0 : grow((void **)&(arr), &(cap), (need), sizeof *(arr)))
@@ -124,7 +55,7 @@ static int grow(void **p, size_t *cap, size_t need, size_t elem)
 typedef struct strtab {
 	char **s;
 	size_t n, cap;
-	hmap idx;                /* hash → first index; collisions chained below */
+	ma_u64map idx;                /* hash → first index; collisions chained below */
 	uint32_t *next;          /* same-hash chain */
 	size_t cap_next;
 } strtab;
@@ -141,7 +72,7 @@ static uint64_t str_hash(const char *s)
 static uint32_t str_intern(strtab *t, const char *s)
 {
 	uint64_t h = str_hash(s);
-	uint32_t *slot = hmap_slot(&t->idx, h);
+	uint32_t *slot = ma_u64map_slot(&t->idx, h);
 	if (!slot)
 		return UINT32_MAX;
 	for (uint32_t i = *slot; i != UINT32_MAX; i = t->next[i])
@@ -155,8 +86,6 @@ static uint32_t str_intern(strtab *t, const char *s)
 	uint32_t i = (uint32_t)t->n++;
 	t->s[i] = d;
 	t->next[i] = *slot;
-	if (*slot == UINT32_MAX)
-		t->idx.n++;
 	*slot = i;
 	return i;
 }
@@ -167,7 +96,7 @@ static void strtab_free(strtab *t)
 		free(t->s[i]);
 	free(t->s);
 	free(t->next);
-	hmap_free(&t->idx);
+	ma_u64map_free(&t->idx);
 }
 
 /* ------------------------------------------------- the replay */
@@ -175,11 +104,11 @@ static void strtab_free(strtab *t)
 typedef struct fg {
 	ma_analysis *a;
 	/* (tid, stack id) pairs; pair i is stack id i + 1 in the analysis */
-	hmap pair_of;
+	ma_u64map pair_of;
 	uint32_t *pair_tid;
 	size_t npairs, cap_pairs;
 	/* frames of the capture's stacks, by stack id */
-	hmap stack_of;
+	ma_u64map stack_of;
 	size_t *st_off;
 	uint32_t *st_n;
 	size_t nst, cap_st, cap_st_n;
@@ -193,7 +122,7 @@ typedef struct fg {
 static uint32_t pair_id(fg *g, uint32_t tid, uint32_t stack)
 {
 	uint64_t key = (uint64_t)tid << 32 | stack;
-	uint32_t *slot = hmap_slot(&g->pair_of, key);
+	uint32_t *slot = ma_u64map_slot(&g->pair_of, key);
 	if (!slot || GROW(g->pair_tid, g->cap_pairs, g->npairs + 1) < 0) {
 		g->oom = 1;
 		return 0;
@@ -203,10 +132,9 @@ static uint32_t pair_id(fg *g, uint32_t tid, uint32_t stack)
 	uint32_t id = (uint32_t)g->npairs + 1;
 	g->pair_tid[g->npairs++] = tid;
 	*slot = id - 1;
-	g->pair_of.n++;
 	/* the pair's Stack record: the frames of the stack, if we have them
 	 * (the agent sends a stack before its first use) */
-	uint32_t si = hmap_get(&g->stack_of, stack);
+	uint32_t si = ma_u64map_get(&g->stack_of, stack);
 	if (si != UINT32_MAX && g->st_n[si]) {
 		Memattach__Stack rec = MEMATTACH__STACK__INIT;
 		rec.id = id;
@@ -235,7 +163,7 @@ static void on_events(void *ctx, const ma_event *e, size_t n)
 static void on_stack(void *ctx, const Memattach__Stack *s)
 {
 	fg *g = ctx;
-	uint32_t *slot = hmap_slot(&g->stack_of, s->id);
+	uint32_t *slot = ma_u64map_slot(&g->stack_of, s->id);
 	if (!slot)
 		goto oom;
 	if (*slot != UINT32_MAX)
@@ -248,7 +176,6 @@ static void on_stack(void *ctx, const Memattach__Stack *s)
 	g->st_n[g->nst] = (uint32_t)s->n_frames;
 	g->nframes += s->n_frames;
 	*slot = (uint32_t)g->nst++;
-	g->stack_of.n++;
 	return;
 oom:
 	g->oom = 1;
@@ -287,8 +214,8 @@ static const ma_replay_ops fg_ops = {
 
 static void fg_free(fg *g)
 {
-	hmap_free(&g->pair_of);
-	hmap_free(&g->stack_of);
+	ma_u64map_free(&g->pair_of);
+	ma_u64map_free(&g->stack_of);
 	free(g->pair_tid);
 	free(g->st_off);
 	free(g->st_n);
@@ -443,22 +370,20 @@ static int write_page(FILE *out, const ma_report_args *args, fg *g, const ma_tre
 	for (size_t i = 0; i < a->nstacks; i++)
 		fprintf(out, i ? ",%u" : "%u", newid[tr->stack_leaf[i]]);
 	fprintf(out, "],\"leaf_thread\":[");
-	hmap tidx = { 0 };
+	ma_u64map tidx = { 0 };
 	for (size_t i = 0; i < a->nthreads; i++) {
-		uint32_t *slot = hmap_slot(&tidx, a->threads[i].tid);
+		uint32_t *slot = ma_u64map_slot(&tidx, a->threads[i].tid);
 		if (!slot)
 			goto out;
-		if (*slot == UINT32_MAX)
-			tidx.n++;
 		*slot = (uint32_t)i;
 	}
 	for (size_t i = 0; i < a->nstacks; i++) {
 		uint32_t id = a->stacks[i].id, ti = UINT32_MAX;
 		if (id && id <= g->npairs)
-			ti = hmap_get(&tidx, g->pair_tid[id - 1]);
+			ti = ma_u64map_get(&tidx, g->pair_tid[id - 1]);
 		fprintf(out, i ? ",%d" : "%d", ti == UINT32_MAX ? -1 : (int)ti);
 	}
-	hmap_free(&tidx);
+	ma_u64map_free(&tidx);
 	putc(']', out);
 	static const char *keys[6] = { "peak_b", "peak_n", "leak_b", "leak_n", "total_b", "total_n" };
 	for (int m = 0; m < 6; m++) {

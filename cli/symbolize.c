@@ -13,13 +13,17 @@
 #include <string.h>
 #include "record_io.h"
 #include "symbolize.h"
+#include "u64map.h"
 
 /* libstdc++'s demangler (Debian libstdc++6). */
 char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *status);
 
 #define MAX_INLINE 64
 
-enum { ADDR_UNRESOLVED = -1, ADDR_DONE = -2 };
+/* Values of the address map besides module indices (its empty value is
+ * UINT32_MAX). */
+#define ADDR_UNRESOLVED (UINT32_MAX - 1)
+#define ADDR_DONE (UINT32_MAX - 2)
 
 struct seg {
 	uint64_t start, end;
@@ -35,12 +39,6 @@ struct mod {
 	int live;
 };
 
-/* address -> module index (or ADDR_*); open addressing, key 0 unused. */
-struct addr_map {
-	uint64_t *keys;
-	int32_t *vals;
-	size_t cap, n;
-};
 
 struct fn_range {
 	Dwarf_Addr lo, hi;
@@ -63,64 +61,13 @@ struct modctx {
 struct ctx {
 	struct mod *mods;
 	size_t nmods, capmods;
-	struct addr_map addrs;
+	ma_u64map addrs;         /* address -> module index or ADDR_* */
 	ma_capture_writer *w;
 	char *debuginfo_path;
 	Dwfl_Callbacks cb;
 	char *err;
 	size_t errlen;
 };
-
-static uint64_t hash64(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdull;
-	x ^= x >> 33;
-	return x;
-}
-
-static int map_grow(struct addr_map *m)
-{
-	size_t cap = m->cap ? m->cap * 2 : 4096;
-	uint64_t *k = calloc(cap, sizeof *k);
-	int32_t *v = malloc(cap * sizeof *v);
-	if (!k || !v) {
-		free(k);
-		free(v);
-		return -1;
-	}
-	for (size_t i = 0; i < m->cap; i++) {
-		if (!m->keys[i])
-			continue;
-		size_t j = hash64(m->keys[i]) & (cap - 1);
-		while (k[j])
-			j = (j + 1) & (cap - 1);
-		k[j] = m->keys[i];
-		v[j] = m->vals[i];
-	}
-	free(m->keys);
-	free(m->vals);
-	m->keys = k;
-	m->vals = v;
-	m->cap = cap;
-	return 0;
-}
-
-/* The slot of key, inserting it with val when absent.  NULL: no memory. */
-static int32_t *map_slot(struct addr_map *m, uint64_t key, int32_t val)
-{
-	if ((m->n + 1) * 4 > m->cap * 3 && map_grow(m) < 0)
-		return NULL;
-	size_t j = hash64(key) & (m->cap - 1);
-	while (m->keys[j] && m->keys[j] != key)
-		j = (j + 1) & (m->cap - 1);
-	if (!m->keys[j]) {
-		m->keys[j] = key;
-		m->vals[j] = val;
-		m->n++;
-	}
-	return &m->vals[j];
-}
 
 static int oom(struct ctx *c)
 {
@@ -169,11 +116,11 @@ static int mod_has(const struct mod *m, uint64_t a)
 }
 
 /* The newest module holding a (live ones only, or any). */
-static int32_t find_module(const struct ctx *c, uint64_t a, int live_only)
+static uint32_t find_module(const struct ctx *c, uint64_t a, int live_only)
 {
 	for (size_t i = c->nmods; i-- > 0;)
 		if ((!live_only || c->mods[i].live) && mod_has(&c->mods[i], a))
-			return (int32_t)i;
+			return (uint32_t)i;
 	return ADDR_UNRESOLVED;
 }
 
@@ -202,15 +149,15 @@ static int collect(struct ctx *c, const char *path)
 				uint64_t a = rec->stack->frames[i];
 				if (!a || (a & MA_FRAME_PYTHON_BIT))
 					continue;
-				int32_t *v = map_slot(&c->addrs, a, ADDR_UNRESOLVED);
+				uint32_t *v = ma_u64map_slot(&c->addrs, a);
 				if (!v)
 					rc = oom(c);
-				else if (*v == ADDR_UNRESOLVED)
+				else if (*v == UINT32_MAX || *v == ADDR_UNRESOLVED)
 					*v = find_module(c, a, 1);
 			}
 			break;
 		case MEMATTACH__RECORD__R_SYMBOL: {
-			int32_t *v = map_slot(&c->addrs, rec->symbol->address, ADDR_DONE);
+			uint32_t *v = ma_u64map_slot(&c->addrs, rec->symbol->address);
 			if (!v)
 				rc = oom(c);
 			else
@@ -525,7 +472,7 @@ static Dwfl *open_module(struct ctx *c, const struct mod *md, const char *prefix
 }
 
 struct work {
-	int32_t mod;
+	uint32_t mod;
 	uint64_t addr;
 };
 
@@ -544,8 +491,7 @@ static void free_ctx(struct ctx *c)
 		free(c->mods[i].segs);
 	}
 	free(c->mods);
-	free(c->addrs.keys);
-	free(c->addrs.vals);
+	ma_u64map_free(&c->addrs);
 	free(c->debuginfo_path);
 }
 
@@ -585,10 +531,10 @@ int ma_symbolize_capture(const char *capture_path, ma_capture_writer *w,
 		return oom(&c);
 	}
 	size_t nw = 0;
-	for (size_t i = 0; i < c.addrs.cap; i++) {
-		if (!c.addrs.keys[i] || c.addrs.vals[i] == ADDR_DONE)
+	for (size_t i = 0; c.addrs.keys && i <= c.addrs.mask; i++) {
+		uint32_t m = c.addrs.vals[i];
+		if (m == UINT32_MAX || m == ADDR_DONE)
 			continue;
-		int32_t m = c.addrs.vals[i];
 		/* stacks seen before their module's record, or after its unload */
 		if (m == ADDR_UNRESOLVED)
 			m = find_module(&c, c.addrs.keys[i], 0);
