@@ -1,0 +1,14 @@
+#!/bin/sh
+# memattach --pid on Python processes asleep in time.sleep (every pyenv
+# CPython 3.8-3.13): the sleep is not cut short, frames are read.
+. "$(dirname "$0")/common.sh"
+fail=0 n=0
+for py in $(pyenv_pythons); do
+	n=$((n + 1))
+	check_attach "$py" || fail=1
+done
+if [ $n = 0 ]; then
+	echo "SKIP: no CPython 3.8-3.13 under /root/.pyenv/versions"
+	exit 77
+fi
+exit $fail
