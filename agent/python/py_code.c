@@ -159,6 +159,18 @@ void ma_py_str_read(uintptr_t s, char *buf, size_t cap)
 	buf[o] = 0;
 }
 
+static inline uint64_t word_at(const uint8_t *p, size_t n)
+{
+	uint64_t w = 0;
+	memcpy(&w, p, n < 8 ? n : 8);
+	return w;
+}
+
+/* Runs on every frame of every event: Python's own hash when it was
+ * computed (names are interned, so theirs is), else the length and up to
+ * 64 bytes of content read a word at a time — all of a string of up to 64
+ * bytes, the first and last 32 of a longer one (file names are seldom
+ * hashed, and differ at their ends). */
 uint64_t ma_py_str_hash(uintptr_t s)
 {
 	const uint8_t *d;
@@ -169,8 +181,17 @@ uint64_t ma_py_str_hash(uintptr_t s)
 	int64_t h = *(const int64_t *)(s + ma_py.l.str_hash);
 	if (h != -1)
 		return (uint64_t)h;
-	uint64_t f = 0xcbf29ce484222325ull;   /* not hashed yet: FNV-1a of the content */
-	for (long i = 0; i < len * (long)kind && i < 4096; i++)
-		f = (f ^ d[i]) * 0x100000001b3ull;
+	size_t nb = (size_t)len * kind;
+	uint64_t f = nb * 0x9e3779b97f4a7c15ull, m = 0xc2b2ae3d27d4eb4full;
+	if (nb <= 64) {
+		for (size_t i = 0; i < nb; i += 8, m += 0x165667b19e3779f9ull)
+			f += (word_at(d + i, nb - i) ^ m) * m;
+	} else {
+		for (size_t i = 0; i < 32; i += 8, m += 0x165667b19e3779f9ull)
+			f += (word_at(d + i, 8) ^ m) * m;
+		for (size_t i = nb - 32; i < nb; i += 8, m += 0x165667b19e3779f9ull)
+			f += (word_at(d + i, 8) ^ m) * m;
+	}
+	f ^= f >> 31;
 	return f;
 }

@@ -32,13 +32,18 @@ static _Atomic(struct l2 *) *t2;
 static _Atomic uint32_t next_id = 1, n1, n2;
 static _Atomic(struct l2 *) new_list, all_list;
 
-static uint64_t hash_key(const uint64_t *k, unsigned n)
+/* Independent multiplies, one final mix: this runs for every frame. */
+static inline uint64_t hash_key(const uint64_t *k, unsigned n)
 {
-	uint64_t h = 0x9e3779b97f4a7c15ull;
-	for (unsigned i = 0; i < n; i++) {
-		h ^= k[i] + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
-		h *= 0xff51afd7ed558ccdull;
-	}
+	static const uint64_t m[8] = {
+		0x9e3779b97f4a7c15ull, 0xc2b2ae3d27d4eb4full, 0x165667b19e3779f9ull,
+		0xd6e8feb86659fd93ull, 0xff51afd7ed558ccdull, 0xc4ceb9fe1a85ec53ull,
+		0x85ebca77c2b2ae63ull, 0x27d4eb2f165667c5ull };
+	uint64_t h = n;
+	for (unsigned i = 0; i < n; i++)
+		h += (k[i] ^ (k[i] >> 29)) * m[i & 7];
+	h ^= h >> 32;
+	h *= 0xff51afd7ed558ccdull;
 	return h ^ (h >> 29);
 }
 
