@@ -264,6 +264,7 @@ static void finish(int reason)
 	 * every event (see event_buffer.c). */
 	atomic_store(&ma_tracking, 0);
 	ma_got_restore_all();
+	ma_pyalloc_stop();
 	ma_buffers_wake_all();
 	if (!disconnected) {
 		cycle(1, 0);

@@ -28,6 +28,13 @@ uint32_t ma_py_merge(const uint64_t *nat, uint32_t n, uint64_t *out, uint32_t ca
  * when all is set, at the start of a session), through emit(). */
 void ma_py_emit(int all, void (*emit)(const void *rec, void *ctx)) MA_HIDDEN;
 
+/* --trace-python-allocators (py_alloc.c): wraps the PyMem domains;
+ * called by the writer at the start and end of a session. */
+int ma_pyalloc_start(void) MA_HIDDEN;
+void ma_pyalloc_stop(void) MA_HIDDEN;
+/* 1 when the process has a CPython of a version we can wrap. */
+int ma_py_present(void) MA_HIDDEN;
+
 /* ---- private to agent/python ---- */
 struct ma_py_layout {
 	int major, minor;

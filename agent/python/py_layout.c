@@ -89,6 +89,11 @@ static int eval_range(void)
 	return 0;
 }
 
+int ma_py_present(void)
+{
+	return ma_py_init();
+}
+
 int ma_py_init(void)
 {
 	static int done;

@@ -1,7 +1,8 @@
-"""check.py TARGET_STDOUT PYEVENTS_OUTPUT — compares the truth a Python
+"""check.py TARGET_STDOUT PYEVENTS_OUTPUT [KIND_PREFIX] — compares the truth a Python
 script printed (TRUTH size count frames) with the allocations pyevents
 found in the capture: for each size, exactly `count` allocations per
-expected frame prefix, and no other allocation of that size."""
+expected frame prefix, and no other allocation of that size (and, given KIND_PREFIX, every one
+of those allocations of a kind named so, e.g. pymem_)."""
 import sys
 from collections import defaultdict
 
@@ -15,11 +16,14 @@ for line in open(sys.argv[1]):
         reused = int(line.split()[1])
 
 events = defaultdict(list)
+bad = 0
 for line in open(sys.argv[2]):
-    size, tid, py, _mixed = line.rstrip("\n").split("\t")
+    size, tid, py, _mixed, kind = line.rstrip("\n").split("\t")
+    if int(size) in truths and len(sys.argv) > 3 and not kind.startswith(sys.argv[3]):
+        print("FAIL: size %s allocated as %s, expected %s*" % (size, kind, sys.argv[3]))
+        bad += 1
     events[int(size)].append(py.split("|"))
 
-bad = 0
 if not truths:
     print("FAIL: the script printed no truth")
     bad += 1

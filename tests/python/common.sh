@@ -35,13 +35,20 @@ py_show() {
 	fi
 }
 
-# check_python PYTHON SCRIPT ARGS...: memattach run, then compare.
+# check_python [--pyalloc] PYTHON SCRIPT ARGS...: memattach run, then
+# compare (with --pyalloc: --trace-python-allocators, and the allocations
+# checked must come as PYMEM events).
 check_python() {
+	local opt= kind=
+	if [ "$1" = --pyalloc ]; then
+		opt=--trace-python-allocators kind=pymem_
+		shift
+	fi
 	local py=$1 script=$2 rc
 	shift 2
 	local cap=$py_tmp/run.cap
-	echo "=== $py $script $*"
-	timeout 300 "$MEMATTACH" run -q -o "$cap" -- "$py" "$py_here/$script" "$@" \
+	echo "=== memattach run $opt -- $py $script $*"
+	timeout 300 "$MEMATTACH" run $opt -q -o "$cap" -- "$py" "$py_here/$script" "$@" \
 		>"$py_tmp/out" 2>"$py_tmp/err" </dev/null
 	rc=$?
 	py_show stderr "$py_tmp/err"
@@ -50,16 +57,21 @@ check_python() {
 		return 1
 	fi
 	"$PYEVENTS" "$cap" 1000 >"$py_tmp/events" || return 1
-	"$CHECKPY" "$py_here/check.py" "$py_tmp/out" "$py_tmp/events"
+	"$CHECKPY" "$py_here/check.py" "$py_tmp/out" "$py_tmp/events" $kind
 }
 
-# check_attach PYTHON: memattach --pid on a process asleep in time.sleep;
+# check_attach [--pyalloc] PYTHON: memattach --pid on a process asleep in time.sleep;
 # the sleep must last its full time, and what it allocates afterwards
 # while still captured must carry its Python frames.
 check_attach() {
+	local opt= kind=
+	if [ "$1" = --pyalloc ]; then
+		opt=--trace-python-allocators kind=pymem_
+		shift
+	fi
 	local py=$1 rc i
 	local cap=$py_tmp/attach.cap sleep_s=4
-	echo "=== memattach --pid: $py idle.py"
+	echo "=== memattach --pid $opt: $py idle.py"
 	"$py" "$py_here/idle.py" $sleep_s 3 >"$py_tmp/out" 2>"$py_tmp/err" </dev/null &
 	local pid=$!
 	for i in $(seq 100); do
@@ -67,7 +79,7 @@ check_attach() {
 		sleep 0.05
 	done
 	sleep 0.5
-	timeout 60 "$MEMATTACH" --pid $pid --duration 5 -q -o "$cap" >"$py_tmp/mout" 2>&1
+	timeout 60 "$MEMATTACH" --pid $pid --duration 5 $opt -q -o "$cap" >"$py_tmp/mout" 2>&1
 	rc=$?
 	wait $pid
 	local prc=$?
@@ -85,5 +97,5 @@ check_attach() {
 		return 1
 	fi
 	"$PYEVENTS" "$cap" 1000 >"$py_tmp/events" || return 1
-	"$CHECKPY" "$py_here/check.py" "$py_tmp/out" "$py_tmp/events"
+	"$CHECKPY" "$py_here/check.py" "$py_tmp/out" "$py_tmp/events" $kind
 }

@@ -1,6 +1,6 @@
 /* pyevents.c — prints every allocation of a capture whose stack holds
  * Python frames, one line each, for the Python integration tests:
- *   SIZE <tab> TID <tab> PYFRAMES <tab> MIXED
+ *   SIZE <tab> TID <tab> PYFRAMES <tab> MIXED <tab> KIND
  * PYFRAMES: the Python frames innermost first, "function file:line" joined
  * by '|' (file reduced to its base name); MIXED: every frame, Python ones
  * as "py:function" and native ones as their symbol ("?" when unknown).
@@ -21,7 +21,7 @@ static struct pyf *pyfs; static size_t npyf;
 static struct stk *stks; static size_t nstk;
 static struct sym *syms; static size_t nsym;
 static uint64_t min_size;
-static struct { uint64_t size; uint32_t tid, stack; } *evs;
+static struct { uint64_t size; uint32_t tid, stack, kind; } *evs;
 static size_t nev, cap_ev;
 
 static void *grow(void *p, size_t n, size_t sz)
@@ -75,6 +75,7 @@ static void on_event(void *c, const ma_event *e)
 	}
 	evs[nev].size = e->size;
 	evs[nev].tid = e->tid;
+	evs[nev].kind = e->kind;
 	evs[nev++].stack = e->stack;
 }
 
@@ -149,7 +150,7 @@ int main(int argc, char **argv)
 			}
 			sep = "|";
 		}
-		printf("\n");
+		printf("\t%s\n", ma_kind_name(evs[i].kind));
 	}
 	return 0;
 }
