@@ -48,7 +48,7 @@ check_python() {
 	shift 2
 	local cap=$py_tmp/run.cap
 	echo "=== memattach run $opt -- $py $script $*"
-	timeout 300 "$MEMATTACH" run $opt -q -o "$cap" -- "$py" "$py_here/$script" "$@" \
+	timeout 40 "$MEMATTACH" run $opt -q -o "$cap" -- "$py" "$py_here/$script" "$@" \
 		>"$py_tmp/out" 2>"$py_tmp/err" </dev/null
 	rc=$?
 	py_show stderr "$py_tmp/err"
@@ -79,8 +79,18 @@ check_attach() {
 		sleep 0.05
 	done
 	sleep 0.5
-	timeout 60 "$MEMATTACH" --pid $pid --duration 5 $opt -q -o "$cap" >"$py_tmp/mout" 2>&1
+	timeout 40 "$MEMATTACH" --pid $pid --duration 5 $opt -q -o "$cap" >"$py_tmp/mout" 2>&1
 	rc=$?
+	for i in $(seq 200); do
+		kill -0 $pid 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 $pid 2>/dev/null; then
+		kill -9 $pid
+		wait $pid
+		echo "FAIL: the target did not finish after the capture (killed)"
+		return 1
+	fi
 	wait $pid
 	local prc=$?
 	py_show "memattach" "$py_tmp/mout"
