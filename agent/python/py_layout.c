@@ -2,7 +2,8 @@
  * thread states, frames, code objects and strings: a generated table per
  * version (py_offsets.h) for 3.8-3.12; for 3.13 the offsets the runtime
  * publishes itself in _PyRuntime.debug_offsets (checked: cookie and
- * version), the table serving only as a cross-check.  An unsupported
+ * version), so a 3.13.x laid out differently still works (the 3.13 row of
+ * the table is kept for reference).  An unsupported
  * version gets native stacks and one line on stderr, nothing more. */
 #include <dlfcn.h>
 #include <elf.h>
@@ -71,7 +72,8 @@ static void warn_once(const char *version)
 {
 	char msg[160];
 	int n = snprintf(msg, sizeof(msg),
-			 "memattach: Python %.20s is not supported: native stacks only\n", version);
+			 "memattach: Python %.*s is not supported (3.8-3.13 are): native stacks only\n",
+			 (int)strcspn(version, " "), version);
 	if (n > 0 && write(2, msg, (size_t)n) < 0)
 		return;
 }
@@ -102,7 +104,7 @@ int ma_py_init(void)
 	done = 1;
 	const char *(*get_version)(void) = (const char *(*)(void))dlsym(RTLD_DEFAULT, "Py_GetVersion");
 	void *runtime = dlsym(RTLD_DEFAULT, "_PyRuntime");
-	if (!get_version || !runtime)
+	if (!get_version)
 		return 0;   /* not a CPython process */
 	const char *v = get_version();
 	char *end;
@@ -113,7 +115,7 @@ int ma_py_init(void)
 			l = &layouts[i];
 	if (major == 3 && minor >= 13) {
 		struct ma_py_layout dl;
-		if (from_debug_offsets(runtime, &dl) == 0) {
+		if (runtime && from_debug_offsets(runtime, &dl) == 0) {
 			ma_py.l = dl;
 			l = &ma_py.l;
 		} else {
