@@ -49,6 +49,7 @@ struct ma_py_layout {
 struct ma_py_state {
 	struct ma_py_layout l;
 	void *(*get_tstate)(void);          /* PyGILState_GetThisThreadState */
+	int (*is_initialized)(void), (*is_finalizing)(void);
 	uintptr_t code_type, str_type, bytes_type;
 	uintptr_t eval_lo, eval_hi;         /* _PyEval_EvalFrameDefault */
 	int frames_v311;                    /* _PyInterpreterFrame chain */

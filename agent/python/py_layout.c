@@ -123,10 +123,15 @@ int ma_py_init(void)
 		}
 	}
 	ma_py.get_tstate = (void *(*)(void))dlsym(RTLD_DEFAULT, "PyGILState_GetThisThreadState");
+	ma_py.is_initialized = (int (*)(void))dlsym(RTLD_DEFAULT, "Py_IsInitialized");
+	ma_py.is_finalizing = (int (*)(void))dlsym(RTLD_DEFAULT, "Py_IsFinalizing");
+	if (!ma_py.is_finalizing)
+		ma_py.is_finalizing = (int (*)(void))dlsym(RTLD_DEFAULT, "_Py_IsFinalizing");
 	ma_py.code_type = (uintptr_t)dlsym(RTLD_DEFAULT, "PyCode_Type");
 	ma_py.str_type = (uintptr_t)dlsym(RTLD_DEFAULT, "PyUnicode_Type");
 	ma_py.bytes_type = (uintptr_t)dlsym(RTLD_DEFAULT, "PyBytes_Type");
-	if (!l || !ma_py.get_tstate || !ma_py.code_type || !ma_py.str_type || !ma_py.bytes_type ||
+	if (!l || !ma_py.get_tstate || !ma_py.is_initialized || !ma_py.is_finalizing ||
+	    !ma_py.code_type || !ma_py.str_type || !ma_py.bytes_type ||
 	    eval_range() < 0) {
 		warn_once(v);
 		return 0;

@@ -72,7 +72,16 @@ static inline uint32_t put_group(const struct walk *w, uint32_t g, uint64_t *out
 
 uint32_t ma_py_merge(const uint64_t *nat, uint32_t n, uint64_t *out, uint32_t cap)
 {
+	static int seen_initialized;
 	if (!ma_py_active)
+		return 0;
+	/* Finalization frees thread states that daemon threads still find in
+	 * their TLS: from then on, native stacks only. */
+	if (ma_py.is_initialized())
+		seen_initialized = 1;
+	else if (seen_initialized)
+		return 0;
+	if (ma_py.is_finalizing())
 		return 0;
 	uintptr_t ts = (uintptr_t)ma_py.get_tstate();
 	if (!ma_py_ptr_ok(ts))
