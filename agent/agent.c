@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include "agent.h"
 #include "agent_internal.h"
+#include "python/py_agent.h"
 #include "memattach.pb-c.h"
 #include "record_io.h"
 
@@ -62,6 +63,8 @@ static int parse_config(const char *s, struct ma_config *c)
 				c->depth = (unsigned)d;
 			} else if (kl == 8 && !memcmp(s, "attached", 8)) {
 				c->attached = v[0] == '1';
+			} else if (kl == 7 && !memcmp(s, "pyalloc", 7)) {
+				c->pyalloc = v[0] == '1';
 			}
 		}
 		s = end ? end + 1 : NULL;
@@ -197,6 +200,8 @@ int memattach_agent_start(const char *config)
 	ma_writer_set_header(send_header);
 	atomic_store(&ma_tracking, 1);
 	ma_got_patch_all();
+	if (c.pyalloc)
+		ma_pyalloc_start();
 	r = ma_writer_start(fd);
 	if (r < 0) {
 		atomic_store(&ma_tracking, 0);

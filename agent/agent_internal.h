@@ -21,6 +21,7 @@ struct ma_config {
 	char socket_path[108];
 	unsigned depth;
 	int attached;
+	int pyalloc;              /* wrap the PyMem domains */
 };
 
 extern MA_HIDDEN struct ma_config ma_cfg;

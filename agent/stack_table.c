@@ -12,6 +12,7 @@
 #include <libunwind.h>
 #include <string.h>
 #include "agent_internal.h"
+#include "python/py_agent.h"
 
 #define TABLE_BITS 22                   /* 4M slots: 32 MiB of address space */
 #define TABLE_SIZE (1u << TABLE_BITS)
@@ -33,6 +34,7 @@ int ma_stacks_init(void)
 	if (!table)
 		return -1;
 	unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
+	ma_py_init();
 	return 0;
 }
 
@@ -116,6 +118,11 @@ uint32_t ma_stack_capture(void)
 		return 0;
 	if ((unsigned)n > depth)
 		n = (int)depth;
+	uint64_t merged[MA_MAX_DEPTH + MA_PY_MAX_FRAMES];
+	uint32_t m = ma_py_merge((const uint64_t *)(ips + first), (uint32_t)n, merged,
+				 depth + MA_PY_MAX_FRAMES);
+	if (m)
+		return stack_intern(merged, m);
 	return stack_intern((const uint64_t *)(ips + first), (uint32_t)n);
 }
 

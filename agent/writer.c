@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include "agent_internal.h"
+#include "python/py_agent.h"
 #include "memattach.pb-c.h"
 #include "record_io.h"
 
@@ -188,7 +189,8 @@ static void emit_threads(int rescan)
 static void emit_stacks_and_batches(struct ma_buf *full, struct ma_buf *partial)
 {
 	/* Stacks go first: every event in these batches was recorded after
-	 * its stack was published. */
+	 * its stack was published, and every stack after its Python frames. */
+	ma_py_emit(0, emit);
 	for (struct ma_stack *s = ma_stacks_take_new(); s; s = s->next_new)
 		emit_stack(s);
 	for (struct ma_buf *b = full; b; b = b->next)
@@ -262,6 +264,7 @@ static void finish(int reason)
 	 * every event (see event_buffer.c). */
 	atomic_store(&ma_tracking, 0);
 	ma_got_restore_all();
+	ma_pyalloc_stop();
 	ma_buffers_wake_all();
 	if (!disconnected) {
 		cycle(1, 0);
@@ -298,6 +301,7 @@ static void *writer_main(void *arg)
 		send_header_fn();
 	ma_modules_sync(1, emit, NULL);
 	/* A new session resends every stack known from an earlier one. */
+	ma_py_emit(1, emit);
 	ma_stacks_take_new();
 	for (struct ma_stack *s = ma_stacks_all(); s; s = s->next_all)
 		emit_stack(s);

@@ -1,0 +1,223 @@
+/* py_alloc.c — --trace-python-allocators: wraps the PyMem RAW, MEM and
+ * OBJ domains (PyMem_GetAllocator / PyMem_SetAllocator) and records
+ * PYMEM_*_ALLOC / PYMEM_*_FREE events.
+ *
+ * Installing and removing need the GIL once Python runs: a short-lived
+ * thread of ours takes it with PyGILState_Ensure, never the writer (a
+ * target that keeps the GIL must not stall the stream), and stop waits for
+ * the removal one second at most.  Before Py_Initialize (memattach run) and after
+ * finalization no other thread runs Python and no GIL is needed.  When
+ * removal cannot be done (GIL never obtained, or someone wrapped our
+ * allocator since) the wrappers stay and pass straight through.
+ *
+ * While a wrapper runs it holds the agent's guard, so the malloc or mmap
+ * pymalloc makes underneath is not recorded a second time. */
+#include <dlfcn.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <time.h>
+#include "memattach.pb-c.h"
+#include "py_agent.h"
+
+typedef struct {
+	void *ctx;
+	void *(*malloc)(void *ctx, size_t size);
+	void *(*calloc)(void *ctx, size_t nelem, size_t elsize);
+	void *(*realloc)(void *ctx, void *ptr, size_t new_size);
+	void (*free)(void *ctx, void *ptr);
+} pymem_allocator;
+
+struct domain {
+	pymem_allocator prev;
+	uint32_t alloc_kind, free_kind;
+};
+
+static struct domain doms[3] = {
+	{ .alloc_kind = MEMATTACH__EVENT_KIND__PYMEM_RAW_ALLOC,
+	  .free_kind = MEMATTACH__EVENT_KIND__PYMEM_RAW_FREE },
+	{ .alloc_kind = MEMATTACH__EVENT_KIND__PYMEM_MEM_ALLOC,
+	  .free_kind = MEMATTACH__EVENT_KIND__PYMEM_MEM_FREE },
+	{ .alloc_kind = MEMATTACH__EVENT_KIND__PYMEM_OBJ_ALLOC,
+	  .free_kind = MEMATTACH__EVENT_KIND__PYMEM_OBJ_FREE },
+};
+static int installed[3];
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void (*get_alloc)(int, pymem_allocator *);
+static void (*set_alloc)(int, pymem_allocator *);
+static int (*is_initialized)(void);
+static int (*gil_ensure)(void);
+static void (*gil_release)(int);
+
+#define PASS() (!atomic_load_explicit(&ma_tracking, memory_order_relaxed) || ma_tls.guard)
+
+static void *w_malloc(void *ctx, size_t n)
+{
+	struct domain *d = ctx;
+	if (PASS())
+		return d->prev.malloc(d->prev.ctx, n);
+	ma_tls.guard++;
+	void *p = d->prev.malloc(d->prev.ctx, n);
+	if (p)
+		ma_record(d->alloc_kind, (uintptr_t)p, n, ma_stack_capture());
+	ma_tls.guard--;
+	return p;
+}
+
+static void *w_calloc(void *ctx, size_t a, size_t b)
+{
+	struct domain *d = ctx;
+	if (PASS())
+		return d->prev.calloc(d->prev.ctx, a, b);
+	ma_tls.guard++;
+	void *p = d->prev.calloc(d->prev.ctx, a, b);
+	if (p)
+		ma_record(d->alloc_kind, (uintptr_t)p, a * b, ma_stack_capture());
+	ma_tls.guard--;
+	return p;
+}
+
+static void *w_realloc(void *ctx, void *old, size_t n)
+{
+	struct domain *d = ctx;
+	if (PASS())
+		return d->prev.realloc(d->prev.ctx, old, n);
+	ma_tls.guard++;
+	void *p;
+	if (!old) {
+		p = d->prev.realloc(d->prev.ctx, old, n);
+		if (p)
+			ma_record(d->alloc_kind, (uintptr_t)p, n, ma_stack_capture());
+	} else {
+		/* The old block's release is sequenced before the call. */
+		uint64_t s = ma_seq_reserve();
+		p = d->prev.realloc(d->prev.ctx, old, n);
+		if (p) {
+			ma_record_reserved(s, d->free_kind, (uintptr_t)old, 0);
+			ma_record(d->alloc_kind, (uintptr_t)p, n, ma_stack_capture());
+		} else {
+			ma_seq_abandon(s);
+		}
+	}
+	ma_tls.guard--;
+	return p;
+}
+
+static void w_free(void *ctx, void *p)
+{
+	struct domain *d = ctx;
+	if (!p || PASS()) {
+		d->prev.free(d->prev.ctx, p);
+		return;
+	}
+	ma_tls.guard++;
+	ma_record(d->free_kind, (uintptr_t)p, 0, 0);
+	d->prev.free(d->prev.ctx, p);
+	ma_tls.guard--;
+}
+
+static int resolve(void)
+{
+	get_alloc = (void (*)(int, pymem_allocator *))dlsym(RTLD_DEFAULT, "PyMem_GetAllocator");
+	set_alloc = (void (*)(int, pymem_allocator *))dlsym(RTLD_DEFAULT, "PyMem_SetAllocator");
+	is_initialized = (int (*)(void))dlsym(RTLD_DEFAULT, "Py_IsInitialized");
+	gil_ensure = (int (*)(void))dlsym(RTLD_DEFAULT, "PyGILState_Ensure");
+	gil_release = (void (*)(int))dlsym(RTLD_DEFAULT, "PyGILState_Release");
+	return get_alloc && set_alloc && is_initialized && gil_ensure && gil_release ? 0 : -1;
+}
+
+/* Called with the GIL, or when no other thread can run Python. */
+static void do_install(void)
+{
+	for (int i = 0; i < 3; i++) {
+		if (installed[i])
+			continue;
+		pymem_allocator cur, mine;
+		get_alloc(i, &cur);
+		if (cur.malloc == w_malloc)
+			continue;    /* still ours from an earlier session */
+		doms[i].prev = cur;
+		mine = (pymem_allocator){ &doms[i], w_malloc, w_calloc, w_realloc, w_free };
+		set_alloc(i, &mine);
+		installed[i] = 1;
+	}
+}
+
+static void do_remove(void)
+{
+	for (int i = 0; i < 3; i++) {
+		if (!installed[i])
+			continue;
+		pymem_allocator cur;
+		get_alloc(i, &cur);
+		if (cur.malloc == w_malloc && cur.ctx == &doms[i])
+			set_alloc(i, &doms[i].prev);
+		/* else wrapped by someone since: we stay, passing through */
+		installed[i] = 0;
+	}
+}
+
+static void *gil_thread(void *arg)
+{
+	ma_tls.guard = 1;
+	int st = gil_ensure();
+	pthread_mutex_lock(&lock);
+	if (arg)
+		do_install();
+	else
+		do_remove();
+	pthread_mutex_unlock(&lock);
+	gil_release(st);
+	return NULL;
+}
+
+/* Removes the wrappers with the GIL, on a thread of ours; waits up to one
+ * second. */
+static int remove_with_gil(void)
+{
+	pthread_t th;
+	if (pthread_create(&th, NULL, gil_thread, NULL))
+		return -1;
+	struct timespec dl;
+	clock_gettime(CLOCK_REALTIME, &dl);
+	dl.tv_sec += 1;
+	if (pthread_timedjoin_np(th, NULL, &dl) == ETIMEDOUT) {
+		pthread_detach(th);   /* it finishes whenever the GIL comes */
+		return -1;
+	}
+	return 0;
+}
+
+int ma_pyalloc_start(void)
+{
+	if (!ma_py_present() || (!get_alloc && resolve() < 0))
+		return -1;
+	if (!is_initialized()) {
+		pthread_mutex_lock(&lock);
+		do_install();
+		pthread_mutex_unlock(&lock);
+		return 0;
+	}
+	/* Attached: the injected call must not wait for the GIL (the
+	 * thread it runs on may hold it); the wrappers arrive when it comes. */
+	pthread_t th;
+	if (pthread_create(&th, NULL, gil_thread, (void *)1))
+		return -1;
+	pthread_detach(th);
+	return 0;
+}
+
+void ma_pyalloc_stop(void)
+{
+	if (!get_alloc)
+		return;
+	pthread_mutex_lock(&lock);
+	int any = installed[0] | installed[1] | installed[2];
+	if (any && !is_initialized())
+		do_remove();
+	any = installed[0] | installed[1] | installed[2];
+	pthread_mutex_unlock(&lock);
+	if (any)
+		remove_with_gil();
+}

@@ -1,0 +1,123 @@
+# Allocates known amounts from known lines and prints the truth, one line
+# per expectation:  TRUTH <size> <count> <frame>|<frame>...
+# (the Python frames expected innermost first, a prefix of the stack; a
+# frame is "function file:line", lines found from the "# @tag" markers).
+# Sizes are unusual so that no other allocation of the process has them:
+# bytearray(n) mallocs n + 1 bytes, [None] * n mallocs 8 n (both above
+# pymalloc's 512-byte limit, so they reach malloc).
+import asyncio
+import os
+import sys
+import threading
+
+SRC = open(__file__).read().splitlines()
+NEW = sys.version_info >= (3, 11)   # co_qualname
+
+
+def line_of(tag):
+    return next(i + 1 for i, s in enumerate(SRC) if s.rstrip().endswith("# @" + tag))
+
+
+def fr(name, tag, qual=None):
+    return "%s alloc.py:%d" % (qual if (qual and NEW) else name, line_of(tag))
+
+
+def truth(size, count, *frames):
+    print("TRUTH %d %d %s" % (size, count, "|".join(frames)))
+
+
+def make_buffer(n):
+    return bytearray(n)  # @buffer
+
+
+def make_list(n):
+    return [None] * n  # @list
+
+
+def outer():
+    keep = []
+    for _ in range(3):
+        keep.append(make_buffer(10_000_000))  # @outer_buffer
+    keep.append(make_list(1_000_003))  # @outer_list
+    return keep
+
+
+def basic():
+    outer()  # @basic
+    truth(10_000_001, 3, fr("make_buffer", "buffer"), fr("outer", "outer_buffer"),
+          fr("basic", "basic"))
+    truth(8_000_024, 1, fr("make_list", "list"), fr("outer", "outer_list"), fr("basic", "basic"))
+
+
+def tbuf(n):
+    return bytearray(n)  # @tbuf
+
+
+def worker(k, out):
+    for _ in range(5):
+        out.append(tbuf(2_000_000 + 1000 * k))  # @worker
+
+
+def threads():
+    out = []
+    ts = [threading.Thread(target=worker, args=(k, out)) for k in range(4)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    for k in range(4):
+        truth(2_000_001 + 1000 * k, 5, fr("tbuf", "tbuf"), fr("worker", "worker"))
+
+
+def gen(n):
+    for _ in range(n):
+        yield bytearray(3_000_000)  # @gen
+
+
+def use_gen():
+    keep = []
+    for b in gen(4):  # @use_gen
+        keep.append(b)
+    truth(3_000_001, 4, fr("gen", "gen"), fr("use_gen", "use_gen"))
+
+
+async def job(n):
+    await asyncio.sleep(0)
+    return bytearray(n)  # @job
+
+
+async def amain():
+    a = await job(4_000_000)  # @amain1
+    b = await job(4_000_000)  # @amain2
+    return a, b
+
+
+def use_async():
+    asyncio.run(amain())
+    truth(4_000_001, 1, fr("job", "job"), fr("amain", "amain1"))
+    truth(4_000_001, 1, fr("job", "job"), fr("amain", "amain2"))
+
+
+def exec_loop():
+    """Functions of different names and lines, created and freed in turn:
+    their code objects reuse addresses; each must keep its own name."""
+    ids = set()
+    n = 300
+    for i in range(n):
+        src = "\n" * (i % 7) + "def f_%d(n):\n    return bytearray(n)\n" % i
+        ns = {}
+        exec(compile(src, "<gen>", "exec"), ns)
+        f = ns["f_%d" % i]
+        ids.add(id(f.__code__))
+        f(600_000 + 8 * i)  # @exec
+        ns.clear()  # breaks the function-globals cycle: freed now
+        del f, ns
+    for i in range(n):
+        truth(600_001 + 8 * i, 1, "f_%d <gen>:%d" % (i, i % 7 + 2), fr("exec_loop", "exec"))
+    print("REUSED %d" % (n - len(ids)))
+
+
+if __name__ == "__main__":
+    for name in sys.argv[1:] or ["basic", "threads", "use_gen", "use_async", "exec_loop"]:
+        globals()[name]()
+    sys.stdout.flush()

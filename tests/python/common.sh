@@ -1,0 +1,111 @@
+# common.sh — sourced by the Python tests: the interpreters to try and a
+# runner that captures one script under one interpreter and checks it.
+set -u
+py_here=$(cd "$(dirname "$0")" && pwd)
+py_builddir=${MA_BUILDDIR:-$(pwd)}
+MEMATTACH=$py_builddir/memattach
+PYEVENTS=$py_builddir/tests/python/pyevents
+if [ -x /usr/bin/python3 ]; then CHECKPY=/usr/bin/python3; else CHECKPY=python3; fi
+for f in "$MEMATTACH" "$PYEVENTS"; do
+	if [ ! -x "$f" ]; then
+		echo "FAIL: $f not built (run from the build directory or set MA_BUILDDIR)"
+		exit 1
+	fi
+done
+py_tmp=$(mktemp -d "${TMPDIR:-/tmp}/ma-pytest.XXXXXX")
+trap 'rm -rf "$py_tmp"' EXIT
+
+# The pyenv builds of 3.8-3.13 present (MA_PYTHONS overrides).
+pyenv_pythons() {
+	if [ -n "${MA_PYTHONS:-}" ]; then
+		echo "$MA_PYTHONS"
+		return
+	fi
+	for v in 3.8 3.9 3.10 3.11 3.12 3.13; do
+		for d in /root/.pyenv/versions/$v.*; do
+			[ -x "$d/bin/python3" ] && echo "$d/bin/python3"
+		done
+	done
+}
+
+py_show() {
+	if [ -s "$2" ]; then
+		echo "--- $1:"
+		sed 's/^/    /' "$2" | head -n 30
+	fi
+}
+
+# check_python [--pyalloc] PYTHON SCRIPT ARGS...: memattach run, then
+# compare (with --pyalloc: --trace-python-allocators, and the allocations
+# checked must come as PYMEM events).
+check_python() {
+	local opt= kind=
+	if [ "$1" = --pyalloc ]; then
+		opt=--trace-python-allocators kind=pymem_
+		shift
+	fi
+	local py=$1 script=$2 rc
+	shift 2
+	local cap=$py_tmp/run.cap
+	echo "=== memattach run $opt -- $py $script $*"
+	timeout 40 "$MEMATTACH" run $opt -q -o "$cap" -- "$py" "$py_here/$script" "$@" \
+		>"$py_tmp/out" 2>"$py_tmp/err" </dev/null
+	rc=$?
+	py_show stderr "$py_tmp/err"
+	if [ $rc != 0 ]; then
+		echo "FAIL: memattach run -- $py exited $rc"
+		return 1
+	fi
+	"$PYEVENTS" "$cap" 1000 >"$py_tmp/events" || return 1
+	"$CHECKPY" "$py_here/check.py" "$py_tmp/out" "$py_tmp/events" $kind
+}
+
+# check_attach [--pyalloc] PYTHON: memattach --pid on a process asleep in time.sleep;
+# the sleep must last its full time, and what it allocates afterwards
+# while still captured must carry its Python frames.
+check_attach() {
+	local opt= kind=
+	if [ "$1" = --pyalloc ]; then
+		opt=--trace-python-allocators kind=pymem_
+		shift
+	fi
+	local py=$1 rc i
+	local cap=$py_tmp/attach.cap sleep_s=4
+	echo "=== memattach --pid $opt: $py idle.py"
+	"$py" "$py_here/idle.py" $sleep_s 3 >"$py_tmp/out" 2>"$py_tmp/err" </dev/null &
+	local pid=$!
+	for i in $(seq 100); do
+		grep -q ready "$py_tmp/out" && break
+		sleep 0.05
+	done
+	sleep 0.5
+	timeout 40 "$MEMATTACH" --pid $pid --duration 5 $opt -q -o "$cap" >"$py_tmp/mout" 2>&1
+	rc=$?
+	for i in $(seq 200); do
+		kill -0 $pid 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 $pid 2>/dev/null; then
+		kill -9 $pid
+		wait $pid
+		echo "FAIL: the target did not finish after the capture (killed)"
+		return 1
+	fi
+	wait $pid
+	local prc=$?
+	py_show "memattach" "$py_tmp/mout"
+	py_show "target stderr" "$py_tmp/err"
+	if [ $rc != 0 ] || [ $prc != 0 ]; then
+		echo "FAIL: memattach --pid exited $rc, the target $prc"
+		return 1
+	fi
+	local slept
+	slept=$(sed -n 's/^SLEPT //p' "$py_tmp/out")
+	echo "slept $slept s of $sleep_s"
+	if ! awk -v s="$slept" -v w=$sleep_s 'BEGIN { exit !(s >= w && s < w + 1) }'; then
+		echo "FAIL: time.sleep($sleep_s) took $slept s under attach"
+		return 1
+	fi
+	"$PYEVENTS" "$cap" 1000 >"$py_tmp/events" || return 1
+	"$CHECKPY" "$py_here/check.py" "$py_tmp/out" "$py_tmp/events" $kind
+}
