@@ -7,6 +7,8 @@
  * order a block's free before its address is handed out again.  Frees
  * carry no stack: reports attribute memory to the allocating stack. */
 #include <dlfcn.h>
+#include <elf.h>
+#include <link.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -390,13 +392,49 @@ const size_t ma_hook_count = sizeof(ma_hook_defs) / sizeof(ma_hook_defs[0]);
 /* Resolves what is not resolved yet (C++ operators appear when
  * libstdc++ is loaded).  The global scope finds the allocator the program
  * really uses, an interposed one (jemalloc, tcmalloc) included. */
+/* Whether f is where a defined function starts (a canonical PLT stub is
+ * not: its symbol is undefined in the executable, or dladdr finds none). */
+static int is_definition(void *f)
+{
+	Dl_info di;
+	const ElfW(Sym) *sym = NULL;
+	if (!dladdr1(f, &di, (void **)&sym, RTLD_DL_SYMENT) || !di.dli_sname)
+		return 0;
+	return di.dli_saddr == f && (!sym || sym->st_shndx != SHN_UNDEF);
+}
+
+/* A non-PIE executable that takes a function's address gets a canonical
+ * PLT entry, and the global scope then resolves the name to that stub —
+ * which jumps through the very GOT slot we patch.  Look for the
+ * definition further: after the agent, then in the usual providers. */
+static void *definition(const char *name)
+{
+	static const char *const providers[] = {"libc.so.6", "libstdc++.so.6"};
+	void *f = dlsym(RTLD_DEFAULT, name);
+	if (!f || is_definition(f))
+		return f;
+	void *n = dlsym(RTLD_NEXT, name);
+	if (n && n != f && is_definition(n))
+		return n;
+	for (size_t i = 0; i < sizeof(providers) / sizeof(providers[0]); i++) {
+		void *h = dlopen(providers[i], RTLD_LAZY | RTLD_NOLOAD);
+		if (!h)
+			continue;
+		n = dlsym(h, name);
+		dlclose(h);
+		if (n && n != f)
+			return n;
+	}
+	return f;
+}
+
 int ma_hooks_resolve(void)
 {
 	int missing = 0;
 	for (size_t i = 0; i < ma_hook_count; i++) {
 		if (*ma_hook_defs[i].real)
 			continue;
-		void *f = dlsym(RTLD_DEFAULT, ma_hook_defs[i].name);
+		void *f = definition(ma_hook_defs[i].name);
 		if (f == ma_hook_defs[i].hook)
 			f = NULL;
 		*ma_hook_defs[i].real = f;

@@ -126,9 +126,11 @@ static uint64_t loc_key(const ma_loc *l, int by_line)
 	uint64_t h = 0xcbf29ce484222325ull ^ (uint64_t)l->python;
 	if (!l->function)
 		return h ^ (l->frame * 0x9e3779b97f4a7c15ull);
-	h = hash_str(h, l->function);
+	/* A function is its name in its file: Python's many "<module>"s and
+	 * C's static functions of one name are different functions. */
+	h = hash_str(hash_str(h, l->function), l->file);
 	if (by_line)
-		h = hash_str(h, l->file) ^ ((uint64_t)l->line * 0x9e3779b97f4a7c15ull);
+		h ^= (uint64_t)l->line * 0x9e3779b97f4a7c15ull;
 	return h;
 }
 
@@ -138,9 +140,9 @@ static int same_loc(const ma_loc *x, const ma_loc *y, int by_line)
 		return 0;
 	if (!x->function)
 		return x->frame == y->frame;
-	if (!same_str(x->function, y->function))
+	if (!same_str(x->function, y->function) || !same_str(x->file, y->file))
 		return 0;
-	return !by_line || (same_str(x->file, y->file) && x->line == y->line);
+	return !by_line || x->line == y->line;
 }
 
 typedef struct builder {

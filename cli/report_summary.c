@@ -1,7 +1,8 @@
 /* report_summary.c — `memattach report summary`: the locations (function,
  * file:line) holding the most memory, by own memory (the location is the
- * innermost shown frame: it called the allocator) and by total memory (the
- * location is anywhere on the stack, counted once per stack). */
+ * innermost shown frame: it called the allocator — in the Python view, the
+ * innermost Python frame) and by total memory (the location is anywhere on
+ * the stack, counted once per stack). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -144,11 +145,20 @@ int ma_report_summary(const ma_report_args *args)
 			view[0] = (ma_loc){ .frame = 0 };
 			n = 1;
 		}
+		/* In the Python view, "own" is the Python line that asked for
+		 * the memory: the innermost Python frame, when there is one. */
+		size_t own_k = 0;
+		if (!o->native)
+			for (size_t k = 0; k < n; k++)
+				if (view[k].python) {
+					own_k = k;
+					break;
+				}
 		for (size_t k = 0; k < n; k++) {
 			row *r = find(&t, &view[k]);
 			if (!r)
 				goto oom;
-			if (k == 0) {
+			if (k == own_k) {
 				r->own.count += v.count;
 				r->own.bytes += v.bytes;
 			}

@@ -439,8 +439,15 @@ static void test_python_view(void **state)
 				 "list_append;PyMem_Malloc 64\n");
 	free(out);
 	free(err);
+	/* Python view: the innermost Python frame owns the memory; the native
+	 * frames below it count in total only.  --native: the allocator call. */
 	assert_int_equal(run(&out, &err, 3, "report", "summary", p), MA_EXIT_OK);
-	expect(out, "             0   0.00%              64 100.00%            0  inner_py  app.py:12\n");
+	expect(out, "            64 100.00%              64 100.00%            1  inner_py  app.py:12\n");
+	expect(out, "             0   0.00%              64 100.00%            0  PyMem_Malloc\n");
+	free(out);
+	free(err);
+	assert_int_equal(run(&out, &err, 4, "report", "summary", "--native", p), MA_EXIT_OK);
+	expect(out, "            64 100.00%              64 100.00%            1  PyMem_Malloc\n");
 	free(out);
 	free(err);
 	unlink(p);
