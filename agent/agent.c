@@ -65,6 +65,8 @@ static int parse_config(const char *s, struct ma_config *c)
 				c->attached = v[0] == '1';
 			} else if (kl == 7 && !memcmp(s, "pyalloc", 7)) {
 				c->pyalloc = v[0] == '1';
+			} else if (kl == 8 && !memcmp(s, "pynative", 8)) {
+				c->pynative = v[0] == '1';
 			}
 		}
 		s = end ? end + 1 : NULL;

@@ -6,6 +6,9 @@
  *   depth=N         native frames per stack (default 64, max 256)
  *   python=0|1      read Python frames (default 1 when CPython is present)
  *   pyalloc=0|1     wrap the PyMem domains (default 0)
+ *   pynative=0|1    in Python processes keep every native frame (default 0:
+ *                   the native frames below the innermost Python frame, and
+ *                   the Python frames above it)
  * Unknown keys are ignored so that an older agent accepts a newer CLI. */
 #ifndef MEMATTACH_AGENT_H
 #define MEMATTACH_AGENT_H

@@ -22,6 +22,7 @@ struct ma_config {
 	unsigned depth;
 	int attached;
 	int pyalloc;              /* wrap the PyMem domains */
+	int pynative;             /* Python processes: keep every native frame */
 };
 
 extern MA_HIDDEN struct ma_config ma_cfg;

@@ -104,21 +104,47 @@ static uint32_t stack_intern(const uint64_t *f, uint32_t n)
 	return 0;
 }
 
+/* Native frames looked at first in a Python process: enough to reach the
+ * innermost eval-loop frame from an allocator almost always. */
+#define PY_SHORT_DEPTH 24
+
+/* Unwinds into ips; returns the frames after the agent's own. */
+static int backtrace_from_caller(void **ips, int max, int *first)
+{
+	int n = unw_backtrace(ips, max);
+	int f = 0;
+	/* Drop the agent's own frames (the hook and what it called). */
+	while (f < n && (uintptr_t)ips[f] >= agent_lo && (uintptr_t)ips[f] < agent_hi)
+		f++;
+	*first = f;
+	return n - f;
+}
+
 uint32_t ma_stack_capture(void)
 {
 	void *ips[MA_MAX_DEPTH + SKIP_MAX];
+	uint64_t merged[MA_MAX_DEPTH + MA_PY_MAX_FRAMES];
 	unsigned depth = ma_cfg.depth;
-	int n = unw_backtrace(ips, (int)(depth + SKIP_MAX));
-	int first = 0;
-	/* Drop the agent's own frames (the hook and what it called). */
-	while (first < n && (uintptr_t)ips[first] >= agent_lo && (uintptr_t)ips[first] < agent_hi)
-		first++;
-	n -= first;
+	int first, n;
+
+	/* Python's native stacks are deep (several frames per Python call)
+	 * and the Python view shows only what lies below the innermost eval
+	 * frame: unwind that far, and let the Python frames tell the rest. */
+	if (ma_py_active && !ma_cfg.pynative && depth >= PY_SHORT_DEPTH) {
+		n = backtrace_from_caller(ips, PY_SHORT_DEPTH + SKIP_MAX, &first);
+		uint32_t cut = n > 0 ? ma_py_native_cut((const uint64_t *)(ips + first), (uint32_t)n) : 0;
+		if (cut) {
+			uint32_t m = ma_py_merge((const uint64_t *)(ips + first), cut, merged,
+						 depth + MA_PY_MAX_FRAMES);
+			if (m)
+				return stack_intern(merged, m);
+		}
+	}
+	n = backtrace_from_caller(ips, (int)(depth + SKIP_MAX), &first);
 	if (n <= 0)
 		return 0;
 	if ((unsigned)n > depth)
 		n = (int)depth;
-	uint64_t merged[MA_MAX_DEPTH + MA_PY_MAX_FRAMES];
 	uint32_t m = ma_py_merge((const uint64_t *)(ips + first), (uint32_t)n, merged,
 				 depth + MA_PY_MAX_FRAMES);
 	if (m)

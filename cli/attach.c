@@ -32,7 +32,7 @@ static void usage_attach(FILE *f)
 	fprintf(f, "usage: memattach --pid PID [--duration TIME] [-o FILE] [--native-depth N] [--quiet]\n"
 		   "       memattach --pid PID --dump-on-threshold SIZE [--threshold-on rss|heap]\n"
 		   "                 [--duration TIME] [-o FILE] [--native-depth N] [--quiet]\n"
-		   "       (both: [--trace-python-allocators])\n");
+		   "       (both: [--trace-python-allocators] [--native])\n");
 }
 
 struct target_info {
@@ -170,6 +170,7 @@ int ma_attach_main(int argc, char **argv)
 		{"native-depth", required_argument, NULL, 'd'},
 		{"quiet", no_argument, NULL, 'q'},
 		{"trace-python-allocators", no_argument, NULL, 'P'},
+		{"native", no_argument, NULL, 'N'},
 		{"help", no_argument, NULL, 'h'},
 		{"dump-on-threshold", required_argument, NULL, 'T'},
 		{"threshold-on", required_argument, NULL, 'O'},
@@ -182,7 +183,7 @@ int ma_attach_main(int argc, char **argv)
 	uint64_t duration_ns = 0, v;
 	unsigned depth = 64;
 	pid_t pid = 0;
-	int quiet = 0, pyalloc = 0, c;
+	int quiet = 0, pyalloc = 0, pynative = 0, c;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "p:t:o:qh", opts, NULL)) != -1) {
@@ -229,6 +230,7 @@ int ma_attach_main(int argc, char **argv)
 			}
 			break;
 		case 'P': pyalloc = 1; break;
+		case 'N': pynative = 1; break;
 		case 'h': usage_attach(stdout); return MA_EXIT_OK;
 		default: usage_attach(stderr); return MA_EXIT_USAGE;
 		}
@@ -311,8 +313,8 @@ int ma_attach_main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	char cfg[512];
-	snprintf(cfg, sizeof(cfg), "socket=%s;depth=%u;attached=1%s", s.sock_path, depth,
-		 pyalloc ? ";pyalloc=1" : "");
+	snprintf(cfg, sizeof(cfg), "socket=%s;depth=%u;attached=1%s%s", s.sock_path, depth,
+		 pyalloc ? ";pyalloc=1" : "", pynative ? ";pynative=1" : "");
 	long result = 0;
 	uint64_t t0 = ma_monotonic_ns();
 	if (ma_inject_library(pid, agent_t, "memattach_agent_start", cfg, &result, &ie) != 0) {

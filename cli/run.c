@@ -22,7 +22,7 @@ static void on_term(int sig) { forward_sig = sig; }
 
 static void usage_run(FILE *f)
 {
-	fprintf(f, "usage: memattach run [-o FILE] [--native-depth N] [--trace-python-allocators] [-q]\n"
+	fprintf(f, "usage: memattach run [-o FILE] [--native-depth N] [--trace-python-allocators] [--native] [-q]\n"
 		   "                    -- CMD [ARGS...]\n");
 }
 
@@ -33,12 +33,13 @@ int ma_run_main(int argc, char **argv)
 		{"native-depth", required_argument, NULL, 'd'},
 		{"quiet", no_argument, NULL, 'q'},
 		{"trace-python-allocators", no_argument, NULL, 'P'},
+		{"native", no_argument, NULL, 'N'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *out = NULL;
 	unsigned depth = 64;
-	int quiet = 0, pyalloc = 0, c;
+	int quiet = 0, pyalloc = 0, pynative = 0, c;
 	char err[512], agent[4096], outbuf[4096];
 
 	optind = 1;
@@ -47,6 +48,7 @@ int ma_run_main(int argc, char **argv)
 		case 'o': out = optarg; break;
 		case 'q': quiet = 1; break;
 		case 'P': pyalloc = 1; break;
+		case 'N': pynative = 1; break;
 		case 'd': {
 			uint64_t v;
 			if (ma_parse_uint_range(optarg, 1, 256, "--native-depth", &v, err, sizeof(err)) < 0) {
@@ -96,8 +98,8 @@ int ma_run_main(int argc, char **argv)
 		close(execerr[0]);
 		if (read(go[0], &b, 1) != 1)
 			_exit(127);
-		snprintf(cfg, sizeof(cfg), "socket=%s;depth=%u%s", s.sock_path, depth,
-			 pyalloc ? ";pyalloc=1" : "");
+		snprintf(cfg, sizeof(cfg), "socket=%s;depth=%u%s%s", s.sock_path, depth,
+			 pyalloc ? ";pyalloc=1" : "", pynative ? ";pynative=1" : "");
 		setenv(MEMATTACH_AGENT_CONFIG_ENV, cfg, 1);
 		const char *pre = getenv("LD_PRELOAD");
 		char *np = malloc(strlen(agent) + (pre ? strlen(pre) : 0) + 2);

@@ -23,6 +23,7 @@ int ma_py_init(void) MA_HIDDEN;
  * Writes at most cap frames to out and returns their count, or 0 when the
  * thread runs no Python (the native stack is then used as it is). */
 uint32_t ma_py_merge(const uint64_t *nat, uint32_t n, uint64_t *out, uint32_t cap) MA_HIDDEN;
+uint32_t ma_py_native_cut(const uint64_t *nat, uint32_t n) MA_HIDDEN;
 
 /* Writer: PythonFrame records created since the last call (all of them
  * when all is set, at the start of a session), through emit(). */

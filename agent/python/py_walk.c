@@ -109,3 +109,16 @@ uint32_t ma_py_merge(const uint64_t *nat, uint32_t n, uint64_t *out, uint32_t ca
 		o = put_group(&w, g++, out, o, cap);
 	return o;
 }
+
+/* Where a native stack can stop in the Python view: just past the
+ * innermost eval-loop frame (the interpreter's frames further out are
+ * stood for by the Python frames).  0 when no eval frame is among them. */
+uint32_t ma_py_native_cut(const uint64_t *nat, uint32_t n)
+{
+	if (!ma_py_active)
+		return 0;
+	for (uint32_t i = 0; i < n; i++)
+		if (nat[i] > ma_py.eval_lo && nat[i] <= ma_py.eval_hi)
+			return i + 1;
+	return 0;
+}
