@@ -70,10 +70,13 @@ struct ma_thread {
 	struct ma_thread *next;
 	int announced;            /* ThreadInfo sent this session */
 	char name[16];
+	void *py_cache;           /* python/py_walk.c: recent frame ids */
 };
 
 /* Records one event of the calling thread (the hook holds the guard). */
 void ma_record(uint32_t kind, uint64_t addr, uint64_t size, uint32_t stack) MA_HIDDEN;
+/* The calling thread's record, created on first use (NULL: no memory). */
+struct ma_thread *ma_thread_self(void) MA_HIDDEN;
 uint64_t ma_seq_reserve(void) MA_HIDDEN;
 void ma_record_reserved(uint64_t seq, uint32_t kind, uint64_t addr, uint64_t size) MA_HIDDEN;
 void ma_seq_abandon(uint64_t seq) MA_HIDDEN;

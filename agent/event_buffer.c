@@ -115,7 +115,9 @@ static struct ma_thread *thread_attach(void)
 		t = ma_arena_alloc(sizeof(*t));
 	if (!t)
 		return NULL;
+	void *keep = t->py_cache;   /* a recycled record keeps its cache */
 	memset(t, 0, sizeof(*t));
+	t->py_cache = keep;
 	t->pending = UINT64_MAX;
 	t->tid = (uint32_t)ma_gettid();
 	pthread_mutex_lock(&threads_lock);
@@ -128,6 +130,11 @@ static struct ma_thread *thread_attach(void)
 	pthread_mutex_unlock(&threads_lock);
 	ma_tls.thr = t;
 	return t;
+}
+
+struct ma_thread *ma_thread_self(void)
+{
+	return ma_tls.thr ? ma_tls.thr : thread_attach();
 }
 
 /* Locks the calling thread's record with a buffer attached.  Returns NULL

@@ -14,6 +14,41 @@
 #include "record_io.h"
 
 #define FRAME_OWNED_BY_CSTACK 3
+#define CACHE_BITS 8
+
+/* Per-thread cache in front of ma_py_frame_id, whose content hashes cost
+ * most of a walk.  An entry is reused only when the code object, offset,
+ * name and file pointers, the name's own cached hash and the line table
+ * are all the same: a code object freed and its address reused by another
+ * function differs in its name (pointer or hash) or its line table. */
+struct cache_entry {
+	uintptr_t code, name, file, lt;
+	int64_t name_hash;
+	uint32_t off, id;
+};
+
+static inline uint32_t frame_id_cached(uintptr_t code, uint32_t off)
+{
+	const struct ma_py_layout *l = &ma_py.l;
+	struct ma_thread *t = ma_thread_self();
+	if (!t)
+		return ma_py_frame_id(code, off);
+	struct cache_entry *c = t->py_cache;
+	if (!c && !(c = t->py_cache = ma_arena_alloc(sizeof(*c) << CACHE_BITS)))
+		return ma_py_frame_id(code, off);
+	uintptr_t name = ma_py_rd(code + (l->co_qualname >= 0 ? l->co_qualname : l->co_name));
+	uintptr_t file = ma_py_rd(code + l->co_filename);
+	uintptr_t lt = ma_py_rd(code + l->co_linetable);
+	int64_t nh = ma_py_ptr_ok(name) ? *(const int64_t *)(name + l->str_hash) : -1;
+	struct cache_entry *e = &c[((code >> 4) ^ (code >> 12) ^ off * 0x9e3779b1u) & ((1u << CACHE_BITS) - 1)];
+	if (nh != -1 && e->code == code && e->off == off && e->name == name && e->file == file &&
+	    e->lt == lt && e->name_hash == nh && e->id)
+		return e->id;
+	uint32_t id = ma_py_frame_id(code, off);
+	if (nh != -1)
+		*e = (struct cache_entry){ code, name, file, lt, nh, off, id };
+	return id;
+}
 
 struct walk {
 	uint32_t ids[MA_PY_MAX_FRAMES];
@@ -44,7 +79,7 @@ static void walk_frames(uintptr_t f, struct walk *w)
 				continue;
 			uintptr_t ip = ma_py_rd(f + l->fr_instr), base = code + (uintptr_t)l->co_code;
 			uint32_t off = ip >= base && ip - base < (1u << 28) ? (uint32_t)(ip - base) : 0;
-			w->ids[w->n++] = ma_py_frame_id(code, off);
+			w->ids[w->n++] = frame_id_cached(code, off);
 			if (l->fr_is_entry >= 0 && *(const uint8_t *)(f + l->fr_is_entry))
 				close_group(w);
 		} else {
@@ -53,7 +88,7 @@ static void walk_frames(uintptr_t f, struct walk *w)
 				continue;
 			int lasti = *(const int *)(f + l->fr_instr);
 			uint32_t off = lasti < 0 ? 0 : (uint32_t)lasti * (ma_py.lasti_units ? 2u : 1u);
-			w->ids[w->n++] = ma_py_frame_id(code, off);
+			w->ids[w->n++] = frame_id_cached(code, off);
 			close_group(w);
 		}
 	}
