@@ -111,6 +111,9 @@ static int on_record(void *ctx, const uint8_t *p, size_t len)
 		 * the analysis holds the live heap at this tick. */
 		uint64_t v = f->o->on_heap ? f->a->live_bytes : r->tick->rss_bytes;
 		keep_tick(f, r->tick);
+		/* The analysis would keep every 10 ms sample (11 MB an hour);
+		 * the snapshot's chart uses the thinned copy in f->ticks. */
+		f->a->nsamples = 0;
 		if (v > f->max_seen)
 			f->max_seen = v;
 		if (v >= f->o->bytes) {
