@@ -124,18 +124,6 @@ static int agent_for_target(pid_t pid, const char *agent, struct ma_session *s,
 	return 0;
 }
 
-static void human_bytes(char *b, size_t len, uint64_t v)
-{
-	const char *u[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-	double d = (double)v;
-	int i = 0;
-	while (d >= 1024 && i < 4) {
-		d /= 1024;
-		i++;
-	}
-	snprintf(b, len, i ? "%.1f %s" : "%.0f %s", d, u[i]);
-}
-
 static char process_state(pid_t pid)
 {
 	char p[64], st = 0;
@@ -423,9 +411,9 @@ int ma_attach_main(int argc, char **argv)
 			char rss[32], heap[32] = "?";
 			double el = (double)(now - start) / 1e9;
 			last_status = now;
-			human_bytes(rss, sizeof(rss), s.last_rss);
+			ma_fmt_bytes(s.last_rss, rss, sizeof(rss));
 			if (have_live && !live.failed)
-				human_bytes(heap, sizeof(heap), live.a->live_bytes);
+				ma_fmt_bytes(live.a->live_bytes, heap, sizeof(heap));
 			if (duration_ns)
 				fprintf(stderr, "\r\033[K%.1fs / %.0fs  %llu events  tracked heap %s  RSS %s", el,
 					(double)duration_ns / 1e9, (unsigned long long)s.events, heap, rss);

@@ -266,18 +266,6 @@ static void stop_agent(struct ma_session *s)
 		;
 }
 
-static void human(char *b, size_t len, uint64_t v)
-{
-	const char *u[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-	double d = (double)v;
-	int i = 0;
-	while (d >= 1024 && i < 4) {
-		d /= 1024;
-		i++;
-	}
-	snprintf(b, len, i ? "%.2f %s" : "%.0f %s", d, u[i]);
-}
-
 int ma_threshold_run(struct ma_session *s, const struct ma_threshold_opts *o,
 		     volatile int *stop_flag)
 {
@@ -323,8 +311,8 @@ int ma_threshold_run(struct ma_session *s, const struct ma_threshold_opts *o,
 			uint64_t at = f.start_mono_ns + f.cross_time_ns;
 			double delay_ms = f.cross_mono_ns > at ? (double)(f.cross_mono_ns - at) / 1e6 : 0;
 			double write_ms = (double)(ma_monotonic_ns() - t_write) / 1e6;
-			human(v1, sizeof(v1), f.cross_value);
-			human(v2, sizeof(v2), f.a->live_bytes);
+			ma_fmt_bytes(f.cross_value, v1, sizeof(v1));
+			ma_fmt_bytes(f.a->live_bytes, v2, sizeof(v2));
 			if (!o->quiet)
 				fprintf(stderr, "memattach: %s reached %llu B = %s (threshold %s) at %.3f s; tracked live heap %s; live set taken %.1f ms after the crossing, snapshot written in %.0f ms: %s\n",
 					o->on_heap ? "the tracked heap" : "RSS",
@@ -337,7 +325,7 @@ int ma_threshold_run(struct ma_session *s, const struct ma_threshold_opts *o,
 	if (!ended)
 		stop_agent(s);
 	if (rc == MA_EXIT_OK && !f.crossed) {
-		human(v1, sizeof(v1), f.max_seen);
+		ma_fmt_bytes(f.max_seen, v1, sizeof(v1));
 		if (ended) {
 			fprintf(stderr, "memattach: pid %d exited before %s reached %s (highest seen: %s)\n",
 				(int)o->pid, o->on_heap ? "the tracked heap" : "RSS", o->size_text, v1);
