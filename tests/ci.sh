@@ -17,7 +17,7 @@ finish_broken() {
 
 # The package list and the install logic live in scripts/install-deps.sh
 # (shared with the quick start; EXTRA_PACKAGES adds to it).
-bash scripts/install-deps.sh || finish_broken "installing the Debian packages failed (scripts/install-deps.sh)"
+bash scripts/install-deps.sh --tests || finish_broken "installing the Debian packages failed (scripts/install-deps.sh)"
 
 log "building"
 { ./autogen.sh && ./configure -q && make -j2; } || finish_broken "the build failed"
