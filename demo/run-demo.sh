@@ -17,5 +17,9 @@ sleep 1
 echo "== demo_service is running as pid $svc; attaching for 3 seconds"
 ./memattach --pid "$svc" --duration 3 -o demo.memcap
 echo "== the service still runs: $(ps -o pid=,stat=,comm= -p "$svc")"
-echo "== memattach report stats demo.memcap"
-./memattach report stats demo.memcap
+echo "== memattach report summary --max 5 demo.memcap"
+./memattach report summary --max 5 demo.memcap
+echo "== memattach report tree demo.memcap"
+./memattach report tree demo.memcap
+./memattach report flamegraph demo.memcap -o demo.html
+echo "== the flame graph page: $(pwd)/demo.html (memattach report stats demo.memcap for the totals)"
