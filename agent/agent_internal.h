@@ -28,6 +28,9 @@ struct ma_config {
 extern MA_HIDDEN struct ma_config ma_cfg;
 /* Nonzero while hooks record.  Read on every hook call. */
 extern MA_HIDDEN atomic_int ma_tracking;
+/* Set when the CLI stopped reading for MA_STALL_LIMIT_S: session dropped. */
+extern MA_HIDDEN atomic_int ma_stalled;
+#define MA_STALL_LIMIT_S 2
 /* The global event sequence counter. */
 extern MA_HIDDEN _Atomic uint64_t ma_seq;
 extern MA_HIDDEN uint64_t ma_start_ns;   /* CLOCK_MONOTONIC at session start */

@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 #include "agent_internal.h"
 
@@ -56,9 +57,12 @@ int ma_buffers_set_notify_fd(int fd)
 }
 
 /* Blocks while the pool is exhausted and tracking goes on. */
+atomic_int ma_stalled;
+
 static struct ma_buf *pool_get(void)
 {
 	struct ma_buf *b = NULL;
+	struct timespec deadline = {0, 0};
 	pthread_mutex_lock(&pool_lock);
 	for (;;) {
 		if (pool_free) {
@@ -74,7 +78,18 @@ static struct ma_buf *pool_get(void)
 		}
 		if (!atomic_load(&ma_tracking))
 			break;
-		pthread_cond_wait(&pool_cond, &pool_lock);
+		/* Back-pressure is bounded: a CLI that stops reading (stopped,
+		 * hung) must not hang the target.  Past the limit tracking ends
+		 * and the writer drops the session. */
+		if (!deadline.tv_sec) {
+			clock_gettime(CLOCK_REALTIME, &deadline);
+			deadline.tv_sec += MA_STALL_LIMIT_S;
+		}
+		if (pthread_cond_timedwait(&pool_cond, &pool_lock, &deadline) == ETIMEDOUT) {
+			atomic_store(&ma_tracking, 0);
+			atomic_store(&ma_stalled, 1);
+			break;
+		}
 	}
 	pthread_mutex_unlock(&pool_lock);
 	if (b) {

@@ -311,6 +311,10 @@ static void *writer_main(void *arg)
 		reason = atomic_load(&stop_reason);
 		if (reason)
 			break;
+		if (atomic_load(&ma_stalled)) {
+			disconnected = 1;   /* the CLI stopped reading: give up */
+			break;
+		}
 		uint64_t now = ma_now_ns();
 		int timeout = now >= next_tick ? 0 : (int)((next_tick - now) / 1000000) + 1;
 		struct pollfd pf[2] = {{sock, POLLIN, 0}, {evfd, POLLIN, 0}};
@@ -365,6 +369,11 @@ int ma_writer_prepare(int fd)
 		if (!col_seq || !col_time || !col_size || !col_addr || !col_kind || !col_stack)
 			return -ENOMEM;
 	}
+	/* A CLI that stops reading makes a send fail after the limit rather
+	 * than hold the writer (and, through back-pressure, the target). */
+	struct timeval tv = { MA_STALL_LIMIT_S, 0 };
+	setsockopt(sock, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	atomic_store(&ma_stalled, 0);
 	evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	statm_fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
 	if (evfd < 0)

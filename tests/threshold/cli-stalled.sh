@@ -1,0 +1,37 @@
+#!/bin/bash
+# cli-stalled.sh — the target is sacred even when the CLI stops reading
+# (SIGSTOP, a hung terminal): back-pressure is bounded, the agent gives up
+# the session after 2 s, the target goes on at full speed, and a later
+# attach works.
+set -u
+top=${top_builddir:-.}
+ma="$top/memattach"
+tmp=$(mktemp -d)
+fail=0
+trap 'kill -9 $sp $mp 2>/dev/null; rm -rf "$tmp"' EXIT
+bad() { echo "FAIL: $*"; fail=1; }
+
+"$top/tests/threshold/spinner" > "$tmp/out" &
+sp=$!
+for _ in $(seq 100); do grep -q ready "$tmp/out" && break; sleep 0.05; done
+"$ma" --pid "$sp" -q -o "$tmp/cap.memcap" 2> "$tmp/err" &
+mp=$!
+sleep 1
+kill -STOP $mp
+sleep 3                         # past the 2 s limit
+a=$(tail -n 1 "$tmp/out"); sleep 1; b=$(tail -n 1 "$tmp/out")
+echo "while the CLI is stopped: $a -> $b allocations in 1 s"
+[ "$b" -gt "$((a + 100000))" ] 2>/dev/null || bad "the target did not go on while the CLI was stopped ($a -> $b)"
+kill -CONT $mp
+kill -INT $mp
+wait $mp
+rc=$?
+[ $rc = 16 ] || bad "memattach exit $rc after its agent gave up, want 16 ($(cat "$tmp/err"))"
+"$ma" --pid "$sp" --duration 0.3 -q -o "$tmp/again.memcap" 2> "$tmp/err2"
+rc=$?
+[ $rc = 0 ] || bad "attach after the stall: exit $rc ($(cat "$tmp/err2"))"
+"$ma" report stats --json "$tmp/again.memcap" > "$tmp/st.json" || bad "report on the new capture"
+python3 -c "import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if d['total_allocations'] > 1000 else 1)" "$tmp/st.json" \
+	|| bad "the new capture holds no allocations"
+[ $fail = 0 ] && echo "PASS: cli-stalled"
+exit $fail
