@@ -27,14 +27,21 @@ struct cache_entry {
 	uint32_t off, id;
 };
 
-static inline uint32_t frame_id_cached(uintptr_t code, uint32_t off)
+/* The calling thread's cache, made on first use (NULL: no memory). */
+static struct cache_entry *thread_cache(void)
 {
-	const struct ma_py_layout *l = &ma_py.l;
 	struct ma_thread *t = ma_thread_self();
 	if (!t)
-		return ma_py_frame_id(code, off);
-	struct cache_entry *c = t->py_cache;
-	if (!c && !(c = t->py_cache = ma_arena_alloc(sizeof(*c) << CACHE_BITS)))
+		return NULL;
+	if (!t->py_cache)
+		t->py_cache = ma_arena_alloc(sizeof(struct cache_entry) << CACHE_BITS);
+	return t->py_cache;
+}
+
+static inline uint32_t frame_id_cached(struct cache_entry *c, uintptr_t code, uint32_t off)
+{
+	const struct ma_py_layout *l = &ma_py.l;
+	if (!c)
 		return ma_py_frame_id(code, off);
 	uintptr_t name = ma_py_rd(code + (l->co_qualname >= 0 ? l->co_qualname : l->co_name));
 	uintptr_t file = ma_py_rd(code + l->co_filename);
@@ -64,6 +71,7 @@ static inline void close_group(struct walk *w)
 
 static void walk_frames(uintptr_t f, struct walk *w)
 {
+	struct cache_entry *c = thread_cache();
 	const struct ma_py_layout *l = &ma_py.l;
 	unsigned steps = 0;
 	for (; ma_py_ptr_ok(f) && w->n < MA_PY_MAX_FRAMES && steps < 4 * MA_PY_MAX_FRAMES;
@@ -79,7 +87,7 @@ static void walk_frames(uintptr_t f, struct walk *w)
 				continue;
 			uintptr_t ip = ma_py_rd(f + l->fr_instr), base = code + (uintptr_t)l->co_code;
 			uint32_t off = ip >= base && ip - base < (1u << 28) ? (uint32_t)(ip - base) : 0;
-			w->ids[w->n++] = frame_id_cached(code, off);
+			w->ids[w->n++] = frame_id_cached(c, code, off);
 			if (l->fr_is_entry >= 0 && *(const uint8_t *)(f + l->fr_is_entry))
 				close_group(w);
 		} else {
@@ -88,7 +96,7 @@ static void walk_frames(uintptr_t f, struct walk *w)
 				continue;
 			int lasti = *(const int *)(f + l->fr_instr);
 			uint32_t off = lasti < 0 ? 0 : (uint32_t)lasti * (ma_py.lasti_units ? 2u : 1u);
-			w->ids[w->n++] = frame_id_cached(code, off);
+			w->ids[w->n++] = frame_id_cached(c, code, off);
 			close_group(w);
 		}
 	}
