@@ -169,9 +169,9 @@ int ma_attach_main(int argc, char **argv)
 	const char *thr_text = NULL;
 	const char *out = NULL;
 	uint64_t duration_ns = 0, v;
-	unsigned depth = 64;
+	struct ma_agent_opts ao = MA_AGENT_OPTS_INIT;
 	pid_t pid = 0;
-	int quiet = 0, pyalloc = 0, pynative = 0, c;
+	int quiet = 0, c, k;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "p:t:o:qh", opts, NULL)) != -1) {
@@ -190,13 +190,6 @@ int ma_attach_main(int argc, char **argv)
 			}
 			break;
 		case 'o': out = optarg; break;
-		case 'd':
-			if (ma_parse_uint_range(optarg, 1, 256, "--native-depth", &v, err, sizeof(err)) < 0) {
-				fprintf(stderr, "memattach: %s\n", err);
-				return MA_EXIT_USAGE;
-			}
-			depth = (unsigned)v;
-			break;
 		case 'q': quiet = 1; break;
 		case 'T':
 			thr_text = optarg;
@@ -217,10 +210,14 @@ int ma_attach_main(int argc, char **argv)
 				return MA_EXIT_USAGE;
 			}
 			break;
-		case 'P': pyalloc = 1; break;
-		case 'N': pynative = 1; break;
 		case 'h': usage_attach(stdout); return MA_EXIT_OK;
-		default: usage_attach(stderr); return MA_EXIT_USAGE;
+		default:
+			if ((k = ma_agent_opt(c, optarg, &ao)) < 0)
+				return MA_EXIT_USAGE;
+			if (k == 0) {
+				usage_attach(stderr);
+				return MA_EXIT_USAGE;
+			}
 		}
 	}
 	if (!pid || optind < argc) {
@@ -301,8 +298,7 @@ int ma_attach_main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	char cfg[512];
-	snprintf(cfg, sizeof(cfg), "socket=%s;depth=%u;attached=1%s%s", s.sock_path, depth,
-		 pyalloc ? ";pyalloc=1" : "", pynative ? ";pynative=1" : "");
+	ma_agent_config(cfg, sizeof(cfg), s.sock_path, &ao, 1);
 	long result = 0;
 	uint64_t t0 = ma_monotonic_ns();
 	if (ma_inject_library(pid, agent_t, "memattach_agent_start", cfg, &result, &ie) != 0) {

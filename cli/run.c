@@ -38,8 +38,8 @@ int ma_run_main(int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	const char *out = NULL;
-	unsigned depth = 64;
-	int quiet = 0, pyalloc = 0, pynative = 0, c;
+	struct ma_agent_opts ao = MA_AGENT_OPTS_INIT;
+	int quiet = 0, c, k;
 	char err[512], agent[4096], outbuf[4096];
 
 	optind = 1;
@@ -47,19 +47,14 @@ int ma_run_main(int argc, char **argv)
 		switch (c) {
 		case 'o': out = optarg; break;
 		case 'q': quiet = 1; break;
-		case 'P': pyalloc = 1; break;
-		case 'N': pynative = 1; break;
-		case 'd': {
-			uint64_t v;
-			if (ma_parse_uint_range(optarg, 1, 256, "--native-depth", &v, err, sizeof(err)) < 0) {
-				fprintf(stderr, "memattach: %s\n", err);
+		case 'h': usage_run(stdout); return MA_EXIT_OK;
+		default:
+			if ((k = ma_agent_opt(c, optarg, &ao)) < 0)
+				return MA_EXIT_USAGE;
+			if (k == 0) {
+				usage_run(stderr);
 				return MA_EXIT_USAGE;
 			}
-			depth = (unsigned)v;
-			break;
-		}
-		case 'h': usage_run(stdout); return MA_EXIT_OK;
-		default: usage_run(stderr); return MA_EXIT_USAGE;
 		}
 	}
 	if (optind >= argc) {
@@ -98,8 +93,7 @@ int ma_run_main(int argc, char **argv)
 		close(execerr[0]);
 		if (read(go[0], &b, 1) != 1)
 			_exit(127);
-		snprintf(cfg, sizeof(cfg), "socket=%s;depth=%u%s%s", s.sock_path, depth,
-			 pyalloc ? ";pyalloc=1" : "", pynative ? ";pynative=1" : "");
+		ma_agent_config(cfg, sizeof(cfg), s.sock_path, &ao, 0);
 		setenv(MEMATTACH_AGENT_CONFIG_ENV, cfg, 1);
 		const char *pre = getenv("LD_PRELOAD");
 		char *np = malloc(strlen(agent) + (pre ? strlen(pre) : 0) + 2);

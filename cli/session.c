@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include "session.h"
 #include "record_io.h"
+#include "parse_units.h"
 #include "symbolize.h"
 
 #define FLUSH_EVERY_NS 200000000ull   /* a killed CLI loses at most this much */
@@ -338,4 +339,35 @@ void ma_default_output(char *buf, size_t len, const char *comm, pid_t pid)
 		clean[j++] = (comm[i] == '/' || comm[i] == ' ') ? '_' : comm[i];
 	clean[j] = 0;
 	snprintf(buf, len, "memattach-%s-%d-%s.memcap", clean, (int)pid, ts);
+}
+
+int ma_agent_opt(int c, const char *arg, struct ma_agent_opts *o)
+{
+	char err[256];
+	uint64_t v;
+	switch (c) {
+	case 'P':
+		o->pyalloc = 1;
+		return 1;
+	case 'N':
+		o->pynative = 1;
+		return 1;
+	case 'd':
+		if (ma_parse_uint_range(arg, 1, 256, "--native-depth", &v, err, sizeof(err)) < 0) {
+			fprintf(stderr, "memattach: %s\n", err);
+			return -1;
+		}
+		o->depth = (unsigned)v;
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+void ma_agent_config(char *buf, size_t len, const char *sock_path,
+		     const struct ma_agent_opts *o, int attached)
+{
+	snprintf(buf, len, "socket=%s;depth=%u%s%s%s", sock_path, o->depth,
+		 attached ? ";attached=1" : "", o->pyalloc ? ";pyalloc=1" : "",
+		 o->pynative ? ";pynative=1" : "");
 }

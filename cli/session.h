@@ -64,4 +64,18 @@ void ma_default_output(char *buf, size_t len, const char *comm, pid_t pid);
 
 uint64_t ma_monotonic_ns(void);
 
+/* What the agent is told, shared by `run` and `--pid`. */
+struct ma_agent_opts {
+	unsigned depth;          /* --native-depth */
+	int pyalloc;             /* --trace-python-allocators */
+	int pynative;            /* --native */
+};
+#define MA_AGENT_OPTS_INIT { 64, 0, 0 }
+/* The getopt cases 'd', 'P' and 'N'.  1: handled, 0: not one of them,
+ * -1: bad value (the one-line message is printed). */
+int ma_agent_opt(int c, const char *arg, struct ma_agent_opts *o);
+/* The configuration string of agent/agent.h for this session. */
+void ma_agent_config(char *buf, size_t len, const char *sock_path,
+		     const struct ma_agent_opts *o, int attached);
+
 #endif
