@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 #define MA_HIDDEN __attribute__((visibility("hidden")))
 #define MA_BATCH_EVENTS 1024
@@ -45,6 +46,15 @@ struct ma_tls {
 extern MA_HIDDEN __thread struct ma_tls ma_tls __attribute__((tls_model("initial-exec")));
 
 uint64_t ma_now_ns(void) MA_HIDDEN;
+/* An event's time: the kernel's tick-resolution clock (1-4 ms here),
+ * a quarter of the cost of the precise one on every event; event order
+ * comes from seq, never from time. */
+static inline uint64_t ma_event_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
 pid_t ma_gettid(void) MA_HIDDEN;
 
 /* ---- memory of the agent itself (arena.c) ---- */
@@ -74,6 +84,8 @@ struct ma_thread {
 	int announced;            /* ThreadInfo sent this session */
 	char name[16];
 	void *py_cache;           /* python/py_walk.c: recent frame ids */
+	void *stack_cache;        /* stack_table.c: recent Python stacks */
+	struct ma_stack *py_last; /* stack_table.c: the last of them */
 };
 
 /* Records one event of the calling thread (the hook holds the guard). */
@@ -111,6 +123,7 @@ struct ma_stack {
 int ma_stacks_init(void) MA_HIDDEN;
 /* Unwinds the caller and returns its stack id (0 when unknown). */
 uint32_t ma_stack_capture(void) MA_HIDDEN;
+uint32_t ma_stack_capture_py(void) MA_HIDDEN;
 /* Stacks created since the last call, oldest first. */
 struct ma_stack *ma_stacks_take_new(void) MA_HIDDEN;
 struct ma_stack *ma_stacks_all(void) MA_HIDDEN;

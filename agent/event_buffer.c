@@ -130,9 +130,10 @@ static struct ma_thread *thread_attach(void)
 		t = ma_arena_alloc(sizeof(*t));
 	if (!t)
 		return NULL;
-	void *keep = t->py_cache;   /* a recycled record keeps its cache */
+	void *keep = t->py_cache, *keep2 = t->stack_cache;   /* a recycled record keeps its caches */
 	memset(t, 0, sizeof(*t));
 	t->py_cache = keep;
+	t->stack_cache = keep2;
 	t->pending = UINT64_MAX;
 	t->tid = (uint32_t)ma_gettid();
 	pthread_mutex_lock(&threads_lock);
@@ -192,7 +193,7 @@ static void append_locked(struct ma_thread *t, uint64_t seq, uint32_t kind,
 	struct ma_buf *b = t->cur;
 	uint32_t i = b->n++;
 	b->seq[i] = seq;
-	b->time[i] = ma_now_ns();
+	b->time[i] = ma_event_ns();
 	b->addr[i] = addr;
 	b->size[i] = size;
 	b->kind[i] = kind;

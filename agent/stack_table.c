@@ -44,10 +44,21 @@ void ma_stacks_set_agent_range(uintptr_t lo, uintptr_t hi)
 	agent_hi = hi;
 }
 
-static inline uint64_t mix(uint64_t h, uint64_t v)
+/* Independent multiplies summed, one final mix: a stack's frames are
+ * hashed on every event, and a dependent chain would cost a multiply's
+ * latency per frame. */
+static inline uint64_t hash_frames(const uint64_t *f, uint32_t n)
 {
-	h ^= v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
-	return h * 0xff51afd7ed558ccdull;
+	static const uint64_t m[8] = {
+		0x9e3779b97f4a7c15ull, 0xc2b2ae3d27d4eb4full, 0x165667b19e3779f9ull,
+		0xd6e8feb86659fd93ull, 0xff51afd7ed558ccdull, 0xc4ceb9fe1a85ec53ull,
+		0x85ebca77c2b2ae63ull, 0x27d4eb2f165667c5ull };
+	uint64_t h = 0x12345678u ^ n;
+	for (uint32_t i = 0; i < n; i++)
+		h += (f[i] ^ (f[i] >> 29)) * (m[i & 7] + ((uint64_t)(i >> 3) << 1));
+	h ^= h >> 32;
+	h *= 0xff51afd7ed558ccdull;
+	return h ^ (h >> 29);
 }
 
 static struct ma_stack *stack_new(const uint64_t *f, uint32_t n, uint64_t h)
@@ -73,12 +84,10 @@ static void publish(struct ma_stack *s)
 	while (!atomic_compare_exchange_weak(&all_list, &old, s));
 }
 
-/* Returns the id of the stack f[0..n), inserting it when new. */
-static uint32_t stack_intern(const uint64_t *f, uint32_t n)
+/* The stack f[0..n), inserted when new; NULL when the table is full or
+ * memory ran out. */
+static struct ma_stack *stack_intern_h(const uint64_t *f, uint32_t n, uint64_t h)
 {
-	uint64_t h = 0x12345678u ^ n;
-	for (uint32_t i = 0; i < n; i++)
-		h = mix(h, f[i]);
 	struct ma_stack *mine = NULL;
 	for (uint32_t i = 0, slot = (uint32_t)h & (TABLE_SIZE - 1); i < TABLE_SIZE;
 	     i++, slot = (slot + 1) & (TABLE_SIZE - 1)) {
@@ -86,22 +95,28 @@ static uint32_t stack_intern(const uint64_t *f, uint32_t n)
 		if (!s) {
 			if (atomic_load_explicit(&next_id, memory_order_relaxed) > TABLE_LIMIT) {
 				atomic_fetch_add(&dropped, 1);
-				return 0;
+				return NULL;
 			}
 			if (!mine && !(mine = stack_new(f, n, h)))
-				return 0;
+				return NULL;
 			if (!mine->id)
 				mine->id = atomic_fetch_add(&next_id, 1);
 			if (atomic_compare_exchange_strong(&table[slot], &s, mine)) {
 				publish(mine);
-				return mine->id;
+				return mine;
 			}
 			/* lost the race: s is the winner; fall through to compare */
 		}
 		if (s->hash == h && s->n == n && !memcmp(s->frames, f, n * sizeof(uint64_t)))
-			return s->id;
+			return s;
 	}
-	return 0;
+	return NULL;
+}
+
+static uint32_t stack_intern(const uint64_t *f, uint32_t n)
+{
+	struct ma_stack *s = stack_intern_h(f, n, hash_frames(f, n));
+	return s ? s->id : 0;
 }
 
 /* Native frames looked at first in a Python process: enough to reach the
@@ -150,6 +165,42 @@ uint32_t ma_stack_capture(void)
 	if (m)
 		return stack_intern(merged, m);
 	return stack_intern((const uint64_t *)(ips + first), (uint32_t)n);
+}
+
+#define THREAD_STACKS_BITS 8
+
+/* PyMem domain allocations, the most frequent events of a Python process:
+ * the Python frames alone (the native frames under them are the
+ * interpreter's own), unless full native stacks were asked for or the
+ * thread runs no Python.  A small per-thread table of recent stacks stands
+ * in front of the shared one, whose lines are cold. */
+uint32_t ma_stack_capture_py(void)
+{
+	uint64_t f[MA_PY_MAX_FRAMES];
+	uint32_t n;
+	if (ma_cfg.pynative)
+		return ma_stack_capture();
+	struct ma_thread *t = ma_thread_self();
+	if (!t)
+		return ma_stack_capture();
+	n = ma_py_frames(f, MA_PY_MAX_FRAMES, t->py_last != NULL);
+	if (n == MA_PY_UNCHANGED)
+		return t->py_last->id;
+	if (!n)
+		return ma_stack_capture();
+	uint64_t h = hash_frames(f, n);
+	if (!t->stack_cache)
+		t->stack_cache = ma_arena_alloc(sizeof(struct ma_stack *) << THREAD_STACKS_BITS);
+	struct ma_stack **c = t->stack_cache;
+	struct ma_stack **slot = c ? &c[h & ((1u << THREAD_STACKS_BITS) - 1)] : NULL;
+	struct ma_stack *s = slot ? *slot : NULL;
+	if (!(s && s->hash == h && s->n == n && !memcmp(s->frames, f, n * sizeof(uint64_t)))) {
+		s = stack_intern_h(f, n, h);
+		if (slot && s)
+			*slot = s;
+	}
+	t->py_last = s;
+	return s ? s->id : 0;
 }
 
 struct ma_stack *ma_stacks_take_new(void)

@@ -23,6 +23,15 @@ int ma_py_init(void) MA_HIDDEN;
  * Writes at most cap frames to out and returns their count, or 0 when the
  * thread runs no Python (the native stack is then used as it is). */
 uint32_t ma_py_merge(const uint64_t *nat, uint32_t n, uint64_t *out, uint32_t cap) MA_HIDDEN;
+/* The calling thread's Python frames alone, innermost first; 0: none.
+ * With reuse_ok, MA_PY_UNCHANGED (out untouched) when they are those of
+ * the thread's previous call. */
+#define MA_PY_UNCHANGED UINT32_MAX
+uint32_t ma_py_frames(uint64_t *out, uint32_t cap, int reuse_ok) MA_HIDDEN;
+/* Code-object lifetimes (py_walk.c, kept by py_alloc.c): bumped whenever
+ * a code object may have died; trusted only while every death is seen. */
+extern MA_HIDDEN _Atomic uint64_t ma_py_code_epoch;
+extern MA_HIDDEN atomic_int ma_py_epoch_trusted;
 uint32_t ma_py_native_cut(const uint64_t *nat, uint32_t n) MA_HIDDEN;
 
 /* Writer: PythonFrame records created since the last call (all of them

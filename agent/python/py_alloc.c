@@ -41,6 +41,9 @@ static struct domain doms[3] = {
 	{ .alloc_kind = MEMATTACH__EVENT_KIND__PYMEM_OBJ_ALLOC,
 	  .free_kind = MEMATTACH__EVENT_KIND__PYMEM_OBJ_FREE },
 };
+enum { RAW, MEM, OBJ };
+#define TP_FLAGS_OFFSET 168          /* PyTypeObject.tp_flags, 3.8-3.13 */
+#define TPFLAGS_HAVE_GC (1ul << 14)
 static int installed[3];
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -60,7 +63,7 @@ static void *w_malloc(void *ctx, size_t n)
 	ma_tls.guard++;
 	void *p = d->prev.malloc(d->prev.ctx, n);
 	if (p)
-		ma_record(d->alloc_kind, (uintptr_t)p, n, ma_stack_capture());
+		ma_record(d->alloc_kind, (uintptr_t)p, n, ma_stack_capture_py());
 	ma_tls.guard--;
 	return p;
 }
@@ -73,7 +76,7 @@ static void *w_calloc(void *ctx, size_t a, size_t b)
 	ma_tls.guard++;
 	void *p = d->prev.calloc(d->prev.ctx, a, b);
 	if (p)
-		ma_record(d->alloc_kind, (uintptr_t)p, a * b, ma_stack_capture());
+		ma_record(d->alloc_kind, (uintptr_t)p, a * b, ma_stack_capture_py());
 	ma_tls.guard--;
 	return p;
 }
@@ -88,14 +91,14 @@ static void *w_realloc(void *ctx, void *old, size_t n)
 	if (!old) {
 		p = d->prev.realloc(d->prev.ctx, old, n);
 		if (p)
-			ma_record(d->alloc_kind, (uintptr_t)p, n, ma_stack_capture());
+			ma_record(d->alloc_kind, (uintptr_t)p, n, ma_stack_capture_py());
 	} else {
 		/* The old block's release is sequenced before the call. */
 		uint64_t s = ma_seq_reserve();
 		p = d->prev.realloc(d->prev.ctx, old, n);
 		if (p) {
 			ma_record_reserved(s, d->free_kind, (uintptr_t)old, 0);
-			ma_record(d->alloc_kind, (uintptr_t)p, n, ma_stack_capture());
+			ma_record(d->alloc_kind, (uintptr_t)p, n, ma_stack_capture_py());
 		} else {
 			ma_seq_abandon(s);
 		}
@@ -104,9 +107,20 @@ static void *w_realloc(void *ctx, void *old, size_t n)
 	return p;
 }
 
+/* Code objects are not GC objects (checked when installing): a block
+ * whose second word is PyCode_Type may be a dying code object, and the
+ * frame caches' epoch moves on.  A false alarm only costs cache misses. */
+static inline void note_code_death(uintptr_t p)
+{
+	if (((const uintptr_t *)p)[1] == ma_py.code_type)
+		atomic_fetch_add_explicit(&ma_py_code_epoch, 1, memory_order_relaxed);
+}
+
 static void w_free(void *ctx, void *p)
 {
 	struct domain *d = ctx;
+	if (p && d == &doms[OBJ])
+		note_code_death((uintptr_t)p);
 	if (!p || PASS()) {
 		d->prev.free(d->prev.ctx, p);
 		return;
@@ -135,17 +149,28 @@ static void do_install(void)
 			continue;
 		pymem_allocator cur, mine;
 		get_alloc(i, &cur);
-		if (cur.malloc == w_malloc)
-			continue;    /* still ours from an earlier session */
+		if (cur.malloc == w_malloc) {
+			installed[i] = 1;   /* still ours from an earlier session */
+			continue;
+		}
 		doms[i].prev = cur;
 		mine = (pymem_allocator){ &doms[i], w_malloc, w_calloc, w_realloc, w_free };
 		set_alloc(i, &mine);
 		installed[i] = 1;
 	}
+	/* From here every code object's free passes through w_free, where it
+	 * is recognised by its type word when code objects have no GC header
+	 * in front (Py_TPFLAGS_HAVE_GC in PyTypeObject.tp_flags). */
+	unsigned long code_flags = *(const unsigned long *)(ma_py.code_type + TP_FLAGS_OFFSET);
+	if (installed[OBJ] && !(code_flags & TPFLAGS_HAVE_GC)) {
+		atomic_fetch_add(&ma_py_code_epoch, 1);
+		atomic_store(&ma_py_epoch_trusted, 1);
+	}
 }
 
 static void do_remove(void)
 {
+	atomic_store(&ma_py_epoch_trusted, 0);
 	for (int i = 0; i < 3; i++) {
 		if (!installed[i])
 			continue;

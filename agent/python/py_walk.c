@@ -11,50 +11,128 @@
  * 3.11 one call runs several: 3.11 marks the first frame of each call
  * (is_entry), 3.12+ puts a shim frame owned by the C stack below it. */
 #include "py_agent.h"
+#include <string.h>
 #include "record_io.h"
 
 #define FRAME_OWNED_BY_CSTACK 3
 #define CACHE_BITS 8
 
-/* Per-thread cache in front of ma_py_frame_id, whose content hashes cost
- * most of a walk.  An entry is reused only when the code object, offset,
- * name and file pointers, the name's own cached hash and the line table
- * are all the same: a code object freed and its address reused by another
- * function differs in its name (pointer or hash) or its line table. */
-struct cache_entry {
+/* Per-thread caches in front of ma_py_frame_id, whose content hashes cost
+ * most of a walk.
+ *
+ * checked: an entry is reused only when the code object, offset, name and
+ * file pointers, the name's hash and the line table are all the same: a
+ * code object freed and its address reused by another function differs in
+ * its name (pointer or hash) or its line table.
+ *
+ * fast: with --trace-python-allocators every code object's death is seen
+ * (its block passes through the OBJ domain's free and moves
+ * ma_py_code_epoch on), so within one epoch a code address means one code
+ * object and (code, offset) alone is the key.  The whole table is dropped
+ * when the epoch moves. */
+struct checked_entry {
 	uintptr_t code, name, file, lt;
 	int64_t name_hash;
 	uint32_t off, id;
 };
 
-/* The calling thread's cache, made on first use (NULL: no memory). */
-static struct cache_entry *thread_cache(void)
+struct fast_entry {
+	uintptr_t code;
+	uint32_t off, id;
+};
+
+/* The thread's last Python-only walk (fast mode): most allocations come
+ * from the same frames as the one before, or differ only at the inside. */
+struct memo_entry {
+	uintptr_t code;
+	uint32_t off, id;
+};
+
+struct thread_frames {
+	uint64_t epoch;                    /* of the fast entries */
+	struct fast_entry fast[1u << CACHE_BITS];
+	struct checked_entry checked[1u << CACHE_BITS];
+	uint64_t memo_epoch;
+	uint32_t memo_n;
+	struct memo_entry memo[MA_PY_MAX_FRAMES];
+};
+
+_Atomic uint64_t ma_py_code_epoch = 1;
+atomic_int ma_py_epoch_trusted;
+
+/* The calling thread's caches, made on first use (NULL: no memory). */
+static struct thread_frames *thread_frames(void)
 {
 	struct ma_thread *t = ma_thread_self();
 	if (!t)
 		return NULL;
 	if (!t->py_cache)
-		t->py_cache = ma_arena_alloc(sizeof(struct cache_entry) << CACHE_BITS);
+		t->py_cache = ma_arena_alloc(sizeof(struct thread_frames));
 	return t->py_cache;
 }
 
-static inline uint32_t frame_id_cached(struct cache_entry *c, uintptr_t code, uint32_t off)
+static inline uint32_t slot_of(uintptr_t code, uint32_t off)
+{
+	return ((code >> 4) ^ (code >> 12) ^ off * 0x9e3779b1u) & ((1u << CACHE_BITS) - 1);
+}
+
+#define NOT_CODE UINT32_MAX
+
+/* The frame id of (code, off) through the checked cache; NOT_CODE when
+ * code is no code object (a frame being built). */
+static __attribute__((noinline)) uint32_t frame_id_checked(struct thread_frames *tf,
+							   uintptr_t code, uint32_t off)
 {
 	const struct ma_py_layout *l = &ma_py.l;
-	if (!c)
+	if (!ma_py_is(code, ma_py.code_type))
+		return NOT_CODE;
+	if (!tf)
 		return ma_py_frame_id(code, off);
 	uintptr_t name = ma_py_rd(code + (l->co_qualname >= 0 ? l->co_qualname : l->co_name));
 	uintptr_t file = ma_py_rd(code + l->co_filename);
 	uintptr_t lt = ma_py_rd(code + l->co_linetable);
 	int64_t nh = ma_py_ptr_ok(name) ? *(const int64_t *)(name + l->str_hash) : -1;
-	struct cache_entry *e = &c[((code >> 4) ^ (code >> 12) ^ off * 0x9e3779b1u) & ((1u << CACHE_BITS) - 1)];
-	if (nh != -1 && e->code == code && e->off == off && e->name == name && e->file == file &&
+	/* Names Python never hashed (qualnames like f.<locals>.<listcomp>):
+	 * their content is the validator. */
+	if (nh == -1)
+		nh = (int64_t)ma_py_str_hash(name);
+	struct checked_entry *e = &tf->checked[slot_of(code, off)];
+	if (e->code == code && e->off == off && e->name == name && e->file == file &&
 	    e->lt == lt && e->name_hash == nh && e->id)
 		return e->id;
 	uint32_t id = ma_py_frame_id(code, off);
-	if (nh != -1)
-		*e = (struct cache_entry){ code, name, file, lt, nh, off, id };
+	if (id)
+		*e = (struct checked_entry){ code, name, file, lt, nh, off, id };
 	return id;
+}
+
+static inline uint32_t frame_id(struct thread_frames *tf, int fast, uintptr_t code, uint32_t off)
+{
+	if (!fast)
+		return frame_id_checked(tf, code, off);
+	struct fast_entry *e = &tf->fast[slot_of(code, off)];
+	if (e->code == code && e->off == off)
+		return e->id;
+	uint32_t id = frame_id_checked(tf, code, off);
+	if (id && id != NOT_CODE)
+		*e = (struct fast_entry){ code, off, id };
+	return id;
+}
+
+/* Sets up the walk's caches: fast is set when the epoch can be trusted. */
+static inline struct thread_frames *walk_caches(int *fast)
+{
+	struct thread_frames *tf = thread_frames();
+	*fast = 0;
+	if (tf && atomic_load_explicit(&ma_py_epoch_trusted, memory_order_relaxed)) {
+		uint64_t epoch = atomic_load_explicit(&ma_py_code_epoch, memory_order_relaxed);
+		if (tf->epoch != epoch) {
+			memset(tf->fast, 0, sizeof(tf->fast));
+			tf->epoch = epoch;
+		}
+		*fast = 1;
+	}
+	return tf;
 }
 
 struct walk {
@@ -69,36 +147,47 @@ static inline void close_group(struct walk *w)
 		w->end[w->ngroups++] = w->n;
 }
 
+/* Reads frame f's code and instruction offset.  Returns 0 for a shim
+ * frame (3.12+: owned by the C stack, it ends a group).  *last is set on
+ * the outermost frame of one eval-loop call. */
+static inline int read_frame(uintptr_t f, uintptr_t *code, uint32_t *off, int *last)
+{
+	const struct ma_py_layout *l = &ma_py.l;
+	*code = ma_py_rd(f + l->fr_code);
+	if (ma_py.frames_v311) {
+		if (l->fr_is_entry < 0 && *(const uint8_t *)(f + l->fr_owner) == FRAME_OWNED_BY_CSTACK)
+			return 0;
+		uintptr_t ip = ma_py_rd(f + l->fr_instr), base = *code + (uintptr_t)l->co_code;
+		*off = ip >= base && ip - base < (1u << 28) ? (uint32_t)(ip - base) : 0;
+		*last = l->fr_is_entry >= 0 && *(const uint8_t *)(f + l->fr_is_entry);
+	} else {
+		int lasti = *(const int *)(f + l->fr_instr);
+		*off = lasti < 0 ? 0 : (uint32_t)lasti * (ma_py.lasti_units ? 2u : 1u);
+		*last = 1;
+	}
+	return 1;
+}
+
+#define WALK_LIMIT (4 * MA_PY_MAX_FRAMES)   /* frames looked at, shims included */
+
 static void walk_frames(uintptr_t f, struct walk *w)
 {
-	struct cache_entry *c = thread_cache();
-	const struct ma_py_layout *l = &ma_py.l;
+	int fast, last;
+	struct thread_frames *tf = walk_caches(&fast);
 	unsigned steps = 0;
-	for (; ma_py_ptr_ok(f) && w->n < MA_PY_MAX_FRAMES && steps < 4 * MA_PY_MAX_FRAMES;
-	     f = ma_py_rd(f + l->fr_previous), steps++) {
-		if (ma_py.frames_v311) {
-			if (l->fr_is_entry < 0 &&
-			    *(const uint8_t *)(f + l->fr_owner) == FRAME_OWNED_BY_CSTACK) {
-				close_group(w);
-				continue;
-			}
-			uintptr_t code = ma_py_rd(f + l->fr_code);
-			if (!ma_py_is(code, ma_py.code_type))
-				continue;
-			uintptr_t ip = ma_py_rd(f + l->fr_instr), base = code + (uintptr_t)l->co_code;
-			uint32_t off = ip >= base && ip - base < (1u << 28) ? (uint32_t)(ip - base) : 0;
-			w->ids[w->n++] = frame_id_cached(c, code, off);
-			if (l->fr_is_entry >= 0 && *(const uint8_t *)(f + l->fr_is_entry))
-				close_group(w);
-		} else {
-			uintptr_t code = ma_py_rd(f + l->fr_code);
-			if (!ma_py_is(code, ma_py.code_type))
-				continue;
-			int lasti = *(const int *)(f + l->fr_instr);
-			uint32_t off = lasti < 0 ? 0 : (uint32_t)lasti * (ma_py.lasti_units ? 2u : 1u);
-			w->ids[w->n++] = frame_id_cached(c, code, off);
+	for (; ma_py_ptr_ok(f) && w->n < MA_PY_MAX_FRAMES && steps < WALK_LIMIT;
+	     f = ma_py_rd(f + ma_py.l.fr_previous), steps++) {
+		uintptr_t code;
+		uint32_t off, id;
+		if (!read_frame(f, &code, &off, &last)) {
 			close_group(w);
+			continue;
 		}
+		if ((id = frame_id(tf, fast, code, off)) == NOT_CODE)
+			continue;
+		w->ids[w->n++] = id;
+		if (last)
+			close_group(w);
 	}
 	if (!w->ngroups || w->end[w->ngroups - 1] != w->n)
 		close_group(w);
@@ -113,7 +202,8 @@ static inline uint32_t put_group(const struct walk *w, uint32_t g, uint64_t *out
 	return o;
 }
 
-uint32_t ma_py_merge(const uint64_t *nat, uint32_t n, uint64_t *out, uint32_t cap)
+/* The calling thread's innermost Python frame, 0 when it runs none. */
+static uintptr_t innermost_frame(void)
 {
 	static int seen_initialized;
 	if (!ma_py_active)
@@ -133,7 +223,13 @@ uint32_t ma_py_merge(const uint64_t *nat, uint32_t n, uint64_t *out, uint32_t ca
 	uintptr_t f = ma_py_rd(ts + l->ts_frame);
 	if (l->cframe_frame >= 0)
 		f = ma_py_ptr_ok(f) ? ma_py_rd(f + l->cframe_frame) : 0;
-	if (!ma_py_ptr_ok(f))
+	return ma_py_ptr_ok(f) ? f : 0;
+}
+
+uint32_t ma_py_merge(const uint64_t *nat, uint32_t n, uint64_t *out, uint32_t cap)
+{
+	uintptr_t f = innermost_frame();
+	if (!f)
 		return 0;
 	struct walk w;
 	w.n = w.ngroups = 0;
@@ -150,6 +246,69 @@ uint32_t ma_py_merge(const uint64_t *nat, uint32_t n, uint64_t *out, uint32_t ca
 	/* A truncated native stack: the Python view stays whole. */
 	while (g < w.ngroups)
 		o = put_group(&w, g++, out, o, cap);
+	return o;
+}
+
+/* Fast mode: the frames are read first (a chain of loads, nothing
+ * else), then compared with the last walk aligned at the outermost frame;
+ * only the frames that differ are looked up, and when every frame's id is
+ * the last walk's, MA_PY_UNCHANGED says so and out is left alone. */
+static uint32_t frames_memo(uintptr_t f, struct thread_frames *tf, uint64_t *out, uint32_t cap,
+			    int reuse_ok)
+{
+	struct memo_entry cur[MA_PY_MAX_FRAMES];
+	uint32_t n = 0;
+	unsigned steps = 0;
+	int last;
+	for (; ma_py_ptr_ok(f) && n < MA_PY_MAX_FRAMES && steps < WALK_LIMIT;
+	     f = ma_py_rd(f + ma_py.l.fr_previous), steps++)
+		n += (uint32_t)read_frame(f, &cur[n].code, &cur[n].off, &last);
+	uint32_t m = tf->memo_epoch == tf->epoch ? tf->memo_n : 0;
+	int same = m == n;
+	struct memo_entry *memo = tf->memo + m - n;   /* aligned: memo[i] for i >= n - m */
+	for (uint32_t i = 0; i < n; i++) {
+		struct memo_entry *c = &cur[i];
+		int have = i + m >= n;
+		if (have && memo[i].code == c->code && memo[i].off == c->off) {
+			c->id = memo[i].id;
+			continue;
+		}
+		c->id = frame_id(tf, 1, c->code, c->off);
+		if (!have || memo[i].id != c->id)
+			same = 0;
+		if (m == n)
+			memo[i] = *c;
+	}
+	if (m != n) {
+		memcpy(tf->memo, cur, n * sizeof(*cur));
+		tf->memo_n = n;
+	}
+	tf->memo_epoch = tf->epoch;
+	if (same && reuse_ok)
+		return MA_PY_UNCHANGED;
+	uint32_t o = 0;
+	for (uint32_t i = 0; i < n && o < cap; i++)
+		if (cur[i].id && cur[i].id != NOT_CODE)
+			out[o++] = MA_FRAME_PYTHON_BIT | cur[i].id;
+	return o;
+}
+
+uint32_t ma_py_frames(uint64_t *out, uint32_t cap, int reuse_ok)
+{
+	uintptr_t f = innermost_frame();
+	if (!f)
+		return 0;
+	int fast;
+	struct thread_frames *tf = walk_caches(&fast);
+	if (fast)
+		return frames_memo(f, tf, out, cap, reuse_ok);
+	struct walk w;
+	w.n = w.ngroups = 0;
+	walk_frames(f, &w);
+	uint32_t o = 0;
+	for (uint32_t i = 0; i < w.n && o < cap; i++)
+		if (w.ids[i])
+			out[o++] = MA_FRAME_PYTHON_BIT | w.ids[i];
 	return o;
 }
 
