@@ -85,7 +85,6 @@ struct ma_thread {
 	char name[16];
 	void *py_cache;           /* python/py_walk.c: recent frame ids */
 	void *stack_cache;        /* stack_table.c: recent Python stacks */
-	struct ma_stack *py_last; /* stack_table.c: the last of them */
 };
 
 /* Records one event of the calling thread (the hook holds the guard). */

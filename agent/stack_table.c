@@ -177,30 +177,31 @@ uint32_t ma_stack_capture(void)
 uint32_t ma_stack_capture_py(void)
 {
 	uint64_t f[MA_PY_MAX_FRAMES];
+	struct ma_py_known known;
 	uint32_t n;
 	if (ma_cfg.pynative)
 		return ma_stack_capture();
-	struct ma_thread *t = ma_thread_self();
-	if (!t)
-		return ma_stack_capture();
-	n = ma_py_frames(f, MA_PY_MAX_FRAMES, t->py_last != NULL);
-	if (n == MA_PY_UNCHANGED)
-		return t->py_last->id;
+	n = ma_py_frames(f, MA_PY_MAX_FRAMES, &known);
+	if (n == MA_PY_KNOWN)
+		return known.stack;
 	if (!n)
 		return ma_stack_capture();
 	uint64_t h = hash_frames(f, n);
-	if (!t->stack_cache)
+	struct ma_thread *t = ma_thread_self();
+	if (t && !t->stack_cache)
 		t->stack_cache = ma_arena_alloc(sizeof(struct ma_stack *) << THREAD_STACKS_BITS);
-	struct ma_stack **c = t->stack_cache;
+	struct ma_stack **c = t ? t->stack_cache : NULL;
 	struct ma_stack **slot = c ? &c[h & ((1u << THREAD_STACKS_BITS) - 1)] : NULL;
 	struct ma_stack *s = slot ? *slot : NULL;
 	if (!(s && s->hash == h && s->n == n && !memcmp(s->frames, f, n * sizeof(uint64_t)))) {
 		s = stack_intern_h(f, n, h);
-		if (slot && s)
+		if (!s)
+			return 0;
+		if (slot)
 			*slot = s;
 	}
-	t->py_last = s;
-	return s ? s->id : 0;
+	ma_py_known_set(&known, s->id);
+	return s->id;
 }
 
 struct ma_stack *ma_stacks_take_new(void)

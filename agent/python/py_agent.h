@@ -23,11 +23,17 @@ int ma_py_init(void) MA_HIDDEN;
  * Writes at most cap frames to out and returns their count, or 0 when the
  * thread runs no Python (the native stack is then used as it is). */
 uint32_t ma_py_merge(const uint64_t *nat, uint32_t n, uint64_t *out, uint32_t cap) MA_HIDDEN;
-/* The calling thread's Python frames alone, innermost first; 0: none.
- * With reuse_ok, MA_PY_UNCHANGED (out untouched) when they are those of
- * the thread's previous call. */
-#define MA_PY_UNCHANGED UINT32_MAX
-uint32_t ma_py_frames(uint64_t *out, uint32_t cap, int reuse_ok) MA_HIDDEN;
+/* The calling thread's Python frames alone, innermost first, into out;
+ * 0 when it runs none.  MA_PY_KNOWN instead when the thread met these
+ * frames before: known->stack is then their stack's id.  Otherwise, once
+ * the stack is interned, ma_py_known_set tells it for next time. */
+#define MA_PY_KNOWN UINT32_MAX
+struct ma_py_known {
+	uint32_t stack;
+	void *slot;
+};
+uint32_t ma_py_frames(uint64_t *out, uint32_t cap, struct ma_py_known *known) MA_HIDDEN;
+void ma_py_known_set(struct ma_py_known *known, uint32_t stack) MA_HIDDEN;
 /* Code-object lifetimes (py_walk.c, kept by py_alloc.c): bumped whenever
  * a code object may have died; trusted only while every death is seen. */
 extern MA_HIDDEN _Atomic uint64_t ma_py_code_epoch;

@@ -48,8 +48,15 @@ struct memo_entry {
 	uint32_t off, id;
 };
 
+/* Stacks by the hashes of their raw frames (fast mode). */
+struct known_entry {
+	uint64_t h1, h2;
+	uint32_t n, stack;
+};
+
 struct thread_frames {
-	uint64_t epoch;                    /* of the fast entries */
+	uint64_t epoch;                    /* of the fast and known entries */
+	struct known_entry known[1u << CACHE_BITS];
 	struct fast_entry fast[1u << CACHE_BITS];
 	struct checked_entry checked[1u << CACHE_BITS];
 	uint64_t memo_epoch;
@@ -128,6 +135,7 @@ static inline struct thread_frames *walk_caches(int *fast)
 		uint64_t epoch = atomic_load_explicit(&ma_py_code_epoch, memory_order_relaxed);
 		if (tf->epoch != epoch) {
 			memset(tf->fast, 0, sizeof(tf->fast));
+			memset(tf->known, 0, sizeof(tf->known));
 			tf->epoch = epoch;
 		}
 		*fast = 1;
@@ -249,33 +257,53 @@ uint32_t ma_py_merge(const uint64_t *nat, uint32_t n, uint64_t *out, uint32_t ca
 	return o;
 }
 
-/* Fast mode: the frames are read first (a chain of loads, nothing
- * else), then compared with the last walk aligned at the outermost frame;
- * only the frames that differ are looked up, and when every frame's id is
- * the last walk's, MA_PY_UNCHANGED says so and out is left alone. */
-static uint32_t frames_memo(uintptr_t f, struct thread_frames *tf, uint64_t *out, uint32_t cap,
-			    int reuse_ok)
+static inline uint64_t rotl(uint64_t x, unsigned r)
+{
+	return (x << r) | (x >> (64 - r));
+}
+
+/* Fast mode.  The frames are read first, a chain of dependent loads; two
+ * independent 64-bit hashes of their (code, offset) pairs are computed in
+ * the shadow of those loads.  Within an epoch the pairs decide the stack,
+ * so a thread that allocates again from frames it has seen finds the
+ * stack's id by those 128 bits and the depth, without another lookup.
+ * Otherwise the pairs are compared with the last walk aligned at the
+ * outermost frame, and only the frames that differ are looked up. */
+static uint32_t frames_fast(uintptr_t f, struct thread_frames *tf, uint64_t *out, uint32_t cap,
+			    struct ma_py_known *known)
 {
 	struct memo_entry cur[MA_PY_MAX_FRAMES];
 	uint32_t n = 0;
 	unsigned steps = 0;
+	uint64_t h1 = 0x9e3779b97f4a7c15ull, h2 = 0x6a09e667f3bcc909ull;
 	int last;
 	for (; ma_py_ptr_ok(f) && n < MA_PY_MAX_FRAMES && steps < WALK_LIMIT;
-	     f = ma_py_rd(f + ma_py.l.fr_previous), steps++)
-		n += (uint32_t)read_frame(f, &cur[n].code, &cur[n].off, &last);
+	     f = ma_py_rd(f + ma_py.l.fr_previous), steps++) {
+		if (!read_frame(f, &cur[n].code, &cur[n].off, &last))
+			continue;
+		uint64_t x = cur[n].code ^ ((uint64_t)cur[n].off << 47) ^ n;
+		h1 = (h1 ^ x) * 0xff51afd7ed558ccdull;
+		h2 = rotl(h2 + x * 0xc4ceb9fe1a85ec53ull, 31);
+		n++;
+	}
+	h1 ^= h1 >> 33;
+	struct known_entry *k = &tf->known[(h1 ^ h2) & ((1u << CACHE_BITS) - 1)];
+	if (k->h1 == h1 && k->h2 == h2 && k->n == n && k->stack) {
+		known->stack = k->stack;
+		return MA_PY_KNOWN;
+	}
+	*k = (struct known_entry){ h1, h2, n, 0 };
+	known->slot = k;
+
 	uint32_t m = tf->memo_epoch == tf->epoch ? tf->memo_n : 0;
-	int same = m == n;
 	struct memo_entry *memo = tf->memo + m - n;   /* aligned: memo[i] for i >= n - m */
 	for (uint32_t i = 0; i < n; i++) {
 		struct memo_entry *c = &cur[i];
-		int have = i + m >= n;
-		if (have && memo[i].code == c->code && memo[i].off == c->off) {
+		if (i + m >= n && memo[i].code == c->code && memo[i].off == c->off) {
 			c->id = memo[i].id;
 			continue;
 		}
 		c->id = frame_id(tf, 1, c->code, c->off);
-		if (!have || memo[i].id != c->id)
-			same = 0;
 		if (m == n)
 			memo[i] = *c;
 	}
@@ -284,8 +312,6 @@ static uint32_t frames_memo(uintptr_t f, struct thread_frames *tf, uint64_t *out
 		tf->memo_n = n;
 	}
 	tf->memo_epoch = tf->epoch;
-	if (same && reuse_ok)
-		return MA_PY_UNCHANGED;
 	uint32_t o = 0;
 	for (uint32_t i = 0; i < n && o < cap; i++)
 		if (cur[i].id && cur[i].id != NOT_CODE)
@@ -293,15 +319,16 @@ static uint32_t frames_memo(uintptr_t f, struct thread_frames *tf, uint64_t *out
 	return o;
 }
 
-uint32_t ma_py_frames(uint64_t *out, uint32_t cap, int reuse_ok)
+uint32_t ma_py_frames(uint64_t *out, uint32_t cap, struct ma_py_known *known)
 {
+	known->slot = NULL;
 	uintptr_t f = innermost_frame();
 	if (!f)
 		return 0;
 	int fast;
 	struct thread_frames *tf = walk_caches(&fast);
 	if (fast)
-		return frames_memo(f, tf, out, cap, reuse_ok);
+		return frames_fast(f, tf, out, cap, known);
 	struct walk w;
 	w.n = w.ngroups = 0;
 	walk_frames(f, &w);
@@ -310,6 +337,12 @@ uint32_t ma_py_frames(uint64_t *out, uint32_t cap, int reuse_ok)
 		if (w.ids[i])
 			out[o++] = MA_FRAME_PYTHON_BIT | w.ids[i];
 	return o;
+}
+
+void ma_py_known_set(struct ma_py_known *known, uint32_t stack)
+{
+	if (known->slot)
+		((struct known_entry *)known->slot)->stack = stack;
 }
 
 /* Where a native stack can stop in the Python view: just past the
