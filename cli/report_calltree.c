@@ -60,12 +60,26 @@ size_t ma_stack_view(const ma_analysis *a, const ma_stack_stats *s, int native, 
 				inner_py = i;
 				break;
 			}
+	/* Native frames inside the innermost Python frame are kept, except
+	 * the interpreter's own call machinery right under it
+	 * (PyObject_Vectorcall and the like): frames of the module whose eval
+	 * loop runs that Python frame — the first native frame outside it. */
+	uint32_t keep = inner_py;   /* native frames [0, keep) are shown */
+	if (inner_py != UINT32_MAX) {
+		const ma_module *interp = NULL;
+		for (uint32_t i = inner_py + 1; i < s->nframes && !interp; i++)
+			if (!(s->frames[i] & MA_FRAME_PYTHON_BIT))
+				interp = ma_analysis_module(a, s->frames[i]);
+		while (interp && keep > 0 && !(s->frames[keep - 1] & MA_FRAME_PYTHON_BIT) &&
+		       ma_analysis_module(a, s->frames[keep - 1]) == interp)
+			keep--;
+	}
 	size_t n = 0;
 	for (uint32_t i = 0; i < s->nframes && n < max; i++) {
 		uint64_t f = s->frames[i];
 		if (f & MA_FRAME_PYTHON_BIT)
 			n += python_loc(a, f, out + n);
-		else if (inner_py == UINT32_MAX || i < inner_py)
+		else if (inner_py == UINT32_MAX || i < keep)
 			n += native_locs(a, f, out + n, max - n);
 	}
 	return n;

@@ -1,12 +1,12 @@
 #!/bin/bash
 # install-deps.sh [--tests] — installs the Debian packages memattach needs to
-# build (and with --tests, to run every test: Go's pprof, Chromium), only
+# build (and with --tests, to run every test: Go's pprof, Chromium, numpy), only
 # those missing.  Used by the quick start and by tests/ci.sh.
 set -u
 PACKAGES="build-essential g++ autoconf automake libtool pkg-config libunwind-dev
 libelf-dev libdw-dev libprotobuf-c-dev protobuf-c-compiler libcmocka-dev
 libzstd-dev python3 zlib1g-dev ${EXTRA_PACKAGES:-}"
-[ "${1:-}" = --tests ] && PACKAGES="$PACKAGES golang-go chromium"
+[ "${1:-}" = --tests ] && PACKAGES="$PACKAGES golang-go chromium python3-numpy"
 missing=""
 for p in $PACKAGES; do
 	st=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null)

@@ -88,6 +88,23 @@ static void pyframe(synth *s, uint32_t id, const char *fn, const char *file, uin
 	synth_record(s, &r);
 }
 
+static void module(synth *s, const char *path, uint64_t start, uint64_t end)
+{
+	Memattach__Segment sg = MEMATTACH__SEGMENT__INIT, *sgs[1] = { &sg };
+	sg.start = start;
+	sg.end = end;
+	sg.flags = 5;
+	Memattach__Module m = MEMATTACH__MODULE__INIT;
+	m.load_address = start;
+	m.path = (char *)path;
+	m.n_segments = 1;
+	m.segments = sgs;
+	Memattach__Record r = MEMATTACH__RECORD__INIT;
+	r.r_case = MEMATTACH__RECORD__R_MODULE;
+	r.module = &m;
+	synth_record(s, &r);
+}
+
 enum { MALLOC = MEMATTACH__EVENT_KIND__MALLOC, FREE = MEMATTACH__EVENT_KIND__FREE };
 
 /*
@@ -454,6 +471,55 @@ static void test_python_view(void **state)
 	free(p);
 }
 
+/* With modules known: the interpreter's own frames right inside the
+ * innermost Python frame (the module of its eval loop) are left out, an
+ * extension's frames and what it calls are kept. */
+static void test_python_view_interpreter(void **state)
+{
+	(void)state;
+	char *p = synth_tmpname("pyint");
+	synth *s = synth_open(p);
+	synth_header(s, 1);
+	module(s, "/usr/lib/libpython3.11.so", 0x1000, 0x5000);
+	module(s, "/usr/lib/numpy/_multiarray_umath.so", 0x6000, 0x7000);
+	uint64_t py = MA_FRAME_PYTHON_BIT;
+	uint64_t a[] = { 0x1001, 0x1002, py | 7, 0x4001, 0x4002, py | 8, 0x5001 };
+	uint64_t b[] = { 0x1004, 0x6001, 0x6002, 0x1003, py | 9, 0x4001, 0x4002, py | 8, 0x5001 };
+	synth_stack(s, 1, 7, a);
+	synth_stack(s, 2, 9, b);
+	pyframe(s, 7, "inner_py", "app.py", 12);
+	pyframe(s, 8, "outer_py", "app.py", 3);
+	pyframe(s, 9, "make_zeros", "app.py", 20);
+	synth_event(s, 1, MALLOC, 0x10000, 64, 1);
+	synth_event(s, 1, MALLOC, 0x20000, 8000000, 2);
+	sym(s, 0x1001, "PyMem_Malloc", NULL, 0);
+	sym(s, 0x1002, "list_append", NULL, 0);
+	sym(s, 0x1003, "PyObject_Vectorcall", NULL, 0);
+	sym(s, 0x1004, "PyDataMem_UserNEW", NULL, 0);
+	sym(s, 0x4001, "_PyEval_EvalFrameDefault", NULL, 0);
+	sym(s, 0x4002, "PyEval_Call", NULL, 0);
+	sym(s, 0x5001, "Py_RunMain", NULL, 0);
+	sym(s, 0x6001, "PyArray_Zeros", NULL, 0);
+	sym(s, 0x6002, "array_zeros", NULL, 0);
+	synth_finish(s, 1);
+	synth_close(s);
+	char *out, *err;
+	assert_int_equal(run(&out, &err, 3, "report", "folded", p), MA_EXIT_OK);
+	assert_string_equal(out, "outer_py;make_zeros;array_zeros;PyArray_Zeros;PyDataMem_UserNEW 8000000\n"
+				 "outer_py;inner_py 64\n");
+	free(out);
+	free(err);
+	assert_int_equal(run(&out, &err, 4, "report", "folded", p, "--native"), MA_EXIT_OK);
+	assert_string_equal(out, "Py_RunMain;outer_py;PyEval_Call;_PyEval_EvalFrameDefault;make_zeros;"
+				 "PyObject_Vectorcall;array_zeros;PyArray_Zeros;PyDataMem_UserNEW 8000000\n"
+				 "Py_RunMain;outer_py;PyEval_Call;_PyEval_EvalFrameDefault;inner_py;"
+				 "list_append;PyMem_Malloc 64\n");
+	free(out);
+	free(err);
+	unlink(p);
+	free(p);
+}
+
 static void test_pprof_bytes(void **state)
 {
 	(void)state;
@@ -482,6 +548,7 @@ int main(void)
 		cmocka_unit_test(test_truncated),
 		cmocka_unit_test(test_snapshots),
 		cmocka_unit_test(test_python_view),
+		cmocka_unit_test(test_python_view_interpreter),
 		cmocka_unit_test(test_pprof_bytes),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
