@@ -122,7 +122,8 @@ struct ma_stack {
 int ma_stacks_init(void) MA_HIDDEN;
 /* Unwinds the caller and returns its stack id (0 when unknown). */
 uint32_t ma_stack_capture(void) MA_HIDDEN;
-uint32_t ma_stack_capture_py(void) MA_HIDDEN;
+/* PyMem domain allocations (gil: the caller holds the GIL). */
+uint32_t ma_stack_capture_py(int gil) MA_HIDDEN;
 /* Stacks created since the last call, oldest first. */
 struct ma_stack *ma_stacks_take_new(void) MA_HIDDEN;
 struct ma_stack *ma_stacks_all(void) MA_HIDDEN;

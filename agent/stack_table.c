@@ -174,14 +174,14 @@ uint32_t ma_stack_capture(void)
  * interpreter's own), unless full native stacks were asked for or the
  * thread runs no Python.  A small per-thread table of recent stacks stands
  * in front of the shared one, whose lines are cold. */
-uint32_t ma_stack_capture_py(void)
+uint32_t ma_stack_capture_py(int gil)
 {
 	uint64_t f[MA_PY_MAX_FRAMES];
 	struct ma_py_known known;
 	uint32_t n;
 	if (ma_cfg.pynative)
 		return ma_stack_capture();
-	n = ma_py_frames(f, MA_PY_MAX_FRAMES, &known);
+	n = ma_py_frames(f, MA_PY_MAX_FRAMES, gil, &known);
 	if (n == MA_PY_KNOWN)
 		return known.stack;
 	if (!n)

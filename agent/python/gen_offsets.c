@@ -23,6 +23,7 @@ int main(void)
 #else
 	printf("\t  .ts_frame = %zu, .cframe_frame = -1,\n", offsetof(PyThreadState, frame));
 #endif
+	printf("\t  .ts_thread_id = %zu,\n", offsetof(PyThreadState, thread_id));
 #if PY_VERSION_HEX >= 0x030B0000
 	printf("\t  .fr_previous = %zu,\n", offsetof(_PyInterpreterFrame, previous));
 #if PY_VERSION_HEX >= 0x030D0000

@@ -26,13 +26,14 @@ uint32_t ma_py_merge(const uint64_t *nat, uint32_t n, uint64_t *out, uint32_t ca
 /* The calling thread's Python frames alone, innermost first, into out;
  * 0 when it runs none.  MA_PY_KNOWN instead when the thread met these
  * frames before: known->stack is then their stack's id.  Otherwise, once
- * the stack is interned, ma_py_known_set tells it for next time. */
+ * the stack is interned, ma_py_known_set tells it for next time.  gil: the
+ * caller holds the GIL (PyMem MEM and OBJ domains). */
 #define MA_PY_KNOWN UINT32_MAX
 struct ma_py_known {
 	uint32_t stack;
 	void *slot;
 };
-uint32_t ma_py_frames(uint64_t *out, uint32_t cap, struct ma_py_known *known) MA_HIDDEN;
+uint32_t ma_py_frames(uint64_t *out, uint32_t cap, int gil, struct ma_py_known *known) MA_HIDDEN;
 void ma_py_known_set(struct ma_py_known *known, uint32_t stack) MA_HIDDEN;
 /* Code-object lifetimes (py_walk.c, kept by py_alloc.c): bumped whenever
  * a code object may have died; trusted only while every death is seen. */
@@ -55,6 +56,7 @@ int ma_py_present(void) MA_HIDDEN;
 struct ma_py_layout {
 	int major, minor;
 	long ts_frame, cframe_frame;        /* cframe_frame < 0: no _PyCFrame hop */
+	long ts_thread_id;                  /* pthread_self() of its thread */
 	long fr_previous, fr_code, fr_instr, fr_owner, fr_is_entry;
 	long co_qualname, co_code, co_linetable;
 	long co_filename, co_name, co_firstlineno;
@@ -65,6 +67,7 @@ struct ma_py_layout {
 struct ma_py_state {
 	struct ma_py_layout l;
 	void *(*get_tstate)(void);          /* PyGILState_GetThisThreadState */
+	void *(*get_current)(void);         /* the GIL holder's, or NULL */
 	int (*is_initialized)(void), (*is_finalizing)(void);
 	uintptr_t code_type, str_type, bytes_type;
 	uintptr_t eval_lo, eval_hi;         /* _PyEval_EvalFrameDefault */

@@ -63,7 +63,7 @@ static void *w_malloc(void *ctx, size_t n)
 	ma_tls.guard++;
 	void *p = d->prev.malloc(d->prev.ctx, n);
 	if (p)
-		ma_record(d->alloc_kind, (uintptr_t)p, n, ma_stack_capture_py());
+		ma_record(d->alloc_kind, (uintptr_t)p, n, ma_stack_capture_py(d != &doms[RAW]));
 	ma_tls.guard--;
 	return p;
 }
@@ -76,7 +76,7 @@ static void *w_calloc(void *ctx, size_t a, size_t b)
 	ma_tls.guard++;
 	void *p = d->prev.calloc(d->prev.ctx, a, b);
 	if (p)
-		ma_record(d->alloc_kind, (uintptr_t)p, a * b, ma_stack_capture_py());
+		ma_record(d->alloc_kind, (uintptr_t)p, a * b, ma_stack_capture_py(d != &doms[RAW]));
 	ma_tls.guard--;
 	return p;
 }
@@ -91,14 +91,14 @@ static void *w_realloc(void *ctx, void *old, size_t n)
 	if (!old) {
 		p = d->prev.realloc(d->prev.ctx, old, n);
 		if (p)
-			ma_record(d->alloc_kind, (uintptr_t)p, n, ma_stack_capture_py());
+			ma_record(d->alloc_kind, (uintptr_t)p, n, ma_stack_capture_py(d != &doms[RAW]));
 	} else {
 		/* The old block's release is sequenced before the call. */
 		uint64_t s = ma_seq_reserve();
 		p = d->prev.realloc(d->prev.ctx, old, n);
 		if (p) {
 			ma_record_reserved(s, d->free_kind, (uintptr_t)old, 0);
-			ma_record(d->alloc_kind, (uintptr_t)p, n, ma_stack_capture_py());
+			ma_record(d->alloc_kind, (uintptr_t)p, n, ma_stack_capture_py(d != &doms[RAW]));
 		} else {
 			ma_seq_abandon(s);
 		}

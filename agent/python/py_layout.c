@@ -47,6 +47,7 @@ static int from_debug_offsets(const struct dbg313 *d, struct ma_py_layout *l)
 	l->minor = 13;
 	l->ts_frame = (long)d->ts.current_frame;
 	l->cframe_frame = -1;
+	l->ts_thread_id = (long)d->ts.thread_id;
 	l->fr_previous = (long)d->fr.previous;
 	l->fr_code = (long)d->fr.executable;
 	l->fr_instr = (long)d->fr.instr_ptr;
@@ -123,6 +124,11 @@ int ma_py_init(void)
 		}
 	}
 	ma_py.get_tstate = (void *(*)(void))dlsym(RTLD_DEFAULT, "PyGILState_GetThisThreadState");
+	/* One call and one load, where PyGILState_GetThisThreadState is three
+	 * calls and a pthread_getspecific: 3.13's name, then 3.8-3.12's. */
+	ma_py.get_current = (void *(*)(void))dlsym(RTLD_DEFAULT, "PyThreadState_GetUnchecked");
+	if (!ma_py.get_current)
+		ma_py.get_current = (void *(*)(void))dlsym(RTLD_DEFAULT, "_PyThreadState_UncheckedGet");
 	ma_py.is_initialized = (int (*)(void))dlsym(RTLD_DEFAULT, "Py_IsInitialized");
 	ma_py.is_finalizing = (int (*)(void))dlsym(RTLD_DEFAULT, "Py_IsFinalizing");
 	if (!ma_py.is_finalizing)

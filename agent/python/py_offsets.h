@@ -3,6 +3,7 @@
 /* 3.8.18 */
 	{ .major = 3, .minor = 8,
 	  .ts_frame = 24, .cframe_frame = -1,
+	  .ts_thread_id = 176,
 	  .fr_previous = 24, .fr_code = 32, .fr_instr = 104,
 	  .fr_owner = -1, .fr_is_entry = -1,
 	  .co_qualname = -1, .co_code = -1,
@@ -14,6 +15,7 @@
 /* 3.9.18 */
 	{ .major = 3, .minor = 9,
 	  .ts_frame = 24, .cframe_frame = -1,
+	  .ts_thread_id = 176,
 	  .fr_previous = 24, .fr_code = 32, .fr_instr = 104,
 	  .fr_owner = -1, .fr_is_entry = -1,
 	  .co_qualname = -1, .co_code = -1,
@@ -25,6 +27,7 @@
 /* 3.10.13 */
 	{ .major = 3, .minor = 10,
 	  .ts_frame = 24, .cframe_frame = -1,
+	  .ts_thread_id = 176,
 	  .fr_previous = 24, .fr_code = 32, .fr_instr = 96,
 	  .fr_owner = -1, .fr_is_entry = -1,
 	  .co_qualname = -1, .co_code = -1,
@@ -36,6 +39,7 @@
 /* 3.11.7 */
 	{ .major = 3, .minor = 11,
 	  .ts_frame = 56, .cframe_frame = 8,
+	  .ts_thread_id = 152,
 	  .fr_previous = 48,
 	  .fr_code = 32, .fr_instr = 56,
 	  .fr_owner = 69,
@@ -49,6 +53,7 @@
 /* 3.12.1 */
 	{ .major = 3, .minor = 12,
 	  .ts_frame = 56, .cframe_frame = 0,
+	  .ts_thread_id = 136,
 	  .fr_previous = 8,
 	  .fr_code = 0, .fr_instr = 56,
 	  .fr_owner = 70,
@@ -62,6 +67,7 @@
 /* 3.13.0 */
 	{ .major = 3, .minor = 13,
 	  .ts_frame = 72, .cframe_frame = -1,
+	  .ts_thread_id = 152,
 	  .fr_previous = 8,
 	  .fr_code = 0, .fr_instr = 56,
 	  .fr_owner = 70,

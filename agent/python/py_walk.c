@@ -11,6 +11,7 @@
  * 3.11 one call runs several: 3.11 marks the first frame of each call
  * (is_entry), 3.12+ puts a shim frame owned by the C stack below it. */
 #include "py_agent.h"
+#include <pthread.h>
 #include <string.h>
 #include "record_io.h"
 
@@ -210,6 +211,17 @@ static inline uint32_t put_group(const struct walk *w, uint32_t g, uint64_t *out
 	return o;
 }
 
+static uintptr_t frame_of(uintptr_t ts)
+{
+	if (!ma_py_ptr_ok(ts))
+		return 0;
+	const struct ma_py_layout *l = &ma_py.l;
+	uintptr_t f = ma_py_rd(ts + l->ts_frame);
+	if (l->cframe_frame >= 0)
+		f = ma_py_ptr_ok(f) ? ma_py_rd(f + l->cframe_frame) : 0;
+	return ma_py_ptr_ok(f) ? f : 0;
+}
+
 /* The calling thread's innermost Python frame, 0 when it runs none. */
 static uintptr_t innermost_frame(void)
 {
@@ -224,14 +236,23 @@ static uintptr_t innermost_frame(void)
 		return 0;
 	if (ma_py.is_finalizing())
 		return 0;
-	uintptr_t ts = (uintptr_t)ma_py.get_tstate();
-	if (!ma_py_ptr_ok(ts))
+	return frame_of((uintptr_t)ma_py.get_tstate());
+}
+
+/* The same for a thread that holds the GIL (PyMem MEM and OBJ domains):
+ * its thread state is the interpreter's current one, valid through
+ * finalization (only the GIL's holder runs), NULL after it.  An extension
+ * that breaks the rule and calls PyMem_Malloc without the GIL would see
+ * another thread's: the state's own thread id says whose it is. */
+static uintptr_t innermost_frame_gil(void)
+{
+	if (!ma_py_active)
 		return 0;
-	const struct ma_py_layout *l = &ma_py.l;
-	uintptr_t f = ma_py_rd(ts + l->ts_frame);
-	if (l->cframe_frame >= 0)
-		f = ma_py_ptr_ok(f) ? ma_py_rd(f + l->cframe_frame) : 0;
-	return ma_py_ptr_ok(f) ? f : 0;
+	uintptr_t ts = ma_py.get_current ? (uintptr_t)ma_py.get_current() : 0;
+	if (!ma_py_ptr_ok(ts) ||
+	    *(const unsigned long *)(ts + ma_py.l.ts_thread_id) != (unsigned long)pthread_self())
+		return innermost_frame();
+	return frame_of(ts);
 }
 
 uint32_t ma_py_merge(const uint64_t *nat, uint32_t n, uint64_t *out, uint32_t cap)
@@ -319,10 +340,10 @@ static uint32_t frames_fast(uintptr_t f, struct thread_frames *tf, uint64_t *out
 	return o;
 }
 
-uint32_t ma_py_frames(uint64_t *out, uint32_t cap, struct ma_py_known *known)
+uint32_t ma_py_frames(uint64_t *out, uint32_t cap, int gil, struct ma_py_known *known)
 {
 	known->slot = NULL;
-	uintptr_t f = innermost_frame();
+	uintptr_t f = gil ? innermost_frame_gil() : innermost_frame();
 	if (!f)
 		return 0;
 	int fast;
