@@ -131,6 +131,7 @@ static void child_after_fork(void)
 	 * which pass straight through from now on. */
 	atomic_store(&ma_tracking, 0);
 	ma_writer_forget_in_child();
+	ma_py_threads_forget_in_child();
 	pthread_mutex_init(&session_lock, NULL);
 }
 

@@ -16,6 +16,7 @@
 #define MA_HIDDEN __attribute__((visibility("hidden")))
 #define MA_BATCH_EVENTS 1024
 #define MA_MAX_DEPTH 256
+#define MA_THREAD_NAME 64        /* ThreadInfo names, NUL included */
 
 /* ---- configuration and global state (agent.c) ---- */
 struct ma_config {
@@ -81,10 +82,12 @@ struct ma_thread {
 	struct ma_buf *cur;
 	uint64_t pending;         /* reserved seq not yet recorded, or MAX */
 	struct ma_thread *next;
-	int announced;            /* ThreadInfo sent this session */
-	char name[16];
 	void *py_cache;           /* python/py_walk.c: recent frame ids */
 	void *stack_cache;        /* stack_table.c: recent Python stacks */
+	/* Writer only, behind the fields the hooks use. */
+	int announced;            /* ThreadInfo sent this session */
+	int py_named;             /* name came from Python's threading */
+	char name[MA_THREAD_NAME];
 };
 
 /* Records one event of the calling thread (the hook holds the guard). */

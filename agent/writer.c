@@ -161,18 +161,29 @@ static void read_comm(uint32_t tid, char *name, size_t len)
 		name[n - 1] = 0;
 }
 
-/* Announces new threads, and renamed ones when asked to look. */
-static void emit_threads(int rescan)
+/* Announces new threads, and renamed ones when asked to look; a thread's
+ * name is its Python one (threading) when known, else its comm.  Returns
+ * nonzero when a thread was announced for the first time. */
+static int emit_threads(int rescan)
 {
+	int fresh = 0;
 	ma_threads_lock();
 	for (struct ma_thread *t = ma_threads_first(); t; t = t->next) {
 		if (t->announced && !rescan)
 			continue;
-		char name[16];
-		read_comm(t->tid, name, sizeof(name));
+		char name[MA_THREAD_NAME];
+		int py = ma_py_thread_name(t->tid, name, sizeof(name));
+		/* A Python thread leaves threading._active just before it ends:
+		 * it keeps its Python name rather than fall back to comm. */
+		if (!py && t->py_named && t->announced)
+			continue;
+		if (!py)
+			read_comm(t->tid, name, sizeof(name));
 		if (t->announced && !strcmp(name, t->name))
 			continue;
 		memcpy(t->name, name, sizeof(name));
+		t->py_named = py;
+		fresh |= !t->announced;
 		t->announced = 1;
 		Memattach__Record rec = MEMATTACH__RECORD__INIT;
 		Memattach__ThreadInfo ti = MEMATTACH__THREAD_INFO__INIT;
@@ -184,6 +195,7 @@ static void emit_threads(int rescan)
 		emit(&rec, NULL);
 	}
 	ma_threads_unlock();
+	return fresh;
 }
 
 static void emit_stacks_and_batches(struct ma_buf *full, struct ma_buf *partial)
@@ -211,8 +223,12 @@ static void cycle(unsigned tick_no, int rescan_names)
 		w = pending;
 	if (ma_modules_dirty())
 		ma_modules_sync(0, emit, NULL);
-	emit_threads(rescan_names || ma_threads_take_names_dirty() ||
-		     tick_no % NAMES_EVERY == 0);
+	int periodic = tick_no % NAMES_EVERY == 0;
+	int fresh = emit_threads(rescan_names || ma_threads_take_names_dirty() || periodic);
+	/* Python names come later, from a thread of their own (py_threads.c):
+	 * asked for when a thread is new and once per rescan period. */
+	if (atomic_load(&ma_tracking))
+		ma_py_threads_refresh(fresh || periodic);
 	emit_stacks_and_batches(full, partial);
 	Memattach__Record rec = MEMATTACH__RECORD__INIT;
 	Memattach__Tick tk = MEMATTACH__TICK__INIT;

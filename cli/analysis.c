@@ -150,6 +150,7 @@ struct ma_analysis_priv {
 	/* filter */
 	ma_filter filter;
 	char *thread_name;
+	ma_u64map named;         /* tid -> 1 when its last name is the filter's */
 	int filtering;
 	/* snapshots: stacks changed since the last one (snap_gen marks them) */
 	unsigned snap_max;
@@ -219,6 +220,7 @@ void ma_analysis_free(ma_analysis *a)
 	free(p->frame_pool);
 	free(p->frame_off);
 	ma_u64map_free(&p->tids);
+	ma_u64map_free(&p->named);
 	ma_u64map_free(&p->syms);
 	ma_u64map_free(&p->pyf);
 	free(p->thread_name);
@@ -368,6 +370,7 @@ static ma_thread_stats *thread_of(ma_analysis *a, uint32_t tid)
 		}
 		memset(&a->threads[idx], 0, sizeof a->threads[idx]);
 		a->threads[idx].tid = tid;
+		a->threads[idx].selected = p->filter.thread_name && ma_u64map_get(&p->named, tid) == 1;
 		a->nthreads++;
 	}
 	p->last_tid = tid;
@@ -744,8 +747,6 @@ static void on_thread(void *ctx, const Memattach__ThreadInfo *ti)
 	if (t && ti->name && *ti->name) {
 		free(t->name);
 		t->name = strdup(ti->name);
-		const char *want = a->priv->filter.thread_name;
-		t->selected = want && !strcmp(want, ti->name);
 	}
 }
 
@@ -1005,9 +1006,42 @@ void ma_analysis_finish(ma_analysis *a)
 		a->duration_ns = a->last_time_ns;
 }
 
+/* A name filter selects the threads whose last name is the one asked for
+ * (the name reports show), from their first allocation on: a name can
+ * arrive after the thread's first events (Python's thread names come from
+ * a later refresh, pthread_setname_np from the thread itself), so the
+ * names are read first, in a pass that decodes only ThreadInfo records.
+ * A capture this pass cannot read is the main pass's to report. */
+void ma_analysis_prepare(ma_analysis *a, const char *path)
+{
+	struct ma_analysis_priv *p = a->priv;
+	const char *want = p->filter.thread_name;
+	char err[256];
+	if (!want)
+		return;
+	ma_capture_reader *r = ma_capture_reader_open(path, err, sizeof err);
+	if (!r)
+		return;
+	ma_capture_reader_only(r, MEMATTACH__RECORD__R_THREAD);
+	Memattach__Record *rec;
+	while (ma_capture_reader_next(r, &rec) > 0) {
+		const Memattach__ThreadInfo *ti = rec->thread;
+		if (ti && ti->name && *ti->name) {
+			uint32_t *v = ma_u64map_slot(&p->named, ti->tid);
+			if (v)
+				*v = !strcmp(ti->name, want);
+			else
+				p->oom = 1;
+		}
+		ma_capture_record_free(rec);
+	}
+	ma_capture_reader_close(r);
+}
+
 int ma_analysis_run(ma_analysis *a, const char *path, char *err, size_t errlen)
 {
 	memset(&a->replay, 0, sizeof a->replay);
+	ma_analysis_prepare(a, path);
 	ma_capture_reader *r = ma_capture_reader_open(path, err, errlen);
 	if (!r)
 		return -1;

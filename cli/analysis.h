@@ -102,7 +102,7 @@ typedef struct ma_module {
  * describe the selected allocations only, and every report agrees. */
 typedef struct ma_filter {
 	uint32_t tid;                /* nonzero: only allocations by this thread */
-	const char *thread_name;     /* non-NULL: only threads of this name (ThreadInfo) */
+	const char *thread_name;     /* non-NULL: only threads whose last ThreadInfo name is this */
 	uint64_t min_size;           /* allocations smaller than this are ignored */
 	uint64_t from_ns, to_ns;     /* only allocations made in [from, to] (to 0: no end) */
 } ma_filter;
@@ -177,6 +177,11 @@ void ma_analysis_free(ma_analysis *a);
 /* Before the run: only count allocations the filter selects (copied;
  * thread_name must outlive the run). */
 void ma_analysis_set_filter(ma_analysis *a, const ma_filter *f);
+
+/* Before a replay of path that does not go through ma_analysis_run: what
+ * the filter needs to know ahead of the events (a thread name filter reads
+ * every thread's last name in a first, cheap pass). */
+void ma_analysis_prepare(ma_analysis *a, const char *path);
 
 /* Before the run: take up to max (>= 2) snapshots of the per-stack live
  * set at Tick records, evenly spaced over the capture (when there are more

@@ -222,6 +222,7 @@ struct ma_capture_reader {
 	uint64_t d_off;         /* decompressed offset of dbuf[0] */
 	slab *cur;
 	int seen_trailer, partial, truncated, failed, done, nrec;
+	uint32_t only;          /* nonzero: return only records of this r_case */
 	char err[512];
 };
 
@@ -480,6 +481,21 @@ static Memattach__Record *unpack(ma_capture_reader *r, const uint8_t *p, size_t 
 	return NULL;
 }
 
+/* A Record holds one field of its oneof, whose number is the r_case: the
+ * first tag tells the kind without decoding (0: unknown). */
+static uint32_t record_kind(const uint8_t *p, size_t len)
+{
+	uint64_t tag;
+	if (!len || ma_varint_get(p, p + len, &tag) <= 0 || tag >> 3 > UINT32_MAX)
+		return 0;
+	return (uint32_t)(tag >> 3);
+}
+
+void ma_capture_reader_only(ma_capture_reader *r, uint32_t r_case)
+{
+	r->only = r_case;
+}
+
 int ma_capture_reader_next(ma_capture_reader *r, Memattach__Record **rec)
 {
 	*rec = NULL;
@@ -499,6 +515,15 @@ int ma_capture_reader_next(ma_capture_reader *r, Memattach__Record **rec)
 			return rfail(r, "impossible record length %s", b);
 		}
 		if (k > 0 && (uint64_t)(end - p) >= (uint64_t)k + len) {
+			uint32_t kind = record_kind(p + k, (size_t)len);
+			if (kind == MEMATTACH__RECORD__R_CAPTURE_TRAILER ||
+			    kind == MEMATTACH__RECORD__R_AGENT_TRAILER)
+				r->seen_trailer = 1;
+			if (r->only && kind != r->only) {
+				r->d_pos += (size_t)k + (size_t)len;
+				r->nrec++;
+				continue;
+			}
 			Memattach__Record *m = unpack(r, p + k, (size_t)len);
 			if (!m)
 				return -1;
@@ -512,9 +537,6 @@ int ma_capture_reader_next(ma_capture_reader *r, Memattach__Record **rec)
 				ma_capture_record_free(m);
 				return -1;
 			}
-			if (m->r_case == MEMATTACH__RECORD__R_CAPTURE_TRAILER ||
-			    m->r_case == MEMATTACH__RECORD__R_AGENT_TRAILER)
-				r->seen_trailer = 1;
 			r->d_pos += (size_t)k + (size_t)len;
 			r->nrec++;
 			*rec = m;

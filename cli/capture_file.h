@@ -36,6 +36,10 @@ ma_capture_reader *ma_capture_reader_open(const char *path, char *err, size_t er
  * corruption with a message naming the offset (ma_capture_reader_error). */
 int ma_capture_reader_next(ma_capture_reader *r, Memattach__Record **rec);
 void ma_capture_record_free(Memattach__Record *rec);
+/* From now on, next returns only records of this kind (a Record r_case)
+ * and skips the others without decoding them: a cheap pass over one kind,
+ * such as the thread names.  0: every record again. */
+void ma_capture_reader_only(ma_capture_reader *r, uint32_t r_case);
 /* Nonzero when the data ended mid-record / mid-frame or without trailer. */
 int ma_capture_reader_truncated(const ma_capture_reader *r);
 const char *ma_capture_reader_error(const ma_capture_reader *r);

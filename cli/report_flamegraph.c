@@ -491,6 +491,7 @@ int ma_report_flamegraph(const ma_report_args *args)
 	if (ma_analysis_want_snapshots(g.a, MAX_MOMENTS) < 0)
 		goto oom;
 	char err[600];
+	ma_analysis_prepare(g.a, args->capture);
 	int r = ma_replay_file(args->capture, &fg_ops, &g, &g.a->replay, err, sizeof err);
 	ma_analysis_finish(g.a);
 	if (r < 0) {

@@ -5,7 +5,8 @@
  * file and line.  It never calls Python, never takes the GIL and never
  * creates objects; the only call into libpython is
  * PyGILState_GetThisThreadState, which is a pthread_getspecific in every
- * supported version and needs no lock. */
+ * supported version and needs no lock.  (py_alloc.c and py_threads.c,
+ * apart from the frames, take the GIL on short-lived threads of their own.) */
 #ifndef MEMATTACH_PY_AGENT_H
 #define MEMATTACH_PY_AGENT_H
 
@@ -51,6 +52,15 @@ int ma_pyalloc_start(void) MA_HIDDEN;
 void ma_pyalloc_stop(void) MA_HIDDEN;
 /* 1 when the process has a CPython of a version we can wrap. */
 int ma_py_present(void) MA_HIDDEN;
+
+/* Thread names from threading._active (py_threads.c).  The writer asks
+ * for a refresh (want) every cycle; one starts, on a thread of its own,
+ * when none is running and the last began 100 ms ago or more.  Nothing
+ * happens in a process without Python. */
+void ma_py_threads_refresh(int want) MA_HIDDEN;
+/* Thread tid's Python name into buf (NUL-terminated); 0 when none. */
+int ma_py_thread_name(uint32_t tid, char *buf, size_t cap) MA_HIDDEN;
+void ma_py_threads_forget_in_child(void) MA_HIDDEN;
 
 /* ---- private to agent/python ---- */
 struct ma_py_layout {

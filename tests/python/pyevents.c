@@ -4,7 +4,10 @@
  * PYFRAMES: the Python frames innermost first, "function file:line" joined
  * by '|' (file reduced to its base name); MIXED: every frame, Python ones
  * as "py:function" and native ones as their symbol ("?" when unknown).
- * Usage: pyevents CAPTURE [MIN_SIZE] */
+ * Usage: pyevents CAPTURE [MIN_SIZE]
+ * pyevents --threads CAPTURE: each thread's name as reports show it (its
+ * last non-empty ThreadInfo name), one "TID <tab> NAME" line per thread;
+ * a capture still being written is read up to its last whole record. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,6 +82,40 @@ static void on_event(void *c, const ma_event *e)
 	evs[nev++].stack = e->stack;
 }
 
+static struct { uint32_t tid; char *name; } *thr;
+static size_t nthr;
+
+static void on_thread(void *c, const Memattach__ThreadInfo *t)
+{
+	(void)c;
+	if (!t->name || !*t->name)
+		return;
+	size_t i = 0;
+	while (i < nthr && thr[i].tid != t->tid)
+		i++;
+	if (i == nthr) {
+		thr = grow(thr, nthr, sizeof(*thr));
+		thr[nthr++].tid = t->tid;
+	} else {
+		free(thr[i].name);
+	}
+	thr[i].name = dup(t->name);
+}
+
+static int print_threads(const char *path)
+{
+	char err[256];
+	ma_replay_ops ops = { .thread = on_thread };
+	ma_replay_result res;
+	if (ma_replay_file(path, &ops, NULL, &res, err, sizeof(err)) < 0) {
+		fprintf(stderr, "pyevents: %s\n", err);
+		return 1;
+	}
+	for (size_t i = 0; i < nthr; i++)
+		printf("%u\t%s\n", thr[i].tid, thr[i].name);
+	return 0;
+}
+
 static const struct pyf *find_py(uint32_t id)
 {
 	for (size_t i = 0; i < npyf; i++)
@@ -107,9 +144,11 @@ int main(int argc, char **argv)
 {
 	char err[256];
 	if (argc < 2) {
-		fprintf(stderr, "usage: pyevents CAPTURE [MIN_SIZE]\n");
+		fprintf(stderr, "usage: pyevents CAPTURE [MIN_SIZE] | pyevents --threads CAPTURE\n");
 		return 2;
 	}
+	if (!strcmp(argv[1], "--threads"))
+		return argc == 3 ? print_threads(argv[2]) : 2;
 	min_size = argc > 2 ? strtoull(argv[2], NULL, 10) : 0;
 	ma_replay_ops ops = { .event = on_event, .stack = on_stack,
 			      .python_frame = on_pyframe, .symbol = on_symbol };

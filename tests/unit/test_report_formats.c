@@ -278,6 +278,51 @@ static void test_filters(void **state)
 	free(err);
 }
 
+/* A thread whose name arrives after its first allocations (a Python
+ * thread's name comes from a later refresh; it is longer than a comm):
+ * --thread NAME selects it by its last name, from its first allocation. */
+static void test_filter_late_name(void **state)
+{
+	(void)state;
+	static const char *longname = "ThreadPoolExecutor-0_0-a-long-python-name";
+	char *p = synth_tmpname("late");
+	synth *s = synth_open(p);
+	synth_header(s, 1);
+	uint64_t f1[] = { 0x1001, 0x3001 }, f2[] = { 0x1101, 0x3001 };
+	synth_stack(s, 1, 2, f1);
+	synth_stack(s, 2, 2, f2);
+	synth_thread(s, 7, "python3");
+	synth_thread(s, 8, "python3");
+	synth_event(s, 7, MALLOC, 0x10000, 100, 1);
+	synth_event(s, 8, MALLOC, 0x20000, 5, 2);
+	synth_tick(s, 1 << 20);
+	synth_thread(s, 7, longname);
+	synth_event(s, 7, MALLOC, 0x11000, 200, 1);
+	synth_tick(s, 1 << 20);
+	sym(s, 0x1001, "alloc_a", "a.c", 11);
+	sym(s, 0x1101, "alloc_b", "b.c", 22);
+	sym(s, 0x3001, "main", "main.c", 5);
+	synth_finish(s, 1);
+	synth_close(s);
+
+	char *out, *err;
+	assert_int_equal(run(&out, &err, 6, "report", "folded", p, "--total", "--thread", longname), MA_EXIT_OK);
+	assert_string_equal(out, "main;alloc_a 300\n");
+	free(out);
+	free(err);
+	/* the name it no longer has: the other thread only */
+	assert_int_equal(run(&out, &err, 6, "report", "folded", p, "--total", "--thread", "python3"), MA_EXIT_OK);
+	assert_string_equal(out, "main;alloc_b 5\n");
+	free(out);
+	free(err);
+	assert_int_equal(run(&out, &err, 4, "report", "stats", p, "--json"), MA_EXIT_OK);
+	expect(out, "\"tid\": 7,\n      \"name\": \"ThreadPoolExecutor-0_0-a-long-python-name\",");
+	free(out);
+	free(err);
+	unlink(p);
+	free(p);
+}
+
 static void test_summary(void **state)
 {
 	(void)state;
@@ -543,6 +588,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_folded),
 		cmocka_unit_test(test_filters),
+		cmocka_unit_test(test_filter_late_name),
 		cmocka_unit_test(test_summary),
 		cmocka_unit_test(test_tree),
 		cmocka_unit_test(test_truncated),

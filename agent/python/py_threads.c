@@ -1,0 +1,232 @@
+/* py_threads.c — thread names from Python's threading module.
+ *
+ * A thread's comm says "python3" for every Python thread; the name the
+ * program gave it (Thread(name=...), "ThreadPoolExecutor-0_0") lives in
+ * threading._active, which only the C API can read safely, with the GIL.
+ * A short-lived thread of ours takes the GIL, reads ident -> Thread for
+ * each Thread's _name and _native_id (the kernel tid), drops every
+ * reference and lets go.  Never the writer: a target that keeps the GIL
+ * (a C extension busy in a call) must not stall the stream; the helper
+ * then just finishes late and no other one starts meanwhile.  Nothing runs
+ * Python code of the threading module (no enumerate(), no import). */
+#include <dlfcn.h>
+#include <pthread.h>
+#include <string.h>
+#include "py_agent.h"
+
+#define MAX_NAMES 256
+#define MIN_GAP_NS 100000000ull  /* refreshes start at most every 100 ms */
+
+struct entry {
+	uint32_t tid;
+	char name[MA_THREAD_NAME];
+};
+
+/* The last refresh's result, read by the writer. */
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static struct entry table[MAX_NAMES];
+static atomic_uint count;
+static atomic_int in_flight;
+static atomic_int unusable;       /* the C API we need is missing */
+static int pending;               /* writer only: a refresh is wanted */
+static uint64_t last_start;       /* writer only */
+
+typedef struct pyobj pyobj;
+static struct {
+	int (*is_initialized)(void), (*is_finalizing)(void);
+	int (*ensure)(void);
+	void (*release)(int);
+	pyobj *(*str_from)(const char *);
+	pyobj *(*get_module)(pyobj *);
+	pyobj *(*getattr)(pyobj *, const char *);
+	pyobj *(*dict_values)(pyobj *);
+	long (*list_size)(pyobj *);
+	pyobj *(*list_item)(pyobj *, long);
+	pyobj *(*as_utf8)(pyobj *);
+	char *(*bytes_data)(pyobj *);
+	unsigned long (*as_ulong)(pyobj *);
+	int (*str_is)(pyobj *, const char *);
+	void (*err_clear)(void);
+	void (*decref)(pyobj *);
+	int ok;
+} api;
+
+#define SYM(field, name) (*(void **)&api.field = dlsym(RTLD_DEFAULT, name))
+
+/* On the helper thread, the first time only. */
+static int resolve(void)
+{
+	if (api.ok)
+		return 0;
+	api.is_initialized = ma_py.is_initialized;
+	api.is_finalizing = ma_py.is_finalizing;
+	if (!SYM(ensure, "PyGILState_Ensure") | !SYM(release, "PyGILState_Release") |
+	    !SYM(str_from, "PyUnicode_FromString") | !SYM(get_module, "PyImport_GetModule") |
+	    !SYM(getattr, "PyObject_GetAttrString") | !SYM(dict_values, "PyDict_Values") |
+	    !SYM(list_size, "PyList_Size") | !SYM(list_item, "PyList_GetItem") |
+	    !SYM(as_utf8, "PyUnicode_AsUTF8String") | !SYM(bytes_data, "PyBytes_AsString") |
+	    !SYM(as_ulong, "PyLong_AsUnsignedLong") | !SYM(err_clear, "PyErr_Clear") |
+	    !SYM(str_is, "PyUnicode_CompareWithASCIIString") |
+	    !SYM(decref, "Py_DecRef"))
+		return -1;
+	api.ok = 1;
+	return 0;
+}
+
+/* Copies at most cap - 1 bytes of UTF-8, cut at a character boundary. */
+static void copy_name(char *dst, const char *src, size_t cap)
+{
+	size_t n = strlen(src);
+	if (n >= cap) {
+		n = cap - 1;
+		while (n && ((unsigned char)src[n] & 0xC0) == 0x80)
+			n--;
+	}
+	memcpy(dst, src, n);
+	dst[n] = 0;
+}
+
+/* threading's stand-in for a thread it did not start (one that called
+ * current_thread()): its "Dummy-N" would hide a better comm. */
+static int is_dummy(pyobj *th)
+{
+	pyobj *cls = api.getattr(th, "__class__");
+	pyobj *name = cls ? api.getattr(cls, "__name__") : NULL;
+	int dummy = name && api.str_is(name, "_DummyThread") == 0;
+	api.decref(name);
+	api.decref(cls);
+	return dummy;
+}
+
+/* One Thread object: its kernel tid and name, or 0. */
+static int read_thread(pyobj *th, struct entry *e)
+{
+	if (is_dummy(th)) {
+		api.err_clear();
+		return 0;
+	}
+	pyobj *nid = api.getattr(th, "_native_id");
+	unsigned long tid = nid ? api.as_ulong(nid) : 0;
+	api.decref(nid);
+	/* As UTF-8 bytes of our own, not PyUnicode_AsUTF8: that would leave a
+	 * cached copy inside the program's str object. */
+	pyobj *name = api.getattr(th, "_name");
+	pyobj *utf8 = name ? api.as_utf8(name) : NULL;
+	const char *s = utf8 ? api.bytes_data(utf8) : NULL;
+	int ok = s && *s && tid && tid != (unsigned long)-1 && tid <= UINT32_MAX;
+	if (ok) {
+		e->tid = (uint32_t)tid;
+		copy_name(e->name, s, sizeof(e->name));
+	}
+	api.decref(utf8);
+	api.decref(name);
+	api.err_clear();
+	return ok;
+}
+
+/* With the GIL: threading._active, if the program imported threading. */
+static unsigned read_active(struct entry *out, unsigned cap)
+{
+	unsigned n = 0;
+	pyobj *mod_name = api.str_from("threading");
+	pyobj *mod = mod_name ? api.get_module(mod_name) : NULL;
+	pyobj *active = mod ? api.getattr(mod, "_active") : NULL;
+	/* A list of the Thread objects: the dict may change if anything
+	 * below ever ran Python code; the list holds them alive. */
+	pyobj *threads = active ? api.dict_values(active) : NULL;
+	long k = threads ? api.list_size(threads) : 0;
+	for (long i = 0; i < k && n < cap; i++) {
+		pyobj *th = api.list_item(threads, i);
+		if (th && read_thread(th, &out[n]))
+			n++;
+	}
+	api.decref(threads);
+	api.decref(active);
+	api.decref(mod);
+	api.decref(mod_name);
+	api.err_clear();
+	return n;
+}
+
+static int same(const struct entry *a, unsigned na, const struct entry *b, unsigned nb)
+{
+	if (na != nb)
+		return 0;
+	for (unsigned i = 0; i < na; i++)
+		if (a[i].tid != b[i].tid || strcmp(a[i].name, b[i].name))
+			return 0;
+	return 1;
+}
+
+static void *names_thread(void *arg)
+{
+	(void)arg;
+	ma_tls.guard = 1;    /* nothing this thread allocates is recorded */
+	static struct entry fresh[MAX_NAMES];   /* one helper at a time */
+	if (resolve() < 0)
+		atomic_store(&unusable, 1);
+	else if (api.is_initialized() && !api.is_finalizing()) {
+		int st = api.ensure();
+		unsigned n = api.is_finalizing() ? 0 : read_active(fresh, MAX_NAMES);
+		api.release(st);
+		pthread_mutex_lock(&lock);
+		int changed = !same(table, atomic_load(&count), fresh, n);
+		if (changed) {
+			memcpy(table, fresh, n * sizeof(*fresh));
+			atomic_store(&count, n);
+		}
+		pthread_mutex_unlock(&lock);
+		if (changed)
+			ma_threads_names_dirty();
+	}
+	atomic_store(&in_flight, 0);
+	return NULL;
+}
+
+void ma_py_threads_refresh(int want)
+{
+	if (!ma_py_active || atomic_load_explicit(&unusable, memory_order_relaxed))
+		return;
+	pending |= want;
+	if (!pending || atomic_load(&in_flight))
+		return;
+	uint64_t now = ma_now_ns();
+	if (now - last_start < MIN_GAP_NS)
+		return;
+	pthread_t th;
+	pthread_attr_t at;
+	pthread_attr_init(&at);
+	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+	atomic_store(&in_flight, 1);
+	if (pthread_create(&th, &at, names_thread, NULL) == 0) {
+		pending = 0;
+		last_start = now;
+	} else {
+		atomic_store(&in_flight, 0);
+	}
+	pthread_attr_destroy(&at);
+}
+
+int ma_py_thread_name(uint32_t tid, char *buf, size_t cap)
+{
+	if (!atomic_load_explicit(&count, memory_order_relaxed))
+		return 0;
+	int found = 0;
+	pthread_mutex_lock(&lock);
+	unsigned n = atomic_load(&count);
+	for (unsigned i = 0; i < n && !found; i++)
+		if (table[i].tid == tid) {
+			copy_name(buf, table[i].name, cap);
+			found = 1;
+		}
+	pthread_mutex_unlock(&lock);
+	return found;
+}
+
+/* In a forked child no helper runs, whatever the parent's did. */
+void ma_py_threads_forget_in_child(void)
+{
+	pthread_mutex_init(&lock, NULL);
+	atomic_store(&in_flight, 0);
+	pending = 0;
+}
