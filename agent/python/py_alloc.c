@@ -46,6 +46,7 @@ enum { RAW, MEM, OBJ };
 #define TPFLAGS_HAVE_GC (1ul << 14)
 static int installed[3];
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static int wanted;                /* under lock: a session wants the wrappers */
 
 static void (*get_alloc)(int, pymem_allocator *);
 static void (*set_alloc)(int, pymem_allocator *);
@@ -183,12 +184,17 @@ static void do_remove(void)
 	}
 }
 
+/* Takes the GIL and makes the wrappers what the session wants now, not
+ * what it wanted when the thread started: a capture that began and ended
+ * while the target held the GIL must leave no wrappers behind, and a late
+ * removal must not undo the next capture's install. */
 static void *gil_thread(void *arg)
 {
+	(void)arg;
 	ma_tls.guard = 1;
 	int st = gil_ensure();
 	pthread_mutex_lock(&lock);
-	if (arg)
+	if (wanted)
 		do_install();
 	else
 		do_remove();
@@ -218,16 +224,18 @@ int ma_pyalloc_start(void)
 {
 	if (!ma_py_present() || (!get_alloc && resolve() < 0))
 		return -1;
+	pthread_mutex_lock(&lock);
+	wanted = 1;
 	if (!is_initialized()) {
-		pthread_mutex_lock(&lock);
 		do_install();
 		pthread_mutex_unlock(&lock);
 		return 0;
 	}
+	pthread_mutex_unlock(&lock);
 	/* Attached: the injected call must not wait for the GIL (the
 	 * thread it runs on may hold it); the wrappers arrive when it comes. */
 	pthread_t th;
-	if (pthread_create(&th, NULL, gil_thread, (void *)1))
+	if (pthread_create(&th, NULL, gil_thread, NULL))
 		return -1;
 	pthread_detach(th);
 	return 0;
@@ -238,6 +246,7 @@ void ma_pyalloc_stop(void)
 	if (!get_alloc)
 		return;
 	pthread_mutex_lock(&lock);
+	wanted = 0;
 	int any = installed[0] | installed[1] | installed[2];
 	if (any && !is_initialized())
 		do_remove();
