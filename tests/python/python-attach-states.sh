@@ -8,10 +8,12 @@
 #   stdin    still blocked in read(); then returns the very line written
 #   accept   still blocked in accept(); then receives the very bytes sent
 #   loop     still running; its count and LCG state agree (jump-ahead)
-#   cext     attached while one sum(range(n)) holds the GIL (with
-#            --trace-python-allocators: the agent's GIL thread waits for
-#            it, the wrappers come after); the sum is right
-#   threads  4 threads allocate 5 known blocks each while captured
+#   cext     sum(range(n)) holds the GIL, with --trace-python-allocators:
+#            a capture inside the call, one from inside to after it; the
+#            sum is right (see st_cext)
+#   threads  4 threads allocate 5 known blocks each while captured ("go"
+#            on stdin instead of SIGUSR1)
+# MA_STATES="st_stdin st_loop" runs some of them only.
 . "$(dirname "$0")/common.sh"
 DUR=${MA_STATES_DURATION:-1}
 tpid= mpid=
@@ -219,22 +221,38 @@ sys.exit(0 if n > 0 and (ra * 1 + rc) % M == x else 1)' $count; then
 	st_events
 }
 
-# With --trace-python-allocators: the agent's thread that installs the
-# PyMem wrappers waits for the GIL, which the call holds.
+# With --trace-python-allocators the agent's thread that installs the PyMem
+# wrappers waits for the GIL, which the call holds: a first capture begins
+# and ends inside the call (memattach must not wait for the GIL), a second
+# one begins inside it and goes on after it; the wrappers come, and the
+# agent's waiting threads are gone once the call is over.
 st_cext() {
 	echo "=== $1: inside sum(range(n)), one C call holding the GIL (--trace-python-allocators)"
 	st_start "$1" cext 1234661 || return 1
 	sleep 0.3
+	st_attach 0.3 --trace-python-allocators && st_detached || return 1
+	local t_attach1=$t_attach t_end1
+	t_end1=$(date +%s.%N)
 	st_attach 2 --trace-python-allocators && st_grabbed && st_detached || return 1
+	local i=0
+	while [ "$(ls "/proc/$tpid/task" | wc -l)" != 1 ]; do
+		i=$((i + 1))
+		if [ $i -gt 100 ]; then
+			echo "FAIL: the agent's threads are still there 5 s after the call: $(ls "/proc/$tpid/task" | wc -l) threads"
+			return 1
+		fi
+		sleep 0.05
+	done
 	kill -USR2 "$tpid"
 	st_end || return 1
 	local t0 t1 n r
 	read -r t0 t1 n r <<-EOF
 	$(sed -n 's/^CALL //p' "$py_tmp/out")
 	EOF
-	echo "call $t0 -> $t1 (n $n), attach started $t_attach, tracking seen $t_tracking"
-	if ! awk -v a="$t0" -v b="$t_attach" -v c="$t_tracking" -v d="$t1" 'BEGIN { exit !(a < b && c < d) }'; then
-		echo "FAIL: the attach was not made during the call (the test proves nothing: a slow start?)"
+	echo "call $t0 -> $t1 (n $n); capture 1 $t_attach1 -> $t_end1; capture 2 from $t_attach, tracking $t_tracking"
+	if ! awk -v a="$t0" -v b="$t_attach1" -v c="$t_end1" -v d="$t_tracking" -v e="$t1" \
+		'BEGIN { exit !(a < b && c < e && d < e) }'; then
+		echo "FAIL: the captures were not made during the call (the test proves nothing: a slow machine?)"
 		return 1
 	fi
 	if [ "$r" != $((n * (n - 1) / 2)) ]; then

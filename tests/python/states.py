@@ -161,10 +161,12 @@ if __name__ == "__main__":
         say("COUNT %d %d" % (n, x))
     elif mode == "cext":
         truth(SIZE, 1, *handler)
-        # About 1.5 s in one call, whatever the interpreter's speed.
-        t = time.monotonic()
+        # About 1.5 s in one call, whatever the interpreter's speed (the
+        # first, cold sum is not a good measure).
         sum(range(1_000_000))
-        n = int(1.5 / max(time.monotonic() - t, 1e-4) * 1_000_000)
+        t = time.monotonic()
+        sum(range(5_000_000))
+        n = int(1.5 / max(time.monotonic() - t, 1e-4) * 5_000_000)
         say("ready")
         t0 = time.time()
         r = sum(range(n))
