@@ -62,7 +62,7 @@ st_attach() {
 	local d=$1
 	shift
 	t_attach=$(date +%s.%N)
-	: >"$py_tmp/merr"
+	: >"$py_tmp/merr"   # the last capture's "tracking" line must not count
 	"$MEMATTACH" --pid "$tpid" --duration "$d" "$@" -o "$py_tmp/cap" \
 		>"$py_tmp/mout" 2>"$py_tmp/merr" </dev/null &
 	mpid=$!
@@ -97,7 +97,7 @@ st_grabbed() {
 st_detached() {
 	if ! py_wait_exit "$mpid" 30; then
 		py_show memattach "$py_tmp/merr"
-		echo "FAIL: memattach did not end 30 s after its --duration"
+		echo "FAIL: memattach did not end (killed after 30 s)"
 		return 1
 	fi
 	mpid=
