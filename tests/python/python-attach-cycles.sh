@@ -4,8 +4,9 @@
 # with every CPython present: each cycle exits 0; the process is neither
 # stopped nor traced after it and has made progress; its thread and fd
 # counts are the same after cycle 2 and after the last; cycles 1 and 2
-# captured its allocations with Python frames; and its whole output is
-# byte for byte that of an untracked run of as many blocks.
+# captured its allocations with Python frames; its PyMem allocators are
+# the ones it started with; and its whole output is byte for byte that of
+# an untracked run of as many blocks.
 . "$(dirname "$0")/common.sh"
 CYCLES=${CYCLES:-20}
 tpid=
@@ -93,6 +94,10 @@ cycles() {
 	py_show "target stderr" "$py_tmp/err"
 	if [ "$py_rc" != 0 ] || [ -s "$py_tmp/err" ]; then
 		echo "FAIL: the target exited $py_rc"
+		return 1
+	fi
+	if ! grep -q '^PyMem allocators as before$' "$py_tmp/out"; then
+		echo "FAIL: the PyMem allocators were not restored after the captures"
 		return 1
 	fi
 	local n

@@ -259,12 +259,19 @@ st_cext() {
 		echo "FAIL: sum(range($n)) gave $r, want $((n * (n - 1) / 2))"
 		return 1
 	fi
+	if ! grep -q '^ALLOCATORS as before$' "$py_tmp/out"; then
+		echo "FAIL: the PyMem allocators were not restored after the captures"
+		return 1
+	fi
 	st_events || return 1
-	# The wrappers came once the call let the GIL go: Python's own small
-	# objects after it.
+	# The wrappers came once the call let the GIL go: the lists that
+	# idle_until_stop makes while the capture lasts, as PyMem events.
 	"$PYEVENTS" "$py_tmp/cap" 0 >"$py_tmp/all" || return 1
-	if ! cut -f5 "$py_tmp/all" | grep -q '^pymem_'; then
-		echo "FAIL: no PYMEM event in the capture: the wrappers were never installed"
+	if ! awk -F '\t' '$3 ~ /^idle_until_stop states.py:[0-9]+\|/ && $5 ~ /^pymem_/ { ok = 1 }
+		END { exit !ok }' "$py_tmp/all"; then
+		grep 'pymem_' "$py_tmp/all" >"$py_tmp/pm"
+		py_show "the capture's PyMem events" "$py_tmp/pm"
+		echo "FAIL: no PyMem event from idle_until_stop: the wrappers were never installed"
 		return 1
 	fi
 }

@@ -5,11 +5,13 @@
 #            received until the peer closes to OUT
 #   loop     counts in a pure-Python loop until SIGUSR2: COUNT n x
 #   cext     inside one long C call holding the GIL (sum(range(n))):
-#            CALL start end n result, then waits for SIGUSR2
+#            CALL start end n result, then idles until SIGUSR2; says
+#            whether the PyMem allocators are the ones it started with
 #   threads  4 threads; on "go" (stdin) each makes 5 bytearrays of a known
 #            size, on "quit" all exit
 # SIGUSR1 (sent once the capture runs) allocates SIZE - 1 bytes through
 # grab() from the handler; the TRUTH lines (check.py) say where.
+import ctypes
 import os
 import signal
 import socket
@@ -40,6 +42,23 @@ def truth(size, count, *frames):
 
 grabbed = []
 stop = False
+
+
+class _Allocator(ctypes.Structure):
+    _fields_ = [(f, ctypes.c_void_p) for f in ("ctx", "malloc", "calloc", "realloc", "free")]
+
+
+def allocators():
+    """The PyMem RAW, MEM and OBJ allocators in use: a capture with
+    --trace-python-allocators must leave them as they were."""
+    get = ctypes.pythonapi.PyMem_GetAllocator
+    get.argtypes, get.restype = [ctypes.c_int, ctypes.POINTER(_Allocator)], None
+    out = []
+    for domain in range(3):
+        a = _Allocator()
+        get(domain, ctypes.byref(a))
+        out.append(tuple(getattr(a, f) for f, _ in a._fields_))
+    return out
 
 
 def grab(n):
@@ -84,6 +103,16 @@ def count_loop():
         x = (A * x + C) % M
         i += 1
     return i, x
+
+
+def idle_until_stop():
+    """Allocates now and then through PyMem (a list's items), so that
+    wrappers installed late are still seen."""
+    keep = None
+    while not stop:
+        time.sleep(0.02)
+        keep = [stop] * 100  # @idle
+    return keep
 
 
 def tbuf(n):
@@ -167,13 +196,14 @@ if __name__ == "__main__":
         t = time.monotonic()
         sum(range(5_000_000))
         n = int(1.5 / max(time.monotonic() - t, 1e-4) * 5_000_000)
+        before = allocators()
         say("ready")
         t0 = time.time()
         r = sum(range(n))
         t1 = time.time()
         say("CALL %.6f %.6f %d %d" % (t0, t1, n, r))
-        while not stop:
-            time.sleep(0.02)
+        idle_until_stop()
+        say("ALLOCATORS %s" % ("as before" if allocators() == before else "changed"))
     elif mode == "threads":
         threads()
     say("EXIT")
