@@ -109,3 +109,40 @@ check_attach() {
 	"$PYEVENTS" "$cap" 1000 >"$py_tmp/events" || return 1
 	"$CHECKPY" "$py_here/check.py" "$py_tmp/out" "$py_tmp/events" $kind
 }
+
+# Every CPython 3.8-3.13 to try: the pyenv ones, then the distribution's
+# /usr/bin/python3 (Debian: libpython linked into a non-PIE executable).
+all_pythons() {
+	pyenv_pythons
+	[ -n "${MA_PYTHONS:-}" ] && return
+	/usr/bin/python3 -c 'import sys; sys.exit(not (3, 8) <= sys.version_info[:2] <= (3, 13))' \
+		2>/dev/null && echo /usr/bin/python3
+}
+
+# py_wait_line FILE REGEX SECONDS: waits for a line of FILE to match.
+py_wait_line() {
+	local i=0
+	while ! grep -q "$2" "$1" 2>/dev/null; do
+		i=$((i + 1))
+		[ $i -gt $(($3 * 20)) ] && return 1
+		sleep 0.05
+	done
+}
+
+# py_wait_exit PID SECONDS: waits for PID (a child of this shell) to end
+# and sets py_rc to its status; kills it and returns 1 on timeout.
+py_wait_exit() {
+	local i=0
+	while kill -0 "$1" 2>/dev/null; do
+		i=$((i + 1))
+		if [ $i -gt $(($2 * 20)) ]; then
+			kill -9 "$1" 2>/dev/null
+			wait "$1" 2>/dev/null
+			py_rc=killed
+			return 1
+		fi
+		sleep 0.05
+	done
+	wait "$1"
+	py_rc=$?
+}

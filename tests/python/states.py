@@ -1,0 +1,209 @@
+# For python-attach-states.sh: the main thread waits in one state while
+# memattach --pid attaches and detaches.  Usage: states.py MODE OUT SIZE
+#   stdin    blocked in sys.stdin.readline(); writes the line read to OUT
+#   accept   blocked in socket.accept() (port on stdout); writes the bytes
+#            received until the peer closes to OUT
+#   loop     counts in a pure-Python loop until SIGUSR2: COUNT n x
+#   cext     inside one long C call holding the GIL (sum(range(n))):
+#            CALL start end n result, then idles until SIGUSR2; says
+#            whether the PyMem allocators are the ones it started with
+#   threads  4 threads; on "go" (stdin) each makes 5 bytearrays of a known
+#            size, on "quit" all exit
+# SIGUSR1 (sent once the capture runs) allocates SIZE - 1 bytes through
+# grab() from the handler; the TRUTH lines (check.py) say where.
+import ctypes
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+
+SRC = open(__file__).read().splitlines()
+NEW = sys.version_info >= (3, 11)   # co_qualname
+
+
+def line_of(tag):
+    return next(i + 1 for i, s in enumerate(SRC) if s.rstrip().endswith("# @" + tag))
+
+
+def fr(name, tag):
+    return "%s states.py:%d" % (name, line_of(tag))
+
+
+def say(s):
+    sys.stdout.write(s + "\n")
+    sys.stdout.flush()
+
+
+def truth(size, count, *frames):
+    say("TRUTH %d %d %s" % (size, count, "|".join(frames)))
+
+
+grabbed = []
+stop = False
+
+
+class _Allocator(ctypes.Structure):
+    _fields_ = [(f, ctypes.c_void_p) for f in ("ctx", "malloc", "calloc", "realloc", "free")]
+
+
+def allocators():
+    """The PyMem RAW, MEM and OBJ allocators in use: a capture with
+    --trace-python-allocators must leave them as they were."""
+    get = ctypes.pythonapi.PyMem_GetAllocator
+    get.argtypes, get.restype = [ctypes.c_int, ctypes.POINTER(_Allocator)], None
+    out = []
+    for domain in range(3):
+        a = _Allocator()
+        get(domain, ctypes.byref(a))
+        out.append(tuple(getattr(a, f) for f, _ in a._fields_))
+    return out
+
+
+def grab(n):
+    return bytearray(n)  # @grab
+
+
+def on_usr1(signum, frame):
+    grabbed.append(grab(SIZE - 1))  # @handler
+    say("GRABBED %.6f" % time.time())
+
+
+def on_usr2(signum, frame):
+    global stop
+    stop = True
+
+
+def wait_stdin():
+    return sys.stdin.readline()  # @readline
+
+
+def wait_accept(srv):
+    conn, _ = srv.accept()  # @accept
+    return conn
+
+
+def socket_accept_frame():
+    """socket.socket.accept (Python) calls the C _accept: its frame is
+    between the handler and wait_accept."""
+    co = socket.socket.accept.__code__
+    lines = open(co.co_filename).read().splitlines()
+    n = next(i + 1 for i in range(co.co_firstlineno - 1, len(lines))
+             if "self._accept()" in lines[i])
+    return "%s socket.py:%d" % ("socket.accept" if NEW else "accept", n)
+
+
+A, C, M = 6364136223846793005, 1442695040888963407, 1 << 64
+
+
+def count_loop():
+    x, i = 1, 0
+    while not stop:
+        x = (A * x + C) % M
+        i += 1
+    return i, x
+
+
+def idle_until_stop():
+    """Allocates now and then through PyMem (a list's items), so that
+    wrappers installed late are still seen."""
+    keep = None
+    while not stop:
+        time.sleep(0.02)
+        keep = [stop] * 100  # @idle
+    return keep
+
+
+def tbuf(n):
+    return bytearray(n)  # @tbuf
+
+
+def worker(k, go, done, quit):
+    junk = []
+    while not go.is_set():   # running (and allocating) until go
+        junk.append(bytes(100 + k) * 3)
+        if len(junk) > 50:
+            junk.clear()
+        go.wait(0.002)
+    keep = []
+    for _ in range(5):
+        keep.append(tbuf(700_003 + 1000 * k))  # @worker
+    done.set()
+    quit.wait()
+    return keep
+
+
+def threads():
+    go, quit = threading.Event(), threading.Event()
+    dones = [threading.Event() for _ in range(4)]
+    ts = [threading.Thread(target=worker, args=(k, go, dones[k], quit)) for k in range(4)]
+    for t in ts:
+        t.start()
+    for k in range(4):
+        truth(700_004 + 1000 * k, 5, fr("tbuf", "tbuf"), fr("worker", "worker"))
+    say("ready")
+    while True:
+        cmd = sys.stdin.readline()
+        if cmd == "go\n":
+            go.set()
+            for d in dones:
+                d.wait()
+            say("DONE %.6f" % time.time())
+        else:   # quit, or end of file
+            quit.set()
+            break
+    for t in ts:
+        t.join()
+
+
+if __name__ == "__main__":
+    mode, out, SIZE = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    signal.signal(signal.SIGUSR1, on_usr1)
+    signal.signal(signal.SIGUSR2, on_usr2)
+    handler = [fr("grab", "grab"), fr("on_usr1", "handler")]
+    if mode == "stdin":
+        truth(SIZE, 1, *handler, fr("wait_stdin", "readline"))
+        say("ready")
+        line = wait_stdin()
+        with open(out, "w", encoding="utf-8", newline="") as f:
+            f.write(line)
+    elif mode == "accept":
+        truth(SIZE, 1, *handler, socket_accept_frame(), fr("wait_accept", "accept"))
+        srv = socket.socket()
+        srv.bind(("127.0.0.1", 0))
+        srv.listen(1)
+        say("port %d" % srv.getsockname()[1])
+        say("ready")
+        conn = wait_accept(srv)
+        with open(out, "wb") as f:
+            while True:
+                b = conn.recv(65536)
+                if not b:
+                    break
+                f.write(b)
+        conn.close()
+    elif mode == "loop":
+        truth(SIZE, 1, *handler)
+        say("ready")
+        n, x = count_loop()
+        say("COUNT %d %d" % (n, x))
+    elif mode == "cext":
+        truth(SIZE, 1, *handler)
+        # About 1.5 s in one call, whatever the interpreter's speed (the
+        # first, cold sum is not a good measure).
+        sum(range(1_000_000))
+        t = time.monotonic()
+        sum(range(5_000_000))
+        n = int(1.5 / max(time.monotonic() - t, 1e-4) * 5_000_000)
+        before = allocators()
+        say("ready")
+        t0 = time.time()
+        r = sum(range(n))
+        t1 = time.time()
+        say("CALL %.6f %.6f %d %d" % (t0, t1, n, r))
+        idle_until_stop()
+        say("ALLOCATORS %s" % ("as before" if allocators() == before else "changed"))
+    elif mode == "threads":
+        threads()
+    say("EXIT")
