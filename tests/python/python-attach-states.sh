@@ -10,7 +10,8 @@
 #   loop     still running; its count and LCG state agree (jump-ahead)
 #   cext     sum(range(n)) holds the GIL, with --trace-python-allocators:
 #            a capture inside the call, one from inside to after it; the
-#            sum is right (see st_cext)
+#            sum is right (see st_cext); and a capture over before the
+#            call ends must leave the allocators as they were (st_cext_late)
 #   threads  4 threads allocate 5 known blocks each while captured ("go"
 #            on stdin instead of SIGUSR1)
 # MA_STATES="st_stdin st_loop" runs some of them only.
@@ -276,6 +277,27 @@ st_cext() {
 	fi
 }
 
+# A --trace-python-allocators capture that begins and ends inside the call
+# and nothing after it: the agent's thread that waited for the GIL must
+# not install the wrappers once it gets it (the capture is over).
+st_cext_late() {
+	echo "=== $1: a --trace-python-allocators capture over before the GIL comes back"
+	st_start "$1" cext 1234661 || return 1
+	sleep 0.3
+	st_attach 0.3 --trace-python-allocators && st_detached || return 1
+	if ! py_wait_line "$py_tmp/out" '^CALL ' 20; then
+		echo "FAIL: the call did not end"
+		return 1
+	fi
+	sleep 0.5
+	kill -USR2 "$tpid"
+	st_end || return 1
+	if ! grep -q '^ALLOCATORS as before$' "$py_tmp/out"; then
+		echo "FAIL: the PyMem allocators changed after a capture that had ended: wrappers installed late"
+		return 1
+	fi
+}
+
 st_threads() {
 	echo "=== $1: 4 threads allocating while captured"
 	st_start "$1" threads 0 || return 1
@@ -296,7 +318,7 @@ fail=0 n=0
 for py in $(all_pythons); do
 	n=$((n + 1))
 	t=$(date +%s.%N)
-	for st in ${MA_STATES:-st_stdin st_accept st_loop st_cext st_threads}; do
+	for st in ${MA_STATES:-st_stdin st_accept st_loop st_cext st_cext_late st_threads}; do
 		$st "$py" || { cleanup; fail=1; }
 	done
 	echo "--- $py: $(awk -v a="$t" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s"
