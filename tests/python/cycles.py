@@ -3,30 +3,14 @@
 # SIGUSR2 or, given N, for N blocks; then END, and whether the PyMem
 # allocators are the ones it started with.  The same number of blocks
 # gives the same output, byte for byte, whatever happened meanwhile.
-import ctypes
 import signal
 import sys
 import zlib
 
+from pymem_allocators import allocators
+
 A, C, M = 6364136223846793005, 1442695040888963407, 1 << 64
 stop = False
-
-
-class _Allocator(ctypes.Structure):
-    _fields_ = [(f, ctypes.c_void_p) for f in ("ctx", "malloc", "calloc", "realloc", "free")]
-
-
-def allocators():
-    """The PyMem RAW, MEM and OBJ allocators in use: a capture with
-    --trace-python-allocators must leave them as they were."""
-    get = ctypes.pythonapi.PyMem_GetAllocator
-    get.argtypes, get.restype = [ctypes.c_int, ctypes.POINTER(_Allocator)], None
-    out = []
-    for domain in range(3):
-        a = _Allocator()
-        get(domain, ctypes.byref(a))
-        out.append(tuple(getattr(a, f) for f, _ in a._fields_))
-    return out
 
 
 def on_usr2(signum, frame):

@@ -11,13 +11,14 @@
 #            size, on "quit" all exit
 # SIGUSR1 (sent once the capture runs) allocates SIZE - 1 bytes through
 # grab() from the handler; the TRUTH lines (check.py) say where.
-import ctypes
 import os
 import signal
 import socket
 import sys
 import threading
 import time
+
+from pymem_allocators import allocators
 
 SRC = open(__file__).read().splitlines()
 NEW = sys.version_info >= (3, 11)   # co_qualname
@@ -42,23 +43,6 @@ def truth(size, count, *frames):
 
 grabbed = []
 stop = False
-
-
-class _Allocator(ctypes.Structure):
-    _fields_ = [(f, ctypes.c_void_p) for f in ("ctx", "malloc", "calloc", "realloc", "free")]
-
-
-def allocators():
-    """The PyMem RAW, MEM and OBJ allocators in use: a capture with
-    --trace-python-allocators must leave them as they were."""
-    get = ctypes.pythonapi.PyMem_GetAllocator
-    get.argtypes, get.restype = [ctypes.c_int, ctypes.POINTER(_Allocator)], None
-    out = []
-    for domain in range(3):
-        a = _Allocator()
-        get(domain, ctypes.byref(a))
-        out.append(tuple(getattr(a, f) for f, _ in a._fields_))
-    return out
 
 
 def grab(n):
