@@ -55,14 +55,19 @@ struct known_entry {
 	uint32_t n, stack;
 };
 
-struct thread_frames {
+/* Fast mode's tables, 12 KiB, made only for threads that use them. */
+struct fast_tables {
 	uint64_t epoch;                    /* of the fast and known entries */
 	struct known_entry known[1u << CACHE_BITS];
 	struct fast_entry fast[1u << CACHE_BITS];
-	struct checked_entry checked[1u << CACHE_BITS];
 	uint64_t memo_epoch;
 	uint32_t memo_n;
 	struct memo_entry memo[MA_PY_MAX_FRAMES];
+};
+
+struct thread_frames {
+	struct checked_entry checked[1u << CACHE_BITS];
+	struct fast_tables *ft;
 };
 
 _Atomic uint64_t ma_py_code_epoch = 1;
@@ -118,7 +123,7 @@ static inline uint32_t frame_id(struct thread_frames *tf, int fast, uintptr_t co
 {
 	if (!fast)
 		return frame_id_checked(tf, code, off);
-	struct fast_entry *e = &tf->fast[slot_of(code, off)];
+	struct fast_entry *e = &tf->ft->fast[slot_of(code, off)];
 	if (e->code == code && e->off == off)
 		return e->id;
 	uint32_t id = frame_id_checked(tf, code, off);
@@ -133,11 +138,14 @@ static inline struct thread_frames *walk_caches(int *fast)
 	struct thread_frames *tf = thread_frames();
 	*fast = 0;
 	if (tf && atomic_load_explicit(&ma_py_epoch_trusted, memory_order_relaxed)) {
+		if (!tf->ft && !(tf->ft = ma_arena_alloc(sizeof(*tf->ft))))
+			return tf;
+		struct fast_tables *ft = tf->ft;
 		uint64_t epoch = atomic_load_explicit(&ma_py_code_epoch, memory_order_relaxed);
-		if (tf->epoch != epoch) {
-			memset(tf->fast, 0, sizeof(tf->fast));
-			memset(tf->known, 0, sizeof(tf->known));
-			tf->epoch = epoch;
+		if (ft->epoch != epoch) {
+			memset(ft->fast, 0, sizeof(ft->fast));
+			memset(ft->known, 0, sizeof(ft->known));
+			ft->epoch = epoch;
 		}
 		*fast = 1;
 	}
@@ -293,6 +301,7 @@ static inline uint64_t rotl(uint64_t x, unsigned r)
 static uint32_t frames_fast(uintptr_t f, struct thread_frames *tf, uint64_t *out, uint32_t cap,
 			    struct ma_py_known *known)
 {
+	struct fast_tables *ft = tf->ft;
 	struct memo_entry cur[MA_PY_MAX_FRAMES];
 	uint32_t n = 0;
 	unsigned steps = 0;
@@ -308,7 +317,7 @@ static uint32_t frames_fast(uintptr_t f, struct thread_frames *tf, uint64_t *out
 		n++;
 	}
 	h1 ^= h1 >> 33;
-	struct known_entry *k = &tf->known[(h1 ^ h2) & ((1u << CACHE_BITS) - 1)];
+	struct known_entry *k = &ft->known[(h1 ^ h2) & ((1u << CACHE_BITS) - 1)];
 	if (k->h1 == h1 && k->h2 == h2 && k->n == n && k->stack) {
 		known->stack = k->stack;
 		return MA_PY_KNOWN;
@@ -316,23 +325,24 @@ static uint32_t frames_fast(uintptr_t f, struct thread_frames *tf, uint64_t *out
 	*k = (struct known_entry){ h1, h2, n, 0 };
 	known->slot = k;
 
-	uint32_t m = tf->memo_epoch == tf->epoch ? tf->memo_n : 0;
-	struct memo_entry *memo = tf->memo + m - n;   /* aligned: memo[i] for i >= n - m */
+	uint32_t m = ft->memo_epoch == ft->epoch ? ft->memo_n : 0;
 	for (uint32_t i = 0; i < n; i++) {
 		struct memo_entry *c = &cur[i];
-		if (i + m >= n && memo[i].code == c->code && memo[i].off == c->off) {
-			c->id = memo[i].id;
+		/* aligned at the outermost frame: cur[i] ~ memo[i + m - n] */
+		const struct memo_entry *p = i + m >= n ? &ft->memo[i + m - n] : NULL;
+		if (p && p->code == c->code && p->off == c->off) {
+			c->id = p->id;
 			continue;
 		}
 		c->id = frame_id(tf, 1, c->code, c->off);
 		if (m == n)
-			memo[i] = *c;
+			ft->memo[i] = *c;
 	}
 	if (m != n) {
-		memcpy(tf->memo, cur, n * sizeof(*cur));
-		tf->memo_n = n;
+		memcpy(ft->memo, cur, n * sizeof(*cur));
+		ft->memo_n = n;
 	}
-	tf->memo_epoch = tf->epoch;
+	ft->memo_epoch = ft->epoch;
 	uint32_t o = 0;
 	for (uint32_t i = 0; i < n && o < cap; i++)
 		if (cur[i].id && cur[i].id != NOT_CODE)
