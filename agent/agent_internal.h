@@ -58,6 +58,24 @@ static inline uint64_t ma_event_ns(void)
 }
 pid_t ma_gettid(void) MA_HIDDEN;
 
+/* Hash of n words: independent multiplies summed, one final mix — it runs
+ * on every event (stack frames, Python frame keys), and a dependent chain
+ * would cost a multiply's latency per word.  Position-dependent: the
+ * multiplier (always odd) changes with the index. */
+static inline uint64_t ma_hash_words(const uint64_t *w, uint32_t n)
+{
+	static const uint64_t m[8] = {
+		0x9e3779b97f4a7c15ull, 0xc2b2ae3d27d4eb4full, 0x165667b19e3779f9ull,
+		0xd6e8feb86659fd93ull, 0xff51afd7ed558ccdull, 0xc4ceb9fe1a85ec53ull,
+		0x85ebca77c2b2ae63ull, 0x27d4eb2f165667c5ull };
+	uint64_t h = 0x12345678u ^ n;
+	for (uint32_t i = 0; i < n; i++)
+		h += (w[i] ^ (w[i] >> 29)) * (m[i & 7] + ((uint64_t)(i >> 3) << 1));
+	h ^= h >> 32;
+	h *= 0xff51afd7ed558ccdull;
+	return h ^ (h >> 29);
+}
+
 /* ---- memory of the agent itself (arena.c) ---- */
 void *ma_arena_alloc(size_t size) MA_HIDDEN;        /* zeroed, never freed */
 void *ma_pages_alloc(size_t size) MA_HIDDEN;        /* zeroed, munmap-able */

@@ -44,23 +44,6 @@ void ma_stacks_set_agent_range(uintptr_t lo, uintptr_t hi)
 	agent_hi = hi;
 }
 
-/* Independent multiplies summed, one final mix: a stack's frames are
- * hashed on every event, and a dependent chain would cost a multiply's
- * latency per frame. */
-static inline uint64_t hash_frames(const uint64_t *f, uint32_t n)
-{
-	static const uint64_t m[8] = {
-		0x9e3779b97f4a7c15ull, 0xc2b2ae3d27d4eb4full, 0x165667b19e3779f9ull,
-		0xd6e8feb86659fd93ull, 0xff51afd7ed558ccdull, 0xc4ceb9fe1a85ec53ull,
-		0x85ebca77c2b2ae63ull, 0x27d4eb2f165667c5ull };
-	uint64_t h = 0x12345678u ^ n;
-	for (uint32_t i = 0; i < n; i++)
-		h += (f[i] ^ (f[i] >> 29)) * (m[i & 7] + ((uint64_t)(i >> 3) << 1));
-	h ^= h >> 32;
-	h *= 0xff51afd7ed558ccdull;
-	return h ^ (h >> 29);
-}
-
 static struct ma_stack *stack_new(const uint64_t *f, uint32_t n, uint64_t h)
 {
 	struct ma_stack *s = ma_arena_alloc(sizeof(*s) + n * sizeof(uint64_t));
@@ -115,7 +98,7 @@ static struct ma_stack *stack_intern_h(const uint64_t *f, uint32_t n, uint64_t h
 
 static uint32_t stack_intern(const uint64_t *f, uint32_t n)
 {
-	struct ma_stack *s = stack_intern_h(f, n, hash_frames(f, n));
+	struct ma_stack *s = stack_intern_h(f, n, ma_hash_words(f, n));
 	return s ? s->id : 0;
 }
 
@@ -186,7 +169,7 @@ uint32_t ma_stack_capture_py(int gil)
 		return known.stack;
 	if (!n)
 		return ma_stack_capture();
-	uint64_t h = hash_frames(f, n);
+	uint64_t h = ma_hash_words(f, n);
 	struct ma_thread *t = ma_thread_self();
 	if (t && !t->stack_cache)
 		t->stack_cache = ma_arena_alloc(sizeof(struct ma_stack *) << THREAD_STACKS_BITS);

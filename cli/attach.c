@@ -139,14 +139,8 @@ static char process_state(pid_t pid)
 
 static int process_alive(pid_t pid)
 {
-	char p[64], st = 0;
-	snprintf(p, sizeof(p), "/proc/%d/stat", (int)pid);
-	FILE *f = fopen(p, "r");
-	if (!f)
-		return 0;
-	int ok = fscanf(f, "%*d (%*[^)]) %c", &st) == 1;
-	fclose(f);
-	return ok && st != 'Z' && st != 'X';
+	char st = process_state(pid);
+	return st && st != 'Z' && st != 'X';
 }
 
 int ma_attach_main(int argc, char **argv)

@@ -32,21 +32,6 @@ static _Atomic(struct l2 *) *t2;
 static _Atomic uint32_t next_id = 1, n1, n2;
 static _Atomic(struct l2 *) new_list, all_list;
 
-/* Independent multiplies, one final mix: this runs for every frame. */
-static inline uint64_t hash_key(const uint64_t *k, unsigned n)
-{
-	static const uint64_t m[8] = {
-		0x9e3779b97f4a7c15ull, 0xc2b2ae3d27d4eb4full, 0x165667b19e3779f9ull,
-		0xd6e8feb86659fd93ull, 0xff51afd7ed558ccdull, 0xc4ceb9fe1a85ec53ull,
-		0x85ebca77c2b2ae63ull, 0x27d4eb2f165667c5ull };
-	uint64_t h = n;
-	for (unsigned i = 0; i < n; i++)
-		h += (k[i] ^ (k[i] >> 29)) * m[i & 7];
-	h ^= h >> 32;
-	h *= 0xff51afd7ed558ccdull;
-	return h ^ (h >> 29);
-}
-
 static int tables(void)
 {
 	if (t1)
@@ -96,7 +81,7 @@ static void publish(struct l2 *e)
 static uint32_t intern_l2(uintptr_t name, uintptr_t file, uint64_t nh, uint64_t fh, uint32_t line)
 {
 	uint64_t k[5] = { name, file, nh, fh, line };
-	uint64_t h = hash_key(k, 5);
+	uint64_t h = ma_hash_words(k, 5);
 	struct l2 *mine = NULL;
 	for (uint32_t i = 0, s = (uint32_t)h & ((1u << L2_BITS) - 1); i < (1u << L2_BITS);
 	     i++, s = (s + 1) & ((1u << L2_BITS) - 1)) {
@@ -141,7 +126,7 @@ uint32_t ma_py_frame_id(uintptr_t code, uint32_t off)
 	uint64_t ltn = ma_py_is(lt, ma_py.bytes_type) ? (uint64_t)ma_py_rd(lt + l->bytes_size) : 0;
 	uint64_t k[8] = { code, off, name, file, nh, fh, lt,
 			  ltn << 32 | (uint32_t)*(const int *)(code + l->co_firstlineno) };
-	uint64_t h = hash_key(k, 8);
+	uint64_t h = ma_hash_words(k, 8);
 	struct l1 *mine = NULL;
 	for (uint32_t i = 0, s = (uint32_t)h & ((1u << L1_BITS) - 1); i < (1u << L1_BITS);
 	     i++, s = (s + 1) & ((1u << L1_BITS) - 1)) {

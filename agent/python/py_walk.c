@@ -187,10 +187,9 @@ static inline int read_frame(uintptr_t f, uintptr_t *code, uint32_t *off, int *l
 
 #define WALK_LIMIT (4 * MA_PY_MAX_FRAMES)   /* frames looked at, shims included */
 
-static void walk_frames(uintptr_t f, struct walk *w)
+static void walk_frames(uintptr_t f, struct thread_frames *tf, int fast, struct walk *w)
 {
-	int fast, last;
-	struct thread_frames *tf = walk_caches(&fast);
+	int last;
 	unsigned steps = 0;
 	for (; ma_py_ptr_ok(f) && w->n < MA_PY_MAX_FRAMES && steps < WALK_LIMIT;
 	     f = ma_py_rd(f + ma_py.l.fr_previous), steps++) {
@@ -268,9 +267,11 @@ uint32_t ma_py_merge(const uint64_t *nat, uint32_t n, uint64_t *out, uint32_t ca
 	uintptr_t f = innermost_frame();
 	if (!f)
 		return 0;
+	int fast;
+	struct thread_frames *tf = walk_caches(&fast);
 	struct walk w;
 	w.n = w.ngroups = 0;
-	walk_frames(f, &w);
+	walk_frames(f, tf, fast, &w);
 	if (!w.n)
 		return 0;
 	uint32_t o = 0, g = 0;
@@ -362,11 +363,10 @@ uint32_t ma_py_frames(uint64_t *out, uint32_t cap, int gil, struct ma_py_known *
 		return frames_fast(f, tf, out, cap, known);
 	struct walk w;
 	w.n = w.ngroups = 0;
-	walk_frames(f, &w);
+	walk_frames(f, tf, fast, &w);
 	uint32_t o = 0;
-	for (uint32_t i = 0; i < w.n && o < cap; i++)
-		if (w.ids[i])
-			out[o++] = MA_FRAME_PYTHON_BIT | w.ids[i];
+	for (uint32_t g = 0; g < w.ngroups; g++)
+		o = put_group(&w, g, out, o, cap);
 	return o;
 }
 
