@@ -231,17 +231,31 @@ int memattach_agent_active(void)
 }
 
 /* Under LD_PRELOAD (memattach run) the configuration comes from the
- * environment, which is cleared so that programs this one runs do not
- * connect too. */
+ * environment.  It names the pid `run` started: that process connects, and
+ * so does each program it execs in place (a pyenv shim, `env`, a wrapper
+ * script's `exec`), which keeps pid and environment; children it starts
+ * have other pids and stay inert. */
+static long config_pid(const char *cfg)
+{
+	for (const char *p = cfg; p && *p; p = strchr(p, ';'), p = p ? p + 1 : NULL)
+		if (strncmp(p, "pid=", 4) == 0)
+			return strtol(p + 4, NULL, 10);
+	return 0;
+}
+
 __attribute__((constructor)) static void agent_preload_init(void)
 {
 	const char *cfg = getenv(MEMATTACH_AGENT_CONFIG_ENV);
 	if (!cfg)
 		return;
+	long want = config_pid(cfg);
+	if (want && want != (long)getpid())
+		return;
 	char copy[1024];
 	strncpy(copy, cfg, sizeof(copy) - 1);
 	copy[sizeof(copy) - 1] = 0;
-	unsetenv(MEMATTACH_AGENT_CONFIG_ENV);
+	if (!want)
+		unsetenv(MEMATTACH_AGENT_CONFIG_ENV);
 	memattach_agent_start(copy);
 }
 

@@ -9,6 +9,8 @@
  *   pynative=0|1    in Python processes keep every native frame (default 0:
  *                   the native frames below the innermost Python frame, and
  *                   the Python frames above it)
+ *   pid=N           (LD_PRELOAD only) start only in process N: the one
+ *                   `run` started and the programs it execs in place
  * Unknown keys are ignored so that an older agent accepts a newer CLI. */
 #ifndef MEMATTACH_AGENT_H
 #define MEMATTACH_AGENT_H

@@ -94,6 +94,8 @@ int ma_run_main(int argc, char **argv)
 		if (read(go[0], &b, 1) != 1)
 			_exit(127);
 		ma_agent_config(cfg, sizeof(cfg), s.sock_path, &ao, 0);
+		size_t cl = strlen(cfg);
+		snprintf(cfg + cl, sizeof(cfg) - cl, ";pid=%d", (int)getpid());
 		setenv(MEMATTACH_AGENT_CONFIG_ENV, cfg, 1);
 		const char *pre = getenv("LD_PRELOAD");
 		char *np = malloc(strlen(agent) + (pre ? strlen(pre) : 0) + 2);
@@ -149,7 +151,7 @@ int ma_run_main(int argc, char **argv)
 	}
 	close(execerr[0]);
 
-	int status = 0, exited = 0, rc = MA_EXIT_OK, connected = 0;
+	int status = 0, exited = 0, rc = MA_EXIT_OK, connected = 0, reconnect = 0;
 	const char *note = NULL;
 	for (;;) {
 		if (forward_sig) {
@@ -157,9 +159,23 @@ int ma_run_main(int argc, char **argv)
 			forward_sig = 0;
 		}
 		if (!connected) {
-			int a = ma_session_accept(&s, pid, 50, err, sizeof(err));
+			/* once CMD is gone, only what already waits in the
+			 * queue (a program that connected and exited at once) */
+			int a = ma_session_accept(&s, pid, exited ? 0 : 50, err, sizeof(err));
 			if (a > 0)
 				connected = 1;
+			else if (exited)
+				break;
+			if (a > 0 && reconnect) {
+				/* The capture is of the last program exec'd. */
+				if (ma_session_restart(&s, err, sizeof(err)) < 0) {
+					fprintf(stderr, "memattach: %s; stopping the capture\n", err);
+					note = "capture stopped: output error";
+					rc = MA_EXIT_OUTPUT;
+					break;
+				}
+				reconnect = 0;
+			}
 		} else {
 			int p = ma_session_pump(&s, 50, err, sizeof(err));
 			if (p < 0) {
@@ -168,17 +184,26 @@ int ma_run_main(int argc, char **argv)
 				rc = MA_EXIT_OUTPUT;
 				break;
 			}
+			if (p == 0 && !s.got_trailer && !exited) {
+				/* The stream ended with CMD perhaps alive: it may
+				 * have exec'd (a pyenv shim, `env`, a wrapper's
+				 * exec), and the new program's agent connects.  Keep
+				 * what we have until that happens. */
+				close(s.conn_fd);
+				s.conn_fd = -1;
+				connected = 0;
+				reconnect = 1;
+				continue;
+			}
 			if (p == 0 && exited)
 				break;
 		}
 		if (!exited && waitpid(pid, &status, WNOHANG) == pid)
 			exited = 1;
-		if (exited && !connected)
-			break;
 	}
 	if (!exited)
 		waitpid(pid, &status, 0);
-	if (!connected) {
+	if (!connected && !reconnect) {
 		fprintf(stderr, "memattach: the agent never started in %s (a statically linked program, or one that ignores LD_PRELOAD?)\n", argv[optind]);
 		note = "the agent never connected";
 	} else if (!s.got_trailer && !note) {

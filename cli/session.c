@@ -230,6 +230,20 @@ int ma_session_pump(struct ma_session *s, int timeout_ms, char *err, size_t errl
 	return 1;
 }
 
+int ma_session_restart(struct ma_session *s, char *err, size_t errlen)
+{
+	if (s->writer) {
+		ma_capture_writer_close(s->writer);
+		s->writer = ma_capture_writer_open(s->out_path, err, errlen);
+		if (!s->writer)
+			return -1;
+	}
+	s->buf_len = 0;
+	s->bytes_in = s->events = s->last_rss = s->last_time_ns = 0;
+	s->got_header = s->got_trailer = s->eof = 0;
+	return 0;
+}
+
 int ma_session_send_stop(struct ma_session *s)
 {
 	Memattach__Record rec = MEMATTACH__RECORD__INIT;

@@ -48,6 +48,10 @@ int ma_session_accept(struct ma_session *s, pid_t expect_pid, int timeout_ms, ch
  * timeout_ms.  Returns 1 while the stream goes on, 0 at its end, -1 on a
  * write error (message). */
 int ma_session_pump(struct ma_session *s, int timeout_ms, char *err, size_t errlen);
+/* Forgets the stream so far and empties the capture file, for a program
+ * that replaced the traced one by exec (same pid, a new agent, connected
+ * again).  0 or -1 (message). */
+int ma_session_restart(struct ma_session *s, char *err, size_t errlen);
 /* Asks the agent to stop (it flushes, sends its trailer, closes). */
 int ma_session_send_stop(struct ma_session *s);
 /* Writes the capture trailer and closes everything.  0 or -1 (message). */

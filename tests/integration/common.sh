@@ -32,12 +32,15 @@ ma_show() {
 
 # check_run EXPECTED_STATUS TARGET ARGS...
 # Runs TARGET under memattach run and compares its truth with the report.
+# MA_WRAP, when set, is a command (words) that runs before TARGET and is
+# expected to exec it, as a wrapper script does.
 check_run() {
 	local want=$1 target=$2 rc
 	shift 2
 	local cap=$ma_tmp/$target.cap
-	echo "=== memattach run -o $cap -- $target $*"
-	"$MEMATTACH" run -o "$cap" -- "$TARGETS/$target" "$@" \
+	echo "=== memattach run -o $cap -- ${MA_WRAP:-}${MA_WRAP:+ }$target $*"
+	# shellcheck disable=SC2086  # MA_WRAP is words on purpose
+	"$MEMATTACH" run -o "$cap" -- ${MA_WRAP:-} "$TARGETS/$target" "$@" \
 		>"$ma_tmp/out" 2>"$ma_tmp/err" </dev/null
 	rc=$?
 	ma_show "target stdout" "$ma_tmp/out"
