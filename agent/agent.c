@@ -203,6 +203,9 @@ int memattach_agent_start(const char *config)
 	ma_writer_set_header(send_header);
 	atomic_store(&ma_tracking, 1);
 	ma_got_patch_all();
+	/* Frees before this went unseen: no Python walk may trust an older
+	 * generation (py_walk.c). */
+	atomic_fetch_add(&ma_mem_gen, 1);
 	if (c.pyalloc)
 		ma_pyalloc_start();
 	r = ma_writer_start(fd);

@@ -46,6 +46,16 @@ struct ma_tls {
 };
 extern MA_HIDDEN __thread struct ma_tls ma_tls __attribute__((tls_model("initial-exec")));
 
+/* Moved by every free, realloc, munmap and mremap while ma_mem_gen_on
+ * (fast-mode Python walks, py_walk.c): memory the thread's frames were in
+ * at some generation is still there while the generation is the same. */
+extern MA_HIDDEN _Atomic uint64_t ma_mem_gen;
+extern MA_HIDDEN atomic_int ma_mem_gen_on;
+static inline void ma_mem_gen_note(void)
+{
+	if (atomic_load_explicit(&ma_mem_gen_on, memory_order_relaxed))
+		atomic_fetch_add_explicit(&ma_mem_gen, 1, memory_order_relaxed);
+}
 uint64_t ma_now_ns(void) MA_HIDDEN;
 /* An event's time: the kernel's tick-resolution clock (1-4 ms here),
  * a quarter of the cost of the precise one on every event; event order

@@ -39,6 +39,9 @@ typedef void *(*dlopen_fn)(const char *, int);
 typedef int (*dlclose_fn)(void *);
 typedef int (*setname_fn)(pthread_t, const char *);
 
+_Atomic uint64_t ma_mem_gen;
+atomic_int ma_mem_gen_on;
+
 void *(*ma_real_malloc)(size_t);
 void (*ma_real_free)(void *);
 static calloc_fn real_calloc;
@@ -106,6 +109,7 @@ static void *h_calloc(size_t a, size_t b)
 
 static void h_free(void *p)
 {
+	ma_mem_gen_note();
 	if (!p || PASS_THROUGH()) {
 		ma_real_free(p);
 		return;
@@ -143,6 +147,7 @@ static void *call_reallocarray(void *p, size_t a, size_t b) { return real_reallo
 
 static void *h_realloc(void *p, size_t n)
 {
+	ma_mem_gen_note();
 	if (PASS_THROUGH())
 		return real_realloc(p, n);
 	return realloc_common(p, n, call_realloc, n, 0, K(REALLOC));
@@ -150,6 +155,7 @@ static void *h_realloc(void *p, size_t n)
 
 static void *h_reallocarray(void *p, size_t a, size_t b)
 {
+	ma_mem_gen_note();
 	if (PASS_THROUGH())
 		return real_reallocarray(p, a, b);
 	size_t n;
@@ -288,6 +294,7 @@ static void *h_mmap64(void *a, size_t n, int prot, int fl, int fd, off_t off)
 
 static int h_munmap(void *a, size_t n)
 {
+	ma_mem_gen_note();
 	if (PASS_THROUGH())
 		return real_munmap(a, n);
 	GUARDED;
@@ -304,6 +311,7 @@ static void *h_mremap(void *old, size_t old_n, size_t new_n, int flags, ...)
 		want = va_arg(ap, void *);
 		va_end(ap);
 	}
+	ma_mem_gen_note();
 	if (PASS_THROUGH())
 		return real_mremap(old, old_n, new_n, flags, want);
 	GUARDED;

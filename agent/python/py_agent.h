@@ -33,6 +33,7 @@ uint32_t ma_py_merge(const uint64_t *nat, uint32_t n, uint64_t *out, uint32_t ca
 struct ma_py_known {
 	uint32_t stack;
 	void *slot;
+	uint32_t *last;
 };
 uint32_t ma_py_frames(uint64_t *out, uint32_t cap, int gil, struct ma_py_known *known) MA_HIDDEN;
 void ma_py_known_set(struct ma_py_known *known, uint32_t stack) MA_HIDDEN;

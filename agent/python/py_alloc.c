@@ -143,6 +143,25 @@ static int resolve(void)
 }
 
 /* Called with the GIL, or when no other thread can run Python. */
+/* Fast-mode walks (py_walk.c) take it that memory which held frames goes
+ * back only through free and munmap calls the hooks see: true of CPython's
+ * own arena allocator, not necessarily of one an embedder installed. */
+static int default_arenas(void)
+{
+	struct {
+		void *ctx;
+		void *(*alloc)(void *, size_t);
+		void (*free)(void *, void *, size_t);
+	} a = { 0 };
+	void (*get)(void *) = (void (*)(void *))dlsym(RTLD_DEFAULT, "PyObject_GetArenaAllocator");
+	Dl_info py, arenas;
+	if (!get)
+		return 0;
+	get(&a);
+	return a.free && dladdr((void *)get, &py) && dladdr((void *)a.free, &arenas) &&
+	       py.dli_fbase == arenas.dli_fbase;
+}
+
 static void do_install(void)
 {
 	for (int i = 0; i < 3; i++) {
@@ -163,7 +182,9 @@ static void do_install(void)
 	 * is recognised by its type word when code objects have no GC header
 	 * in front (Py_TPFLAGS_HAVE_GC in PyTypeObject.tp_flags). */
 	unsigned long code_flags = *(const unsigned long *)(ma_py.code_type + TP_FLAGS_OFFSET);
-	if (installed[OBJ] && !(code_flags & TPFLAGS_HAVE_GC)) {
+	if (installed[OBJ] && !(code_flags & TPFLAGS_HAVE_GC) && default_arenas()) {
+		atomic_store(&ma_mem_gen_on, 1);
+		atomic_fetch_add(&ma_mem_gen, 1);
 		atomic_fetch_add(&ma_py_code_epoch, 1);
 		atomic_store(&ma_py_epoch_trusted, 1);
 	}
@@ -172,6 +193,7 @@ static void do_install(void)
 static void do_remove(void)
 {
 	atomic_store(&ma_py_epoch_trusted, 0);
+	atomic_store(&ma_mem_gen_on, 0);
 	for (int i = 0; i < 3; i++) {
 		if (!installed[i])
 			continue;

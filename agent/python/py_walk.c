@@ -42,27 +42,35 @@ struct fast_entry {
 	uint32_t off, id;
 };
 
-/* The thread's last Python-only walk (fast mode): most allocations come
- * from the same frames as the one before, or differ only at the inside. */
-struct memo_entry {
-	uintptr_t code;
-	uint32_t off, id;
-};
-
 /* Stacks by the hashes of their raw frames (fast mode). */
 struct known_entry {
 	uint64_t h1, h2;
 	uint32_t n, stack;
 };
 
-/* Fast mode's tables, 12 KiB, made only for threads that use them. */
+/* The thread's last walk in fast mode, outermost frame first: where each
+ * frame was, its code and raw instruction pointer, the hashes of the chain
+ * up to it, and its frame id once looked up (0: not yet). */
+struct chain_entry {
+	uintptr_t addr, code, ip;
+	uint64_t h1, h2;
+	uint32_t id;
+};
+
+struct chain {
+	uint64_t epoch, gen;      /* code epoch and ma_mem_gen it was read in */
+	uintptr_t term;           /* the outermost frame's previous pointer */
+	uint32_t n, stack;        /* entries; this very chain's stack (0: unknown) */
+	int whole;                /* the walk reached the chain's end */
+	struct chain_entry e[MA_PY_MAX_FRAMES];
+};
+
+/* Fast mode's tables, 18 KiB, made only for threads that use them. */
 struct fast_tables {
 	uint64_t epoch;                    /* of the fast and known entries */
 	struct known_entry known[1u << CACHE_BITS];
 	struct fast_entry fast[1u << CACHE_BITS];
-	uint64_t memo_epoch;
-	uint32_t memo_n;
-	struct memo_entry memo[MA_PY_MAX_FRAMES];
+	struct chain chain;
 };
 
 struct thread_frames {
@@ -292,75 +300,191 @@ static inline uint64_t rotl(uint64_t x, unsigned r)
 	return (x << r) | (x >> (64 - r));
 }
 
-/* Fast mode.  The frames are read first, a chain of dependent loads; two
- * independent 64-bit hashes of their (code, offset) pairs are computed in
- * the shadow of those loads.  Within an epoch the pairs decide the stack,
- * so a thread that allocates again from frames it has seen finds the
- * stack's id by those 128 bits and the depth, without another lookup.
- * Otherwise the pairs are compared with the last walk aligned at the
- * outermost frame, and only the frames that differ are looked up. */
-static uint32_t frames_fast(uintptr_t f, struct thread_frames *tf, uint64_t *out, uint32_t cap,
-			    struct ma_py_known *known)
+/* Entry p of the chain, with the hashes of the chain up to it; its frame
+ * id carries over from the entry it replaces when that had the same code
+ * and instruction (ids depend on nothing else within an epoch). */
+static inline void put_entry(struct chain *c, uint32_t p, uintptr_t addr, uintptr_t code,
+			     uintptr_t ip)
 {
-	struct fast_tables *ft = tf->ft;
-	struct memo_entry cur[MA_PY_MAX_FRAMES];
-	uint32_t n = 0;
-	unsigned steps = 0;
-	uint64_t h1 = 0x9e3779b97f4a7c15ull, h2 = 0x6a09e667f3bcc909ull;
-	int last;
-	for (; ma_py_ptr_ok(f) && n < MA_PY_MAX_FRAMES && steps < WALK_LIMIT;
-	     f = ma_py_rd(f + ma_py.l.fr_previous), steps++) {
-		if (!read_frame(f, &cur[n].code, &cur[n].off, &last))
-			continue;
-		uint64_t x = cur[n].code ^ ((uint64_t)cur[n].off << 47) ^ n;
-		h1 = (h1 ^ x) * 0xff51afd7ed558ccdull;
-		h2 = rotl(h2 + x * 0xc4ceb9fe1a85ec53ull, 31);
-		n++;
+	struct chain_entry *e = &c->e[p];
+	uint64_t h1 = p ? e[-1].h1 : 0x9e3779b97f4a7c15ull;
+	uint64_t h2 = p ? e[-1].h2 : 0x6a09e667f3bcc909ull;
+	uint64_t x = code ^ (ip * 0x9e3779b97f4a7c15ull);
+	if (p >= c->n || e->code != code || e->ip != ip)
+		e->id = 0;
+	e->addr = addr;
+	e->code = code;
+	e->ip = ip;
+	e->h1 = (h1 ^ x) * 0xff51afd7ed558ccdull;
+	e->h2 = rotl(h2 + x * 0xc4ceb9fe1a85ec53ull, 31);
+}
+
+/* The frame id of a chain entry (its frame is live: part of the current
+ * chain); NOT_CODE for a shim or a frame being built. */
+static uint32_t entry_id(struct thread_frames *tf, const struct chain_entry *e)
+{
+	const struct ma_py_layout *l = &ma_py.l;
+	uint32_t off;
+	if (ma_py.frames_v311) {
+		if (l->fr_is_entry < 0 && *(const uint8_t *)(e->addr + l->fr_owner) == FRAME_OWNED_BY_CSTACK)
+			return NOT_CODE;
+		uintptr_t base = e->code + (uintptr_t)l->co_code;
+		off = e->ip >= base && e->ip - base < (1u << 28) ? (uint32_t)(e->ip - base) : 0;
+	} else {
+		int lasti = (int)(uint32_t)e->ip;
+		off = lasti < 0 ? 0 : (uint32_t)lasti * (ma_py.lasti_units ? 2u : 1u);
 	}
+	return frame_id(tf, 1, e->code, off);
+}
+
+/* Compares the chain's entries [0, keep) with the frames at their
+ * addresses: all loads independent of each other.  Nonzero when a
+ * previous pointer or a code object differs; *q is the outermost entry
+ * whose instruction moved on (keep when none did). */
+static __attribute__((noinline)) int confirm(const struct chain *c, uint32_t keep, uint32_t *q)
+{
+	const long o_prev = ma_py.l.fr_previous, o_code = ma_py.l.fr_code, o_ip = ma_py.l.fr_instr;
+	const uintptr_t mask = ma_py.frames_v311 ? ~(uintptr_t)0 : 0xffffffffu;
+	const struct chain_entry *e = c->e;
+	uintptr_t expect = c->term, bad = 0;
+	uint32_t first = keep;
+	for (uint32_t p = 0; p < keep; p++) {
+		uintptr_t a = e[p].addr;
+		bad |= (ma_py_rd(a + o_prev) ^ expect) | (ma_py_rd(a + o_code) ^ e[p].code);
+		expect = a;
+		if ((ma_py_rd(a + o_ip) & mask) != e[p].ip && first == keep)
+			first = p;
+	}
+	*q = first;
+	return bad != 0;
+}
+
+#define HEAD 4   /* new inner frames looked for before the last chain resumes */
+
+/* Fast mode.  Within an epoch the (code, instruction) pairs of the frames
+ * decide the stack, and a thread that meets frames it has seen finds the
+ * stack's id by two 64-bit hashes of them and the depth.
+ *
+ * Reading the chain is a series of dependent loads, a few cycles each.
+ * Most allocations come from the frames of the thread's last walk, with
+ * at most a few inner ones changed, so those are confirmed instead: the
+ * frames from the current one outwards are followed only until one sits
+ * where one of the last walk's innermost frames sat; from there every
+ * old frame's previous pointer, code and instruction are loaded at once,
+ * independent loads, and compared with what they were.  When all match,
+ * the old chain is the current one, exactly.  The old addresses are
+ * only read while nothing that could have held a frame was released
+ * since the last walk (ma_mem_gen, moved by every free and munmap while
+ * fast mode is on), and only by a thread holding the GIL, without which
+ * no other thread releases Python memory. */
+static uint32_t frames_fast(uintptr_t f, struct thread_frames *tf, uint64_t *out, uint32_t cap,
+			    struct ma_py_known *known, int gil)
+{
+	const struct ma_py_layout *l = &ma_py.l;
+	const long o_prev = l->fr_previous, o_code = l->fr_code, o_ip = l->fr_instr;
+	const uintptr_t mask = ma_py.frames_v311 ? ~(uintptr_t)0 : 0xffffffffu;
+	struct fast_tables *ft = tf->ft;
+	struct chain *c = &ft->chain;
+	uint64_t gen = atomic_load_explicit(&ma_mem_gen, memory_order_relaxed);
+	uintptr_t ha[HEAD], hc[HEAD], hi[HEAD], x = f;
+	uint32_t n = c->epoch == ft->epoch ? c->n : 0, keep = 0, s = 0;
+
+	if (gil && n && c->whole && c->gen == gen) {
+		uint32_t lo = n > HEAD ? n - HEAD : 0;
+		for (;; s++) {
+			for (uint32_t p = n; p-- > lo;)
+				if (c->e[p].addr == x) {
+					keep = p + 1;
+					break;
+				}
+			if (keep || s == HEAD || !ma_py_ptr_ok(x))
+				break;
+			ha[s] = x;
+			hc[s] = ma_py_rd(x + o_code);
+			hi[s] = ma_py_rd(x + o_ip) & mask;
+			x = ma_py_rd(x + o_prev);
+		}
+		if (keep && keep + s <= MA_PY_MAX_FRAMES) {
+			uint32_t q;
+			int bad = confirm(c, keep, &q);
+			if (!bad) {
+				for (uint32_t p = q; p < keep; p++)
+					put_entry(c, p, c->e[p].addr, c->e[p].code,
+						  ma_py_rd(c->e[p].addr + o_ip) & mask);
+				if (!s && keep == n && q == keep && c->stack) {
+					known->stack = c->stack;
+					return MA_PY_KNOWN;
+				}
+				for (uint32_t i = 0; i < s; i++)
+					put_entry(c, keep + i, ha[s - 1 - i], hc[s - 1 - i], hi[s - 1 - i]);
+				c->n = n = keep + s;
+				goto lookup;
+			}
+		}
+	}
+
+	/* Follow the chain from the current frame, then store it outermost
+	 * first. */
+	{
+		uintptr_t a[MA_PY_MAX_FRAMES], co[MA_PY_MAX_FRAMES], ip[MA_PY_MAX_FRAMES];
+		uint32_t k = 0;
+		for (x = f; ma_py_ptr_ok(x) && k < MA_PY_MAX_FRAMES; x = ma_py_rd(x + o_prev), k++) {
+			a[k] = x;
+			co[k] = ma_py_rd(x + o_code);
+			ip[k] = ma_py_rd(x + o_ip) & mask;
+		}
+		if (!n)
+			c->n = 0;
+		for (uint32_t p = 0; p < k; p++)
+			put_entry(c, p, a[k - 1 - p], co[k - 1 - p], ip[k - 1 - p]);
+		c->n = n = k;
+		c->term = x;
+		c->whole = !ma_py_ptr_ok(x);
+		c->gen = gen;
+		c->epoch = ft->epoch;
+	}
+
+lookup:
+	c->stack = 0;
+	known->last = &c->stack;
+	if (!n)
+		return 0;
+	uint64_t h1 = c->e[n - 1].h1, h2 = c->e[n - 1].h2;
 	h1 ^= h1 >> 33;
 	struct known_entry *k = &ft->known[(h1 ^ h2) & ((1u << CACHE_BITS) - 1)];
 	if (k->h1 == h1 && k->h2 == h2 && k->n == n && k->stack) {
+		c->stack = k->stack;
 		known->stack = k->stack;
 		return MA_PY_KNOWN;
 	}
 	*k = (struct known_entry){ h1, h2, n, 0 };
 	known->slot = k;
-
-	uint32_t m = ft->memo_epoch == ft->epoch ? ft->memo_n : 0;
-	for (uint32_t i = 0; i < n; i++) {
-		struct memo_entry *c = &cur[i];
-		/* aligned at the outermost frame: cur[i] ~ memo[i + m - n] */
-		const struct memo_entry *p = i + m >= n ? &ft->memo[i + m - n] : NULL;
-		if (p && p->code == c->code && p->off == c->off) {
-			c->id = p->id;
-			continue;
-		}
-		c->id = frame_id(tf, 1, c->code, c->off);
-		if (m == n)
-			ft->memo[i] = *c;
-	}
-	if (m != n) {
-		memcpy(ft->memo, cur, n * sizeof(*cur));
-		ft->memo_n = n;
-	}
-	ft->memo_epoch = ft->epoch;
 	uint32_t o = 0;
-	for (uint32_t i = 0; i < n && o < cap; i++)
-		if (cur[i].id && cur[i].id != NOT_CODE)
-			out[o++] = MA_FRAME_PYTHON_BIT | cur[i].id;
+	for (uint32_t p = n; p-- > 0 && o < cap;) {
+		struct chain_entry *e = &c->e[p];
+		uint32_t id = e->id;
+		if (!id) {
+			id = entry_id(tf, e);
+			if (id != NOT_CODE)
+				e->id = id;
+		}
+		if (id && id != NOT_CODE)
+			out[o++] = MA_FRAME_PYTHON_BIT | id;
+	}
 	return o;
 }
 
 uint32_t ma_py_frames(uint64_t *out, uint32_t cap, int gil, struct ma_py_known *known)
 {
 	known->slot = NULL;
+	known->last = NULL;
 	uintptr_t f = gil ? innermost_frame_gil() : innermost_frame();
 	if (!f)
 		return 0;
 	int fast;
 	struct thread_frames *tf = walk_caches(&fast);
 	if (fast)
-		return frames_fast(f, tf, out, cap, known);
+		return frames_fast(f, tf, out, cap, known, gil);
 	struct walk w;
 	w.n = w.ngroups = 0;
 	walk_frames(f, tf, fast, &w);
@@ -374,6 +498,8 @@ void ma_py_known_set(struct ma_py_known *known, uint32_t stack)
 {
 	if (known->slot)
 		((struct known_entry *)known->slot)->stack = stack;
+	if (known->last)
+		*known->last = stack;
 }
 
 /* Where a native stack can stop in the Python view: just past the

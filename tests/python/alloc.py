@@ -117,7 +117,53 @@ def exec_loop():
     print("REUSED %d" % (n - len(ids)))
 
 
+def leaf(n):
+    return bytearray(n)  # @leaf
+
+
+def via_a(n):
+    return leaf(n)  # @via_a
+
+
+def via_b(n):
+    return leaf(n)  # @via_b
+
+
+def two_sites(n, k):
+    if k:
+        return leaf(n)  # @site1
+    return leaf(n)  # @site2
+
+
+def rec(d, n):
+    return leaf(n) if d == 0 else rec(d - 1, n)  # @rec
+
+
+def same_shape():
+    """Call paths whose frames land where the last allocation's did, with
+    the same sizes and often the same code: each allocation's frames must
+    be its own (a walk may confirm the last one's frames, never assume
+    them)."""
+    keep = []
+    for i in range(40):
+        keep.append(via_a(700_003))  # @shape_a
+        keep.append(via_b(700_005))  # @shape_b
+        keep.append(leaf(700_007))  # @shape_leaf
+        keep.append(two_sites(700_009, 1))  # @shape_s1
+        keep.append(two_sites(700_011, 0))  # @shape_s2
+        keep.append(rec(i % 3 + 1, 700_013 + 2 * (i % 3)))  # @shape_rec
+    truth(700_004, 40, fr("leaf", "leaf"), fr("via_a", "via_a"), fr("same_shape", "shape_a"))
+    truth(700_006, 40, fr("leaf", "leaf"), fr("via_b", "via_b"), fr("same_shape", "shape_b"))
+    truth(700_008, 40, fr("leaf", "leaf"), fr("same_shape", "shape_leaf"))
+    truth(700_010, 40, fr("leaf", "leaf"), fr("two_sites", "site1"), fr("same_shape", "shape_s1"))
+    truth(700_012, 40, fr("leaf", "leaf"), fr("two_sites", "site2"), fr("same_shape", "shape_s2"))
+    for d in range(1, 4):
+        truth(700_014 + 2 * (d - 1), len([i for i in range(40) if i % 3 + 1 == d]),
+              fr("leaf", "leaf"), *[fr("rec", "rec")] * (d + 1), fr("same_shape", "shape_rec"))
+
+
 if __name__ == "__main__":
-    for name in sys.argv[1:] or ["basic", "threads", "use_gen", "use_async", "exec_loop"]:
+    for name in sys.argv[1:] or ["basic", "threads", "use_gen", "use_async", "exec_loop",
+                                     "same_shape"]:
         globals()[name]()
     sys.stdout.flush()
