@@ -105,10 +105,11 @@ struct ma_buf {
 };
 
 struct ma_thread {
-	atomic_int lock;
+	atomic_int busy;          /* owner appending (event_buffer.c) */
+	atomic_int sweep;         /* writer taking the buffer */
 	uint32_t tid;
 	struct ma_buf *cur;
-	uint64_t pending;         /* reserved seq not yet recorded, or MAX */
+	_Atomic uint64_t pending; /* seq taken, not yet recorded, or MAX */
 	struct ma_thread *next;
 	void *py_cache;           /* python/py_walk.c: recent frame ids */
 	void *stack_cache;        /* stack_table.c: recent Python stacks */

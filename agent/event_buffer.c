@@ -1,9 +1,16 @@
 /* event_buffer.c — thread-local event batches and their bounded pool.
  *
- * Each thread appends to its own buffer under its own (uncontended) spin
- * lock; the global sequence number is taken under that lock, which is what
- * makes the writer's watermark true: once the writer has swept a thread,
- * every seq that thread took earlier is in a buffer the writer holds.
+ * Each thread appends to its own buffer; the writer takes partial ones
+ * away in its sweeps.  The two meet in a Dekker handshake, cheap on the
+ * owner's side: the owner sets busy, takes the global seq with a locked
+ * add (which also makes busy visible) and reads sweep; the writer sets
+ * sweep with a locked exchange and waits for busy to drop.  One of them
+ * always sees the other, so the writer never takes a buffer that is being
+ * written, and an owner that sees a sweep steps back, leaving its seq in
+ * pending.  That is what makes the writer's watermark true: once the
+ * writer has swept a thread, every seq the thread took earlier is in a
+ * buffer the writer holds or still pending.  (The locked add as a fence
+ * is x86-64's ordering, the only architecture the agent supports.)
  * Full buffers go to a FIFO for the writer.  The pool is bounded: when the
  * writer (i.e. the CLI) is slower than the threads, they wait for a free
  * buffer — back-pressure instead of unbounded memory. */
@@ -31,24 +38,6 @@ static int notify_fd = -1;
 static pthread_mutex_t threads_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct ma_thread *threads_head;
 static struct ma_thread *threads_spare;
-
-static inline void spin_lock(atomic_int *l)
-{
-	unsigned spins = 0;
-	while (atomic_exchange_explicit(l, 1, memory_order_acquire)) {
-		while (atomic_load_explicit(l, memory_order_relaxed)) {
-			if (++spins > 200)
-				sched_yield();
-			else
-				__builtin_ia32_pause();
-		}
-	}
-}
-
-static inline void spin_unlock(atomic_int *l)
-{
-	atomic_store_explicit(l, 0, memory_order_release);
-}
 
 int ma_buffers_set_notify_fd(int fd)
 {
@@ -153,64 +142,94 @@ struct ma_thread *ma_thread_self(void)
 	return ma_tls.thr ? ma_tls.thr : thread_attach();
 }
 
-/* Locks the calling thread's record with a buffer attached.  Returns NULL
- * (nothing locked) once tracking has stopped. */
-static struct ma_thread *lock_with_buffer(void)
+/* The owner's side of the handshake with the writer (see the top of the
+ * file).  Call with busy set and the store made visible (a locked
+ * instruction since); returns with busy set and the writer not sweeping
+ * this thread, or 0 with busy clear once tracking has stopped.  *s is
+ * the seq the event will carry, kept pending while busy is dropped. */
+static int enter_slow(struct ma_thread *t, const uint64_t *s)
 {
-	struct ma_thread *t = ma_tls.thr;
-	struct ma_buf *b;
-
-	if (!t && !(t = thread_attach()))
-		return NULL;
 	for (;;) {
-		spin_lock(&t->lock);
+		if (atomic_load_explicit(&t->sweep, memory_order_relaxed)) {
+			if (s)
+				atomic_store_explicit(&t->pending, *s, memory_order_relaxed);
+			atomic_store_explicit(&t->busy, 0, memory_order_release);
+			unsigned spins = 0;
+			while (atomic_load_explicit(&t->sweep, memory_order_acquire))
+				if (++spins > 200)
+					sched_yield();
+				else
+					__builtin_ia32_pause();
+			atomic_exchange_explicit(&t->busy, 1, memory_order_seq_cst);
+			continue;
+		}
 		if (!atomic_load_explicit(&ma_tracking, memory_order_relaxed)) {
-			t->pending = UINT64_MAX;
-			spin_unlock(&t->lock);
-			return NULL;
+			atomic_store_explicit(&t->pending, UINT64_MAX, memory_order_relaxed);
+			atomic_store_explicit(&t->busy, 0, memory_order_release);
+			return 0;
 		}
 		if (t->cur)
-			return t;
-		spin_unlock(&t->lock);
-		b = pool_get();
+			return 1;
+		if (s)
+			atomic_store_explicit(&t->pending, *s, memory_order_relaxed);
+		atomic_store_explicit(&t->busy, 0, memory_order_release);
+		struct ma_buf *b = pool_get();
 		if (!b)
-			return NULL;
+			return 0;
 		b->tid = t->tid;
-		spin_lock(&t->lock);
-		if (!t->cur) {
+		atomic_exchange_explicit(&t->busy, 1, memory_order_seq_cst);
+		if (!t->cur)
 			t->cur = b;
-			b = NULL;
-		}
-		spin_unlock(&t->lock);
-		if (b)
+		else
 			ma_buffers_release(b);
 	}
 }
 
-static void append_locked(struct ma_thread *t, uint64_t seq, uint32_t kind,
-			  uint64_t addr, uint64_t size, uint32_t stack)
+/* Appends to the owner's buffer (busy held, writer away), then leaves. */
+static inline void append_leave(struct ma_thread *t, uint64_t seq, uint32_t kind,
+				uint64_t addr, uint64_t size, uint32_t stack)
 {
 	struct ma_buf *b = t->cur;
-	uint32_t i = b->n++;
+	uint32_t i = b->n;
 	b->seq[i] = seq;
 	b->time[i] = ma_event_ns();
 	b->addr[i] = addr;
 	b->size[i] = size;
 	b->kind[i] = kind;
 	b->stack[i] = stack;
-	if (b->n == MA_BATCH_EVENTS) {
+	b->n = i + 1;
+	if (i + 1 == MA_BATCH_EVENTS) {
+		/* queued before busy drops: a sweep in between would miss it */
 		t->cur = NULL;
 		queue_full(b);
 	}
-	spin_unlock(&t->lock);
+	if (atomic_load_explicit(&t->pending, memory_order_relaxed) != UINT64_MAX)
+		atomic_store_explicit(&t->pending, UINT64_MAX, memory_order_relaxed);
+	atomic_store_explicit(&t->busy, 0, memory_order_release);
+}
+
+static inline struct ma_thread *self(void)
+{
+	struct ma_thread *t = ma_tls.thr;
+	return t ? t : thread_attach();
 }
 
 void ma_record(uint32_t kind, uint64_t addr, uint64_t size, uint32_t stack)
 {
-	struct ma_thread *t = lock_with_buffer();
-	if (t)
-		append_locked(t, atomic_fetch_add_explicit(&ma_seq, 1, memory_order_relaxed),
-			      kind, addr, size, stack);
+	struct ma_thread *t = self();
+	if (!t)
+		return;
+	/* busy, then the seq: the locked add makes busy visible before
+	 * sweep is read (x86-64 orders a store before a later locked
+	 * instruction; the signal fence keeps the compiler from moving it). */
+	atomic_store_explicit(&t->busy, 1, memory_order_relaxed);
+	atomic_signal_fence(memory_order_seq_cst);
+	uint64_t s = atomic_fetch_add_explicit(&ma_seq, 1, memory_order_seq_cst);
+	if (__builtin_expect(atomic_load_explicit(&t->sweep, memory_order_relaxed) ||
+			     !atomic_load_explicit(&ma_tracking, memory_order_relaxed) || !t->cur, 0) &&
+	    !enter_slow(t, &s))
+		return;
+	append_leave(t, s, kind, addr, size, stack);
 }
 
 /* realloc and mremap release the old block inside the real call, so their
@@ -219,12 +238,16 @@ void ma_record(uint32_t kind, uint64_t addr, uint64_t size, uint32_t stack)
  * used or abandoned the writer's watermark stays below it. */
 uint64_t ma_seq_reserve(void)
 {
-	struct ma_thread *t = lock_with_buffer();
-	if (!t)
+	struct ma_thread *t = self();
+	if (!t || !atomic_load_explicit(&ma_tracking, memory_order_relaxed))
 		return UINT64_MAX;
-	uint64_t s = atomic_fetch_add_explicit(&ma_seq, 1, memory_order_relaxed);
-	t->pending = s;
-	spin_unlock(&t->lock);
+	atomic_store_explicit(&t->busy, 1, memory_order_relaxed);
+	atomic_signal_fence(memory_order_seq_cst);
+	uint64_t s = atomic_fetch_add_explicit(&ma_seq, 1, memory_order_seq_cst);
+	/* a sweep either waits for busy to drop, and then sees pending, or
+	 * read busy before it was set, and then began before s was taken */
+	atomic_store_explicit(&t->pending, s, memory_order_relaxed);
+	atomic_store_explicit(&t->busy, 0, memory_order_release);
 	return s;
 }
 
@@ -232,11 +255,13 @@ void ma_record_reserved(uint64_t seq, uint32_t kind, uint64_t addr, uint64_t siz
 {
 	if (seq == UINT64_MAX)
 		return;
-	struct ma_thread *t = lock_with_buffer();
+	struct ma_thread *t = self();
 	if (!t)
 		return;
-	t->pending = UINT64_MAX;
-	append_locked(t, seq, kind, addr, size, 0);
+	atomic_exchange_explicit(&t->busy, 1, memory_order_seq_cst);
+	if (!enter_slow(t, &seq))
+		return;
+	append_leave(t, seq, kind, addr, size, 0);
 }
 
 void ma_seq_abandon(uint64_t seq)
@@ -244,9 +269,25 @@ void ma_seq_abandon(uint64_t seq)
 	struct ma_thread *t = ma_tls.thr;
 	if (seq == UINT64_MAX || !t)
 		return;
-	spin_lock(&t->lock);
-	t->pending = UINT64_MAX;
-	spin_unlock(&t->lock);
+	atomic_store_explicit(&t->pending, UINT64_MAX, memory_order_release);
+}
+
+/* The writer's side: announces the sweep, waits for the owner to be out
+ * of its append; the owner stays out until sweep_end. */
+static void sweep_begin(struct ma_thread *t)
+{
+	atomic_exchange_explicit(&t->sweep, 1, memory_order_seq_cst);
+	unsigned spins = 0;
+	while (atomic_load_explicit(&t->busy, memory_order_acquire))
+		if (++spins > 200)
+			sched_yield();
+		else
+			__builtin_ia32_pause();
+}
+
+static void sweep_end(struct ma_thread *t)
+{
+	atomic_store_explicit(&t->sweep, 0, memory_order_release);
 }
 
 struct ma_buf *ma_buffers_take_full(void)
@@ -264,15 +305,16 @@ struct ma_buf *ma_buffers_sweep(uint64_t *min_pending)
 	uint64_t minp = UINT64_MAX;
 	pthread_mutex_lock(&threads_lock);
 	for (struct ma_thread *t = threads_head; t; t = t->next) {
-		spin_lock(&t->lock);
-		if (t->pending < minp)
-			minp = t->pending;
+		sweep_begin(t);
+		uint64_t pend = atomic_load_explicit(&t->pending, memory_order_relaxed);
+		if (pend < minp)
+			minp = pend;
 		struct ma_buf *b = t->cur;
 		if (b && b->n)
 			t->cur = NULL;
 		else
 			b = NULL;
-		spin_unlock(&t->lock);
+		sweep_end(t);
 		if (b) {
 			b->next = NULL;
 			*tail = b;
@@ -335,10 +377,10 @@ void ma_threads_reap(void)
 	while (*pp) {
 		struct ma_thread *t = *pp;
 		if (syscall(SYS_tgkill, pid, t->tid, 0) < 0 && errno == ESRCH) {
-			spin_lock(&t->lock);
+			sweep_begin(t);
 			struct ma_buf *b = t->cur;
 			t->cur = NULL;
-			spin_unlock(&t->lock);
+			sweep_end(t);
 			if (b && b->n)
 				queue_full(b);
 			else if (b)
