@@ -28,6 +28,8 @@ static pthread_mutex_t session_lock = PTHREAD_MUTEX_INITIALIZER;
 static int atfork_done;
 static uint64_t first_seq;
 
+_Atomic uint64_t ma_clock_ns;
+
 uint64_t ma_now_ns(void)
 {
 	struct timespec ts;
@@ -199,6 +201,7 @@ int memattach_agent_start(const char *config)
 	 * attach the CLI is busy with ptrace while this runs, and a large
 	 * module map could fill the socket. */
 	ma_start_ns = ma_now_ns();
+	ma_clock_tick();
 	first_seq = atomic_load(&ma_seq);
 	ma_writer_set_header(send_header);
 	atomic_store(&ma_tracking, 1);

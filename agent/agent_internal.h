@@ -57,14 +57,19 @@ static inline void ma_mem_gen_note(void)
 		atomic_fetch_add_explicit(&ma_mem_gen, 1, memory_order_relaxed);
 }
 uint64_t ma_now_ns(void) MA_HIDDEN;
-/* An event's time: the kernel's tick-resolution clock (1-4 ms here),
- * a quarter of the cost of the precise one on every event; event order
- * comes from seq, never from time. */
+/* An event's time: the session's clock, a CLOCK_MONOTONIC reading the
+ * writer thread keeps fresh (every millisecond while events flow, and
+ * after each batch it packs and each send; writer.c).  One load instead
+ * of a clock call on every event; event order comes from seq, never from
+ * time. */
+extern MA_HIDDEN _Atomic uint64_t ma_clock_ns;
 static inline uint64_t ma_event_ns(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	return atomic_load_explicit(&ma_clock_ns, memory_order_relaxed);
+}
+static inline void ma_clock_tick(void)
+{
+	atomic_store_explicit(&ma_clock_ns, ma_now_ns(), memory_order_relaxed);
 }
 pid_t ma_gettid(void) MA_HIDDEN;
 

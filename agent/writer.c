@@ -66,6 +66,7 @@ static void flush_out(void)
 			break;
 		}
 		off += (size_t)w;
+		ma_clock_tick();   /* a send may have waited */
 	}
 	out_len = 0;
 }
@@ -74,10 +75,10 @@ static void emit(const void *rec, void *ctx)
 {
 	(void)ctx;
 	const Memattach__Record *r = rec;
-	size_t n = ma_record_framed_size(r);
-	if (out_reserve(n) < 0)
+	size_t body = memattach__record__get_packed_size(r);
+	if (out_reserve(body + 10) < 0)
 		return;
-	out_len += ma_record_pack_framed(r, out + out_len);
+	out_len += ma_record_pack_framed_body(r, body, out + out_len);
 	if (out_len > (4u << 20))
 		flush_out();
 }
@@ -205,10 +206,14 @@ static void emit_stacks_and_batches(struct ma_buf *full, struct ma_buf *partial)
 	ma_py_emit(0, emit);
 	for (struct ma_stack *s = ma_stacks_take_new(); s; s = s->next_new)
 		emit_stack(s);
-	for (struct ma_buf *b = full; b; b = b->next)
+	for (struct ma_buf *b = full; b; b = b->next) {
 		emit_batch(b);
-	for (struct ma_buf *b = partial; b; b = b->next)
+		ma_clock_tick();
+	}
+	for (struct ma_buf *b = partial; b; b = b->next) {
 		emit_batch(b);
+		ma_clock_tick();
+	}
 	ma_buffers_release(full);
 	ma_buffers_release(partial);
 }
@@ -310,7 +315,7 @@ static void *writer_main(void *arg)
 	(void)arg;
 	ma_tls.guard = 1;    /* nothing on this thread is ever recorded */
 	unsigned tick_no = 0;
-	uint64_t next_tick = ma_now_ns() + TICK_NS;
+	uint64_t next_tick = ma_now_ns() + TICK_NS, last_seq = 0;
 	int reason = 0;
 
 	if (send_header_fn)
@@ -331,8 +336,13 @@ static void *writer_main(void *arg)
 			disconnected = 1;   /* the CLI stopped reading: give up */
 			break;
 		}
-		uint64_t now = ma_now_ns();
+		uint64_t now = ma_now_ns(), seq = atomic_load(&ma_seq);
+		atomic_store_explicit(&ma_clock_ns, now, memory_order_relaxed);
+		/* Events flowing: wake every millisecond to keep the clock fresh. */
 		int timeout = now >= next_tick ? 0 : (int)((next_tick - now) / 1000000) + 1;
+		if (seq != last_seq && timeout > 1)
+			timeout = 1;
+		last_seq = seq;
 		struct pollfd pf[2] = {{sock, POLLIN, 0}, {evfd, POLLIN, 0}};
 		int r = poll(pf, 2, timeout);
 		if (r < 0 && errno != EINTR)

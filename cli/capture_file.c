@@ -222,7 +222,7 @@ struct ma_capture_reader {
 	uint64_t d_off;         /* decompressed offset of dbuf[0] */
 	slab *cur;
 	int seen_trailer, partial, truncated, failed, done, nrec;
-	uint32_t only;          /* nonzero: return only records of this r_case */
+	uint64_t kinds;         /* nonzero: return only records of these r_cases (bits) */
 	char err[512];
 };
 
@@ -493,7 +493,12 @@ static uint32_t record_kind(const uint8_t *p, size_t len)
 
 void ma_capture_reader_only(ma_capture_reader *r, uint32_t r_case)
 {
-	r->only = r_case;
+	r->kinds = r_case ? 1ull << (r_case & 63) : 0;
+}
+
+void ma_capture_reader_skip(ma_capture_reader *r, uint32_t r_case)
+{
+	r->kinds = (r->kinds ? r->kinds : ~0ull) & ~(1ull << (r_case & 63));
 }
 
 int ma_capture_reader_next(ma_capture_reader *r, Memattach__Record **rec)
@@ -519,7 +524,7 @@ int ma_capture_reader_next(ma_capture_reader *r, Memattach__Record **rec)
 			if (kind == MEMATTACH__RECORD__R_CAPTURE_TRAILER ||
 			    kind == MEMATTACH__RECORD__R_AGENT_TRAILER)
 				r->seen_trailer = 1;
-			if (r->only && kind != r->only) {
+			if (r->kinds && !(r->kinds >> (kind & 63) & 1)) {
 				r->d_pos += (size_t)k + (size_t)len;
 				r->nrec++;
 				continue;

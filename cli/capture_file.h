@@ -40,6 +40,8 @@ void ma_capture_record_free(Memattach__Record *rec);
  * and skips the others without decoding them: a cheap pass over one kind,
  * such as the thread names.  0: every record again. */
 void ma_capture_reader_only(ma_capture_reader *r, uint32_t r_case);
+/* From now on, next leaves out records of this kind (unread, unpacked). */
+void ma_capture_reader_skip(ma_capture_reader *r, uint32_t r_case);
 /* Nonzero when the data ended mid-record / mid-frame or without trailer. */
 int ma_capture_reader_truncated(const ma_capture_reader *r);
 const char *ma_capture_reader_error(const ma_capture_reader *r);

@@ -130,6 +130,7 @@ static int collect(struct ctx *c, const char *path)
 	ma_capture_reader *r = ma_capture_reader_open(path, c->err, c->errlen);
 	if (!r)
 		return -1;
+	ma_capture_reader_skip(r, MEMATTACH__RECORD__R_EVENTS);   /* most of it */
 	Memattach__Record *rec;
 	int k, rc = 0;
 	while (rc == 0 && (k = ma_capture_reader_next(r, &rec)) > 0) {

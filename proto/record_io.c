@@ -34,11 +34,15 @@ size_t ma_record_framed_size(const Memattach__Record *r)
 	return ma_varint_put(tmp, body) + body;
 }
 
-size_t ma_record_pack_framed(const Memattach__Record *r, uint8_t *out)
+size_t ma_record_pack_framed_body(const Memattach__Record *r, size_t body, uint8_t *out)
 {
-	size_t body = memattach__record__get_packed_size(r);
 	size_t n = ma_varint_put(out, body);
 	return n + memattach__record__pack(r, out + n);
+}
+
+size_t ma_record_pack_framed(const Memattach__Record *r, uint8_t *out)
+{
+	return ma_record_pack_framed_body(r, memattach__record__get_packed_size(r), out);
 }
 
 const char *ma_kind_name(uint32_t kind)

@@ -30,6 +30,9 @@ size_t ma_record_framed_size(const Memattach__Record *r);
 /* Packs the framed record into out, which holds ma_record_framed_size bytes;
  * returns the bytes written. */
 size_t ma_record_pack_framed(const Memattach__Record *r, uint8_t *out);
+/* The same when the body's size (memattach__record__get_packed_size) is
+ * known: a batch of events is not measured twice. */
+size_t ma_record_pack_framed_body(const Memattach__Record *r, size_t body, uint8_t *out);
 
 /* True when kind allocates (EventKind below 32). */
 static inline int ma_kind_is_alloc(uint32_t kind) { return kind > 0 && kind < 32; }
