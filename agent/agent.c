@@ -20,7 +20,7 @@
 
 struct ma_config ma_cfg;
 atomic_int ma_tracking;
-_Atomic uint64_t ma_seq;
+struct ma_line ma_seq_line;
 uint64_t ma_start_ns;
 __thread struct ma_tls ma_tls __attribute__((tls_model("initial-exec")));
 
@@ -28,7 +28,7 @@ static pthread_mutex_t session_lock = PTHREAD_MUTEX_INITIALIZER;
 static int atfork_done;
 static uint64_t first_seq;
 
-_Atomic uint64_t ma_clock_ns;
+struct ma_line ma_clock_line;
 
 uint64_t ma_now_ns(void)
 {

@@ -33,8 +33,16 @@ extern MA_HIDDEN atomic_int ma_tracking;
 /* Set when the CLI stopped reading for MA_STALL_LIMIT_S: session dropped. */
 extern MA_HIDDEN atomic_int ma_stalled;
 #define MA_STALL_LIMIT_S 2
+/* Counters written often get a cache line each, away from what every
+ * hook reads (ma_tracking, ma_cfg): the writer thread writing the clock,
+ * or any thread taking a seq, must not make the others miss. */
+struct ma_line {
+	_Atomic uint64_t v;
+	char pad[56];
+} __attribute__((aligned(64)));
 /* The global event sequence counter. */
-extern MA_HIDDEN _Atomic uint64_t ma_seq;
+extern MA_HIDDEN struct ma_line ma_seq_line;
+#define ma_seq (ma_seq_line.v)
 extern MA_HIDDEN uint64_t ma_start_ns;   /* CLOCK_MONOTONIC at session start */
 
 /* Per-thread recursion guard: nonzero while the agent itself runs on this
@@ -49,7 +57,8 @@ extern MA_HIDDEN __thread struct ma_tls ma_tls __attribute__((tls_model("initial
 /* Moved by every free, realloc, munmap and mremap while ma_mem_gen_on
  * (fast-mode Python walks, py_walk.c): memory the thread's frames were in
  * at some generation is still there while the generation is the same. */
-extern MA_HIDDEN _Atomic uint64_t ma_mem_gen;
+extern MA_HIDDEN struct ma_line ma_mem_gen_line;
+#define ma_mem_gen (ma_mem_gen_line.v)
 extern MA_HIDDEN atomic_int ma_mem_gen_on;
 static inline void ma_mem_gen_note(void)
 {
@@ -62,7 +71,8 @@ uint64_t ma_now_ns(void) MA_HIDDEN;
  * after each batch it packs and each send; writer.c).  One load instead
  * of a clock call on every event; event order comes from seq, never from
  * time. */
-extern MA_HIDDEN _Atomic uint64_t ma_clock_ns;
+extern MA_HIDDEN struct ma_line ma_clock_line;
+#define ma_clock_ns (ma_clock_line.v)
 static inline uint64_t ma_event_ns(void)
 {
 	return atomic_load_explicit(&ma_clock_ns, memory_order_relaxed);

@@ -39,7 +39,7 @@ typedef void *(*dlopen_fn)(const char *, int);
 typedef int (*dlclose_fn)(void *);
 typedef int (*setname_fn)(pthread_t, const char *);
 
-_Atomic uint64_t ma_mem_gen;
+struct ma_line ma_mem_gen_line;
 atomic_int ma_mem_gen_on;
 
 void *(*ma_real_malloc)(size_t);
