@@ -107,16 +107,22 @@ void *ma_pages_alloc(size_t size) MA_HIDDEN;        /* zeroed, munmap-able */
 void ma_pages_free(void *p, size_t size) MA_HIDDEN;
 
 /* ---- event buffers (event_buffer.c) ---- */
+/* A thread's batch, in as few streams of stores as the hot path allows:
+ * the kind rides in the seq's low byte, and times (which move once a
+ * millisecond) are kept only where they change. */
+#define MA_SEQ_KIND(seq, kind) ((seq) << 8 | (kind))
 struct ma_buf {
 	struct ma_buf *next;
 	uint32_t n;
 	uint32_t tid;
-	uint64_t seq[MA_BATCH_EVENTS];
-	uint64_t time[MA_BATCH_EVENTS];
+	uint32_t nmarks;                    /* time marks */
+	uint64_t last_time;                 /* of the last mark */
+	uint64_t seq_kind[MA_BATCH_EVENTS];
 	uint64_t addr[MA_BATCH_EVENTS];
 	uint64_t size[MA_BATCH_EVENTS];
-	uint32_t kind[MA_BATCH_EVENTS];
 	uint32_t stack[MA_BATCH_EVENTS];
+	uint32_t mark_at[MA_BATCH_EVENTS];  /* events from mark_at[k] on */
+	uint64_t mark_time[MA_BATCH_EVENTS];/* happened at mark_time[k] */
 };
 
 struct ma_thread {

@@ -83,7 +83,8 @@ static struct ma_buf *pool_get(void)
 	pthread_mutex_unlock(&pool_lock);
 	if (b) {
 		b->next = NULL;
-		b->n = 0;
+		b->n = b->nmarks = 0;
+		b->last_time = 0;
 	}
 	return b;
 }
@@ -191,11 +192,16 @@ static inline void append_leave(struct ma_thread *t, uint64_t seq, uint32_t kind
 {
 	struct ma_buf *b = t->cur;
 	uint32_t i = b->n;
-	b->seq[i] = seq;
-	b->time[i] = ma_event_ns();
+	uint64_t now = ma_event_ns();
+	if (now != b->last_time) {
+		uint32_t k = b->nmarks++;
+		b->mark_at[k] = i;
+		b->mark_time[k] = now;
+		b->last_time = now;
+	}
+	b->seq_kind[i] = MA_SEQ_KIND(seq, kind);
 	b->addr[i] = addr;
 	b->size[i] = size;
-	b->kind[i] = kind;
 	b->stack[i] = stack;
 	b->n = i + 1;
 	if (i + 1 == MA_BATCH_EVENTS) {
@@ -335,7 +341,8 @@ void ma_buffers_release(struct ma_buf *list)
 	while (list) {
 		struct ma_buf *n = list->next;
 		list->next = pool_free;
-		list->n = 0;
+		list->n = list->nmarks = 0;
+		list->last_time = 0;
 		pool_free = list;
 		list = n;
 	}

@@ -107,17 +107,22 @@ static void emit_batch(const struct ma_buf *b)
 	/* Times are kept to the microsecond: finer digits are noise that
 	 * would cost bytes in every event and compress badly. */
 	pt -= pt % 1000;
-	for (uint32_t i = 0; i < b->n; i++) {
-		uint64_t t = b->time[i] - b->time[i] % 1000;
-		col_seq[i] = b->seq[i] - ps;
-		ps = b->seq[i];
+	uint64_t t = pt;
+	for (uint32_t i = 0, m = 0; i < b->n; i++) {
+		if (m < b->nmarks && b->mark_at[m] == i) {
+			t = b->mark_time[m++];
+			t -= t % 1000;
+		}
+		uint64_t seq = b->seq_kind[i] >> 8;
+		col_seq[i] = seq - ps;
+		ps = seq;
+		col_kind[i] = (uint32_t)(b->seq_kind[i] & 0xff);
 		col_time[i] = t >= pt ? t - pt : 0;
 		pt = t > pt ? t : pt;
 		col_addr[i] = (int64_t)b->addr[i] - pa;
 		pa = (int64_t)b->addr[i];
 	}
 	memcpy(col_size, b->size, b->n * sizeof(uint64_t));
-	memcpy(col_kind, b->kind, b->n * sizeof(uint32_t));
 	memcpy(col_stack, b->stack, b->n * sizeof(uint32_t));
 	eb.tid = b->tid;
 	eb.n_seq_delta = eb.n_time_delta = eb.n_addr_delta = b->n;
