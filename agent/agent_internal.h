@@ -129,6 +129,7 @@ struct ma_thread {
 	atomic_int busy;          /* owner appending (event_buffer.c) */
 	atomic_int sweep;         /* writer taking the buffer */
 	uint32_t tid;
+	unsigned long self;       /* pthread_self() of the thread */
 	struct ma_buf *cur;
 	_Atomic uint64_t pending; /* seq taken, not yet recorded, or MAX */
 	struct ma_thread *next;
@@ -143,7 +144,12 @@ struct ma_thread {
 /* Records one event of the calling thread (the hook holds the guard). */
 void ma_record(uint32_t kind, uint64_t addr, uint64_t size, uint32_t stack) MA_HIDDEN;
 /* The calling thread's record, created on first use (NULL: no memory). */
-struct ma_thread *ma_thread_self(void) MA_HIDDEN;
+struct ma_thread *ma_thread_attach(void) MA_HIDDEN;
+static inline struct ma_thread *ma_thread_self(void)
+{
+	struct ma_thread *t = ma_tls.thr;
+	return __builtin_expect(t != NULL, 1) ? t : ma_thread_attach();
+}
 uint64_t ma_seq_reserve(void) MA_HIDDEN;
 void ma_record_reserved(uint64_t seq, uint32_t kind, uint64_t addr, uint64_t size) MA_HIDDEN;
 void ma_seq_abandon(uint64_t seq) MA_HIDDEN;

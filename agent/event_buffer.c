@@ -126,6 +126,7 @@ static struct ma_thread *thread_attach(void)
 	t->stack_cache = keep2;
 	t->pending = UINT64_MAX;
 	t->tid = (uint32_t)ma_gettid();
+	t->self = (unsigned long)pthread_self();
 	pthread_mutex_lock(&threads_lock);
 	t->next = threads_head;
 	threads_head = t;
@@ -138,7 +139,7 @@ static struct ma_thread *thread_attach(void)
 	return t;
 }
 
-struct ma_thread *ma_thread_self(void)
+struct ma_thread *ma_thread_attach(void)
 {
 	return ma_tls.thr ? ma_tls.thr : thread_attach();
 }
@@ -216,8 +217,7 @@ static inline void append_leave(struct ma_thread *t, uint64_t seq, uint32_t kind
 
 static inline struct ma_thread *self(void)
 {
-	struct ma_thread *t = ma_tls.thr;
-	return t ? t : thread_attach();
+	return ma_thread_self();
 }
 
 void ma_record(uint32_t kind, uint64_t addr, uint64_t size, uint32_t stack)

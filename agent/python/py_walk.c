@@ -264,8 +264,9 @@ static uintptr_t innermost_frame_gil(void)
 	if (!ma_py_active)
 		return 0;
 	uintptr_t ts = ma_py.get_current ? (uintptr_t)ma_py.get_current() : 0;
-	if (!ma_py_ptr_ok(ts) ||
-	    *(const unsigned long *)(ts + ma_py.l.ts_thread_id) != (unsigned long)pthread_self())
+	struct ma_thread *t = ma_thread_self();
+	unsigned long me = t ? t->self : (unsigned long)pthread_self();
+	if (!ma_py_ptr_ok(ts) || *(const unsigned long *)(ts + ma_py.l.ts_thread_id) != me)
 		return innermost_frame();
 	return frame_of(ts);
 }
