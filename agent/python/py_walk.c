@@ -49,20 +49,18 @@ struct known_entry {
 };
 
 /* The thread's last walk in fast mode, outermost frame first: where each
- * frame was, its code and raw instruction pointer, the hashes of the chain
- * up to it, and its frame id once looked up (0: not yet). */
-struct chain_entry {
-	uintptr_t addr, code, ip;
-	uint64_t h1, h2;
-	uint32_t id;
-};
-
+ * frame was, its raw instruction pointer and code, the hashes of the chain
+ * up to it, and its frame id once looked up (0: not yet).  Arrays rather
+ * than records: confirm() reads only where the frames were and their
+ * instructions. */
 struct chain {
 	uint64_t epoch, gen;      /* code epoch and ma_mem_gen it was read in */
 	uintptr_t term;           /* the outermost frame's previous pointer */
 	uint32_t n, stack;        /* entries; this very chain's stack (0: unknown) */
 	int whole;                /* the walk reached the chain's end */
-	struct chain_entry e[MA_PY_MAX_FRAMES];
+	uintptr_t addr[MA_PY_MAX_FRAMES], ip[MA_PY_MAX_FRAMES], code[MA_PY_MAX_FRAMES];
+	uint64_t h1[MA_PY_MAX_FRAMES], h2[MA_PY_MAX_FRAMES];
+	uint32_t id[MA_PY_MAX_FRAMES];
 };
 
 /* Fast mode's tables, 18 KiB, made only for threads that use them. */
@@ -307,54 +305,68 @@ static inline uint64_t rotl(uint64_t x, unsigned r)
 static inline void put_entry(struct chain *c, uint32_t p, uintptr_t addr, uintptr_t code,
 			     uintptr_t ip)
 {
-	struct chain_entry *e = &c->e[p];
-	uint64_t h1 = p ? e[-1].h1 : 0x9e3779b97f4a7c15ull;
-	uint64_t h2 = p ? e[-1].h2 : 0x6a09e667f3bcc909ull;
+	uint64_t h1 = p ? c->h1[p - 1] : 0x9e3779b97f4a7c15ull;
+	uint64_t h2 = p ? c->h2[p - 1] : 0x6a09e667f3bcc909ull;
 	uint64_t x = code ^ (ip * 0x9e3779b97f4a7c15ull);
-	if (p >= c->n || e->code != code || e->ip != ip)
-		e->id = 0;
-	e->addr = addr;
-	e->code = code;
-	e->ip = ip;
-	e->h1 = (h1 ^ x) * 0xff51afd7ed558ccdull;
-	e->h2 = rotl(h2 + x * 0xc4ceb9fe1a85ec53ull, 31);
+	if (p >= c->n || c->code[p] != code || c->ip[p] != ip)
+		c->id[p] = 0;
+	c->addr[p] = addr;
+	c->code[p] = code;
+	c->ip[p] = ip;
+	c->h1[p] = (h1 ^ x) * 0xff51afd7ed558ccdull;
+	c->h2[p] = rotl(h2 + x * 0xc4ceb9fe1a85ec53ull, 31);
 }
 
-/* The frame id of a chain entry (its frame is live: part of the current
+/* The frame id of chain entry p (its frame is live: part of the current
  * chain); NOT_CODE for a shim or a frame being built. */
-static uint32_t entry_id(struct thread_frames *tf, const struct chain_entry *e)
+static uint32_t entry_id(struct thread_frames *tf, const struct chain *c, uint32_t p)
 {
 	const struct ma_py_layout *l = &ma_py.l;
+	uintptr_t code = c->code[p], ip = c->ip[p];
 	uint32_t off;
 	if (ma_py.frames_v311) {
-		if (l->fr_is_entry < 0 && *(const uint8_t *)(e->addr + l->fr_owner) == FRAME_OWNED_BY_CSTACK)
+		if (l->fr_is_entry < 0 && *(const uint8_t *)(c->addr[p] + l->fr_owner) == FRAME_OWNED_BY_CSTACK)
 			return NOT_CODE;
-		uintptr_t base = e->code + (uintptr_t)l->co_code;
-		off = e->ip >= base && e->ip - base < (1u << 28) ? (uint32_t)(e->ip - base) : 0;
+		uintptr_t base = code + (uintptr_t)l->co_code;
+		off = ip >= base && ip - base < (1u << 28) ? (uint32_t)(ip - base) : 0;
 	} else {
-		int lasti = (int)(uint32_t)e->ip;
+		int lasti = (int)(uint32_t)ip;
 		off = lasti < 0 ? 0 : (uint32_t)lasti * (ma_py.lasti_units ? 2u : 1u);
 	}
-	return frame_id(tf, 1, e->code, off);
+	return frame_id(tf, 1, code, off);
 }
 
 /* Compares the chain's entries [0, keep) with the frames at their
  * addresses: all loads independent of each other.  Nonzero when a
- * previous pointer or a code object differs; *q is the outermost entry
- * whose instruction moved on (keep when none did). */
+ * previous pointer (or, where instructions are plain offsets, 3.8-3.10, a
+ * code object) differs; *q is the outermost entry whose instruction moved
+ * on (keep when none did).  From 3.11 an instruction pointer points into
+ * its code object, so an unchanged one means unchanged code: two live
+ * code objects never share bytes, and a code object's death moves the
+ * epoch, which drops the chain. */
 static __attribute__((noinline)) int confirm(const struct chain *c, uint32_t keep, uint32_t *q)
 {
-	const long o_prev = ma_py.l.fr_previous, o_code = ma_py.l.fr_code, o_ip = ma_py.l.fr_instr;
-	const uintptr_t mask = ma_py.frames_v311 ? ~(uintptr_t)0 : 0xffffffffu;
-	const struct chain_entry *e = c->e;
+	const long o_prev = ma_py.l.fr_previous, o_ip = ma_py.l.fr_instr;
+	const uintptr_t *addr = c->addr, *ipv = c->ip;
 	uintptr_t expect = c->term, bad = 0;
 	uint32_t first = keep;
-	for (uint32_t p = 0; p < keep; p++) {
-		uintptr_t a = e[p].addr;
-		bad |= (ma_py_rd(a + o_prev) ^ expect) | (ma_py_rd(a + o_code) ^ e[p].code);
-		expect = a;
-		if ((ma_py_rd(a + o_ip) & mask) != e[p].ip && first == keep)
-			first = p;
+	if (ma_py.frames_v311) {
+		for (uint32_t p = 0; p < keep; p++) {
+			uintptr_t a = addr[p];
+			bad |= ma_py_rd(a + o_prev) ^ expect;
+			expect = a;
+			if (ma_py_rd(a + o_ip) != ipv[p] && first == keep)
+				first = p;
+		}
+	} else {
+		const long o_code = ma_py.l.fr_code;
+		for (uint32_t p = 0; p < keep; p++) {
+			uintptr_t a = addr[p];
+			bad |= (ma_py_rd(a + o_prev) ^ expect) | (ma_py_rd(a + o_code) ^ c->code[p]);
+			expect = a;
+			if ((ma_py_rd(a + o_ip) & 0xffffffffu) != ipv[p] && first == keep)
+				first = p;
+		}
 	}
 	*q = first;
 	return bad != 0;
@@ -394,7 +406,7 @@ static uint32_t frames_fast(uintptr_t f, struct thread_frames *tf, uint64_t *out
 		uint32_t lo = n > HEAD ? n - HEAD : 0;
 		for (;; s++) {
 			for (uint32_t p = n; p-- > lo;)
-				if (c->e[p].addr == x) {
+				if (c->addr[p] == x) {
 					keep = p + 1;
 					break;
 				}
@@ -410,8 +422,8 @@ static uint32_t frames_fast(uintptr_t f, struct thread_frames *tf, uint64_t *out
 			int bad = confirm(c, keep, &q);
 			if (!bad) {
 				for (uint32_t p = q; p < keep; p++)
-					put_entry(c, p, c->e[p].addr, c->e[p].code,
-						  ma_py_rd(c->e[p].addr + o_ip) & mask);
+					put_entry(c, p, c->addr[p], ma_py_rd(c->addr[p] + o_code),
+						  ma_py_rd(c->addr[p] + o_ip) & mask);
 				if (!s && keep == n && q == keep && c->stack) {
 					known->stack = c->stack;
 					return MA_PY_KNOWN;
@@ -450,7 +462,7 @@ lookup:
 	known->last = &c->stack;
 	if (!n)
 		return 0;
-	uint64_t h1 = c->e[n - 1].h1, h2 = c->e[n - 1].h2;
+	uint64_t h1 = c->h1[n - 1], h2 = c->h2[n - 1];
 	h1 ^= h1 >> 33;
 	struct known_entry *k = &ft->known[(h1 ^ h2) & ((1u << CACHE_BITS) - 1)];
 	if (k->h1 == h1 && k->h2 == h2 && k->n == n && k->stack) {
@@ -462,12 +474,11 @@ lookup:
 	known->slot = k;
 	uint32_t o = 0;
 	for (uint32_t p = n; p-- > 0 && o < cap;) {
-		struct chain_entry *e = &c->e[p];
-		uint32_t id = e->id;
+		uint32_t id = c->id[p];
 		if (!id) {
-			id = entry_id(tf, e);
+			id = entry_id(tf, c, p);
 			if (id != NOT_CODE)
-				e->id = id;
+				c->id[p] = id;
 		}
 		if (id && id != NOT_CODE)
 			out[o++] = MA_FRAME_PYTHON_BIT | id;
