@@ -89,7 +89,9 @@ static struct ma_buf *pool_get(void)
 	return b;
 }
 
-static void queue_full(struct ma_buf *b)
+/* Queues a full batch; nonzero when the queue was empty (the writer is
+ * then to be woken, by notify_writer). */
+static int queue_full_quiet(struct ma_buf *b)
 {
 	int was_empty;
 	pthread_mutex_lock(&pool_lock);
@@ -101,11 +103,22 @@ static void queue_full(struct ma_buf *b)
 		full_head = b;
 	full_tail = b;
 	pthread_mutex_unlock(&pool_lock);
-	if (was_empty && notify_fd >= 0) {
+	return was_empty;
+}
+
+static void notify_writer(void)
+{
+	if (notify_fd >= 0) {
 		uint64_t one = 1;
 		ssize_t r = write(notify_fd, &one, sizeof(one));
 		(void)r;
 	}
+}
+
+static void queue_full(struct ma_buf *b)
+{
+	if (queue_full_quiet(b))
+		notify_writer();
 }
 
 static struct ma_thread *thread_attach(void)
@@ -205,14 +218,18 @@ static inline void append_leave(struct ma_thread *t, uint64_t seq, uint32_t kind
 	b->size[i] = size;
 	b->stack[i] = stack;
 	b->n = i + 1;
+	int wake = 0;
 	if (i + 1 == MA_BATCH_EVENTS) {
-		/* queued before busy drops: a sweep in between would miss it */
+		/* queued before busy drops (a sweep in between would miss it);
+		 * the writer woken after (no system call while busy) */
 		t->cur = NULL;
-		queue_full(b);
+		wake = queue_full_quiet(b);
 	}
 	if (atomic_load_explicit(&t->pending, memory_order_relaxed) != UINT64_MAX)
 		atomic_store_explicit(&t->pending, UINT64_MAX, memory_order_relaxed);
 	atomic_store_explicit(&t->busy, 0, memory_order_release);
+	if (wake)
+		notify_writer();
 }
 
 static inline struct ma_thread *self(void)
