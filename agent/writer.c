@@ -360,7 +360,10 @@ static void *writer_main(void *arg)
 			uint64_t v;
 			ssize_t k = read(evfd, &v, sizeof(v));
 			(void)k;
-			emit_stacks_and_batches(ma_buffers_take_full(), NULL);
+		}
+		struct ma_buf *full = ma_buffers_take_full();
+		if (full) {
+			emit_stacks_and_batches(full, NULL);
 			flush_out();
 		}
 		now = ma_now_ns();
