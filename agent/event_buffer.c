@@ -168,6 +168,7 @@ struct ma_thread *ma_thread_attach(void)
  * the seq the event will carry, kept pending while busy is dropped. */
 static int enter_slow(struct ma_thread *t, const uint64_t *s)
 {
+	struct ma_buf *spare = NULL;   /* got while busy was down */
 	for (;;) {
 		if (atomic_load_explicit(&t->sweep, memory_order_relaxed)) {
 			if (s)
@@ -185,22 +186,31 @@ static int enter_slow(struct ma_thread *t, const uint64_t *s)
 		if (!atomic_load_explicit(&ma_tracking, memory_order_relaxed)) {
 			atomic_store_explicit(&t->pending, UINT64_MAX, memory_order_relaxed);
 			atomic_store_explicit(&t->busy, 0, memory_order_release);
+			if (spare)
+				ma_buffers_release(spare);
 			return 0;
 		}
-		if (t->cur)
+		if (!t->cur && spare) {
+			t->cur = spare;
+			spare = NULL;
+		}
+		if (t->cur) {
+			if (spare)
+				ma_buffers_release(spare);
 			return 1;
+		}
+		/* No batch: get one with busy down (the pool may make us wait). */
 		if (s)
 			atomic_store_explicit(&t->pending, *s, memory_order_relaxed);
 		atomic_store_explicit(&t->busy, 0, memory_order_release);
-		struct ma_buf *b = pool_get();
-		if (!b)
+		spare = pool_get();
+		if (!spare) {
+			/* tracking ended, or no memory: the event is dropped */
+			atomic_store_explicit(&t->pending, UINT64_MAX, memory_order_relaxed);
 			return 0;
-		b->tid = t->tid;
+		}
+		spare->tid = t->tid;
 		atomic_exchange_explicit(&t->busy, 1, memory_order_seq_cst);
-		if (!t->cur)
-			t->cur = b;
-		else
-			ma_buffers_release(b);
 	}
 }
 
