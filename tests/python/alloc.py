@@ -162,8 +162,39 @@ def same_shape():
               fr("leaf", "leaf"), *[fr("rec", "rec")] * (d + 1), fr("same_shape", "shape_rec"))
 
 
+def inner(n):
+    return bytearray(n)  # @inner
+
+
+# A generator whose frame (40000 locals) makes a 320 KB object, which
+# pymalloc leaves to malloc.
+FAT_SRC = ("def fat_gen():\n"
+           + "".join("    v%d = %d\n" % (i, i) for i in range(40000))
+           + "    yield inner(700_101)\n")
+
+
+def freed_frames():
+    """Frames of a chain that die with their memory: a generator's frame
+    is freed with its object, and the next allocation's innermost frame
+    sits where the one the generator called sat.  The last chain must not
+    be taken for the new one, nor read where its memory may be gone."""
+    ns = {"inner": inner}
+    exec(compile(FAT_SRC, "<fat>", "exec"), ns)
+    fat_gen = ns["fat_gen"]
+    keep = [None] * 10   # filled in place: no allocation between the steps
+    for i in range(5):
+        g = fat_gen()
+        keep[2 * i] = next(g)  # @ff_next
+        next(g, None)   # returns without an exception object
+        del g
+        keep[2 * i + 1] = leaf(700_103)  # @ff_leaf
+    truth(700_102, 5, fr("inner", "inner"), "fat_gen <fat>:40002",
+          fr("freed_frames", "ff_next"))
+    truth(700_104, 5, fr("leaf", "leaf"), fr("freed_frames", "ff_leaf"))
+
+
 if __name__ == "__main__":
     for name in sys.argv[1:] or ["basic", "threads", "use_gen", "use_async", "exec_loop",
-                                     "same_shape"]:
+                                     "same_shape", "freed_frames"]:
         globals()[name]()
     sys.stdout.flush()

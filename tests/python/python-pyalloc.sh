@@ -6,7 +6,7 @@
 fail=0 n=0
 for py in $(pyenv_pythons); do
 	n=$((n + 1))
-	check_python --pyalloc "$py" alloc.py basic threads use_gen use_async exec_loop same_shape || fail=1
+	check_python --pyalloc "$py" alloc.py basic threads use_gen use_async exec_loop same_shape freed_frames || fail=1
 done
 if [ $n = 0 ]; then
 	echo "SKIP: no CPython 3.8-3.13 under /root/.pyenv/versions"
