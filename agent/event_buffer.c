@@ -161,6 +161,18 @@ struct ma_thread *ma_thread_attach(void)
 	return ma_tls.thr ? ma_tls.thr : thread_attach();
 }
 
+/* Waits for the other side of the handshake to clear its flag: it holds
+ * it for a few stores, or is descheduled. */
+static void wait_clear(atomic_int *flag)
+{
+	unsigned spins = 0;
+	while (atomic_load_explicit(flag, memory_order_acquire))
+		if (++spins > 200)
+			sched_yield();
+		else
+			__builtin_ia32_pause();
+}
+
 /* The owner's side of the handshake with the writer (see the top of the
  * file).  Call with busy set and the store made visible (a locked
  * instruction since); returns with busy set and the writer not sweeping
@@ -174,12 +186,7 @@ static int enter_slow(struct ma_thread *t, const uint64_t *s)
 			if (s)
 				atomic_store_explicit(&t->pending, *s, memory_order_relaxed);
 			atomic_store_explicit(&t->busy, 0, memory_order_release);
-			unsigned spins = 0;
-			while (atomic_load_explicit(&t->sweep, memory_order_acquire))
-				if (++spins > 200)
-					sched_yield();
-				else
-					__builtin_ia32_pause();
+			wait_clear(&t->sweep);
 			atomic_exchange_explicit(&t->busy, 1, memory_order_seq_cst);
 			continue;
 		}
@@ -314,12 +321,7 @@ void ma_seq_abandon(uint64_t seq)
 static void sweep_begin(struct ma_thread *t)
 {
 	atomic_exchange_explicit(&t->sweep, 1, memory_order_seq_cst);
-	unsigned spins = 0;
-	while (atomic_load_explicit(&t->busy, memory_order_acquire))
-		if (++spins > 200)
-			sched_yield();
-		else
-			__builtin_ia32_pause();
+	wait_clear(&t->busy);
 }
 
 static void sweep_end(struct ma_thread *t)
