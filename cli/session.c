@@ -126,6 +126,24 @@ static void peek_record(struct ma_session *s, const uint8_t *p, size_t len)
 	case MEMATTACH__RECORD__R_AGENT_TRAILER:
 		s->got_trailer = 1;
 		break;
+	case MEMATTACH__RECORD__R_MODULE: {
+		/* symbols: open the modules stacks use while the capture runs */
+		Memattach__Module *m = memattach__module__unpack(NULL, l, p);
+		if (m) {
+			if (ma_symbolize_prewarm_start(s->root_prefix) == 0)
+				ma_symbolize_prewarm_module(m);
+			memattach__module__free_unpacked(m, NULL);
+		}
+		break;
+	}
+	case MEMATTACH__RECORD__R_STACK: {
+		Memattach__Stack *st = memattach__stack__unpack(NULL, l, p);
+		if (st) {
+			ma_symbolize_prewarm_stack(st);
+			memattach__stack__free_unpacked(st, NULL);
+		}
+		break;
+	}
 	case MEMATTACH__RECORD__R_EVENTS: {
 		const uint8_t *q = p, *qe = p + l;
 		while (q < qe) {
@@ -238,6 +256,7 @@ int ma_session_restart(struct ma_session *s, char *err, size_t errlen)
 		if (!s->writer)
 			return -1;
 	}
+	ma_symbolize_prewarm_end();   /* the modules of the program before */
 	s->buf_len = 0;
 	s->bytes_in = s->events = s->last_rss = s->last_time_ns = 0;
 	s->got_header = s->got_trailer = s->eof = 0;
@@ -297,6 +316,7 @@ int ma_session_finish(struct ma_session *s, const char *note, char *err, size_t 
 
 void ma_session_cleanup(struct ma_session *s)
 {
+	ma_symbolize_prewarm_end();
 	if (s->conn_fd >= 0)
 		close(s->conn_fd);
 	if (s->listen_fd >= 0)

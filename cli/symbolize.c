@@ -7,6 +7,7 @@
 #include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -505,7 +506,8 @@ static int write_symbol(struct ctx *c, struct modctx *mc, uint64_t addr)
 }
 
 /* Opens a module's file (prefixed first) and checks its build id. */
-static Dwfl *open_module(struct ctx *c, const struct mod *md, const char *prefix, Dwfl_Module **out)
+static Dwfl *open_module(const Dwfl_Callbacks *cb, const struct mod *md, const char *prefix,
+			 Dwfl_Module **out)
 {
 	char path[4096];
 	*out = NULL;
@@ -517,7 +519,7 @@ static Dwfl *open_module(struct ctx *c, const struct mod *md, const char *prefix
 			break;
 		if ((size_t)snprintf(path, sizeof path, "%s%s", pre, md->path) >= sizeof path)
 			continue;
-		Dwfl *d = dwfl_begin(&c->cb);
+		Dwfl *d = dwfl_begin(cb);
 		if (!d)
 			return NULL;
 		dwfl_report_begin(d);
@@ -552,6 +554,208 @@ static int cmp_work(const void *a, const void *b)
 	return x->addr < y->addr ? -1 : x->addr > y->addr;
 }
 
+/* Where separate debug files are looked for: elfutils' default places,
+ * and the target's own /usr/lib/debug when it lives in another root.
+ * 0, or -1 when out of memory. */
+static int debug_callbacks(Dwfl_Callbacks *cb, char **dipath, const char *root_prefix)
+{
+	*dipath = NULL;
+	if (root_prefix[0]) {
+		size_t n = strlen(root_prefix) + 64;
+		if (!(*dipath = malloc(n)))
+			return -1;
+		snprintf(*dipath, n, ":.debug:/usr/lib/debug:%s/usr/lib/debug", root_prefix);
+	}
+	memset(cb, 0, sizeof *cb);
+	cb->find_elf = dwfl_build_id_find_elf;
+	cb->find_debuginfo = dwfl_standard_find_debuginfo;
+	cb->section_address = dwfl_offline_section_address;
+	cb->debuginfo_path = *dipath ? dipath : NULL;
+	return 0;
+}
+
+/* ---- Opening modules ahead, while the capture runs ----
+ * Opening a module (its ELF, its debug file found and decompressed, its
+ * symbol table) is most of a symbolization's cost and needs no address:
+ * a thread of the CLI does it for each module as soon as a stack uses it,
+ * and ma_symbolize_capture takes the opened module over. */
+struct warm {
+	struct mod md;              /* path, base, build id, segments */
+	int queued;
+	Dwfl *d;                    /* set by the worker; taken by the capture's end */
+	Dwfl_Module *m;
+	struct warm *next_todo;
+};
+
+static pthread_mutex_t warm_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t warm_cond = PTHREAD_COND_INITIALIZER;
+static struct warm **warm_mods;     /* in Module record order */
+static size_t warm_n, warm_cap;
+static struct warm *warm_todo, *warm_todo_tail;
+static int warm_running, warm_quit;
+static pthread_t warm_thread;
+static Dwfl_Callbacks warm_cb;
+static char *warm_dipath;
+static char warm_prefix[256];
+
+static void *warm_main(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&warm_lock);
+	for (;;) {
+		while (!warm_todo && !warm_quit)
+			pthread_cond_wait(&warm_cond, &warm_lock);
+		if (!warm_todo)
+			break;
+		struct warm *w = warm_todo;
+		warm_todo = w->next_todo;
+		if (!warm_todo)
+			warm_todo_tail = NULL;
+		pthread_mutex_unlock(&warm_lock);
+		Dwfl_Module *m;
+		Dwfl *d = open_module(&warm_cb, &w->md, warm_prefix, &m);
+		if (m) {
+			Dwarf_Addr bias;
+			dwfl_module_getdwarf(m, &bias);
+			dwfl_module_getsymtab(m);
+		}
+		pthread_mutex_lock(&warm_lock);
+		w->d = d;
+		w->m = m;
+	}
+	pthread_mutex_unlock(&warm_lock);
+	return NULL;
+}
+
+int ma_symbolize_prewarm_start(const char *root_prefix)
+{
+	if (warm_running)
+		return 0;
+	snprintf(warm_prefix, sizeof warm_prefix, "%s", root_prefix ? root_prefix : "");
+	if (debug_callbacks(&warm_cb, &warm_dipath, warm_prefix) < 0)
+		return -1;
+	warm_quit = 0;
+	if (pthread_create(&warm_thread, NULL, warm_main, NULL) != 0) {
+		free(warm_dipath);
+		warm_dipath = NULL;
+		return -1;
+	}
+	warm_running = 1;
+	return 0;
+}
+
+void ma_symbolize_prewarm_module(const Memattach__Module *mm)
+{
+	if (!warm_running || !mm->path || !mm->path[0])
+		return;
+	struct warm *w = calloc(1, sizeof *w);
+	if (!w || !(w->md.path = strdup(mm->path)) ||
+	    !(w->md.segs = calloc(mm->n_segments ? mm->n_segments : 1, sizeof *w->md.segs))) {
+		if (w)
+			free(w->md.path);
+		free(w);
+		return;
+	}
+	w->md.base = mm->load_address;
+	for (size_t i = 0; i < mm->n_segments; i++)
+		w->md.segs[i] = (struct seg){ mm->segments[i]->start, mm->segments[i]->end };
+	w->md.nsegs = mm->n_segments;
+	if (mm->build_id.len <= sizeof w->md.build_id) {
+		memcpy(w->md.build_id, mm->build_id.data, mm->build_id.len);
+		w->md.build_id_len = mm->build_id.len;
+	}
+	if (warm_n == warm_cap) {
+		size_t cap = warm_cap ? warm_cap * 2 : 64;
+		struct warm **g = realloc(warm_mods, cap * sizeof *g);
+		if (!g) {
+			free(w->md.path);
+			free(w->md.segs);
+			free(w);
+			return;
+		}
+		warm_mods = g;
+		warm_cap = cap;
+	}
+	warm_mods[warm_n++] = w;
+}
+
+void ma_symbolize_prewarm_stack(const Memattach__Stack *st)
+{
+	if (!warm_running)
+		return;
+	for (size_t i = 0; i < st->n_frames; i++) {
+		uint64_t a = st->frames[i];
+		if (!a || (a & MA_FRAME_PYTHON_BIT))
+			continue;
+		for (size_t k = warm_n; k-- > 0;) {
+			struct warm *w = warm_mods[k];
+			if (!mod_has(&w->md, a))
+				continue;
+			if (!w->queued) {
+				w->queued = 1;
+				pthread_mutex_lock(&warm_lock);
+				if (warm_todo_tail)
+					warm_todo_tail->next_todo = w;
+				else
+					warm_todo = w;
+				warm_todo_tail = w;
+				pthread_cond_signal(&warm_cond);
+				pthread_mutex_unlock(&warm_lock);
+			}
+			break;
+		}
+	}
+}
+
+/* Stops the worker (what it has not begun stays unopened). */
+static void warm_join(void)
+{
+	if (!warm_running)
+		return;
+	pthread_mutex_lock(&warm_lock);
+	warm_quit = 1;
+	warm_todo = warm_todo_tail = NULL;
+	pthread_cond_signal(&warm_cond);
+	pthread_mutex_unlock(&warm_lock);
+	pthread_join(warm_thread, NULL);
+	warm_running = 0;
+}
+
+/* The module opened ahead for md, handed over (NULL: none). */
+static Dwfl *warm_take(const struct mod *md, Dwfl_Module **m)
+{
+	for (size_t k = 0; k < warm_n; k++) {
+		struct warm *w = warm_mods[k];
+		if (w->d && w->md.base == md->base && !strcmp(w->md.path, md->path) &&
+		    w->md.build_id_len == md->build_id_len &&
+		    !memcmp(w->md.build_id, md->build_id, md->build_id_len)) {
+			Dwfl *d = w->d;
+			*m = w->m;
+			w->d = NULL;
+			return d;
+		}
+	}
+	return NULL;
+}
+
+void ma_symbolize_prewarm_end(void)
+{
+	warm_join();
+	for (size_t k = 0; k < warm_n; k++) {
+		struct warm *w = warm_mods[k];
+		if (w->d)
+			dwfl_end(w->d);
+		free(w->md.path);
+		free(w->md.segs);
+		free(w);
+	}
+	free(warm_mods);
+	warm_mods = NULL;
+	warm_n = warm_cap = 0;
+	free(warm_dipath);
+	warm_dipath = NULL;
+}
+
 static void free_ctx(struct ctx *c)
 {
 	for (size_t i = 0; i < c->nmods; i++) {
@@ -577,21 +781,11 @@ int ma_symbolize_capture(const char *capture_path, ma_capture_writer *w,
 		free_ctx(&c);
 		return -1;
 	}
-	/* Debug files: elfutils' default places, and the target's own
-	 * /usr/lib/debug when it lives in another root. */
-	if (root_prefix[0]) {
-		size_t n = strlen(root_prefix) + 64;
-		c.debuginfo_path = malloc(n);
-		if (!c.debuginfo_path) {
-			free_ctx(&c);
-			return oom(&c);
-		}
-		snprintf(c.debuginfo_path, n, ":.debug:/usr/lib/debug:%s/usr/lib/debug", root_prefix);
+	warm_join();   /* what it opened is ours now */
+	if (debug_callbacks(&c.cb, &c.debuginfo_path, root_prefix) < 0) {
+		free_ctx(&c);
+		return oom(&c);
 	}
-	c.cb.find_elf = dwfl_build_id_find_elf;
-	c.cb.find_debuginfo = dwfl_standard_find_debuginfo;
-	c.cb.section_address = dwfl_offline_section_address;
-	c.cb.debuginfo_path = c.debuginfo_path ? &c.debuginfo_path : NULL;
 
 	struct work *wk = malloc((c.addrs.n ? c.addrs.n : 1) * sizeof *wk);
 	if (!wk) {
@@ -620,7 +814,9 @@ int ma_symbolize_capture(const char *capture_path, ma_capture_writer *w,
 		struct modctx mc;
 		memset(&mc, 0, sizeof mc);
 		mc.md = &c.mods[wk[i].mod];
-		Dwfl *d = open_module(&c, mc.md, root_prefix, &mc.m);
+		Dwfl *d = warm_take(mc.md, &mc.m);
+		if (!d)
+			d = open_module(&c.cb, mc.md, root_prefix, &mc.m);
 		for (; i < j && rc == 0; i++) {
 			rc = write_symbol(&c, &mc, wk[i].addr);
 			written++;

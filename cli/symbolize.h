@@ -21,4 +21,13 @@
 int ma_symbolize_capture(const char *capture_path, ma_capture_writer *w,
 			 const char *root_prefix, char *err, size_t errlen);
 
+/* Opening modules ahead, while the capture runs: start a worker thread,
+ * tell it the modules (Module records) and the stacks as they arrive; each
+ * module a stack uses is opened once, in the background, and
+ * ma_symbolize_capture takes it over.  _end frees what was not taken. */
+int ma_symbolize_prewarm_start(const char *root_prefix);
+void ma_symbolize_prewarm_module(const Memattach__Module *mm);
+void ma_symbolize_prewarm_stack(const Memattach__Stack *st);
+void ma_symbolize_prewarm_end(void);
+
 #endif
