@@ -583,7 +583,9 @@ struct warm {
 	struct mod md;              /* path, base, build id, segments */
 	int queued;
 	Dwfl *d;                    /* set by the worker; taken by the capture's end */
-	Dwfl_Module *m;
+	struct modctx mc;           /* its module and compile-unit indexes */
+	uint64_t *addrs;            /* addresses to look at (under warm_lock) */
+	size_t naddrs, capaddrs;
 	struct warm *next_todo;
 };
 
@@ -598,6 +600,36 @@ static Dwfl_Callbacks warm_cb;
 static char *warm_dipath;
 static char warm_prefix[256];
 
+/* Opens w's module (once), then indexes the compile units and line
+ * tables of the addresses given since: the per-address work of the end,
+ * done ahead.  Called with warm_lock held; drops it while working. */
+static void warm_one(struct warm *w)
+{
+	uint64_t *a = w->addrs;
+	size_t n = w->naddrs;
+	w->addrs = NULL;
+	w->naddrs = w->capaddrs = 0;
+	pthread_mutex_unlock(&warm_lock);
+	if (!w->d && !w->mc.m && !w->mc.md) {
+		w->mc.md = &w->md;
+		w->d = open_module(&warm_cb, &w->md, warm_prefix, &w->mc.m);
+		if (w->mc.m) {
+			Dwarf_Addr bias;
+			dwfl_module_getdwarf(w->mc.m, &bias);
+			dwfl_module_getsymtab(w->mc.m);
+		}
+	}
+	for (size_t i = 0; w->mc.m && i < n; i++) {
+		Dwarf_Addr pc = a[i] - 1, bias = 0;
+		Dwarf_Die *cudie = dwfl_module_addrdie(w->mc.m, pc, &bias);
+		if (cudie)
+			cu_index_of(&w->mc, cudie);
+		dwfl_module_getsrc(w->mc.m, pc);
+	}
+	free(a);
+	pthread_mutex_lock(&warm_lock);
+}
+
 static void *warm_main(void *arg)
 {
 	(void)arg;
@@ -611,17 +643,8 @@ static void *warm_main(void *arg)
 		warm_todo = w->next_todo;
 		if (!warm_todo)
 			warm_todo_tail = NULL;
-		pthread_mutex_unlock(&warm_lock);
-		Dwfl_Module *m;
-		Dwfl *d = open_module(&warm_cb, &w->md, warm_prefix, &m);
-		if (m) {
-			Dwarf_Addr bias;
-			dwfl_module_getdwarf(m, &bias);
-			dwfl_module_getsymtab(m);
-		}
-		pthread_mutex_lock(&warm_lock);
-		w->d = d;
-		w->m = m;
+		w->queued = 0;
+		warm_one(w);
 	}
 	pthread_mutex_unlock(&warm_lock);
 	return NULL;
@@ -683,6 +706,7 @@ void ma_symbolize_prewarm_stack(const Memattach__Stack *st)
 {
 	if (!warm_running)
 		return;
+	pthread_mutex_lock(&warm_lock);
 	for (size_t i = 0; i < st->n_frames; i++) {
 		uint64_t a = st->frames[i];
 		if (!a || (a & MA_FRAME_PYTHON_BIT))
@@ -691,20 +715,29 @@ void ma_symbolize_prewarm_stack(const Memattach__Stack *st)
 			struct warm *w = warm_mods[k];
 			if (!mod_has(&w->md, a))
 				continue;
+			if (w->naddrs == w->capaddrs) {
+				size_t cap = w->capaddrs ? w->capaddrs * 2 : 64;
+				uint64_t *g = realloc(w->addrs, cap * sizeof *g);
+				if (!g)
+					break;
+				w->addrs = g;
+				w->capaddrs = cap;
+			}
+			w->addrs[w->naddrs++] = a;
 			if (!w->queued) {
 				w->queued = 1;
-				pthread_mutex_lock(&warm_lock);
 				if (warm_todo_tail)
 					warm_todo_tail->next_todo = w;
 				else
 					warm_todo = w;
 				warm_todo_tail = w;
+				w->next_todo = NULL;
 				pthread_cond_signal(&warm_cond);
-				pthread_mutex_unlock(&warm_lock);
 			}
 			break;
 		}
 	}
+	pthread_mutex_unlock(&warm_lock);
 }
 
 /* Stops the worker (what it has not begun stays unopened). */
@@ -721,16 +754,25 @@ static void warm_join(void)
 	warm_running = 0;
 }
 
-/* The module opened ahead for md, handed over (NULL: none). */
-static Dwfl *warm_take(const struct mod *md, Dwfl_Module **m)
+/* The module opened ahead for mc->md, handed over with its compile-unit
+ * indexes (NULL: none). */
+static Dwfl *warm_take(struct modctx *mc)
 {
+	const struct mod *md = mc->md;
 	for (size_t k = 0; k < warm_n; k++) {
 		struct warm *w = warm_mods[k];
 		if (w->d && w->md.base == md->base && !strcmp(w->md.path, md->path) &&
 		    w->md.build_id_len == md->build_id_len &&
 		    !memcmp(w->md.build_id, md->build_id, md->build_id_len)) {
 			Dwfl *d = w->d;
-			*m = w->m;
+			mc->m = w->mc.m;
+			mc->cus = w->mc.cus;
+			mc->ncus = w->mc.ncus;
+			mc->capcus = w->mc.capcus;
+			mc->syms = w->mc.syms;
+			mc->nsyms = w->mc.nsyms;
+			mc->syms_read = w->mc.syms_read;
+			memset(&w->mc, 0, sizeof w->mc);
 			w->d = NULL;
 			return d;
 		}
@@ -738,13 +780,23 @@ static Dwfl *warm_take(const struct mod *md, Dwfl_Module **m)
 	return NULL;
 }
 
+static void free_modctx(struct modctx *mc)
+{
+	for (size_t k = 0; k < mc->ncus; k++)
+		free(mc->cus[k].r);
+	free(mc->cus);
+	free(mc->syms);
+}
+
 void ma_symbolize_prewarm_end(void)
 {
 	warm_join();
 	for (size_t k = 0; k < warm_n; k++) {
 		struct warm *w = warm_mods[k];
+		free_modctx(&w->mc);
 		if (w->d)
 			dwfl_end(w->d);
+		free(w->addrs);
 		free(w->md.path);
 		free(w->md.segs);
 		free(w);
@@ -814,17 +866,14 @@ int ma_symbolize_capture(const char *capture_path, ma_capture_writer *w,
 		struct modctx mc;
 		memset(&mc, 0, sizeof mc);
 		mc.md = &c.mods[wk[i].mod];
-		Dwfl *d = warm_take(mc.md, &mc.m);
+		Dwfl *d = warm_take(&mc);
 		if (!d)
 			d = open_module(&c.cb, mc.md, root_prefix, &mc.m);
 		for (; i < j && rc == 0; i++) {
 			rc = write_symbol(&c, &mc, wk[i].addr);
 			written++;
 		}
-		for (size_t k = 0; k < mc.ncus; k++)
-			free(mc.cus[k].r);
-		free(mc.cus);
-		free(mc.syms);
+		free_modctx(&mc);
 		if (d)
 			dwfl_end(d);
 	}
