@@ -1,9 +1,9 @@
 /* main.c — memattach's entry: dispatch to run, report or attach. */
 #include <stdio.h>
 #include <string.h>
-#include "cli.h"
+#include "cli/cmd/commands.h"
 #include "config.h"
-#include "exit_codes.h"
+#include "cli/util/exit_codes.h"
 
 static void usage(FILE *f)
 {

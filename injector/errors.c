@@ -1,7 +1,7 @@
 /* errors.c — error reporting and the mapping to memattach's exit codes. */
 #include "config.h"
 #include "injector/inj_internal.h"
-#include "cli/exit_codes.h"
+#include "cli/util/exit_codes.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -6,7 +6,7 @@
 #endif
 #include "config.h"
 #include "injector/injector.h"
-#include "cli/exit_codes.h"
+#include "cli/util/exit_codes.h"
 
 #include <dirent.h>
 #include <dlfcn.h>

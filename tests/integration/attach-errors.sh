@@ -1,6 +1,6 @@
 #!/bin/sh
 # attach-errors.sh — every refusal of memattach --pid: its exit code
-# (cli/exit_codes.h) and a one-line "memattach: ..." message, within 30 s;
+# (cli/util/exit_codes.h) and a one-line "memattach: ..." message, within 30 s;
 # where a live target is involved it is left untouched (no agent mapped).
 . "$(dirname "$0")/attach-common.sh"
 pids=""

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "record_io.h"
-#include "replay.h"
+#include "cli/analysis/replay.h"
 
 #define MAXN 65536
 

@@ -8,8 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
-#include "capture_file.h"
-#include "symbolize.h"
+#include "cli/capture/capture_file.h"
+#include "cli/symbols/symbolize.h"
 
 static int dump(const char *path)
 {

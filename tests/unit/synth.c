@@ -4,7 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "capture_file.h"
+#include "cli/capture/capture_file.h"
 #include "record_io.h"
 #include "synth.h"
 

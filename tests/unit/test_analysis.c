@@ -10,7 +10,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "analysis.h"
+#include "cli/analysis/analysis.h"
 #include "record_io.h"
 #include "synth.h"
 

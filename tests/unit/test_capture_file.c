@@ -13,7 +13,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "capture_file.h"
+#include "cli/capture/capture_file.h"
 #include "record_io.h"
 #include "records.h"
 #include "synth.h"

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "parse_units.h"
+#include "cli/util/parse_units.h"
 
 static uint64_t size_ok(const char *s)
 {

@@ -11,7 +11,7 @@
 #include <cmocka.h>
 
 #include "record_io.h"
-#include "replay.h"
+#include "cli/analysis/replay.h"
 #include "synth.h"
 
 typedef struct seen {

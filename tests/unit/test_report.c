@@ -12,9 +12,9 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "exit_codes.h"
+#include "cli/util/exit_codes.h"
 #include "record_io.h"
-#include "report.h"
+#include "cli/report/report.h"
 #include "synth.h"
 
 /* Runs ma_report_main with stderr captured; returns the exit code. */

@@ -12,10 +12,10 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "analysis.h"
-#include "exit_codes.h"
+#include "cli/analysis/analysis.h"
+#include "cli/util/exit_codes.h"
 #include "record_io.h"
-#include "report.h"
+#include "cli/report/report.h"
 #include "synth.h"
 
 /* ma_report_main with stdout to a file; returns the exit code, output in

@@ -1,0 +1,319 @@
+/* replay.c — events back into sequence order.  Batches of different threads
+ * interleave in the stream; a Tick with watermark W promises every seq < W
+ * has been sent.  Pending events sit in a ring indexed by seq (seqs are
+ * nearly dense), so releasing them in order is O(n) with no sort. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/analysis/replay.h"
+
+/* Past this many slots the window stops growing and the oldest pending
+ * events are released early (only a capture without watermarks or with a
+ * wild seq gets there). */
+#define MAX_WINDOW (1u << 23)
+
+#define RUN 256
+
+typedef struct window {
+	ma_event run[RUN];      /* released events not yet handed to ops->events */
+	size_t nrun;
+	ma_event *slot;         /* slot[seq & mask]; kind == 0: empty */
+	uint64_t mask;          /* capacity - 1 */
+	uint64_t base;          /* lowest seq not yet released */
+	uint64_t hi;            /* highest pending seq + 1 */
+	int based;              /* base is known (Header or first event) */
+	const ma_replay_ops *ops;
+	void *ctx;
+	ma_replay_result *res;
+} window;
+
+static void flush_run(window *w)
+{
+	if (w->nrun)
+		w->ops->events(w->ctx, w->run, w->nrun);
+	w->nrun = 0;
+}
+
+static void deliver(window *w, const ma_event *e)
+{
+	w->res->events++;
+	if (e->seq + 1 > w->res->max_seq)
+		w->res->max_seq = e->seq + 1;
+	if (e->time_ns > w->res->max_time_ns)
+		w->res->max_time_ns = e->time_ns;
+	if (w->ops->events) {
+		w->run[w->nrun++] = *e;
+		if (w->nrun == RUN)
+			flush_run(w);
+	} else if (w->ops->event) {
+		w->ops->event(w->ctx, e);
+	}
+}
+
+/* Delivers every pending event with seq < upto, in order. */
+static void release(window *w, uint64_t upto)
+{
+	if (upto <= w->base)
+		return;
+	uint64_t end = upto < w->hi ? upto : w->hi;
+	for (uint64_t s = w->base; s < end; s++) {
+		ma_event *e = &w->slot[s & w->mask];
+		if (e->kind) {
+			deliver(w, e);
+			e->kind = 0;
+		}
+	}
+	w->base = upto;
+	if (w->hi < upto)
+		w->hi = upto;
+	flush_run(w);
+}
+
+static int grow(window *w, uint64_t need)
+{
+	uint64_t cap = w->mask + 1;
+	while (cap < need)
+		cap *= 2;
+	ma_event *n = calloc(cap, sizeof *n);
+	if (!n)
+		return -1;
+	for (uint64_t s = w->base; s < w->hi; s++)
+		n[s & (cap - 1)] = w->slot[s & w->mask];
+	free(w->slot);
+	w->slot = n;
+	w->mask = cap - 1;
+	return 0;
+}
+
+static int place(window *w, const ma_event *e)
+{
+	if (!w->based) {
+		w->base = w->hi = e->seq;
+		w->based = 1;
+	}
+	if (e->seq < w->base) {
+		/* The watermark promise was broken: order is lost for this one. */
+		w->res->late_events++;
+		deliver(w, e);
+		flush_run(w);
+		return 0;
+	}
+	uint64_t span = e->seq - w->base + 1;
+	if (span > w->mask + 1) {
+		if (span <= MAX_WINDOW) {
+			if (grow(w, span) < 0)
+				return -1;
+		} else {
+			release(w, e->seq - (w->mask + 1) + 1);
+		}
+	}
+	ma_event *slot = &w->slot[e->seq & w->mask];
+	if (slot->kind) {
+		w->res->invalid_events++;       /* duplicate seq: keep the first */
+		return 0;
+	}
+	*slot = *e;
+	if (e->seq + 1 > w->hi)
+		w->hi = e->seq + 1;
+	return 0;
+}
+
+static int batch(window *w, const Memattach__EventBatch *b, char *err, size_t errlen)
+{
+	size_t n = b->n_seq_delta;
+	/* Every column has n entries; time and stack may be left out (zero). */
+	if (b->n_addr_delta != n || b->n_size != n || b->n_kind != n ||
+	    (b->n_time_delta != n && b->n_time_delta != 0) ||
+	    (b->n_stack != n && b->n_stack != 0)) {
+		snprintf(err, errlen,
+			 "event batch of thread %u has columns of different lengths (%zu seq, %zu addr, %zu size, %zu kind)",
+			 b->tid, n, b->n_addr_delta, b->n_size, b->n_kind);
+		return -1;
+	}
+	ma_event e = { .tid = b->tid };
+	for (size_t i = 0; i < n; i++) {
+		if (i == 0) {
+			e.seq = b->seq_delta[0];
+			e.addr = (uint64_t)b->addr_delta[0];
+			e.time_ns = b->n_time_delta ? b->time_delta[0] : 0;
+		} else {
+			e.seq += b->seq_delta[i];
+			e.addr += (uint64_t)b->addr_delta[i];
+			if (b->n_time_delta)
+				e.time_ns += b->time_delta[i];
+		}
+		e.size = b->size[i];
+		e.kind = b->kind[i];
+		e.stack = b->n_stack ? b->stack[i] : 0;
+		if (e.kind == 0) {
+			w->res->invalid_events++;
+			continue;
+		}
+		if (place(w, &e) < 0) {
+			snprintf(err, errlen, "out of memory ordering events");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+struct ma_replayer {
+	window w;
+	ma_replay_result *res;
+};
+
+ma_replayer *ma_replayer_new(const ma_replay_ops *ops, void *ctx, ma_replay_result *res)
+{
+	ma_replayer *p = calloc(1, sizeof *p);
+	if (!p)
+		return NULL;
+	memset(res, 0, sizeof *res);
+	p->res = res;
+	p->w.ops = ops;
+	p->w.ctx = ctx;
+	p->w.res = res;
+	p->w.mask = (1u << 16) - 1;
+	p->w.slot = calloc(p->w.mask + 1, sizeof *p->w.slot);
+	if (!p->w.slot) {
+		free(p);
+		return NULL;
+	}
+	return p;
+}
+
+int ma_replayer_push(ma_replayer *p, const Memattach__Record *rec, char *err, size_t errlen)
+{
+	window *w = &p->w;
+	const ma_replay_ops *ops = w->ops;
+	void *ctx = w->ctx;
+	ma_replay_result *res = p->res;
+	int rc = 0;
+
+	res->records++;
+	switch (rec->r_case) {
+	case MEMATTACH__RECORD__R_HEADER:
+		res->has_header = 1;
+		if (!w->based || w->base == w->hi) {
+			/* Nothing pending yet: events of this session start here. */
+			w->base = w->hi = rec->header->first_seq;
+			w->based = 1;
+		}
+		if (ops->header)
+			ops->header(ctx, rec->header);
+		break;
+	case MEMATTACH__RECORD__R_EVENTS:
+		rc = batch(w, rec->events, err, errlen);
+		break;
+	case MEMATTACH__RECORD__R_STACK:
+		if (ops->stack)
+			ops->stack(ctx, rec->stack);
+		break;
+	case MEMATTACH__RECORD__R_PYTHON_FRAME:
+		if (ops->python_frame)
+			ops->python_frame(ctx, rec->python_frame);
+		break;
+	case MEMATTACH__RECORD__R_MODULE:
+		if (ops->module)
+			ops->module(ctx, rec->module);
+		break;
+	case MEMATTACH__RECORD__R_MODULE_UNLOAD:
+		if (ops->module_unload)
+			ops->module_unload(ctx, rec->module_unload);
+		break;
+	case MEMATTACH__RECORD__R_THREAD:
+		if (ops->thread)
+			ops->thread(ctx, rec->thread);
+		break;
+	case MEMATTACH__RECORD__R_TICK:
+		if (w->based)
+			release(w, rec->tick->watermark);
+		if (rec->tick->time_ns > res->max_time_ns)
+			res->max_time_ns = rec->tick->time_ns;
+		if (ops->tick)
+			ops->tick(ctx, rec->tick);
+		break;
+	case MEMATTACH__RECORD__R_AGENT_TRAILER:
+		res->has_agent_trailer = 1;
+		if (w->based)
+			release(w, rec->agent_trailer->watermark);
+		if (rec->agent_trailer->time_ns > res->max_time_ns)
+			res->max_time_ns = rec->agent_trailer->time_ns;
+		if (ops->agent_trailer)
+			ops->agent_trailer(ctx, rec->agent_trailer);
+		break;
+	case MEMATTACH__RECORD__R_SYMBOL:
+		if (ops->symbol)
+			ops->symbol(ctx, rec->symbol);
+		break;
+	case MEMATTACH__RECORD__R_CAPTURE_TRAILER:
+		res->has_capture_trailer = 1;
+		if (w->based)
+			release(w, w->hi);
+		if (ops->capture_trailer)
+			ops->capture_trailer(ctx, rec->capture_trailer);
+		break;
+	default:
+		break;          /* Control, or a record type from a newer minor */
+	}
+	return rc;
+}
+
+void ma_replayer_finish(ma_replayer *p)
+{
+	/* Whatever is still pending happened; deliver it in order. */
+	if (p->w.based)
+		release(&p->w, p->w.hi);
+}
+
+void ma_replayer_free(ma_replayer *p)
+{
+	if (!p)
+		return;
+	free(p->w.slot);
+	free(p);
+}
+
+int ma_replay_reader(ma_capture_reader *r, const ma_replay_ops *ops, void *ctx,
+		     ma_replay_result *res, char *err, size_t errlen)
+{
+	ma_replayer *p = ma_replayer_new(ops, ctx, res);
+	if (!p) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	int rc = 0;
+	Memattach__Record *rec;
+	int k;
+	while ((k = ma_capture_reader_next(r, &rec)) > 0) {
+		char why[400];
+		rc = ma_replayer_push(p, rec, why, sizeof why);
+		if (rc < 0)
+			snprintf(err, errlen, "corrupt capture at compressed byte %llu: %s",
+				 (unsigned long long)ma_capture_reader_offset(r), why);
+		ma_capture_record_free(rec);
+		if (rc < 0)
+			break;
+	}
+	if (rc == 0 && k < 0) {
+		snprintf(err, errlen, "%s", ma_capture_reader_error(r));
+		rc = -1;
+	}
+	ma_replayer_finish(p);
+	res->truncated = ma_capture_reader_truncated(r);
+	res->compressed_bytes = ma_capture_reader_offset(r);
+	ma_replayer_free(p);
+	return rc;
+}
+
+int ma_replay_file(const char *path, const ma_replay_ops *ops, void *ctx,
+		   ma_replay_result *res, char *err, size_t errlen)
+{
+	memset(res, 0, sizeof *res);
+	ma_capture_reader *r = ma_capture_reader_open(path, err, errlen);
+	if (!r)
+		return -1;
+	int rc = ma_replay_reader(r, ops, ctx, res, err, errlen);
+	ma_capture_reader_close(r);
+	return rc;
+}

@@ -1,0 +1,407 @@
+/* session.c — the CLI's end of the stream: listen, accept (checking who
+ * connects), copy whole records into the capture file, say stop. */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+#include "cli/capture/session.h"
+#include "record_io.h"
+#include "cli/util/parse_units.h"
+#include "cli/symbols/symbolize.h"
+
+#define FLUSH_EVERY_NS 200000000ull   /* a killed CLI loses at most this much */
+
+uint64_t ma_monotonic_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+int ma_session_listen(struct ma_session *s, uid_t uid, gid_t gid, char *err, size_t errlen)
+{
+	const char *tmp = getenv("TMPDIR");
+	struct sockaddr_un sa;
+	memset(s, 0, sizeof(*s));
+	s->listen_fd = s->conn_fd = -1;
+	if (!tmp || !*tmp)
+		tmp = "/tmp";
+	snprintf(s->dir, sizeof(s->dir), "%s/memattach-XXXXXX", tmp);
+	if (!mkdtemp(s->dir)) {
+		snprintf(err, errlen, "cannot create a private directory in %s: %s (set TMPDIR to a writable directory)",
+			 tmp, strerror(errno));
+		s->dir[0] = 0;
+		return -1;
+	}
+	/* 0700 and owned by the target's user: nobody else can connect or
+	 * place files here. */
+	if (chown(s->dir, uid, gid) < 0 && geteuid() == 0) {
+		snprintf(err, errlen, "cannot give %s to uid %u: %s", s->dir, (unsigned)uid, strerror(errno));
+		return -1;
+	}
+	if (strlen(s->dir) + 12 >= sizeof(sa.sun_path)) {
+		snprintf(err, errlen, "socket path in %s is too long (set TMPDIR to a shorter directory)", s->dir);
+		return -1;
+	}
+	memcpy(s->sock_path, s->dir, strlen(s->dir));
+	strcpy(s->sock_path + strlen(s->dir), "/agent.sock");
+	s->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (s->listen_fd < 0) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return -1;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	strcpy(sa.sun_path, s->sock_path);
+	if (bind(s->listen_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    chown(s->sock_path, uid, gid) < 0 || listen(s->listen_fd, 4) < 0) {
+		snprintf(err, errlen, "cannot listen on %s: %s", s->sock_path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int ma_session_open_output(struct ma_session *s, const char *path, char *err, size_t errlen)
+{
+	snprintf(s->out_path, sizeof(s->out_path), "%s", path);
+	s->writer = ma_capture_writer_open(path, err, errlen);
+	return s->writer ? 0 : -1;
+}
+
+int ma_session_accept(struct ma_session *s, pid_t expect_pid, int timeout_ms, char *err, size_t errlen)
+{
+	struct pollfd pf = {s->listen_fd, POLLIN, 0};
+	int r = poll(&pf, 1, timeout_ms);
+	if (r < 0 && errno == EINTR)
+		return 0;
+	if (r <= 0)
+		return r < 0 ? -1 : 0;
+	int fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	struct ucred cr;
+	socklen_t cl = sizeof(cr);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &cl) < 0 ||
+	    (expect_pid && cr.pid != expect_pid)) {
+		/* Somebody else: not our agent.  Keep waiting for ours. */
+		close(fd);
+		if (expect_pid && cl == sizeof(cr))
+			fprintf(stderr, "memattach: refused a connection from pid %d (expected %d)\n",
+				(int)cr.pid, (int)expect_pid);
+		return 0;
+	}
+	(void)err;
+	(void)errlen;
+	s->conn_fd = fd;
+	s->peer_pid = cr.pid;
+	return 1;
+}
+
+/* Looks into a record without unpacking it: which oneof field it holds,
+ * and for event batches how many events (one byte per kind, kinds < 128). */
+static void peek_record(struct ma_session *s, const uint8_t *p, size_t len)
+{
+	const uint8_t *end = p + len;
+	uint64_t tag, l;
+	int k = ma_varint_get(p, end, &tag);
+	if (k <= 0 || (tag & 7) != 2)
+		return;
+	p += k;
+	k = ma_varint_get(p, end, &l);
+	if (k <= 0)
+		return;
+	p += k;
+	switch (tag >> 3) {
+	case MEMATTACH__RECORD__R_HEADER:
+		s->got_header = 1;
+		break;
+	case MEMATTACH__RECORD__R_AGENT_TRAILER:
+		s->got_trailer = 1;
+		break;
+	case MEMATTACH__RECORD__R_MODULE: {
+		/* symbols: open the modules stacks use while the capture runs */
+		Memattach__Module *m = memattach__module__unpack(NULL, l, p);
+		if (m) {
+			if (ma_symbolize_prewarm_start(s->root_prefix) == 0)
+				ma_symbolize_prewarm_module(m);
+			memattach__module__free_unpacked(m, NULL);
+		}
+		break;
+	}
+	case MEMATTACH__RECORD__R_STACK: {
+		Memattach__Stack *st = memattach__stack__unpack(NULL, l, p);
+		if (st) {
+			ma_symbolize_prewarm_stack(st);
+			memattach__stack__free_unpacked(st, NULL);
+		}
+		break;
+	}
+	case MEMATTACH__RECORD__R_EVENTS: {
+		const uint8_t *q = p, *qe = p + l;
+		while (q < qe) {
+			uint64_t t, fl;
+			if ((k = ma_varint_get(q, qe, &t)) <= 0)
+				return;
+			q += k;
+			if ((t & 7) == 0) {
+				if ((k = ma_varint_get(q, qe, &fl)) <= 0)
+					return;
+				q += k;
+				continue;
+			}
+			if ((t & 7) != 2 || (k = ma_varint_get(q, qe, &fl)) <= 0)
+				return;
+			q += k;
+			if ((t >> 3) == 6)
+				s->events += fl;
+			q += fl;
+		}
+		break;
+	}
+	case MEMATTACH__RECORD__R_TICK: {
+		Memattach__Tick *t = memattach__tick__unpack(NULL, l, p);
+		if (t) {
+			s->last_rss = t->rss_bytes;
+			s->last_time_ns = t->time_ns;
+			memattach__tick__free_unpacked(t, NULL);
+		}
+		break;
+	}
+	}
+}
+
+int ma_session_pump(struct ma_session *s, int timeout_ms, char *err, size_t errlen)
+{
+	if (s->conn_fd < 0 || s->eof)
+		return 0;
+	struct pollfd pf = {s->conn_fd, POLLIN, 0};
+	int r = poll(&pf, 1, timeout_ms);
+	if (r < 0 && errno != EINTR) {
+		snprintf(err, errlen, "poll: %s", strerror(errno));
+		return -1;
+	}
+	if (r <= 0)
+		return 1;
+	if (s->buf_cap - s->buf_len < (1u << 16)) {
+		size_t cap = s->buf_cap ? s->buf_cap * 2 : (1u << 20);
+		uint8_t *b = realloc(s->buf, cap);
+		if (!b) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		s->buf = b;
+		s->buf_cap = cap;
+	}
+	ssize_t n = read(s->conn_fd, s->buf + s->buf_len, s->buf_cap - s->buf_len);
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return 1;
+	if (n <= 0) {
+		s->eof = 1;
+		return 0;
+	}
+	s->buf_len += (size_t)n;
+	s->bytes_in += (uint64_t)n;
+	/* Only whole records go to the file, so that an agent dying mid-write
+	 * leaves a capture that reads cleanly up to its last record. */
+	size_t off = 0;
+	for (;;) {
+		uint64_t len;
+		int k = ma_varint_get(s->buf + off, s->buf + s->buf_len, &len);
+		if (k < 0 || len > MA_MAX_RECORD_SIZE) {
+			snprintf(err, errlen, "the agent sent a malformed record at byte %llu of the stream",
+				 (unsigned long long)(s->bytes_in - (s->buf_len - off)));
+			return -1;
+		}
+		if (k == 0 || s->buf_len - off < (size_t)k + len)
+			break;
+		peek_record(s, s->buf + off + k, (size_t)len);
+		if (s->on_record && s->on_record(s->on_record_ctx, s->buf + off + k, (size_t)len)) {
+			snprintf(err, errlen, "cannot process the agent's stream (out of memory?)");
+			return -1;
+		}
+		off += (size_t)k + (size_t)len;
+	}
+	if (off) {
+		if (s->writer && ma_capture_writer_write(s->writer, s->buf, off) < 0) {
+			snprintf(err, errlen, "%s", ma_capture_writer_error(s->writer));
+			return -1;
+		}
+		memmove(s->buf, s->buf + off, s->buf_len - off);
+		s->buf_len -= off;
+	}
+	uint64_t now = ma_monotonic_ns();
+	if (s->writer && now - s->last_flush_ns > FLUSH_EVERY_NS) {
+		s->last_flush_ns = now;
+		if (ma_capture_writer_flush(s->writer) < 0) {
+			snprintf(err, errlen, "%s", ma_capture_writer_error(s->writer));
+			return -1;
+		}
+	}
+	return 1;
+}
+
+int ma_session_restart(struct ma_session *s, char *err, size_t errlen)
+{
+	if (s->writer) {
+		ma_capture_writer_close(s->writer);
+		s->writer = ma_capture_writer_open(s->out_path, err, errlen);
+		if (!s->writer)
+			return -1;
+	}
+	ma_symbolize_prewarm_end();   /* the modules of the program before */
+	s->buf_len = 0;
+	s->bytes_in = s->events = s->last_rss = s->last_time_ns = 0;
+	s->got_header = s->got_trailer = s->eof = 0;
+	return 0;
+}
+
+int ma_session_send_stop(struct ma_session *s)
+{
+	Memattach__Record rec = MEMATTACH__RECORD__INIT;
+	Memattach__Control c = MEMATTACH__CONTROL__INIT;
+	uint8_t buf[64];
+	c.op = MEMATTACH__CONTROL__OP__STOP;
+	rec.r_case = MEMATTACH__RECORD__R_CONTROL;
+	rec.control = &c;
+	size_t n = ma_record_pack_framed(&rec, buf);
+	if (s->conn_fd < 0)
+		return -1;
+	return send(s->conn_fd, buf, n, MSG_NOSIGNAL) == (ssize_t)n ? 0 : -1;
+}
+
+int ma_session_finish(struct ma_session *s, const char *note, char *err, size_t errlen)
+{
+	int r = 0;
+	if (errlen)
+		err[0] = 0;
+	if (s->writer && s->got_header) {
+		/* Symbols now, while the target's binaries are at hand.  Without
+		 * them the capture is still whole: a warning, not an error. */
+		char serr[512];
+		if (ma_capture_writer_flush(s->writer) == 0 &&
+		    ma_symbolize_capture(s->out_path, s->writer, s->root_prefix, serr, sizeof serr) < 0)
+			fprintf(stderr, "memattach: warning: the capture has no symbols: %s\n", serr);
+	}
+	if (s->writer) {
+		Memattach__Record rec = MEMATTACH__RECORD__INIT;
+		Memattach__CaptureTrailer t = MEMATTACH__CAPTURE_TRAILER__INIT;
+		struct timespec rt;
+		clock_gettime(CLOCK_REALTIME, &rt);
+		t.complete = s->got_trailer;
+		t.note = (char *)(note ? note : "");
+		t.end_realtime_ns = (uint64_t)rt.tv_sec * 1000000000ull + (uint64_t)rt.tv_nsec;
+		rec.r_case = MEMATTACH__RECORD__R_CAPTURE_TRAILER;
+		rec.capture_trailer = &t;
+		int wr = ma_capture_writer_write_record(s->writer, &rec);
+		if (wr < 0)
+			snprintf(err, errlen, "%s", ma_capture_writer_error(s->writer));
+		/* close in any case: it frees the writer and its descriptor */
+		if (ma_capture_writer_close(s->writer) < 0 && wr >= 0)
+			snprintf(err, errlen, "%s", ma_capture_writer_error(NULL));
+		if (wr < 0 || err[0])
+			r = -1;
+		s->writer = NULL;
+	}
+	ma_session_cleanup(s);
+	return r;
+}
+
+void ma_session_cleanup(struct ma_session *s)
+{
+	ma_symbolize_prewarm_end();
+	if (s->conn_fd >= 0)
+		close(s->conn_fd);
+	if (s->listen_fd >= 0)
+		close(s->listen_fd);
+	s->conn_fd = s->listen_fd = -1;
+	if (s->sock_path[0])
+		unlink(s->sock_path);
+	if (s->dir[0])
+		rmdir(s->dir);
+	s->sock_path[0] = s->dir[0] = 0;
+	free(s->buf);
+	s->buf = NULL;
+	s->buf_len = s->buf_cap = 0;
+}
+
+static int readable(const char *p)
+{
+	return access(p, R_OK) == 0;
+}
+
+const char *ma_find_agent(char *buf, size_t len)
+{
+	const char *env = getenv("MEMATTACH_AGENT");
+	char exe[PATH_MAX];
+	if (env && *env) {
+		snprintf(buf, len, "%s", env);
+		return readable(buf) ? buf : NULL;
+	}
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n > 0) {
+		exe[n] = 0;
+		char *d = dirname(exe);
+		/* run from the build tree */
+		snprintf(buf, len, "%s/agent/.libs/libmemattach-agent.so", d);
+		if (readable(buf))
+			return buf;
+		snprintf(buf, len, "%s/../agent/.libs/libmemattach-agent.so", d);
+		if (readable(buf))
+			return buf;
+	}
+	snprintf(buf, len, "%s/libmemattach-agent.so", PKGLIBDIR);
+	return readable(buf) ? buf : NULL;
+}
+
+void ma_default_output(char *buf, size_t len, const char *comm, pid_t pid)
+{
+	char ts[32], clean[32];
+	time_t now = time(NULL);
+	struct tm tm;
+	localtime_r(&now, &tm);
+	strftime(ts, sizeof(ts), "%Y%m%dT%H%M%S", &tm);
+	size_t j = 0;
+	for (size_t i = 0; comm[i] && j < sizeof(clean) - 1; i++)
+		clean[j++] = (comm[i] == '/' || comm[i] == ' ') ? '_' : comm[i];
+	clean[j] = 0;
+	snprintf(buf, len, "memattach-%s-%d-%s.memcap", clean, (int)pid, ts);
+}
+
+int ma_agent_opt(int c, const char *arg, struct ma_agent_opts *o)
+{
+	char err[256];
+	uint64_t v;
+	switch (c) {
+	case 'P':
+		o->pyalloc = 1;
+		return 1;
+	case 'N':
+		o->pynative = 1;
+		return 1;
+	case 'd':
+		if (ma_parse_uint_range(arg, 1, 256, "--native-depth", &v, err, sizeof(err)) < 0) {
+			fprintf(stderr, "memattach: %s\n", err);
+			return -1;
+		}
+		o->depth = (unsigned)v;
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+void ma_agent_config(char *buf, size_t len, const char *sock_path,
+		     const struct ma_agent_opts *o, int attached)
+{
+	snprintf(buf, len, "socket=%s;depth=%u%s%s%s", sock_path, o->depth,
+		 attached ? ";attached=1" : "", o->pyalloc ? ";pyalloc=1" : "",
+		 o->pynative ? ";pynative=1" : "");
+}

@@ -1,0 +1,85 @@
+/* session.h — one capture: the private directory and listening socket,
+ * the agent's connection, and the capture file the stream goes into. */
+#ifndef MEMATTACH_SESSION_H
+#define MEMATTACH_SESSION_H
+
+#include <limits.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "cli/capture/capture_file.h"
+
+struct ma_session {
+	char dir[PATH_MAX];
+	char sock_path[108];
+	int listen_fd;
+	int conn_fd;
+	pid_t peer_pid;
+	ma_capture_writer *writer;
+	char out_path[PATH_MAX];
+	/* where the target's files are: "/proc/PID/root" when attached (its
+	 * mount namespace), "" for run; set after ma_session_listen */
+	char root_prefix[64];
+	/* stream state */
+	uint8_t *buf;
+	size_t buf_len, buf_cap;
+	uint64_t bytes_in;
+	uint64_t events;
+	uint64_t last_rss;
+	uint64_t last_time_ns;
+	int got_header;
+	int got_trailer;
+	int eof;
+	uint64_t last_flush_ns;
+	/* When set, whole records go here (framing stripped) instead of to
+	 * the capture file; nonzero return stops the pump with an error. */
+	int (*on_record)(void *ctx, const uint8_t *rec, size_t len);
+	void *on_record_ctx;
+};
+
+/* Creates the 0700 directory (owned by uid:gid so that the target's user
+ * can connect) and the listening socket.  0, or -1 with a message. */
+int ma_session_listen(struct ma_session *s, uid_t uid, gid_t gid, char *err, size_t errlen);
+/* Opens the capture file.  0, or -1 with a message. */
+int ma_session_open_output(struct ma_session *s, const char *path, char *err, size_t errlen);
+/* Waits up to timeout_ms for the agent; checks SO_PEERCRED against
+ * expect_pid (0: any).  1 connected, 0 timeout, -1 error (message). */
+int ma_session_accept(struct ma_session *s, pid_t expect_pid, int timeout_ms, char *err, size_t errlen);
+/* Moves whatever the agent sent into the capture file, waiting at most
+ * timeout_ms.  Returns 1 while the stream goes on, 0 at its end, -1 on a
+ * write error (message). */
+int ma_session_pump(struct ma_session *s, int timeout_ms, char *err, size_t errlen);
+/* Forgets the stream so far and empties the capture file, for a program
+ * that replaced the traced one by exec (same pid, a new agent, connected
+ * again).  0 or -1 (message). */
+int ma_session_restart(struct ma_session *s, char *err, size_t errlen);
+/* Asks the agent to stop (it flushes, sends its trailer, closes). */
+int ma_session_send_stop(struct ma_session *s);
+/* Writes the capture trailer and closes everything.  0 or -1 (message). */
+int ma_session_finish(struct ma_session *s, const char *note, char *err, size_t errlen);
+/* Removes the socket and directory (also on error paths). */
+void ma_session_cleanup(struct ma_session *s);
+
+/* Path of the agent library: $MEMATTACH_AGENT, the build tree next to
+ * this executable, or the installed pkglibdir.  NULL when none exists. */
+const char *ma_find_agent(char *buf, size_t len);
+
+/* Default capture name: memattach-<comm>-<pid>-<YYYYmmddTHHMMSS>.memcap */
+void ma_default_output(char *buf, size_t len, const char *comm, pid_t pid);
+
+uint64_t ma_monotonic_ns(void);
+
+/* What the agent is told, shared by `run` and `--pid`. */
+struct ma_agent_opts {
+	unsigned depth;          /* --native-depth */
+	int pyalloc;             /* --trace-python-allocators */
+	int pynative;            /* --native */
+};
+#define MA_AGENT_OPTS_INIT { 64, 0, 0 }
+/* The getopt cases 'd', 'P' and 'N'.  1: handled, 0: not one of them,
+ * -1: bad value (the one-line message is printed). */
+int ma_agent_opt(int c, const char *arg, struct ma_agent_opts *o);
+/* The configuration string of agent/agent.h for this session. */
+void ma_agent_config(char *buf, size_t len, const char *sock_path,
+		     const struct ma_agent_opts *o, int attached);
+
+#endif

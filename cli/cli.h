@@ -1,9 +1,0 @@
-/* cli.h — the subcommands main() dispatches to. */
-#ifndef MEMATTACH_CLI_H
-#define MEMATTACH_CLI_H
-
-int ma_run_main(int argc, char **argv);
-int ma_report_main(int argc, char **argv);
-int ma_attach_main(int argc, char **argv);
-
-#endif

@@ -1,0 +1,527 @@
+/* flamegraph.c — `memattach report flamegraph FILE -o OUT.html`: one
+ * self-contained HTML page (formats/flamegraph.html, embedded at
+ * build time) with the capture's call tree as compact JSON in it.
+ *
+ * The replay is our own so that the page can filter by thread: every
+ * allocation's stack id is replaced by the id of its (thread, stack) pair
+ * before the analysis sees it (each pair gets a Stack record with the
+ * stack's frames), so the analysis' own counting rules, filters and
+ * snapshots give per-thread values, and the shared merged call tree
+ * (ma_tree_build) maps every pair to its node.
+ *
+ * Data model (see the page's loader): a string table; the merged tree in
+ * DFS preorder (parent as a delta, name and location string indices);
+ * "leaves" = the analysis' stacks, i.e. (thread, stack) pairs, with their
+ * node, thread and values per mode; the memory time series; and the
+ * snapshots as sparse changes (leaf, bytes, blocks) since the previous one. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/analysis/analysis.h"
+#include "cli/util/exit_codes.h"
+#include "record_io.h"
+#include "cli/report/report.h"
+#include "cli/util/u64map.h"
+
+#define MAX_MOMENTS 200                 /* snapshots of the live set */
+#define MAX_POINTS 1500                 /* of the memory chart */
+
+extern const unsigned char ma_flamegraph_html[];
+extern const unsigned long ma_flamegraph_html_len;
+
+/* ------------------------------------------------- small hash tables */
+
+
+#define GROW(arr, cap, need)                                                     \
+	((need) <= (cap) ? 0 : grow((void **)&(arr), &(cap), (need), sizeof *(arr)))
+
+static int grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+	size_t c = *cap ? *cap : 64;
+	while (c < need)
+		c *= 2;
+	void *n = realloc(*p, c * elem);
+	if (!n)
+		return -1;
+	*p = n;
+	*cap = c;
+	return 0;
+}
+
+/* ------------------------------------------------- strings (interned) */
+
+typedef struct strtab {
+	char **s;
+	size_t n, cap;
+	ma_u64map idx;                /* hash → first index; collisions chained below */
+	uint32_t *next;          /* same-hash chain */
+	size_t cap_next;
+} strtab;
+
+static uint64_t str_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h;
+}
+
+/* Index of s, added when new; UINT32_MAX on OOM. */
+static uint32_t str_intern(strtab *t, const char *s)
+{
+	uint64_t h = str_hash(s);
+	uint32_t *slot = ma_u64map_slot(&t->idx, h);
+	if (!slot)
+		return UINT32_MAX;
+	for (uint32_t i = *slot; i != UINT32_MAX; i = t->next[i])
+		if (!strcmp(t->s[i], s))
+			return i;
+	if (GROW(t->s, t->cap, t->n + 1) < 0 || GROW(t->next, t->cap_next, t->n + 1) < 0)
+		return UINT32_MAX;
+	char *d = strdup(s);
+	if (!d)
+		return UINT32_MAX;
+	uint32_t i = (uint32_t)t->n++;
+	t->s[i] = d;
+	t->next[i] = *slot;
+	*slot = i;
+	return i;
+}
+
+static void strtab_free(strtab *t)
+{
+	for (size_t i = 0; i < t->n; i++)
+		free(t->s[i]);
+	free(t->s);
+	free(t->next);
+	ma_u64map_free(&t->idx);
+}
+
+/* ------------------------------------------------- the replay */
+
+typedef struct fg {
+	ma_analysis *a;
+	/* (tid, stack id) pairs; pair i is stack id i + 1 in the analysis */
+	ma_u64map pair_of;
+	uint32_t *pair_tid;
+	size_t npairs, cap_pairs;
+	/* frames of the capture's stacks, by stack id */
+	ma_u64map stack_of;
+	size_t *st_off;
+	uint32_t *st_n;
+	size_t nst, cap_st, cap_st_n;
+	uint64_t *frames;
+	size_t nframes, cap_frames;
+	ma_event *buf;
+	size_t cap_buf;
+	int oom;
+} fg;
+
+static uint32_t pair_id(fg *g, uint32_t tid, uint32_t stack)
+{
+	uint64_t key = (uint64_t)tid << 32 | stack;
+	uint32_t *slot = ma_u64map_slot(&g->pair_of, key);
+	if (!slot || GROW(g->pair_tid, g->cap_pairs, g->npairs + 1) < 0) {
+		g->oom = 1;
+		return 0;
+	}
+	if (*slot != UINT32_MAX)
+		return *slot + 1;
+	uint32_t id = (uint32_t)g->npairs + 1;
+	g->pair_tid[g->npairs++] = tid;
+	*slot = id - 1;
+	/* the pair's Stack record: the frames of the stack, if we have them
+	 * (the agent sends a stack before its first use) */
+	uint32_t si = ma_u64map_get(&g->stack_of, stack);
+	if (si != UINT32_MAX && g->st_n[si]) {
+		Memattach__Stack rec = MEMATTACH__STACK__INIT;
+		rec.id = id;
+		rec.n_frames = g->st_n[si];
+		rec.frames = g->frames + g->st_off[si];
+		ma_analysis_ops.stack(g->a, &rec);
+	}
+	return id;
+}
+
+static void on_events(void *ctx, const ma_event *e, size_t n)
+{
+	fg *g = ctx;
+	if (GROW(g->buf, g->cap_buf, n) < 0) {
+		g->oom = 1;
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		g->buf[i] = e[i];
+		if (ma_kind_is_alloc(e[i].kind))
+			g->buf[i].stack = pair_id(g, e[i].tid, e[i].stack);
+	}
+	ma_analysis_ops.events(g->a, g->buf, n);
+}
+
+static void on_stack(void *ctx, const Memattach__Stack *s)
+{
+	fg *g = ctx;
+	uint32_t *slot = ma_u64map_slot(&g->stack_of, s->id);
+	if (!slot)
+		goto oom;
+	if (*slot != UINT32_MAX)
+		return;
+	if (GROW(g->st_off, g->cap_st, g->nst + 1) < 0 || GROW(g->st_n, g->cap_st_n, g->nst + 1) < 0 ||
+	    GROW(g->frames, g->cap_frames, g->nframes + s->n_frames) < 0)
+		goto oom;
+	memcpy(g->frames + g->nframes, s->frames, s->n_frames * sizeof *s->frames);
+	g->st_off[g->nst] = g->nframes;
+	g->st_n[g->nst] = (uint32_t)s->n_frames;
+	g->nframes += s->n_frames;
+	*slot = (uint32_t)g->nst++;
+	return;
+oom:
+	g->oom = 1;
+}
+
+/* The analysis' own callbacks for everything but events and stacks. */
+#define FWD(name, type)                                                            \
+	static void fwd_##name(void *ctx, const type *r)                          \
+	{                                                                          \
+		if (ma_analysis_ops.name)                                          \
+			ma_analysis_ops.name(((fg *)ctx)->a, r);                   \
+	}
+FWD(header, Memattach__Header)
+FWD(python_frame, Memattach__PythonFrame)
+FWD(module, Memattach__Module)
+FWD(module_unload, Memattach__ModuleUnload)
+FWD(thread, Memattach__ThreadInfo)
+FWD(tick, Memattach__Tick)
+FWD(agent_trailer, Memattach__AgentTrailer)
+FWD(symbol, Memattach__Symbol)
+FWD(capture_trailer, Memattach__CaptureTrailer)
+
+static const ma_replay_ops fg_ops = {
+	.header = fwd_header,
+	.events = on_events,
+	.stack = on_stack,
+	.python_frame = fwd_python_frame,
+	.module = fwd_module,
+	.module_unload = fwd_module_unload,
+	.thread = fwd_thread,
+	.tick = fwd_tick,
+	.agent_trailer = fwd_agent_trailer,
+	.symbol = fwd_symbol,
+	.capture_trailer = fwd_capture_trailer,
+};
+
+static void fg_free(fg *g)
+{
+	ma_u64map_free(&g->pair_of);
+	ma_u64map_free(&g->stack_of);
+	free(g->pair_tid);
+	free(g->st_off);
+	free(g->st_n);
+	free(g->frames);
+	free(g->buf);
+}
+
+/* ------------------------------------------------- output */
+
+/* A JSON string that is also safe inside <script>: <, >, & are escaped. */
+static void put_str(FILE *f, const char *s)
+{
+	putc('"', f);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			fprintf(f, "\\%c", *p);
+		else if (*p < 0x20 || *p == '<' || *p == '>' || *p == '&')
+			fprintf(f, "\\u%04x", *p);
+		else
+			putc(*p, f);
+	}
+	putc('"', f);
+}
+
+static void put_u64s(FILE *f, const char *key, const uint64_t *v, size_t n)
+{
+	fprintf(f, ",\"%s\":[", key);
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, i ? ",%llu" : "%llu", (unsigned long long)v[i]);
+	putc(']', f);
+}
+
+static void put_meta(FILE *f, const ma_analysis *a, const ma_report_args *args)
+{
+	static const char *modes[] = { "peak", "leak", "total" };
+	fprintf(f, "\"meta\":{\"command\":");
+	put_str(f, a->command_line ? a->command_line : a->executable ? a->executable : "");
+	fprintf(f, ",\"capture\":");
+	put_str(f, args->capture);
+	fprintf(f, ",\"pid\":%u,\"attached\":%d,\"duration_ns\":%llu,\"peak_bytes\":%llu,"
+		"\"peak_blocks\":%llu,\"peak_time_ns\":%llu,\"leaked_bytes\":%llu,\"leaked_blocks\":%llu,"
+		"\"total_bytes\":%llu,\"total_allocations\":%llu,\"mode\":\"%s\",\"filtered\":%d,\"note\":",
+		a->pid, a->attached, (unsigned long long)a->duration_ns,
+		(unsigned long long)a->peak_bytes, (unsigned long long)a->peak_blocks,
+		(unsigned long long)a->peak_time_ns, (unsigned long long)a->live_bytes,
+		(unsigned long long)a->live_blocks, (unsigned long long)a->total_bytes_allocated,
+		(unsigned long long)a->total_allocations, modes[args->opts.metric % 3], a->filtered);
+	char note[600] = "";
+	char t[64];
+	if (a->replay.truncated)
+		snprintf(note, sizeof note,
+			 "The capture is truncated (%s): this covers what was recorded up to %s.",
+			 !a->replay.has_agent_trailer && !a->replay.has_capture_trailer
+				 ? "no trailer: the recording was interrupted" : "the file ends mid-record",
+			 ma_fmt_seconds(a->duration_ns, t, sizeof t));
+	else if (a->has_capture_trailer && !a->complete)
+		snprintf(note, sizeof note,
+			 "The agent's stream ended early (%s): this covers what was recorded up to %s.",
+			 a->note ? a->note : "no reason given", ma_fmt_seconds(a->duration_ns, t, sizeof t));
+	if (a->dropped_events)
+		snprintf(note + strlen(note), sizeof note - strlen(note),
+			 "%sThe agent dropped %llu events: totals are low by that much.",
+			 *note ? " " : "", (unsigned long long)a->dropped_events);
+	if (*note)
+		put_str(f, note);
+	else
+		fputs("null", f);
+	putc('}', f);
+}
+
+/* The page with the data.  -1: OOM, -2: the template has no data marker. */
+static int write_page(FILE *out, const ma_report_args *args, fg *g, const ma_tree *tr)
+{
+	ma_analysis *a = g->a;
+	size_t nn = tr->nnodes;
+	const char *h = (const char *)ma_flamegraph_html;
+	const char *mark = "@@MEMATTACH_DATA@@";
+	const char *at = strstr(h, mark);
+	if (!at)
+		return -2;
+	/* DFS preorder: a subtree is a contiguous range in the page */
+	uint32_t *order = malloc(nn * sizeof *order), *newid = malloc(nn * sizeof *newid);
+	uint32_t *stk = malloc(nn * sizeof *stk), *name = malloc(nn * sizeof *name);
+	uint32_t *where = malloc(nn * sizeof *where);
+	strtab str = { 0 };
+	int rc = -1;
+	if (!order || !newid || !stk || !name || !where)
+		goto out;
+	size_t sp = 0, k = 0;
+	stk[sp++] = 0;
+	while (sp) {
+		uint32_t x = stk[--sp];
+		newid[x] = (uint32_t)k;
+		order[k++] = x;
+		size_t first = sp;
+		for (uint32_t c = tr->nodes[x].first_child; c != UINT32_MAX; c = tr->nodes[c].next_sibling)
+			stk[sp++] = c;
+		/* biggest child first in the page too */
+		for (size_t l = first, r = sp; l + 1 < r; l++, r--) {
+			uint32_t tmp = stk[l];
+			stk[l] = stk[r - 1];
+			stk[r - 1] = tmp;
+		}
+	}
+	char nb[600], wb[600];
+	for (size_t i = 0; i < nn; i++) {
+		const ma_loc *l = &tr->nodes[order[i]].loc;
+		if (i == 0) {
+			snprintf(nb, sizeof nb, "all");
+			wb[0] = 0;
+		} else {
+			ma_loc_name(l, nb, sizeof nb);
+			ma_loc_where(l, wb, sizeof wb);
+			if (l->inlined)
+				snprintf(wb + strlen(wb), sizeof wb - strlen(wb), "%s(inlined)", *wb ? " " : "");
+		}
+		name[i] = str_intern(&str, nb);
+		where[i] = str_intern(&str, wb);
+		if (name[i] == UINT32_MAX || where[i] == UINT32_MAX)
+			goto out;
+	}
+
+	fwrite(h, 1, (size_t)(at - h), out);
+	fprintf(out, "{\"v\":1,");
+	put_meta(out, a, args);
+	fprintf(out, ",\"strings\":[");
+	for (size_t i = 0; i < str.n; i++) {
+		if (i)
+			putc(',', out);
+		put_str(out, str.s[i]);
+	}
+	fprintf(out, "],\"node_parent\":[0");
+	for (size_t i = 1; i < nn; i++)
+		fprintf(out, ",%u", (unsigned)(i - newid[tr->nodes[order[i]].parent]));
+	fprintf(out, "],\"node_name\":[");
+	for (size_t i = 0; i < nn; i++)
+		fprintf(out, i ? ",%u" : "%u", name[i]);
+	fprintf(out, "],\"node_loc\":[");
+	for (size_t i = 0; i < nn; i++)
+		fprintf(out, i ? ",%u" : "%u", where[i]);
+	fprintf(out, "],\"threads\":[");
+	for (size_t i = 0; i < a->nthreads; i++) {
+		fprintf(out, "%s{\"tid\":%u,\"name\":", i ? "," : "", a->threads[i].tid);
+		if (a->threads[i].name)
+			put_str(out, a->threads[i].name);
+		else
+			fputs("null", out);
+		putc('}', out);
+	}
+	/* leaves: the analysis' stacks, i.e. (thread, stack) pairs */
+	fprintf(out, "],\"leaf_node\":[");
+	for (size_t i = 0; i < a->nstacks; i++)
+		fprintf(out, i ? ",%u" : "%u", newid[tr->stack_leaf[i]]);
+	fprintf(out, "],\"leaf_thread\":[");
+	ma_u64map tidx = { 0 };
+	for (size_t i = 0; i < a->nthreads; i++) {
+		uint32_t *slot = ma_u64map_slot(&tidx, a->threads[i].tid);
+		if (!slot)
+			goto out;
+		*slot = (uint32_t)i;
+	}
+	for (size_t i = 0; i < a->nstacks; i++) {
+		uint32_t id = a->stacks[i].id, ti = UINT32_MAX;
+		if (id && id <= g->npairs)
+			ti = ma_u64map_get(&tidx, g->pair_tid[id - 1]);
+		fprintf(out, i ? ",%d" : "%d", ti == UINT32_MAX ? -1 : (int)ti);
+	}
+	ma_u64map_free(&tidx);
+	putc(']', out);
+	static const char *keys[6] = { "peak_b", "peak_n", "leak_b", "leak_n", "total_b", "total_n" };
+	for (int m = 0; m < 6; m++) {
+		fprintf(out, ",\"%s\":[", keys[m]);
+		for (size_t i = 0; i < a->nstacks; i++) {
+			const ma_stack_stats *s = &a->stacks[i];
+			const ma_count *c = m < 2 ? &s->at_peak : m < 4 ? &s->live : &s->alloc;
+			fprintf(out, i ? ",%llu" : "%llu", (unsigned long long)(m & 1 ? c->count : c->bytes));
+		}
+		putc(']', out);
+	}
+
+	/* memory over time, at most MAX_POINTS (each bucket's highest heap) */
+	size_t ns = a->nsamples, step = (ns + MAX_POINTS - 1) / MAX_POINTS;
+	if (step < 1)
+		step = 1;
+	size_t np = (ns + step - 1) / step;
+	uint64_t *pt = malloc((np + 1) * sizeof *pt), *ph = malloc((np + 1) * sizeof *ph),
+		 *pr = malloc((np + 1) * sizeof *pr);
+	if (!pt || !ph || !pr) {
+		free(pt), free(ph), free(pr);
+		goto out;
+	}
+	for (size_t i = 0; i < np; i++) {
+		pt[i] = ph[i] = pr[i] = 0;
+		for (size_t j = i * step; j < ns && j < (i + 1) * step; j++) {
+			const ma_sample *s = &a->samples[j];
+			if (j == i * step || s->heap_bytes > ph[i]) {
+				ph[i] = s->heap_bytes;
+				pt[i] = s->time_ns;
+			}
+			if (s->rss_bytes > pr[i])
+				pr[i] = s->rss_bytes;
+		}
+	}
+	fprintf(out, ",\"series\":{\"len\":%zu", np);
+	put_u64s(out, "t", pt, np);
+	put_u64s(out, "heap", ph, np);
+	put_u64s(out, "rss", pr, np);
+	free(pt), free(ph), free(pr);
+
+	/* snapshots: changes since the previous one */
+	size_t nsn = a->nsnapshots;
+	fprintf(out, "},\"moments\":{\"len\":%zu,\"t\":[", nsn);
+	for (size_t j = 0; j < nsn; j++)
+		fprintf(out, j ? ",%llu" : "%llu", (unsigned long long)a->snapshots[j].time_ns);
+	fprintf(out, "],\"heap\":[");
+	for (size_t j = 0; j < nsn; j++)
+		fprintf(out, j ? ",%llu" : "%llu", (unsigned long long)a->snapshots[j].live_bytes);
+	fprintf(out, "],\"off\":[0");
+	size_t off = 0;
+	for (size_t j = 0; j < nsn; j++) {
+		off += a->snapshots[j].nchanged;
+		fprintf(out, ",%zu", off);
+	}
+	fprintf(out, "],\"leaf\":[");
+	for (size_t j = 0, e = 0; j < nsn; j++)
+		for (size_t c = 0; c < a->snapshots[j].nchanged; c++, e++)
+			fprintf(out, e ? ",%u" : "%u", a->snapshots[j].changed[c].stack);
+	fprintf(out, "],\"b\":[");
+	for (size_t j = 0, e = 0; j < nsn; j++)
+		for (size_t c = 0; c < a->snapshots[j].nchanged; c++, e++)
+			fprintf(out, e ? ",%llu" : "%llu", (unsigned long long)a->snapshots[j].changed[c].live.bytes);
+	fprintf(out, "],\"blocks\":[");
+	for (size_t j = 0, e = 0; j < nsn; j++)
+		for (size_t c = 0; c < a->snapshots[j].nchanged; c++, e++)
+			fprintf(out, e ? ",%llu" : "%llu", (unsigned long long)a->snapshots[j].changed[c].live.count);
+	fprintf(out, "]}}");
+	at += strlen(mark);
+	fwrite(at, 1, ma_flamegraph_html_len - (size_t)(at - h), out);
+	rc = 0;
+out:
+	strtab_free(&str);
+	free(order), free(newid), free(stk), free(name), free(where);
+	return rc;
+}
+
+static void warn(const ma_analysis *a)
+{
+	char t[64];
+	if (a->replay.truncated)
+		fprintf(stderr, "warning: capture is truncated: the flame graph covers what was recorded up to %s (seq %llu)\n",
+			ma_fmt_seconds(a->duration_ns, t, sizeof t), (unsigned long long)a->last_seq);
+	else if (a->has_capture_trailer && !a->complete)
+		fprintf(stderr, "warning: the agent's stream ended early (%s): the flame graph covers what was recorded up to %s\n",
+			a->note ? a->note : "no reason given", ma_fmt_seconds(a->duration_ns, t, sizeof t));
+	if (a->dropped_events)
+		fprintf(stderr, "warning: the agent dropped %llu events: totals are low by that much\n",
+			(unsigned long long)a->dropped_events);
+}
+
+int ma_report_flamegraph(const ma_report_args *args)
+{
+	fg g = { 0 };
+	ma_tree *tr = NULL;
+	int rc = MA_EXIT_ERROR;
+	if (args->out == stdout && isatty(STDOUT_FILENO)) {
+		fprintf(stderr, "memattach report: the flame graph is an HTML page: give -o OUT.html\n");
+		return MA_EXIT_USAGE;
+	}
+	g.a = ma_analysis_new();
+	if (!g.a)
+		goto oom;
+	ma_analysis_set_filter(g.a, &args->opts.filter);
+	if (ma_analysis_want_snapshots(g.a, MAX_MOMENTS) < 0)
+		goto oom;
+	char err[600];
+	ma_analysis_prepare(g.a, args->capture);
+	int r = ma_replay_file(args->capture, &fg_ops, &g, &g.a->replay, err, sizeof err);
+	ma_analysis_finish(g.a);
+	if (r < 0) {
+		fprintf(stderr, "memattach report: %s\n", err);
+		rc = strstr(err, "out of memory") ? MA_EXIT_ERROR : MA_EXIT_BAD_CAPTURE;
+		goto out;
+	}
+	if (g.oom)
+		goto oom;
+	warn(g.a);
+	tr = ma_tree_build(g.a, &args->opts, 0);
+	if (!tr)
+		goto oom;
+	r = write_page(args->out, args, &g, tr);
+	if (r == -2) {
+		fprintf(stderr, "memattach report: the flame graph page template is broken (no data marker)\n");
+		goto out;
+	}
+	if (r < 0)
+		goto oom;
+	rc = MA_EXIT_OK;
+	goto out;
+oom:
+	fprintf(stderr, "memattach report: out of memory building the flame graph\n");
+	rc = MA_EXIT_ERROR;
+out:
+	if (tr)
+		ma_tree_free(tr);
+	fg_free(&g);
+	if (g.a)
+		ma_analysis_free(g.a);
+	return rc;
+}

@@ -1,0 +1,66 @@
+/* folded.c — `memattach report folded`: one line per distinct call
+ * path, "outer;...;inner BYTES", the input of flamegraph.pl, inferno and
+ * speedscope.  Paths come from the merged call tree, so stacks that differ
+ * only in addresses within the same functions make one line. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/util/exit_codes.h"
+#include "cli/report/report.h"
+
+/* Frame names may not contain ';' (the separator) or line breaks. */
+static size_t put_name(char *out, size_t room, const ma_loc *l)
+{
+	char name[512];
+	ma_loc_name(l, name, sizeof name);
+	size_t n = 0;
+	for (const char *p = name; *p && n + 1 < room; p++)
+		out[n++] = *p == ';' ? ':' : (*p == '\n' || *p == '\r') ? ' ' : *p;
+	return n;
+}
+
+static int emit(FILE *f, const ma_tree *t, ma_metric m, uint32_t node, char *path, size_t len, size_t cap)
+{
+	const ma_tree_node *n = &t->nodes[node];
+	if (node) {
+		if (len && len + 1 < cap)
+			path[len++] = ';';
+		len += put_name(path + len, cap - len, &n->loc);
+		ma_count self = m == MA_METRIC_LEAKS ? n->self_leaks : m == MA_METRIC_TOTAL ? n->self_total : n->self_peak;
+		if (self.bytes)
+			fprintf(f, "%.*s %llu\n", (int)len, path, (unsigned long long)self.bytes);
+	}
+	for (uint32_t c = n->first_child; c != UINT32_MAX; c = t->nodes[c].next_sibling)
+		if (ma_tree_value(&t->nodes[c], m).bytes)
+			emit(f, t, m, c, path, len, cap);
+	return 0;
+}
+
+int ma_report_folded(const ma_report_args *args)
+{
+	const ma_report_opts *o = &args->opts;
+	ma_analysis *a;
+	int rc = ma_report_analyze(args, &a);
+	if (rc != MA_EXIT_OK)
+		return rc;
+	ma_tree *t = ma_tree_build(a, o, 0);
+	size_t cap = 1 << 20;
+	char *path = malloc(cap);
+	if (!t || !path) {
+		fprintf(stderr, "memattach report: out of memory building the call tree\n");
+		free(path);
+		ma_tree_free(t);
+		ma_analysis_free(a);
+		return MA_EXIT_ERROR;
+	}
+	/* Stacks with no frames recorded still count, under one name. */
+	ma_count rootself = o->metric == MA_METRIC_LEAKS ? t->nodes[0].self_leaks
+			  : o->metric == MA_METRIC_TOTAL ? t->nodes[0].self_total : t->nodes[0].self_peak;
+	if (rootself.bytes)
+		fprintf(args->out, "[no stack recorded] %llu\n", (unsigned long long)rootself.bytes);
+	emit(args->out, t, o->metric, 0, path, 0, cap);
+	free(path);
+	ma_tree_free(t);
+	ma_analysis_free(a);
+	return MA_EXIT_OK;
+}

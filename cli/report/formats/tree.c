@@ -1,0 +1,107 @@
+/* tree.c — `memattach report tree`: the merged call tree from the
+ * outermost frames down, biggest branches first, drawn with box
+ * characters; branches below --min-percent of the total are folded into
+ * one "smaller" line per parent. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/util/exit_codes.h"
+#include "cli/report/report.h"
+
+typedef struct drawer {
+	FILE *f;
+	const ma_tree *t;
+	ma_metric m;
+	uint64_t whole, min_bytes;
+	char prefix[4096];
+} drawer;
+
+static double pct(uint64_t part, uint64_t whole)
+{
+	return whole ? 100.0 * (double)part / (double)whole : 0.0;
+}
+
+static void line(drawer *d, const char *branch, ma_count v, const char *label)
+{
+	char b[32], c[32];
+	fprintf(d->f, "%s%s%s B  %.2f%%  %s  %s\n", d->prefix, branch, ma_fmt_count(v.bytes, b, sizeof b),
+		pct(v.bytes, d->whole), ma_fmt_count(v.count, c, sizeof c), label);
+}
+
+static void draw(drawer *d, uint32_t node)
+{
+	const ma_tree *t = d->t;
+	size_t plen = strlen(d->prefix);
+	/* Shown children: at or above the threshold (they are sorted). */
+	uint32_t last = UINT32_MAX;
+	ma_count rest = { 0, 0 };
+	size_t nrest = 0;
+	for (uint32_t c = t->nodes[node].first_child; c != UINT32_MAX; c = t->nodes[c].next_sibling) {
+		ma_count v = ma_tree_value(&t->nodes[c], d->m);
+		if (!v.bytes && !v.count)
+			continue;
+		if (v.bytes >= d->min_bytes && v.bytes)
+			last = c;
+		else {
+			rest.bytes += v.bytes;
+			rest.count += v.count;
+			nrest++;
+		}
+	}
+	for (uint32_t c = t->nodes[node].first_child; c != UINT32_MAX; c = t->nodes[c].next_sibling) {
+		ma_count v = ma_tree_value(&t->nodes[c], d->m);
+		if (v.bytes < d->min_bytes || !v.bytes)
+			continue;
+		int is_last = c == last && !nrest;
+		char name[512], where[512], label[1100];
+		ma_loc_name(&t->nodes[c].loc, name, sizeof name);
+		ma_loc_where(&t->nodes[c].loc, where, sizeof where);
+		snprintf(label, sizeof label, "%s%s%s%s", name, where[0] ? "  (" : "", where, where[0] ? ")" : "");
+		line(d, is_last ? "└─ " : "├─ ", v, label);
+		if (plen + 8 < sizeof d->prefix) {
+			strcpy(d->prefix + plen, is_last ? "   " : "│  ");
+			draw(d, c);
+			d->prefix[plen] = 0;
+		}
+		if (c == last)
+			break;
+	}
+	if (nrest) {
+		char label[128];
+		snprintf(label, sizeof label, "(%zu smaller branch%s)", nrest, nrest == 1 ? "" : "es");
+		line(d, "└─ ", rest, label);
+	}
+}
+
+int ma_report_tree(const ma_report_args *args)
+{
+	const ma_report_opts *o = &args->opts;
+	ma_analysis *a;
+	int rc = ma_report_analyze(args, &a);
+	if (rc != MA_EXIT_OK)
+		return rc;
+	ma_tree *t = ma_tree_build(a, o, 0);
+	if (!t) {
+		fprintf(stderr, "memattach report: out of memory building the call tree\n");
+		ma_analysis_free(a);
+		return MA_EXIT_ERROR;
+	}
+	drawer d = { .f = args->out, .t = t, .m = o->metric };
+	ma_count all = ma_tree_value(&t->nodes[0], o->metric);
+	d.whole = all.bytes;
+	/* the threshold in bytes, rounded up: a node exactly at P% stays */
+	double mb = (double)all.bytes * o->min_percent / 100.0;
+	d.min_bytes = (uint64_t)mb;
+	if ((double)d.min_bytes < mb)
+		d.min_bytes++;
+	char b[32];
+	fprintf(args->out, "Call tree of the memory %s%s (bytes, %% of %s, %s; branches below %g%% folded)\n",
+		ma_metric_title(o->metric), a->filtered ? ", filtered" : "",
+		ma_fmt_bytes(all.bytes, b, sizeof b), o->metric == MA_METRIC_TOTAL ? "allocations" : "blocks",
+		o->min_percent);
+	line(&d, "", all, "(all)");
+	draw(&d, 0);
+	ma_tree_free(t);
+	ma_analysis_free(a);
+	return MA_EXIT_OK;
+}

@@ -1,0 +1,321 @@
+/* report.c — `memattach report FORMAT FILE`: options, the table of formats,
+ * the output file, and the shared way to analyse a capture and complain
+ * about it. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE     /* qsort_r */
+#endif
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli/analysis/analysis.h"
+#include "cli/util/exit_codes.h"
+#include "cli/util/parse_units.h"
+#include "cli/report/report.h"
+
+/* New formats (summary, tree, flamegraph, pprof, folded...) go here. */
+static const ma_report_format formats[] = {
+	{ "stats", "totals, peak, leaks, histogram, top stacks (--json for machines)", ma_report_stats },
+	{ "summary", "top locations by memory: own, total (with callees), count", ma_report_summary },
+	{ "tree", "the call tree from main down, biggest branches first", ma_report_tree },
+	{ "folded", "folded stacks (flamegraph.pl, inferno, speedscope)", ma_report_folded },
+	{ "pprof", "gzipped profile.proto for go tool pprof (needs -o FILE)", ma_report_pprof },
+	{ "flamegraph", "interactive HTML flame graph (-o OUT.html): peak, leaks, total, over time", ma_report_flamegraph },
+};
+
+#define NFORMATS (sizeof formats / sizeof formats[0])
+
+void ma_report_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: memattach report FORMAT CAPTURE [-o OUT] [options]\n"
+		"formats:\n");
+	for (size_t i = 0; i < NFORMATS; i++)
+		fprintf(f, "  %-10s %s\n", formats[i].name, formats[i].help);
+	fprintf(f,
+		"options:\n"
+		"  --json        machine-readable output (one JSON object)\n"
+		"  -o OUT        write the report to OUT instead of standard output\n"
+		"  --top N       stacks listed in top lists (default 10)\n"
+		"  --frames N    frames shown per stack (default 6)\n");
+	ma_report_opts_usage(f);
+}
+
+static int usage_error(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "memattach report: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, " (see memattach report --help)\n");
+	return MA_EXIT_USAGE;
+}
+
+/* Value of an option given as "-o X", "-oX", "--output X" or "--output=X". */
+static const char *opt_value(int argc, char **argv, int *i, const char *shrt, const char *lng)
+{
+	const char *a = argv[*i];
+	size_t ll = strlen(lng);
+	if (shrt && !strcmp(a, shrt)) {
+		return *i + 1 < argc ? argv[++*i] : NULL;
+	} else if (shrt && !strncmp(a, shrt, 2) && a[2]) {
+		return a + 2;
+	} else if (!strncmp(a, lng, ll) && a[ll] == '=') {
+		return a + ll + 1;
+	}
+	return *i + 1 < argc ? argv[++*i] : NULL;
+}
+
+static int is_opt(const char *a, const char *shrt, const char *lng)
+{
+	size_t ll = strlen(lng);
+	if (shrt && (!strcmp(a, shrt) || (!strncmp(a, shrt, 2) && a[2])))
+		return 1;
+	return !strcmp(a, lng) || (!strncmp(a, lng, ll) && a[ll] == '=');
+}
+
+int ma_report_main(int argc, char **argv)
+{
+	ma_report_args args = { .top = 10, .frames = 6 };
+	ma_report_opts_init(&args.opts);
+	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		ma_report_usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? MA_EXIT_USAGE : MA_EXIT_OK;
+	}
+	args.format = argv[1];
+	const ma_report_format *fmt = NULL;
+	for (size_t i = 0; i < NFORMATS; i++)
+		if (!strcmp(formats[i].name, args.format))
+			fmt = &formats[i];
+	if (!fmt) {
+		char names[256] = "";
+		for (size_t i = 0; i < NFORMATS; i++) {
+			strncat(names, formats[i].name, sizeof names - strlen(names) - 1);
+			if (i + 1 < NFORMATS)
+				strncat(names, ", ", sizeof names - strlen(names) - 1);
+		}
+		fprintf(stderr, "memattach report: unknown format '%s' (formats: %s)\n", args.format, names);
+		return MA_EXIT_USAGE;
+	}
+	char err[512];
+	for (int i = 2; i < argc; i++) {
+		const char *a = argv[i];
+		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			ma_report_usage(stdout);
+			return MA_EXIT_OK;
+		} else if (!strcmp(a, "--json")) {
+			args.json = 1;
+		} else if (is_opt(a, "-o", "--output")) {
+			args.output = opt_value(argc, argv, &i, "-o", "--output");
+			if (!args.output || !*args.output)
+				return usage_error("%s needs a file name", a);
+		} else if (is_opt(a, NULL, "--top") || is_opt(a, NULL, "--frames")) {
+			int top = a[2] == 't';
+			const char *v = opt_value(argc, argv, &i, NULL, top ? "--top" : "--frames");
+			uint64_t n;
+			if (!v)
+				return usage_error("%s needs a number", a);
+			if (ma_parse_uint_range(v, top ? 0 : 1, 100000, top ? "--top" : "--frames",
+						&n, err, sizeof err) < 0) {
+				fprintf(stderr, "memattach report: %s\n", err);
+				return MA_EXIT_USAGE;
+			}
+			if (top)
+				args.top = (unsigned)n;
+			else
+				args.frames = (unsigned)n;
+		} else if (a[0] == '-' && a[1]) {
+			int r = ma_report_opts_parse(&args.opts, argc, argv, &i, err, sizeof err);
+			if (r < 0) {
+				fprintf(stderr, "memattach report: %s\n", err);
+				return MA_EXIT_USAGE;
+			}
+			if (!r)
+				return usage_error("unknown option '%s'", a);
+		} else if (!args.capture) {
+			args.capture = a;
+		} else {
+			return usage_error("one capture file at a time ('%s' is one too many)", a);
+		}
+	}
+	if (!args.capture)
+		return usage_error("which capture? give the capture file after '%s'", args.format);
+
+	args.out = stdout;
+	int created = 0;        /* only a file we created may be removed again */
+	if (args.output && strcmp(args.output, "-")) {
+		struct stat st;
+		created = stat(args.output, &st) != 0;
+		args.out = fopen(args.output, "w");
+		if (!args.out) {
+			fprintf(stderr, "memattach report: cannot write %s: %s\n", args.output, strerror(errno));
+			return MA_EXIT_OUTPUT;
+		}
+	}
+	int rc = fmt->run(&args);
+	int werr = fflush(args.out) != 0 || ferror(args.out);
+	int e = errno;
+	if (args.out != stdout && fclose(args.out) != 0 && !werr) {
+		werr = 1;
+		e = errno;
+	}
+	if (werr && rc == MA_EXIT_OK) {
+		fprintf(stderr, "memattach report: cannot write %s: %s\n",
+			args.out == stdout && !args.output ? "standard output" : args.output, strerror(e));
+		rc = MA_EXIT_OUTPUT;
+	}
+	/* No half-written report left behind when the capture was bad. */
+	if (rc != MA_EXIT_OK && created)
+		unlink(args.output);
+	return rc;
+}
+
+int ma_report_analyze(const ma_report_args *args, ma_analysis **out)
+{
+	return ma_report_analyze_snapshots(args, 0, out);
+}
+
+int ma_report_analyze_snapshots(const ma_report_args *args, unsigned snapshots, ma_analysis **out)
+{
+	*out = NULL;
+	ma_analysis *a = ma_analysis_new();
+	if (!a) {
+		fprintf(stderr, "memattach report: out of memory\n");
+		return MA_EXIT_ERROR;
+	}
+	ma_analysis_set_filter(a, &args->opts.filter);
+	if (snapshots)
+		ma_analysis_want_snapshots(a, snapshots);
+	ma_progress prog;
+	ma_progress_init(&prog, "reading capture");
+	ma_analysis_set_progress(a, ma_progress_update, &prog);
+	char err[600];
+	int rrc = ma_analysis_run(a, args->capture, err, sizeof err);
+	ma_progress_done(&prog);
+	ma_analysis_set_progress(a, NULL, NULL);
+	if (rrc < 0) {
+		fprintf(stderr, "memattach report: %s\n", err);
+		ma_analysis_free(a);
+		return strstr(err, "out of memory") ? MA_EXIT_ERROR : MA_EXIT_BAD_CAPTURE;
+	}
+	char t[64];
+	if (a->replay.truncated) {
+		const char *why = !a->replay.has_agent_trailer && !a->replay.has_capture_trailer
+			? "no trailer: the recording was interrupted"
+			: "the file ends mid-record";
+		fprintf(stderr,
+			"warning: capture is truncated (%s): reports cover what was recorded up to %s (seq %llu)\n",
+			why, ma_fmt_seconds(a->duration_ns, t, sizeof t),
+			(unsigned long long)a->last_seq);
+	} else if (a->has_capture_trailer && !a->complete) {
+		fprintf(stderr, "warning: the agent's stream ended early (%s): reports cover what was recorded up to %s\n",
+			a->note ? a->note : "no reason given", ma_fmt_seconds(a->duration_ns, t, sizeof t));
+	}
+	if (a->dropped_events)
+		fprintf(stderr, "warning: the agent dropped %llu events: totals are low by that much\n",
+			(unsigned long long)a->dropped_events);
+	if (a->replay.late_events)
+		fprintf(stderr, "warning: %llu events arrived after their watermark and were applied out of order\n",
+			(unsigned long long)a->replay.late_events);
+	*out = a;
+	return MA_EXIT_OK;
+}
+
+const char *ma_fmt_bytes(uint64_t b, char *buf, size_t len)
+{
+	static const char *units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
+	if (b < 1024) {
+		snprintf(buf, len, "%llu B", (unsigned long long)b);
+		return buf;
+	}
+	double v = (double)b;
+	int u = 0;
+	while (v >= 1024 && u < 6) {
+		v /= 1024;
+		u++;
+	}
+	snprintf(buf, len, v >= 100 ? "%.0f %s" : v >= 10 ? "%.1f %s" : "%.2f %s", v, units[u]);
+	return buf;
+}
+
+const char *ma_fmt_count(uint64_t n, char *buf, size_t len)
+{
+	char tmp[32];
+	int k = snprintf(tmp, sizeof tmp, "%llu", (unsigned long long)n);
+	size_t o = 0;
+	for (int i = 0; i < k && o + 2 < len; i++) {
+		if (i && (k - i) % 3 == 0)
+			buf[o++] = ',';
+		buf[o++] = tmp[i];
+	}
+	buf[o] = 0;
+	return buf;
+}
+
+const char *ma_fmt_seconds(uint64_t ns, char *buf, size_t len)
+{
+	snprintf(buf, len, "%llu.%03llu s", (unsigned long long)(ns / 1000000000ull),
+		 (unsigned long long)(ns / 1000000ull % 1000));
+	return buf;
+}
+
+static uint64_t stack_key(const ma_stack_stats *s, int by)
+{
+	switch (by) {
+	case 0: return s->alloc.bytes;
+	case 1: return s->alloc.count;
+	case 2: return s->live.bytes;
+	default: return s->at_peak.bytes;
+	}
+}
+
+static int cmp_stack(const void *x, const void *y, void *arg)
+{
+	const ma_analysis *a = ((const void **)arg)[0];
+	int by = *(const int *)((const void **)arg)[1];
+	const ma_stack_stats *p = &a->stacks[*(const uint32_t *)x], *q = &a->stacks[*(const uint32_t *)y];
+	uint64_t kp = stack_key(p, by), kq = stack_key(q, by);
+	if (kp != kq)
+		return kp < kq ? 1 : -1;
+	return p->id < q->id ? -1 : p->id > q->id;   /* stable across runs */
+}
+
+size_t ma_top_stacks(const ma_analysis *a, int by, size_t n, uint32_t *idx)
+{
+	uint32_t *all = malloc((a->nstacks ? a->nstacks : 1) * sizeof *all);
+	if (!all)
+		return 0;
+	size_t m = 0;
+	for (size_t i = 0; i < a->nstacks; i++)
+		if (stack_key(&a->stacks[i], by))
+			all[m++] = (uint32_t)i;
+	const void *arg[2] = { a, &by };
+	qsort_r(all, m, sizeof *all, cmp_stack, arg);
+	if (m > n)
+		m = n;
+	memcpy(idx, all, m * sizeof *idx);
+	free(all);
+	return m;
+}
+
+uint64_t ma_report_rss_at_end(const ma_analysis *a)
+{
+	return a->nsamples ? a->samples[a->nsamples - 1].rss_bytes : 0;
+}
+
+/* For a capture of a process that was already running: what the capture
+ * cannot attribute.  RSS holds memory allocated before the attach and
+ * outside the hooked allocators (stacks, code, static data, the
+ * allocator's own overhead); the tracked heap is what has stacks. */
+void ma_report_attribution(const ma_analysis *a, FILE *f)
+{
+	char b1[32], b2[32], b3[32];
+	uint64_t rss = ma_report_rss_at_end(a);
+	if (!a->attached || !rss)
+		return;
+	fprintf(f, "RSS at attach %s, at the end %s; tracked live heap %s; not attributed %s "
+		   "(allocated before attach or outside the hooked allocators)\n",
+		ma_fmt_bytes(a->rss_at_start, b1, sizeof b1), ma_fmt_bytes(rss, b2, sizeof b2),
+		ma_fmt_bytes(a->live_bytes, b3, sizeof b3),
+		rss > a->live_bytes ? ma_fmt_bytes(rss - a->live_bytes, b1, sizeof b1) : "0 B");
+}

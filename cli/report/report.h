@@ -1,0 +1,183 @@
+/* report.h — `memattach report FORMAT FILE [options]`, and what each report
+ * format (one file per format: formats/stats.c, ...) gets to work with. */
+#ifndef MEMATTACH_REPORT_H
+#define MEMATTACH_REPORT_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "cli/analysis/analysis.h"
+
+/* argv[0] = "report", argv[1] = format, then the capture file and options.
+ * Returns an exit code from exit_codes.h. */
+int ma_report_main(int argc, char **argv);
+
+/* Prints the report usage to f (for `memattach --help`). */
+void ma_report_usage(FILE *f);
+
+/* ---- for report formats ---- */
+
+/* Which memory a report shows. */
+typedef enum ma_metric {
+	MA_METRIC_PEAK = 0,   /* --peak (default): live when the live total was highest */
+	MA_METRIC_LEAKS,      /* --leaks: still live at the end of the capture */
+	MA_METRIC_TOTAL,      /* --total: everything allocated over the capture */
+} ma_metric;
+
+typedef enum ma_sort { MA_SORT_OWN, MA_SORT_TOTAL, MA_SORT_COUNT } ma_sort;
+
+/* Options common to the call-stack reports (summary, tree, folded, pprof,
+ * flamegraph).  Filters go to the analysis before its run
+ * (ma_report_analyze does that), so every report and stats agree. */
+typedef struct ma_report_opts {
+	ma_metric metric;        /* --peak | --leaks | --total */
+	ma_filter filter;        /* --thread TID|NAME, --min-size BYTES, --time FROM:TO */
+	int native;              /* --native: every frame, also the interpreter's */
+	unsigned max;            /* --max N: rows of summary (default 10) */
+	ma_sort sort;            /* --sort own|total|count (summary) */
+	double min_percent;      /* --min-percent P: tree pruning (default 1) */
+	int have_metric;         /* a metric option was given */
+} ma_report_opts;
+
+/* Defaults. */
+void ma_report_opts_init(ma_report_opts *o);
+/* Looks at argv[*i]: 1 when it is a common option (consumed, with its
+ * value: *i moves past it), 0 when it is not one, -1 with a one-line
+ * message in err when its value is bad or missing. */
+int ma_report_opts_parse(ma_report_opts *o, int argc, char **argv, int *i, char *err, size_t errlen);
+/* The options' help lines. */
+void ma_report_opts_usage(FILE *f);
+/* "peak" / "leaks" / "total", and a phrase for headings. */
+const char *ma_metric_name(ma_metric m);
+const char *ma_metric_title(ma_metric m);
+
+/* A stack's value in a metric (bytes and blocks / allocations). */
+ma_count ma_stack_value(const ma_stack_stats *s, ma_metric m);
+
+/* One shown frame of a stack: a native frame (or one inlined call inside
+ * it) or a Python frame.  Strings belong to the analysis. */
+typedef struct ma_loc {
+	uint64_t frame;          /* the Stack.frames value */
+	const char *function;    /* NULL: unknown */
+	const char *file;        /* NULL: unknown */
+	uint32_t line;           /* 0: unknown */
+	const char *module;      /* native: the object, when known */
+	uint64_t module_offset;
+	int python;              /* a Python frame */
+	int inlined;             /* inlined into the next (outer) location */
+} ma_loc;
+
+/* The frames of a stack as the reports show them, innermost first (as
+ * Stack.frames).  Inlined calls expand into several locations.  For a stack
+ * with Python frames, unless native: the native frames below (inside) the
+ * innermost Python frame, then only the Python frames (the interpreter's
+ * native frames between and above them left out).  Returns the count (at
+ * most max). */
+size_t ma_stack_view(const ma_analysis *a, const ma_stack_stats *s, int native, ma_loc *out, size_t max);
+/* Does the capture have Python frames? (decides whether --native matters) */
+int ma_analysis_has_python(const ma_analysis *a);
+
+/* Display name of a location: the function, else module+0xOFF, else 0xADDR. */
+const char *ma_loc_name(const ma_loc *l, char *buf, size_t len);
+/* "file:line", "file", or "" when unknown. */
+const char *ma_loc_where(const ma_loc *l, char *buf, size_t len);
+
+/* The merged call tree: root (all stacks) → outermost frames → ... →
+ * innermost.  Sibling locations with the same name (and, with by_line, the
+ * same file:line) are merged.  Every node has all three metrics, so one tree
+ * serves any of them. */
+typedef struct ma_tree_node {
+	uint32_t parent;         /* UINT32_MAX: the root */
+	uint32_t first_child;    /* UINT32_MAX: none */
+	uint32_t next_sibling;   /* UINT32_MAX: none */
+	uint32_t depth;          /* root 0 */
+	ma_loc loc;              /* the root's is all zero */
+	ma_count peak, leaks, total;   /* incl. callees (each stack counted once) */
+	ma_count self_peak, self_leaks, self_total;  /* stacks ending here */
+} ma_tree_node;
+
+typedef struct ma_tree {
+	ma_tree_node *nodes;     /* nodes[0] is the root */
+	size_t nnodes;
+	/* Per a->stacks[i]: its innermost node (0: no frames, or not selected
+	 * by the filter).  With snapshots: add a snapshot's per-stack live
+	 * value at stack_leaf[i] and every parent to get the tree at that
+	 * moment. */
+	uint32_t *stack_leaf;
+} ma_tree;
+
+/* Builds the tree from an analysis (filters already applied in it; opts
+ * gives --native).  Children are sorted biggest first by opts->metric
+ * (bytes, then count, then name).  NULL on OOM. */
+ma_tree *ma_tree_build(const ma_analysis *a, const ma_report_opts *opts, int by_line);
+/* Re-sorts every node's children by metric m. */
+void ma_tree_sort(ma_tree *t, ma_metric m);
+void ma_tree_free(ma_tree *t);
+/* A node's value in a metric. */
+ma_count ma_tree_value(const ma_tree_node *n, ma_metric m);
+
+/* A progress bar on stderr for long reports: shown only when stderr is a
+ * terminal and the work takes over a second.  ma_progress_update can be
+ * given to ma_analysis_set_progress; ma_progress_done clears the line. */
+typedef struct ma_progress {
+	const char *what;
+	uint64_t start_ns;
+	int shown, tty;
+} ma_progress;
+void ma_progress_init(ma_progress *p, const char *what);
+void ma_progress_update(void *p, uint64_t done, uint64_t total);
+void ma_progress_done(ma_progress *p);
+
+typedef struct ma_report_args {
+	const char *format;
+	const char *capture;     /* the capture file */
+	const char *output;      /* -o OUT, NULL: stdout */
+	int json;                /* --json */
+	unsigned top;            /* --top N (default 10) */
+	unsigned frames;         /* --frames N: frames shown per stack (default 6) */
+	FILE *out;               /* where the report goes */
+	ma_report_opts opts;     /* the common options */
+} ma_report_args;
+
+typedef struct ma_report_format {
+	const char *name;
+	const char *help;
+	/* Writes the report to args->out; returns an exit code. */
+	int (*run)(const ma_report_args *args);
+} ma_report_format;
+
+/* Replays args->capture into a new analysis with args->opts.filter, with
+ * a progress bar; prints the one-line error or the truncation warning on
+ * stderr.  Returns MA_EXIT_OK and *out, or an exit code. */
+int ma_report_analyze(const ma_report_args *args, struct ma_analysis **out);
+/* The same, also taking up to `snapshots` snapshots of the live set (see
+ * ma_analysis_want_snapshots; 0: none). */
+int ma_report_analyze_snapshots(const ma_report_args *args, unsigned snapshots,
+				struct ma_analysis **out);
+
+/* "12.3 MiB" (binary units, 3 significant digits; exact below 1 KiB). */
+const char *ma_fmt_bytes(uint64_t bytes, char *buf, size_t len);
+/* "1,234,567". */
+const char *ma_fmt_count(uint64_t n, char *buf, size_t len);
+/* "12.345 s". */
+const char *ma_fmt_seconds(uint64_t ns, char *buf, size_t len);
+
+/* Stack indices sorted by a key, descending, at most n; returns the count.
+ * by: 0 = bytes allocated, 1 = allocations, 2 = bytes live at the end,
+ * 3 = bytes live at the peak. */
+size_t ma_top_stacks(const struct ma_analysis *a, int by, size_t n, uint32_t *idx);
+
+int ma_report_stats(const ma_report_args *args);
+int ma_report_summary(const ma_report_args *args);
+int ma_report_tree(const ma_report_args *args);
+int ma_report_folded(const ma_report_args *args);
+int ma_report_pprof(const ma_report_args *args);
+int ma_report_flamegraph(const ma_report_args *args);
+
+/* RSS in the last sample of the capture (0: none). */
+uint64_t ma_report_rss_at_end(const ma_analysis *a);
+/* One line for attached captures: RSS at attach and at the end, tracked
+ * live heap, and the part that is not attributed. */
+void ma_report_attribution(const ma_analysis *a, FILE *f);
+
+#endif

@@ -1,0 +1,33 @@
+/* symbolize.h — at the end of a capture, while the target's binaries are
+ * still at hand, turn every native stack address into a Symbol record in
+ * the capture itself, so that reports never need the target's machine. */
+#ifndef MEMATTACH_SYMBOLIZE_H
+#define MEMATTACH_SYMBOLIZE_H
+
+#include <stddef.h>
+#include "cli/capture/capture_file.h"
+
+/* Reads the capture written so far at capture_path (flush w first), finds
+ * the Module records and the distinct native addresses of the Stack
+ * records, and appends one Symbol record per address through w (addresses
+ * that already have a Symbol are skipped).  Module files are opened as
+ * <root_prefix><path> ("/proc/PID/root" for a live target, so containers
+ * work; "" otherwise), then as <path>; a file whose build id differs from
+ * the one the target reported is not used.  Separate debug files are found
+ * by build id and .gnu_debuglink as elfutils does.  Addresses are return
+ * addresses: the lookup uses address-1, the record keeps the address.
+ * Returns the number of Symbol records written, or -1 with a one-line
+ * message (unreadable capture, write error). */
+int ma_symbolize_capture(const char *capture_path, ma_capture_writer *w,
+			 const char *root_prefix, char *err, size_t errlen);
+
+/* Opening modules ahead, while the capture runs: start a worker thread,
+ * tell it the modules (Module records) and the stacks as they arrive; each
+ * module a stack uses is opened once, in the background, and
+ * ma_symbolize_capture takes it over.  _end frees what was not taken. */
+int ma_symbolize_prewarm_start(const char *root_prefix);
+void ma_symbolize_prewarm_module(const Memattach__Module *mm);
+void ma_symbolize_prewarm_stack(const Memattach__Stack *st);
+void ma_symbolize_prewarm_end(void);
+
+#endif

@@ -1,0 +1,129 @@
+/* json_writer.c — see json_writer.h. */
+#include <math.h>
+
+#include "cli/util/json_writer.h"
+
+void ma_json_init(ma_json *j, FILE *f, int pretty)
+{
+	j->f = f;
+	j->depth = 0;
+	j->count[0] = 0;
+	j->pretty = pretty;
+}
+
+static void indent(ma_json *j)
+{
+	if (!j->pretty)
+		return;
+	fputc('\n', j->f);
+	for (int i = 0; i < j->depth; i++)
+		fputs("  ", j->f);
+}
+
+static void put_string(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		switch (*p) {
+		case '"': fputs("\\\"", f); break;
+		case '\\': fputs("\\\\", f); break;
+		case '\n': fputs("\\n", f); break;
+		case '\r': fputs("\\r", f); break;
+		case '\t': fputs("\\t", f); break;
+		default:
+			if (*p < 0x20)
+				fprintf(f, "\\u%04x", *p);
+			else
+				fputc(*p, f);  /* UTF-8 passes through */
+		}
+	}
+	fputc('"', f);
+}
+
+/* Comma, newline/indent and key before a value. */
+static void prefix(ma_json *j, const char *key)
+{
+	if (j->depth > 0) {
+		if (j->count[j->depth]++)
+			fputc(',', j->f);
+		indent(j);
+	}
+	if (key) {
+		put_string(j->f, key);
+		fputs(j->pretty ? ": " : ":", j->f);
+	}
+}
+
+static void open_level(ma_json *j, const char *key, char c)
+{
+	prefix(j, key);
+	fputc(c, j->f);
+	if (j->depth + 1 < MA_JSON_MAX_DEPTH)
+		j->depth++;
+	j->count[j->depth] = 0;
+	j->close[j->depth] = c == '{' ? '}' : ']';
+}
+
+void ma_json_object(ma_json *j, const char *key) { open_level(j, key, '{'); }
+void ma_json_array(ma_json *j, const char *key) { open_level(j, key, '['); }
+
+void ma_json_end(ma_json *j)
+{
+	if (j->depth == 0)
+		return;
+	char c = j->close[j->depth];
+	int had = j->count[j->depth];
+	j->depth--;
+	if (had)
+		indent(j);
+	fputc(c, j->f);
+	if (j->depth == 0)
+		fputc('\n', j->f);
+}
+
+void ma_json_str(ma_json *j, const char *key, const char *v)
+{
+	prefix(j, key);
+	if (v)
+		put_string(j->f, v);
+	else
+		fputs("null", j->f);
+}
+
+void ma_json_u64(ma_json *j, const char *key, uint64_t v)
+{
+	prefix(j, key);
+	fprintf(j->f, "%llu", (unsigned long long)v);
+}
+
+void ma_json_i64(ma_json *j, const char *key, int64_t v)
+{
+	prefix(j, key);
+	fprintf(j->f, "%lld", (long long)v);
+}
+
+void ma_json_double(ma_json *j, const char *key, double v)
+{
+	prefix(j, key);
+	if (isfinite(v))
+		fprintf(j->f, "%.17g", v);
+	else
+		fputs("null", j->f);
+}
+
+void ma_json_bool(ma_json *j, const char *key, int v)
+{
+	prefix(j, key);
+	fputs(v ? "true" : "false", j->f);
+}
+
+void ma_json_null(ma_json *j, const char *key)
+{
+	prefix(j, key);
+	fputs("null", j->f);
+}
+
+void ma_json_escape(FILE *f, const char *s)
+{
+	put_string(f, s ? s : "");
+}
