@@ -309,7 +309,7 @@ uint64_t ma_report_rss_at_end(const ma_analysis *a)
  * allocator's own overhead); the tracked heap is what has stacks. */
 void ma_report_attribution(const ma_analysis *a, FILE *f)
 {
-	char b1[32], b2[32], b3[32];
+	char b1[32], b2[32], b3[32], b4[32];
 	uint64_t rss = ma_report_rss_at_end(a);
 	if (!a->attached || !rss)
 		return;
@@ -317,5 +317,5 @@ void ma_report_attribution(const ma_analysis *a, FILE *f)
 		   "(allocated before attach or outside the hooked allocators)\n",
 		ma_fmt_bytes(a->rss_at_start, b1, sizeof b1), ma_fmt_bytes(rss, b2, sizeof b2),
 		ma_fmt_bytes(a->live_bytes, b3, sizeof b3),
-		rss > a->live_bytes ? ma_fmt_bytes(rss - a->live_bytes, b1, sizeof b1) : "0 B");
+		rss > a->live_bytes ? ma_fmt_bytes(rss - a->live_bytes, b4, sizeof b4) : "0 B");
 }

@@ -565,6 +565,31 @@ static void test_python_view_interpreter(void **state)
 	free(p);
 }
 
+/* "not attributed" is RSS at the end minus the tracked live heap, not the
+ * RSS at attach (the two were formatted into one buffer). */
+static void test_attribution(void **state)
+{
+	(void)state;
+	ma_analysis a;
+	ma_sample end;
+	memset(&a, 0, sizeof a);
+	memset(&end, 0, sizeof end);
+	a.attached = 1;
+	a.rss_at_start = 24012390;   /* 22.9 MiB */
+	end.rss_bytes = 51275366;    /* 48.9 MiB */
+	a.samples = &end;
+	a.nsamples = 1;
+	a.live_bytes = 26703467;     /* 25.5 MiB */
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+	ma_report_attribution(&a, f);
+	fclose(f);
+	expect(out, "RSS at attach 22.9 MiB, at the end 48.9 MiB; tracked live heap 25.5 MiB; "
+		    "not attributed 23.4 MiB ");
+	free(out);
+}
+
 static void test_pprof_bytes(void **state)
 {
 	(void)state;
@@ -596,6 +621,7 @@ int main(void)
 		cmocka_unit_test(test_python_view),
 		cmocka_unit_test(test_python_view_interpreter),
 		cmocka_unit_test(test_pprof_bytes),
+		cmocka_unit_test(test_attribution),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
