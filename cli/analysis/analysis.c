@@ -137,6 +137,8 @@ struct ma_analysis_priv {
 	uint64_t *frame_pool;
 	size_t nframes, cap_frames;
 	size_t *frame_off;       /* per stack: offset in frame_pool */
+	int by_thread;           /* allocations go to (thread, stack) entries */
+	ma_u64map pairs;         /* tid << 32 | stack index → entry index */
 	ma_u64map tids;
 	uint32_t last_tid, last_tid_idx;
 	size_t cap_threads;
@@ -219,6 +221,7 @@ void ma_analysis_free(ma_analysis *a)
 	ma_u64map_free(&p->big_stack);
 	free(p->frame_pool);
 	free(p->frame_off);
+	ma_u64map_free(&p->pairs);
 	ma_u64map_free(&p->tids);
 	ma_u64map_free(&p->named);
 	ma_u64map_free(&p->syms);
@@ -272,6 +275,27 @@ static uint32_t stack_lookup(const ma_analysis *a, uint32_t id)
 	return ma_u64map_get(&p->big_stack, id);
 }
 
+/* A new, empty entry at the end of stacks[].  UINT32_MAX on OOM. */
+static uint32_t new_entry(ma_analysis *a, uint32_t id, uint32_t tid)
+{
+	struct ma_analysis_priv *p = a->priv;
+	void *s = grow_array(a->stacks, &p->cap_stacks, a->nstacks + 1, sizeof *a->stacks);
+	if (!s)
+		return UINT32_MAX;
+	a->stacks = s;
+	size_t *o = realloc(p->frame_off, p->cap_stacks * sizeof *o);
+	if (!o)
+		return UINT32_MAX;
+	p->frame_off = o;
+	uint32_t idx = (uint32_t)a->nstacks++;
+	memset(&a->stacks[idx], 0, sizeof a->stacks[idx]);
+	a->stacks[idx].id = id;
+	a->stacks[idx].tid = tid;
+	a->stacks[idx].epoch = p->epoch;
+	p->frame_off[idx] = 0;
+	return idx;
+}
+
 /* Index of stack id, created empty when first seen.  UINT32_MAX on OOM. */
 static uint32_t stack_index(ma_analysis *a, uint32_t id)
 {
@@ -279,38 +303,44 @@ static uint32_t stack_index(ma_analysis *a, uint32_t id)
 	uint32_t idx = stack_lookup(a, id);
 	if (idx != UINT32_MAX)
 		return idx;
-	size_t need = a->nstacks + 1;
-	void *s = grow_array(a->stacks, &p->cap_stacks, need, sizeof *a->stacks);
-	if (!s)
-		goto oom;
-	a->stacks = s;
-	size_t cap_off = p->cap_stacks;
-	size_t *o = realloc(p->frame_off, cap_off * sizeof *o);
-	if (!o)
-		goto oom;
-	p->frame_off = o;
-	idx = (uint32_t)a->nstacks;
-	if (id < SMALL_STACK_IDS) {
-		if (id >= p->n_small_stack) {
-			size_t n = p->n_small_stack ? p->n_small_stack : 1024;
-			while (n <= id)
-				n *= 2;
-			uint32_t *t = realloc(p->small_stack, n * sizeof *t);
-			if (!t)
-				goto oom;
-			memset(t + p->n_small_stack, 0, (n - p->n_small_stack) * sizeof *t);
-			p->small_stack = t;
-			p->n_small_stack = n;
-		}
-		p->small_stack[id] = idx + 1;
-	} else if (ma_u64map_put(&p->big_stack, id, idx) < 0) {
-		goto oom;
+	if (id < SMALL_STACK_IDS && id >= p->n_small_stack) {
+		size_t n = p->n_small_stack ? p->n_small_stack : 1024;
+		while (n <= id)
+			n *= 2;
+		uint32_t *t = realloc(p->small_stack, n * sizeof *t);
+		if (!t)
+			goto oom;
+		memset(t + p->n_small_stack, 0, (n - p->n_small_stack) * sizeof *t);
+		p->small_stack = t;
+		p->n_small_stack = n;
 	}
-	memset(&a->stacks[idx], 0, sizeof a->stacks[idx]);
-	a->stacks[idx].id = id;
-	a->stacks[idx].epoch = p->epoch;
-	p->frame_off[idx] = 0;
-	a->nstacks++;
+	idx = new_entry(a, id, 0);
+	if (idx == UINT32_MAX)
+		goto oom;
+	if (id < SMALL_STACK_IDS)
+		p->small_stack[id] = idx + 1;
+	else if (ma_u64map_put(&p->big_stack, id, idx) < 0)
+		goto oom;
+	return idx;
+oom:
+	p->oom = 1;
+	return UINT32_MAX;
+}
+
+/* With ma_analysis_split_by_thread: the entry of stack index st for thread
+ * tid, created when new (its frames are the stack's, set at the end). */
+static uint32_t thread_entry(ma_analysis *a, uint32_t st, uint32_t tid)
+{
+	struct ma_analysis_priv *p = a->priv;
+	uint32_t *slot = ma_u64map_slot(&p->pairs, (uint64_t)tid << 32 | st);
+	if (!slot)
+		goto oom;
+	if (*slot != UINT32_MAX)
+		return *slot;
+	uint32_t idx = new_entry(a, a->stacks[st].id, tid);
+	if (idx == UINT32_MAX)
+		goto oom;
+	*slot = idx;
 	return idx;
 oom:
 	p->oom = 1;
@@ -595,6 +625,8 @@ void ma_analysis_event(ma_analysis *a, const ma_event *e)
 			return;
 		}
 		uint32_t st = stack_index(a, e->stack);
+		if (st != UINT32_MAX && p->by_thread && e->tid)
+			st = thread_entry(a, st, e->tid);
 		if (st == UINT32_MAX)
 			return;
 		a->total_allocations++;
@@ -965,6 +997,11 @@ int ma_analysis_want_snapshots(ma_analysis *a, unsigned max)
 	return 0;
 }
 
+void ma_analysis_split_by_thread(ma_analysis *a)
+{
+	a->priv->by_thread = 1;
+}
+
 void ma_snapshot_apply(const ma_snapshot *s, ma_count *live)
 {
 	for (size_t i = 0; i < s->nchanged; i++)
@@ -998,7 +1035,13 @@ void ma_analysis_finish(ma_analysis *a)
 			s->epoch = p->epoch;
 		}
 		s->snap_gen = 0;
-		s->frames = s->nframes ? p->frame_pool + p->frame_off[i] : NULL;
+		if (s->tid) {           /* a thread's entry: its stack's frames */
+			uint32_t base = stack_lookup(a, s->id);
+			s->nframes = base == UINT32_MAX ? 0 : a->stacks[base].nframes;
+			s->frames = s->nframes ? p->frame_pool + p->frame_off[base] : NULL;
+		} else {
+			s->frames = s->nframes ? p->frame_pool + p->frame_off[i] : NULL;
+		}
 	}
 	if (a->replay.max_time_ns > a->duration_ns)
 		a->duration_ns = a->replay.max_time_ns;

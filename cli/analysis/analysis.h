@@ -35,6 +35,7 @@ typedef struct ma_count {
 
 typedef struct ma_stack_stats {
 	uint32_t id;                 /* Stack.id */
+	uint32_t tid;                /* split by thread: the allocating thread (else 0) */
 	uint32_t nframes;
 	const uint64_t *frames;      /* innermost first; valid while the analysis lives */
 	ma_count alloc;              /* allocated over the capture */
@@ -188,6 +189,12 @@ void ma_analysis_prepare(ma_analysis *a, const char *path);
  * ticks than max, every other snapshot is merged away and the spacing
  * doubles), the last one at the end of the capture.  -1 on OOM. */
 int ma_analysis_want_snapshots(ma_analysis *a, unsigned max);
+
+/* Before the run: each stack's values are kept per allocating thread, in
+ * entries of their own (stacks[i].tid; several entries share a Stack.id
+ * and its frames); the stack's first entry (tid 0) then counts nothing.
+ * Frees go to the entry of the block's allocation, whoever frees it. */
+void ma_analysis_split_by_thread(ma_analysis *a);
 
 /* live[] (nstacks entries) holds the values at snapshot j-1 (all zero
  * before snapshot 0); updates it to snapshot j. */

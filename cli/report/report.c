@@ -177,6 +177,13 @@ int ma_report_analyze(const ma_report_args *args, ma_analysis **out)
 
 int ma_report_analyze_snapshots(const ma_report_args *args, unsigned snapshots, ma_analysis **out)
 {
+	ma_analyze_want want = { .snapshots = snapshots };
+	return ma_report_analyze_with(args, &want, out);
+}
+
+int ma_report_analyze_with(const ma_report_args *args, const ma_analyze_want *want, ma_analysis **out)
+{
+	unsigned snapshots = want->snapshots;
 	*out = NULL;
 	ma_analysis *a = ma_analysis_new();
 	if (!a) {
@@ -186,6 +193,8 @@ int ma_report_analyze_snapshots(const ma_report_args *args, unsigned snapshots, 
 	ma_analysis_set_filter(a, &args->opts.filter);
 	if (snapshots)
 		ma_analysis_want_snapshots(a, snapshots);
+	if (want->by_thread)
+		ma_analysis_split_by_thread(a);
 	ma_progress prog;
 	ma_progress_init(&prog, "reading capture");
 	ma_analysis_set_progress(a, ma_progress_update, &prog);

@@ -154,6 +154,13 @@ int ma_report_analyze(const ma_report_args *args, struct ma_analysis **out);
  * ma_analysis_want_snapshots; 0: none). */
 int ma_report_analyze_snapshots(const ma_report_args *args, unsigned snapshots,
 				struct ma_analysis **out);
+/* What a report wants of the analysis beyond the totals. */
+typedef struct ma_analyze_want {
+	unsigned snapshots;      /* up to this many snapshots of the live set; 0: none */
+	int by_thread;           /* per-stack values per allocating thread */
+} ma_analyze_want;
+int ma_report_analyze_with(const ma_report_args *args, const ma_analyze_want *want,
+			   struct ma_analysis **out);
 
 /* "12.3 MiB" (binary units, 3 significant digits; exact below 1 KiB). */
 const char *ma_fmt_bytes(uint64_t bytes, char *buf, size_t len);

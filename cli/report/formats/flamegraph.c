@@ -2,12 +2,11 @@
  * self-contained HTML page (formats/flamegraph.html, embedded at
  * build time) with the capture's call tree as compact JSON in it.
  *
- * The replay is our own so that the page can filter by thread: every
- * allocation's stack id is replaced by the id of its (thread, stack) pair
- * before the analysis sees it (each pair gets a Stack record with the
- * stack's frames), so the analysis' own counting rules, filters and
- * snapshots give per-thread values, and the shared merged call tree
- * (ma_tree_build) maps every pair to its node.
+ * The page can filter by thread: the analysis keeps each stack's values
+ * per allocating thread (ma_analysis_split_by_thread), so its own counting
+ * rules, filters and snapshots give per-thread values, and the shared
+ * merged call tree (ma_tree_build) maps every (thread, stack) entry to its
+ * node.
  *
  * Data model (see the page's loader): a string table; the merged tree in
  * DFS preorder (parent as a delta, name and location string indices);
@@ -23,6 +22,7 @@
 #include "cli/util/exit_codes.h"
 #include "record_io.h"
 #include "cli/report/report.h"
+#include "cli/util/strtab.h"
 #include "cli/util/u64map.h"
 
 #define MAX_MOMENTS 200                 /* snapshots of the live set */
@@ -30,198 +30,6 @@
 
 extern const unsigned char ma_flamegraph_html[];
 extern const unsigned long ma_flamegraph_html_len;
-
-/* ------------------------------------------------- small hash tables */
-
-
-#define GROW(arr, cap, need)                                                     \
-	((need) <= (cap) ? 0 : grow((void **)&(arr), &(cap), (need), sizeof *(arr)))
-
-static int grow(void **p, size_t *cap, size_t need, size_t elem)
-{
-	size_t c = *cap ? *cap : 64;
-	while (c < need)
-		c *= 2;
-	void *n = realloc(*p, c * elem);
-	if (!n)
-		return -1;
-	*p = n;
-	*cap = c;
-	return 0;
-}
-
-/* ------------------------------------------------- strings (interned) */
-
-typedef struct strtab {
-	char **s;
-	size_t n, cap;
-	ma_u64map idx;                /* hash → first index; collisions chained below */
-	uint32_t *next;          /* same-hash chain */
-	size_t cap_next;
-} strtab;
-
-static uint64_t str_hash(const char *s)
-{
-	uint64_t h = 1469598103934665603ull;
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ull;
-	return h;
-}
-
-/* Index of s, added when new; UINT32_MAX on OOM. */
-static uint32_t str_intern(strtab *t, const char *s)
-{
-	uint64_t h = str_hash(s);
-	uint32_t *slot = ma_u64map_slot(&t->idx, h);
-	if (!slot)
-		return UINT32_MAX;
-	for (uint32_t i = *slot; i != UINT32_MAX; i = t->next[i])
-		if (!strcmp(t->s[i], s))
-			return i;
-	if (GROW(t->s, t->cap, t->n + 1) < 0 || GROW(t->next, t->cap_next, t->n + 1) < 0)
-		return UINT32_MAX;
-	char *d = strdup(s);
-	if (!d)
-		return UINT32_MAX;
-	uint32_t i = (uint32_t)t->n++;
-	t->s[i] = d;
-	t->next[i] = *slot;
-	*slot = i;
-	return i;
-}
-
-static void strtab_free(strtab *t)
-{
-	for (size_t i = 0; i < t->n; i++)
-		free(t->s[i]);
-	free(t->s);
-	free(t->next);
-	ma_u64map_free(&t->idx);
-}
-
-/* ------------------------------------------------- the replay */
-
-typedef struct fg {
-	ma_analysis *a;
-	/* (tid, stack id) pairs; pair i is stack id i + 1 in the analysis */
-	ma_u64map pair_of;
-	uint32_t *pair_tid;
-	size_t npairs, cap_pairs;
-	/* frames of the capture's stacks, by stack id */
-	ma_u64map stack_of;
-	size_t *st_off;
-	uint32_t *st_n;
-	size_t nst, cap_st, cap_st_n;
-	uint64_t *frames;
-	size_t nframes, cap_frames;
-	ma_event *buf;
-	size_t cap_buf;
-	int oom;
-} fg;
-
-static uint32_t pair_id(fg *g, uint32_t tid, uint32_t stack)
-{
-	uint64_t key = (uint64_t)tid << 32 | stack;
-	uint32_t *slot = ma_u64map_slot(&g->pair_of, key);
-	if (!slot || GROW(g->pair_tid, g->cap_pairs, g->npairs + 1) < 0) {
-		g->oom = 1;
-		return 0;
-	}
-	if (*slot != UINT32_MAX)
-		return *slot + 1;
-	uint32_t id = (uint32_t)g->npairs + 1;
-	g->pair_tid[g->npairs++] = tid;
-	*slot = id - 1;
-	/* the pair's Stack record: the frames of the stack, if we have them
-	 * (the agent sends a stack before its first use) */
-	uint32_t si = ma_u64map_get(&g->stack_of, stack);
-	if (si != UINT32_MAX && g->st_n[si]) {
-		Memattach__Stack rec = MEMATTACH__STACK__INIT;
-		rec.id = id;
-		rec.n_frames = g->st_n[si];
-		rec.frames = g->frames + g->st_off[si];
-		ma_analysis_ops.stack(g->a, &rec);
-	}
-	return id;
-}
-
-static void on_events(void *ctx, const ma_event *e, size_t n)
-{
-	fg *g = ctx;
-	if (GROW(g->buf, g->cap_buf, n) < 0) {
-		g->oom = 1;
-		return;
-	}
-	for (size_t i = 0; i < n; i++) {
-		g->buf[i] = e[i];
-		if (ma_kind_is_alloc(e[i].kind))
-			g->buf[i].stack = pair_id(g, e[i].tid, e[i].stack);
-	}
-	ma_analysis_ops.events(g->a, g->buf, n);
-}
-
-static void on_stack(void *ctx, const Memattach__Stack *s)
-{
-	fg *g = ctx;
-	uint32_t *slot = ma_u64map_slot(&g->stack_of, s->id);
-	if (!slot)
-		goto oom;
-	if (*slot != UINT32_MAX)
-		return;
-	if (GROW(g->st_off, g->cap_st, g->nst + 1) < 0 || GROW(g->st_n, g->cap_st_n, g->nst + 1) < 0 ||
-	    GROW(g->frames, g->cap_frames, g->nframes + s->n_frames) < 0)
-		goto oom;
-	memcpy(g->frames + g->nframes, s->frames, s->n_frames * sizeof *s->frames);
-	g->st_off[g->nst] = g->nframes;
-	g->st_n[g->nst] = (uint32_t)s->n_frames;
-	g->nframes += s->n_frames;
-	*slot = (uint32_t)g->nst++;
-	return;
-oom:
-	g->oom = 1;
-}
-
-/* The analysis' own callbacks for everything but events and stacks. */
-#define FWD(name, type)                                                            \
-	static void fwd_##name(void *ctx, const type *r)                          \
-	{                                                                          \
-		if (ma_analysis_ops.name)                                          \
-			ma_analysis_ops.name(((fg *)ctx)->a, r);                   \
-	}
-FWD(header, Memattach__Header)
-FWD(python_frame, Memattach__PythonFrame)
-FWD(module, Memattach__Module)
-FWD(module_unload, Memattach__ModuleUnload)
-FWD(thread, Memattach__ThreadInfo)
-FWD(tick, Memattach__Tick)
-FWD(agent_trailer, Memattach__AgentTrailer)
-FWD(symbol, Memattach__Symbol)
-FWD(capture_trailer, Memattach__CaptureTrailer)
-
-static const ma_replay_ops fg_ops = {
-	.header = fwd_header,
-	.events = on_events,
-	.stack = on_stack,
-	.python_frame = fwd_python_frame,
-	.module = fwd_module,
-	.module_unload = fwd_module_unload,
-	.thread = fwd_thread,
-	.tick = fwd_tick,
-	.agent_trailer = fwd_agent_trailer,
-	.symbol = fwd_symbol,
-	.capture_trailer = fwd_capture_trailer,
-};
-
-static void fg_free(fg *g)
-{
-	ma_u64map_free(&g->pair_of);
-	ma_u64map_free(&g->stack_of);
-	free(g->pair_tid);
-	free(g->st_off);
-	free(g->st_n);
-	free(g->frames);
-	free(g->buf);
-}
 
 /* ------------------------------------------------- output */
 
@@ -287,9 +95,8 @@ static void put_meta(FILE *f, const ma_analysis *a, const ma_report_args *args)
 }
 
 /* The page with the data.  -1: OOM, -2: the template has no data marker. */
-static int write_page(FILE *out, const ma_report_args *args, fg *g, const ma_tree *tr)
+static int write_page(FILE *out, const ma_report_args *args, const ma_analysis *a, const ma_tree *tr)
 {
-	ma_analysis *a = g->a;
 	size_t nn = tr->nnodes;
 	const char *h = (const char *)ma_flamegraph_html;
 	const char *mark = "@@MEMATTACH_DATA@@";
@@ -300,7 +107,7 @@ static int write_page(FILE *out, const ma_report_args *args, fg *g, const ma_tre
 	uint32_t *order = malloc(nn * sizeof *order), *newid = malloc(nn * sizeof *newid);
 	uint32_t *stk = malloc(nn * sizeof *stk), *name = malloc(nn * sizeof *name);
 	uint32_t *where = malloc(nn * sizeof *where);
-	strtab str = { 0 };
+	ma_strtab str = { 0 };
 	int rc = -1;
 	if (!order || !newid || !stk || !name || !where)
 		goto out;
@@ -332,8 +139,8 @@ static int write_page(FILE *out, const ma_report_args *args, fg *g, const ma_tre
 			if (l->inlined)
 				snprintf(wb + strlen(wb), sizeof wb - strlen(wb), "%s(inlined)", *wb ? " " : "");
 		}
-		name[i] = str_intern(&str, nb);
-		where[i] = str_intern(&str, wb);
+		name[i] = ma_strtab_intern(&str, nb);
+		where[i] = ma_strtab_intern(&str, wb);
 		if (name[i] == UINT32_MAX || where[i] == UINT32_MAX)
 			goto out;
 	}
@@ -378,9 +185,8 @@ static int write_page(FILE *out, const ma_report_args *args, fg *g, const ma_tre
 		*slot = (uint32_t)i;
 	}
 	for (size_t i = 0; i < a->nstacks; i++) {
-		uint32_t id = a->stacks[i].id, ti = UINT32_MAX;
-		if (id && id <= g->npairs)
-			ti = ma_u64map_get(&tidx, g->pair_tid[id - 1]);
+		uint32_t tid = a->stacks[i].tid;
+		uint32_t ti = tid ? ma_u64map_get(&tidx, tid) : UINT32_MAX;
 		fprintf(out, i ? ",%d" : "%d", ti == UINT32_MAX ? -1 : (int)ti);
 	}
 	ma_u64map_free(&tidx);
@@ -456,72 +262,33 @@ static int write_page(FILE *out, const ma_report_args *args, fg *g, const ma_tre
 	fwrite(at, 1, ma_flamegraph_html_len - (size_t)(at - h), out);
 	rc = 0;
 out:
-	strtab_free(&str);
+	ma_strtab_free(&str);
 	free(order), free(newid), free(stk), free(name), free(where);
 	return rc;
 }
 
-static void warn(const ma_analysis *a)
-{
-	char t[64];
-	if (a->replay.truncated)
-		fprintf(stderr, "warning: capture is truncated: the flame graph covers what was recorded up to %s (seq %llu)\n",
-			ma_fmt_seconds(a->duration_ns, t, sizeof t), (unsigned long long)a->last_seq);
-	else if (a->has_capture_trailer && !a->complete)
-		fprintf(stderr, "warning: the agent's stream ended early (%s): the flame graph covers what was recorded up to %s\n",
-			a->note ? a->note : "no reason given", ma_fmt_seconds(a->duration_ns, t, sizeof t));
-	if (a->dropped_events)
-		fprintf(stderr, "warning: the agent dropped %llu events: totals are low by that much\n",
-			(unsigned long long)a->dropped_events);
-}
-
 int ma_report_flamegraph(const ma_report_args *args)
 {
-	fg g = { 0 };
-	ma_tree *tr = NULL;
-	int rc = MA_EXIT_ERROR;
 	if (args->out == stdout && isatty(STDOUT_FILENO)) {
 		fprintf(stderr, "memattach report: the flame graph is an HTML page: give -o OUT.html\n");
 		return MA_EXIT_USAGE;
 	}
-	g.a = ma_analysis_new();
-	if (!g.a)
-		goto oom;
-	ma_analysis_set_filter(g.a, &args->opts.filter);
-	if (ma_analysis_want_snapshots(g.a, MAX_MOMENTS) < 0)
-		goto oom;
-	char err[600];
-	ma_analysis_prepare(g.a, args->capture);
-	int r = ma_replay_file(args->capture, &fg_ops, &g, &g.a->replay, err, sizeof err);
-	ma_analysis_finish(g.a);
-	if (r < 0) {
-		fprintf(stderr, "memattach report: %s\n", err);
-		rc = strstr(err, "out of memory") ? MA_EXIT_ERROR : MA_EXIT_BAD_CAPTURE;
-		goto out;
-	}
-	if (g.oom)
-		goto oom;
-	warn(g.a);
-	tr = ma_tree_build(g.a, &args->opts, 0);
-	if (!tr)
-		goto oom;
-	r = write_page(args->out, args, &g, tr);
+	ma_analysis *a;
+	ma_analyze_want want = { .snapshots = MAX_MOMENTS, .by_thread = 1 };
+	int rc = ma_report_analyze_with(args, &want, &a);
+	if (rc != MA_EXIT_OK)
+		return rc;
+	ma_tree *tr = ma_tree_build(a, &args->opts, 0);
+	int r = tr ? write_page(args->out, args, a, tr) : -1;
 	if (r == -2) {
 		fprintf(stderr, "memattach report: the flame graph page template is broken (no data marker)\n");
-		goto out;
+		rc = MA_EXIT_ERROR;
+	} else if (r < 0) {
+		fprintf(stderr, "memattach report: out of memory building the flame graph\n");
+		rc = MA_EXIT_ERROR;
 	}
-	if (r < 0)
-		goto oom;
-	rc = MA_EXIT_OK;
-	goto out;
-oom:
-	fprintf(stderr, "memattach report: out of memory building the flame graph\n");
-	rc = MA_EXIT_ERROR;
-out:
 	if (tr)
 		ma_tree_free(tr);
-	fg_free(&g);
-	if (g.a)
-		ma_analysis_free(g.a);
+	ma_analysis_free(a);
 	return rc;
 }
