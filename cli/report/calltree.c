@@ -5,6 +5,7 @@
 
 #include "record_io.h"
 #include "cli/report/report.h"
+#include "cli/util/hash.h"
 
 #define VIEW_MAX 4096
 
@@ -122,33 +123,25 @@ const char *ma_loc_where(const ma_loc *l, char *buf, size_t len)
 
 /* ---------------------------------------------------------------- tree */
 
-static uint64_t hash_str(uint64_t h, const char *s)
-{
-	for (; s && *s; s++)
-		h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
-	return h;
-}
-
 static int same_str(const char *x, const char *y)
 {
 	return x == y || (x && y && !strcmp(x, y));
 }
 
-/* Identity of a location within its parent. */
-static uint64_t loc_key(const ma_loc *l, int by_line)
+uint64_t ma_loc_hash(const ma_loc *l, int by_line)
 {
-	uint64_t h = 0xcbf29ce484222325ull ^ (uint64_t)l->python;
+	uint64_t h = MA_HASH_SEED ^ (uint64_t)l->python;
 	if (!l->function)
-		return h ^ (l->frame * 0x9e3779b97f4a7c15ull);
+		return ma_hash_mix(h ^ l->frame);
 	/* A function is its name in its file: Python's many "<module>"s and
 	 * C's static functions of one name are different functions. */
-	h = hash_str(hash_str(h, l->function), l->file);
+	h = ma_hash_str(ma_hash_str(h, l->function), l->file);
 	if (by_line)
 		h ^= (uint64_t)l->line * 0x9e3779b97f4a7c15ull;
-	return h;
+	return ma_hash_mix(h);
 }
 
-static int same_loc(const ma_loc *x, const ma_loc *y, int by_line)
+int ma_loc_same(const ma_loc *x, const ma_loc *y, int by_line)
 {
 	if (x->python != y->python || !x->function != !y->function)
 		return 0;
@@ -170,9 +163,7 @@ typedef struct builder {
 
 static uint64_t slot_hash(uint32_t parent, uint64_t key)
 {
-	uint64_t h = key ^ ((uint64_t)parent * 0xff51afd7ed558ccdull);
-	h ^= h >> 29;
-	return h * 0xc4ceb9fe1a85ec53ull;
+	return ma_hash_mix(key ^ ((uint64_t)parent * 0x9e3779b97f4a7c15ull));
 }
 
 static int rehash(builder *b)
@@ -197,11 +188,11 @@ static int rehash(builder *b)
 static uint32_t child(builder *b, uint32_t parent, const ma_loc *l)
 {
 	ma_tree *t = b->t;
-	uint64_t key = loc_key(l, b->by_line);
+	uint64_t key = ma_loc_hash(l, b->by_line);
 	size_t i = slot_hash(parent, key) & b->mask;
 	for (; b->slots[i]; i = (i + 1) & b->mask) {
 		uint32_t n = b->slots[i] - 1;
-		if (b->keys[n] == key && t->nodes[n].parent == parent && same_loc(&t->nodes[n].loc, l, b->by_line))
+		if (b->keys[n] == key && t->nodes[n].parent == parent && ma_loc_same(&t->nodes[n].loc, l, b->by_line))
 			return n;
 	}
 	if (t->nnodes + 1 > b->cap) {

@@ -79,6 +79,11 @@ int ma_analysis_has_python(const ma_analysis *a);
 
 /* Display name of a location: the function, else module+0xOFF, else 0xADDR. */
 const char *ma_loc_name(const ma_loc *l, char *buf, size_t len);
+/* Same location: the same function in the same file (and, with by_line,
+ * at the same line); frames without a name are the same address.  The
+ * hash agrees with it. */
+int ma_loc_same(const ma_loc *x, const ma_loc *y, int by_line);
+uint64_t ma_loc_hash(const ma_loc *l, int by_line);
 /* "file:line", "file", or "" when unknown. */
 const char *ma_loc_where(const ma_loc *l, char *buf, size_t len);
 

@@ -72,6 +72,12 @@ if command -v go >/dev/null; then
 	echo "$first" | grep -q '^ *8388608B 89.35%' || { cat "$tmp/top"; fail "pprof top alloc_space"; }
 	[ $symbols = 1 ] && ! echo "$first" | grep -q leak_big && fail "pprof top is not leak_big"
 	go tool pprof -top -sample_index=inuse_objects "$tmp/p.pb.gz" 2>&1 | grep -q '^ *8 ' || fail "pprof inuse_objects"
+	# thread labels: the churning thread's 1,000,000 B alone under -tagfocus
+	go tool pprof -top -sample_index=alloc_space -unit=B -tagfocus="thread=$tid" \
+		"$tmp/p.pb.gz" >"$tmp/ttop" 2>&1 || { cat "$tmp/ttop"; fail "pprof -tagfocus"; }
+	grep -q "^Showing nodes accounting for 1000000B, 10.65% of 9388608B total" "$tmp/ttop" ||
+		{ cat "$tmp/ttop"; fail "pprof thread label: the churning thread's allocations"; }
+	go tool pprof -tags "$tmp/p.pb.gz" 2>&1 | grep -q "^ *thread_name: Total" || fail "pprof thread_name label"
 else
 	echo "note: go not installed (apt-get install golang-go): pprof not read back"
 fi

@@ -1,356 +1,246 @@
 /* pprof.c — `memattach report pprof`: a gzipped profile.proto for
- * `go tool pprof`.  The protobuf is encoded by hand (a few messages of the
- * public pprof schema: Profile, ValueType, Sample, Mapping, Location, Line,
- * Function).  Sample types: alloc_objects/count, alloc_space/bytes (all
- * allocated), inuse_objects/count, inuse_space/bytes (live at the peak, or
- * at the end with --leaks).  One sample per stack. */
+ * `go tool pprof`, encoded with protoc-c from proto/pprof.proto.  Sample
+ * types: alloc_objects/count, alloc_space/bytes (all allocated),
+ * inuse_objects/count, inuse_space/bytes (live at the peak, or at the end
+ * with --leaks).  One sample per (thread, stack), labelled with the
+ * thread's id (`thread`) and name (`thread_name`), so `-tagfocus` and
+ * `-tagshow` select and split by thread. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <zlib.h>
 
+#include "pprof.pb-c.h"
 #include "cli/util/exit_codes.h"
+#include "cli/util/strtab.h"
+#include "cli/util/u64map.h"
 #include "cli/report/report.h"
 
 #define VIEW_MAX 4096
 
-/* ------------------------------------------------------ protobuf output */
+typedef Memattach__Pprof__Profile Profile;
+typedef Memattach__Pprof__ValueType ValueType;
+typedef Memattach__Pprof__Sample Sample;
+typedef Memattach__Pprof__Label Label;
+typedef Memattach__Pprof__Mapping Mapping;
+typedef Memattach__Pprof__Location Location;
+typedef Memattach__Pprof__Line Line;
+typedef Memattach__Pprof__Function Function;
 
-typedef struct buf {
-	uint8_t *p;
-	size_t n, cap;
-	int oom;
-} buf;
-
-static void put(buf *b, const void *d, size_t n)
-{
-	if (b->oom)
-		return;
-	if (b->n + n > b->cap) {
-		size_t c = b->cap ? b->cap : 4096;
-		while (c < b->n + n)
-			c *= 2;
-		uint8_t *g = realloc(b->p, c);
-		if (!g) {
-			b->oom = 1;
-			return;
-		}
-		b->p = g;
-		b->cap = c;
-	}
-	memcpy(b->p + b->n, d, n);
-	b->n += n;
-}
-
-static void varint(buf *b, uint64_t v)
-{
-	uint8_t t[10];
-	size_t n = 0;
-	do {
-		t[n++] = (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
-		v >>= 7;
-	} while (v);
-	put(b, t, n);
-}
-
-static void field_u64(buf *b, unsigned field, uint64_t v)
-{
-	if (!v)
-		return;          /* proto3: zero is the default */
-	varint(b, (uint64_t)field << 3);
-	varint(b, v);
-}
-
-static void field_bytes(buf *b, unsigned field, const void *d, size_t n)
-{
-	varint(b, (uint64_t)field << 3 | 2);
-	varint(b, n);
-	put(b, d, n);
-}
-
-/* A packed repeated varint field. */
-static void field_packed(buf *b, unsigned field, const uint64_t *v, size_t n)
-{
-	buf t = { 0 };
-	for (size_t i = 0; i < n; i++)
-		varint(&t, v[i]);
-	field_bytes(b, field, t.p, t.n);
-	b->oom |= t.oom;
-	free(t.p);
-}
-
-/* A sub-message built in t, then cleared. */
-static void field_msg(buf *b, unsigned field, buf *t)
-{
-	field_bytes(b, field, t->p, t->n);
-	b->oom |= t->oom;
-	t->n = 0;
-}
-
-/* ------------------------------------------------------ interning */
-
-typedef struct strtab {
-	char **s;
-	size_t n, cap;
-	uint32_t *slots;
-	size_t mask;
-} strtab;
-
-typedef struct u64tab {
-	uint64_t *k;
-	uint32_t *v;     /* + 1 */
-	size_t mask, n;
-} u64tab;
-
-static uint64_t hs(const char *s)
-{
-	uint64_t h = 0xcbf29ce484222325ull;
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
-	return h;
-}
-
-static int str_rehash(strtab *t)
-{
-	size_t cap = t->slots ? (t->mask + 1) * 2 : 1024;
-	uint32_t *sl = calloc(cap, sizeof *sl);
-	if (!sl)
-		return -1;
-	for (size_t i = 0; i < t->n; i++) {
-		size_t j = hs(t->s[i]) & (cap - 1);
-		while (sl[j])
-			j = (j + 1) & (cap - 1);
-		sl[j] = (uint32_t)i + 1;
-	}
-	free(t->slots);
-	t->slots = sl;
-	t->mask = cap - 1;
-	return 0;
-}
-
-/* Index of s in the string table (added when new); -1 on OOM. */
-static int64_t str_id(strtab *t, const char *s)
-{
-	if (!s)
-		s = "";
-	if ((t->n + 1) * 2 > (t->slots ? t->mask + 1 : 0) && str_rehash(t) < 0)
-		return -1;
-	size_t j = hs(s) & t->mask;
-	for (; t->slots[j]; j = (j + 1) & t->mask)
-		if (!strcmp(t->s[t->slots[j] - 1], s))
-			return t->slots[j] - 1;
-	if (t->n == t->cap) {
-		size_t c = t->cap ? t->cap * 2 : 256;
-		char **g = realloc(t->s, c * sizeof *g);
-		if (!g)
-			return -1;
-		t->s = g;
-		t->cap = c;
-	}
-	char *d = strdup(s);
-	if (!d)
-		return -1;
-	t->s[t->n] = d;
-	t->slots[j] = (uint32_t)++t->n;
-	return (int64_t)t->n - 1;
-}
-
-static uint64_t h64(uint64_t k)
-{
-	k ^= k >> 33;
-	k *= 0xff51afd7ed558ccdull;
-	return k ^ (k >> 33);
-}
-
-/* Value of key (0: absent); set when v is nonzero. */
-static uint32_t u64_get(u64tab *t, uint64_t key)
-{
-	if (!t->k)
-		return 0;
-	for (size_t i = h64(key) & t->mask; t->v[i]; i = (i + 1) & t->mask)
-		if (t->k[i] == key)
-			return t->v[i];
-	return 0;
-}
-
-static int u64_put(u64tab *t, uint64_t key, uint32_t v)
-{
-	if ((t->n + 1) * 2 > (t->k ? t->mask + 1 : 0)) {
-		size_t cap = t->k ? (t->mask + 1) * 2 : 1024;
-		uint64_t *k = malloc(cap * sizeof *k);
-		uint32_t *vv = calloc(cap, sizeof *vv);
-		if (!k || !vv) {
-			free(k);
-			free(vv);
-			return -1;
-		}
-		for (size_t i = 0; t->k && i <= t->mask; i++) {
-			if (!t->v[i])
-				continue;
-			size_t j = h64(t->k[i]) & (cap - 1);
-			while (vv[j])
-				j = (j + 1) & (cap - 1);
-			k[j] = t->k[i];
-			vv[j] = t->v[i];
-		}
-		free(t->k);
-		free(t->v);
-		t->k = k;
-		t->v = vv;
-		t->mask = cap - 1;
-	}
-	size_t i = h64(key) & t->mask;
-	while (t->v[i] && t->k[i] != key)
-		i = (i + 1) & t->mask;
-	if (!t->v[i])
-		t->n++;
-	t->k[i] = key;
-	t->v[i] = v;
-	return 0;
-}
-
-static void u64_free(u64tab *t)
-{
-	free(t->k);
-	free(t->v);
-}
-
-/* ------------------------------------------------------ the profile */
-
+/* The profile being built.  Every message and array is allocated in one
+ * list and freed together. */
 typedef struct profile {
 	const ma_analysis *a;
-	buf out, tmp, tmp2;
-	strtab strs;
-	u64tab locs;        /* frame → location id */
-	u64tab funcs;       /* hash(name, file) → function id (checked below) */
-	uint64_t nlocs, nfuncs;
-	int64_t *func_name, *func_file;   /* per function id - 1 */
-	size_t cap_funcs;
+	Profile msg;
+	ma_strtab strs;
+	ma_u64map locs;          /* frame → index in msg.location */
+	ma_u64map funcs;         /* name << 32 | file (string indices) → index in msg.function */
+	ma_u64map tids;          /* tid → index in a->threads */
+	size_t cap_loc, cap_fn, cap_smp;
+	void **mem;              /* everything allocated for msg */
+	size_t nmem, cap_mem;
 	int oom;
 } profile;
 
+static void *palloc(profile *p, size_t size)
+{
+	if (p->oom)
+		return NULL;
+	if (p->nmem == p->cap_mem) {
+		size_t c = p->cap_mem ? p->cap_mem * 2 : 1024;
+		void **m = realloc(p->mem, c * sizeof *m);
+		if (!m)
+			goto oom;
+		p->mem = m;
+		p->cap_mem = c;
+	}
+	void *x = calloc(1, size ? size : 1);
+	if (!x)
+		goto oom;
+	p->mem[p->nmem++] = x;
+	return x;
+oom:
+	p->oom = 1;
+	return NULL;
+}
+
+/* Appends x to the array *arr of *n elements (capacity *cap, in p's list:
+ * a grown array replaces its old copy there). */
+static void push(profile *p, void ***arr, size_t *n, size_t *cap, void *x)
+{
+	if (p->oom || !x)
+		return;
+	if (*n == *cap) {
+		size_t c = *cap ? *cap * 2 : 256;
+		void **g = palloc(p, c * sizeof *g);
+		if (!g)
+			return;
+		if (*n)
+			memcpy(g, *arr, *n * sizeof *g);
+		*arr = g;
+		*cap = c;
+	}
+	(*arr)[(*n)++] = x;
+}
+
+static int64_t str_id(profile *p, const char *s)
+{
+	uint32_t i = ma_strtab_intern(&p->strs, s);
+	if (i == UINT32_MAX)
+		p->oom = 1;
+	return i == UINT32_MAX ? 0 : (int64_t)i;
+}
+
+static ValueType *value_type(profile *p, const char *type, const char *unit)
+{
+	ValueType *v = palloc(p, sizeof *v);
+	if (v) {
+		memattach__pprof__value_type__init(v);
+		v->type = str_id(p, type);
+		v->unit = str_id(p, unit);
+	}
+	return v;
+}
+
+/* Function id (1-based) of a location's function in its file. */
 static uint64_t func_id(profile *p, const ma_loc *l)
 {
 	char name[512];
 	const char *fn = l->function ? l->function : ma_loc_name(l, name, sizeof name);
-	int64_t ns = str_id(&p->strs, fn), fs = str_id(&p->strs, l->file);
-	if (ns < 0 || fs < 0) {
+	int64_t ns = str_id(p, fn), fs = str_id(p, l->file);
+	uint32_t *slot = ma_u64map_slot(&p->funcs, (uint64_t)ns << 32 | (uint64_t)fs);
+	if (!slot) {
 		p->oom = 1;
 		return 0;
 	}
-	uint64_t key = ((uint64_t)ns << 32) ^ (uint64_t)fs;
-	uint32_t id = u64_get(&p->funcs, key);
-	if (id)
-		return id;
-	if (p->nfuncs == p->cap_funcs) {
-		size_t c = p->cap_funcs ? p->cap_funcs * 2 : 256;
-		int64_t *a = realloc(p->func_name, c * sizeof *a);
-		if (a)
-			p->func_name = a;
-		int64_t *b = realloc(p->func_file, c * sizeof *b);
-		if (b)
-			p->func_file = b;
-		if (!a || !b) {
-			p->oom = 1;
-			return 0;
-		}
-		p->cap_funcs = c;
-	}
-	p->func_name[p->nfuncs] = ns;
-	p->func_file[p->nfuncs] = fs;
-	id = (uint32_t)++p->nfuncs;
-	if (u64_put(&p->funcs, key, id) < 0)
-		p->oom = 1;
-	return id;
+	if (*slot != UINT32_MAX)
+		return *slot + 1;
+	Function *f = palloc(p, sizeof *f);
+	if (!f)
+		return 0;
+	memattach__pprof__function__init(f);
+	f->id = p->msg.n_function + 1;
+	f->name = f->system_name = ns;
+	f->filename = fs;
+	*slot = (uint32_t)p->msg.n_function;
+	push(p, (void ***)&p->msg.function, &p->msg.n_function, &p->cap_fn, f);
+	return f->id;
 }
 
 /* Location id of the frame whose locations are l[0..n) (innermost first,
  * inlined ones before the frame's own function). */
 static uint64_t location_id(profile *p, const ma_loc *l, size_t n)
 {
-	uint64_t frame = l[0].frame;
-	uint32_t id = u64_get(&p->locs, frame);
-	if (id)
-		return id;
-	id = (uint32_t)++p->nlocs;
-	if (u64_put(&p->locs, frame, id) < 0) {
+	uint32_t *slot = ma_u64map_slot(&p->locs, l[0].frame);
+	if (!slot) {
 		p->oom = 1;
-		return id;
+		return 0;
 	}
-	buf *m = &p->tmp;
-	m->n = 0;
-	field_u64(m, 1, id);
+	if (*slot != UINT32_MAX)
+		return *slot + 1;
+	Location *loc = palloc(p, sizeof *loc);
+	Line **lines = palloc(p, n * sizeof *lines);
+	if (!loc || !lines)
+		return 0;
+	memattach__pprof__location__init(loc);
+	loc->id = p->msg.n_location + 1;
+	*slot = (uint32_t)p->msg.n_location;
 	if (!l[0].python) {
-		const ma_module *mod = ma_analysis_module(p->a, frame);
+		const ma_module *mod = ma_analysis_module(p->a, l[0].frame);
 		if (mod)
-			field_u64(m, 2, (uint64_t)(mod - p->a->modules) + 1);
-		field_u64(m, 3, frame);
+			loc->mapping_id = (uint64_t)(mod - p->a->modules) + 1;
+		loc->address = l[0].frame;
 	}
 	/* pprof: line[i] is inlined into line[i+1]; the last is the caller. */
 	for (size_t i = 0; i < n; i++) {
-		buf *ln = &p->tmp2;
-		ln->n = 0;
-		field_u64(ln, 1, func_id(p, &l[i]));
-		field_u64(ln, 2, l[i].line);
-		field_msg(m, 4, ln);
+		Line *ln = palloc(p, sizeof *ln);
+		if (!ln)
+			return 0;
+		memattach__pprof__line__init(ln);
+		ln->function_id = func_id(p, &l[i]);
+		ln->line = l[i].line;
+		lines[i] = ln;
 	}
-	field_msg(&p->out, 4, m);
-	return id;
+	loc->line = lines;
+	loc->n_line = n;
+	push(p, (void ***)&p->msg.location, &p->msg.n_location, &p->cap_loc, loc);
+	return loc->id;
 }
 
-static void value_type(profile *p, unsigned field, const char *type, const char *unit)
-{
-	buf *m = &p->tmp;
-	m->n = 0;
-	int64_t t = str_id(&p->strs, type), u = str_id(&p->strs, unit);
-	if (t < 0 || u < 0)
-		p->oom = 1;
-	field_u64(m, 1, (uint64_t)t);
-	field_u64(m, 2, (uint64_t)u);
-	field_msg(&p->out, field, m);
-}
-
-static int build(profile *p, const ma_report_opts *o)
+static void add_mappings(profile *p)
 {
 	const ma_analysis *a = p->a;
-	str_id(&p->strs, "");      /* string 0 is always "" */
-	value_type(p, 1, "alloc_objects", "count");
-	value_type(p, 1, "alloc_space", "bytes");
-	value_type(p, 1, "inuse_objects", "count");
-	value_type(p, 1, "inuse_space", "bytes");
-	ma_metric inuse = o->metric == MA_METRIC_LEAKS ? MA_METRIC_LEAKS : MA_METRIC_PEAK;
 	int has_syms = a->nsymbols > 0;
-
-	for (size_t i = 0; i < a->nmodules; i++) {
+	p->msg.mapping = palloc(p, (a->nmodules + 1) * sizeof *p->msg.mapping);
+	for (size_t i = 0; i < a->nmodules && p->msg.mapping; i++) {
 		const ma_module *mod = &a->modules[i];
-		buf *m = &p->tmp;
-		m->n = 0;
-		field_u64(m, 1, i + 1);
-		field_u64(m, 2, mod->start);
-		field_u64(m, 3, mod->end);
-		field_u64(m, 4, mod->file_offset);
-		field_u64(m, 5, (uint64_t)str_id(&p->strs, mod->path));
-		field_u64(m, 6, (uint64_t)str_id(&p->strs, mod->build_id));
-		field_u64(m, 7, has_syms);
-		field_u64(m, 8, has_syms);
-		field_u64(m, 9, has_syms);
-		field_u64(m, 10, has_syms);
-		field_msg(&p->out, 3, m);
+		Mapping *m = palloc(p, sizeof *m);
+		if (!m)
+			return;
+		memattach__pprof__mapping__init(m);
+		m->id = i + 1;
+		m->memory_start = mod->start;
+		m->memory_limit = mod->end;
+		m->file_offset = mod->file_offset;
+		m->filename = str_id(p, mod->path);
+		m->build_id = str_id(p, mod->build_id);
+		m->has_functions = m->has_filenames = has_syms;
+		m->has_line_numbers = m->has_inline_frames = has_syms;
+		p->msg.mapping[p->msg.n_mapping++] = m;
 	}
+}
 
-	ma_loc *view = malloc(VIEW_MAX * sizeof *view);
-	uint64_t *ids = malloc(VIEW_MAX * sizeof *ids);
-	buf sample = { 0 };
-	if (!view || !ids)
-		p->oom = 1;
+static const char *thread_name(profile *p, uint32_t tid)
+{
+	if (!p->tids.keys)
+		for (size_t i = 0; i < p->a->nthreads; i++)
+			if (ma_u64map_put(&p->tids, p->a->threads[i].tid, (uint32_t)i) < 0)
+				p->oom = 1;
+	uint32_t i = ma_u64map_get(&p->tids, tid);
+	return i == UINT32_MAX ? NULL : p->a->threads[i].name;
+}
+
+/* The thread labels of a sample: its id, and its name when known. */
+static void add_labels(profile *p, Sample *smp, uint32_t tid)
+{
+	if (!tid)
+		return;
+	const char *name = thread_name(p, tid);
+	Label **lb = palloc(p, 2 * sizeof *lb);
+	Label *id = palloc(p, sizeof *id), *nm = palloc(p, sizeof *nm);
+	if (!lb || !id || !nm)
+		return;
+	memattach__pprof__label__init(id);
+	id->key = str_id(p, "thread");
+	id->num = tid;
+	lb[0] = id;
+	smp->n_label = 1;
+	if (name) {
+		memattach__pprof__label__init(nm);
+		nm->key = str_id(p, "thread_name");
+		nm->str = str_id(p, name);
+		lb[smp->n_label++] = nm;
+	}
+	smp->label = lb;
+}
+
+/* One sample per (thread, stack) entry with any value. */
+static void add_samples(profile *p, ma_metric inuse, int native, ma_loc *view)
+{
+	const ma_analysis *a = p->a;
 	for (size_t i = 0; i < a->nstacks && !p->oom; i++) {
 		const ma_stack_stats *s = &a->stacks[i];
-		ma_count al = s->alloc;
-		ma_count in = ma_stack_value(s, inuse);
+		ma_count al = s->alloc, in = ma_stack_value(s, inuse);
 		if (!al.count && !in.count)
 			continue;
-		size_t n = ma_stack_view(a, s, o->native, view, VIEW_MAX), nids = 0;
+		size_t n = ma_stack_view(a, s, native, view, VIEW_MAX), nids = 0;
+		Sample *smp = palloc(p, sizeof *smp);
+		uint64_t *ids = palloc(p, (n + 1) * sizeof *ids);
+		int64_t *vals = palloc(p, 4 * sizeof *vals);
+		if (!smp || !ids || !vals)
+			return;
+		memattach__pprof__sample__init(smp);
 		for (size_t k = 0; k < n;) {
 			size_t e = k + 1;
 			while (e < n && view[e].frame == view[k].frame && view[e - 1].inlined)
@@ -358,44 +248,57 @@ static int build(profile *p, const ma_report_opts *o)
 			ids[nids++] = location_id(p, view + k, e - k);
 			k = e;
 		}
-		sample.n = 0;
-		if (nids)
-			field_packed(&sample, 1, ids, nids);
-		uint64_t vals[4] = { al.count, al.bytes, in.count, in.bytes };
-		field_packed(&sample, 2, vals, 4);
-		field_msg(&p->out, 2, &sample);
+		vals[0] = (int64_t)al.count;
+		vals[1] = (int64_t)al.bytes;
+		vals[2] = (int64_t)in.count;
+		vals[3] = (int64_t)in.bytes;
+		smp->location_id = ids;
+		smp->n_location_id = nids;
+		smp->value = vals;
+		smp->n_value = 4;
+		add_labels(p, smp, s->tid);
+		push(p, (void ***)&p->msg.sample, &p->msg.n_sample, &p->cap_smp, smp);
 	}
-	free(view);
-	free(ids);
-	free(sample.p);
+}
 
-	for (uint64_t f = 0; f < p->nfuncs; f++) {
-		buf *m = &p->tmp;
-		m->n = 0;
-		field_u64(m, 1, f + 1);
-		field_u64(m, 2, (uint64_t)p->func_name[f]);
-		field_u64(m, 3, (uint64_t)p->func_name[f]);
-		field_u64(m, 4, (uint64_t)p->func_file[f]);
-		field_msg(&p->out, 5, m);
-	}
+static int build(profile *p, const ma_report_opts *o)
+{
+	const ma_analysis *a = p->a;
+	Profile *m = &p->msg;
+	memattach__pprof__profile__init(m);
+	str_id(p, "");           /* string 0 is always "" */
+	static const char *types[4][2] = { { "alloc_objects", "count" }, { "alloc_space", "bytes" },
+					   { "inuse_objects", "count" }, { "inuse_space", "bytes" } };
+	m->sample_type = palloc(p, 4 * sizeof *m->sample_type);
+	for (int i = 0; i < 4 && m->sample_type; i++)
+		m->sample_type[m->n_sample_type++] = value_type(p, types[i][0], types[i][1]);
+	add_mappings(p);
+	ma_metric inuse = o->metric == MA_METRIC_LEAKS ? MA_METRIC_LEAKS : MA_METRIC_PEAK;
+	ma_loc *view = malloc(VIEW_MAX * sizeof *view);
+	if (!view)
+		p->oom = 1;
+	else
+		add_samples(p, inuse, o->native, view);
+	free(view);
+
 	char comment[600];
 	snprintf(comment, sizeof comment, "memattach capture %s; inuse = memory %s%s",
 		 a->command_line ? a->command_line : "", ma_metric_title(inuse),
 		 a->filtered ? "; filtered" : "");
-	int64_t cid = str_id(&p->strs, comment);
-	int64_t dflt = str_id(&p->strs, o->metric == MA_METRIC_TOTAL ? "alloc_space" : "inuse_space");
-	if (cid < 0 || dflt < 0 || str_id(&p->strs, "space") < 0)
-		p->oom = 1;     /* every string is in the table before it is written */
-	for (size_t i = 0; i < p->strs.n; i++)
-		field_bytes(&p->out, 6, p->strs.s[i], strlen(p->strs.s[i]));
-	field_u64(&p->out, 9, a->start_realtime_ns);
-	field_u64(&p->out, 10, a->duration_ns);
-	value_type(p, 11, "space", "bytes");
-	field_u64(&p->out, 12, 1);
-	/* comment: repeated int64, not packed by our choice (both are valid) */
-	field_u64(&p->out, 13, (uint64_t)cid);
-	field_u64(&p->out, 14, (uint64_t)dflt);
-	return p->oom || p->out.oom || p->tmp.oom || p->tmp2.oom ? -1 : 0;
+	m->comment = palloc(p, sizeof *m->comment);
+	if (m->comment) {
+		m->comment[0] = str_id(p, comment);
+		m->n_comment = 1;
+	}
+	m->default_sample_type = str_id(p, o->metric == MA_METRIC_TOTAL ? "alloc_space" : "inuse_space");
+	m->time_nanos = (int64_t)a->start_realtime_ns;
+	m->duration_nanos = (int64_t)a->duration_ns;
+	m->period_type = value_type(p, "space", "bytes");
+	m->period = 1;
+	/* the string table last: every string is in it by now */
+	m->string_table = p->strs.s;
+	m->n_string_table = p->strs.n;
+	return p->oom ? -1 : 0;
 }
 
 /* gzip (RFC 1952) of data into f. */
@@ -413,18 +316,25 @@ static int write_gzip(FILE *f, const uint8_t *data, size_t n)
 		z.next_out = out;
 		z.avail_out = sizeof out;
 		zr = deflate(&z, Z_FINISH);
-		if (zr == Z_STREAM_ERROR) {
-			deflateEnd(&z);
-			return -1;
-		}
 		size_t have = sizeof out - z.avail_out;
-		if (have && fwrite(out, 1, have, f) != have) {
+		if (zr == Z_STREAM_ERROR || (have && fwrite(out, 1, have, f) != have)) {
 			deflateEnd(&z);
 			return -1;
 		}
 	} while (zr != Z_STREAM_END);
 	deflateEnd(&z);
 	return 0;
+}
+
+static void profile_free(profile *p)
+{
+	for (size_t i = 0; i < p->nmem; i++)
+		free(p->mem[i]);
+	free(p->mem);
+	ma_strtab_free(&p->strs);
+	ma_u64map_free(&p->locs);
+	ma_u64map_free(&p->funcs);
+	ma_u64map_free(&p->tids);
 }
 
 int ma_report_pprof(const ma_report_args *args)
@@ -434,29 +344,29 @@ int ma_report_pprof(const ma_report_args *args)
 		return MA_EXIT_USAGE;
 	}
 	ma_analysis *a;
-	int rc = ma_report_analyze(args, &a);
+	ma_analyze_want want = { .by_thread = 1 };
+	int rc = ma_report_analyze_with(args, &want, &a);
 	if (rc != MA_EXIT_OK)
 		return rc;
 	profile p = { .a = a };
-	rc = MA_EXIT_OK;
-	if (build(&p, &args->opts) < 0) {
+	uint8_t *packed = NULL;
+	size_t n = 0;
+	if (build(&p, &args->opts) == 0) {
+		n = memattach__pprof__profile__get_packed_size(&p.msg);
+		packed = malloc(n ? n : 1);
+	}
+	if (!packed) {
 		fprintf(stderr, "memattach report: out of memory building the profile\n");
 		rc = MA_EXIT_ERROR;
-	} else if (write_gzip(args->out, p.out.p, p.out.n) < 0) {
-		fprintf(stderr, "memattach report: cannot write the profile: %s\n", strerror(errno));
-		rc = MA_EXIT_OUTPUT;
+	} else {
+		memattach__pprof__profile__pack(&p.msg, packed);
+		if (write_gzip(args->out, packed, n) < 0) {
+			fprintf(stderr, "memattach report: cannot write the profile: %s\n", strerror(errno));
+			rc = MA_EXIT_OUTPUT;
+		}
 	}
-	free(p.out.p);
-	free(p.tmp.p);
-	free(p.tmp2.p);
-	for (size_t i = 0; i < p.strs.n; i++)
-		free(p.strs.s[i]);
-	free(p.strs.s);
-	free(p.strs.slots);
-	u64_free(&p.locs);
-	u64_free(&p.funcs);
-	free(p.func_name);
-	free(p.func_file);
+	free(packed);
+	profile_free(&p);
 	ma_analysis_free(a);
 	return rc;
 }

@@ -24,39 +24,6 @@ typedef struct table {
 	size_t mask;
 } table;
 
-static uint64_t hash_str(uint64_t h, const char *s)
-{
-	for (; s && *s; s++)
-		h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
-	return h;
-}
-
-static uint64_t loc_hash(const ma_loc *l)
-{
-	uint64_t h = 0xcbf29ce484222325ull ^ (uint64_t)l->python;
-	if (!l->function)
-		h ^= l->frame;
-	h = hash_str(h, l->function);
-	h = hash_str(h, l->file);
-	h ^= l->line;
-	h *= 0x9e3779b97f4a7c15ull;
-	return h ^ (h >> 31);
-}
-
-static int same_str(const char *x, const char *y)
-{
-	return x == y || (x && y && !strcmp(x, y));
-}
-
-static int same(const ma_loc *x, const ma_loc *y)
-{
-	if (x->python != y->python || !x->function != !y->function)
-		return 0;
-	if (!x->function)
-		return x->frame == y->frame;
-	return same_str(x->function, y->function) && same_str(x->file, y->file) && x->line == y->line;
-}
-
 static int grow_slots(table *t)
 {
 	size_t cap = t->slots ? (t->mask + 1) * 2 : 1024;
@@ -64,7 +31,7 @@ static int grow_slots(table *t)
 	if (!s)
 		return -1;
 	for (size_t r = 0; r < t->n; r++) {
-		size_t i = loc_hash(&t->rows[r].loc) & (cap - 1);
+		size_t i = ma_loc_hash(&t->rows[r].loc, 1) & (cap - 1);
 		while (s[i])
 			i = (i + 1) & (cap - 1);
 		s[i] = (uint32_t)r + 1;
@@ -79,9 +46,9 @@ static row *find(table *t, const ma_loc *l)
 {
 	if ((t->n + 1) * 2 > (t->slots ? t->mask + 1 : 0) && grow_slots(t) < 0)
 		return NULL;
-	size_t i = loc_hash(l) & t->mask;
+	size_t i = ma_loc_hash(l, 1) & t->mask;
 	for (; t->slots[i]; i = (i + 1) & t->mask)
-		if (same(&t->rows[t->slots[i] - 1].loc, l))
+		if (ma_loc_same(&t->rows[t->slots[i] - 1].loc, l, 1))
 			return &t->rows[t->slots[i] - 1];
 	if (t->n == t->cap) {
 		size_t c = t->cap ? t->cap * 2 : 256;
