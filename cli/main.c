@@ -11,6 +11,7 @@ static void usage(FILE *f)
 		"usage: memattach --pid PID [--duration TIME] [-o FILE] [--native-depth N] [--quiet]\n"
 		"       memattach run [-o FILE] [--native-depth N] [-q] -- CMD [ARGS...]\n"
 		"       memattach report FORMAT FILE [options]   (FORMAT: stats)\n"
+		"       memattach symbolize CAPTURE [-o OUT]\n"
 		"       memattach --version | --help\n");
 }
 
@@ -24,6 +25,8 @@ int main(int argc, char **argv)
 		return ma_run_main(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "report"))
 		return ma_report_main(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "symbolize"))
+		return ma_symbolize_main(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
 		usage(stdout);
 		return MA_EXIT_OK;

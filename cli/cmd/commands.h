@@ -5,5 +5,6 @@
 int ma_run_main(int argc, char **argv);
 int ma_report_main(int argc, char **argv);
 int ma_attach_main(int argc, char **argv);
+int ma_symbolize_main(int argc, char **argv);
 
 #endif

@@ -14,6 +14,7 @@
 #include "cli/util/exit_codes.h"
 #include "cli/util/parse_units.h"
 #include "cli/report/report.h"
+#include "cli/symbols/resymbolize.h"
 
 /* New formats (summary, tree, flamegraph, pprof, folded...) go here. */
 static const ma_report_format formats[] = {
@@ -181,9 +182,11 @@ int ma_report_analyze_snapshots(const ma_report_args *args, unsigned snapshots, 
 	return ma_report_analyze_with(args, &want, out);
 }
 
-int ma_report_analyze_with(const ma_report_args *args, const ma_analyze_want *want, ma_analysis **out)
+/* One analysis of the capture at path as args and want ask: MA_EXIT_OK and
+ * *out, or an exit code with the message printed. */
+static int analyze_path(const ma_report_args *args, const ma_analyze_want *want, const char *path,
+			ma_analysis **out)
 {
-	unsigned snapshots = want->snapshots;
 	*out = NULL;
 	ma_analysis *a = ma_analysis_new();
 	if (!a) {
@@ -191,15 +194,15 @@ int ma_report_analyze_with(const ma_report_args *args, const ma_analyze_want *wa
 		return MA_EXIT_ERROR;
 	}
 	ma_analysis_set_filter(a, &args->opts.filter);
-	if (snapshots)
-		ma_analysis_want_snapshots(a, snapshots);
+	if (want->snapshots)
+		ma_analysis_want_snapshots(a, want->snapshots);
 	if (want->by_thread)
 		ma_analysis_split_by_thread(a);
 	ma_progress prog;
 	ma_progress_init(&prog, "reading capture");
 	ma_analysis_set_progress(a, ma_progress_update, &prog);
 	char err[600];
-	int rrc = ma_analysis_run(a, args->capture, err, sizeof err);
+	int rrc = ma_analysis_run(a, path, err, sizeof err);
 	ma_progress_done(&prog);
 	ma_analysis_set_progress(a, NULL, NULL);
 	if (rrc < 0) {
@@ -207,6 +210,53 @@ int ma_report_analyze_with(const ma_report_args *args, const ma_analyze_want *wa
 		ma_analysis_free(a);
 		return strstr(err, "out of memory") ? MA_EXIT_ERROR : MA_EXIT_BAD_CAPTURE;
 	}
+	*out = a;
+	return MA_EXIT_OK;
+}
+
+/* Native frames and not one Symbol record: the capture's writer was killed
+ * (or the disk filled up) before it could write them. */
+static int lacks_symbols(const ma_analysis *a)
+{
+	if (a->nsymbols)
+		return 0;
+	for (size_t i = 0; i < a->nstacks; i++)
+		for (uint32_t k = 0; k < a->stacks[i].nframes; k++)
+			if (!(a->stacks[i].frames[k] >> 63))   /* bit 63: a Python frame */
+				return 1;
+	return 0;
+}
+
+/* The analysis of a copy of the capture symbolized from this machine's
+ * files (build ids checked), or a itself when that gives no name. */
+static ma_analysis *with_local_symbols(const ma_report_args *args, const ma_analyze_want *want,
+				       ma_analysis *a)
+{
+	const char *dir = getenv("TMPDIR");
+	char tmp[4096], err[600];
+	snprintf(tmp, sizeof tmp, "%s/memattach-symbols-XXXXXX", dir && *dir ? dir : "/tmp");
+	int fd = mkstemp(tmp);
+	if (fd < 0)
+		return a;
+	close(fd);
+	long n = ma_resymbolize(args->capture, tmp, 0, err, sizeof err);
+	ma_analysis *b = NULL;
+	if (n > 0 && analyze_path(args, want, tmp, &b) == MA_EXIT_OK) {
+		fprintf(stderr, "note: the capture holds no symbols (its recording was cut off); "
+				"%ld names were read from this machine's files, build ids checked "
+				"(`memattach symbolize %s` stores them in the capture)\n", n, args->capture);
+		ma_analysis_free(a);
+		a = b;
+	} else if (n <= 0) {
+		fprintf(stderr, "warning: the capture holds no symbols and this machine's "
+				"files give none: native frames are shown as addresses\n");
+	}
+	unlink(tmp);
+	return a;
+}
+
+static void warn_incomplete(const ma_analysis *a)
+{
 	char t[64];
 	if (a->replay.truncated) {
 		const char *why = !a->replay.has_agent_trailer && !a->replay.has_capture_trailer
@@ -226,6 +276,17 @@ int ma_report_analyze_with(const ma_report_args *args, const ma_analyze_want *wa
 	if (a->replay.late_events)
 		fprintf(stderr, "warning: %llu events arrived after their watermark and were applied out of order\n",
 			(unsigned long long)a->replay.late_events);
+}
+
+int ma_report_analyze_with(const ma_report_args *args, const ma_analyze_want *want, ma_analysis **out)
+{
+	ma_analysis *a;
+	int rc = analyze_path(args, want, args->capture, &a);
+	if (rc != MA_EXIT_OK)
+		return rc;
+	if (lacks_symbols(a))
+		a = with_local_symbols(args, want, a);
+	warn_incomplete(a);
 	*out = a;
 	return MA_EXIT_OK;
 }
