@@ -607,6 +607,16 @@ static inline void count_kind(ma_analysis *a, uint32_t kind, uint64_t size, ma_t
 		t->frees++;
 }
 
+/* A block freed by its thread before that thread's next allocation. */
+static void count_temporary(ma_analysis *a, const block *b)
+{
+	ma_stack_stats *s = &a->stacks[b->stack];
+	s->temporary.count++;
+	s->temporary.bytes += b->size;
+	a->temporary_allocations++;
+	a->temporary_bytes += b->size;
+}
+
 void ma_analysis_event(ma_analysis *a, const ma_event *e)
 {
 	struct ma_analysis_priv *p = a->priv;
@@ -638,6 +648,8 @@ void ma_analysis_event(ma_analysis *a, const ma_event *e)
 		if (t) {
 			t->alloc.count++;
 			t->alloc.bytes += e->size;
+			t->last_alloc = kind == MEMATTACH__EVENT_KIND__MMAP || kind == MEMATTACH__EVENT_KIND__MREMAP
+						? 0 : e->addr;
 		}
 		if (kind == MEMATTACH__EVENT_KIND__MMAP || kind == MEMATTACH__EVENT_KIND__MREMAP) {
 			map_block(a, e, st);
@@ -683,8 +695,12 @@ void ma_analysis_event(ma_analysis *a, const ma_event *e)
 	}
 	if (b->stack != EXCLUDED) {
 		count_kind(a, kind, e->size, t);
+		if (t && t->last_alloc == e->addr)
+			count_temporary(a, b);
 		drop_block(a, b->stack, b->size);
 	}
+	if (t && t->last_alloc == e->addr)
+		t->last_alloc = 0;
 	live_remove(&p->live, b);
 }
 

@@ -18,7 +18,10 @@
  *   ignored (ignored_unmaps).  An MMAP over tracked mappings unmaps them
  *   first, the same way;
  * - peak_bytes is the maximum of tracked live bytes (heap + mmap); leaked_*
- *   is what is live at the end of the capture. */
+ *   is what is live at the end of the capture;
+ * - a heap block freed by the thread that allocated it before that thread's
+ *   next allocation is temporary (heaptrack's rule): temporary_allocations
+ *   and temporary_bytes (a realloc's old block counts as freed). */
 #ifndef MEMATTACH_ANALYSIS_H
 #define MEMATTACH_ANALYSIS_H
 
@@ -42,6 +45,7 @@ typedef struct ma_stack_stats {
 	ma_count freed;              /* of those, freed (bytes: overlapped part for munmap) */
 	ma_count live;               /* live at the end: the leaks */
 	ma_count at_peak;            /* live when the global peak was reached */
+	ma_count temporary;          /* freed before the thread's next allocation */
 	uint64_t max_live_bytes;     /* its own maximum */
 	/* private: peak epoch of at_peak; snapshot generation of its last change */
 	uint64_t epoch;
@@ -53,6 +57,7 @@ typedef struct ma_thread_stats {
 	char *name;                  /* from ThreadInfo, or NULL */
 	ma_count alloc;
 	uint64_t frees;              /* free events issued by this thread */
+	uint64_t last_alloc;         /* private: its last allocation's address, until its next */
 	int selected;                /* private: matches the filter's thread name */
 } ma_thread_stats;
 
@@ -146,6 +151,7 @@ typedef struct ma_analysis {
 	uint64_t total_frees, total_bytes_freed;
 	uint64_t untracked_frees, implicit_frees, ignored_unmaps, null_allocations;
 	uint64_t live_bytes, live_blocks;          /* at the end = leaked */
+	uint64_t temporary_allocations, temporary_bytes;
 	uint64_t peak_bytes, peak_blocks, peak_seq, peak_time_ns;
 	uint64_t last_seq, last_time_ns;           /* of the last event applied */
 

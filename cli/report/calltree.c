@@ -225,6 +225,13 @@ static void add(ma_count *c, ma_count v)
 	c->bytes += v.bytes;
 }
 
+/* Adds a stack's value in every metric to v[]. */
+static void add_values(ma_count *v, const ma_stack_stats *s)
+{
+	for (int m = 0; m < MA_METRICS; m++)
+		add(&v[m], ma_stack_value(s, (ma_metric)m));
+}
+
 ma_tree *ma_tree_build(const ma_analysis *a, const ma_report_opts *opts, int by_line)
 {
 	ma_tree *t = calloc(1, sizeof *t);
@@ -247,20 +254,14 @@ ma_tree *ma_tree_build(const ma_analysis *a, const ma_report_opts *opts, int by_
 			continue;      /* nothing selected from it */
 		size_t n = ma_stack_view(a, s, opts->native, view, VIEW_MAX);
 		uint32_t cur = 0;
-		add(&t->nodes[0].peak, s->at_peak);
-		add(&t->nodes[0].leaks, s->live);
-		add(&t->nodes[0].total, s->alloc);
+		add_values(t->nodes[0].value, s);
 		for (size_t k = n; k-- > 0;) {
 			cur = child(&b, cur, &view[k]);
 			if (cur == UINT32_MAX)
 				goto oom;
-			add(&t->nodes[cur].peak, s->at_peak);
-			add(&t->nodes[cur].leaks, s->live);
-			add(&t->nodes[cur].total, s->alloc);
+			add_values(t->nodes[cur].value, s);
 		}
-		add(&t->nodes[cur].self_peak, s->at_peak);
-		add(&t->nodes[cur].self_leaks, s->live);
-		add(&t->nodes[cur].self_total, s->alloc);
+		add_values(t->nodes[cur].self, s);
 		t->stack_leaf[i] = cur;
 	}
 	free(view);
@@ -278,7 +279,7 @@ oom:
 
 ma_count ma_tree_value(const ma_tree_node *n, ma_metric m)
 {
-	return m == MA_METRIC_LEAKS ? n->leaks : m == MA_METRIC_TOTAL ? n->total : n->peak;
+	return n->value[m];
 }
 
 typedef struct sort_ctx {

@@ -25,6 +25,7 @@ void ma_report_opts_usage(FILE *f)
 		"  --peak        blocks live when the live total was highest (default)\n"
 		"  --leaks       blocks still live at the end of the capture\n"
 		"  --total       everything allocated over the capture\n"
+		"  --temporary   allocations freed before their thread's next allocation\n"
 		"filters (every report, stats too, counts only the selected allocations):\n"
 		"  --thread TID|NAME  allocations made by this thread (id, or the name reports\n"
 		"                     show: its last; Python's thread name when known)\n"
@@ -39,19 +40,32 @@ void ma_report_opts_usage(FILE *f)
 
 const char *ma_metric_name(ma_metric m)
 {
-	return m == MA_METRIC_LEAKS ? "leaks" : m == MA_METRIC_TOTAL ? "total" : "peak";
+	static const char *names[MA_METRICS] = { "peak", "leaks", "total", "temporary" };
+	return names[m];
 }
 
 const char *ma_metric_title(ma_metric m)
 {
-	return m == MA_METRIC_LEAKS ? "live at the end (leaks)"
-	     : m == MA_METRIC_TOTAL ? "allocated in total"
-				    : "live at the peak";
+	static const char *titles[MA_METRICS] = {
+		"live at the peak", "live at the end (leaks)", "allocated in total",
+		"allocated and freed at once (temporary: freed before the thread's next allocation)",
+	};
+	return titles[m];
+}
+
+const char *ma_metric_unit(ma_metric m)
+{
+	return m == MA_METRIC_TOTAL || m == MA_METRIC_TEMPORARY ? "allocations" : "blocks";
 }
 
 ma_count ma_stack_value(const ma_stack_stats *s, ma_metric m)
 {
-	return m == MA_METRIC_LEAKS ? s->live : m == MA_METRIC_TOTAL ? s->alloc : s->at_peak;
+	switch (m) {
+	case MA_METRIC_LEAKS: return s->live;
+	case MA_METRIC_TOTAL: return s->alloc;
+	case MA_METRIC_TEMPORARY: return s->temporary;
+	default: return s->at_peak;
+	}
 }
 
 /* "--opt VALUE" or "--opt=VALUE"; NULL when a is not opt. */
@@ -95,10 +109,11 @@ static int parse_time(const char *s, size_t n, uint64_t dflt, uint64_t *out, cha
 int ma_report_opts_parse(ma_report_opts *o, int argc, char **argv, int *i, char *err, size_t errlen)
 {
 	const char *a = argv[*i], *v = NULL;
-	if (!strcmp(a, "--peak") || !strcmp(a, "--leaks") || !strcmp(a, "--total")) {
-		ma_metric m = a[2] == 'p' ? MA_METRIC_PEAK : a[2] == 'l' ? MA_METRIC_LEAKS : MA_METRIC_TOTAL;
+	if (!strcmp(a, "--peak") || !strcmp(a, "--leaks") || !strcmp(a, "--total") || !strcmp(a, "--temporary")) {
+		ma_metric m = a[2] == 'p' ? MA_METRIC_PEAK : a[2] == 'l' ? MA_METRIC_LEAKS
+			    : a[3] == 'o' ? MA_METRIC_TOTAL : MA_METRIC_TEMPORARY;
 		if (o->have_metric && o->metric != m) {
-			snprintf(err, errlen, "--peak, --leaks and --total choose one memory: give one of them");
+			snprintf(err, errlen, "--peak, --leaks, --total and --temporary choose one memory: give one of them");
 			return -1;
 		}
 		o->metric = m;

@@ -22,6 +22,8 @@ typedef enum ma_metric {
 	MA_METRIC_PEAK = 0,   /* --peak (default): live when the live total was highest */
 	MA_METRIC_LEAKS,      /* --leaks: still live at the end of the capture */
 	MA_METRIC_TOTAL,      /* --total: everything allocated over the capture */
+	MA_METRIC_TEMPORARY,  /* --temporary: freed before the same thread's next allocation */
+	MA_METRICS
 } ma_metric;
 
 typedef enum ma_sort { MA_SORT_OWN, MA_SORT_TOTAL, MA_SORT_COUNT } ma_sort;
@@ -50,6 +52,8 @@ void ma_report_opts_usage(FILE *f);
 /* "peak" / "leaks" / "total", and a phrase for headings. */
 const char *ma_metric_name(ma_metric m);
 const char *ma_metric_title(ma_metric m);
+/* What a metric's count counts: "blocks" (live) or "allocations". */
+const char *ma_metric_unit(ma_metric m);
 
 /* A stack's value in a metric (bytes and blocks / allocations). */
 ma_count ma_stack_value(const ma_stack_stats *s, ma_metric m);
@@ -97,8 +101,8 @@ typedef struct ma_tree_node {
 	uint32_t next_sibling;   /* UINT32_MAX: none */
 	uint32_t depth;          /* root 0 */
 	ma_loc loc;              /* the root's is all zero */
-	ma_count peak, leaks, total;   /* incl. callees (each stack counted once) */
-	ma_count self_peak, self_leaks, self_total;  /* stacks ending here */
+	ma_count value[MA_METRICS];    /* per metric, incl. callees (each stack counted once) */
+	ma_count self[MA_METRICS];     /* per metric, of the stacks ending here */
 } ma_tree_node;
 
 typedef struct ma_tree {

@@ -82,14 +82,16 @@ else
 	echo "note: go not installed (apt-get install golang-go): pprof not read back"
 fi
 
-# truncated capture: the reports still run, with the one-line warning
+# truncated capture: the reports still run, with the one-line warning (and,
+# the symbols being cut off too, one note that names came from local files)
 size=$(stat -c %s "$tmp/c.cap")
 head -c $((size * 2 / 3)) "$tmp/c.cap" >"$tmp/t.cap"
 for f in summary tree folded; do
 	rep $f "$tmp/t.cap" >/dev/null
 	rc=$?
 	{ [ $rc = 0 ] || [ $rc = 3 ]; } || fail "$f on a truncated capture exited $rc"
-	[ "$(wc -l <"$tmp/err")" = 1 ] || { cat "$tmp/err"; fail "$f: not one line on stderr"; }
+	[ "$(grep -vc '^note: the capture holds no symbols' "$tmp/err")" = 1 ] ||
+		{ cat "$tmp/err"; fail "$f: not one warning line on stderr"; }
 done
 
 [ $fails = 0 ] && echo "PASS" && exit 0

@@ -46,6 +46,45 @@ static const ma_stack_stats *stk(const ma_analysis *a, uint32_t id)
 	return s;
 }
 
+/* Temporary: freed by its own thread before that thread's next allocation
+ * (another thread's allocations in between do not matter). */
+static void test_temporary(void **state)
+{
+	(void)state;
+	char *p = synth_tmpname("antemp");
+	synth *s = synth_open(p);
+	synth_header(s, 1);
+	uint64_t f1[] = { 0x401000 }, f2[] = { 0x402000 };
+	synth_stack(s, 1, 1, f1);
+	synth_stack(s, 2, 1, f2);
+	synth_event(s, 10, MALLOC, 0x1000, 100, 1);
+	synth_event(s, 11, MALLOC, 0x2000, 7, 2);     /* another thread: no effect */
+	synth_event(s, 10, FREE, 0x1000, 0, 0);       /* temporary (100) */
+	synth_event(s, 10, MALLOC, 0x3000, 30, 1);
+	synth_event(s, 11, FREE, 0x3000, 0, 0);       /* freed by another thread: no */
+	synth_event(s, 10, MALLOC, 0x4000, 40, 1);
+	synth_event(s, 10, MALLOC, 0x5000, 50, 2);
+	synth_event(s, 10, FREE, 0x4000, 0, 0);       /* not its thread's last: no */
+	synth_event(s, 10, FREE, 0x5000, 0, 0);       /* temporary (50) */
+	synth_event(s, 10, FREE, 0x5000, 0, 0);       /* untracked: no */
+	synth_event(s, 11, REALLOC_FREE, 0x2000, 0, 2);   /* its last allocation: yes (7) */
+	synth_event(s, 11, REALLOC, 0x6000, 9, 2);
+	synth_tick(s, 1 << 20);
+	synth_finish(s, 1);
+	synth_close(s);
+
+	ma_analysis *a = analyse(p);
+	assert_int_equal(a->temporary_allocations, 3);
+	assert_int_equal(a->temporary_bytes, 157);
+	assert_int_equal(stk(a, 1)->temporary.count, 1);
+	assert_int_equal(stk(a, 1)->temporary.bytes, 100);
+	assert_int_equal(stk(a, 2)->temporary.count, 2);
+	assert_int_equal(stk(a, 2)->temporary.bytes, 57);
+	ma_analysis_free(a);
+	unlink(p);
+	free(p);
+}
+
 /* malloc, calloc, realloc chain, operator new/delete, untracked free,
  * peak in the middle; two threads. */
 static void test_basic_totals(void **state)
@@ -387,6 +426,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_basic_totals),
+		cmocka_unit_test(test_temporary),
 		cmocka_unit_test(test_cross_thread_reuse),
 		cmocka_unit_test(test_implicit_free),
 		cmocka_unit_test(test_munmap),

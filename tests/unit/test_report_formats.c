@@ -465,9 +465,9 @@ static void test_snapshots(void **state)
 	char nb[64];
 	assert_string_equal(ma_loc_name(&t->nodes[t->stack_leaf[1]].loc, nb, sizeof nb), "alloc_b");
 	assert_string_equal(ma_loc_name(&t->nodes[t->nodes[t->stack_leaf[3]].parent].loc, nb, sizeof nb), "mid");
-	assert_int_equal(t->nodes[0].peak.bytes, 1360);
-	assert_int_equal(t->nodes[0].leaks.bytes, 280);
-	assert_int_equal(t->nodes[0].total.bytes, 1380);
+	assert_int_equal(t->nodes[0].value[MA_METRIC_PEAK].bytes, 1360);
+	assert_int_equal(t->nodes[0].value[MA_METRIC_LEAKS].bytes, 280);
+	assert_int_equal(t->nodes[0].value[MA_METRIC_TOTAL].bytes, 1380);
 	ma_tree_free(t);
 	ma_analysis_free(a);
 }

@@ -58,7 +58,7 @@ static void put_u64s(FILE *f, const char *key, const uint64_t *v, size_t n)
 
 static void put_meta(FILE *f, const ma_analysis *a, const ma_report_args *args)
 {
-	static const char *modes[] = { "peak", "leak", "total" };
+	static const char *modes[MA_METRICS] = { "peak", "leak", "total", "temp" };
 	fprintf(f, "\"meta\":{\"command\":");
 	put_str(f, a->command_line ? a->command_line : a->executable ? a->executable : "");
 	fprintf(f, ",\"capture\":");
@@ -70,7 +70,7 @@ static void put_meta(FILE *f, const ma_analysis *a, const ma_report_args *args)
 		(unsigned long long)a->peak_bytes, (unsigned long long)a->peak_blocks,
 		(unsigned long long)a->peak_time_ns, (unsigned long long)a->live_bytes,
 		(unsigned long long)a->live_blocks, (unsigned long long)a->total_bytes_allocated,
-		(unsigned long long)a->total_allocations, modes[args->opts.metric % 3], a->filtered);
+		(unsigned long long)a->total_allocations, modes[args->opts.metric], a->filtered);
 	char note[600] = "";
 	char t[64];
 	if (a->replay.truncated)
@@ -191,13 +191,13 @@ static int write_page(FILE *out, const ma_report_args *args, const ma_analysis *
 	}
 	ma_u64map_free(&tidx);
 	putc(']', out);
-	static const char *keys[6] = { "peak_b", "peak_n", "leak_b", "leak_n", "total_b", "total_n" };
-	for (int m = 0; m < 6; m++) {
+	static const char *keys[2 * MA_METRICS] = { "peak_b", "peak_n", "leak_b", "leak_n",
+						    "total_b", "total_n", "temp_b", "temp_n" };
+	for (int m = 0; m < 2 * MA_METRICS; m++) {
 		fprintf(out, ",\"%s\":[", keys[m]);
 		for (size_t i = 0; i < a->nstacks; i++) {
-			const ma_stack_stats *s = &a->stacks[i];
-			const ma_count *c = m < 2 ? &s->at_peak : m < 4 ? &s->live : &s->alloc;
-			fprintf(out, i ? ",%llu" : "%llu", (unsigned long long)(m & 1 ? c->count : c->bytes));
+			ma_count v = ma_stack_value(&a->stacks[i], (ma_metric)(m / 2));
+			fprintf(out, i ? ",%llu" : "%llu", (unsigned long long)(m & 1 ? v.count : v.bytes));
 		}
 		putc(']', out);
 	}

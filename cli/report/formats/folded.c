@@ -26,7 +26,7 @@ static int emit(FILE *f, const ma_tree *t, ma_metric m, uint32_t node, char *pat
 		if (len && len + 1 < cap)
 			path[len++] = ';';
 		len += put_name(path + len, cap - len, &n->loc);
-		ma_count self = m == MA_METRIC_LEAKS ? n->self_leaks : m == MA_METRIC_TOTAL ? n->self_total : n->self_peak;
+		ma_count self = n->self[m];
 		if (self.bytes)
 			fprintf(f, "%.*s %llu\n", (int)len, path, (unsigned long long)self.bytes);
 	}
@@ -54,8 +54,7 @@ int ma_report_folded(const ma_report_args *args)
 		return MA_EXIT_ERROR;
 	}
 	/* Stacks with no frames recorded still count, under one name. */
-	ma_count rootself = o->metric == MA_METRIC_LEAKS ? t->nodes[0].self_leaks
-			  : o->metric == MA_METRIC_TOTAL ? t->nodes[0].self_total : t->nodes[0].self_peak;
+	ma_count rootself = t->nodes[0].self[o->metric];
 	if (rootself.bytes)
 		fprintf(args->out, "[no stack recorded] %llu\n", (unsigned long long)rootself.bytes);
 	emit(args->out, t, o->metric, 0, path, 0, cap);

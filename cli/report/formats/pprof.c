@@ -18,6 +18,7 @@
 #include "cli/report/report.h"
 
 #define VIEW_MAX 4096
+#define NTYPES 6                 /* sample types: alloc, inuse, temporary (objects, space) */
 
 typedef Memattach__Pprof__Profile Profile;
 typedef Memattach__Pprof__ValueType ValueType;
@@ -232,12 +233,12 @@ static void add_samples(profile *p, ma_metric inuse, int native, ma_loc *view)
 	for (size_t i = 0; i < a->nstacks && !p->oom; i++) {
 		const ma_stack_stats *s = &a->stacks[i];
 		ma_count al = s->alloc, in = ma_stack_value(s, inuse);
-		if (!al.count && !in.count)
+		if (!al.count && !in.count && !s->temporary.count)
 			continue;
 		size_t n = ma_stack_view(a, s, native, view, VIEW_MAX), nids = 0;
 		Sample *smp = palloc(p, sizeof *smp);
 		uint64_t *ids = palloc(p, (n + 1) * sizeof *ids);
-		int64_t *vals = palloc(p, 4 * sizeof *vals);
+		int64_t *vals = palloc(p, NTYPES * sizeof *vals);
 		if (!smp || !ids || !vals)
 			return;
 		memattach__pprof__sample__init(smp);
@@ -252,10 +253,12 @@ static void add_samples(profile *p, ma_metric inuse, int native, ma_loc *view)
 		vals[1] = (int64_t)al.bytes;
 		vals[2] = (int64_t)in.count;
 		vals[3] = (int64_t)in.bytes;
+		vals[4] = (int64_t)s->temporary.count;
+		vals[5] = (int64_t)s->temporary.bytes;
 		smp->location_id = ids;
 		smp->n_location_id = nids;
 		smp->value = vals;
-		smp->n_value = 4;
+		smp->n_value = NTYPES;
 		add_labels(p, smp, s->tid);
 		push(p, (void ***)&p->msg.sample, &p->msg.n_sample, &p->cap_smp, smp);
 	}
@@ -267,10 +270,13 @@ static int build(profile *p, const ma_report_opts *o)
 	Profile *m = &p->msg;
 	memattach__pprof__profile__init(m);
 	str_id(p, "");           /* string 0 is always "" */
-	static const char *types[4][2] = { { "alloc_objects", "count" }, { "alloc_space", "bytes" },
-					   { "inuse_objects", "count" }, { "inuse_space", "bytes" } };
-	m->sample_type = palloc(p, 4 * sizeof *m->sample_type);
-	for (int i = 0; i < 4 && m->sample_type; i++)
+	static const char *types[NTYPES][2] = {
+		{ "alloc_objects", "count" }, { "alloc_space", "bytes" },
+		{ "inuse_objects", "count" }, { "inuse_space", "bytes" },
+		{ "temporary_objects", "count" }, { "temporary_space", "bytes" },
+	};
+	m->sample_type = palloc(p, NTYPES * sizeof *m->sample_type);
+	for (int i = 0; i < NTYPES && m->sample_type; i++)
 		m->sample_type[m->n_sample_type++] = value_type(p, types[i][0], types[i][1]);
 	add_mappings(p);
 	ma_metric inuse = o->metric == MA_METRIC_LEAKS ? MA_METRIC_LEAKS : MA_METRIC_PEAK;
@@ -290,7 +296,8 @@ static int build(profile *p, const ma_report_opts *o)
 		m->comment[0] = str_id(p, comment);
 		m->n_comment = 1;
 	}
-	m->default_sample_type = str_id(p, o->metric == MA_METRIC_TOTAL ? "alloc_space" : "inuse_space");
+	m->default_sample_type = str_id(p, o->metric == MA_METRIC_TOTAL ? "alloc_space"
+					   : o->metric == MA_METRIC_TEMPORARY ? "temporary_space" : "inuse_space");
 	m->time_nanos = (int64_t)a->start_realtime_ns;
 	m->duration_nanos = (int64_t)a->duration_ns;
 	m->period_type = value_type(p, "space", "bytes");

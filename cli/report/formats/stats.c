@@ -73,6 +73,8 @@ static void stats_json(const ma_report_args *args, const ma_analysis *a, uint32_
 	ma_json_u64(&j, "peak_time_ns", a->peak_time_ns);
 	ma_json_u64(&j, "leaked_bytes", a->live_bytes);
 	ma_json_u64(&j, "leaked_allocations", a->live_blocks);
+	ma_json_u64(&j, "temporary_allocations", a->temporary_allocations);
+	ma_json_u64(&j, "temporary_bytes", a->temporary_bytes);
 	ma_json_u64(&j, "rss_at_start", a->rss_at_start);
 	ma_json_u64(&j, "rss_at_end", ma_report_rss_at_end(a));
 	{
@@ -209,6 +211,9 @@ static void stats_text(const ma_report_args *args, const ma_analysis *a, uint32_
 	fprintf(f, "Live at end:       %s (%llu B) in %s blocks\n",
 		ma_fmt_bytes(a->live_bytes, b1, sizeof b1), (unsigned long long)a->live_bytes,
 		ma_fmt_count(a->live_blocks, b2, sizeof b2));
+	fprintf(f, "Temporary:         %s (%s) freed before their thread's next allocation\n",
+		ma_fmt_count(a->temporary_allocations, b1, sizeof b1),
+		ma_fmt_bytes(a->temporary_bytes, b2, sizeof b2));
 	ma_report_attribution(a, f);
 
 	fprintf(f, "\nBy allocator:\n");

@@ -145,14 +145,14 @@ int ma_report_summary(const ma_report_args *args)
 	fprintf(f, "Memory %s: %s (%s B) in %s %s%s\n", ma_metric_title(o->metric),
 		ma_fmt_bytes(all.bytes, b1, sizeof b1), ma_fmt_count(all.bytes, b2, sizeof b2),
 		ma_fmt_count(all.count, b3, sizeof b3),
-		o->metric == MA_METRIC_TOTAL ? "allocations" : "blocks",
+		ma_metric_unit(o->metric),
 		a->filtered ? " (filtered)" : "");
 	ma_report_attribution(a, f);
 	fprintf(f, "Top %zu of %zu locations by %s (own: the location called the allocator; "
 		"total: with its callees)\n\n", shown, t.n,
 		o->sort == MA_SORT_TOTAL ? "total" : o->sort == MA_SORT_COUNT ? "count" : "own");
 	fprintf(f, "%15s %7s %15s %7s %12s  %s\n", "own bytes", "own%", "total bytes", "total%",
-		o->metric == MA_METRIC_TOTAL ? "allocations" : "blocks", "location");
+		ma_metric_unit(o->metric), "location");
 	for (size_t i = 0; i < shown; i++) {
 		const row *r = &t.rows[i];
 		char ob[32], tb[32], cn[32];

@@ -97,7 +97,7 @@ int ma_report_tree(const ma_report_args *args)
 	char b[32];
 	fprintf(args->out, "Call tree of the memory %s%s (bytes, %% of %s, %s; branches below %g%% folded)\n",
 		ma_metric_title(o->metric), a->filtered ? ", filtered" : "",
-		ma_fmt_bytes(all.bytes, b, sizeof b), o->metric == MA_METRIC_TOTAL ? "allocations" : "blocks",
+		ma_fmt_bytes(all.bytes, b, sizeof b), ma_metric_unit(o->metric),
 		o->min_percent);
 	line(&d, "", all, "(all)");
 	draw(&d, 0);
