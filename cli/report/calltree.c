@@ -1,5 +1,6 @@
 /* calltree.c — how the call-stack reports see a stack (which frames,
  * named how) and the merged call tree they all draw from. */
+#include <regex.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -52,8 +53,56 @@ static size_t python_loc(const ma_analysis *a, uint64_t frame, ma_loc *out)
 	return 1;
 }
 
-size_t ma_stack_view(const ma_analysis *a, const ma_stack_stats *s, int native, ma_loc *out, size_t max)
+/* Functions that only pass an allocation on: the memory is their
+ * caller's.  Whole names (POSIX extended regular expressions). */
+static const char default_wrappers[] =
+	"^("
+	"z(try)?(malloc|calloc|realloc)(_usable|_with_flags)?|zstrdup|zmalloc_no_tcache|"   /* redis */
+	"g_(try_)?(malloc|malloc0|realloc)(_n)?|g_slice_alloc0?|g_memdup2?|g_strn?dup|"    /* glib */
+	"palloc0?|palloc_extended|repalloc|MemoryContextAlloc(Zero|ZeroAligned|Extended)?|" /* PostgreSQL */
+	"pstrdup|pnstrdup|AllocSetAlloc|AllocSetRealloc|GenerationAlloc|SlabAlloc|"
+	"sqlite3(Malloc|MallocZero|DbMalloc(Raw|Zero|RawNN)?|Realloc|DbRealloc|MemMalloc|"  /* sqlite */
+	"MemRealloc|_malloc|_malloc64|_realloc|_realloc64)|"
+	"x(malloc|calloc|realloc|zalloc|strdup|strndup|memdup)|"                          /* libiberty, git, ... */
+	"(__)?strn?dup|__GI___strn?dup|"                                                   /* libc */
+	"operator new(\\[\\])?(\\(.*\\))?|"                                             /* libstdc++ */
+	"(std::|__gnu_cxx::)(__)?new_allocator<.*>::allocate(\\(.*\\))?|"
+	"std::allocator_traits<.*>::allocate(\\(.*\\))?|"
+	"Py(Mem|Object)_(Raw)?(Malloc|Calloc|Realloc)|_Py(Mem|Object)_(Raw)?(Malloc|Calloc|Realloc)|" /* CPython */
+	"_PyMem_Raw(Malloc|Calloc|Realloc)|_PyMem_Debug.*|pymalloc_(alloc|realloc)|"
+	"_PyObject_(Malloc|Calloc|Realloc)|_PyObject_GC_(Alloc|New|NewVar|Resize|Link)|gc_alloc|"
+	"_PyObject_New(Var)?|PyType_GenericAlloc|_PyType_AllocNoTrack"
+	")$";
+
+int ma_loc_is_wrapper(const ma_loc *l, const ma_report_opts *o)
 {
+	static regex_t re;
+	static int ready;   /* 1: compiled, -1: failed (then nothing is a wrapper) */
+	if (!l->function || l->python)
+		return 0;
+	if (!ready)
+		ready = regcomp(&re, default_wrappers, REG_EXTENDED | REG_NOSUB) == 0 ? 1 : -1;
+	if (ready == 1 && regexec(&re, l->function, 0, NULL, 0) == 0)
+		return 1;
+	return o->wrappers && regexec(o->wrappers, l->function, 0, NULL, 0) == 0;
+}
+
+/* Leaves out the allocator wrappers at the inside of view[0..n) (never
+ * the last location).  Returns the new count. */
+static size_t fold_wrappers(ma_loc *view, size_t n, const ma_report_opts *o)
+{
+	size_t k = 0;
+	while (k + 1 < n && ma_loc_is_wrapper(&view[k], o))
+		k++;
+	if (k)
+		memmove(view, view + k, (n - k) * sizeof *view);
+	return n - k;
+}
+
+size_t ma_stack_view(const ma_analysis *a, const ma_stack_stats *s, const ma_report_opts *o,
+		     ma_loc *out, size_t max)
+{
+	int native = o->native;
 	uint32_t inner_py = UINT32_MAX;   /* index of the innermost Python frame */
 	if (!native)
 		for (uint32_t i = 0; i < s->nframes; i++)
@@ -83,7 +132,7 @@ size_t ma_stack_view(const ma_analysis *a, const ma_stack_stats *s, int native, 
 		else if (inner_py == UINT32_MAX || i < keep)
 			n += native_locs(a, f, out + n, max - n);
 	}
-	return n;
+	return o->keep_wrappers ? n : fold_wrappers(out, n, o);
 }
 
 int ma_analysis_has_python(const ma_analysis *a)
@@ -252,7 +301,7 @@ ma_tree *ma_tree_build(const ma_analysis *a, const ma_report_opts *opts, int by_
 		const ma_stack_stats *s = &a->stacks[i];
 		if (!s->alloc.count)
 			continue;      /* nothing selected from it */
-		size_t n = ma_stack_view(a, s, opts->native, view, VIEW_MAX);
+		size_t n = ma_stack_view(a, s, opts, view, VIEW_MAX);
 		uint32_t cur = 0;
 		add_values(t->nodes[0].value, s);
 		for (size_t k = n; k-- > 0;) {

@@ -1,6 +1,7 @@
 /* options.c — the options shared by the call-stack reports (which
  * memory, filters, --native, summary/tree knobs), metric helpers and the
  * progress bar. */
+#include <regex.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -35,7 +36,11 @@ void ma_report_opts_usage(FILE *f)
 		"  --native      show every native frame; for Python captures the default\n"
 		"                shows Python frames and the native frames below the innermost\n"
 		"summary: --max N (rows, default 10), --sort own|total|count\n"
-		"tree:    --min-percent P (prune nodes below P%% of the total, default 1)\n");
+		"tree:    --min-percent P (prune nodes below P%% of the total, default 1)\n"
+		"allocator wrappers (zmalloc, g_malloc, palloc, sqlite3Malloc, xmalloc, strdup,\n"
+		"PyMem_Malloc, ...) count as the allocator: own memory lands on their callers\n"
+		"  --keep-wrappers   show them as locations of their own\n"
+		"  --wrapper REGEX   more wrappers: whole function names (repeatable)\n");
 }
 
 const char *ma_metric_name(ma_metric m)
@@ -106,6 +111,51 @@ static int parse_time(const char *s, size_t n, uint64_t dflt, uint64_t *out, cha
 	return 0;
 }
 
+/* --wrapper REGEX: a whole function name (several --wrapper add up). */
+static int parse_wrapper(ma_report_opts *o, const char *v, char *err, size_t errlen)
+{
+	if (!v || !*v) {
+		snprintf(err, errlen, "--wrapper needs a regular expression of function names (e.g. 'my_alloc.*')");
+		return -1;
+	}
+	char *old = o->wrapper_text;
+	size_t n = (old ? strlen(old) + 1 : 0) + strlen(v) + 8;
+	char *pat = malloc(n);
+	regex_t *re = o->wrappers ? o->wrappers : malloc(sizeof *re);
+	if (!pat || !re) {
+		free(pat);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	snprintf(pat, n, "%s%s(%s)", old ? old : "", old ? "|" : "", v);
+	char full[4200];
+	snprintf(full, sizeof full, "^(%s)$", pat);
+	if (o->wrappers)
+		regfree(re);
+	int rc = regcomp(re, full, REG_EXTENDED | REG_NOSUB);
+	free(old);
+	o->wrapper_text = pat;
+	o->wrappers = re;
+	if (rc) {
+		snprintf(err, errlen, "--wrapper '%s' is not a valid regular expression", v);
+		free(re);
+		o->wrappers = NULL;
+		return -1;
+	}
+	return 1;
+}
+
+void ma_report_opts_free(ma_report_opts *o)
+{
+	if (o->wrappers) {
+		regfree(o->wrappers);
+		free(o->wrappers);
+	}
+	free(o->wrapper_text);
+	o->wrappers = NULL;
+	o->wrapper_text = NULL;
+}
+
 int ma_report_opts_parse(ma_report_opts *o, int argc, char **argv, int *i, char *err, size_t errlen)
 {
 	const char *a = argv[*i], *v = NULL;
@@ -171,6 +221,12 @@ int ma_report_opts_parse(ma_report_opts *o, int argc, char **argv, int *i, char 
 		o->filter.to_ns = to;
 		return 1;
 	}
+	if (!strcmp(a, "--keep-wrappers")) {
+		o->keep_wrappers = 1;
+		return 1;
+	}
+	if (match(a, "--wrapper", argc, argv, i, &v))
+		return parse_wrapper(o, v, err, errlen);
 	if (match(a, "--max", argc, argv, i, &v)) {
 		uint64_t n;
 		if (!v) {

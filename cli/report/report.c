@@ -75,18 +75,16 @@ static int is_opt(const char *a, const char *shrt, const char *lng)
 	return !strcmp(a, lng) || (!strncmp(a, lng, ll) && a[ll] == '=');
 }
 
-int ma_report_main(int argc, char **argv)
+static int report_run(ma_report_args *ap, int argc, char **argv)
 {
-	ma_report_args args = { .top = 10, .frames = 6 };
-	ma_report_opts_init(&args.opts);
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
 		ma_report_usage(argc < 2 ? stderr : stdout);
 		return argc < 2 ? MA_EXIT_USAGE : MA_EXIT_OK;
 	}
-	args.format = argv[1];
+	ap->format = argv[1];
 	const ma_report_format *fmt = NULL;
 	for (size_t i = 0; i < NFORMATS; i++)
-		if (!strcmp(formats[i].name, args.format))
+		if (!strcmp(formats[i].name, ap->format))
 			fmt = &formats[i];
 	if (!fmt) {
 		char names[256] = "";
@@ -95,7 +93,7 @@ int ma_report_main(int argc, char **argv)
 			if (i + 1 < NFORMATS)
 				strncat(names, ", ", sizeof names - strlen(names) - 1);
 		}
-		fprintf(stderr, "memattach report: unknown format '%s' (formats: %s)\n", args.format, names);
+		fprintf(stderr, "memattach report: unknown format '%s' (formats: %s)\n", ap->format, names);
 		return MA_EXIT_USAGE;
 	}
 	char err[512];
@@ -105,10 +103,10 @@ int ma_report_main(int argc, char **argv)
 			ma_report_usage(stdout);
 			return MA_EXIT_OK;
 		} else if (!strcmp(a, "--json")) {
-			args.json = 1;
+			ap->json = 1;
 		} else if (is_opt(a, "-o", "--output")) {
-			args.output = opt_value(argc, argv, &i, "-o", "--output");
-			if (!args.output || !*args.output)
+			ap->output = opt_value(argc, argv, &i, "-o", "--output");
+			if (!ap->output || !*ap->output)
 				return usage_error("%s needs a file name", a);
 		} else if (is_opt(a, NULL, "--top") || is_opt(a, NULL, "--frames")) {
 			int top = a[2] == 't';
@@ -122,52 +120,61 @@ int ma_report_main(int argc, char **argv)
 				return MA_EXIT_USAGE;
 			}
 			if (top)
-				args.top = (unsigned)n;
+				ap->top = (unsigned)n;
 			else
-				args.frames = (unsigned)n;
+				ap->frames = (unsigned)n;
 		} else if (a[0] == '-' && a[1]) {
-			int r = ma_report_opts_parse(&args.opts, argc, argv, &i, err, sizeof err);
+			int r = ma_report_opts_parse(&ap->opts, argc, argv, &i, err, sizeof err);
 			if (r < 0) {
 				fprintf(stderr, "memattach report: %s\n", err);
 				return MA_EXIT_USAGE;
 			}
 			if (!r)
 				return usage_error("unknown option '%s'", a);
-		} else if (!args.capture) {
-			args.capture = a;
+		} else if (!ap->capture) {
+			ap->capture = a;
 		} else {
 			return usage_error("one capture file at a time ('%s' is one too many)", a);
 		}
 	}
-	if (!args.capture)
-		return usage_error("which capture? give the capture file after '%s'", args.format);
+	if (!ap->capture)
+		return usage_error("which capture? give the capture file after '%s'", ap->format);
 
-	args.out = stdout;
+	ap->out = stdout;
 	int created = 0;        /* only a file we created may be removed again */
-	if (args.output && strcmp(args.output, "-")) {
+	if (ap->output && strcmp(ap->output, "-")) {
 		struct stat st;
-		created = stat(args.output, &st) != 0;
-		args.out = fopen(args.output, "w");
-		if (!args.out) {
-			fprintf(stderr, "memattach report: cannot write %s: %s\n", args.output, strerror(errno));
+		created = stat(ap->output, &st) != 0;
+		ap->out = fopen(ap->output, "w");
+		if (!ap->out) {
+			fprintf(stderr, "memattach report: cannot write %s: %s\n", ap->output, strerror(errno));
 			return MA_EXIT_OUTPUT;
 		}
 	}
-	int rc = fmt->run(&args);
-	int werr = fflush(args.out) != 0 || ferror(args.out);
+	int rc = fmt->run(ap);
+	int werr = fflush(ap->out) != 0 || ferror(ap->out);
 	int e = errno;
-	if (args.out != stdout && fclose(args.out) != 0 && !werr) {
+	if (ap->out != stdout && fclose(ap->out) != 0 && !werr) {
 		werr = 1;
 		e = errno;
 	}
 	if (werr && rc == MA_EXIT_OK) {
 		fprintf(stderr, "memattach report: cannot write %s: %s\n",
-			args.out == stdout && !args.output ? "standard output" : args.output, strerror(e));
+			ap->out == stdout && !ap->output ? "standard output" : ap->output, strerror(e));
 		rc = MA_EXIT_OUTPUT;
 	}
 	/* No half-written report left behind when the capture was bad. */
 	if (rc != MA_EXIT_OK && created)
-		unlink(args.output);
+		unlink(ap->output);
+	return rc;
+}
+
+int ma_report_main(int argc, char **argv)
+{
+	ma_report_args args = { .top = 10, .frames = 6 };
+	ma_report_opts_init(&args.opts);
+	int rc = report_run(&args, argc, argv);
+	ma_report_opts_free(&args.opts);
 	return rc;
 }
 

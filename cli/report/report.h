@@ -39,10 +39,15 @@ typedef struct ma_report_opts {
 	ma_sort sort;            /* --sort own|total|count (summary) */
 	double min_percent;      /* --min-percent P: tree pruning (default 1) */
 	int have_metric;         /* a metric option was given */
+	int keep_wrappers;       /* --keep-wrappers: show allocator wrappers as callers */
+	void *wrappers;          /* --wrapper REGEX: more wrappers (a compiled regex_t) */
+	char *wrapper_text;      /* their pattern, the --wrapper values joined */
 } ma_report_opts;
 
 /* Defaults. */
 void ma_report_opts_init(ma_report_opts *o);
+/* Frees what parsing allocated (the --wrapper regex). */
+void ma_report_opts_free(ma_report_opts *o);
 /* Looks at argv[*i]: 1 when it is a common option (consumed, with its
  * value: *i moves past it), 0 when it is not one, -1 with a one-line
  * message in err when its value is bad or missing. */
@@ -73,11 +78,18 @@ typedef struct ma_loc {
 
 /* The frames of a stack as the reports show them, innermost first (as
  * Stack.frames).  Inlined calls expand into several locations.  For a stack
- * with Python frames, unless native: the native frames below (inside) the
+ * with Python frames, unless o->native: the native frames below (inside) the
  * innermost Python frame, then only the Python frames (the interpreter's
- * native frames between and above them left out).  Returns the count (at
- * most max). */
-size_t ma_stack_view(const ma_analysis *a, const ma_stack_stats *s, int native, ma_loc *out, size_t max);
+ * native frames between and above them left out).  Allocator wrappers at
+ * the inside (ma_loc_is_wrapper) are left out unless o->keep_wrappers, so
+ * that the wrapper's caller is the one that allocated.  Returns the count
+ * (at most max). */
+size_t ma_stack_view(const ma_analysis *a, const ma_stack_stats *s, const ma_report_opts *o,
+		     ma_loc *out, size_t max);
+/* A known allocator wrapper (redis zmalloc, glib g_malloc, PostgreSQL
+ * palloc, sqlite3Malloc, xmalloc, strdup, CPython's PyMem_ and
+ * PyObject_Malloc families, ...) or one matching --wrapper. */
+int ma_loc_is_wrapper(const ma_loc *l, const ma_report_opts *o);
 /* Does the capture have Python frames? (decides whether --native matters) */
 int ma_analysis_has_python(const ma_analysis *a);
 

@@ -11,7 +11,7 @@
 
 enum { F_MAIN = 1, F_PARSE, F_INDEX, F_CONFIG, F_CACHE, F_XMALLOC, F_WORKER };
 static const char *fname[] = { "", "main", "parse_input", "build_index", "load_config",
-			       "leak_cache", "xmalloc", "worker_thread" };
+			       "leak_cache", "grow_buf", "worker_thread" };
 #define ADDR(f) (0x400000ull + (uint64_t)(f) * 0x100)
 
 static void small(const char *path)
@@ -58,11 +58,11 @@ static void small(const char *path)
 	 * count each allocation once (outermost frame of that name). */
 	printf("{\"modes\": {"
 	       "\"peak\": {\"all\": 34288, \"main\": 24288, \"worker_thread\": 10000, \"parse_input\": 12000,"
-	       " \"build_index\": 12000, \"leak_cache\": 12288, \"xmalloc\": 22000},"
+	       " \"build_index\": 12000, \"leak_cache\": 12288, \"grow_buf\": 22000},"
 	       "\"leak\": {\"all\": 14288, \"main\": 14288, \"worker_thread\": 0, \"parse_input\": 2000,"
-	       " \"build_index\": 2000, \"leak_cache\": 12288, \"xmalloc\": 2000},"
+	       " \"build_index\": 2000, \"leak_cache\": 12288, \"grow_buf\": 2000},"
 	       "\"total\": {\"all\": 40288, \"main\": 30288, \"worker_thread\": 10000, \"parse_input\": 18000,"
-	       " \"build_index\": 12000, \"leak_cache\": 12288, \"xmalloc\": 28000}},"
+	       " \"build_index\": 12000, \"leak_cache\": 12288, \"grow_buf\": 28000}},"
 	       " \"threads_total\": {\"100\": 28288, \"101\": 12000},"
 	       " \"peak_bytes\": 34288, \"leaked_bytes\": 14288, \"total_bytes\": 40288,"
 	       " \"moments_heap\": [20000, 34288, 14288, 14288]}\n");

@@ -227,7 +227,7 @@ static void add_labels(profile *p, Sample *smp, uint32_t tid)
 }
 
 /* One sample per (thread, stack) entry with any value. */
-static void add_samples(profile *p, ma_metric inuse, int native, ma_loc *view)
+static void add_samples(profile *p, ma_metric inuse, const ma_report_opts *o, ma_loc *view)
 {
 	const ma_analysis *a = p->a;
 	for (size_t i = 0; i < a->nstacks && !p->oom; i++) {
@@ -235,7 +235,7 @@ static void add_samples(profile *p, ma_metric inuse, int native, ma_loc *view)
 		ma_count al = s->alloc, in = ma_stack_value(s, inuse);
 		if (!al.count && !in.count && !s->temporary.count)
 			continue;
-		size_t n = ma_stack_view(a, s, native, view, VIEW_MAX), nids = 0;
+		size_t n = ma_stack_view(a, s, o, view, VIEW_MAX), nids = 0;
 		Sample *smp = palloc(p, sizeof *smp);
 		uint64_t *ids = palloc(p, (n + 1) * sizeof *ids);
 		int64_t *vals = palloc(p, NTYPES * sizeof *vals);
@@ -284,7 +284,7 @@ static int build(profile *p, const ma_report_opts *o)
 	if (!view)
 		p->oom = 1;
 	else
-		add_samples(p, inuse, o->native, view);
+		add_samples(p, inuse, o, view);
 	free(view);
 
 	char comment[600];

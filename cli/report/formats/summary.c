@@ -107,7 +107,7 @@ int ma_report_summary(const ma_report_args *args)
 			continue;
 		all.count += v.count;
 		all.bytes += v.bytes;
-		size_t n = ma_stack_view(a, s, o->native, view, VIEW_MAX);
+		size_t n = ma_stack_view(a, s, o, view, VIEW_MAX);
 		if (!n) {       /* no frames recorded: one row per stack id */
 			view[0] = (ma_loc){ .frame = 0 };
 			n = 1;
@@ -141,7 +141,13 @@ int ma_report_summary(const ma_report_args *args)
 
 	FILE *f = args->out;
 	char b1[32], b2[32], b3[32], name[512], where[512];
-	size_t shown = t.n < o->max ? t.n : o->max;
+	/* By own (or count), a location that allocated nothing itself is not
+	 * a holder: such rows (sorted last) never fill the top. */
+	size_t ranked = t.n;
+	if (o->sort != MA_SORT_TOTAL)
+		while (ranked && !t.rows[ranked - 1].own.bytes && !t.rows[ranked - 1].own.count)
+			ranked--;
+	size_t shown = ranked < o->max ? ranked : o->max;
 	fprintf(f, "Memory %s: %s (%s B) in %s %s%s\n", ma_metric_title(o->metric),
 		ma_fmt_bytes(all.bytes, b1, sizeof b1), ma_fmt_count(all.bytes, b2, sizeof b2),
 		ma_fmt_count(all.count, b3, sizeof b3),
@@ -149,8 +155,12 @@ int ma_report_summary(const ma_report_args *args)
 		a->filtered ? " (filtered)" : "");
 	ma_report_attribution(a, f);
 	fprintf(f, "Top %zu of %zu locations by %s (own: the location called the allocator; "
-		"total: with its callees)\n\n", shown, t.n,
+		"total: with its callees)\n", shown, t.n,
 		o->sort == MA_SORT_TOTAL ? "total" : o->sort == MA_SORT_COUNT ? "count" : "own");
+	if (ranked < t.n)
+		fprintf(f, "(%zu locations that allocate nothing themselves are left out: --sort total lists them)\n",
+			t.n - ranked);
+	fputc('\n', f);
 	fprintf(f, "%15s %7s %15s %7s %12s  %s\n", "own bytes", "own%", "total bytes", "total%",
 		ma_metric_unit(o->metric), "location");
 	for (size_t i = 0; i < shown; i++) {
