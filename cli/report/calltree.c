@@ -281,6 +281,39 @@ static void add_values(ma_count *v, const ma_stack_stats *s)
 		add(&v[m], ma_stack_value(s, (ma_metric)m));
 }
 
+/* The part of a view a tree takes, as the range [*lo, *hi) and the
+ * direction: the whole stack from the outermost frame in, or with
+ * --inverted from the allocation site out; --callees F from F's outermost
+ * occurrence in, --callers F from F's innermost occurrence out.  0 when
+ * the stack does not go through F. */
+static int tree_range(const ma_loc *view, size_t n, const ma_report_opts *o, size_t *lo, size_t *hi,
+		      int *inverted)
+{
+	*lo = 0;
+	*hi = n;
+	*inverted = o->inverted;
+	const char *focus = o->callers ? o->callers : o->callees;
+	if (!focus)
+		return 1;
+	size_t k, found = n;
+	for (k = 0; k < n; k++)
+		if (view[k].function && !strcmp(view[k].function, focus)) {
+			found = k;
+			if (o->callers)
+				break;   /* the innermost */
+		}
+	if (found == n)
+		return 0;
+	if (o->callers) {
+		*lo = found;
+		*inverted = 1;
+	} else {
+		*hi = found + 1;
+		*inverted = 0;
+	}
+	return 1;
+}
+
 ma_tree *ma_tree_build(const ma_analysis *a, const ma_report_opts *opts, int by_line)
 {
 	ma_tree *t = calloc(1, sizeof *t);
@@ -301,11 +334,14 @@ ma_tree *ma_tree_build(const ma_analysis *a, const ma_report_opts *opts, int by_
 		const ma_stack_stats *s = &a->stacks[i];
 		if (!s->alloc.count)
 			continue;      /* nothing selected from it */
-		size_t n = ma_stack_view(a, s, opts, view, VIEW_MAX);
+		size_t n = ma_stack_view(a, s, opts, view, VIEW_MAX), lo, hi;
+		int inverted;
+		if (!tree_range(view, n, opts, &lo, &hi, &inverted))
+			continue;
 		uint32_t cur = 0;
 		add_values(t->nodes[0].value, s);
-		for (size_t k = n; k-- > 0;) {
-			cur = child(&b, cur, &view[k]);
+		for (size_t j = lo; j < hi; j++) {
+			cur = child(&b, cur, &view[inverted ? j : lo + hi - 1 - j]);
 			if (cur == UINT32_MAX)
 				goto oom;
 			add_values(t->nodes[cur].value, s);

@@ -40,7 +40,11 @@ void ma_report_opts_usage(FILE *f)
 		"allocator wrappers (zmalloc, g_malloc, palloc, sqlite3Malloc, xmalloc, strdup,\n"
 		"PyMem_Malloc, ...) count as the allocator: own memory lands on their callers\n"
 		"  --keep-wrappers   show them as locations of their own\n"
-		"  --wrapper REGEX   more wrappers: whole function names (repeatable)\n");
+		"  --wrapper REGEX   more wrappers: whole function names (repeatable)\n"
+		"views (tree, folded, flamegraph):\n"
+		"  --inverted        bottom-up: allocation sites first, then who called them\n"
+		"  --callers FUNC    who called FUNC: the stacks through it, from it outwards\n"
+		"  --callees FUNC    what FUNC called: the stacks through it, from it inwards\n");
 }
 
 const char *ma_metric_name(ma_metric m)
@@ -219,6 +223,24 @@ int ma_report_opts_parse(ma_report_opts *o, int argc, char **argv, int *i, char 
 		}
 		o->filter.from_ns = from;
 		o->filter.to_ns = to;
+		return 1;
+	}
+	if (!strcmp(a, "--inverted")) {
+		o->inverted = 1;
+		return 1;
+	}
+	if (match(a, "--callers", argc, argv, i, &v) || match(a, "--callees", argc, argv, i, &v)) {
+		int callers = a[7] == 'r';
+		if (!v || !*v) {
+			snprintf(err, errlen, "%s needs a function name (as the reports show it)",
+				 callers ? "--callers" : "--callees");
+			return -1;
+		}
+		if (callers ? o->callees : o->callers) {
+			snprintf(err, errlen, "--callers and --callees: give one of them");
+			return -1;
+		}
+		*(callers ? &o->callers : &o->callees) = v;
 		return 1;
 	}
 	if (!strcmp(a, "--keep-wrappers")) {

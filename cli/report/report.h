@@ -42,6 +42,9 @@ typedef struct ma_report_opts {
 	int keep_wrappers;       /* --keep-wrappers: show allocator wrappers as callers */
 	void *wrappers;          /* --wrapper REGEX: more wrappers (a compiled regex_t) */
 	char *wrapper_text;      /* their pattern, the --wrapper values joined */
+	int inverted;            /* --inverted: trees from the allocation sites out */
+	const char *callers;     /* --callers F: who called F (a tree from F out) */
+	const char *callees;     /* --callees F: what F called (a tree from F in) */
 } ma_report_opts;
 
 /* Defaults. */
@@ -128,8 +131,11 @@ typedef struct ma_tree {
 } ma_tree;
 
 /* Builds the tree from an analysis (filters already applied in it; opts
- * gives --native).  Children are sorted biggest first by opts->metric
- * (bytes, then count, then name).  NULL on OOM. */
+ * gives --native, the wrappers, --inverted, --callers and --callees: with
+ * the last two only the stacks through that function count, and it is the
+ * tree's first level).  A node is one function in one file, and with
+ * by_line one line of it.  Children are sorted biggest first by
+ * opts->metric (bytes, then count, then name).  NULL on OOM. */
 ma_tree *ma_tree_build(const ma_analysis *a, const ma_report_opts *opts, int by_line);
 /* Re-sorts every node's children by metric m. */
 void ma_tree_sort(ma_tree *t, ma_metric m);

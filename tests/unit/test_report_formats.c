@@ -370,13 +370,16 @@ static void test_tree(void **state)
 	(void)state;
 	char *out, *err;
 	assert_int_equal(run(&out, &err, 3, "report", "tree", cap), MA_EXIT_OK);
+	/* a node is one (function, line): main calls mid from line 5 and
+	 * alloc_c from line 6 */
 	const char *want =
 		"1,360 B  100.00%  6  (all)\n"
-		"└─ 1,360 B  100.00%  6  main  (main.c:5)\n"
-		"   ├─ 1,310 B  96.32%  5  mid  (m.c:44)\n"
-		"   │  ├─ 1,000 B  73.53%  1  alloc_b  (b.c:22)\n"
-		"   │  ├─ 300 B  22.06%  3  alloc_a  (a.c:11)\n"
-		"   │  └─ 10 B  0.74%  1  (1 smaller branch)\n"
+		"├─ 1,310 B  96.32%  5  main  (main.c:5)\n"
+		"│  └─ 1,310 B  96.32%  5  mid  (m.c:44)\n"
+		"│     ├─ 1,000 B  73.53%  1  alloc_b  (b.c:22)\n"
+		"│     ├─ 300 B  22.06%  3  alloc_a  (a.c:11)\n"
+		"│     └─ 10 B  0.74%  1  (1 smaller branch)\n"
+		"└─ 50 B  3.68%  1  main  (main.c:6)\n"
 		"   └─ 50 B  3.68%  1  alloc_c  (c.c:33)\n";
 	expect(out, want);
 	free(out);
@@ -384,14 +387,59 @@ static void test_tree(void **state)
 	/* nothing pruned at 0% */
 	assert_int_equal(run(&out, &err, 6, "report", "tree", cap, "--min-percent", "0", "--leaks"), MA_EXIT_OK);
 	want = "280 B  100.00%  5  (all)\n"
-	       "└─ 280 B  100.00%  5  main  (main.c:5)\n"
-	       "   ├─ 230 B  82.14%  4  mid  (m.c:44)\n"
-	       "   │  ├─ 200 B  71.43%  2  alloc_a  (a.c:11)\n"
-	       "   │  ├─ 20 B  7.14%  1  alloc_b  (b.c:22)\n"
-	       "   │  └─ 10 B  3.57%  1  mid  (m.c:45)\n"
-	       "   │     └─ 10 B  3.57%  1  alloc_a  (a.c:11)\n"
+	       "├─ 230 B  82.14%  4  main  (main.c:5)\n"
+	       "│  └─ 230 B  82.14%  4  mid  (m.c:44)\n"
+	       "│     ├─ 200 B  71.43%  2  alloc_a  (a.c:11)\n"
+	       "│     ├─ 20 B  7.14%  1  alloc_b  (b.c:22)\n"
+	       "│     └─ 10 B  3.57%  1  mid  (m.c:45)\n"
+	       "│        └─ 10 B  3.57%  1  alloc_a  (a.c:11)\n"
+	       "└─ 50 B  17.86%  1  main  (main.c:6)\n"
 	       "   └─ 50 B  17.86%  1  alloc_c  (c.c:33)\n";
 	expect(out, want);
+	free(out);
+	free(err);
+	/* bottom-up: allocation sites first, then who called them */
+	assert_int_equal(run(&out, &err, 6, "report", "tree", cap, "--inverted", "--min-percent", "0"), MA_EXIT_OK);
+	want = "1,360 B  100.00%  6  (all)\n"
+	       "├─ 1,000 B  73.53%  1  alloc_b  (b.c:22)\n"
+	       "│  └─ 1,000 B  73.53%  1  mid  (m.c:44)\n"
+	       "│     └─ 1,000 B  73.53%  1  main  (main.c:5)\n"
+	       "├─ 310 B  22.79%  4  alloc_a  (a.c:11)\n"
+	       "│  ├─ 300 B  22.06%  3  mid  (m.c:44)\n"
+	       "│  │  └─ 300 B  22.06%  3  main  (main.c:5)\n"
+	       "│  └─ 10 B  0.74%  1  mid  (m.c:45)\n"
+	       "│     └─ 10 B  0.74%  1  mid  (m.c:44)\n"
+	       "│        └─ 10 B  0.74%  1  main  (main.c:5)\n"
+	       "└─ 50 B  3.68%  1  alloc_c  (c.c:33)\n"
+	       "   └─ 50 B  3.68%  1  main  (main.c:6)\n";
+	expect(out, want);
+	free(out);
+	free(err);
+	/* who called alloc_a; what mid called */
+	assert_int_equal(run(&out, &err, 7, "report", "tree", cap, "--callers", "alloc_a", "--min-percent", "0"), MA_EXIT_OK);
+	expect(out, "Call tree of the memory live at the peak, callers of alloc_a");
+	want = "310 B  100.00%  4  (all)\n"
+	       "└─ 310 B  100.00%  4  alloc_a  (a.c:11)\n"
+	       "   ├─ 300 B  96.77%  3  mid  (m.c:44)\n"
+	       "   │  └─ 300 B  96.77%  3  main  (main.c:5)\n"
+	       "   └─ 10 B  3.23%  1  mid  (m.c:45)\n"
+	       "      └─ 10 B  3.23%  1  mid  (m.c:44)\n"
+	       "         └─ 10 B  3.23%  1  main  (main.c:5)\n";
+	expect(out, want);
+	free(out);
+	free(err);
+	assert_int_equal(run(&out, &err, 7, "report", "tree", cap, "--callees", "mid", "--min-percent", "0"), MA_EXIT_OK);
+	want = "1,310 B  100.00%  5  (all)\n"
+	       "└─ 1,310 B  100.00%  5  mid  (m.c:44)\n"
+	       "   ├─ 1,000 B  76.34%  1  alloc_b  (b.c:22)\n"
+	       "   ├─ 300 B  22.90%  3  alloc_a  (a.c:11)\n"
+	       "   └─ 10 B  0.76%  1  mid  (m.c:45)\n"
+	       "      └─ 10 B  0.76%  1  alloc_a  (a.c:11)\n";
+	expect(out, want);
+	free(out);
+	free(err);
+	assert_int_equal(run(&out, &err, 4, "report", "tree", cap, "--callers=nosuch"), MA_EXIT_USAGE);
+	expect(err, "memattach report: no stack goes through a function named 'nosuch'");
 	free(out);
 	free(err);
 }

@@ -80,11 +80,19 @@ int ma_report_tree(const ma_report_args *args)
 	int rc = ma_report_analyze(args, &a);
 	if (rc != MA_EXIT_OK)
 		return rc;
-	ma_tree *t = ma_tree_build(a, o, 0);
+	ma_tree *t = ma_tree_build(a, o, 1);
 	if (!t) {
 		fprintf(stderr, "memattach report: out of memory building the call tree\n");
 		ma_analysis_free(a);
 		return MA_EXIT_ERROR;
+	}
+	const char *focus = o->callers ? o->callers : o->callees;
+	if (focus && !t->nodes[0].value[MA_METRIC_TOTAL].count) {
+		fprintf(stderr, "memattach report: no stack goes through a function named '%s'; "
+				"give a name as the reports show it (summary --sort total lists them)\n", focus);
+		ma_tree_free(t);
+		ma_analysis_free(a);
+		return MA_EXIT_USAGE;
 	}
 	drawer d = { .f = args->out, .t = t, .m = o->metric };
 	ma_count all = ma_tree_value(&t->nodes[0], o->metric);
@@ -95,8 +103,15 @@ int ma_report_tree(const ma_report_args *args)
 	if ((double)d.min_bytes < mb)
 		d.min_bytes++;
 	char b[32];
-	fprintf(args->out, "Call tree of the memory %s%s (bytes, %% of %s, %s; branches below %g%% folded)\n",
-		ma_metric_title(o->metric), a->filtered ? ", filtered" : "",
+	char view[600] = "";
+	if (o->callers)
+		snprintf(view, sizeof view, ", callers of %s", o->callers);
+	else if (o->callees)
+		snprintf(view, sizeof view, ", callees of %s", o->callees);
+	else if (o->inverted)
+		snprintf(view, sizeof view, ", inverted: allocation sites first");
+	fprintf(args->out, "Call tree of the memory %s%s%s (bytes, %% of %s, %s; branches below %g%% folded)\n",
+		ma_metric_title(o->metric), a->filtered ? ", filtered" : "", view,
 		ma_fmt_bytes(all.bytes, b, sizeof b), ma_metric_unit(o->metric),
 		o->min_percent);
 	line(&d, "", all, "(all)");
