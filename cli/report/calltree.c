@@ -370,6 +370,7 @@ ma_count ma_tree_value(const ma_tree_node *n, ma_metric m)
 typedef struct sort_ctx {
 	const ma_tree *t;
 	ma_metric m;
+	int by_change;           /* by the size of the change from the base */
 } sort_ctx;
 
 static sort_ctx g_sort;   /* qsort has no context argument in C99 */
@@ -378,6 +379,13 @@ static int cmp_node(const void *x, const void *y)
 {
 	const ma_tree_node *p = &g_sort.t->nodes[*(const uint32_t *)x];
 	const ma_tree_node *q = &g_sort.t->nodes[*(const uint32_t *)y];
+	if (g_sort.by_change) {
+		int64_t d1 = ma_tree_change(g_sort.t, *(const uint32_t *)x, g_sort.m);
+		int64_t d2 = ma_tree_change(g_sort.t, *(const uint32_t *)y, g_sort.m);
+		uint64_t a1 = d1 < 0 ? (uint64_t)-d1 : (uint64_t)d1, a2 = d2 < 0 ? (uint64_t)-d2 : (uint64_t)d2;
+		if (a1 != a2)
+			return a1 < a2 ? 1 : -1;
+	}
 	ma_count a = ma_tree_value(p, g_sort.m), b = ma_tree_value(q, g_sort.m);
 	if (a.bytes != b.bytes)
 		return a.bytes < b.bytes ? 1 : -1;
@@ -390,11 +398,11 @@ static int cmp_node(const void *x, const void *y)
 	return p->loc.line < q->loc.line ? -1 : p->loc.line > q->loc.line;
 }
 
-void ma_tree_sort(ma_tree *t, ma_metric m)
+static void sort_children(ma_tree *t, ma_metric m, int by_change)
 {
 	uint32_t *kids = NULL;
 	size_t cap = 0;
-	g_sort = (sort_ctx){ t, m };
+	g_sort = (sort_ctx){ t, m, by_change };
 	for (size_t n = 0; n < t->nnodes; n++) {
 		size_t k = 0;
 		for (uint32_t c = t->nodes[n].first_child; c != UINT32_MAX; c = t->nodes[c].next_sibling) {
@@ -420,10 +428,22 @@ void ma_tree_sort(ma_tree *t, ma_metric m)
 	free(kids);
 }
 
+void ma_tree_sort(ma_tree *t, ma_metric m)
+{
+	sort_children(t, m, 0);
+}
+
+void ma_tree_sort_change(ma_tree *t, ma_metric m)
+{
+	sort_children(t, m, 1);
+}
+
 void ma_tree_free(ma_tree *t)
 {
 	if (!t)
 		return;
+	free(t->base);
+	free(t->base_self);
 	free(t->nodes);
 	free(t->stack_leaf);
 	free(t);

@@ -41,6 +41,8 @@ void ma_report_opts_usage(FILE *f)
 		"PyMem_Malloc, ...) count as the allocator: own memory lands on their callers\n"
 		"  --keep-wrappers   show them as locations of their own\n"
 		"  --wrapper REGEX   more wrappers: whole function names (repeatable)\n"
+		"compare (summary, tree, folded): --base OLD.memcap  this capture minus OLD, per\n"
+		"  location (function and file:line: captures of different builds compare)\n"
 		"views (tree, folded, flamegraph):\n"
 		"  --inverted        bottom-up: allocation sites first, then who called them\n"
 		"  --callers FUNC    who called FUNC: the stacks through it, from it outwards\n"
@@ -223,6 +225,14 @@ int ma_report_opts_parse(ma_report_opts *o, int argc, char **argv, int *i, char 
 		}
 		o->filter.from_ns = from;
 		o->filter.to_ns = to;
+		return 1;
+	}
+	if (match(a, "--base", argc, argv, i, &v)) {
+		if (!v || !*v) {
+			snprintf(err, errlen, "--base needs the capture to compare with (an older .memcap)");
+			return -1;
+		}
+		o->base = v;
 		return 1;
 	}
 	if (!strcmp(a, "--inverted")) {

@@ -183,6 +183,14 @@ int ma_report_analyze(const ma_report_args *args, ma_analysis **out)
 	return ma_report_analyze_snapshots(args, 0, out);
 }
 
+int ma_report_analyze_base(const ma_report_args *args, ma_analysis **out)
+{
+	ma_report_args b = *args;
+	b.capture = args->opts.base;
+	ma_analyze_want want = { 0 };
+	return ma_report_analyze_with(&b, &want, out);
+}
+
 int ma_report_analyze_snapshots(const ma_report_args *args, unsigned snapshots, ma_analysis **out)
 {
 	ma_analyze_want want = { .snapshots = snapshots };

@@ -45,6 +45,7 @@ typedef struct ma_report_opts {
 	int inverted;            /* --inverted: trees from the allocation sites out */
 	const char *callers;     /* --callers F: who called F (a tree from F out) */
 	const char *callees;     /* --callees F: what F called (a tree from F in) */
+	const char *base;        /* --base OLD: show this capture minus OLD */
 } ma_report_opts;
 
 /* Defaults. */
@@ -128,7 +129,22 @@ typedef struct ma_tree {
 	 * value at stack_leaf[i] and every parent to get the tree at that
 	 * moment. */
 	uint32_t *stack_leaf;
+	/* A --base tree (ma_tree_diff): per node and metric (node * MA_METRICS
+	 * + metric), the base capture's values; NULL otherwise. */
+	ma_count *base, *base_self;
 } ma_tree;
+
+/* The trees now and base merged by location path (function, file and,
+ * with by_line, line: never addresses): value[] and self[] are now's, the
+ * base's are in ->base.  Children are unsorted (ma_tree_sort_change).
+ * now, base and their analyses must outlive it.  NULL on OOM. */
+ma_tree *ma_tree_diff(const ma_tree *now, const ma_tree *base, int by_line);
+ma_count ma_tree_base(const ma_tree *t, uint32_t node, ma_metric m);
+ma_count ma_tree_base_self(const ma_tree *t, uint32_t node, ma_metric m);
+/* now minus base, in bytes. */
+int64_t ma_tree_change(const ma_tree *t, uint32_t node, ma_metric m);
+/* Children sorted by the size of their change (either sign), biggest first. */
+void ma_tree_sort_change(ma_tree *t, ma_metric m);
 
 /* Builds the tree from an analysis (filters already applied in it; opts
  * gives --native, the wrappers, --inverted, --callers and --callees: with
@@ -188,6 +204,8 @@ typedef struct ma_analyze_want {
 } ma_analyze_want;
 int ma_report_analyze_with(const ma_report_args *args, const ma_analyze_want *want,
 			   struct ma_analysis **out);
+/* The analysis of --base's capture, with the same filters. */
+int ma_report_analyze_base(const ma_report_args *args, struct ma_analysis **out);
 
 /* "12.3 MiB" (binary units, 3 significant digits; exact below 1 KiB). */
 const char *ma_fmt_bytes(uint64_t bytes, char *buf, size_t len);

@@ -444,6 +444,41 @@ static void test_tree(void **state)
 	free(err);
 }
 
+/* --base matches locations by function and file:line, not by address: a
+ * "rebuilt" capture whose functions moved compares with the original. */
+static void test_base_other_build(void **state)
+{
+	(void)state;
+	char *p = synth_tmpname("moved");
+	synth *s = synth_open(p);
+	synth_header(s, 1);
+	/* the layout of make_capture's stack 1 and 2, every address moved */
+	uint64_t f1[] = { 0x91001, 0x92001, 0x93001 }, f2[] = { 0x91101, 0x92001, 0x93001 };
+	synth_stack(s, 1, 3, f1);
+	synth_stack(s, 2, 3, f2);
+	synth_event(s, 1, MALLOC, 0x10000, 700, 1);   /* alloc_a: 700 live at the end (base 200) */
+	synth_event(s, 1, MALLOC, 0x20000, 20, 2);    /* alloc_b: 20 (base 20) */
+	synth_tick(s, 1 << 20);
+	sym(s, 0x91001, "alloc_a", "a.c", 11);
+	sym(s, 0x91101, "alloc_b", "b.c", 22);
+	sym(s, 0x92001, "mid", "m.c", 44);
+	sym(s, 0x93001, "main", "main.c", 5);
+	synth_finish(s, 1);
+	synth_close(s);
+	char *out, *err;
+	assert_int_equal(run(&out, &err, 6, "report", "summary", "--leaks", "--base", cap, p), MA_EXIT_OK);
+	/* base (cap) at the end: alloc_a 210 in 3 blocks (two of stack 1, one of
+	 * the recursive stack 4), alloc_b 20, alloc_c 50 */
+	expect(out, "Change in the memory live at the end (leaks): +440 B (720 B in this capture, 280 B in the base ");
+	expect(out, "           +490            +490           -2  alloc_a  a.c:11\n"
+		    "            -50             -50           -1  alloc_c  c.c:33\n");
+	assert_null(strstr(out, "alloc_b"));     /* unchanged */
+	free(out);
+	free(err);
+	unlink(p);
+	free(p);
+}
+
 static void test_truncated(void **state)
 {
 	(void)state;
@@ -693,6 +728,7 @@ int main(void)
 		cmocka_unit_test(test_python_view_interpreter),
 		cmocka_unit_test(test_pprof_bytes),
 		cmocka_unit_test(test_attribution),
+		cmocka_unit_test(test_base_other_build),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -26,12 +26,15 @@ static int emit(FILE *f, const ma_tree *t, ma_metric m, uint32_t node, char *pat
 		if (len && len + 1 < cap)
 			path[len++] = ';';
 		len += put_name(path + len, cap - len, &n->loc);
-		ma_count self = n->self[m];
-		if (self.bytes)
+		ma_count self = n->self[m], then = ma_tree_base_self(t, node, m);
+		if (t->base && (self.bytes || then.bytes))   /* --base: "path BASE NOW" */
+			fprintf(f, "%.*s %llu %llu\n", (int)len, path, (unsigned long long)then.bytes,
+				(unsigned long long)self.bytes);
+		else if (self.bytes)
 			fprintf(f, "%.*s %llu\n", (int)len, path, (unsigned long long)self.bytes);
 	}
 	for (uint32_t c = n->first_child; c != UINT32_MAX; c = t->nodes[c].next_sibling)
-		if (ma_tree_value(&t->nodes[c], m).bytes)
+		if (ma_tree_value(&t->nodes[c], m).bytes || ma_tree_base(t, c, m).bytes)
 			emit(f, t, m, c, path, len, cap);
 	return 0;
 }
@@ -44,22 +47,43 @@ int ma_report_folded(const ma_report_args *args)
 	if (rc != MA_EXIT_OK)
 		return rc;
 	ma_tree *t = ma_tree_build(a, o, 0);
+	ma_analysis *b = NULL;
+	ma_tree *bt = NULL;
+	if (t && o->base) {      /* two columns, as difffolded.pl writes them */
+		rc = ma_report_analyze_base(args, &b);
+		if (rc != MA_EXIT_OK) {
+			ma_tree_free(t);
+			ma_analysis_free(a);
+			return rc;
+		}
+		bt = ma_tree_build(b, o, 0);
+		ma_tree *d = bt ? ma_tree_diff(t, bt, 0) : NULL;
+		ma_tree_free(t);
+		t = d;
+	}
 	size_t cap = 1 << 20;
 	char *path = malloc(cap);
 	if (!t || !path) {
 		fprintf(stderr, "memattach report: out of memory building the call tree\n");
 		free(path);
 		ma_tree_free(t);
+		ma_tree_free(bt);
+		ma_analysis_free(b);
 		ma_analysis_free(a);
 		return MA_EXIT_ERROR;
 	}
 	/* Stacks with no frames recorded still count, under one name. */
-	ma_count rootself = t->nodes[0].self[o->metric];
-	if (rootself.bytes)
+	ma_count rootself = t->nodes[0].self[o->metric], rootbase = ma_tree_base_self(t, 0, o->metric);
+	if (t->base && (rootself.bytes || rootbase.bytes))
+		fprintf(args->out, "[no stack recorded] %llu %llu\n", (unsigned long long)rootbase.bytes,
+			(unsigned long long)rootself.bytes);
+	else if (rootself.bytes)
 		fprintf(args->out, "[no stack recorded] %llu\n", (unsigned long long)rootself.bytes);
 	emit(args->out, t, o->metric, 0, path, 0, cap);
 	free(path);
 	ma_tree_free(t);
+	ma_tree_free(bt);
+	ma_analysis_free(b);
 	ma_analysis_free(a);
 	return MA_EXIT_OK;
 }

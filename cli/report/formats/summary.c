@@ -15,6 +15,8 @@ typedef struct row {
 	ma_loc loc;
 	ma_count own, total;
 	size_t last_stack;      /* + 1: the last stack counted in total */
+	ma_count base_own, base_total;   /* the same in --base's capture */
+	size_t base_last;
 } row;
 
 typedef struct table {
@@ -88,25 +90,114 @@ static double pct(uint64_t part, uint64_t whole)
 	return whole ? 100.0 * (double)part / (double)whole : 0.0;
 }
 
-int ma_report_summary(const ma_report_args *args)
+/* A row's name and where ("file:line", or the address when only the
+ * module is known). */
+static void row_label(const row *r, char *name, size_t nlen, char *where, size_t wlen)
+{
+	ma_loc_where(&r->loc, where, wlen);
+	if (!where[0] && !r->loc.function && r->loc.module && !r->loc.python)
+		snprintf(where, wlen, "0x%llx", (unsigned long long)r->loc.frame);
+	if (r->loc.frame == 0 && !r->loc.function && !r->loc.python)
+		snprintf(name, nlen, "(no stack recorded)");
+	else
+		ma_loc_name(&r->loc, name, nlen);
+}
+
+/* ------------------------------------------------------------ --base */
+
+static int add_stacks(table *t, const ma_analysis *a, const ma_report_opts *o, int base, ma_count *all);
+
+static int64_t delta(uint64_t now, uint64_t then)
+{
+	return (int64_t)(now - then);
+}
+
+/* The change the rows are sorted by. */
+static uint64_t row_change(const row *r, ma_sort by)
+{
+	int64_t d = by == MA_SORT_TOTAL ? delta(r->total.bytes, r->base_total.bytes)
+		  : by == MA_SORT_COUNT ? delta(r->own.count, r->base_own.count)
+					: delta(r->own.bytes, r->base_own.bytes);
+	return d < 0 ? (uint64_t)-d : (uint64_t)d;
+}
+
+static int cmp_change(const void *x, const void *y)
+{
+	const row *p = x, *q = y;
+	uint64_t a = row_change(p, g_sort), b = row_change(q, g_sort);
+	if (a != b)
+		return a < b ? 1 : -1;
+	return cmp_row(x, y);
+}
+
+/* "+1,234" / "-1,234" / "0". */
+static const char *fmt_delta(int64_t d, char *buf, size_t len)
+{
+	char n[32];
+	ma_fmt_count(d < 0 ? (uint64_t)-d : (uint64_t)d, n, sizeof n);
+	snprintf(buf, len, "%s%s", d > 0 ? "+" : d < 0 ? "-" : "", n);
+	return buf;
+}
+
+/* NEW minus the base capture, per location (matched by function and
+ * file:line, so captures of different builds compare). */
+static int summary_diff(const ma_report_args *args, const ma_analysis *a, table *t, ma_count all)
 {
 	const ma_report_opts *o = &args->opts;
-	ma_analysis *a;
-	int rc = ma_report_analyze(args, &a);
+	ma_analysis *b;
+	int rc = ma_report_analyze_base(args, &b);
 	if (rc != MA_EXIT_OK)
 		return rc;
-	table t = { 0 };
+	ma_count ball = { 0, 0 };
+	if (add_stacks(t, b, o, 1, &ball) < 0) {
+		fprintf(stderr, "memattach report: out of memory building the summary\n");
+		ma_analysis_free(b);
+		return MA_EXIT_ERROR;
+	}
+	size_t changed = 0;
+	for (size_t i = 0; i < t->n; i++)
+		if (row_change(&t->rows[i], o->sort) || t->rows[i].own.count != t->rows[i].base_own.count)
+			t->rows[changed++] = t->rows[i];
+	g_sort = o->sort;
+	if (changed > 1)
+		qsort(t->rows, changed, sizeof *t->rows, cmp_change);
+	size_t shown = changed < o->max ? changed : o->max;
+	FILE *f = args->out;
+	char d1[40], b1[32], b2[32], name[512], where[512];
+	fprintf(f, "Change in the memory %s: %s B (%s in this capture, %s in the base %s)%s\n",
+		ma_metric_title(o->metric), fmt_delta(delta(all.bytes, ball.bytes), d1, sizeof d1),
+		ma_fmt_bytes(all.bytes, b1, sizeof b1), ma_fmt_bytes(ball.bytes, b2, sizeof b2), o->base,
+		a->filtered ? " (filtered)" : "");
+	fprintf(f, "Top %zu of %zu changed locations by %s change (this capture minus the base)\n\n",
+		shown, changed, o->sort == MA_SORT_TOTAL ? "total" : o->sort == MA_SORT_COUNT ? "count" : "own");
+	fprintf(f, "%15s %15s %12s  %s\n", "own change", "total change", ma_metric_unit(o->metric), "location");
+	for (size_t i = 0; i < shown; i++) {
+		const row *r = &t->rows[i];
+		char od[40], td[40], cd[40];
+		row_label(r, name, sizeof name, where, sizeof where);
+		fprintf(f, "%15s %15s %12s  %s%s%s\n", fmt_delta(delta(r->own.bytes, r->base_own.bytes), od, sizeof od),
+			fmt_delta(delta(r->total.bytes, r->base_total.bytes), td, sizeof td),
+			fmt_delta(delta(r->own.count, r->base_own.count), cd, sizeof cd),
+			name, where[0] ? "  " : "", where);
+	}
+	ma_analysis_free(b);
+	return MA_EXIT_OK;
+}
+
+/* Adds every stack of a to the rows (base: into the base_ fields); the
+ * metric's sum goes to *all.  -1 on OOM. */
+static int add_stacks(table *t, const ma_analysis *a, const ma_report_opts *o, int base, ma_count *all)
+{
 	ma_loc *view = malloc(VIEW_MAX * sizeof *view);
 	if (!view)
-		goto oom;
-	ma_count all = { 0, 0 };
+		return -1;
 	for (size_t i = 0; i < a->nstacks; i++) {
 		const ma_stack_stats *s = &a->stacks[i];
 		ma_count v = ma_stack_value(s, o->metric);
 		if (!v.count && !v.bytes)
 			continue;
-		all.count += v.count;
-		all.bytes += v.bytes;
+		all->count += v.count;
+		all->bytes += v.bytes;
 		size_t n = ma_stack_view(a, s, o, view, VIEW_MAX);
 		if (!n) {       /* no frames recorded: one row per stack id */
 			view[0] = (ma_loc){ .frame = 0 };
@@ -122,19 +213,45 @@ int ma_report_summary(const ma_report_args *args)
 					break;
 				}
 		for (size_t k = 0; k < n; k++) {
-			row *r = find(&t, &view[k]);
-			if (!r)
-				goto oom;
-			if (k == own_k) {
-				r->own.count += v.count;
-				r->own.bytes += v.bytes;
+			row *r = find(t, &view[k]);
+			if (!r) {
+				free(view);
+				return -1;
 			}
-			if (r->last_stack != i + 1) {   /* recursion: once per stack */
-				r->last_stack = i + 1;
-				r->total.count += v.count;
-				r->total.bytes += v.bytes;
+			ma_count *own = base ? &r->base_own : &r->own, *total = base ? &r->base_total : &r->total;
+			size_t *last = base ? &r->base_last : &r->last_stack;
+			if (k == own_k) {
+				own->count += v.count;
+				own->bytes += v.bytes;
+			}
+			if (*last != i + 1) {   /* recursion: once per stack */
+				*last = i + 1;
+				total->count += v.count;
+				total->bytes += v.bytes;
 			}
 		}
+	}
+	free(view);
+	return 0;
+}
+
+int ma_report_summary(const ma_report_args *args)
+{
+	const ma_report_opts *o = &args->opts;
+	ma_analysis *a;
+	int rc = ma_report_analyze(args, &a);
+	if (rc != MA_EXIT_OK)
+		return rc;
+	table t = { 0 };
+	ma_count all = { 0, 0 };
+	if (add_stacks(&t, a, o, 0, &all) < 0)
+		goto oom;
+	if (o->base) {
+		rc = summary_diff(args, a, &t, all);
+		free(t.rows);
+		free(t.slots);
+		ma_analysis_free(a);
+		return rc;
 	}
 	g_sort = o->sort;
 	qsort(t.rows, t.n, sizeof *t.rows, cmp_row);
@@ -166,26 +283,18 @@ int ma_report_summary(const ma_report_args *args)
 	for (size_t i = 0; i < shown; i++) {
 		const row *r = &t.rows[i];
 		char ob[32], tb[32], cn[32];
-		ma_loc_where(&r->loc, where, sizeof where);
-		if (!where[0] && !r->loc.function && r->loc.module && !r->loc.python)
-			snprintf(where, sizeof where, "0x%llx", (unsigned long long)r->loc.frame);
-		if (r->loc.frame == 0 && !r->loc.function && !r->loc.python)
-			snprintf(name, sizeof name, "(no stack recorded)");
-		else
-			ma_loc_name(&r->loc, name, sizeof name);
+		row_label(r, name, sizeof name, where, sizeof where);
 		fprintf(f, "%15s %6.2f%% %15s %6.2f%% %12s  %s%s%s\n",
 			ma_fmt_count(r->own.bytes, ob, sizeof ob), pct(r->own.bytes, all.bytes),
 			ma_fmt_count(r->total.bytes, tb, sizeof tb), pct(r->total.bytes, all.bytes),
 			ma_fmt_count(r->own.count, cn, sizeof cn), name, where[0] ? "  " : "", where);
 	}
-	free(view);
 	free(t.rows);
 	free(t.slots);
 	ma_analysis_free(a);
 	return MA_EXIT_OK;
 oom:
 	fprintf(stderr, "memattach report: out of memory building the summary\n");
-	free(view);
 	free(t.rows);
 	free(t.slots);
 	ma_analysis_free(a);

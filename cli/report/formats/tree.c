@@ -73,6 +73,100 @@ static void draw(drawer *d, uint32_t node)
 	}
 }
 
+/* ------------------------------------------------------------ --base */
+
+static uint64_t mag(int64_t d)
+{
+	return d < 0 ? (uint64_t)-d : (uint64_t)d;
+}
+
+static const char *signed_count(int64_t d, char *buf, size_t len)
+{
+	char n[32];
+	snprintf(buf, len, "%s%s", d > 0 ? "+" : d < 0 ? "-" : "", ma_fmt_count(mag(d), n, sizeof n));
+	return buf;
+}
+
+/* "+1,000 B  (2,000 → 3,000)  +1  label" */
+static void diff_line(drawer *d, const char *branch, uint32_t node, const char *label)
+{
+	const ma_tree *t = d->t;
+	ma_count now = t->nodes[node].value[d->m], then = ma_tree_base(t, node, d->m);
+	char c[40], n1[32], n2[32], k[40];
+	fprintf(d->f, "%s%s%s B  (%s → %s)  %s  %s\n", d->prefix, branch,
+		signed_count(ma_tree_change(t, node, d->m), c, sizeof c), ma_fmt_count(then.bytes, n1, sizeof n1),
+		ma_fmt_count(now.bytes, n2, sizeof n2), signed_count((int64_t)(now.count - then.count), k, sizeof k),
+		label);
+}
+
+/* Children whose change is at least the threshold (they are sorted by
+ * the size of their change); the others are only counted. */
+static void draw_diff(drawer *d, uint32_t node)
+{
+	const ma_tree *t = d->t;
+	size_t plen = strlen(d->prefix), nrest = 0;
+	uint32_t last = UINT32_MAX;
+	for (uint32_t c = t->nodes[node].first_child; c != UINT32_MAX; c = t->nodes[c].next_sibling) {
+		uint64_t ch = mag(ma_tree_change(t, c, d->m));
+		if (ch && ch >= d->min_bytes)
+			last = c;
+		else if (ch)
+			nrest++;
+	}
+	for (uint32_t c = t->nodes[node].first_child; c != UINT32_MAX && last != UINT32_MAX; c = t->nodes[c].next_sibling) {
+		uint64_t ch = mag(ma_tree_change(t, c, d->m));
+		if (!ch || ch < d->min_bytes)
+			continue;
+		int is_last = c == last && !nrest;
+		char name[512], where[512], label[1100];
+		ma_loc_name(&t->nodes[c].loc, name, sizeof name);
+		ma_loc_where(&t->nodes[c].loc, where, sizeof where);
+		snprintf(label, sizeof label, "%s%s%s%s", name, where[0] ? "  (" : "", where, where[0] ? ")" : "");
+		diff_line(d, is_last ? "└─ " : "├─ ", c, label);
+		if (plen + 8 < sizeof d->prefix) {
+			strcpy(d->prefix + plen, is_last ? "   " : "│  ");
+			draw_diff(d, c);
+			d->prefix[plen] = 0;
+		}
+		if (c == last)
+			break;
+	}
+	if (nrest)
+		fprintf(d->f, "%s└─ (%zu smaller change%s)\n", d->prefix, nrest, nrest == 1 ? "" : "s");
+}
+
+/* This capture's tree minus --base's, by location path. */
+static int tree_diff(const ma_report_args *args, const ma_analysis *a, const ma_tree *now)
+{
+	const ma_report_opts *o = &args->opts;
+	ma_analysis *b;
+	int rc = ma_report_analyze_base(args, &b);
+	if (rc != MA_EXIT_OK)
+		return rc;
+	ma_tree *bt = ma_tree_build(b, o, 1), *t = bt ? ma_tree_diff(now, bt, 1) : NULL;
+	if (!t) {
+		fprintf(stderr, "memattach report: out of memory building the call tree\n");
+		ma_tree_free(bt);
+		ma_analysis_free(b);
+		return MA_EXIT_ERROR;
+	}
+	ma_tree_sort_change(t, o->metric);
+	drawer d = { .f = args->out, .t = t, .m = o->metric };
+	uint64_t big = now->nodes[0].value[o->metric].bytes, old = bt->nodes[0].value[o->metric].bytes;
+	double mb = (double)(big > old ? big : old) * o->min_percent / 100.0;
+	d.min_bytes = (uint64_t)mb + ((double)(uint64_t)mb < mb);
+	fprintf(args->out, "Change in the memory %s%s: this capture minus %s (bytes, base → now, %s; "
+		"changes below %g%% of the larger total folded)\n",
+		ma_metric_title(o->metric), a->filtered ? ", filtered" : "", o->base, ma_metric_unit(o->metric),
+		o->min_percent);
+	diff_line(&d, "", 0, "(all)");
+	draw_diff(&d, 0);
+	ma_tree_free(t);
+	ma_tree_free(bt);
+	ma_analysis_free(b);
+	return MA_EXIT_OK;
+}
+
 int ma_report_tree(const ma_report_args *args)
 {
 	const ma_report_opts *o = &args->opts;
@@ -93,6 +187,12 @@ int ma_report_tree(const ma_report_args *args)
 		ma_tree_free(t);
 		ma_analysis_free(a);
 		return MA_EXIT_USAGE;
+	}
+	if (o->base) {
+		rc = tree_diff(args, a, t);
+		ma_tree_free(t);
+		ma_analysis_free(a);
+		return rc;
 	}
 	drawer d = { .f = args->out, .t = t, .m = o->metric };
 	ma_count all = ma_tree_value(&t->nodes[0], o->metric);
