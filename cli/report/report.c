@@ -398,9 +398,18 @@ void ma_report_attribution(const ma_analysis *a, FILE *f)
 	uint64_t rss = ma_report_rss_at_end(a);
 	if (!a->attached || !rss)
 		return;
+	uint64_t unattributed = rss > a->live_bytes ? rss - a->live_bytes : 0;
 	fprintf(f, "RSS at attach %s, at the end %s; tracked live heap %s; not attributed %s "
 		   "(allocated before attach or outside the hooked allocators)\n",
 		ma_fmt_bytes(a->rss_at_start, b1, sizeof b1), ma_fmt_bytes(rss, b2, sizeof b2),
 		ma_fmt_bytes(a->live_bytes, b3, sizeof b3),
-		rss > a->live_bytes ? ma_fmt_bytes(rss - a->live_bytes, b4, sizeof b4) : "0 B");
+		unattributed ? ma_fmt_bytes(unattributed, b4, sizeof b4) : "0 B");
+	if (a->live_bytes > rss)
+		fprintf(f, "note: the tracked heap is above RSS: allocated pages the program has not "
+			   "touched yet (calloc, mmap, large buffers) count in the heap, and in RSS only "
+			   "once written\n");
+	else if (unattributed > rss / 2)
+		fprintf(f, "note: most of RSS is not attributed: memory allocated before the attach "
+			   "(its frees show as untracked), outside the hooked allocators (thread stacks, "
+			   "code, static data), or the allocator's own overhead and free lists\n");
 }

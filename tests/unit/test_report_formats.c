@@ -693,6 +693,22 @@ static void test_attribution(void **state)
 	fclose(f);
 	expect(out, "RSS at attach 22.9 MiB, at the end 48.9 MiB; tracked live heap 25.5 MiB; "
 		    "not attributed 23.4 MiB ");
+	assert_null(strstr(out, "note:"));      /* 48% of RSS: no note */
+	free(out);
+	/* calloc'ed pages never touched: the heap above RSS, said so */
+	a.live_bytes = 60000000;
+	f = open_memstream(&out, &len);
+	ma_report_attribution(&a, f);
+	fclose(f);
+	expect(out, "not attributed 0 B (");
+	expect(out, "note: the tracked heap is above RSS: allocated pages the program has not touched yet");
+	free(out);
+	/* most of RSS from before the attach */
+	a.live_bytes = 1000000;
+	f = open_memstream(&out, &len);
+	ma_report_attribution(&a, f);
+	fclose(f);
+	expect(out, "note: most of RSS is not attributed: memory allocated before the attach");
 	free(out);
 }
 
