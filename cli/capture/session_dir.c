@@ -4,8 +4,8 @@
  * where nobody else can rename our entries, and every operation after
  * its creation goes through descriptors held open (*at() calls, no
  * symlink followed), so no path another user controls is ever resolved
- * again by root.  A directory whose memattach was killed is swept by the
- * next one. */
+ * again by root.  A directory whose memattach was killed, or whose
+ * target is gone (an agent copy), is swept by the next memattach. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -59,7 +59,41 @@ static void remove_dir(int parent_fd, const char *name, int fd)
 		unlinkat(parent_fd, name, AT_REMOVEDIR);
 }
 
-/* memattach-<pid>-XXXXXX of ours whose process is gone (a SIGKILL). */
+/* The start time of pid (clock ticks since boot), 0 when it is gone. */
+static unsigned long long start_time(int pid)
+{
+	char path[64], buf[1024];
+	unsigned long long st = 0;
+	snprintf(path, sizeof path, "/proc/%d/stat", pid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return 0;
+	size_t n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	char *p = strrchr(buf, ')');
+	/* state ppid pgrp session tty tpgid flags minflt cminflt majflt
+	 * cmajflt utime stime cutime cstime priority nice threads itreal start */
+	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu", &st) != 1)
+		return 0;
+	return st;
+}
+
+/* Ours and stale: memattach-<pid>-XXXXXX whose memattach is gone (a
+ * SIGKILL), memattach-t<pid>.<start>-XXXXXX whose target is gone. */
+static int stale(const char *name)
+{
+	int pid, end = 0;
+	unsigned long long start;
+	if (sscanf(name, "memattach-t%d.%llu-%*6[A-Za-z0-9]%n", &pid, &start, &end) == 2 && end && !name[end])
+		return pid > 0 && start_time(pid) != start;
+	end = 0;
+	if (sscanf(name, "memattach-%d-%*6[A-Za-z0-9]%n", &pid, &end) != 1 || !end || name[end] ||
+	    pid <= 0 || pid == getpid())
+		return 0;
+	return kill(pid, 0) < 0 && errno == ESRCH;
+}
+
 static void sweep(int parent_fd)
 {
 	int dfd = openat(parent_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -71,12 +105,8 @@ static void sweep(int parent_fd)
 		return;
 	}
 	while ((e = readdir(dir))) {
-		int pid, end = 0;
-		if (sscanf(e->d_name, "memattach-%d-%*6[A-Za-z0-9]%n", &pid, &end) != 1 ||
-		    !end || e->d_name[end] || pid <= 0 || pid == getpid())
+		if (strncmp(e->d_name, "memattach-", 10) || !stale(e->d_name))
 			continue;
-		if (kill(pid, 0) == 0 || errno != ESRCH)
-			continue;    /* alive (or another user's): not ours to sweep */
 		int fd = openat(parent_fd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (fd < 0)
 			continue;
@@ -87,7 +117,7 @@ static void sweep(int parent_fd)
 	closedir(dir);
 }
 
-static int make_dir(struct ma_session_dir *d)
+static int make_dir(struct ma_session_dir *d, const char *label)
 {
 	static const char abc[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 	for (int tries = 0; tries < 100; tries++) {
@@ -98,7 +128,7 @@ static int make_dir(struct ma_session_dir *d)
 		for (int i = 0; i < 6; i++)
 			sfx[i] = abc[r[i] % (sizeof abc - 1)];
 		sfx[6] = 0;
-		snprintf(d->name, sizeof d->name, "memattach-%d-%s", (int)getpid(), sfx);
+		snprintf(d->name, sizeof d->name, "memattach-%s-%s", label, sfx);
 		if (mkdirat(d->parent_fd, d->name, 0700) == 0)
 			return 0;
 		if (errno != EEXIST)
@@ -107,7 +137,7 @@ static int make_dir(struct ma_session_dir *d)
 	return -1;
 }
 
-int ma_session_dir_create(struct ma_session_dir *d, char *err, size_t errlen)
+static int create(struct ma_session_dir *d, const char *label, char *err, size_t errlen)
 {
 	const char *tmp = getenv("TMPDIR");
 	if (!tmp || !*tmp)
@@ -117,7 +147,7 @@ int ma_session_dir_create(struct ma_session_dir *d, char *err, size_t errlen)
 	if ((d->parent_fd = open_parent(tmp, err, errlen)) < 0)
 		return -1;
 	sweep(d->parent_fd);
-	if (make_dir(d) < 0) {
+	if (make_dir(d, label) < 0) {
 		snprintf(err, errlen, "cannot create a private directory in %s: %s (set TMPDIR to a writable directory)",
 			 tmp, strerror(errno));
 		d->name[0] = 0;
@@ -130,6 +160,26 @@ int ma_session_dir_create(struct ma_session_dir *d, char *err, size_t errlen)
 	}
 	snprintf(d->path, sizeof d->path, "%s/%s", tmp, d->name);
 	return 0;
+}
+
+int ma_session_dir_create(struct ma_session_dir *d, char *err, size_t errlen)
+{
+	char label[16];
+	snprintf(label, sizeof label, "%d", (int)getpid());
+	return create(d, label, err, errlen);
+}
+
+int ma_session_dir_create_for(struct ma_session_dir *d, pid_t target, char *err, size_t errlen)
+{
+	char label[48];
+	unsigned long long st = start_time((int)target);
+	if (!st) {
+		snprintf(err, errlen, "process %d is gone", (int)target);
+		d->fd = d->parent_fd = -1;
+		return -1;
+	}
+	snprintf(label, sizeof label, "t%d.%llu", (int)target, st);
+	return create(d, label, err, errlen);
 }
 
 int ma_session_dir_bind(struct ma_session_dir *d, int sock, const char *name,
@@ -172,6 +222,11 @@ void ma_session_dir_remove(struct ma_session_dir *d)
 {
 	if (d->fd >= 0 && d->name[0])
 		remove_dir(d->parent_fd, d->name, d->fd);
+	ma_session_dir_close(d);
+}
+
+void ma_session_dir_close(struct ma_session_dir *d)
+{
 	if (d->fd >= 0)
 		close(d->fd);
 	if (d->parent_fd >= 0)

@@ -14,7 +14,7 @@
 struct ma_session_dir {
 	int parent_fd;          /* $TMPDIR, checked when opened */
 	int fd;                 /* the directory itself */
-	char name[64];          /* memattach-<pid>-XXXXXX, in parent_fd */
+	char name[64];          /* memattach-<label>-XXXXXX, in parent_fd */
 	char path[PATH_MAX];    /* for the agent (and messages) only */
 };
 
@@ -22,6 +22,10 @@ struct ma_session_dir {
  * creates a fresh one in $TMPDIR (0711, owned by this process's user).
  * 0, or -1 with a message. */
 int ma_session_dir_create(struct ma_session_dir *d, char *err, size_t errlen);
+/* The same for an agent copy given to target: memattach-t<pid>.<start>-
+ * XXXXXX, kept while the target runs (it maps the copy, and a later
+ * attach dlopens the same path), swept by a memattach after it is gone. */
+int ma_session_dir_create_for(struct ma_session_dir *d, pid_t target, char *err, size_t errlen);
 /* Binds sock (AF_UNIX) to NAME in the directory, without resolving the
  * directory's path again; the socket is made 0600 and given to uid:gid.
  * 0, or -1 with a message. */
@@ -34,5 +38,7 @@ int ma_session_dir_create_file(struct ma_session_dir *d, const char *name, mode_
 void ma_session_dir_unlink(struct ma_session_dir *d, const char *name);
 /* Removes what memattach put in the directory, and the directory. */
 void ma_session_dir_remove(struct ma_session_dir *d);
+/* Lets go of the directory, leaving it as it is. */
+void ma_session_dir_close(struct ma_session_dir *d);
 
 #endif

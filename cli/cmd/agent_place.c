@@ -97,12 +97,18 @@ static int mapped_is_ours(pid_t pid, const struct mapped *m, const char *agent)
 	return same;
 }
 
-static int copy_agent(const char *agent, struct ma_session *s, char *out, size_t len,
-		      char *err, size_t errlen)
+/* The copy lives in a directory of its own, kept while the target runs:
+ * the target maps it, and a later attach reuses it by its path. */
+static int copy_agent(pid_t pid, const char *agent, char *out, size_t len, char *err, size_t errlen)
 {
-	snprintf(out, len, "%.4000s/%s", s->sd.path, MA_SESSION_AGENT_COPY);
+	struct ma_session_dir cd;
+	if (ma_session_dir_create_for(&cd, pid, err, errlen) < 0) {
+		ma_session_dir_remove(&cd);
+		return MA_AGENT_PLACE_ERROR;
+	}
+	snprintf(out, len, "%.4000s/%s", cd.path, MA_SESSION_AGENT_COPY);
 	int in = open(agent, O_RDONLY | O_CLOEXEC);
-	int o = in < 0 ? -1 : ma_session_dir_create_file(&s->sd, MA_SESSION_AGENT_COPY, 0555);
+	int o = in < 0 ? -1 : ma_session_dir_create_file(&cd, MA_SESSION_AGENT_COPY, 0555);
 	ssize_t n = -1;
 	if (o >= 0) {
 		char buf[65536];
@@ -116,13 +122,15 @@ static int copy_agent(const char *agent, struct ma_session *s, char *out, size_t
 		snprintf(err, errlen, "cannot copy the agent to %.900s: %s", out, strerror(errno));
 		if (in >= 0)
 			close(in);
+		ma_session_dir_remove(&cd);
 		return MA_AGENT_PLACE_ERROR;
 	}
 	close(in);
+	ma_session_dir_close(&cd);
 	return MA_AGENT_PLACE_OK;
 }
 
-int ma_agent_place(pid_t pid, const char *agent, struct ma_session *s, uid_t uid,
+int ma_agent_place(pid_t pid, const char *agent, uid_t uid,
 		   char *out, size_t len, char *err, size_t errlen)
 {
 	struct mapped m;
@@ -145,5 +153,5 @@ int ma_agent_place(pid_t pid, const char *agent, struct ma_session *s, uid_t uid
 		snprintf(out, len, "%s", agent);
 		return MA_AGENT_PLACE_OK;
 	}
-	return copy_agent(agent, s, out, len, err, errlen);
+	return copy_agent(pid, agent, out, len, err, errlen);
 }

@@ -4,7 +4,7 @@
 
 #include <stddef.h>
 #include <sys/types.h>
-#include "cli/capture/session.h"
+#include "cli/capture/session_dir.h"
 
 enum {
 	MA_AGENT_PLACE_OK = 0,
@@ -15,9 +15,10 @@ enum {
 /* Writes to out the path the target opens: the agent it already maps,
  * when that is byte for byte ours; else the installed agent when the
  * target's user is ours and it sees the very same file; else a private
- * copy in the session directory (root-owned, 0555).  An MA_AGENT_PLACE_*
+ * copy (root-owned, 0555) in a directory of memattach's kept while the
+ * target runs (session_dir.h).  An MA_AGENT_PLACE_*
  * code; err says why on failure. */
-int ma_agent_place(pid_t pid, const char *agent, struct ma_session *s, uid_t uid,
+int ma_agent_place(pid_t pid, const char *agent, uid_t uid,
 		   char *out, size_t len, char *err, size_t errlen);
 
 #endif

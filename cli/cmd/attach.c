@@ -218,7 +218,7 @@ int ma_attach_main(int argc, char **argv)
 		ma_session_cleanup(&s);
 		return MA_EXIT_OUTPUT;
 	}
-	int placed = ma_agent_place(pid, agent, &s, ti.uid, agent_t, sizeof(agent_t), err, sizeof(err));
+	int placed = ma_agent_place(pid, agent, ti.uid, agent_t, sizeof(agent_t), err, sizeof(err));
 	if (placed != MA_AGENT_PLACE_OK) {
 		fprintf(stderr, "memattach: %s\n", err);
 		ma_session_finish(&s, "not attached", err, sizeof(err));
