@@ -1,0 +1,63 @@
+#!/bin/sh
+# leftovers.sh — issue 12.8 (CLI side): memattach leaves nothing that
+# accumulates.  MA_KILL_ROUNDS times, root's memattach attaches to a fresh
+# process of another user (so each makes an agent copy) and is SIGKILLed,
+# on odd rounds as soon as its session directory exists, on even rounds
+# once it is tracking; the target is then killed.  One more attach must
+# sweep all of it: its TMPDIR then holds only the agent copy directory of
+# its own (still running) target.  Before the fix: a socket directory per
+# kill and an agent copy per target stayed.
+. "$(dirname "$0")/seccommon.sh"
+rounds=${MA_KILL_ROUNDS:-20}
+tmp=$sec_work/tmp
+
+start_target() {
+	: >"$ma_tmp/tout"
+	$as_user sh -c 'echo up; exec sleep 100000' </dev/null >"$ma_tmp/tout" 2>&1 &
+	tpid=$!
+	sec_pids="$tpid"
+	ma_wait_for "$ma_tmp/tout" '^up' 20 || { echo "FAIL: the target did not start"; exit 1; }
+}
+
+# waits (bounded) until memattach $mpid has made its socket directory
+wait_session_dir() {
+	local n=0
+	while ! ls "$tmp" | grep -qv '^memattach-t'; do
+		n=$((n + 1))
+		[ "$n" -gt 2000 ] && return 1
+		kill -0 "$mpid" 2>/dev/null || return 1
+		sleep 0.005
+	done
+}
+
+i=0
+while [ "$i" -lt "$rounds" ]; do
+	i=$((i + 1))
+	start_target
+	: >"$ma_tmp/err"
+	TMPDIR=$tmp "$MEMATTACH" --pid "$tpid" -o "$ma_tmp/c.cap" >/dev/null 2>"$ma_tmp/err" &
+	mpid=$!
+	if [ $((i % 2)) = 1 ]; then
+		wait_session_dir || { echo "FAIL: round $i: no session directory appeared"; ma_show stderr "$ma_tmp/err"; exit 1; }
+	else
+		ma_wait_for "$ma_tmp/err" 'tracking pid' 30 || { echo "FAIL: round $i: memattach did not attach"; ma_show stderr "$ma_tmp/err"; exit 1; }
+	fi
+	kill -9 "$mpid"
+	wait "$mpid" 2>/dev/null
+	kill -9 "$tpid"
+	wait "$tpid" 2>/dev/null
+done
+echo "--- after $rounds SIGKILLs: $(ls "$tmp" | wc -l) entries in TMPDIR"
+
+start_target
+TMPDIR=$tmp timeout -s KILL 60 "$MEMATTACH" --pid "$tpid" --duration 0.1 -q -o "$ma_tmp/c.cap" >/dev/null 2>"$ma_tmp/err"
+rc=$?
+ma_show "memattach stderr" "$ma_tmp/err"
+[ "$rc" = 0 ] || { echo "FAIL: the last attach exited $rc"; exit 1; }
+left=$(ls -A "$tmp")
+echo "--- after one more attach: $(echo "$left" | grep -c .) entries: $(echo "$left" | tr '\n' ' ')"
+case $left in
+"memattach-t$tpid".*-??????) ;;
+*) echo "FAIL: TMPDIR should hold only the agent copy of the running target $tpid"; exit 1 ;;
+esac
+echo "PASS: nothing left of $rounds killed memattachs and their targets"
