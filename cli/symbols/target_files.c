@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <libelf.h>
 #include <limits.h>
+#include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,11 @@ static uid_t t_uid;
 static gid_t t_gid;
 static gid_t t_groups[MAX_GROUPS];
 static int t_ngroups;
+/* The target's root, opened while we are still root: paths under it are
+ * resolved inside it (absolute symlinks too), and a target that is not
+ * dumpable (a daemon that changed its uid) keeps its files reachable. */
+static int t_root_fd = -1;
+static char t_root_path[64];
 
 static __thread int entered;
 static __thread uid_t saved_uid;
@@ -57,6 +63,10 @@ void ma_target_files_as(pid_t pid)
 		}
 	}
 	fclose(f);
+	if (t_root_fd >= 0)
+		close(t_root_fd);
+	snprintf(t_root_path, sizeof t_root_path, "/proc/%d/root", (int)pid);
+	t_root_fd = open(t_root_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	t_uid = u;
 	t_gid = g;
 	/* Only root changes who it is; anyone else attaches to its own. */
@@ -98,10 +108,26 @@ void ma_target_files_prefix(const char *p)
 	snprintf(prefix, sizeof prefix, "%s", p ? p : "");
 }
 
+/* path under the target's root, resolved inside it (kernels ≥ 5.6); -2
+ * when that cannot be done here. */
+static int open_in_root(const char *path, int flags)
+{
+	size_t n = strlen(t_root_path);
+	if (t_root_fd < 0 || !n || strncmp(path, t_root_path, n) || path[n] != '/')
+		return -2;
+	struct open_how how = { .flags = (unsigned)flags,
+				.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
+	int fd = (int)syscall(SYS_openat2, t_root_fd, path + n + 1, &how, sizeof how);
+	return fd < 0 && errno == ENOSYS ? -2 : fd;
+}
+
 int ma_target_file_open(const char *path)
 {
 	struct stat st;
-	int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	int flags = O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC;
+	int fd = open_in_root(path, flags);
+	if (fd == -2)
+		fd = open(path, flags);
 	if (fd < 0)
 		return -1;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (unsigned long long)st.st_size > MAX_FILE_SIZE ||
