@@ -2,7 +2,8 @@
 # leftovers.sh — issue 12.8 (CLI side): memattach leaves nothing that
 # accumulates.  MA_KILL_ROUNDS times, root's memattach attaches to a fresh
 # process of another user (so each makes an agent copy) and is SIGKILLed,
-# on odd rounds as soon as its session directory exists, on even rounds
+# on odd rounds as soon as its session directory appears (kill_on_dir,
+# inotify), on even rounds
 # once it is tracking; the target is then killed.  One more attach must
 # sweep all of it: its TMPDIR then holds only the agent copy directory of
 # its own (still running) target.  Before the fix: a socket directory per
@@ -19,35 +20,39 @@ start_target() {
 	ma_wait_for "$ma_tmp/tout" '^up' 20 || { echo "FAIL: the target did not start"; exit 1; }
 }
 
-# waits (bounded) until memattach $mpid has made its socket directory
-wait_session_dir() {
-	local n=0
-	while ! ls "$tmp" | grep -qv '^memattach-t'; do
-		n=$((n + 1))
-		[ "$n" -gt 2000 ] && return 1
-		kill -0 "$mpid" 2>/dev/null || return 1
-		sleep 0.005
-	done
-}
-
-i=0
+i=0 early=0
 while [ "$i" -lt "$rounds" ]; do
 	i=$((i + 1))
 	start_target
 	: >"$ma_tmp/err"
-	TMPDIR=$tmp "$MEMATTACH" --pid "$tpid" -o "$ma_tmp/c.cap" >/dev/null 2>"$ma_tmp/err" &
+	# memattach's pid is known before it runs: a shell that waits for the
+	# go, then execs it
+	rm -f "$ma_tmp/go"
+	mkfifo "$ma_tmp/go"
+	TMPDIR=$tmp sh -c 'read x <"$1"; shift; exec "$@"' sh "$ma_tmp/go" \
+		"$MEMATTACH" --pid "$tpid" -o "$ma_tmp/c.cap" >/dev/null 2>"$ma_tmp/err" &
 	mpid=$!
+	sec_pids="$tpid $mpid"
 	if [ $((i % 2)) = 1 ]; then
-		wait_session_dir || { echo "FAIL: round $i: no session directory appeared"; ma_show stderr "$ma_tmp/err"; exit 1; }
+		: >"$ma_tmp/killer"
+		"$ma_builddir/tests/security/kill_on_dir" "$tmp" "$mpid" >"$ma_tmp/killer" 2>&1 &
+		kpid=$!
+		sec_pids="$tpid $mpid $kpid"
+		ma_wait_for "$ma_tmp/killer" '^ready' 20 || { echo "FAIL: kill_on_dir did not start"; exit 1; }
+	fi
+	echo go >"$ma_tmp/go"
+	if [ $((i % 2)) = 1 ]; then
+		wait "$kpid"
+		grep -q "^killed $mpid\$" "$ma_tmp/killer" && early=$((early + 1))
 	else
 		ma_wait_for "$ma_tmp/err" 'tracking pid' 30 || { echo "FAIL: round $i: memattach did not attach"; ma_show stderr "$ma_tmp/err"; exit 1; }
 	fi
-	kill -9 "$mpid"
+	kill -9 "$mpid" 2>/dev/null
 	wait "$mpid" 2>/dev/null
 	kill -9 "$tpid"
 	wait "$tpid" 2>/dev/null
 done
-echo "--- after $rounds SIGKILLs: $(ls "$tmp" | wc -l) entries in TMPDIR"
+echo "--- after $rounds SIGKILLs ($early of them with the session directory seen): $(ls "$tmp" | wc -l) entries in TMPDIR"
 
 start_target
 TMPDIR=$tmp timeout -s KILL 60 "$MEMATTACH" --pid "$tpid" --duration 0.1 -q -o "$ma_tmp/c.cap" >/dev/null 2>"$ma_tmp/err"
