@@ -6,7 +6,8 @@
 # inotify), on even rounds
 # once it is tracking; the target is then killed.  One more attach must
 # sweep all of it: its TMPDIR then holds only the agent copy directory of
-# its own (still running) target.  Before the fix: a socket directory per
+# its own (still running) target, and the directory of a memattach run
+# still running.  Before the fix: a socket directory per
 # kill and an agent copy per target stayed.
 . "$(dirname "$0")/seccommon.sh"
 rounds=${MA_KILL_ROUNDS:-20}
@@ -54,15 +55,34 @@ while [ "$i" -lt "$rounds" ]; do
 done
 echo "--- after $rounds SIGKILLs ($early of them with the session directory seen): $(ls "$tmp" | wc -l) entries in TMPDIR"
 
+# A live memattach's directory is not swept: a `memattach run` whose
+# command waits on a FIFO keeps its socket directory meanwhile.
+rm -f "$ma_tmp/hold"
+mkfifo "$ma_tmp/hold"
+TMPDIR=$tmp "$MEMATTACH" run -q -o "$ma_tmp/r.cap" -- sh -c 'echo up; read x <"$0"' "$ma_tmp/hold" \
+	>"$ma_tmp/rout" 2>"$ma_tmp/rerr" &
+rpid=$!
+ma_wait_for "$ma_tmp/rout" '^up' 20 || { echo "FAIL: memattach run did not start"; exit 1; }
 start_target
+sec_pids="$tpid $rpid"
 TMPDIR=$tmp timeout -s KILL 60 "$MEMATTACH" --pid "$tpid" --duration 0.1 -q -o "$ma_tmp/c.cap" >/dev/null 2>"$ma_tmp/err"
 rc=$?
 ma_show "memattach stderr" "$ma_tmp/err"
 [ "$rc" = 0 ] || { echo "FAIL: the last attach exited $rc"; exit 1; }
-left=$(ls -A "$tmp")
+left=$(ls -A "$tmp" | sort)
 echo "--- after one more attach: $(echo "$left" | grep -c .) entries: $(echo "$left" | tr '\n' ' ')"
 case $left in
+"memattach-$rpid-"??????"
+memattach-t$tpid".*-??????) ;;
+*) echo "FAIL: TMPDIR should hold only the running memattach run's directory and the agent copy of the running target $tpid"; exit 1 ;;
+esac
+echo go >"$ma_tmp/hold"
+wait "$rpid"
+rc=$?
+ma_show "memattach run stderr" "$ma_tmp/rerr"
+[ "$rc" = 0 ] || { echo "FAIL: memattach run exited $rc"; exit 1; }
+case $(ls -A "$tmp") in
 "memattach-t$tpid".*-??????) ;;
-*) echo "FAIL: TMPDIR should hold only the agent copy of the running target $tpid"; exit 1 ;;
+*) echo "FAIL: memattach run left $(ls -A "$tmp")"; exit 1 ;;
 esac
 echo "PASS: nothing left of $rounds killed memattachs and their targets"
