@@ -28,45 +28,35 @@ uint64_t ma_monotonic_ns(void)
 
 int ma_session_listen(struct ma_session *s, uid_t uid, gid_t gid, char *err, size_t errlen)
 {
-	const char *tmp = getenv("TMPDIR");
-	struct sockaddr_un sa;
 	memset(s, 0, sizeof(*s));
 	s->listen_fd = s->conn_fd = -1;
-	if (!tmp || !*tmp)
-		tmp = "/tmp";
-	snprintf(s->dir, sizeof(s->dir), "%s/memattach-XXXXXX", tmp);
-	if (!mkdtemp(s->dir)) {
-		snprintf(err, errlen, "cannot create a private directory in %s: %s (set TMPDIR to a writable directory)",
-			 tmp, strerror(errno));
-		s->dir[0] = 0;
+	s->sd.fd = s->sd.parent_fd = -1;
+	/* The directory stays ours; only the socket is given to uid:gid so
+	 * that the target's user can connect (session_dir.c). */
+	if (ma_session_dir_create(&s->sd, err, errlen) < 0)
+		return -1;
+	if ((size_t)snprintf(s->sock_path, sizeof(s->sock_path), "%s/%s", s->sd.path,
+			     MA_SESSION_SOCKET) >= sizeof(s->sock_path)) {
+		snprintf(err, errlen, "socket path in %s is too long (set TMPDIR to a shorter directory)", s->sd.path);
 		return -1;
 	}
-	/* 0700 and owned by the target's user: nobody else can connect or
-	 * place files here. */
-	if (chown(s->dir, uid, gid) < 0 && geteuid() == 0) {
-		snprintf(err, errlen, "cannot give %s to uid %u: %s", s->dir, (unsigned)uid, strerror(errno));
-		return -1;
-	}
-	if (strlen(s->dir) + 12 >= sizeof(sa.sun_path)) {
-		snprintf(err, errlen, "socket path in %s is too long (set TMPDIR to a shorter directory)", s->dir);
-		return -1;
-	}
-	memcpy(s->sock_path, s->dir, strlen(s->dir));
-	strcpy(s->sock_path + strlen(s->dir), "/agent.sock");
 	s->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (s->listen_fd < 0) {
 		snprintf(err, errlen, "socket: %s", strerror(errno));
 		return -1;
 	}
-	memset(&sa, 0, sizeof(sa));
-	sa.sun_family = AF_UNIX;
-	strcpy(sa.sun_path, s->sock_path);
-	if (bind(s->listen_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    chown(s->sock_path, uid, gid) < 0 || listen(s->listen_fd, 4) < 0) {
+	if (ma_session_dir_bind(&s->sd, s->listen_fd, MA_SESSION_SOCKET, uid, gid, err, errlen) < 0)
+		return -1;
+	if (listen(s->listen_fd, 4) < 0) {
 		snprintf(err, errlen, "cannot listen on %s: %s", s->sock_path, strerror(errno));
 		return -1;
 	}
 	return 0;
+}
+
+void ma_session_remove_dir(struct ma_session *s)
+{
+	ma_session_dir_remove(&s->sd);
 }
 
 int ma_session_open_output(struct ma_session *s, const char *path, char *err, size_t errlen)
@@ -322,11 +312,7 @@ void ma_session_cleanup(struct ma_session *s)
 	if (s->listen_fd >= 0)
 		close(s->listen_fd);
 	s->conn_fd = s->listen_fd = -1;
-	if (s->sock_path[0])
-		unlink(s->sock_path);
-	if (s->dir[0])
-		rmdir(s->dir);
-	s->sock_path[0] = s->dir[0] = 0;
+	ma_session_dir_remove(&s->sd);
 	free(s->buf);
 	s->buf = NULL;
 	s->buf_len = s->buf_cap = 0;

@@ -7,10 +7,11 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include "cli/capture/capture_file.h"
+#include "cli/capture/session_dir.h"
 
 struct ma_session {
-	char dir[PATH_MAX];
-	char sock_path[108];
+	struct ma_session_dir sd;   /* the private directory, held open */
+	char sock_path[108];        /* the socket's path, for the agent */
 	int listen_fd;
 	int conn_fd;
 	pid_t peer_pid;
@@ -36,9 +37,14 @@ struct ma_session {
 	void *on_record_ctx;
 };
 
-/* Creates the 0700 directory (owned by uid:gid so that the target's user
- * can connect) and the listening socket.  0, or -1 with a message. */
+/* Creates the private directory (session_dir.h) and the listening socket
+ * in it, the socket given to uid:gid so that the target's user can
+ * connect.  0, or -1 with a message. */
 int ma_session_listen(struct ma_session *s, uid_t uid, gid_t gid, char *err, size_t errlen);
+/* Removes the directory, its socket and agent copy, once nothing more is
+ * to connect (the agent is in): the listening socket stays usable, and a
+ * killed memattach leaves nothing behind. */
+void ma_session_remove_dir(struct ma_session *s);
 /* Opens the capture file.  0, or -1 with a message. */
 int ma_session_open_output(struct ma_session *s, const char *path, char *err, size_t errlen);
 /* Waits up to timeout_ms for the agent; checks SO_PEERCRED against

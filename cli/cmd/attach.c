@@ -17,6 +17,8 @@
 #include "injector/injector.h"
 #include "cli/util/parse_units.h"
 #include "cli/capture/session.h"
+#include "cli/cmd/agent_place.h"
+#include "cli/symbols/target_files.h"
 #include "cli/cmd/threshold.h"
 #include "cli/analysis/live_heap.h"
 #include "cli/report/report.h"
@@ -61,66 +63,6 @@ static int read_target(pid_t pid, struct target_info *t)
 		}
 	}
 	fclose(f);
-	return 0;
-}
-
-/* The agent path as the target will open it.  An agent already mapped in
- * the target is reused by its own path (dlopen then returns the loaded
- * one).  Otherwise the installed agent when the target sees the very same
- * file, else a private copy in the session directory. */
-static int agent_for_target(pid_t pid, const char *agent, struct ma_session *s,
-			    uid_t uid, gid_t gid, char *out, size_t len, char *err, size_t errlen)
-{
-	char maps[64], line[PATH_MAX + 128];
-	snprintf(maps, sizeof(maps), "/proc/%d/maps", (int)pid);
-	FILE *f = fopen(maps, "r");
-	if (f) {
-		while (fgets(line, sizeof(line), f)) {
-			char *p = strchr(line, '/');
-			if (!p || !strstr(p, "libmemattach-agent.so"))
-				continue;
-			p[strcspn(p, "\n")] = 0;
-			char *del = strstr(p, " (deleted)");
-			if (del)
-				*del = 0;
-			snprintf(out, len, "%s", p);
-			fclose(f);
-			return 0;
-		}
-		fclose(f);
-	}
-	struct stat mine, theirs;
-	char via[PATH_MAX + 64];
-	snprintf(via, sizeof(via), "/proc/%d/root%s", (int)pid, agent);
-	if (agent[0] == '/' && stat(agent, &mine) == 0 && stat(via, &theirs) == 0 &&
-	    mine.st_dev == theirs.st_dev && mine.st_ino == theirs.st_ino && uid == getuid()) {
-		snprintf(out, len, "%s", agent);
-		return 0;
-	}
-	/* Copy: readable by the target's user, writable by nobody else. */
-	snprintf(out, len, "%.4000s/libmemattach-agent.so", s->dir);
-	int in = open(agent, O_RDONLY | O_CLOEXEC);
-	int o = open(out, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0500);
-	if (in < 0 || o < 0) {
-		snprintf(err, errlen, "cannot copy the agent to %.900s: %s", out, strerror(errno));
-		if (in >= 0) close(in);
-		if (o >= 0) close(o);
-		return -1;
-	}
-	char buf[65536];
-	ssize_t n;
-	while ((n = read(in, buf, sizeof(buf))) > 0)
-		if (write(o, buf, (size_t)n) != n) {
-			n = -1;
-			break;
-		}
-	close(in);
-	if (n < 0 || fchown(o, uid, gid) < 0) {
-		snprintf(err, errlen, "cannot copy the agent to %.900s: %s", out, strerror(errno));
-		close(o);
-		return -1;
-	}
-	close(o);
 	return 0;
 }
 
@@ -255,6 +197,7 @@ int ma_attach_main(int argc, char **argv)
 		return MA_EXIT_ERROR;
 	}
 	snprintf(s.root_prefix, sizeof(s.root_prefix), "/proc/%d/root", (int)pid);
+	ma_target_files_as(pid);   /* what the stream names is opened as the target's user */
 	/* The output must be writable before we touch the target.  A
 	 * threshold snapshot is written later: check its directory now. */
 	if (thr_text) {
@@ -275,12 +218,13 @@ int ma_attach_main(int argc, char **argv)
 		ma_session_cleanup(&s);
 		return MA_EXIT_OUTPUT;
 	}
-	if (agent_for_target(pid, agent, &s, ti.uid, ti.gid, agent_t, sizeof(agent_t), err, sizeof(err)) < 0) {
+	int placed = ma_agent_place(pid, agent, ti.uid, agent_t, sizeof(agent_t), err, sizeof(err));
+	if (placed != MA_AGENT_PLACE_OK) {
 		fprintf(stderr, "memattach: %s\n", err);
 		ma_session_finish(&s, "not attached", err, sizeof(err));
 		if (!thr_text)
 			unlink(out);
-		return MA_EXIT_ERROR;
+		return placed == MA_AGENT_PLACE_FOREIGN ? MA_EXIT_AGENT_FAILED : MA_EXIT_ERROR;
 	}
 
 	struct sigaction sa;
@@ -322,6 +266,7 @@ int ma_attach_main(int argc, char **argv)
 			unlink(out);
 		return MA_EXIT_AGENT_FAILED;
 	}
+	ma_session_remove_dir(&s);   /* nothing more connects: leave nothing behind */
 	uint64_t attach_ns = ma_monotonic_ns() - t0;
 	if (thr_text) {
 		th.duration_ns = duration_ns;

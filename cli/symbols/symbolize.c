@@ -12,8 +12,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "record_io.h"
 #include "cli/symbols/symbolize.h"
+#include "cli/symbols/target_files.h"
 #include "cli/util/u64map.h"
 
 /* libstdc++'s demangler (Debian libstdc++6). */
@@ -519,11 +521,19 @@ static Dwfl *open_module(const Dwfl_Callbacks *cb, const struct mod *md, const c
 			break;
 		if ((size_t)snprintf(path, sizeof path, "%s%s", pre, md->path) >= sizeof path)
 			continue;
+		/* what the stream names: as the target's user, regular files only */
+		int fd = ma_target_file_open(path);
+		if (fd < 0)
+			continue;
 		Dwfl *d = dwfl_begin(cb);
-		if (!d)
+		if (!d) {
+			close(fd);
 			return NULL;
+		}
 		dwfl_report_begin(d);
-		Dwfl_Module *m = dwfl_report_elf(d, md->path, path, -1, md->base, true);
+		Dwfl_Module *m = dwfl_report_elf(d, md->path, path, fd, md->base, true);
+		if (!m)
+			close(fd);   /* consumed on success only */
 		dwfl_report_end(d, NULL, NULL);
 		if (m && md->build_id_len) {
 			const unsigned char *bits;
@@ -568,7 +578,7 @@ static int debug_callbacks(Dwfl_Callbacks *cb, char **dipath, const char *root_p
 	}
 	memset(cb, 0, sizeof *cb);
 	cb->find_elf = dwfl_build_id_find_elf;
-	cb->find_debuginfo = dwfl_standard_find_debuginfo;
+	cb->find_debuginfo = ma_target_find_debuginfo;
 	cb->section_address = dwfl_offline_section_address;
 	cb->debuginfo_path = *dipath ? dipath : NULL;
 	return 0;
@@ -633,6 +643,9 @@ static void warm_one(struct warm *w)
 static void *warm_main(void *arg)
 {
 	(void)arg;
+	/* this thread opens files for the target only: as its user */
+	ma_target_files_prefix(warm_prefix);
+	int may_open = ma_target_files_enter() == 0;
 	pthread_mutex_lock(&warm_lock);
 	for (;;) {
 		while (!warm_todo && !warm_quit)
@@ -644,7 +657,8 @@ static void *warm_main(void *arg)
 		if (!warm_todo)
 			warm_todo_tail = NULL;
 		w->queued = 0;
-		warm_one(w);
+		if (may_open)
+			warm_one(w);
 	}
 	pthread_mutex_unlock(&warm_lock);
 	return NULL;
@@ -858,6 +872,14 @@ int ma_symbolize_capture(const char *capture_path, ma_capture_writer *w,
 	}
 	qsort(wk, nw, sizeof *wk, cmp_work);
 
+	/* the modules are opened as the target's user (target_files.c) */
+	ma_target_files_prefix(root_prefix);
+	if (ma_target_files_enter() < 0) {
+		free(wk);
+		free_ctx(&c);
+		snprintf(err, errlen, "cannot take the target's user's file access rights to read its modules");
+		return -1;
+	}
 	int rc = 0, written = 0;
 	for (size_t i = 0; i < nw && rc == 0;) {
 		size_t j = i;
@@ -877,6 +899,7 @@ int ma_symbolize_capture(const char *capture_path, ma_capture_writer *w,
 		if (d)
 			dwfl_end(d);
 	}
+	ma_target_files_leave();
 	free(wk);
 	free_ctx(&c);
 	return rc < 0 ? -1 : written;

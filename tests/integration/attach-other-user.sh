@@ -1,7 +1,7 @@
 #!/bin/sh
 # attach-other-user.sh — root attaches to a target run by another user
 # (memattach-test, created with useradd -M if missing): the agent is loaded
-# from a private copy owned by that user (not the build tree's file), and a
+# from a private copy (root's, read-only, not the build tree's file), and a
 # counted round is exact.  Skipped (77) unless root.
 . "$(dirname "$0")/attach-common.sh"
 fail() { kill -9 "$hpid" "${mpid:-}" 2>/dev/null; exit 1; }
@@ -31,14 +31,22 @@ ma_wait_for "$ma_tmp/hout" '^ready ' 10 || { echo "FAIL: hammer did not start"; 
 sleep 0.3
 attach_bg "$hpid" "$ma_tmp/h.cap" || fail
 ma_show "memattach stderr" "$ma_tmp/merr"
-agent=$(grep -o "/[^ ]*$AGENT_NAME" "/proc/$hpid/maps" | head -n 1)
-echo "--- agent in the target: $agent"
+line=$(grep "$AGENT_NAME" "/proc/$hpid/maps" | head -n 1)
+agent=$(printf '%s\n' "$line" | grep -o "/[^ ]*$AGENT_NAME")
+echo "--- agent in the target: $line"
 case $agent in
 "") echo "FAIL: no agent mapped in the target"; fail ;;
 "$ma_builddir"/*) echo "FAIL: the target maps the build tree's agent, not a private copy"; fail ;;
 esac
-owner=$(stat -c %u "/proc/$hpid/root$agent" 2>/dev/null)
-[ "$owner" = "$uid" ] || { echo "FAIL: the agent copy is owned by uid '$owner', want $uid ($user)"; fail; }
+# The copy is memattach's (its user cannot change it), in a directory kept
+# for this target only (a later attach reuses it; a memattach run after the
+# target is gone removes it).
+case $agent in
+*/memattach-t"$hpid".*/"$AGENT_NAME") ;;
+*) echo "FAIL: the agent copy $agent is not in a directory of this target's"; fail ;;
+esac
+own=$(stat -c '%u %a' "/proc/$hpid/root$agent" 2>/dev/null)
+[ "$own" = "0 555" ] || { echo "FAIL: the agent copy is uid/mode '$own', want '0 555' (root's, read-only)"; fail; }
 hammer_round 1 || fail
 stop_attach || fail
 stop_hammer || fail

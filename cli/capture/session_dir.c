@@ -1,0 +1,236 @@
+/* session_dir.c — the session directory, safe against the target's user
+ * and other local users: it stays memattach's own (0711: others may only
+ * pass through to the socket they are given), it is made in a $TMPDIR
+ * where nobody else can rename our entries, and every operation after
+ * its creation goes through descriptors held open (*at() calls, no
+ * symlink followed), so no path another user controls is ever resolved
+ * again by root.  A directory whose memattach was killed, or whose
+ * target is gone (an agent copy), is swept by the next memattach. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include "cli/capture/session_dir.h"
+
+/* $TMPDIR must not let anyone else replace our entries: owned by us or
+ * root, and sticky if others may write to it. */
+static int open_parent(const char *tmp, char *err, size_t errlen)
+{
+	struct stat st;
+	int fd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		snprintf(err, errlen, "cannot use %s for the session directory: %s (set TMPDIR to a writable directory)",
+			 tmp, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	if ((st.st_uid != geteuid() && st.st_uid != 0) ||
+	    ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX))) {
+		snprintf(err, errlen, "%s may be changed by other users (not sticky, or not owned by you or root): "
+			 "set TMPDIR to a directory only you can write, or to /tmp", tmp);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int same_dir(int parent_fd, const char *name, int fd, uid_t uid)
+{
+	struct stat a, b;
+	return fstatat(parent_fd, name, &a, AT_SYMLINK_NOFOLLOW) == 0 && fstat(fd, &b) == 0 &&
+	       S_ISDIR(a.st_mode) && a.st_dev == b.st_dev && a.st_ino == b.st_ino && a.st_uid == uid;
+}
+
+/* Empties and removes one of our directories, by descriptor. */
+static void remove_dir(int parent_fd, const char *name, int fd)
+{
+	unlinkat(fd, MA_SESSION_SOCKET, 0);
+	unlinkat(fd, MA_SESSION_AGENT_COPY, 0);
+	if (same_dir(parent_fd, name, fd, geteuid()))
+		unlinkat(parent_fd, name, AT_REMOVEDIR);
+}
+
+/* The start time of pid (clock ticks since boot), 0 when it is gone. */
+static unsigned long long start_time(int pid)
+{
+	char path[64], buf[1024];
+	unsigned long long st = 0;
+	snprintf(path, sizeof path, "/proc/%d/stat", pid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return 0;
+	size_t n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	char *p = strrchr(buf, ')');
+	/* state ppid pgrp session tty tpgid flags minflt cminflt majflt
+	 * cmajflt utime stime cutime cstime priority nice threads itreal start */
+	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu", &st) != 1)
+		return 0;
+	return st;
+}
+
+/* Ours and stale: memattach-<pid>-XXXXXX whose memattach is gone (a
+ * SIGKILL), memattach-t<pid>.<start>-XXXXXX whose target is gone. */
+static int stale(const char *name)
+{
+	int pid, end = 0;
+	unsigned long long start;
+	if (sscanf(name, "memattach-t%d.%llu-%*6[A-Za-z0-9]%n", &pid, &start, &end) == 2 && end && !name[end])
+		return pid > 0 && start_time(pid) != start;
+	end = 0;
+	if (sscanf(name, "memattach-%d-%*6[A-Za-z0-9]%n", &pid, &end) != 1 || !end || name[end] ||
+	    pid <= 0 || pid == getpid())
+		return 0;
+	return kill(pid, 0) < 0 && errno == ESRCH;
+}
+
+static void sweep(int parent_fd)
+{
+	int dfd = openat(parent_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *dir = dfd >= 0 ? fdopendir(dfd) : NULL;
+	struct dirent *e;
+	if (!dir) {
+		if (dfd >= 0)
+			close(dfd);
+		return;
+	}
+	while ((e = readdir(dir))) {
+		if (strncmp(e->d_name, "memattach-", 10) || !stale(e->d_name))
+			continue;
+		int fd = openat(parent_fd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		if (same_dir(parent_fd, e->d_name, fd, geteuid()))
+			remove_dir(parent_fd, e->d_name, fd);
+		close(fd);
+	}
+	closedir(dir);
+}
+
+static int make_dir(struct ma_session_dir *d, const char *label)
+{
+	static const char abc[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+	for (int tries = 0; tries < 100; tries++) {
+		unsigned char r[6];
+		char sfx[7];
+		if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r)
+			return -1;
+		for (int i = 0; i < 6; i++)
+			sfx[i] = abc[r[i] % (sizeof abc - 1)];
+		sfx[6] = 0;
+		snprintf(d->name, sizeof d->name, "memattach-%s-%s", label, sfx);
+		if (mkdirat(d->parent_fd, d->name, 0700) == 0)
+			return 0;
+		if (errno != EEXIST)
+			return -1;
+	}
+	return -1;
+}
+
+static int create(struct ma_session_dir *d, const char *label, char *err, size_t errlen)
+{
+	const char *tmp = getenv("TMPDIR");
+	if (!tmp || !*tmp)
+		tmp = "/tmp";
+	d->fd = -1;
+	d->name[0] = d->path[0] = 0;
+	if ((d->parent_fd = open_parent(tmp, err, errlen)) < 0)
+		return -1;
+	sweep(d->parent_fd);
+	if (make_dir(d, label) < 0) {
+		snprintf(err, errlen, "cannot create a private directory in %s: %s (set TMPDIR to a writable directory)",
+			 tmp, strerror(errno));
+		d->name[0] = 0;
+		return -1;
+	}
+	d->fd = openat(d->parent_fd, d->name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (d->fd < 0 || !same_dir(d->parent_fd, d->name, d->fd, geteuid()) || fchmod(d->fd, 0711) < 0) {
+		snprintf(err, errlen, "cannot open the private directory %s/%s: %s", tmp, d->name, strerror(errno));
+		return -1;
+	}
+	snprintf(d->path, sizeof d->path, "%s/%s", tmp, d->name);
+	return 0;
+}
+
+int ma_session_dir_create(struct ma_session_dir *d, char *err, size_t errlen)
+{
+	char label[16];
+	snprintf(label, sizeof label, "%d", (int)getpid());
+	return create(d, label, err, errlen);
+}
+
+int ma_session_dir_create_for(struct ma_session_dir *d, pid_t target, char *err, size_t errlen)
+{
+	char label[48];
+	unsigned long long st = start_time((int)target);
+	if (!st) {
+		snprintf(err, errlen, "process %d is gone", (int)target);
+		d->fd = d->parent_fd = -1;
+		return -1;
+	}
+	snprintf(label, sizeof label, "t%d.%llu", (int)target, st);
+	return create(d, label, err, errlen);
+}
+
+int ma_session_dir_bind(struct ma_session_dir *d, int sock, const char *name,
+			uid_t uid, gid_t gid, char *err, size_t errlen)
+{
+	struct sockaddr_un sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sun_family = AF_UNIX;
+	/* through our descriptor: the directory's path is not walked again */
+	snprintf(sa.sun_path, sizeof sa.sun_path, "/proc/self/fd/%d/%s", d->fd, name);
+	mode_t old = umask(0177);
+	int r = bind(sock, (struct sockaddr *)&sa, sizeof sa);
+	umask(old);
+	if (r < 0) {
+		snprintf(err, errlen, "cannot listen in %s: %s (is /proc mounted?)", d->path, strerror(errno));
+		return -1;
+	}
+	/* Only we can change the directory's entries, so this is our socket. */
+	if ((uid != geteuid() || gid != getegid()) &&
+	    fchownat(d->fd, name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0) {
+		snprintf(err, errlen, "cannot give the socket in %s to uid %u: %s", d->path, (unsigned)uid,
+			 strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int ma_session_dir_create_file(struct ma_session_dir *d, const char *name, mode_t mode)
+{
+	return openat(d->fd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+}
+
+void ma_session_dir_unlink(struct ma_session_dir *d, const char *name)
+{
+	if (d->fd >= 0)
+		unlinkat(d->fd, name, 0);
+}
+
+void ma_session_dir_remove(struct ma_session_dir *d)
+{
+	if (d->fd >= 0 && d->name[0])
+		remove_dir(d->parent_fd, d->name, d->fd);
+	ma_session_dir_close(d);
+}
+
+void ma_session_dir_close(struct ma_session_dir *d)
+{
+	if (d->fd >= 0)
+		close(d->fd);
+	if (d->parent_fd >= 0)
+		close(d->parent_fd);
+	d->fd = d->parent_fd = -1;
+	d->name[0] = 0;
+}

@@ -1,0 +1,157 @@
+/* agent_place.c — the agent file the target is to dlopen.  A target may
+ * be hostile: a library it loaded itself under our agent's name is never
+ * taken for ours (memattach would call it and listen to it), and the copy
+ * made for a target of another user is written through the session
+ * directory's descriptor, never by a path its user could redirect. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "cli/cmd/agent_place.h"
+
+#define AGENT_NAME "libmemattach-agent.so"
+#define MAX_AGENT_SIZE (64u << 20)
+
+struct mapped {
+	uint64_t start, end;
+	unsigned long long ino;
+	char path[PATH_MAX];
+};
+
+/* The first mapping (offset 0) of a file whose name holds AGENT_NAME.
+ * 1 found, 0 none. */
+static int find_mapped_agent(pid_t pid, struct mapped *m)
+{
+	char maps[64], line[PATH_MAX + 128];
+	int found = 0;
+	snprintf(maps, sizeof(maps), "/proc/%d/maps", (int)pid);
+	FILE *f = fopen(maps, "re");
+	if (!f)
+		return 0;
+	while (!found && fgets(line, sizeof(line), f)) {
+		unsigned long long off;
+		char *p = strchr(line, '/');
+		if (!p || !strstr(p, AGENT_NAME) ||
+		    sscanf(line, "%" SCNx64 "-%" SCNx64 " %*s %llx %*s %llu", &m->start, &m->end, &off, &m->ino) != 4 ||
+		    off != 0)
+			continue;
+		p[strcspn(p, "\n")] = 0;
+		char *del = strstr(p, " (deleted)");
+		if (del)
+			*del = 0;
+		snprintf(m->path, sizeof(m->path), "%s", p);
+		found = 1;
+	}
+	fclose(f);
+	return found;
+}
+
+/* The mapped file itself: the kernel's link to the mapping, else the path
+ * in the target's root when it still names the mapped inode.  Never
+ * blocks (a FIFO put at the path), regular files only. */
+static int open_mapped(pid_t pid, const struct mapped *m)
+{
+	char p[PATH_MAX + 64];
+	struct stat st;
+	snprintf(p, sizeof(p), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, (int)pid, m->start, m->end);
+	int fd = open(p, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(p, sizeof(p), "/proc/%d/root%s", (int)pid, m->path);
+		fd = open(p, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	}
+	if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_ino != m->ino)) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+static int same_bytes(int a, int b)
+{
+	struct stat sa, sb;
+	if (fstat(a, &sa) < 0 || fstat(b, &sb) < 0 || sa.st_size != sb.st_size || sa.st_size > MAX_AGENT_SIZE)
+		return 0;
+	char x[65536], y[65536];
+	for (off_t off = 0; off < sa.st_size;) {
+		ssize_t n = pread(a, x, sizeof x, off);
+		if (n <= 0 || pread(b, y, (size_t)n, off) != n || memcmp(x, y, (size_t)n))
+			return 0;
+		off += n;
+	}
+	return 1;
+}
+
+/* 1: the target maps exactly our agent (an earlier attach of this
+ * memattach), 0: it maps something else under our agent's name. */
+static int mapped_is_ours(pid_t pid, const struct mapped *m, const char *agent)
+{
+	int theirs = open_mapped(pid, m), mine = open(agent, O_RDONLY | O_CLOEXEC);
+	int same = theirs >= 0 && mine >= 0 && same_bytes(theirs, mine);
+	if (theirs >= 0)
+		close(theirs);
+	if (mine >= 0)
+		close(mine);
+	return same;
+}
+
+/* The copy lives in a directory of its own, kept while the target runs:
+ * the target maps it, and a later attach reuses it by its path. */
+static int copy_agent(pid_t pid, const char *agent, char *out, size_t len, char *err, size_t errlen)
+{
+	struct ma_session_dir cd;
+	if (ma_session_dir_create_for(&cd, pid, err, errlen) < 0) {
+		ma_session_dir_remove(&cd);
+		return MA_AGENT_PLACE_ERROR;
+	}
+	snprintf(out, len, "%.4000s/%s", cd.path, MA_SESSION_AGENT_COPY);
+	int in = open(agent, O_RDONLY | O_CLOEXEC);
+	int o = in < 0 ? -1 : ma_session_dir_create_file(&cd, MA_SESSION_AGENT_COPY, 0555);
+	ssize_t n = -1;
+	if (o >= 0) {
+		char buf[65536];
+		while ((n = read(in, buf, sizeof(buf))) > 0)
+			if (write(o, buf, (size_t)n) != n) {
+				n = -1;
+				break;
+			}
+	}
+	if (n < 0 || (o >= 0 && close(o) < 0)) {
+		snprintf(err, errlen, "cannot copy the agent to %.900s: %s", out, strerror(errno));
+		if (in >= 0)
+			close(in);
+		ma_session_dir_remove(&cd);
+		return MA_AGENT_PLACE_ERROR;
+	}
+	close(in);
+	ma_session_dir_close(&cd);
+	return MA_AGENT_PLACE_OK;
+}
+
+int ma_agent_place(pid_t pid, const char *agent, uid_t uid,
+		   char *out, size_t len, char *err, size_t errlen)
+{
+	struct mapped m;
+	if (find_mapped_agent(pid, &m)) {
+		if (!mapped_is_ours(pid, &m, agent)) {
+			snprintf(err, errlen, "process %d has a library named %s loaded (%.900s) that is not this memattach's agent "
+				 "(another version, or not memattach's): not using it; restart the process without it",
+				 (int)pid, AGENT_NAME, m.path);
+			return MA_AGENT_PLACE_FOREIGN;
+		}
+		/* dlopen of the path it was loaded by returns the loaded one */
+		snprintf(out, len, "%s", m.path);
+		return MA_AGENT_PLACE_OK;
+	}
+	struct stat mine, theirs;
+	char via[PATH_MAX + 64];
+	snprintf(via, sizeof(via), "/proc/%d/root%s", (int)pid, agent);
+	if (agent[0] == '/' && stat(agent, &mine) == 0 && stat(via, &theirs) == 0 &&
+	    mine.st_dev == theirs.st_dev && mine.st_ino == theirs.st_ino && uid == getuid()) {
+		snprintf(out, len, "%s", agent);
+		return MA_AGENT_PLACE_OK;
+	}
+	return copy_agent(pid, agent, out, len, err, errlen);
+}

@@ -1,0 +1,24 @@
+/* agent_place.h — which agent file the target is to dlopen. */
+#ifndef MEMATTACH_AGENT_PLACE_H
+#define MEMATTACH_AGENT_PLACE_H
+
+#include <stddef.h>
+#include <sys/types.h>
+#include "cli/capture/session_dir.h"
+
+enum {
+	MA_AGENT_PLACE_OK = 0,
+	MA_AGENT_PLACE_ERROR = -1,     /* the copy could not be made */
+	MA_AGENT_PLACE_FOREIGN = -2,   /* the target maps a library of our name that is not our agent */
+};
+
+/* Writes to out the path the target opens: the agent it already maps,
+ * when that is byte for byte ours; else the installed agent when the
+ * target's user is ours and it sees the very same file; else a private
+ * copy (root-owned, 0555) in a directory of memattach's kept while the
+ * target runs (session_dir.h).  An MA_AGENT_PLACE_*
+ * code; err says why on failure. */
+int ma_agent_place(pid_t pid, const char *agent, uid_t uid,
+		   char *out, size_t len, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,33 @@
+/* target_files.h — files the agent's stream names (modules, their debug
+ * files) are opened as the target's user would open them: with its
+ * credentials, regular files only, never blocking.  The stream is
+ * untrusted whatever sent it (DESIGN.md "Security"). */
+#ifndef MEMATTACH_TARGET_FILES_H
+#define MEMATTACH_TARGET_FILES_H
+
+#include <elfutils/libdwfl.h>
+#include <sys/types.h>
+
+/* Files are to be opened with pid's file-system uid, gid and groups,
+ * read now.  Without this call (memattach run), with the CLI's own. */
+void ma_target_files_as(pid_t pid);
+/* The calling thread takes those credentials for file access (per
+ * thread); ma_target_files_leave gives its own back.  0, or -1 when they
+ * could not be taken (the caller must then not open anything). */
+int ma_target_files_enter(void);
+void ma_target_files_leave(void);
+/* Where the target's files are ("/proc/PID/root", or "" for run), for the
+ * debug file search of the calling thread. */
+void ma_target_files_prefix(const char *prefix);
+/* Opens path for reading if it is a regular file of sane size: never
+ * blocks (a FIFO or a device is refused).  The descriptor, or -1. */
+int ma_target_file_open(const char *path);
+/* A Dwfl_Callbacks find_debuginfo that finds separate debug files (by
+ * build id, by .gnu_debuglink, dwz's alternate file) in the target's
+ * root and the CLI's /usr/lib/debug, opened as ma_target_file_open does,
+ * and checks their build id. */
+int ma_target_find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname,
+			     Dwarf_Addr base, const char *file_name, const char *debuglink_file,
+			     GElf_Word debuglink_crc, char **debuginfo_file_name);
+
+#endif
