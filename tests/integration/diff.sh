@@ -35,5 +35,10 @@ check "folded: path BASE NOW" "$(sed -n 's/.*;\(leak_[a-z]*\) /\1 /p' "$ma_tmp/f
 leak_slow 4000 3000"
 "$MEMATTACH" report summary --base "$ma_tmp/nosuch.cap" "$ma_tmp/new.cap" >/dev/null 2>"$ma_tmp/err"
 check "a missing base: exit 3, one line" "$? $(wc -l <"$ma_tmp/err")" "3 1"
+# a program started through a symlink is named as started, beside the file it runs
+ln -s "$TARGETS/leaker" "$ma_tmp/my-server"
+run "$ma_tmp/sl.cap" "$ma_tmp/my-server" 1 1
+"$MEMATTACH" report stats "$ma_tmp/sl.cap" | sed -n 2p | grep -Eq "^  pid [0-9]+ \(my-server, running .*/tests/targets/leaker\): .*/my-server 1 1, launched$" ||
+	{ "$MEMATTACH" report stats "$ma_tmp/sl.cap" | sed -n 2p; echo "FAIL: stats does not name the process as started"; fails=$((fails + 1)); }
 [ $fails = 0 ] && echo PASS
 [ $fails = 0 ]

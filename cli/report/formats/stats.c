@@ -52,6 +52,7 @@ static void stats_json(const ma_report_args *args, const ma_analysis *a, uint32_
 	ma_json_str(&j, "capture", args->capture);
 	ma_json_u64(&j, "pid", a->pid);
 	ma_json_str(&j, "command", a->command_line);
+	ma_json_str(&j, "comm", a->comm);
 	ma_json_str(&j, "executable", a->executable);
 	ma_json_bool(&j, "attached", a->attached);
 	ma_json_u64(&j, "start_realtime_ns", a->start_realtime_ns);
@@ -187,9 +188,16 @@ static void stats_text(const ma_report_args *args, const ma_analysis *a, uint32_
 	if (a->replay.truncated)
 		fprintf(f, " (truncated)");
 	fprintf(f, "\n");
-	if (a->has_header)
-		fprintf(f, "  pid %u%s%s, %s\n", a->pid, a->command_line ? ": " : "",
-			a->command_line ? a->command_line : "", a->attached ? "attached" : "launched");
+	if (a->has_header) {
+		/* the name it was started as, then the file it runs (a symlinked
+		 * redis-server runs redis-check-rdb) */
+		fprintf(f, "  pid %u", a->pid);
+		if (a->comm || a->executable)
+			fprintf(f, " (%s%s%s)", a->comm ? a->comm : "", a->comm && a->executable ? ", running " : "",
+				a->executable ? a->executable : "");
+		fprintf(f, "%s%s, %s\n", a->command_line ? ": " : "", a->command_line ? a->command_line : "",
+			a->attached ? "attached" : "launched");
+	}
 	fprintf(f, "  %s, %s events, %s stacks, %zu threads\n",
 		ma_fmt_seconds(a->duration_ns, b1, sizeof b1),
 		ma_fmt_count(a->replay.events, b2, sizeof b2),
