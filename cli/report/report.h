@@ -207,6 +207,11 @@ int ma_report_analyze_with(const ma_report_args *args, const ma_analyze_want *wa
 /* The analysis of --base's capture, with the same filters. */
 int ma_report_analyze_base(const ma_report_args *args, struct ma_analysis **out);
 
+struct ma_json;
+/* A location's fields in JSON: function, file, line, module, python,
+ * inlined (the schema of summary --json and tree --json). */
+void ma_report_json_loc(struct ma_json *j, const ma_loc *l);
+
 /* "12.3 MiB" (binary units, 3 significant digits; exact below 1 KiB). */
 const char *ma_fmt_bytes(uint64_t bytes, char *buf, size_t len);
 /* "1,234,567". */

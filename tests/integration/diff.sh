@@ -35,6 +35,23 @@ check "folded: path BASE NOW" "$(sed -n 's/.*;\(leak_[a-z]*\) /\1 /p' "$ma_tmp/f
 leak_slow 4000 3000"
 "$MEMATTACH" report summary --base "$ma_tmp/nosuch.cap" "$ma_tmp/new.cap" >/dev/null 2>"$ma_tmp/err"
 check "a missing base: exit 3, one line" "$? $(wc -l <"$ma_tmp/err")" "3 1"
+# --json of summary and tree (the documented schema), and none with --base
+"$MEMATTACH" report summary --json --leaks "$ma_tmp/new.cap" >"$ma_tmp/s.json" || exit 1
+"$MEMATTACH" report tree --json --leaks --min-percent 0 "$ma_tmp/new.cap" >"$ma_tmp/t.json" || exit 1
+check "summary and tree --json" "$("$PYTHON" - "$ma_tmp/s.json" "$ma_tmp/t.json" <<'PY'
+import json, sys
+s, t = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+print(s["memory"], s["bytes"], s["count"], [(r["function"], r["own_bytes"], r["own_count"]) for r in s["top"]])
+by = {n["function"]: n for n in t["nodes"] if "function" in n}
+root = t["nodes"][0]
+print(root["parent"], root["bytes"], by["leak_fast"]["bytes"], by["leak_fast"]["self_count"],
+      t["nodes"][by["leak_fast"]["parent"]]["function"])
+PY
+)" "leaks 28000 55 [('leak_fast', 25000, 25), ('leak_slow', 3000, 30)]
+-1 28000 25000 25 main"
+"$MEMATTACH" report summary --json --base "$ma_tmp/old.cap" "$ma_tmp/new.cap" >/dev/null 2>&1
+check "summary --json --base refused" "$?" 2
+
 # a program started through a symlink is named as started, beside the file it runs
 ln -s "$TARGETS/leaker" "$ma_tmp/my-server"
 run "$ma_tmp/sl.cap" "$ma_tmp/my-server" 1 1

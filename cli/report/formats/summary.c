@@ -8,6 +8,7 @@
 
 #include "cli/util/exit_codes.h"
 #include "cli/report/report.h"
+#include "cli/util/json_writer.h"
 
 #define VIEW_MAX 4096
 
@@ -235,6 +236,48 @@ static int add_stacks(table *t, const ma_analysis *a, const ma_report_opts *o, i
 	return 0;
 }
 
+/* A location's fields in JSON (the schema of summary and tree --json). */
+void ma_report_json_loc(ma_json *j, const ma_loc *l)
+{
+	char name[512];
+	ma_json_str(j, "function", l->function ? l->function : ma_loc_name(l, name, sizeof name));
+	ma_json_str(j, "file", l->file);
+	ma_json_u64(j, "line", l->line);
+	ma_json_str(j, "module", l->python ? NULL : l->module);
+	ma_json_bool(j, "python", l->python);
+	ma_json_bool(j, "inlined", l->inlined);
+}
+
+static void summary_json(const ma_report_args *args, const ma_analysis *a, const table *t, size_t shown,
+			 size_t ranked, ma_count all)
+{
+	const ma_report_opts *o = &args->opts;
+	ma_json j;
+	ma_json_init(&j, args->out, 1);
+	ma_json_object(&j, NULL);
+	ma_json_str(&j, "memory", ma_metric_name(o->metric));
+	ma_json_str(&j, "sort", o->sort == MA_SORT_TOTAL ? "total" : o->sort == MA_SORT_COUNT ? "count" : "own");
+	ma_json_bool(&j, "filtered", a->filtered);
+	ma_json_u64(&j, "bytes", all.bytes);
+	ma_json_u64(&j, "count", all.count);
+	ma_json_u64(&j, "locations", t->n);
+	ma_json_u64(&j, "ranked", ranked);
+	ma_json_array(&j, "top");
+	for (size_t i = 0; i < shown; i++) {
+		const row *r = &t->rows[i];
+		ma_json_object(&j, NULL);
+		ma_report_json_loc(&j, &r->loc);
+		ma_json_u64(&j, "own_bytes", r->own.bytes);
+		ma_json_u64(&j, "own_count", r->own.count);
+		ma_json_u64(&j, "total_bytes", r->total.bytes);
+		ma_json_u64(&j, "total_count", r->total.count);
+		ma_json_end(&j);
+	}
+	ma_json_end(&j);
+	ma_json_end(&j);
+	fputc('\n', args->out);
+}
+
 int ma_report_summary(const ma_report_args *args)
 {
 	const ma_report_opts *o = &args->opts;
@@ -246,8 +289,13 @@ int ma_report_summary(const ma_report_args *args)
 	ma_count all = { 0, 0 };
 	if (add_stacks(&t, a, o, 0, &all) < 0)
 		goto oom;
-	if (o->base) {
+	if (o->base && args->json) {
+		fprintf(stderr, "memattach report: summary --json has no --base form; drop one of them\n");
+		rc = MA_EXIT_USAGE;
+	} else if (o->base) {
 		rc = summary_diff(args, a, &t, all);
+	}
+	if (o->base) {
 		free(t.rows);
 		free(t.slots);
 		ma_analysis_free(a);
@@ -265,6 +313,13 @@ int ma_report_summary(const ma_report_args *args)
 		while (ranked && !t.rows[ranked - 1].own.bytes && !t.rows[ranked - 1].own.count)
 			ranked--;
 	size_t shown = ranked < o->max ? ranked : o->max;
+	if (args->json) {
+		summary_json(args, a, &t, shown, ranked, all);
+		free(t.rows);
+		free(t.slots);
+		ma_analysis_free(a);
+		return MA_EXIT_OK;
+	}
 	fprintf(f, "Memory %s: %s (%s B) in %s %s%s\n", ma_metric_title(o->metric),
 		ma_fmt_bytes(all.bytes, b1, sizeof b1), ma_fmt_count(all.bytes, b2, sizeof b2),
 		ma_fmt_count(all.count, b3, sizeof b3),
