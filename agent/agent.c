@@ -46,6 +46,7 @@ static int parse_config(const char *s, struct ma_config *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->depth = 64;
+	c->stall_ns = MA_STALL_DEFAULT_NS;
 	while (s && *s) {
 		const char *end = strchr(s, ';');
 		size_t len = end ? (size_t)(end - s) : strlen(s);
@@ -69,6 +70,13 @@ static int parse_config(const char *s, struct ma_config *c)
 				c->pyalloc = v[0] == '1';
 			} else if (kl == 8 && !memcmp(s, "pynative", 8)) {
 				c->pynative = v[0] == '1';
+			} else if (kl == 8 && !memcmp(s, "stall_us", 8)) {
+				long long us = strtoll(v, NULL, 10);
+				if (us < 1 || us > 3600000000ll)
+					return -EINVAL;
+				c->stall_ns = (uint64_t)us * 1000u;
+			} else if (kl == 7 && !memcmp(s, "onstall", 7)) {
+				c->stall_end = vl == 3 && !memcmp(v, "end", 3);
 			}
 		}
 		s = end ? end + 1 : NULL;

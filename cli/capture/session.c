@@ -379,6 +379,24 @@ int ma_agent_opt(int c, const char *arg, struct ma_agent_opts *o)
 		}
 		o->depth = (unsigned)v;
 		return 1;
+	case MA_OPT_STALL_LIMIT:
+		if (ma_parse_duration(arg, &v, err, sizeof(err)) < 0) {
+			fprintf(stderr, "memattach: --stall-limit: %s\n", err);
+			return -1;
+		}
+		if (v < 1000 || v > 3600000000000ull) {
+			fprintf(stderr, "memattach: --stall-limit: '%s' is out of range; give a time from 1us to 1h (e.g. 100ms)\n", arg);
+			return -1;
+		}
+		o->stall_ns = v;
+		return 1;
+	case MA_OPT_ON_STALL:
+		if (strcmp(arg, "drop") && strcmp(arg, "end")) {
+			fprintf(stderr, "memattach: --on-stall: '%s' is neither drop nor end\n", arg);
+			return -1;
+		}
+		o->stall_end = !strcmp(arg, "end");
+		return 1;
 	default:
 		return 0;
 	}
@@ -387,7 +405,8 @@ int ma_agent_opt(int c, const char *arg, struct ma_agent_opts *o)
 void ma_agent_config(char *buf, size_t len, const char *sock_path,
 		     const struct ma_agent_opts *o, int attached)
 {
-	snprintf(buf, len, "socket=%s;depth=%u%s%s%s", sock_path, o->depth,
+	snprintf(buf, len, "socket=%s;depth=%u%s%s%s;stall_us=%llu;onstall=%s", sock_path, o->depth,
 		 attached ? ";attached=1" : "", o->pyalloc ? ";pyalloc=1" : "",
-		 o->pynative ? ";pynative=1" : "");
+		 o->pynative ? ";pynative=1" : "", (unsigned long long)(o->stall_ns / 1000),
+		 o->stall_end ? "end" : "drop");
 }
