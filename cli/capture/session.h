@@ -79,10 +79,12 @@ struct ma_agent_opts {
 	unsigned depth;          /* --native-depth */
 	int pyalloc;             /* --trace-python-allocators */
 	int pynative;            /* --native */
-	uint64_t stall_ns;       /* --stall-limit: longest wait of a target thread */
+	uint64_t stall_ns;       /* --stall-limit: longest wait of a target thread;
+				    0: $MEMATTACH_STALL_LIMIT, else 100 ms */
 	int stall_end;           /* --on-stall end: end the session past it */
 };
-#define MA_AGENT_OPTS_INIT { 64, 0, 0, 100000000ull, 0 }
+#define MA_AGENT_OPTS_INIT { 64, 0, 0, 0, 0 }
+#define MA_STALL_LIMIT_DEFAULT_NS 100000000ull
 /* getopt values of --stall-limit and --on-stall (no short option) */
 #define MA_OPT_STALL_LIMIT 0x100
 #define MA_OPT_ON_STALL 0x101
