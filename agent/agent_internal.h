@@ -241,7 +241,11 @@ void ma_writer_emit_now(const struct Memattach__Record *r) MA_HIDDEN;
 void ma_writer_set_header(void (*fn)(void)) MA_HIDDEN;
 uint64_t ma_writer_rss(void) MA_HIDDEN;
 void ma_writer_forget_in_child(void) MA_HIDDEN;
-int ma_writer_start(int fd) MA_HIDDEN;
+/* Starts the writer thread; setup (when not NULL) runs on it first and
+ * ends it when it fails. */
+int ma_writer_start(int (*setup)(void)) MA_HIDDEN;
+void ma_writer_set_socket(int fd) MA_HIDDEN;
+void ma_writer_unprepare(void) MA_HIDDEN;
 void ma_writer_notify(void) MA_HIDDEN;
 /* Asks the writer to stop and waits for it. */
 void ma_writer_stop(int reason) MA_HIDDEN;

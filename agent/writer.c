@@ -386,10 +386,22 @@ static void finish(int reason)
 	out_len = out_off = 0;
 }
 
+static void writer_exit(void)
+{
+	pthread_mutex_lock(&state_lock);
+	running = 0;
+	pthread_cond_broadcast(&state_cond);
+	pthread_mutex_unlock(&state_lock);
+}
+
 static void *writer_main(void *arg)
 {
-	(void)arg;
+	int (*setup)(void) = (int (*)(void))arg;
 	ma_tls.guard = 1;    /* nothing on this thread is ever recorded */
+	if (setup && setup() < 0) {
+		writer_exit();   /* the CLI sees no connection */
+		return NULL;
+	}
 	unsigned tick_no = 0;
 	uint64_t next_tick = ma_now_ns() + TICK_NS, last_seq = 0;
 	int reason = 0;
@@ -450,10 +462,7 @@ static void *writer_main(void *arg)
 	if (disconnected)
 		reason = MEMATTACH__STOP_REASON__STOP_DISCONNECTED;
 	finish(reason);
-	pthread_mutex_lock(&state_lock);
-	running = 0;
-	pthread_cond_broadcast(&state_cond);
-	pthread_mutex_unlock(&state_lock);
+	writer_exit();
 	return NULL;
 }
 
@@ -467,7 +476,6 @@ int ma_writer_prepare(int fd)
 {
 	sock = fd;
 	disconnected = 0;
-	atomic_store(&stop_reason, 0);
 	if (!col_seq) {
 		col_seq = ma_arena_alloc(MA_BATCH_EVENTS * sizeof(uint64_t));
 		col_time = ma_arena_alloc(MA_BATCH_EVENTS * sizeof(uint64_t));
@@ -487,6 +495,24 @@ int ma_writer_prepare(int fd)
 	return disconnected ? -EPIPE : 0;
 }
 
+void ma_writer_set_socket(int fd)
+{
+	sock = fd;
+}
+
+/* Undoes ma_writer_prepare when the session could not start. */
+void ma_writer_unprepare(void)
+{
+	ma_buffers_reset();
+	ma_buffers_set_notify_fd(-1);
+	if (evfd >= 0)
+		close(evfd);
+	if (statm_fd >= 0)
+		close(statm_fd);
+	evfd = statm_fd = -1;
+	out_len = out_off = 0;
+}
+
 uint64_t ma_writer_rss(void)
 {
 	return rss_bytes();
@@ -497,17 +523,17 @@ void ma_writer_set_header(void (*fn)(void))
 	send_header_fn = fn;
 }
 
-int ma_writer_start(int fd)
+int ma_writer_start(int (*setup)(void))
 {
-	(void)fd;
 	pthread_t th;
 	pthread_attr_t at;
 	pthread_attr_init(&at);
 	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
 	pthread_mutex_lock(&state_lock);
 	running = 1;
+	atomic_store(&stop_reason, 0);   /* before a stop can be asked */
 	pthread_mutex_unlock(&state_lock);
-	int r = pthread_create(&th, &at, writer_main, NULL);
+	int r = pthread_create(&th, &at, writer_main, (void *)setup);
 	pthread_attr_destroy(&at);
 	if (r) {
 		running = 0;

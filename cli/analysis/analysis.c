@@ -748,6 +748,8 @@ static void on_header(void *ctx, const Memattach__Header *h)
 	a->start_realtime_ns = h->start_realtime_ns;
 	a->first_seq = h->first_seq;
 	a->rss_at_start = h->rss_at_start;
+	a->start_call_ns = h->start_call_ns;
+	a->start_call_cpu_ns = h->start_call_cpu_ns;
 	a->attached = h->attached;
 }
 

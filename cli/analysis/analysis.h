@@ -140,6 +140,7 @@ typedef struct ma_analysis {
 	uint32_t pid, native_depth, format_major, format_minor;
 	char *command_line, *comm, *executable, *hostname, *agent_version;
 	uint64_t start_realtime_ns, first_seq, rss_at_start;
+	uint64_t start_call_ns, start_call_cpu_ns;   /* the agent's start call */
 	int attached;
 	int has_agent_trailer, has_capture_trailer, complete;
 	uint32_t stop_reason;

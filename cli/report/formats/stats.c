@@ -56,6 +56,8 @@ static void stats_json(const ma_report_args *args, const ma_analysis *a, uint32_
 	ma_json_bool(&j, "attached", a->attached);
 	ma_json_u64(&j, "start_realtime_ns", a->start_realtime_ns);
 	ma_json_u64(&j, "duration_ns", a->duration_ns);
+	ma_json_u64(&j, "agent_start_call_ns", a->start_call_ns);
+	ma_json_u64(&j, "agent_start_call_cpu_ns", a->start_call_cpu_ns);
 	ma_json_u64(&j, "events", a->replay.events);
 	ma_json_bool(&j, "truncated", a->replay.truncated);
 	ma_json_bool(&j, "complete", a->has_capture_trailer ? a->complete : a->has_agent_trailer);
