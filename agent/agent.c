@@ -235,6 +235,15 @@ static int session_setup_locked(void)
 	return r;
 }
 
+/* Preloaded: the writer waits for the start call to have measured itself
+ * (the header carries it). */
+static int session_started(void)
+{
+	pthread_mutex_lock(&session_lock);
+	pthread_mutex_unlock(&session_lock);
+	return 0;
+}
+
 /* A socket that is not there fails the start call at once, although the
  * connection is made later (attached: by the agent's thread). */
 static int socket_present(const char *path)
@@ -267,7 +276,7 @@ int memattach_agent_start(const char *config)
 	} else {
 		/* Preloaded: the program must not run before the hooks. */
 		r = session_setup();
-		if (r == 0 && (r = ma_writer_start(NULL)) < 0) {
+		if (r == 0 && (r = ma_writer_start(session_started)) < 0) {
 			atomic_store(&ma_tracking, 0);
 			ma_got_restore_all();
 		}
