@@ -13,7 +13,8 @@
  * is x86-64's ordering, the only architecture the agent supports.)
  * Full buffers go to a FIFO for the writer.  The pool is bounded: when the
  * writer (i.e. the CLI) is slower than the threads, they wait for a free
- * buffer — back-pressure instead of unbounded memory. */
+ * buffer — back-pressure instead of unbounded memory — up to the stall
+ * limit; past it events are dropped and counted (pool_get, lose). */
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
