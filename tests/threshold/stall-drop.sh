@@ -61,7 +61,8 @@ kill -CONT "$mpid"
 # Once the CLI reads again the agent records again and sends the count of
 # what it dropped; the capture being written shows it.
 lost=0
-for _ in $(seq 600); do
+for _ in $(seq 300); do
+	kill -0 "$mpid" 2>/dev/null || break   # the session ended: no count will come
 	"$MEMATTACH" report stats --json "$cap" >"$ma_tmp/live.json" 2>/dev/null
 	lost=$("$PYTHON" -c 'import json,sys
 try: print(json.load(open(sys.argv[1]))["events_lost"]["events"])
