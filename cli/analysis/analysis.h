@@ -150,7 +150,8 @@ typedef struct ma_analysis {
 	 * counted).  When any: totals and per-kind counts are low by exactly
 	 * these; frees of lost allocations count as untracked_frees; blocks
 	 * whose free was lost stay live (leaks, live and peak after
-	 * lost_first_ns may be high); lost allocations are in no stack. */
+	 * lost_first_ns may be high) until their address is allocated again
+	 * (an implicit free); lost allocations are in no stack. */
 	ma_count lost_alloc, lost_free;   /* free bytes: munmap/mremap only */
 	uint64_t lost_first_ns, lost_last_ns;
 	uint32_t lost_windows;            /* EventsLost records */
