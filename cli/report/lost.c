@@ -39,6 +39,7 @@ void ma_report_lost_line(const ma_analysis *a, FILE *f)
 static const char *const affected[] = {
 	"total_allocations", "total_frees", "total_bytes_allocated", "total_bytes_freed",
 	"untracked_frees", "peak_bytes", "peak_blocks", "leaked_bytes", "leaked_allocations",
+	"temporary_allocations", "temporary_bytes",
 	"by_allocator", "by_event", "histogram", "threads", "top_stacks_by_bytes",
 	"top_stacks_by_count", "top_leaks",
 };
