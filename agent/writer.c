@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -533,7 +534,13 @@ int ma_writer_start(int (*setup)(void))
 	running = 1;
 	atomic_store(&stop_reason, 0);   /* before a stop can be asked */
 	pthread_mutex_unlock(&state_lock);
+	/* The agent's thread takes none of the target's signals (whatever
+	 * the mask of the thread that starts it). */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
 	int r = pthread_create(&th, &at, writer_main, (void *)setup);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	pthread_attr_destroy(&at);
 	if (r) {
 		running = 0;
