@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <time.h>
@@ -27,6 +28,7 @@ __thread struct ma_tls ma_tls __attribute__((tls_model("initial-exec")));
 static pthread_mutex_t session_lock = PTHREAD_MUTEX_INITIALIZER;
 static int atfork_done;
 static uint64_t first_seq;
+static uint64_t start_call_ns, start_call_cpu_ns;   /* the last start call */
 
 struct ma_line ma_clock_line;
 
@@ -34,6 +36,13 @@ uint64_t ma_now_ns(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t thread_cpu_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
@@ -46,6 +55,7 @@ static int parse_config(const char *s, struct ma_config *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->depth = 64;
+	c->stall_ns = MA_STALL_DEFAULT_NS;
 	while (s && *s) {
 		const char *end = strchr(s, ';');
 		size_t len = end ? (size_t)(end - s) : strlen(s);
@@ -69,6 +79,13 @@ static int parse_config(const char *s, struct ma_config *c)
 				c->pyalloc = v[0] == '1';
 			} else if (kl == 8 && !memcmp(s, "pynative", 8)) {
 				c->pynative = v[0] == '1';
+			} else if (kl == 8 && !memcmp(s, "stall_us", 8)) {
+				long long us = strtoll(v, NULL, 10);
+				if (us < 1 || us > 3600000000ll)
+					return -EINVAL;
+				c->stall_ns = (uint64_t)us * 1000u;
+			} else if (kl == 7 && !memcmp(s, "onstall", 7)) {
+				c->stall_end = vl == 3 && !memcmp(v, "end", 3);
 			}
 		}
 		s = end ? end + 1 : NULL;
@@ -122,6 +139,8 @@ static void send_header(void)
 	h.attached = ma_cfg.attached;
 	h.rss_at_start = ma_writer_rss();
 	h.first_seq = first_seq;
+	h.start_call_ns = start_call_ns;
+	h.start_call_cpu_ns = start_call_cpu_ns;
 	rec.r_case = MEMATTACH__RECORD__R_HEADER;
 	rec.header = &h;
 	ma_writer_emit_now(&rec);
@@ -159,44 +178,27 @@ static int connect_socket(const char *path)
 	return fd;
 }
 
-int memattach_agent_start(const char *config)
+/* Everything a session needs before its first record: the hooks' real
+ * functions, the writer's state, tracking on, the GOT patched — then the
+ * connection, so that the CLI, once it accepts, knows the hooks are in
+ * place.  Undone on failure.  Attached, this runs on the agent's own
+ * thread (session_lock held), not on the thread the injector stopped. */
+static int session_setup(void)
 {
-	struct ma_config c;
 	int r;
-
-	ma_tls.guard++;
-	pthread_mutex_lock(&session_lock);
-	if (atomic_load(&ma_tracking) || ma_writer_running()) {
-		r = -EALREADY;
-		goto out;
-	}
-	if ((r = parse_config(config, &c)) < 0)
-		goto out;
-	ma_cfg = c;
-	if (ma_stacks_init() < 0) {
-		r = -ENOMEM;
-		goto out;
-	}
+	if (ma_stacks_init() < 0)
+		return -ENOMEM;
 	uintptr_t lo, hi;
 	ma_agent_text_range(&lo, &hi);
 	ma_stacks_set_agent_range(lo, hi);
-	if (ma_hooks_resolve() < 0) {
-		r = -ENOSYS;
-		goto out;
-	}
+	if (ma_hooks_resolve() < 0)
+		return -ENOSYS;
 	if (!atfork_done) {
 		pthread_atfork(NULL, NULL, child_after_fork);
 		atfork_done = 1;
 	}
-	int fd = connect_socket(c.socket_path);
-	if (fd < 0) {
-		r = fd;
-		goto out;
-	}
-	if ((r = ma_writer_prepare(fd)) < 0) {
-		close(fd);
-		goto out;
-	}
+	if ((r = ma_writer_prepare(-1)) < 0)
+		return r;
 	/* The header and module map are sent by the writer thread: during an
 	 * attach the CLI is busy with ptrace while this runs, and a large
 	 * module map could fill the socket. */
@@ -209,14 +211,79 @@ int memattach_agent_start(const char *config)
 	/* Frees before this went unseen: no Python walk may trust an older
 	 * generation (py_walk.c). */
 	atomic_fetch_add(&ma_mem_gen, 1);
-	if (c.pyalloc)
+	if (ma_cfg.pyalloc)
 		ma_pyalloc_start();
-	r = ma_writer_start(fd);
-	if (r < 0) {
+	int fd = connect_socket(ma_cfg.socket_path);
+	if (fd < 0) {
 		atomic_store(&ma_tracking, 0);
 		ma_got_restore_all();
+		ma_pyalloc_stop();
+		ma_writer_unprepare();
+		return fd;
+	}
+	ma_writer_set_socket(fd);
+	return 0;
+}
+
+/* The agent's thread, attached: the session's setup, under the lock the
+ * start call held while it measured itself. */
+static int session_setup_locked(void)
+{
+	pthread_mutex_lock(&session_lock);
+	int r = session_setup();
+	pthread_mutex_unlock(&session_lock);
+	return r;
+}
+
+/* Preloaded: the writer waits for the start call to have measured itself
+ * (the header carries it). */
+static int session_started(void)
+{
+	pthread_mutex_lock(&session_lock);
+	pthread_mutex_unlock(&session_lock);
+	return 0;
+}
+
+/* A socket that is not there fails the start call at once, although the
+ * connection is made later (attached: by the agent's thread). */
+static int socket_present(const char *path)
+{
+	struct stat st;
+	if (stat(path, &st) < 0)
+		return -errno;
+	return S_ISSOCK(st.st_mode) ? 0 : -ENOTSOCK;
+}
+
+int memattach_agent_start(const char *config)
+{
+	struct ma_config c;
+	int r;
+	uint64_t t0 = ma_now_ns(), cpu0 = thread_cpu_ns();
+
+	ma_tls.guard++;
+	pthread_mutex_lock(&session_lock);
+	if (atomic_load(&ma_tracking) || ma_writer_running()) {
+		r = -EALREADY;
+		goto out;
+	}
+	if ((r = parse_config(config, &c)) < 0 || (r = socket_present(c.socket_path)) < 0)
+		goto out;
+	ma_cfg = c;
+	if (c.attached) {
+		/* The injector stopped this thread for us: it only starts ours,
+		 * which does the rest (the setup, then the writer's work). */
+		r = ma_writer_start(session_setup_locked);
+	} else {
+		/* Preloaded: the program must not run before the hooks. */
+		r = session_setup();
+		if (r == 0 && (r = ma_writer_start(session_started)) < 0) {
+			atomic_store(&ma_tracking, 0);
+			ma_got_restore_all();
+		}
 	}
 out:
+	start_call_ns = ma_now_ns() - t0;
+	start_call_cpu_ns = thread_cpu_ns() - cpu0;
 	pthread_mutex_unlock(&session_lock);
 	ma_tls.guard--;
 	return r;

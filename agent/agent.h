@@ -9,6 +9,10 @@
  *   pynative=0|1    in Python processes keep every native frame (default 0:
  *                   the native frames below the innermost Python frame, and
  *                   the Python frames above it)
+ *   stall_us=N      longest wait of a thread for a CLI that does not read
+ *                   (default 100000)
+ *   onstall=drop|end past it: drop events and count them (default), or
+ *                   end the session
  *   pid=N           (LD_PRELOAD only) start only in process N: the one
  *                   `run` started and the programs it execs in place
  * Unknown keys are ignored so that an older agent accepts a newer CLI. */

@@ -25,14 +25,19 @@ struct ma_config {
 	int attached;
 	int pyalloc;              /* wrap the PyMem domains */
 	int pynative;             /* Python processes: keep every native frame */
+	uint64_t stall_ns;        /* longest wait for a CLI that does not read */
+	int stall_end;            /* past it: end the session (else drop events) */
 };
+#define MA_STALL_DEFAULT_NS 100000000ull
 
 extern MA_HIDDEN struct ma_config ma_cfg;
 /* Nonzero while hooks record.  Read on every hook call. */
 extern MA_HIDDEN atomic_int ma_tracking;
-/* Set when the CLI stopped reading for MA_STALL_LIMIT_S: session dropped. */
+/* Set when the CLI stopped reading for ma_cfg.stall_ns and the session is
+ * to end (stall_end): the writer drops the session. */
 extern MA_HIDDEN atomic_int ma_stalled;
-#define MA_STALL_LIMIT_S 2
+/* The last flush at the end of a session waits this long without progress. */
+#define MA_FINAL_FLUSH_MS 2000
 /* Counters written often get a cache line each, away from what every
  * hook reads (ma_tracking, ma_cfg): the writer thread writing the clock,
  * or any thread taking a seq, must not make the others miss. */
@@ -125,6 +130,14 @@ struct ma_buf {
 	uint64_t mark_time[MA_BATCH_EVENTS];/* happened at mark_time[k] */
 };
 
+/* Events a thread dropped instead of waiting past the stall limit: written
+ * by the owner with busy held, taken by the writer's sweep. */
+struct ma_lost {
+	uint64_t allocs, alloc_bytes, frees, free_bytes;
+	uint64_t first_ns, last_ns;       /* session clock */
+	uint64_t first_seq, last_seq;
+};
+
 struct ma_thread {
 	atomic_int busy;          /* owner appending (event_buffer.c) */
 	atomic_int sweep;         /* writer taking the buffer */
@@ -135,7 +148,9 @@ struct ma_thread {
 	struct ma_thread *next;
 	void *py_cache;           /* python/py_walk.c: recent frame ids */
 	void *stack_cache;        /* stack_table.c: recent Python stacks */
+	struct ma_lost lost;      /* owner, under busy */
 	/* Writer only, behind the fields the hooks use. */
+	struct ma_lost lost_taken;/* swept, not sent yet */
 	int announced;            /* ThreadInfo sent this session */
 	int py_named;             /* name came from Python's threading */
 	char name[MA_THREAD_NAME];
@@ -158,6 +173,8 @@ struct ma_buf *ma_buffers_take_full(void) MA_HIDDEN;   /* FIFO list */
 /* Partial buffers; *min_pending = lowest reserved, unrecorded seq. */
 struct ma_buf *ma_buffers_sweep(uint64_t *min_pending) MA_HIDDEN;
 void ma_buffers_release(struct ma_buf *list) MA_HIDDEN;
+/* Adds b into a (counts summed, first/last widened). */
+void ma_lost_merge(struct ma_lost *a, const struct ma_lost *b) MA_HIDDEN;
 void ma_buffers_wake_all(void) MA_HIDDEN;
 void ma_threads_names_dirty(void) MA_HIDDEN;
 int ma_threads_take_names_dirty(void) MA_HIDDEN;
@@ -224,7 +241,11 @@ void ma_writer_emit_now(const struct Memattach__Record *r) MA_HIDDEN;
 void ma_writer_set_header(void (*fn)(void)) MA_HIDDEN;
 uint64_t ma_writer_rss(void) MA_HIDDEN;
 void ma_writer_forget_in_child(void) MA_HIDDEN;
-int ma_writer_start(int fd) MA_HIDDEN;
+/* Starts the writer thread; setup (when not NULL) runs on it first and
+ * ends it when it fails. */
+int ma_writer_start(int (*setup)(void)) MA_HIDDEN;
+void ma_writer_set_socket(int fd) MA_HIDDEN;
+void ma_writer_unprepare(void) MA_HIDDEN;
 void ma_writer_notify(void) MA_HIDDEN;
 /* Asks the writer to stop and waits for it. */
 void ma_writer_stop(int reason) MA_HIDDEN;

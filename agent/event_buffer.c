@@ -13,7 +13,8 @@
  * is x86-64's ordering, the only architecture the agent supports.)
  * Full buffers go to a FIFO for the writer.  The pool is bounded: when the
  * writer (i.e. the CLI) is slower than the threads, they wait for a free
- * buffer — back-pressure instead of unbounded memory. */
+ * buffer — back-pressure instead of unbounded memory — up to the stall
+ * limit; past it events are dropped and counted (pool_get, lose). */
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -56,13 +57,35 @@ static void notify_writer(void)
 	}
 }
 
-/* Blocks while the pool is exhausted and tracking goes on. */
-atomic_int ma_stalled;
+/* Waits for the other side of the handshake to clear its flag: it holds
+ * it for a few stores, or is descheduled. */
+static void wait_clear(atomic_int *flag)
+{
+	unsigned spins = 0;
+	while (atomic_load_explicit(flag, memory_order_acquire))
+		if (++spins > 200)
+			sched_yield();
+		else
+			__builtin_ia32_pause();
+}
 
+atomic_int ma_stalled;
+/* Past the stall limit with the pool still dry: threads drop their events
+ * at once instead of waiting, until the writer hands batches back. */
+static atomic_int pool_dropping;
+
+/* A free batch, waiting while the pool is exhausted and tracking goes on —
+ * for at most the stall limit (ma_cfg.stall_ns): a CLI that stops reading
+ * (stopped, hung) must not hold the target.  Past it the pool drops
+ * (NULL at once for every thread until batches come back), or with
+ * stall_end tracking ends and the writer drops the session.  NULL: the
+ * event cannot be kept (pool dropping, no memory, tracking ended). */
 static struct ma_buf *pool_get(void)
 {
 	struct ma_buf *b = NULL;
-	struct timespec deadline = {0, 0};
+	uint64_t deadline = 0;
+	if (atomic_load_explicit(&pool_dropping, memory_order_relaxed))
+		return NULL;
 	pthread_mutex_lock(&pool_lock);
 	for (;;) {
 		if (pool_free) {
@@ -76,19 +99,21 @@ static struct ma_buf *pool_get(void)
 				pool_allocated++;
 			break;
 		}
-		if (!atomic_load(&ma_tracking))
+		if (!atomic_load(&ma_tracking) || atomic_load(&pool_dropping))
 			break;
-		/* Back-pressure is bounded: a CLI that stops reading (stopped,
-		 * hung) must not hang the target.  Past the limit tracking ends
-		 * and the writer drops the session. */
-		if (!deadline.tv_sec) {
-			clock_gettime(CLOCK_REALTIME, &deadline);
-			deadline.tv_sec += MA_STALL_LIMIT_S;
+		if (!deadline) {
+			deadline = ma_now_ns() + ma_cfg.stall_ns;
 			notify_writer();   /* it may be waiting for its timer */
 		}
-		if (pthread_cond_timedwait(&pool_cond, &pool_lock, &deadline) == ETIMEDOUT) {
-			atomic_store(&ma_tracking, 0);
-			atomic_store(&ma_stalled, 1);
+		struct timespec ts = { (time_t)(deadline / 1000000000u), (long)(deadline % 1000000000u) };
+		if (pthread_cond_clockwait(&pool_cond, &pool_lock, CLOCK_MONOTONIC, &ts) == ETIMEDOUT) {
+			if (ma_cfg.stall_end) {
+				atomic_store(&ma_tracking, 0);
+				atomic_store(&ma_stalled, 1);
+			} else {
+				atomic_store(&pool_dropping, 1);
+			}
+			pthread_cond_broadcast(&pool_cond);   /* the others stop waiting too */
 			break;
 		}
 	}
@@ -99,6 +124,51 @@ static struct ma_buf *pool_get(void)
 		b->last_time = 0;
 	}
 	return b;
+}
+
+void ma_lost_merge(struct ma_lost *a, const struct ma_lost *b)
+{
+	if (!(b->allocs | b->frees))
+		return;
+	if (!(a->allocs | a->frees)) {
+		a->first_ns = b->first_ns;
+		a->first_seq = b->first_seq;
+	}
+	a->allocs += b->allocs;
+	a->alloc_bytes += b->alloc_bytes;
+	a->frees += b->frees;
+	a->free_bytes += b->free_bytes;
+	a->last_ns = b->last_ns;
+	a->last_seq = b->last_seq;
+}
+
+/* An event that could not be kept, while tracking goes on, is counted:
+ * with busy held, so that a sweep sees the count, or the seq still
+ * pending — the watermark stays true, and what the writer sends as lost
+ * is exact.  (Kinds below 32 allocate; a free's size is known only for
+ * munmap and mremap.) */
+static void lose(struct ma_thread *t, uint64_t seq, uint32_t kind, uint64_t size)
+{
+	atomic_exchange_explicit(&t->busy, 1, memory_order_seq_cst);
+	while (atomic_load_explicit(&t->sweep, memory_order_relaxed)) {
+		atomic_store_explicit(&t->busy, 0, memory_order_release);
+		wait_clear(&t->sweep);
+		atomic_exchange_explicit(&t->busy, 1, memory_order_seq_cst);
+	}
+	if (atomic_load_explicit(&ma_tracking, memory_order_relaxed)) {
+		struct ma_lost one = { 0, 0, 0, 0, ma_event_ns(), 0, seq, seq };
+		one.last_ns = one.first_ns;
+		if (kind < 32) {
+			one.allocs = 1;
+			one.alloc_bytes = size;
+		} else {
+			one.frees = 1;
+			one.free_bytes = size;
+		}
+		ma_lost_merge(&t->lost, &one);
+	}
+	atomic_store_explicit(&t->pending, UINT64_MAX, memory_order_relaxed);
+	atomic_store_explicit(&t->busy, 0, memory_order_release);
 }
 
 /* Queues a full batch; nonzero when the writer is to be woken (by
@@ -161,24 +231,12 @@ struct ma_thread *ma_thread_attach(void)
 	return ma_tls.thr ? ma_tls.thr : thread_attach();
 }
 
-/* Waits for the other side of the handshake to clear its flag: it holds
- * it for a few stores, or is descheduled. */
-static void wait_clear(atomic_int *flag)
-{
-	unsigned spins = 0;
-	while (atomic_load_explicit(flag, memory_order_acquire))
-		if (++spins > 200)
-			sched_yield();
-		else
-			__builtin_ia32_pause();
-}
-
 /* The owner's side of the handshake with the writer (see the top of the
  * file).  Call with busy set and the store made visible (a locked
  * instruction since); returns with busy set and the writer not sweeping
  * this thread, or 0 with busy clear once tracking has stopped.  *s is
  * the seq the event will carry, kept pending while busy is dropped. */
-static int enter_slow(struct ma_thread *t, const uint64_t *s)
+static int enter_slow(struct ma_thread *t, const uint64_t *s, uint32_t kind, uint64_t size)
 {
 	struct ma_buf *spare = NULL;   /* got while busy was down */
 	for (;;) {
@@ -212,8 +270,7 @@ static int enter_slow(struct ma_thread *t, const uint64_t *s)
 		atomic_store_explicit(&t->busy, 0, memory_order_release);
 		spare = pool_get();
 		if (!spare) {
-			/* tracking ended, or no memory: the event is dropped */
-			atomic_store_explicit(&t->pending, UINT64_MAX, memory_order_relaxed);
+			lose(t, *s, kind, size);
 			return 0;
 		}
 		spare->tid = t->tid;
@@ -271,7 +328,7 @@ void ma_record(uint32_t kind, uint64_t addr, uint64_t size, uint32_t stack)
 	uint64_t s = atomic_fetch_add_explicit(&ma_seq, 1, memory_order_seq_cst);
 	if (__builtin_expect(atomic_load_explicit(&t->sweep, memory_order_relaxed) ||
 			     !atomic_load_explicit(&ma_tracking, memory_order_relaxed) || !t->cur, 0) &&
-	    !enter_slow(t, &s))
+	    !enter_slow(t, &s, kind, size))
 		return;
 	append_leave(t, s, kind, addr, size, stack);
 }
@@ -303,7 +360,7 @@ void ma_record_reserved(uint64_t seq, uint32_t kind, uint64_t addr, uint64_t siz
 	if (!t)
 		return;
 	atomic_exchange_explicit(&t->busy, 1, memory_order_seq_cst);
-	if (!enter_slow(t, &seq))
+	if (!enter_slow(t, &seq, kind, size))
 		return;
 	append_leave(t, seq, kind, addr, size, 0);
 }
@@ -339,6 +396,18 @@ struct ma_buf *ma_buffers_take_full(void)
 	return l;
 }
 
+/* Under sweep: the owner's lost count moves to the writer's side. */
+static void take_lost(struct ma_thread *t)
+{
+	ma_lost_merge(&t->lost_taken, &t->lost);
+	memset(&t->lost, 0, sizeof(t->lost));
+}
+
+static int has_lost(const struct ma_thread *t)
+{
+	return (t->lost_taken.allocs | t->lost_taken.frees) != 0;
+}
+
 struct ma_buf *ma_buffers_sweep(uint64_t *min_pending)
 {
 	struct ma_buf *list = NULL, **tail = &list;
@@ -354,6 +423,7 @@ struct ma_buf *ma_buffers_sweep(uint64_t *min_pending)
 			t->cur = NULL;
 		else
 			b = NULL;
+		take_lost(t);
 		sweep_end(t);
 		if (b) {
 			b->next = NULL;
@@ -380,6 +450,7 @@ void ma_buffers_release(struct ma_buf *list)
 		pool_free = list;
 		list = n;
 	}
+	atomic_store(&pool_dropping, 0);   /* the CLI reads again */
 	pthread_cond_broadcast(&pool_cond);
 	pthread_mutex_unlock(&pool_lock);
 }
@@ -398,8 +469,11 @@ void ma_buffers_reset(void)
 	ma_buffers_release(ma_buffers_take_full());
 	ma_buffers_release(ma_buffers_sweep(NULL));
 	pthread_mutex_lock(&threads_lock);
-	for (struct ma_thread *t = threads_head; t; t = t->next)
+	for (struct ma_thread *t = threads_head; t; t = t->next) {
 		t->announced = 0;
+		memset(&t->lost, 0, sizeof(t->lost));
+		memset(&t->lost_taken, 0, sizeof(t->lost_taken));
+	}
 	pthread_mutex_unlock(&threads_lock);
 }
 
@@ -421,11 +495,16 @@ void ma_threads_reap(void)
 			sweep_begin(t);
 			struct ma_buf *b = t->cur;
 			t->cur = NULL;
+			take_lost(t);
 			sweep_end(t);
 			if (b && b->n)
 				queue_full(b);
 			else if (b)
 				ma_buffers_release(b);
+			if (has_lost(t)) {   /* sent by the next cycle, then reaped */
+				pp = &t->next;
+				continue;
+			}
 			*pp = t->next;
 			t->next = threads_spare;
 			threads_spare = t;

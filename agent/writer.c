@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -28,9 +29,10 @@ static atomic_int stop_reason;   /* nonzero: stop requested */
 static int disconnected;
 static void (*send_header_fn)(void);
 
-/* Output buffer: records accumulate here and go out in large writes. */
+/* Output buffer: records accumulate here and go out in large writes;
+ * out[0, out_off) is sent already. */
 static uint8_t *out;
-static size_t out_len, out_cap;
+static size_t out_len, out_off, out_cap;
 /* Scratch columns for delta encoding. */
 static uint64_t *col_seq, *col_time, *col_size;
 static int64_t *col_addr;
@@ -40,6 +42,13 @@ static int out_reserve(size_t n)
 {
 	if (out_len + n <= out_cap)
 		return 0;
+	if (out_off) {
+		memmove(out, out + out_off, out_len - out_off);
+		out_len -= out_off;
+		out_off = 0;
+		if (out_len + n <= out_cap)
+			return 0;
+	}
 	size_t cap = out_cap ? out_cap : (1u << 20);
 	while (cap < out_len + n)
 		cap *= 2;
@@ -54,21 +63,56 @@ static int out_reserve(size_t n)
 	return 0;
 }
 
-static void flush_out(void)
+/* Sends what the socket takes without waiting; nonzero while bytes
+ * remain (the CLI is not reading fast enough, or not at all). */
+static int flush_some(void)
 {
-	size_t off = 0;
-	while (off < out_len && !disconnected) {
-		ssize_t w = send(sock, out + off, out_len - off, MSG_NOSIGNAL);
+	while (out_off < out_len && !disconnected) {
+		ssize_t w = send(sock, out + out_off, out_len - out_off, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (w < 0 && errno == EINTR)
 			continue;
+		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return 1;
 		if (w <= 0) {
 			disconnected = 1;
 			break;
 		}
-		off += (size_t)w;
-		ma_clock_tick();   /* a send may have waited */
+		out_off += (size_t)w;
+		ma_clock_tick();   /* a send may have taken a while */
 	}
-	out_len = 0;
+	out_len = out_off = 0;
+	return 0;
+}
+
+/* Sends everything, giving up (the session ends) after wait_ms without
+ * progress. */
+static void flush_all(int wait_ms)
+{
+	while (flush_some()) {
+		struct pollfd pf = {sock, POLLOUT, 0};
+		int r = poll(&pf, 1, wait_ms > 0 ? wait_ms : 1);
+		if (r == 0 || (r < 0 && errno != EINTR)) {
+			disconnected = 1;
+			out_len = out_off = 0;
+		}
+	}
+}
+
+static int stall_ms(void)
+{
+	return (int)((ma_cfg.stall_ns + 999999) / 1000000);
+}
+
+/* While tracking: with --on-stall end a CLI that does not read for the
+ * limit ends the session; else the writer never waits for it (the loop
+ * sends the rest when the socket takes it, and takes no batches meanwhile,
+ * so that the threads drop events rather than wait). */
+static void flush_out(void)
+{
+	if (ma_cfg.stall_end)
+		flush_all(stall_ms());
+	else
+		flush_some();
 }
 
 static void emit(const void *rec, void *ctx)
@@ -204,6 +248,33 @@ static int emit_threads(int rescan)
 	return fresh;
 }
 
+/* What threads dropped (event_buffer.c), swept by this cycle. */
+static void emit_lost(void)
+{
+	ma_threads_lock();
+	for (struct ma_thread *t = ma_threads_first(); t; t = t->next) {
+		struct ma_lost *l = &t->lost_taken;
+		if (!(l->allocs | l->frees))
+			continue;
+		Memattach__Record rec = MEMATTACH__RECORD__INIT;
+		Memattach__EventsLost el = MEMATTACH__EVENTS_LOST__INIT;
+		el.tid = t->tid;
+		el.allocations = l->allocs;
+		el.allocation_bytes = l->alloc_bytes;
+		el.frees = l->frees;
+		el.free_bytes = l->free_bytes;
+		el.first_time_ns = l->first_ns > ma_start_ns ? l->first_ns - ma_start_ns : 0;
+		el.last_time_ns = l->last_ns > ma_start_ns ? l->last_ns - ma_start_ns : 0;
+		el.first_seq = l->first_seq;
+		el.last_seq = l->last_seq;
+		rec.r_case = MEMATTACH__RECORD__R_EVENTS_LOST;
+		rec.events_lost = &el;
+		emit(&rec, NULL);
+		memset(l, 0, sizeof(*l));
+	}
+	ma_threads_unlock();
+}
+
 static void emit_stacks_and_batches(struct ma_buf *full, struct ma_buf *partial)
 {
 	/* Stacks go first: every event in these batches was recorded after
@@ -240,6 +311,7 @@ static void cycle(unsigned tick_no, int rescan_names)
 	if (atomic_load(&ma_tracking))
 		ma_py_threads_refresh(fresh || periodic);
 	emit_stacks_and_batches(full, partial);
+	emit_lost();
 	Memattach__Record rec = MEMATTACH__RECORD__INIT;
 	Memattach__Tick tk = MEMATTACH__TICK__INIT;
 	tk.watermark = w;
@@ -303,7 +375,7 @@ static void finish(int reason)
 		rec.r_case = MEMATTACH__RECORD__R_AGENT_TRAILER;
 		rec.agent_trailer = &at;
 		emit(&rec, NULL);
-		flush_out();
+		flush_all(MA_FINAL_FLUSH_MS);
 		shutdown(sock, SHUT_WR);
 	}
 	ma_buffers_reset();
@@ -312,13 +384,25 @@ static void finish(int reason)
 	close(evfd);
 	close(statm_fd);
 	sock = evfd = statm_fd = -1;
-	out_len = 0;
+	out_len = out_off = 0;
+}
+
+static void writer_exit(void)
+{
+	pthread_mutex_lock(&state_lock);
+	running = 0;
+	pthread_cond_broadcast(&state_cond);
+	pthread_mutex_unlock(&state_lock);
 }
 
 static void *writer_main(void *arg)
 {
-	(void)arg;
+	int (*setup)(void) = (int (*)(void))arg;
 	ma_tls.guard = 1;    /* nothing on this thread is ever recorded */
+	if (setup && setup() < 0) {
+		writer_exit();   /* the CLI sees no connection */
+		return NULL;
+	}
 	unsigned tick_no = 0;
 	uint64_t next_tick = ma_now_ns() + TICK_NS, last_seq = 0;
 	int reason = 0;
@@ -348,7 +432,8 @@ static void *writer_main(void *arg)
 		if (seq != last_seq && timeout > 1)
 			timeout = 1;
 		last_seq = seq;
-		struct pollfd pf[2] = {{sock, POLLIN, 0}, {evfd, POLLIN, 0}};
+		int backed = out_len > out_off;   /* the CLI has not taken it all */
+		struct pollfd pf[2] = {{sock, POLLIN | (backed ? POLLOUT : 0), 0}, {evfd, POLLIN, 0}};
 		int r = poll(pf, 2, timeout);
 		if (r < 0 && errno != EINTR)
 			break;
@@ -361,6 +446,9 @@ static void *writer_main(void *arg)
 			ssize_t k = read(evfd, &v, sizeof(v));
 			(void)k;
 		}
+		/* Backed up: take nothing more; the threads drop past the limit. */
+		if (backed && flush_some())
+			continue;
 		struct ma_buf *full = ma_buffers_take_full();
 		if (full) {
 			emit_stacks_and_batches(full, NULL);
@@ -375,10 +463,7 @@ static void *writer_main(void *arg)
 	if (disconnected)
 		reason = MEMATTACH__STOP_REASON__STOP_DISCONNECTED;
 	finish(reason);
-	pthread_mutex_lock(&state_lock);
-	running = 0;
-	pthread_cond_broadcast(&state_cond);
-	pthread_mutex_unlock(&state_lock);
+	writer_exit();
 	return NULL;
 }
 
@@ -392,7 +477,6 @@ int ma_writer_prepare(int fd)
 {
 	sock = fd;
 	disconnected = 0;
-	atomic_store(&stop_reason, 0);
 	if (!col_seq) {
 		col_seq = ma_arena_alloc(MA_BATCH_EVENTS * sizeof(uint64_t));
 		col_time = ma_arena_alloc(MA_BATCH_EVENTS * sizeof(uint64_t));
@@ -403,10 +487,6 @@ int ma_writer_prepare(int fd)
 		if (!col_seq || !col_time || !col_size || !col_addr || !col_kind || !col_stack)
 			return -ENOMEM;
 	}
-	/* A CLI that stops reading makes a send fail after the limit rather
-	 * than hold the writer (and, through back-pressure, the target). */
-	struct timeval tv = { MA_STALL_LIMIT_S, 0 };
-	setsockopt(sock, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	atomic_store(&ma_stalled, 0);
 	evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	statm_fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
@@ -414,6 +494,24 @@ int ma_writer_prepare(int fd)
 		return -errno;
 	ma_buffers_set_notify_fd(evfd);
 	return disconnected ? -EPIPE : 0;
+}
+
+void ma_writer_set_socket(int fd)
+{
+	sock = fd;
+}
+
+/* Undoes ma_writer_prepare when the session could not start. */
+void ma_writer_unprepare(void)
+{
+	ma_buffers_reset();
+	ma_buffers_set_notify_fd(-1);
+	if (evfd >= 0)
+		close(evfd);
+	if (statm_fd >= 0)
+		close(statm_fd);
+	evfd = statm_fd = -1;
+	out_len = out_off = 0;
 }
 
 uint64_t ma_writer_rss(void)
@@ -426,17 +524,23 @@ void ma_writer_set_header(void (*fn)(void))
 	send_header_fn = fn;
 }
 
-int ma_writer_start(int fd)
+int ma_writer_start(int (*setup)(void))
 {
-	(void)fd;
 	pthread_t th;
 	pthread_attr_t at;
 	pthread_attr_init(&at);
 	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
 	pthread_mutex_lock(&state_lock);
 	running = 1;
+	atomic_store(&stop_reason, 0);   /* before a stop can be asked */
 	pthread_mutex_unlock(&state_lock);
-	int r = pthread_create(&th, &at, writer_main, NULL);
+	/* The agent's thread takes none of the target's signals (whatever
+	 * the mask of the thread that starts it). */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	int r = pthread_create(&th, &at, writer_main, (void *)setup);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	pthread_attr_destroy(&at);
 	if (r) {
 		running = 0;

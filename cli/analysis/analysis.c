@@ -748,6 +748,8 @@ static void on_header(void *ctx, const Memattach__Header *h)
 	a->start_realtime_ns = h->start_realtime_ns;
 	a->first_seq = h->first_seq;
 	a->rss_at_start = h->rss_at_start;
+	a->start_call_ns = h->start_call_ns;
+	a->start_call_cpu_ns = h->start_call_cpu_ns;
 	a->attached = h->attached;
 }
 
@@ -899,6 +901,32 @@ static void on_agent_trailer(void *ctx, const Memattach__AgentTrailer *t)
 		a->duration_ns = t->time_ns;
 }
 
+static void on_events_lost(void *ctx, const Memattach__EventsLost *l)
+{
+	ma_analysis *a = ctx;
+	struct ma_analysis_priv *p = a->priv;
+	ma_thread_stats *t = thread_of(a, l->tid);
+	if ((p->filter.tid && l->tid != p->filter.tid) ||
+	    (p->filter.thread_name && !(t && t->selected)))
+		return;
+	if (!l->allocations && !l->frees)
+		return;
+	if (!ma_analysis_lost(a) || l->first_time_ns < a->lost_first_ns)
+		a->lost_first_ns = l->first_time_ns;
+	if (l->last_time_ns > a->lost_last_ns)
+		a->lost_last_ns = l->last_time_ns;
+	a->lost_alloc.count += l->allocations;
+	a->lost_alloc.bytes += l->allocation_bytes;
+	a->lost_free.count += l->frees;
+	a->lost_free.bytes += l->free_bytes;
+	a->lost_windows++;
+	if (t) {
+		t->lost_alloc.count += l->allocations;
+		t->lost_alloc.bytes += l->allocation_bytes;
+		t->lost_frees += l->frees;
+	}
+}
+
 static void on_symbol(void *ctx, const Memattach__Symbol *s)
 {
 	ma_analysis *a = ctx;
@@ -989,6 +1017,7 @@ const ma_replay_ops ma_analysis_ops = {
 	.symbol = on_symbol,
 	.capture_trailer = on_capture_trailer,
 	.module = on_module,
+	.events_lost = on_events_lost,
 };
 
 void ma_analysis_set_filter(ma_analysis *a, const ma_filter *f)

@@ -58,6 +58,8 @@ typedef struct ma_thread_stats {
 	ma_count alloc;
 	uint64_t frees;              /* free events issued by this thread */
 	uint64_t last_alloc;         /* private: its last allocation's address, until its next */
+	ma_count lost_alloc;         /* allocations it dropped (EventsLost) */
+	uint64_t lost_frees;
 	int selected;                /* private: matches the filter's thread name */
 } ma_thread_stats;
 
@@ -138,10 +140,21 @@ typedef struct ma_analysis {
 	uint32_t pid, native_depth, format_major, format_minor;
 	char *command_line, *comm, *executable, *hostname, *agent_version;
 	uint64_t start_realtime_ns, first_seq, rss_at_start;
+	uint64_t start_call_ns, start_call_cpu_ns;   /* the agent's start call */
 	int attached;
 	int has_agent_trailer, has_capture_trailer, complete;
 	uint32_t stop_reason;
 	uint64_t dropped_events;
+	/* Events the agent dropped instead of making the target wait for the
+	 * CLI (EventsLost; threads a thread filter leaves out are not
+	 * counted).  When any: totals and per-kind counts are low by exactly
+	 * these; frees of lost allocations count as untracked_frees; blocks
+	 * whose free was lost stay live (leaks, live and peak after
+	 * lost_first_ns may be high) until their address is allocated again
+	 * (an implicit free); lost allocations are in no stack. */
+	ma_count lost_alloc, lost_free;   /* free bytes: munmap/mremap only */
+	uint64_t lost_first_ns, lost_last_ns;
+	uint32_t lost_windows;            /* EventsLost records */
 	char *note;                  /* CaptureTrailer.note */
 	uint64_t duration_ns;        /* latest time seen */
 	ma_replay_result replay;     /* records, events, truncated... */
@@ -236,6 +249,12 @@ const ma_stack_stats *ma_analysis_stack(const ma_analysis *a, uint32_t id);
 unsigned ma_hist_bucket(uint64_t size);
 uint64_t ma_hist_min(unsigned bucket);
 uint64_t ma_hist_max(unsigned bucket);
+
+/* Events lost in all (allocations + frees). */
+static inline uint64_t ma_analysis_lost(const ma_analysis *a)
+{
+	return a->lost_alloc.count + a->lost_free.count;
+}
 
 /* Calls fn for every block live now (heap blocks, then mapped pieces),
  * with its Stack.id.  For snapshots of the live set. */

@@ -39,6 +39,8 @@ typedef struct ma_replay_ops {
 	void (*agent_trailer)(void *ctx, const Memattach__AgentTrailer *t);
 	void (*symbol)(void *ctx, const Memattach__Symbol *s);
 	void (*capture_trailer)(void *ctx, const Memattach__CaptureTrailer *t);
+	/* Events the agent dropped (stall limit); in stream order. */
+	void (*events_lost)(void *ctx, const Memattach__EventsLost *l);
 } ma_replay_ops;
 
 typedef struct ma_replay_result {

@@ -379,15 +379,52 @@ int ma_agent_opt(int c, const char *arg, struct ma_agent_opts *o)
 		}
 		o->depth = (unsigned)v;
 		return 1;
+	case MA_OPT_STALL_LIMIT:
+		if (ma_parse_duration(arg, &v, err, sizeof(err)) < 0) {
+			fprintf(stderr, "memattach: --stall-limit: %s\n", err);
+			return -1;
+		}
+		if (v < 1000 || v > 3600000000000ull) {
+			fprintf(stderr, "memattach: --stall-limit: '%s' is out of range; give a time from 1us to 1h (e.g. 100ms)\n", arg);
+			return -1;
+		}
+		o->stall_ns = v;
+		return 1;
+	case MA_OPT_ON_STALL:
+		if (strcmp(arg, "drop") && strcmp(arg, "end")) {
+			fprintf(stderr, "memattach: --on-stall: '%s' is neither drop nor end\n", arg);
+			return -1;
+		}
+		o->stall_end = !strcmp(arg, "end");
+		return 1;
 	default:
 		return 0;
 	}
 }
 
+/* --stall-limit, else $MEMATTACH_STALL_LIMIT (the test suite sets it: its
+ * exact tests need every event on a loaded machine), else 100 ms. */
+static uint64_t stall_limit(const struct ma_agent_opts *o)
+{
+	const char *env = getenv("MEMATTACH_STALL_LIMIT");
+	char err[256];
+	uint64_t v;
+	if (o->stall_ns)
+		return o->stall_ns;
+	if (!env || !*env)
+		return MA_STALL_LIMIT_DEFAULT_NS;
+	if (ma_parse_duration(env, &v, err, sizeof(err)) < 0 || v < 1000 || v > 3600000000000ull) {
+		fprintf(stderr, "memattach: warning: MEMATTACH_STALL_LIMIT='%s' is not a time from 1us to 1h; using 100ms\n", env);
+		return MA_STALL_LIMIT_DEFAULT_NS;
+	}
+	return v;
+}
+
 void ma_agent_config(char *buf, size_t len, const char *sock_path,
 		     const struct ma_agent_opts *o, int attached)
 {
-	snprintf(buf, len, "socket=%s;depth=%u%s%s%s", sock_path, o->depth,
+	snprintf(buf, len, "socket=%s;depth=%u%s%s%s;stall_us=%llu;onstall=%s", sock_path, o->depth,
 		 attached ? ";attached=1" : "", o->pyalloc ? ";pyalloc=1" : "",
-		 o->pynative ? ";pynative=1" : "");
+		 o->pynative ? ";pynative=1" : "", (unsigned long long)(stall_limit(o) / 1000),
+		 o->stall_end ? "end" : "drop");
 }

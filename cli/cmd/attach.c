@@ -34,7 +34,7 @@ static void usage_attach(FILE *f)
 	fprintf(f, "usage: memattach --pid PID [--duration TIME] [-o FILE] [--native-depth N] [--quiet]\n"
 		   "       memattach --pid PID --dump-on-threshold SIZE [--threshold-on rss|heap]\n"
 		   "                 [--duration TIME] [-o FILE] [--native-depth N] [--quiet]\n"
-		   "       (both: [--trace-python-allocators] [--native])\n");
+		   "       (both: [--trace-python-allocators] [--native] " MA_AGENT_OPTS_USAGE ")\n");
 }
 
 struct target_info {
@@ -95,6 +95,7 @@ int ma_attach_main(int argc, char **argv)
 		{"quiet", no_argument, NULL, 'q'},
 		{"trace-python-allocators", no_argument, NULL, 'P'},
 		{"native", no_argument, NULL, 'N'},
+		MA_AGENT_LONG_OPTS,
 		{"help", no_argument, NULL, 'h'},
 		{"dump-on-threshold", required_argument, NULL, 'T'},
 		{"threshold-on", required_argument, NULL, 'O'},

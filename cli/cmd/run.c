@@ -23,7 +23,7 @@ static void on_term(int sig) { forward_sig = sig; }
 static void usage_run(FILE *f)
 {
 	fprintf(f, "usage: memattach run [-o FILE] [--native-depth N] [--trace-python-allocators] [--native] [-q]\n"
-		   "                    -- CMD [ARGS...]\n");
+		   "                    " MA_AGENT_OPTS_USAGE " -- CMD [ARGS...]\n");
 }
 
 int ma_run_main(int argc, char **argv)
@@ -34,6 +34,7 @@ int ma_run_main(int argc, char **argv)
 		{"quiet", no_argument, NULL, 'q'},
 		{"trace-python-allocators", no_argument, NULL, 'P'},
 		{"native", no_argument, NULL, 'N'},
+		MA_AGENT_LONG_OPTS,
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};

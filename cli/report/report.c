@@ -288,6 +288,9 @@ static void warn_incomplete(const ma_analysis *a)
 	if (a->dropped_events)
 		fprintf(stderr, "warning: the agent dropped %llu events: totals are low by that much\n",
 			(unsigned long long)a->dropped_events);
+	char lost[512];
+	if (ma_report_lost_text(a, lost, sizeof lost))
+		fprintf(stderr, "warning: %s; totals, frees, peak and leaks are incomplete\n", lost);
 	if (a->replay.late_events)
 		fprintf(stderr, "warning: %llu events arrived after their watermark and were applied out of order\n",
 			(unsigned long long)a->replay.late_events);

@@ -219,6 +219,15 @@ const char *ma_fmt_count(uint64_t n, char *buf, size_t len);
 /* "12.345 s". */
 const char *ma_fmt_seconds(uint64_t ns, char *buf, size_t len);
 
+/* Events the agent dropped (lost.c): the sentence "N events lost between
+ * t1 and t2 (...)" or NULL when none; " *" (the mark on affected figures)
+ * or ""; the text reports' line; the stats --json object. */
+const char *ma_report_lost_text(const ma_analysis *a, char *buf, size_t len);
+const char *ma_report_lost_mark(const ma_analysis *a);
+void ma_report_lost_line(const ma_analysis *a, FILE *f);
+struct ma_json;
+void ma_report_lost_json(const ma_analysis *a, struct ma_json *j);
+
 /* Stack indices sorted by a key, descending, at most n; returns the count.
  * by: 0 = bytes allocated, 1 = allocations, 2 = bytes live at the end,
  * 3 = bytes live at the peak. */

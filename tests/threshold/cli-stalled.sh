@@ -1,8 +1,9 @@
 #!/bin/bash
-# cli-stalled.sh — the target is sacred even when the CLI stops reading
-# (SIGSTOP, a hung terminal): back-pressure is bounded, the agent gives up
-# the session after 2 s, the target goes on at full speed, and a later
-# attach works.
+# cli-stalled.sh — with --on-stall end, a CLI that stops reading (SIGSTOP,
+# a hung terminal) ends the session: back-pressure is bounded, the agent
+# gives up the session after the limit (2 s here), the target goes on at
+# full speed, and a later attach works.  (The default, dropping events, is
+# stall-drop.sh.)
 set -u
 top=${top_builddir:-.}
 ma="$top/memattach"
@@ -14,7 +15,7 @@ bad() { echo "FAIL: $*"; fail=1; }
 "$top/tests/threshold/spinner" > "$tmp/out" &
 sp=$!
 for _ in $(seq 100); do grep -q ready "$tmp/out" && break; sleep 0.05; done
-"$ma" --pid "$sp" -q -o "$tmp/cap.memcap" 2> "$tmp/err" &
+"$ma" --pid "$sp" -q --on-stall end --stall-limit 2s -o "$tmp/cap.memcap" 2> "$tmp/err" &
 mp=$!
 sleep 1
 kill -STOP $mp

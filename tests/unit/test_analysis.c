@@ -85,6 +85,76 @@ static void test_temporary(void **state)
 	free(p);
 }
 
+/* Events the agent dropped (EventsLost): summed, per thread, within a
+ * thread filter; a lost free leaves its block live until the address comes
+ * back (implicit free); a free of a lost allocation is untracked. */
+static void lost_record(synth *s, uint32_t tid, uint64_t allocs, uint64_t bytes, uint64_t frees,
+			uint64_t t1, uint64_t t2)
+{
+	Memattach__Record r = MEMATTACH__RECORD__INIT;
+	Memattach__EventsLost l = MEMATTACH__EVENTS_LOST__INIT;
+	l.tid = tid;
+	l.allocations = allocs;
+	l.allocation_bytes = bytes;
+	l.frees = frees;
+	l.first_time_ns = t1;
+	l.last_time_ns = t2;
+	r.r_case = MEMATTACH__RECORD__R_EVENTS_LOST;
+	r.events_lost = &l;
+	synth_record(s, &r);
+}
+
+static void test_events_lost(void **state)
+{
+	(void)state;
+	char *p = synth_tmpname("anlost");
+	synth *s = synth_open(p);
+	synth_header(s, 1);
+	uint64_t f1[] = { 0x401000 };
+	synth_stack(s, 1, 1, f1);
+	synth_event(s, 10, MALLOC, 0x1000, 100, 1);
+	synth_skip_seq(s);                              /* 10: free(0x1000) lost */
+	synth_skip_seq(s);                              /* 11: malloc(64) = 0x2000 lost */
+	synth_event(s, 10, MALLOC, 0x1000, 30, 1);      /* implicit free of the 100 */
+	synth_event(s, 11, FREE, 0x2000, 0, 0);         /* untracked */
+	synth_tick(s, 1 << 20);
+	lost_record(s, 10, 0, 0, 1, 5000, 7000);
+	lost_record(s, 11, 1, 64, 0, 4000, 6000);
+	synth_finish(s, 1);
+	synth_close(s);
+
+	ma_analysis *a = analyse(p);
+	assert_int_equal(ma_analysis_lost(a), 2);
+	assert_int_equal(a->lost_alloc.count, 1);
+	assert_int_equal(a->lost_alloc.bytes, 64);
+	assert_int_equal(a->lost_free.count, 1);
+	assert_int_equal(a->lost_first_ns, 4000);
+	assert_int_equal(a->lost_last_ns, 7000);
+	assert_int_equal(a->lost_windows, 2);
+	assert_int_equal(a->total_allocations, 2);
+	assert_int_equal(a->implicit_frees, 1);
+	assert_int_equal(a->untracked_frees, 1);
+	assert_int_equal(a->live_bytes, 30);
+	for (size_t i = 0; i < a->nthreads; i++) {
+		const ma_thread_stats *t = &a->threads[i];
+		assert_int_equal(t->lost_alloc.count, t->tid == 11 ? 1 : 0);
+		assert_int_equal(t->lost_frees, t->tid == 10 ? 1 : 0);
+	}
+	ma_analysis_free(a);
+
+	a = ma_analysis_new();
+	ma_filter f = { .tid = 11 };
+	ma_analysis_set_filter(a, &f);
+	char err[512];
+	assert_int_equal(ma_analysis_run(a, p, err, sizeof err), 0);
+	assert_int_equal(a->lost_alloc.count, 1);
+	assert_int_equal(a->lost_free.count, 0);
+	assert_int_equal(a->lost_windows, 1);
+	ma_analysis_free(a);
+	unlink(p);
+	free(p);
+}
+
 /* malloc, calloc, realloc chain, operator new/delete, untracked free,
  * peak in the middle; two threads. */
 static void test_basic_totals(void **state)
@@ -432,6 +502,7 @@ int main(void)
 		cmocka_unit_test(test_munmap),
 		cmocka_unit_test(test_random_vs_model),
 		cmocka_unit_test(test_many_blocks),
+		cmocka_unit_test(test_events_lost),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -71,7 +71,7 @@ static void put_meta(FILE *f, const ma_analysis *a, const ma_report_args *args)
 		(unsigned long long)a->peak_time_ns, (unsigned long long)a->live_bytes,
 		(unsigned long long)a->live_blocks, (unsigned long long)a->total_bytes_allocated,
 		(unsigned long long)a->total_allocations, modes[args->opts.metric], a->filtered);
-	char note[600] = "";
+	char note[1200] = "";
 	char t[64];
 	if (a->replay.truncated)
 		snprintf(note, sizeof note,
@@ -87,6 +87,10 @@ static void put_meta(FILE *f, const ma_analysis *a, const ma_report_args *args)
 		snprintf(note + strlen(note), sizeof note - strlen(note),
 			 "%sThe agent dropped %llu events: totals are low by that much.",
 			 *note ? " " : "", (unsigned long long)a->dropped_events);
+	char lost[512];
+	if (ma_report_lost_text(a, lost, sizeof lost))
+		snprintf(note + strlen(note), sizeof note - strlen(note), "%s%s; totals and leaks are incomplete.",
+			 *note ? " " : "", lost);
 	if (*note)
 		put_str(f, note);
 	else

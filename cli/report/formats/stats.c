@@ -57,10 +57,13 @@ static void stats_json(const ma_report_args *args, const ma_analysis *a, uint32_
 	ma_json_bool(&j, "attached", a->attached);
 	ma_json_u64(&j, "start_realtime_ns", a->start_realtime_ns);
 	ma_json_u64(&j, "duration_ns", a->duration_ns);
+	ma_json_u64(&j, "agent_start_call_ns", a->start_call_ns);
+	ma_json_u64(&j, "agent_start_call_cpu_ns", a->start_call_cpu_ns);
 	ma_json_u64(&j, "events", a->replay.events);
 	ma_json_bool(&j, "truncated", a->replay.truncated);
 	ma_json_bool(&j, "complete", a->has_capture_trailer ? a->complete : a->has_agent_trailer);
 	ma_json_u64(&j, "dropped_events", a->dropped_events);
+	ma_report_lost_json(a, &j);
 	ma_json_u64(&j, "total_allocations", a->total_allocations);
 	ma_json_u64(&j, "total_frees", a->total_frees);
 	ma_json_u64(&j, "total_bytes_allocated", a->total_bytes_allocated);
@@ -129,6 +132,9 @@ static void stats_json(const ma_report_args *args, const ma_analysis *a, uint32_
 		ma_json_u64(&j, "allocations", t->alloc.count);
 		ma_json_u64(&j, "bytes", t->alloc.bytes);
 		ma_json_u64(&j, "frees", t->frees);
+		ma_json_u64(&j, "lost_allocations", t->lost_alloc.count);
+		ma_json_u64(&j, "lost_allocation_bytes", t->lost_alloc.bytes);
+		ma_json_u64(&j, "lost_frees", t->lost_frees);
 		ma_json_end(&j);
 	}
 	ma_json_end(&j);
@@ -202,29 +208,37 @@ static void stats_text(const ma_report_args *args, const ma_analysis *a, uint32_
 		ma_fmt_seconds(a->duration_ns, b1, sizeof b1),
 		ma_fmt_count(a->replay.events, b2, sizeof b2),
 		ma_fmt_count(a->nstacks, b3, sizeof b3), a->nthreads);
+	ma_report_lost_line(a, f);
 	fprintf(f, "\n");
-	fprintf(f, "Allocations:       %s (%s)\n", ma_fmt_count(a->total_allocations, b1, sizeof b1),
-		ma_fmt_bytes(a->total_bytes_allocated, b2, sizeof b2));
-	fprintf(f, "Frees:             %s (%s)\n", ma_fmt_count(a->total_frees, b1, sizeof b1),
-		ma_fmt_bytes(a->total_bytes_freed, b2, sizeof b2));
-	fprintf(f, "Untracked frees:   %s (blocks allocated before tracking began)\n",
-		ma_fmt_count(a->untracked_frees, b1, sizeof b1));
+	const char *mk = ma_report_lost_mark(a);
+	fprintf(f, "Allocations:       %s (%s)%s\n", ma_fmt_count(a->total_allocations, b1, sizeof b1),
+		ma_fmt_bytes(a->total_bytes_allocated, b2, sizeof b2), mk);
+	fprintf(f, "Frees:             %s (%s)%s\n", ma_fmt_count(a->total_frees, b1, sizeof b1),
+		ma_fmt_bytes(a->total_bytes_freed, b2, sizeof b2), mk);
+	if (ma_analysis_lost(a))
+		fprintf(f, "Lost:              %s allocations (%s), %s frees\n",
+			ma_fmt_count(a->lost_alloc.count, b1, sizeof b1),
+			ma_fmt_bytes(a->lost_alloc.bytes, b2, sizeof b2),
+			ma_fmt_count(a->lost_free.count, b3, sizeof b3));
+	fprintf(f, "Untracked frees:   %s (blocks allocated before tracking began%s)%s\n",
+		ma_fmt_count(a->untracked_frees, b1, sizeof b1),
+		ma_analysis_lost(a) ? ", or lost" : "", mk);
 	if (a->implicit_frees)
 		fprintf(f, "Implicit frees:    %s (address reused without a recorded free)\n",
 			ma_fmt_count(a->implicit_frees, b1, sizeof b1));
-	fprintf(f, "Peak:              %s (%llu B) in %s blocks at %s (seq %llu)\n",
+	fprintf(f, "Peak:              %s (%llu B) in %s blocks at %s (seq %llu)%s\n",
 		ma_fmt_bytes(a->peak_bytes, b1, sizeof b1), (unsigned long long)a->peak_bytes,
 		ma_fmt_count(a->peak_blocks, b2, sizeof b2),
-		ma_fmt_seconds(a->peak_time_ns, b3, sizeof b3), (unsigned long long)a->peak_seq);
-	fprintf(f, "Live at end:       %s (%llu B) in %s blocks\n",
+		ma_fmt_seconds(a->peak_time_ns, b3, sizeof b3), (unsigned long long)a->peak_seq, mk);
+	fprintf(f, "Live at end:       %s (%llu B) in %s blocks%s\n",
 		ma_fmt_bytes(a->live_bytes, b1, sizeof b1), (unsigned long long)a->live_bytes,
-		ma_fmt_count(a->live_blocks, b2, sizeof b2));
-	fprintf(f, "Temporary:         %s (%s) freed before their thread's next allocation\n",
+		ma_fmt_count(a->live_blocks, b2, sizeof b2), mk);
+	fprintf(f, "Temporary:         %s (%s) freed before their thread's next allocation%s\n",
 		ma_fmt_count(a->temporary_allocations, b1, sizeof b1),
-		ma_fmt_bytes(a->temporary_bytes, b2, sizeof b2));
+		ma_fmt_bytes(a->temporary_bytes, b2, sizeof b2), mk);
 	ma_report_attribution(a, f);
 
-	fprintf(f, "\nBy allocator:\n");
+	fprintf(f, "\nBy allocator:%s\n", mk);
 	for (uint32_t k = 1; k < 32; k++)
 		if (a->kinds[k].count)
 			fprintf(f, "  %-20s %14s  %s\n", ma_kind_name(k),

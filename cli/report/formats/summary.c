@@ -320,11 +320,12 @@ int ma_report_summary(const ma_report_args *args)
 		ma_analysis_free(a);
 		return MA_EXIT_OK;
 	}
-	fprintf(f, "Memory %s: %s (%s B) in %s %s%s\n", ma_metric_title(o->metric),
+	fprintf(f, "Memory %s: %s (%s B) in %s %s%s%s\n", ma_metric_title(o->metric),
 		ma_fmt_bytes(all.bytes, b1, sizeof b1), ma_fmt_count(all.bytes, b2, sizeof b2),
 		ma_fmt_count(all.count, b3, sizeof b3),
 		ma_metric_unit(o->metric),
-		a->filtered ? " (filtered)" : "");
+		a->filtered ? " (filtered)" : "", ma_report_lost_mark(a));
+	ma_report_lost_line(a, f);
 	ma_report_attribution(a, f);
 	fprintf(f, "Top %zu of %zu locations by %s (own: the location called the allocator; "
 		"total: with its callees)\n", shown, t.n,

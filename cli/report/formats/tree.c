@@ -273,10 +273,11 @@ int ma_report_tree(const ma_report_args *args)
 		snprintf(view, sizeof view, ", callees of %s", o->callees);
 	else if (o->inverted)
 		snprintf(view, sizeof view, ", inverted: allocation sites first");
-	fprintf(args->out, "Call tree of the memory %s%s%s (bytes, %% of %s, %s; branches below %g%% folded)\n",
+	fprintf(args->out, "Call tree of the memory %s%s%s (bytes, %% of %s, %s; branches below %g%% folded)%s\n",
 		ma_metric_title(o->metric), a->filtered ? ", filtered" : "", view,
 		ma_fmt_bytes(all.bytes, b, sizeof b), ma_metric_unit(o->metric),
-		o->min_percent);
+		o->min_percent, ma_report_lost_mark(a));
+	ma_report_lost_line(a, args->out);
 	line(&d, "", all, "(all)");
 	draw(&d, 0);
 	ma_tree_free(t);
