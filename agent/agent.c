@@ -173,6 +173,7 @@ int memattach_agent_start(const char *config)
 	if ((r = parse_config(config, &c)) < 0)
 		goto out;
 	ma_cfg = c;
+	ma_warnings_new_session();
 	if (ma_stacks_init() < 0) {
 		r = -ENOMEM;
 		goto out;

@@ -217,6 +217,12 @@ void ma_modules_sync(int full, void (*emit)(const void *rec, void *ctx), void *c
 int ma_modules_dirty(void) MA_HIDDEN;
 void ma_agent_text_range(uintptr_t *lo, uintptr_t *hi) MA_HIDDEN;
 
+/* ---- warnings for the user, sent in the stream (warnings.c) ---- */
+/* printf-like, one line; lasting: repeated to every later session. */
+void ma_warn(int lasting, const char *fmt, ...) MA_HIDDEN __attribute__((format(printf, 2, 3)));
+void ma_warnings_new_session(void) MA_HIDDEN;
+void ma_warnings_emit(void (*emit)(const void *rec, void *ctx), void *ctx) MA_HIDDEN;
+
 /* ---- writer (writer.c) ---- */
 struct Memattach__Record;
 int ma_writer_prepare(int fd) MA_HIDDEN;

@@ -233,6 +233,7 @@ static void cycle(unsigned tick_no, int rescan_names)
 		w = pending;
 	if (ma_modules_dirty())
 		ma_modules_sync(0, emit, NULL);
+	ma_warnings_emit(emit, NULL);
 	int periodic = tick_no % NAMES_EVERY == 0;
 	int fresh = emit_threads(rescan_names || ma_threads_take_names_dirty() || periodic);
 	/* Python names come later, from a thread of their own (py_threads.c):
@@ -326,6 +327,7 @@ static void *writer_main(void *arg)
 	if (send_header_fn)
 		send_header_fn();
 	ma_modules_sync(1, emit, NULL);
+	ma_warnings_emit(emit, NULL);
 	/* A new session resends every stack known from an earlier one. */
 	ma_py_emit(1, emit);
 	ma_stacks_take_new();

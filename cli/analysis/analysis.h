@@ -143,6 +143,8 @@ typedef struct ma_analysis {
 	uint32_t stop_reason;
 	uint64_t dropped_events;
 	char *note;                  /* CaptureTrailer.note */
+	char **warnings;             /* the agent's Warning texts, each once */
+	size_t nwarnings;
 	uint64_t duration_ns;        /* latest time seen */
 	ma_replay_result replay;     /* records, events, truncated... */
 

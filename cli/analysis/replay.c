@@ -253,6 +253,10 @@ int ma_replayer_push(ma_replayer *p, const Memattach__Record *rec, char *err, si
 		if (ops->capture_trailer)
 			ops->capture_trailer(ctx, rec->capture_trailer);
 		break;
+	case MEMATTACH__RECORD__R_WARNING:
+		if (ops->warning)
+			ops->warning(ctx, rec->warning);
+		break;
 	default:
 		break;          /* Control, or a record type from a newer minor */
 	}

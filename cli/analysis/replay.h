@@ -39,6 +39,7 @@ typedef struct ma_replay_ops {
 	void (*agent_trailer)(void *ctx, const Memattach__AgentTrailer *t);
 	void (*symbol)(void *ctx, const Memattach__Symbol *s);
 	void (*capture_trailer)(void *ctx, const Memattach__CaptureTrailer *t);
+	void (*warning)(void *ctx, const Memattach__Warning *w);
 } ma_replay_ops;
 
 typedef struct ma_replay_result {
