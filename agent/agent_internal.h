@@ -145,6 +145,8 @@ struct ma_thread {
 	struct ma_thread *next;
 	void *py_cache;           /* python/py_walk.c: recent frame ids */
 	void *stack_cache;        /* stack_table.c: recent Python stacks */
+	void *unw_cache;          /* unwind_fds.c: libunwind's trace cache */
+	size_t unw_cache_len;
 	/* Writer only, behind the fields the hooks use. */
 	int announced;            /* ThreadInfo sent this session */
 	int py_named;             /* name came from Python's threading */
@@ -232,6 +234,8 @@ void ma_stacks_release(void) MA_HIDDEN;
 /* ---- libunwind's validation pipe, made descriptor-free (unwind_fds.c);
  * before libunwind's first use ---- */
 int ma_unwind_fds_redirect(void) MA_HIDDEN;
+int ma_unwind_is_redirect(const void *fn) MA_HIDDEN;   /* got_patch leaves those */
+void ma_unwind_caches_release(void) MA_HIDDEN;        /* ma_threads_quiesce held */
 
 /* ---- GOT patching (got_patch.c) ---- */
 struct ma_hook_def {

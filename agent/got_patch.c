@@ -107,6 +107,10 @@ static unsigned scan_relocs(struct object *o, const ElfW(Rela) *rel, size_t coun
 		const struct ma_hook_def *h = find_hook(strtab + sym->st_name);
 		if (!h || !*h->real)
 			continue;
+		/* libunwind's mmap/munmap lead to unwind_fds.c: it runs inside
+		 * the agent only, and the trace caches must be seen there. */
+		if (ma_unwind_is_redirect(*(void **)(o->base + rel[i].r_offset)))
+			continue;
 		if (apply) {
 			struct patch *p = &o->patches[hits];
 			p->slot = (void **)(o->base + rel[i].r_offset);

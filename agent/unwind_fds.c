@@ -1,4 +1,5 @@
-/* unwind_fds.c — libunwind without file descriptors in the target.
+/* unwind_fds.c — libunwind without file descriptors in the target, and
+ * with its trace caches given back after a detach (see u_mmap).
  *
  * libunwind (1.6) opens a pipe when it initialises and keeps it for good:
  * to learn whether an address is readable it reads a byte from one end
@@ -89,12 +90,76 @@ static long u_syscall(long nr, long a, long b, long c, long d, long e, long f)
 	return real_syscall(nr, a, b, c, d, e, f);
 }
 
+/* libunwind's per-thread trace cache (256 KiB, 4x on each growth) is
+ * mapped by the thread that unwinds and unmapped when it exits.  The
+ * thread's record keeps where it is, so that a detach can give its pages
+ * back (ma_unwind_caches_release).  Under the threads lock when it is the
+ * cache being unmapped: the release must never touch an address the
+ * target got back for something else. */
+#define TRACE_CACHE_MIN ((size_t)16384 * 16)   /* 2^14 slots of 16 bytes */
+
+static void *(*real_mmap)(void *, size_t, int, int, int, off_t);
+static int (*real_munmap)(void *, size_t);
+
+static int is_trace_cache_size(size_t n)
+{
+	for (size_t k = TRACE_CACHE_MIN; k && k <= n; k *= 4)
+		if (k == n)
+			return 1;
+	return 0;
+}
+
+static void *u_mmap(void *a, size_t n, int prot, int fl, int fd, off_t off)
+{
+	void *p = real_mmap(a, n, prot, fl, fd, off);
+	struct ma_thread *t = ma_tls.thr;
+	if (p != MAP_FAILED && t && (fl & MAP_ANONYMOUS) && is_trace_cache_size(n)) {
+		t->unw_cache = p;
+		t->unw_cache_len = n;
+	}
+	return p;
+}
+
+static int u_munmap(void *a, size_t n)
+{
+	struct ma_thread *t = ma_tls.thr;
+	if (!t || !a || t->unw_cache != a)
+		return real_munmap(a, n);
+	ma_threads_lock();
+	t->unw_cache = NULL;
+	t->unw_cache_len = 0;
+	int r = real_munmap(a, n);
+	ma_threads_unlock();
+	return r;
+}
+
+/* With ma_threads_quiesce held: no thread is unwinding.  A zeroed slot
+ * of the trace cache is an empty one (libunwind's lookup stops at an
+ * address of 0 and fills the slot), so the cache stays valid. */
+void ma_unwind_caches_release(void)
+{
+	for (struct ma_thread *t = ma_threads_first(); t; t = t->next)
+		if (t->unw_cache)
+			madvise(t->unw_cache, t->unw_cache_len, MADV_DONTNEED);
+}
+
 static const struct { const char *name; void *fn; } redirects[] = {
 	{ "pipe2", (void *)u_pipe2 },
 	{ "read", (void *)u_read },
 	{ "close", (void *)u_close },
 	{ "syscall", (void *)u_syscall },
+	{ "mmap", (void *)u_mmap },
+	{ "mmap64", (void *)u_mmap },
+	{ "munmap", (void *)u_munmap },
 };
+
+int ma_unwind_is_redirect(const void *fn)
+{
+	for (size_t i = 0; i < sizeof(redirects) / sizeof(redirects[0]); i++)
+		if (redirects[i].fn == fn)
+			return 1;
+	return 0;
+}
 
 static void *redirect_for(const char *name)
 {
@@ -187,7 +252,9 @@ int ma_unwind_fds_redirect(void)
 	real_read = (ssize_t (*)(int, void *, size_t))dlsym(RTLD_DEFAULT, "read");
 	real_close = (int (*)(int))dlsym(RTLD_DEFAULT, "close");
 	real_syscall = (long (*)(long, long, long, long, long, long, long))dlsym(RTLD_DEFAULT, "syscall");
-	if (!real_read || !real_close || !real_syscall)
+	real_mmap = (void *(*)(void *, size_t, int, int, int, off_t))dlsym(RTLD_DEFAULT, "mmap");
+	real_munmap = (int (*)(void *, size_t))dlsym(RTLD_DEFAULT, "munmap");
+	if (!real_read || !real_close || !real_syscall || !real_mmap || !real_munmap)
 		return -1;
 	done = 1;
 	dl_iterate_phdr(patch_libunwind, (void *)&unw_set_caching_policy);

@@ -301,6 +301,7 @@ static void release_memory(void)
 	ma_modules_release();
 	if (ma_threads_quiesce() == 0) {
 		ma_stacks_release();
+		ma_unwind_caches_release();
 		ma_threads_unlock();
 	}
 }
