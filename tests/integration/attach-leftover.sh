@@ -15,21 +15,32 @@
 #     most LEFT_KB after the first detach (what stays: thread records,
 #     Python frame names, libunwind's 256 KiB trace cache of the thread
 #     that allocated, the loader's records of the agent's libraries and
-#     the heap they pin), and is flat after that: the median of the last
-#     three cycles is at most FLAT_KB above the median of cycles 2-4 (a
-#     median, because a Python target's own memory moved once by 140 KiB
-#     and back);
+#     the heap they pin), and for the C target it is flat after that:
+#     the median of the last six cycles is at most FLAT_KB above the
+#     median of cycles 2-7 (the GOT records made anew each session grew
+#     it by 22 KiB over 30 cycles).  Python's numbers are printed, not
+#     judged on flatness: once attached its memory moves by 140-280 KiB
+#     and back between bursts (the malloc arena of the threads that take
+#     the GIL), more than the growth to find, which the C target shows;
 #   - each capture holds the burst (4096 allocations from the target).
 # The numbers per cycle are printed.
 . "$(dirname "$0")/attach-common.sh"
 CYCLES=${CYCLES:-30}
-[ "$CYCLES" -ge 6 ] || CYCLES=6
+[ "$CYCLES" -ge 12 ] || CYCLES=12
 LEFT_KB=${LEFT_KB:-768}
-FLAT_KB=${FLAT_KB:-24}
+FLAT_KB=${FLAT_KB:-12}
 tpid=
 
 anon_kb() { awk '/^Anonymous:/ { print $2 }' "/proc/$1/smaps_rollup"; }
 fd_list() { ls -l "/proc/$1/fd" | awk 'NR > 1 { print $(NF - 2), $NF }' | sort; }
+
+# median6 FIRST: the median of the six numbers of stdin from field FIRST
+# on (the mean of the middle two, in KiB, rounded down).
+median6() {
+	awk -v f="$1" '{ for (i = 0; i < 6; i++) v[i] = $(f + i)
+		for (i = 0; i < 6; i++) for (j = i + 1; j < 6; j++) if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
+		print int((v[2] + v[3]) / 2) }'
+}
 
 # burst N: one burst; the target says "done N" when it is over.
 burst() {
@@ -40,10 +51,11 @@ burst() {
 	fi
 }
 
-# leftover NAME CMD...: the cycles against one target.
+# leftover FLAT NAME CMD...: the cycles against one target (FLAT 1: its
+# memory after the first cycle is judged too).
 leftover() {
-	local name=$1 c=1 n=1 a0 a1 a early late line=
-	shift
+	local judge_flat=$1 name=$2 c=1 n=1 a0 a1 a early late line=
+	shift 2
 	echo "=== $name: $CYCLES attach/burst/detach cycles"
 	rm -f "$ma_tmp/fifo"
 	mkfifo "$ma_tmp/fifo" || return 1
@@ -79,12 +91,10 @@ sys.exit(s["total_allocations"] < 4096)' "$ma_tmp/l.json"; then
 		fi
 		c=$((c + 1))
 	done
-	early=$(echo $line | awk '{ print median($2, $3, $4) }
-		function median(a, b, c) { return a < b ? (b < c ? b : (a < c ? c : a)) : (a < c ? a : (b < c ? c : b)) }')
-	late=$(echo $line | awk '{ print median($(NF - 2), $(NF - 1), $NF) }
-		function median(a, b, c) { return a < b ? (b < c ? b : (a < c ? c : a)) : (a < c ? a : (b < c ? c : b)) }')
+	early=$(echo $line | median6 2)
+	late=$(echo $line | median6 $((CYCLES - 5)))
 	echo "anonymous memory after each detach, KiB more than before the first attach:$line"
-	echo "after the first detach: +$((a1 - a0)) KiB (limit $LEFT_KB); median of cycles 2-4: +$early, of the last three: +$late (limit +$FLAT_KB)"
+	echo "after the first detach: +$((a1 - a0)) KiB (limit $LEFT_KB); median of cycles 2-7: +$early, of the last six: +$late (limit +$FLAT_KB)"
 	echo quit >&3
 	wait_gone "$tpid" 20 || { echo "FAIL: $name did not exit"; return 1; }
 	exec 3>&-
@@ -96,18 +106,18 @@ sys.exit(s["total_allocations"] < 4096)' "$ma_tmp/l.json"; then
 		echo "FAIL: the agent left $((a1 - a0)) KiB after the first detach (limit $LEFT_KB)"
 		return 1
 	fi
-	if [ $((late - early)) -gt "$FLAT_KB" ]; then
-		echo "FAIL: the process grew by $((late - early)) KiB from cycles 2-4 to the last three (limit $FLAT_KB): not flat"
+	if [ "$judge_flat" = 1 ] && [ $((late - early)) -gt "$FLAT_KB" ]; then
+		echo "FAIL: the process grew by $((late - early)) KiB from cycles 2-7 to the last six (limit $FLAT_KB): not flat"
 		return 1
 	fi
 }
 
 fail=0
-leftover burst "$TARGETS/burst" || fail=1
+leftover 1 burst "$TARGETS/burst" || fail=1
 [ -n "$tpid" ] && kill -9 "$tpid" 2>/dev/null
 tpid=
 if [ -x /usr/bin/python3 ]; then
-	leftover "python3 burst.py" /usr/bin/python3 "$ma_here/burst.py" || fail=1
+	leftover 0 "python3 burst.py" /usr/bin/python3 "$ma_here/burst.py" || fail=1
 	[ -n "$tpid" ] && kill -9 "$tpid" 2>/dev/null
 fi
 exit $fail
