@@ -230,6 +230,7 @@ uint64_t ma_stacks_dropped(void) MA_HIDDEN;
 /* Forgets every stack (memory back to the kernel); only while
  * ma_threads_quiesce holds. */
 void ma_stacks_release(void) MA_HIDDEN;
+void ma_stack_cache_clear(void *cache) MA_HIDDEN;
 
 /* ---- libunwind's validation pipe, made descriptor-free (unwind_fds.c);
  * before libunwind's first use ---- */

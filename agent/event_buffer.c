@@ -142,6 +142,7 @@ static struct ma_thread *thread_attach(void)
 	memset(t, 0, sizeof(*t));
 	t->py_cache = keep;
 	t->stack_cache = keep2;
+	ma_stack_cache_clear(keep2);   /* its stacks may have been released */
 	t->pending = UINT64_MAX;
 	t->tid = (uint32_t)ma_gettid();
 	t->self = (unsigned long)pthread_self();

@@ -243,3 +243,11 @@ void ma_stacks_release(void)
 			memset(t->stack_cache, 0, sizeof(struct ma_stack *) << THREAD_STACKS_BITS);
 	atomic_fetch_add(&ma_py_code_epoch, 1);
 }
+
+/* A thread record handed to a new thread keeps its cache of stacks: one
+ * from before a release must not be trusted. */
+void ma_stack_cache_clear(void *cache)
+{
+	if (cache)
+		memset(cache, 0, sizeof(struct ma_stack *) << THREAD_STACKS_BITS);
+}
