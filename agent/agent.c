@@ -269,6 +269,7 @@ int memattach_agent_start(const char *config)
 	if ((r = parse_config(config, &c)) < 0 || (r = socket_present(c.socket_path)) < 0)
 		goto out;
 	ma_cfg = c;
+	ma_warnings_new_session();
 	if (c.attached) {
 		/* The injector stopped this thread for us: it only starts ours,
 		 * which does the rest (the setup, then the writer's work). */

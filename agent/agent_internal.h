@@ -110,6 +110,15 @@ static inline uint64_t ma_hash_words(const uint64_t *w, uint32_t n)
 void *ma_arena_alloc(size_t size) MA_HIDDEN;        /* zeroed, never freed */
 void *ma_pages_alloc(size_t size) MA_HIDDEN;        /* zeroed, munmap-able */
 void ma_pages_free(void *p, size_t size) MA_HIDDEN;
+/* Session scratch: allocations (zeroed) reused from the start after a
+ * reset; the caller makes sure nothing uses them then. */
+struct ma_scratch {
+	struct ma_scratch_chunk *head, *cur;
+	size_t off;
+};
+void *ma_scratch_alloc(struct ma_scratch *s, size_t size) MA_HIDDEN;
+void ma_scratch_reset(struct ma_scratch *s) MA_HIDDEN;
+void ma_scratch_release(struct ma_scratch *s) MA_HIDDEN;   /* reset, pages freed */
 
 /* ---- event buffers (event_buffer.c) ---- */
 /* A thread's batch, in as few streams of stores as the hot path allows:
@@ -140,6 +149,7 @@ struct ma_lost {
 
 struct ma_thread {
 	atomic_int busy;          /* owner appending (event_buffer.c) */
+	atomic_int inside;        /* owner in a hook's stack capture (ma_enter) */
 	atomic_int sweep;         /* writer taking the buffer */
 	uint32_t tid;
 	unsigned long self;       /* pthread_self() of the thread */
@@ -149,6 +159,8 @@ struct ma_thread {
 	void *py_cache;           /* python/py_walk.c: recent frame ids */
 	void *stack_cache;        /* stack_table.c: recent Python stacks */
 	struct ma_lost lost;      /* owner, under busy */
+	void *unw_cache;          /* unwind_fds.c: libunwind's trace cache */
+	size_t unw_cache_len;
 	/* Writer only, behind the fields the hooks use. */
 	struct ma_lost lost_taken;/* swept, not sent yet */
 	int announced;            /* ThreadInfo sent this session */
@@ -165,6 +177,33 @@ static inline struct ma_thread *ma_thread_self(void)
 	struct ma_thread *t = ma_tls.thr;
 	return __builtin_expect(t != NULL, 1) ? t : ma_thread_attach();
 }
+/* An allocation hook's stretch that reads the stack table and the caches
+ * a detach releases: the caller's record, with inside set, or NULL (the
+ * session is over: record nothing).  Inside is a plain store: the detach
+ * side makes it visible with membarrier (ma_threads_quiesce) before it
+ * reads, so either the thread sees tracking off here or the detach sees
+ * it inside and waits. */
+static inline struct ma_thread *ma_enter(void)
+{
+	struct ma_thread *t = ma_thread_self();
+	if (!t)
+		return NULL;
+	atomic_store_explicit(&t->inside, 1, memory_order_relaxed);
+	atomic_signal_fence(memory_order_seq_cst);
+	if (__builtin_expect(!atomic_load_explicit(&ma_tracking, memory_order_relaxed), 0)) {
+		atomic_store_explicit(&t->inside, 0, memory_order_release);
+		return NULL;
+	}
+	return t;
+}
+static inline void ma_leave(struct ma_thread *t)
+{
+	atomic_store_explicit(&t->inside, 0, memory_order_release);
+}
+/* Waits until no thread is inside (threads lock held on success: call
+ * ma_threads_unlock after releasing).  0, or -1 when it cannot tell
+ * (no membarrier) or a thread stayed inside too long: release nothing. */
+int ma_threads_quiesce(void) MA_HIDDEN;
 uint64_t ma_seq_reserve(void) MA_HIDDEN;
 void ma_record_reserved(uint64_t seq, uint32_t kind, uint64_t addr, uint64_t size) MA_HIDDEN;
 void ma_seq_abandon(uint64_t seq) MA_HIDDEN;
@@ -205,6 +244,16 @@ struct ma_stack *ma_stacks_take_new(void) MA_HIDDEN;
 struct ma_stack *ma_stacks_all(void) MA_HIDDEN;
 void ma_stacks_set_agent_range(uintptr_t lo, uintptr_t hi) MA_HIDDEN;
 uint64_t ma_stacks_dropped(void) MA_HIDDEN;
+/* Forgets every stack (memory back to the kernel); only while
+ * ma_threads_quiesce holds. */
+void ma_stacks_release(void) MA_HIDDEN;
+void ma_stack_cache_clear(void *cache) MA_HIDDEN;
+
+/* ---- libunwind's validation pipe, made descriptor-free (unwind_fds.c);
+ * before libunwind's first use ---- */
+int ma_unwind_fds_redirect(void) MA_HIDDEN;
+int ma_unwind_is_redirect(const void *fn) MA_HIDDEN;   /* got_patch leaves those */
+void ma_unwind_caches_release(void) MA_HIDDEN;        /* ma_threads_quiesce held */
 
 /* ---- GOT patching (got_patch.c) ---- */
 struct ma_hook_def {
@@ -232,7 +281,14 @@ void ma_modules_mark_dirty(void) MA_HIDDEN;
  * (everything when full) through emit(). */
 void ma_modules_sync(int full, void (*emit)(const void *rec, void *ctx), void *ctx) MA_HIDDEN;
 int ma_modules_dirty(void) MA_HIDDEN;
+void ma_modules_release(void) MA_HIDDEN;
 void ma_agent_text_range(uintptr_t *lo, uintptr_t *hi) MA_HIDDEN;
+
+/* ---- warnings for the user, sent in the stream (warnings.c) ---- */
+/* printf-like, one line; lasting: repeated to every later session. */
+void ma_warn(int lasting, const char *fmt, ...) MA_HIDDEN __attribute__((format(printf, 2, 3)));
+void ma_warnings_new_session(void) MA_HIDDEN;
+void ma_warnings_emit(void (*emit)(const void *rec, void *ctx), void *ctx) MA_HIDDEN;
 
 /* ---- writer (writer.c) ---- */
 struct Memattach__Record;

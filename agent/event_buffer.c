@@ -20,6 +20,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
+#include <linux/membarrier.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -93,7 +94,7 @@ static struct ma_buf *pool_get(void)
 			pool_free = b->next;
 			break;
 		}
-		if (pool_allocated < pool_budget) {
+		if (pool_allocated < pool_budget && atomic_load(&ma_tracking)) {
 			b = ma_pages_alloc(sizeof(*b));
 			if (b)
 				pool_allocated++;
@@ -211,6 +212,7 @@ static struct ma_thread *thread_attach(void)
 	memset(t, 0, sizeof(*t));
 	t->py_cache = keep;
 	t->stack_cache = keep2;
+	ma_stack_cache_clear(keep2);   /* its stacks may have been released */
 	t->pending = UINT64_MAX;
 	t->tid = (uint32_t)ma_gettid();
 	t->self = (unsigned long)pthread_self();
@@ -463,7 +465,11 @@ void ma_buffers_wake_all(void)
 }
 
 /* Drops what is buffered (after the session ended) so that a later
- * session starts clean; threads keep their registration. */
+ * session starts clean; threads keep their registration, not their
+ * batches (an empty one included: the sweep handshake makes taking it
+ * safe), and every batch then free goes back to the kernel.  A thread
+ * still in a hook meanwhile finds tracking off and keeps out (enter_slow);
+ * a batch it held in hand goes to the pool and waits for the next one. */
 void ma_buffers_reset(void)
 {
 	ma_buffers_release(ma_buffers_take_full());
@@ -471,10 +477,56 @@ void ma_buffers_reset(void)
 	pthread_mutex_lock(&threads_lock);
 	for (struct ma_thread *t = threads_head; t; t = t->next) {
 		t->announced = 0;
+		sweep_begin(t);
 		memset(&t->lost, 0, sizeof(t->lost));
 		memset(&t->lost_taken, 0, sizeof(t->lost_taken));
+		struct ma_buf *b = t->cur;
+		t->cur = NULL;
+		sweep_end(t);
+		if (b) {
+			b->next = NULL;
+			ma_buffers_release(b);
+		}
 	}
 	pthread_mutex_unlock(&threads_lock);
+	pthread_mutex_lock(&pool_lock);
+	while (pool_free) {
+		struct ma_buf *b = pool_free;
+		pool_free = b->next;
+		ma_pages_free(b, sizeof(*b));
+		pool_allocated--;
+	}
+	pthread_mutex_unlock(&pool_lock);
+}
+
+/* membarrier makes every running thread's earlier stores visible (a full
+ * fence in each) so that the hooks' side of ma_enter needs none. */
+static int membarrier_ready(void)
+{
+	static int ok = -1;
+	if (ok < 0)
+		ok = syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0;
+	return ok;
+}
+
+#define QUIESCE_WAIT_NS 100000000ull
+
+int ma_threads_quiesce(void)
+{
+	if (!membarrier_ready() ||
+	    syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) != 0)
+		return -1;
+	uint64_t end = ma_now_ns() + QUIESCE_WAIT_NS;
+	pthread_mutex_lock(&threads_lock);
+	for (struct ma_thread *t = threads_head; t; t = t->next)
+		while (atomic_load_explicit(&t->inside, memory_order_acquire)) {
+			if (ma_now_ns() > end) {
+				pthread_mutex_unlock(&threads_lock);
+				return -1;
+			}
+			sched_yield();
+		}
+	return 0;
 }
 
 void ma_threads_lock(void) { pthread_mutex_lock(&threads_lock); }

@@ -33,6 +33,10 @@ struct object {
 
 static pthread_mutex_t got_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct object *objects;
+/* The objects and their patches, for one session: made again by the next
+ * one in the same memory (a new allocation each time grew a Debian
+ * python3 by 3.4 KB per attach). */
+static struct ma_scratch got_scratch;
 
 /* An address inside the agent, to recognise (and skip) its own object. */
 static const char self_marker;
@@ -103,6 +107,10 @@ static unsigned scan_relocs(struct object *o, const ElfW(Rela) *rel, size_t coun
 		const struct ma_hook_def *h = find_hook(strtab + sym->st_name);
 		if (!h || !*h->real)
 			continue;
+		/* libunwind's mmap/munmap lead to unwind_fds.c: it runs inside
+		 * the agent only, and the trace caches must be seen there. */
+		if (ma_unwind_is_redirect(*(void **)(o->base + rel[i].r_offset)))
+			continue;
 		if (apply) {
 			struct patch *p = &o->patches[hits];
 			p->slot = (void **)(o->base + rel[i].r_offset);
@@ -158,7 +166,7 @@ static int patch_object(struct dl_phdr_info *info, size_t size, void *data)
 		case DT_RELASZ: rela_sz = d->d_un.d_val; break;
 		}
 	}
-	o = ma_arena_alloc(sizeof(*o));
+	o = ma_scratch_alloc(&got_scratch, sizeof(*o));
 	if (!o || !symtab || !strtab)
 		return 0;
 	o->base = base;
@@ -171,7 +179,7 @@ static int patch_object(struct dl_phdr_info *info, size_t size, void *data)
 	unsigned want = scan_relocs(o, jmprel, nj, symtab, strtab, 0) +
 			scan_relocs(o, rela, nr, symtab, strtab, 0);
 	if (want) {
-		o->patches = ma_arena_alloc(want * sizeof(struct patch));
+		o->patches = ma_scratch_alloc(&got_scratch, want * sizeof(struct patch));
 		if (o->patches) {
 			unsigned k = scan_relocs(o, jmprel, nj, symtab, strtab, 1);
 			struct patch *save = o->patches;
@@ -194,7 +202,10 @@ int ma_got_patch_all(void)
 	 * other order by a concurrent dlopen. */
 	ma_hooks_resolve();
 	pthread_mutex_lock(&got_lock);
-	dl_iterate_phdr(patch_object, &total);
+	/* A dlopen hook that saw tracking on may come here after the session
+	 * ended and restored everything: it must not patch again. */
+	if (atomic_load(&ma_tracking))
+		dl_iterate_phdr(patch_object, &total);
 	pthread_mutex_unlock(&got_lock);
 	return total;
 }
@@ -222,7 +233,7 @@ static void forget_unloaded_locked(void)
 	struct object **pp = &objects;
 	while (*pp) {
 		if (!(*pp)->seen)
-			*pp = (*pp)->next;   /* arena memory: simply dropped */
+			*pp = (*pp)->next;   /* scratch memory: reused next session */
 		else
 			pp = &(*pp)->next;
 	}
@@ -249,5 +260,6 @@ void ma_got_restore_all(void)
 				store_slot(o, p->slot, p->orig);
 		}
 	objects = NULL;
+	ma_scratch_reset(&got_scratch);
 	pthread_mutex_unlock(&got_lock);
 }

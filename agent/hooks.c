@@ -75,8 +75,11 @@ static inline void guard_release(unsigned *g) { (void)g; ma_tls.guard--; }
 
 static inline void on_alloc(uint32_t kind, void *p, size_t size)
 {
-	if (p)
+	struct ma_thread *t;
+	if (p && (t = ma_enter())) {
 		ma_record(kind, (uintptr_t)p, size, ma_stack_capture());
+		ma_leave(t);
+	}
 }
 
 static inline void on_free(uint32_t kind, void *p)

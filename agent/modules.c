@@ -5,6 +5,7 @@
 #include <link.h>
 #include <pthread.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 #include "agent_internal.h"
 #include "memattach.pb-c.h"
@@ -178,4 +179,15 @@ void ma_agent_text_range(uintptr_t *lo, uintptr_t *hi)
 	dl_iterate_phdr(find_self, r);
 	*lo = r[0];
 	*hi = r[1];
+}
+
+/* After a session (writer only): the next one starts with a full map. */
+void ma_modules_release(void)
+{
+	pthread_mutex_lock(&mod_lock);
+	ma_pages_free(known, sizeof(struct mod) * MAX_MODULES);
+	ma_pages_free(scan, sizeof(struct mod) * MAX_MODULES);
+	known = scan = NULL;
+	n_known = n_scan = 0;
+	pthread_mutex_unlock(&mod_lock);
 }

@@ -33,10 +33,11 @@ static void (*send_header_fn)(void);
  * out[0, out_off) is sent already. */
 static uint8_t *out;
 static size_t out_len, out_off, out_cap;
-/* Scratch columns for delta encoding. */
+/* Scratch columns for delta encoding, one mapping for the session. */
 static uint64_t *col_seq, *col_time, *col_size;
 static int64_t *col_addr;
 static uint32_t *col_kind, *col_stack;
+#define COLUMNS_SIZE (MA_BATCH_EVENTS * (4 * sizeof(uint64_t) + 2 * sizeof(uint32_t)))
 
 static int out_reserve(size_t n)
 {
@@ -304,6 +305,7 @@ static void cycle(unsigned tick_no, int rescan_names)
 		w = pending;
 	if (ma_modules_dirty())
 		ma_modules_sync(0, emit, NULL);
+	ma_warnings_emit(emit, NULL);
 	int periodic = tick_no % NAMES_EVERY == 0;
 	int fresh = emit_threads(rescan_names || ma_threads_take_names_dirty() || periodic);
 	/* Python names come later, from a thread of their own (py_threads.c):
@@ -356,6 +358,26 @@ static int read_control(void)
 	return 0;
 }
 
+/* After a session the agent keeps only what a later one needs (thread
+ * records, Python frame names, the GOT scratch): the stream's buffers and
+ * the module map are the writer's alone, and the stack table waits until
+ * no thread is inside a hook (ma_threads_quiesce; when that cannot be
+ * told, the table stays as it is). */
+static void release_memory(void)
+{
+	ma_pages_free(out, out_cap);
+	out = NULL;
+	out_cap = 0;
+	ma_pages_free(col_seq, COLUMNS_SIZE);
+	col_seq = NULL;
+	ma_modules_release();
+	if (ma_threads_quiesce() == 0) {
+		ma_stacks_release();
+		ma_unwind_caches_release();
+		ma_threads_unlock();
+	}
+}
+
 static void finish(int reason)
 {
 	/* Nothing records once tracking is off; the final sweep then holds
@@ -385,6 +407,7 @@ static void finish(int reason)
 	close(statm_fd);
 	sock = evfd = statm_fd = -1;
 	out_len = out_off = 0;
+	release_memory();
 }
 
 static void writer_exit(void)
@@ -410,6 +433,7 @@ static void *writer_main(void *arg)
 	if (send_header_fn)
 		send_header_fn();
 	ma_modules_sync(1, emit, NULL);
+	ma_warnings_emit(emit, NULL);
 	/* A new session resends every stack known from an earlier one. */
 	ma_py_emit(1, emit);
 	ma_stacks_take_new();
@@ -478,14 +502,15 @@ int ma_writer_prepare(int fd)
 	sock = fd;
 	disconnected = 0;
 	if (!col_seq) {
-		col_seq = ma_arena_alloc(MA_BATCH_EVENTS * sizeof(uint64_t));
-		col_time = ma_arena_alloc(MA_BATCH_EVENTS * sizeof(uint64_t));
-		col_size = ma_arena_alloc(MA_BATCH_EVENTS * sizeof(uint64_t));
-		col_addr = ma_arena_alloc(MA_BATCH_EVENTS * sizeof(int64_t));
-		col_kind = ma_arena_alloc(MA_BATCH_EVENTS * sizeof(uint32_t));
-		col_stack = ma_arena_alloc(MA_BATCH_EVENTS * sizeof(uint32_t));
-		if (!col_seq || !col_time || !col_size || !col_addr || !col_kind || !col_stack)
+		uint8_t *c = ma_pages_alloc(COLUMNS_SIZE);
+		if (!c)
 			return -ENOMEM;
+		col_seq = (uint64_t *)c;
+		col_time = col_seq + MA_BATCH_EVENTS;
+		col_size = col_time + MA_BATCH_EVENTS;
+		col_addr = (int64_t *)(col_size + MA_BATCH_EVENTS);
+		col_kind = (uint32_t *)(col_addr + MA_BATCH_EVENTS);
+		col_stack = col_kind + MA_BATCH_EVENTS;
 	}
 	atomic_store(&ma_stalled, 0);
 	evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);

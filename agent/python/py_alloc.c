@@ -56,6 +56,17 @@ static void (*gil_release)(int);
 
 #define PASS() (!atomic_load_explicit(&ma_tracking, memory_order_relaxed) || ma_tls.guard)
 
+/* MEM and OBJ calls hold the GIL; the stack capture is a stretch a
+ * detach waits for (ma_enter). */
+static inline void record_alloc(struct domain *d, void *p, size_t n)
+{
+	struct ma_thread *t;
+	if (p && (t = ma_enter())) {
+		ma_record(d->alloc_kind, (uintptr_t)p, n, ma_stack_capture_py(d != &doms[RAW]));
+		ma_leave(t);
+	}
+}
+
 static void *w_malloc(void *ctx, size_t n)
 {
 	struct domain *d = ctx;
@@ -63,8 +74,7 @@ static void *w_malloc(void *ctx, size_t n)
 		return d->prev.malloc(d->prev.ctx, n);
 	ma_tls.guard++;
 	void *p = d->prev.malloc(d->prev.ctx, n);
-	if (p)
-		ma_record(d->alloc_kind, (uintptr_t)p, n, ma_stack_capture_py(d != &doms[RAW]));
+	record_alloc(d, p, n);
 	ma_tls.guard--;
 	return p;
 }
@@ -76,8 +86,7 @@ static void *w_calloc(void *ctx, size_t a, size_t b)
 		return d->prev.calloc(d->prev.ctx, a, b);
 	ma_tls.guard++;
 	void *p = d->prev.calloc(d->prev.ctx, a, b);
-	if (p)
-		ma_record(d->alloc_kind, (uintptr_t)p, a * b, ma_stack_capture_py(d != &doms[RAW]));
+	record_alloc(d, p, a * b);
 	ma_tls.guard--;
 	return p;
 }
@@ -91,15 +100,14 @@ static void *w_realloc(void *ctx, void *old, size_t n)
 	void *p;
 	if (!old) {
 		p = d->prev.realloc(d->prev.ctx, old, n);
-		if (p)
-			ma_record(d->alloc_kind, (uintptr_t)p, n, ma_stack_capture_py(d != &doms[RAW]));
+		record_alloc(d, p, n);
 	} else {
 		/* The old block's release is sequenced before the call. */
 		uint64_t s = ma_seq_reserve();
 		p = d->prev.realloc(d->prev.ctx, old, n);
 		if (p) {
 			ma_record_reserved(s, d->free_kind, (uintptr_t)old, 0);
-			ma_record(d->alloc_kind, (uintptr_t)p, n, ma_stack_capture_py(d != &doms[RAW]));
+			record_alloc(d, p, n);
 		} else {
 			ma_seq_abandon(s);
 		}

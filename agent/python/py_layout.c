@@ -4,11 +4,10 @@
  * publishes itself in _PyRuntime.debug_offsets (checked: cookie and
  * version), so a 3.13.x laid out differently still works (the 3.13 row of
  * the table is kept for reference).  An unsupported
- * version gets native stacks and one line on stderr, nothing more. */
+ * version gets native stacks and a warning in the stream, nothing more. */
 #include <dlfcn.h>
 #include <elf.h>
 #include <link.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -69,14 +68,11 @@ static int from_debug_offsets(const struct dbg313 *d, struct ma_py_layout *l)
 	return 0;
 }
 
-static void warn_once(const char *version)
+/* Told to every session: the version does not change. */
+static void warn_unsupported(const char *version)
 {
-	char msg[160];
-	int n = snprintf(msg, sizeof(msg),
-			 "memattach: Python %.*s is not supported (3.8-3.13 are): native stacks only\n",
-			 (int)strcspn(version, " "), version);
-	if (n > 0 && write(2, msg, (size_t)n) < 0)
-		return;
+	ma_warn(1, "Python %.*s is not supported (3.8-3.13 are): native stacks only",
+		(int)strcspn(version, " "), version);
 }
 
 /* The address range of the eval loop, from its dynamic symbol's size. */
@@ -139,7 +135,7 @@ int ma_py_init(void)
 	if (!l || !ma_py.get_tstate || !ma_py.is_initialized || !ma_py.is_finalizing ||
 	    !ma_py.code_type || !ma_py.str_type || !ma_py.bytes_type ||
 	    eval_range() < 0) {
-		warn_once(v);
+		warn_unsupported(v);
 		return 0;
 	}
 	if (l != &ma_py.l)

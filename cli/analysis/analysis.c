@@ -264,6 +264,9 @@ void ma_analysis_free(ma_analysis *a)
 	free(a->hostname);
 	free(a->agent_version);
 	free(a->note);
+	for (size_t i = 0; i < a->nwarnings; i++)
+		free(a->warnings[i]);
+	free(a->warnings);
 	free(a);
 }
 
@@ -1006,6 +1009,28 @@ static void on_capture_trailer(void *ctx, const Memattach__CaptureTrailer *t)
 	a->note = dup_or_null(t->note);
 }
 
+/* Each text once (a later session repeats the warnings that still hold),
+ * and a bounded number of them. */
+static void on_warning(void *ctx, const Memattach__Warning *w)
+{
+	ma_analysis *a = ctx;
+	if (!w->text || a->nwarnings >= 64)
+		return;
+	for (size_t i = 0; i < a->nwarnings; i++)
+		if (!strcmp(a->warnings[i], w->text))
+			return;
+	char **g = realloc(a->warnings, (a->nwarnings + 1) * sizeof *g);
+	char *t = strdup(w->text);
+	if (g)
+		a->warnings = g;
+	if (!g || !t) {
+		free(t);
+		a->priv->oom = 1;
+		return;
+	}
+	a->warnings[a->nwarnings++] = t;
+}
+
 const ma_replay_ops ma_analysis_ops = {
 	.header = on_header,
 	.events = on_events,
@@ -1018,6 +1043,7 @@ const ma_replay_ops ma_analysis_ops = {
 	.capture_trailer = on_capture_trailer,
 	.module = on_module,
 	.events_lost = on_events_lost,
+	.warning = on_warning,
 };
 
 void ma_analysis_set_filter(ma_analysis *a, const ma_filter *f)

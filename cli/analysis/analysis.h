@@ -156,6 +156,8 @@ typedef struct ma_analysis {
 	uint64_t lost_first_ns, lost_last_ns;
 	uint32_t lost_windows;            /* EventsLost records */
 	char *note;                  /* CaptureTrailer.note */
+	char **warnings;             /* the agent's Warning texts, each once */
+	size_t nwarnings;
 	uint64_t duration_ns;        /* latest time seen */
 	ma_replay_result replay;     /* records, events, truncated... */
 

@@ -257,6 +257,10 @@ int ma_replayer_push(ma_replayer *p, const Memattach__Record *rec, char *err, si
 		if (ops->events_lost)
 			ops->events_lost(ctx, rec->events_lost);
 		break;
+	case MEMATTACH__RECORD__R_WARNING:
+		if (ops->warning)
+			ops->warning(ctx, rec->warning);
+		break;
 	default:
 		break;          /* Control, or a record type from a newer minor */
 	}

@@ -41,6 +41,7 @@ typedef struct ma_replay_ops {
 	void (*capture_trailer)(void *ctx, const Memattach__CaptureTrailer *t);
 	/* Events the agent dropped (stall limit); in stream order. */
 	void (*events_lost)(void *ctx, const Memattach__EventsLost *l);
+	void (*warning)(void *ctx, const Memattach__Warning *w);
 } ma_replay_ops;
 
 typedef struct ma_replay_result {

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "cli/capture/session.h"
+#include "cli/capture/agent_warning.h"
 #include "record_io.h"
 #include "cli/util/parse_units.h"
 #include "cli/symbols/symbolize.h"
@@ -156,6 +157,17 @@ static void peek_record(struct ma_session *s, const uint8_t *p, size_t len)
 		}
 		break;
 	}
+	case MEMATTACH__RECORD__R_WARNING: {
+		/* The agent never writes to the target's stderr: its warnings
+		 * come here, for the user's. */
+		Memattach__Warning *w = memattach__warning__unpack(NULL, l, p);
+		if (w) {
+			ma_print_agent_warning(stderr, w->text);
+			s->warnings++;
+			memattach__warning__free_unpacked(w, NULL);
+		}
+		break;
+	}
 	case MEMATTACH__RECORD__R_TICK: {
 		Memattach__Tick *t = memattach__tick__unpack(NULL, l, p);
 		if (t) {
@@ -248,7 +260,7 @@ int ma_session_restart(struct ma_session *s, char *err, size_t errlen)
 	}
 	ma_symbolize_prewarm_end();   /* the modules of the program before */
 	s->buf_len = 0;
-	s->bytes_in = s->events = s->last_rss = s->last_time_ns = 0;
+	s->bytes_in = s->events = s->last_rss = s->last_time_ns = s->warnings = 0;
 	s->got_header = s->got_trailer = s->eof = 0;
 	return 0;
 }

@@ -27,6 +27,7 @@ struct ma_session {
 	uint64_t events;
 	uint64_t last_rss;
 	uint64_t last_time_ns;
+	uint64_t warnings;        /* Warning records seen (printed as they came) */
 	int got_header;
 	int got_trailer;
 	int eof;

@@ -4,13 +4,18 @@
 #   accept   blocked in socket.accept() (port on stdout); writes the bytes
 #            received until the peer closes to OUT
 #   loop     counts in a pure-Python loop until SIGUSR2: COUNT n x
-#   cext     inside one long C call holding the GIL (sum(range(n))):
-#            CALL start end n result, then idles until SIGUSR2; says
-#            whether the PyMem allocators are the ones it started with
+#   cext     inside one C call that holds the GIL until the test says so:
+#            libc read(0) of one byte through ctypes.PyDLL (which keeps
+#            the GIL); then CALL and the byte read, then idles until
+#            SIGUSR2, saying WRAPPED when it first sees PyMem allocators
+#            other than the ones it started with and RESTORED when they
+#            are those again; at the end whether they are
 #   threads  4 threads; on "go" (stdin) each makes 5 bytearrays of a known
 #            size, on "quit" all exit
 # SIGUSR1 (sent once the capture runs) allocates SIZE - 1 bytes through
 # grab() from the handler; the TRUTH lines (check.py) say where.
+import ctypes
+import errno
 import os
 import signal
 import socket
@@ -89,14 +94,34 @@ def count_loop():
     return i, x
 
 
-def idle_until_stop():
+def idle_until_stop(before):
     """Allocates now and then through PyMem (a list's items), so that
-    wrappers installed late are still seen."""
-    keep = None
+    wrappers installed late are still seen, and says when the allocators
+    change and come back."""
+    keep, wrapped = None, False
     while not stop:
         time.sleep(0.02)
         keep = [stop] * 100  # @idle
+        now = allocators()
+        if now != before and not wrapped:
+            wrapped = True
+            say("WRAPPED")
+        elif now == before and wrapped:
+            wrapped = False
+            say("RESTORED")
     return keep
+
+
+def gil_read():
+    """One byte from stdin by libc's read, the GIL held all along (a
+    PyDLL call does not release it): a C call that lasts until the test
+    writes.  Retried when a signal interrupts it."""
+    libc = ctypes.PyDLL(None, use_errno=True)
+    buf = ctypes.create_string_buffer(1)
+    while True:
+        n = libc.read(0, buf, 1)
+        if n >= 0 or ctypes.get_errno() != errno.EINTR:
+            return buf.raw[:n] if n > 0 else b""  # @gilread
 
 
 def tbuf(n):
@@ -174,19 +199,11 @@ if __name__ == "__main__":
         say("COUNT %d %d" % (n, x))
     elif mode == "cext":
         truth(SIZE, 1, *handler)
-        # About 1.5 s in one call, whatever the interpreter's speed (the
-        # first, cold sum is not a good measure).
-        sum(range(1_000_000))
-        t = time.monotonic()
-        sum(range(5_000_000))
-        n = int(1.5 / max(time.monotonic() - t, 1e-4) * 5_000_000)
         before = allocators()
         say("ready")
-        t0 = time.time()
-        r = sum(range(n))
-        t1 = time.time()
-        say("CALL %.6f %.6f %d %d" % (t0, t1, n, r))
-        idle_until_stop()
+        got = gil_read()
+        say("CALL %r" % got)
+        idle_until_stop(before)
         say("ALLOCATORS %s" % ("as before" if allocators() == before else "changed"))
     elif mode == "threads":
         threads()

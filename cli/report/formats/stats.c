@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli/analysis/analysis.h"
+#include "cli/capture/agent_warning.h"
 #include "cli/util/exit_codes.h"
 #include "cli/util/json_writer.h"
 #include "record_io.h"
@@ -139,6 +140,11 @@ static void stats_json(const ma_report_args *args, const ma_analysis *a, uint32_
 	}
 	ma_json_end(&j);
 
+	ma_json_array(&j, "warnings");
+	for (size_t i = 0; i < a->nwarnings; i++)
+		ma_json_str(&j, NULL, a->warnings[i]);
+	ma_json_end(&j);
+
 	ma_json_u64(&j, "stacks", a->nstacks);
 	json_top(&j, a, args, "top_stacks_by_bytes", 0, idx);
 	json_top(&j, a, args, "top_stacks_by_count", 1, idx);
@@ -237,6 +243,10 @@ static void stats_text(const ma_report_args *args, const ma_analysis *a, uint32_
 		ma_fmt_count(a->temporary_allocations, b1, sizeof b1),
 		ma_fmt_bytes(a->temporary_bytes, b2, sizeof b2), mk);
 	ma_report_attribution(a, f);
+	for (size_t i = 0; i < a->nwarnings; i++) {
+		char w[2600];
+		fprintf(f, "Agent warning:     %s\n", ma_agent_warning_text(a->warnings[i], w, sizeof w));
+	}
 
 	fprintf(f, "\nBy allocator:%s\n", mk);
 	for (uint32_t k = 1; k < 32; k++)
