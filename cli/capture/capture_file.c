@@ -12,6 +12,7 @@
 #include <zstd.h>
 
 #include "cli/capture/capture_file.h"
+#include "cli/util/outfile.h"
 #include "record_io.h"
 
 #define HEADER_LEN (MA_CAPTURE_MAGIC_LEN + 4)
@@ -20,6 +21,7 @@
 
 struct ma_capture_writer {
 	int fd;
+	ma_outfile of;          /* the new file, renamed over path when published */
 	char *path;
 	ZSTD_CCtx *cctx;
 	uint8_t *out;
@@ -66,6 +68,16 @@ static int write_all(ma_capture_writer *w, const uint8_t *p, size_t n)
 	return 0;
 }
 
+static int write_header(ma_capture_writer *w)
+{
+	uint8_t hdr[HEADER_LEN];
+	memcpy(hdr, MA_CAPTURE_MAGIC, MA_CAPTURE_MAGIC_LEN);
+	uint32_t v = MA_CAPTURE_CONTAINER_VERSION;
+	for (int i = 0; i < 4; i++)
+		hdr[MA_CAPTURE_MAGIC_LEN + i] = (uint8_t)(v >> (8 * i));
+	return write_all(w, hdr, sizeof hdr);
+}
+
 ma_capture_writer *ma_capture_writer_open(const char *path, char *err, size_t errlen)
 {
 	ma_capture_writer *w = calloc(1, sizeof *w);
@@ -85,23 +97,15 @@ ma_capture_writer *ma_capture_writer_open(const char *path, char *err, size_t er
 	}
 	ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_compressionLevel, 3);
 	ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_checksumFlag, 1);
-	w->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (w->fd < 0) {
-		snprintf(err, errlen, "cannot create capture file %s: %s", path, strerror(errno));
+	char why[256];
+	if (ma_outfile_open(&w->of, path, why, sizeof why) < 0) {
+		snprintf(err, errlen, "cannot create capture file %s: %s", path, why);
 		goto fail;
 	}
-	uint8_t hdr[HEADER_LEN];
-	memcpy(hdr, MA_CAPTURE_MAGIC, MA_CAPTURE_MAGIC_LEN);
-	uint32_t v = MA_CAPTURE_CONTAINER_VERSION;
-	for (int i = 0; i < 4; i++)
-		hdr[MA_CAPTURE_MAGIC_LEN + i] = (uint8_t)(v >> (8 * i));
-	if (write_all(w, hdr, sizeof hdr) < 0) {
+	w->fd = w->of.fd;
+	if (write_header(w) < 0) {
 		snprintf(err, errlen, "%s", w->err);
-		/* Remove the useless file, but never a device like /dev/full. */
-		struct stat st;
-		if (fstat(w->fd, &st) == 0 && S_ISREG(st.st_mode))
-			unlink(path);
-		close(w->fd);
+		ma_outfile_abandon(&w->of);   /* what had the name stays */
 		goto fail;
 	}
 	return w;
@@ -159,13 +163,30 @@ int ma_capture_writer_flush(ma_capture_writer *w)
 	return compress(w, NULL, 0, ZSTD_e_flush);
 }
 
-int ma_capture_writer_close(ma_capture_writer *w)
+int ma_capture_writer_publish(ma_capture_writer *w)
 {
-	if (!w)
-		return 0;
-	int rc = compress(w, NULL, 0, ZSTD_e_end);
-	if (close(w->fd) < 0 && rc == 0)
-		rc = wfail(w, errno, "close");
+	int e = ma_outfile_publish(&w->of);
+	return e < 0 ? wfail(w, -e, "publish") : 0;
+}
+
+int ma_capture_writer_restart(ma_capture_writer *w)
+{
+	ZSTD_CCtx_reset(w->cctx, ZSTD_reset_session_only);
+	w->failed = 0;
+	w->err[0] = 0;
+	w->bytes = 0;
+	if (ftruncate(w->fd, 0) < 0 || lseek(w->fd, 0, SEEK_SET) < 0)
+		return wfail(w, errno, "empty");
+	return write_header(w);
+}
+
+const char *ma_capture_writer_data_path(const ma_capture_writer *w, char *buf, size_t len)
+{
+	return ma_outfile_data_path(&w->of, buf, len);
+}
+
+static void free_writer(ma_capture_writer *w, int rc)
+{
 	last_close_err[0] = 0;
 	last_closed = (uintptr_t)w;
 	if (rc < 0)
@@ -175,7 +196,28 @@ int ma_capture_writer_close(ma_capture_writer *w)
 	free(w->rec);
 	free(w->path);
 	free(w);
+}
+
+int ma_capture_writer_close(ma_capture_writer *w)
+{
+	if (!w)
+		return 0;
+	/* What was written stays, also after a write error: a capture cut by
+	 * a full disk reads up to its last whole record. */
+	int rc = compress(w, NULL, 0, ZSTD_e_end);
+	int e = ma_outfile_commit(&w->of);
+	if (e < 0 && rc == 0)
+		rc = wfail(w, -e, "close");
+	free_writer(w, rc);
 	return rc;
+}
+
+void ma_capture_writer_abandon(ma_capture_writer *w)
+{
+	if (!w)
+		return;
+	ma_outfile_abandon(&w->of);
+	free_writer(w, 0);
 }
 
 const char *ma_capture_writer_error(const ma_capture_writer *w)

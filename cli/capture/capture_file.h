@@ -9,8 +9,17 @@
 
 typedef struct ma_capture_writer ma_capture_writer;
 
-/* Creates (truncates) path.  On error returns NULL with a one-line message. */
+/* Starts a new capture file beside path, mode 0600, never through a
+ * symbolic link (cli/util/outfile.h); what has the name now stays until the
+ * capture is published.  On error returns NULL with a one-line message. */
 ma_capture_writer *ma_capture_writer_open(const char *path, char *err, size_t errlen);
+/* Renames the capture over path now (it is worth more than what was
+ * there); writing goes on, and a killed writer leaves it readable there. */
+int ma_capture_writer_publish(ma_capture_writer *w);
+/* Empties the capture (published or not) and starts it again. */
+int ma_capture_writer_restart(ma_capture_writer *w);
+/* A name to read back what was written so far (/proc/self/fd/N). */
+const char *ma_capture_writer_data_path(const ma_capture_writer *w, char *buf, size_t len);
 /* Appends raw framed record bytes exactly as received from the agent. */
 int ma_capture_writer_write(ma_capture_writer *w, const void *buf, size_t len);
 /* Appends one record (framed here). */
@@ -18,8 +27,11 @@ int ma_capture_writer_write_record(ma_capture_writer *w, const Memattach__Record
 /* Ends the current zstd block and writes it out, so that a reader can
  * decode everything written so far even if the writer dies next. */
 int ma_capture_writer_flush(ma_capture_writer *w);
-/* Flushes, ends the zstd frame, closes.  0 on success, -errno otherwise. */
+/* Flushes, ends the zstd frame, publishes (if not yet: also after a write
+ * error, so what fit is kept), closes.  0 on success, -errno otherwise. */
 int ma_capture_writer_close(ma_capture_writer *w);
+/* Drops the capture: removed unless published; the name keeps what it had. */
+void ma_capture_writer_abandon(ma_capture_writer *w);
 /* Last error as a one-line message (after a failed call). */
 const char *ma_capture_writer_error(const ma_capture_writer *w);
 /* Compressed bytes written so far. */

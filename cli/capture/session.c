@@ -89,8 +89,14 @@ int ma_session_accept(struct ma_session *s, pid_t expect_pid, int timeout_ms, ch
 				(int)cr.pid, (int)expect_pid);
 		return 0;
 	}
-	(void)err;
-	(void)errlen;
+	/* The agent is there: the capture replaces what had its name now, so
+	 * that a killed memattach leaves it readable under that name. */
+	if (s->writer && ma_capture_writer_publish(s->writer) < 0) {
+		snprintf(err, errlen, "%s", ma_capture_writer_error(s->writer));
+		fprintf(stderr, "memattach: %s\n", err);
+		close(fd);
+		return -1;
+	}
 	s->conn_fd = fd;
 	s->peer_pid = cr.pid;
 	return 1;
@@ -252,11 +258,9 @@ int ma_session_pump(struct ma_session *s, int timeout_ms, char *err, size_t errl
 
 int ma_session_restart(struct ma_session *s, char *err, size_t errlen)
 {
-	if (s->writer) {
-		ma_capture_writer_close(s->writer);
-		s->writer = ma_capture_writer_open(s->out_path, err, errlen);
-		if (!s->writer)
-			return -1;
+	if (s->writer && ma_capture_writer_restart(s->writer) < 0) {
+		snprintf(err, errlen, "%s", ma_capture_writer_error(s->writer));
+		return -1;
 	}
 	ma_symbolize_prewarm_end();   /* the modules of the program before */
 	s->buf_len = 0;
@@ -287,9 +291,10 @@ int ma_session_finish(struct ma_session *s, const char *note, char *err, size_t 
 	if (s->writer && s->got_header) {
 		/* Symbols now, while the target's binaries are at hand.  Without
 		 * them the capture is still whole: a warning, not an error. */
-		char serr[512];
+		char serr[512], data[64];
+		ma_capture_writer_data_path(s->writer, data, sizeof data);
 		if (ma_capture_writer_flush(s->writer) == 0 &&
-		    ma_symbolize_capture(s->out_path, s->writer, s->root_prefix, serr, sizeof serr) < 0)
+		    ma_symbolize_capture(data, s->writer, s->root_prefix, serr, sizeof serr) < 0)
 			fprintf(stderr, "memattach: warning: the capture has no symbols: %s\n", serr);
 	}
 	if (s->writer) {
@@ -314,6 +319,13 @@ int ma_session_finish(struct ma_session *s, const char *note, char *err, size_t 
 	}
 	ma_session_cleanup(s);
 	return r;
+}
+
+void ma_session_abandon(struct ma_session *s)
+{
+	ma_capture_writer_abandon(s->writer);
+	s->writer = NULL;
+	ma_session_cleanup(s);
 }
 
 void ma_session_cleanup(struct ma_session *s)

@@ -46,7 +46,8 @@ int ma_session_listen(struct ma_session *s, uid_t uid, gid_t gid, char *err, siz
  * to connect (the agent is in): the listening socket stays usable, and a
  * killed memattach leaves nothing behind. */
 void ma_session_remove_dir(struct ma_session *s);
-/* Opens the capture file.  0, or -1 with a message. */
+/* Starts the capture file (beside its name, published when the agent
+ * connects: see ma_capture_writer_publish).  0, or -1 with a message. */
 int ma_session_open_output(struct ma_session *s, const char *path, char *err, size_t errlen);
 /* Waits up to timeout_ms for the agent; checks SO_PEERCRED against
  * expect_pid (0: any).  1 connected, 0 timeout, -1 error (message). */
@@ -63,6 +64,9 @@ int ma_session_restart(struct ma_session *s, char *err, size_t errlen);
 int ma_session_send_stop(struct ma_session *s);
 /* Writes the capture trailer and closes everything.  0 or -1 (message). */
 int ma_session_finish(struct ma_session *s, const char *note, char *err, size_t errlen);
+/* No capture after all (the attach failed): the new file is removed and
+ * whatever had the output's name is left as it was; then cleanup. */
+void ma_session_abandon(struct ma_session *s);
 /* Removes the socket and directory (also on error paths). */
 void ma_session_cleanup(struct ma_session *s);
 

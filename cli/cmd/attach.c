@@ -19,6 +19,7 @@
 #include "cli/capture/session.h"
 #include "cli/cmd/agent_place.h"
 #include "cli/symbols/target_files.h"
+#include "cli/util/outfile.h"
 #include "cli/cmd/threshold.h"
 #include "cli/analysis/live_heap.h"
 #include "cli/report/report.h"
@@ -202,15 +203,8 @@ int ma_attach_main(int argc, char **argv)
 	/* The output must be writable before we touch the target.  A
 	 * threshold snapshot is written later: check its directory now. */
 	if (thr_text) {
-		char dir[PATH_MAX];
-		snprintf(dir, sizeof(dir), "%s", out);
-		char *slash = strrchr(dir, '/');
-		if (slash)
-			*(slash == dir ? slash + 1 : slash) = 0;
-		else
-			strcpy(dir, ".");
-		if (access(dir, W_OK) < 0) {
-			fprintf(stderr, "memattach: cannot write %s: %s (choose another -o)\n", out, strerror(errno));
+		if (ma_outfile_check(out, err, sizeof(err)) < 0) {
+			fprintf(stderr, "memattach: cannot write %s: %s (choose another -o)\n", out, err);
 			ma_session_cleanup(&s);
 			return MA_EXIT_OUTPUT;
 		}
@@ -222,9 +216,7 @@ int ma_attach_main(int argc, char **argv)
 	int placed = ma_agent_place(pid, agent, ti.uid, agent_t, sizeof(agent_t), err, sizeof(err));
 	if (placed != MA_AGENT_PLACE_OK) {
 		fprintf(stderr, "memattach: %s\n", err);
-		ma_session_finish(&s, "not attached", err, sizeof(err));
-		if (!thr_text)
-			unlink(out);
+		ma_session_abandon(&s);
 		return placed == MA_AGENT_PLACE_FOREIGN ? MA_EXIT_AGENT_FAILED : MA_EXIT_ERROR;
 	}
 
@@ -242,9 +234,7 @@ int ma_attach_main(int argc, char **argv)
 	uint64_t t0 = ma_monotonic_ns();
 	if (ma_inject_library(pid, agent_t, "memattach_agent_start", cfg, &result, &ie) != 0) {
 		fprintf(stderr, "memattach: %s\n", ie.msg);
-		ma_session_finish(&s, "not attached", err, sizeof(err));
-		if (!thr_text)
-			unlink(out);
+		ma_session_abandon(&s);
 		return ma_inj_exit_code(&ie);
 	}
 	if (result != 0) {
@@ -252,9 +242,7 @@ int ma_attach_main(int argc, char **argv)
 		fprintf(stderr, busy ? "memattach: pid %d is already being tracked by another memattach; wait for it to finish\n"
 				     : "memattach: the agent could not start in pid %d: %s\n",
 			(int)pid, strerror((int)-result));
-		ma_session_finish(&s, "agent failed", err, sizeof(err));
-		if (!thr_text)
-			unlink(out);
+		ma_session_abandon(&s);
 		return busy ? MA_EXIT_BUSY : MA_EXIT_AGENT_FAILED;
 	}
 	int a = 0;
@@ -262,9 +250,7 @@ int ma_attach_main(int argc, char **argv)
 		a = ma_session_accept(&s, pid, 100, err, sizeof(err));
 	if (a <= 0) {
 		fprintf(stderr, "memattach: the agent in pid %d did not connect\n", (int)pid);
-		ma_session_finish(&s, "agent did not connect", err, sizeof(err));
-		if (!thr_text)
-			unlink(out);
+		ma_session_abandon(&s);
 		return MA_EXIT_AGENT_FAILED;
 	}
 	ma_session_remove_dir(&s);   /* nothing more connects: leave nothing behind */

@@ -146,8 +146,7 @@ int ma_run_main(int argc, char **argv)
 	if (read(execerr[0], &e, sizeof(e)) == sizeof(e)) {
 		fprintf(stderr, "memattach: cannot run %s: %s\n", argv[optind], strerror(e));
 		waitpid(pid, NULL, 0);
-		ma_session_finish(&s, "command could not be started", err, sizeof(err));
-		unlink(out);
+		ma_session_abandon(&s);
 		return 127;
 	}
 	close(execerr[0]);

@@ -231,10 +231,11 @@ static int write_snapshot(struct follow *f, const char *path, char *err, size_t 
 		rec.agent_trailer = &at;
 		bad = bad || write_record(w, &rec) < 0;
 		/* Symbols while the process and its files are still there. */
-		char root[64], serr[512];
+		char root[64], serr[512], data[64];
 		snprintf(root, sizeof(root), "/proc/%d/root", (int)f->o->pid);
+		ma_capture_writer_data_path(w, data, sizeof(data));
 		if (!bad && (ma_capture_writer_flush(w) < 0 ||
-			     ma_symbolize_capture(path, w, root, serr, sizeof(serr)) < 0))
+			     ma_symbolize_capture(data, w, root, serr, sizeof(serr)) < 0))
 			fprintf(stderr, "memattach: warning: the snapshot has no symbols: %s\n", serr);
 		char note[256];
 		snprintf(note, sizeof(note),
@@ -250,9 +251,11 @@ static int write_snapshot(struct follow *f, const char *path, char *err, size_t 
 		bad = bad || write_record(w, &rec) < 0;
 	}
 	free(s);
-	if (bad)
+	if (bad) {
+		/* no half snapshot: what had the name stays */
 		snprintf(err, errlen, "%s", ma_capture_writer_error(w));
-	if (ma_capture_writer_close(w) < 0 && !bad) {
+		ma_capture_writer_abandon(w);
+	} else if (ma_capture_writer_close(w) < 0) {
 		snprintf(err, errlen, "%s", ma_capture_writer_error(NULL));
 		bad = 1;
 	}

@@ -12,9 +12,11 @@
 
 #include "cli/analysis/analysis.h"
 #include "cli/util/exit_codes.h"
+#include "cli/util/outfile.h"
 #include "cli/util/parse_units.h"
 #include "cli/report/report.h"
 #include "cli/symbols/resymbolize.h"
+#include "cli/util/visible.h"
 
 /* New formats (summary, tree, flamegraph, pprof, folded...) go here. */
 static const ma_report_format formats[] = {
@@ -73,6 +75,42 @@ static int is_opt(const char *a, const char *shrt, const char *lng)
 	if (shrt && (!strcmp(a, shrt) || (!strncmp(a, shrt, 2) && a[2])))
 		return 1;
 	return !strcmp(a, lng) || (!strncmp(a, lng, ll) && a[ll] == '=');
+}
+
+/* Is path the capture itself (by any path or hard link)?  Writing the
+ * report there would lose the capture. */
+static int same_file(const char *path, const char *capture)
+{
+	struct stat a, b;
+	return stat(path, &a) == 0 && stat(capture, &b) == 0 &&
+	       a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+/* Opens -o OUT (a new file beside it: cli/util/outfile.h) as args->out. */
+static int open_output(ma_report_args *args, ma_outfile *of)
+{
+	char why[256];
+	if (same_file(args->output, args->capture) ||
+	    (args->opts.base && same_file(args->output, args->opts.base))) {
+		fprintf(stderr, "memattach report: %s is the capture being read; "
+			"write the report to another file\n", args->output);
+		return MA_EXIT_OUTPUT_IS_INPUT;
+	}
+	int k = ma_outfile_open(of, args->output, why, sizeof why);
+	if (k < 0) {
+		fprintf(stderr, "memattach report: cannot write %s: %s\n", args->output, why);
+		return MA_EXIT_OUTPUT;
+	}
+	int fd = dup(of->fd);
+	args->out = fd < 0 ? NULL : fdopen(fd, "w");
+	if (!args->out) {
+		fprintf(stderr, "memattach report: cannot write %s: %s\n", args->output, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		ma_outfile_abandon(of);
+		return MA_EXIT_OUTPUT;
+	}
+	return MA_EXIT_OK;
 }
 
 static int report_run(ma_report_args *ap, int argc, char **argv)
@@ -141,15 +179,11 @@ static int report_run(ma_report_args *ap, int argc, char **argv)
 		return usage_error("which capture? give the capture file after '%s'", ap->format);
 
 	ap->out = stdout;
-	int created = 0;        /* only a file we created may be removed again */
+	ma_outfile of = { .fd = -1, .dirfd = -1 };
 	if (ap->output && strcmp(ap->output, "-")) {
-		struct stat st;
-		created = stat(ap->output, &st) != 0;
-		ap->out = fopen(ap->output, "w");
-		if (!ap->out) {
-			fprintf(stderr, "memattach report: cannot write %s: %s\n", ap->output, strerror(errno));
-			return MA_EXIT_OUTPUT;
-		}
+		int orc = open_output(ap, &of);
+		if (orc != MA_EXIT_OK)
+			return orc;
 	}
 	int rc = fmt->run(ap);
 	int werr = fflush(ap->out) != 0 || ferror(ap->out);
@@ -163,9 +197,15 @@ static int report_run(ma_report_args *ap, int argc, char **argv)
 			ap->out == stdout && !ap->output ? "standard output" : ap->output, strerror(e));
 		rc = MA_EXIT_OUTPUT;
 	}
-	/* No half-written report left behind when the capture was bad. */
-	if (rc != MA_EXIT_OK && created)
-		unlink(ap->output);
+	if (ap->out != stdout) {
+		/* The report replaces OUT only when whole; else OUT keeps what it had. */
+		if (rc != MA_EXIT_OK) {
+			ma_outfile_abandon(&of);
+		} else if ((e = -ma_outfile_commit(&of)) != 0) {
+			fprintf(stderr, "memattach report: cannot write %s: %s\n", ap->output, strerror(e));
+			rc = MA_EXIT_OUTPUT;
+		}
+	}
 	return rc;
 }
 
@@ -282,8 +322,10 @@ static void warn_incomplete(const ma_analysis *a)
 			why, ma_fmt_seconds(a->duration_ns, t, sizeof t),
 			(unsigned long long)a->last_seq);
 	} else if (a->has_capture_trailer && !a->complete) {
+		char vis[1024];
 		fprintf(stderr, "warning: the agent's stream ended early (%s): reports cover what was recorded up to %s\n",
-			a->note ? a->note : "no reason given", ma_fmt_seconds(a->duration_ns, t, sizeof t));
+			a->note ? ma_visible(a->note, vis, sizeof vis) : "no reason given",
+			ma_fmt_seconds(a->duration_ns, t, sizeof t));
 	}
 	if (a->dropped_events)
 		fprintf(stderr, "warning: the agent dropped %llu events: totals are low by that much\n",

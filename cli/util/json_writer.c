@@ -2,6 +2,7 @@
 #include <math.h>
 
 #include "cli/util/json_writer.h"
+#include "cli/util/visible.h"
 
 void ma_json_init(ma_json *j, FILE *f, int pretty)
 {
@@ -20,22 +21,33 @@ static void indent(ma_json *j)
 		fputs("  ", j->f);
 }
 
+/* Always valid JSON and valid UTF-8 (RFC 8259): controls (C0, DEL, C1)
+ * as \u00XX; a byte that is not UTF-8 (a Latin-1 path) as the character
+ * of the same value, \u00XX, so "caf\xe9" reads "café". */
 static void put_string(FILE *f, const char *s)
 {
 	fputc('"', f);
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		switch (*p) {
+	for (const unsigned char *p = (const unsigned char *)s; *p;) {
+		uint32_t cp;
+		int n = ma_utf8_char(p, &cp);
+		if (n == 0) {
+			fprintf(f, "\\u%04x", *p);
+			p++;
+			continue;
+		}
+		switch (cp) {
 		case '"': fputs("\\\"", f); break;
 		case '\\': fputs("\\\\", f); break;
 		case '\n': fputs("\\n", f); break;
 		case '\r': fputs("\\r", f); break;
 		case '\t': fputs("\\t", f); break;
 		default:
-			if (*p < 0x20)
-				fprintf(f, "\\u%04x", *p);
+			if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f))
+				fprintf(f, "\\u%04x", (unsigned)cp);
 			else
-				fputc(*p, f);  /* UTF-8 passes through */
+				fwrite(p, 1, (size_t)n, f);
 		}
+		p += n;
 	}
 	fputc('"', f);
 }

@@ -7,14 +7,15 @@
 
 #include "cli/util/exit_codes.h"
 #include "cli/report/report.h"
+#include "cli/util/visible.h"
 
 /* Frame names may not contain ';' (the separator) or line breaks. */
 static size_t put_name(char *out, size_t room, const ma_loc *l)
 {
-	char name[512];
-	ma_loc_name(l, name, sizeof name);
+	char name[512], vis[2048];
+	ma_visible(ma_loc_name(l, name, sizeof name), vis, sizeof vis);
 	size_t n = 0;
-	for (const char *p = name; *p && n + 1 < room; p++)
+	for (const char *p = vis; *p && n + 1 < room; p++)
 		out[n++] = *p == ';' ? ':' : (*p == '\n' || *p == '\r') ? ' ' : *p;
 	return n;
 }

@@ -10,6 +10,7 @@
 #include "cli/util/json_writer.h"
 #include "record_io.h"
 #include "cli/report/report.h"
+#include "cli/util/visible.h"
 
 static void json_stack(ma_json *j, const ma_analysis *a, const ma_stack_stats *s, unsigned maxf)
 {
@@ -155,7 +156,7 @@ static void stats_json(const ma_report_args *args, const ma_analysis *a, uint32_
 static void text_top(FILE *f, const ma_analysis *a, const ma_report_args *args,
 		     const char *title, int by, uint32_t *idx)
 {
-	char b1[32], b2[32], b3[32], name[512];
+	char b1[32], b2[32], b3[32], name[512], vis[2048];
 	size_t n = ma_top_stacks(a, by, args->top, idx);
 	if (!n)
 		return;
@@ -175,7 +176,8 @@ static void text_top(FILE *f, const ma_analysis *a, const ma_report_args *args,
 		if (!s->nframes)
 			fprintf(f, "        (stack %u: no frames recorded)\n", s->id);
 		for (uint32_t k = 0; k < s->nframes && k < args->frames; k++)
-			fprintf(f, "        %s\n", ma_analysis_frame_name(a, s->frames[k], name, sizeof name));
+			fprintf(f, "        %s\n", ma_visible(ma_analysis_frame_name(a, s->frames[k], name, sizeof name),
+							    vis, sizeof vis));
 		if (s->nframes > args->frames)
 			fprintf(f, "        ... %u more frames\n", s->nframes - args->frames);
 	}
@@ -195,20 +197,22 @@ static const char *pow2_name(unsigned k, char *buf, size_t len)
 static void stats_text(const ma_report_args *args, const ma_analysis *a, uint32_t *idx)
 {
 	FILE *f = args->out;
-	char b1[32], b2[32], b3[32];
-	fprintf(f, "Capture %s", args->capture);
+	char b1[32], b2[32], b3[32], vis[8192];
+	fprintf(f, "Capture %s", ma_visible(args->capture, vis, sizeof vis));
 	if (a->replay.truncated)
 		fprintf(f, " (truncated)");
 	fprintf(f, "\n");
 	if (a->has_header) {
 		/* the name it was started as, then the file it runs (a symlinked
 		 * redis-server runs redis-check-rdb) */
+		char vcomm[256], vexe[4096];
 		fprintf(f, "  pid %u", a->pid);
 		if (a->comm || a->executable)
-			fprintf(f, " (%s%s%s)", a->comm ? a->comm : "", a->comm && a->executable ? ", running " : "",
-				a->executable ? a->executable : "");
-		fprintf(f, "%s%s, %s\n", a->command_line ? ": " : "", a->command_line ? a->command_line : "",
-			a->attached ? "attached" : "launched");
+			fprintf(f, " (%s%s%s)", ma_visible(a->comm, vcomm, sizeof vcomm),
+				a->comm && a->executable ? ", running " : "",
+				ma_visible(a->executable, vexe, sizeof vexe));
+		fprintf(f, "%s%s, %s\n", a->command_line ? ": " : "",
+			ma_visible(a->command_line, vis, sizeof vis), a->attached ? "attached" : "launched");
 	}
 	fprintf(f, "  %s, %s events, %s stacks, %zu threads\n",
 		ma_fmt_seconds(a->duration_ns, b1, sizeof b1),

@@ -9,6 +9,7 @@
 #include "cli/util/exit_codes.h"
 #include "cli/report/report.h"
 #include "cli/util/json_writer.h"
+#include "cli/util/visible.h"
 
 #define VIEW_MAX 4096
 
@@ -175,11 +176,13 @@ static int summary_diff(const ma_report_args *args, const ma_analysis *a, table 
 	for (size_t i = 0; i < shown; i++) {
 		const row *r = &t->rows[i];
 		char od[40], td[40], cd[40];
+		char vname[2048], vwhere[2048];
 		row_label(r, name, sizeof name, where, sizeof where);
 		fprintf(f, "%15s %15s %12s  %s%s%s\n", fmt_delta(delta(r->own.bytes, r->base_own.bytes), od, sizeof od),
 			fmt_delta(delta(r->total.bytes, r->base_total.bytes), td, sizeof td),
 			fmt_delta(delta(r->own.count, r->base_own.count), cd, sizeof cd),
-			name, where[0] ? "  " : "", where);
+			ma_visible(name, vname, sizeof vname), where[0] ? "  " : "",
+			ma_visible(where, vwhere, sizeof vwhere));
 	}
 	ma_analysis_free(b);
 	return MA_EXIT_OK;
@@ -340,10 +343,12 @@ int ma_report_summary(const ma_report_args *args)
 		const row *r = &t.rows[i];
 		char ob[32], tb[32], cn[32];
 		row_label(r, name, sizeof name, where, sizeof where);
+		char vname[2048], vwhere[2048];
 		fprintf(f, "%15s %6.2f%% %15s %6.2f%% %12s  %s%s%s\n",
 			ma_fmt_count(r->own.bytes, ob, sizeof ob), pct(r->own.bytes, all.bytes),
 			ma_fmt_count(r->total.bytes, tb, sizeof tb), pct(r->total.bytes, all.bytes),
-			ma_fmt_count(r->own.count, cn, sizeof cn), name, where[0] ? "  " : "", where);
+			ma_fmt_count(r->own.count, cn, sizeof cn), ma_visible(name, vname, sizeof vname),
+			where[0] ? "  " : "", ma_visible(where, vwhere, sizeof vwhere));
 	}
 	free(t.rows);
 	free(t.slots);
