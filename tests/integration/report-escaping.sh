@@ -1,0 +1,79 @@
+#!/bin/sh
+# report-escaping.sh — a capture whose strings carry terminal escape
+# sequences and non-UTF-8 bytes (tests/unit/mkhostile: what a hostile
+# target can send): every text report prints them inert (\x1b, \u009b,
+# \xe9 as text), and stats --json is valid UTF-8 JSON holding the exact
+# strings (controls as \u00XX, a non-UTF-8 byte as the character of the same
+# value).  The capture lies in a directory whose name is Latin-1.
+. "$(dirname "$0")/common.sh"
+bad=0
+dir=$(printf '%s/caf\351' "$ma_tmp")
+mkdir "$dir" || exit 1
+cap=$dir/hostile.cap
+"$ma_builddir/tests/unit/mkhostile" "$cap" || { echo "FAIL: mkhostile"; exit 1; }
+
+# check_text FILE NEEDLE... — FILE has no byte a terminal acts on (C0 but
+# newline, DEL, C1 raw or as UTF-8) and holds each escaped NEEDLE.
+check_text() {
+	"$PYTHON" - "$@" <<'PY'
+import sys
+path, needles = sys.argv[1], sys.argv[2:]
+data = open(path, 'rb').read()
+bad = [b for b in set(data) if (b < 0x20 and b != 0x0a) or b == 0x7f]
+text = data.decode('utf-8', 'replace')
+c1 = [c for c in text if 0x80 <= ord(c) <= 0x9f]
+if bad or c1 or '\ufffd' in text:
+    print("FAIL: %s: raw control bytes %r, C1 %r, invalid UTF-8 %s" %
+          (path, sorted(bad), c1, '\ufffd' in text))
+    sys.exit(1)
+for n in needles:
+    if n not in text:
+        print("FAIL: %s: %r not shown" % (path, n))
+        sys.exit(1)
+PY
+}
+
+for fmt in stats summary tree folded; do
+	"$MEMATTACH" report "$fmt" "$cap" -o "$ma_tmp/$fmt.txt" 2>"$ma_tmp/err"
+	rc=$?
+	ma_show "report $fmt stderr" "$ma_tmp/err"
+	[ "$rc" = 0 ] || { echo "FAIL: report $fmt exited $rc"; bad=1; continue; }
+	ma_show "report $fmt" "$ma_tmp/$fmt.txt"
+	case $fmt in
+	stats) needles='evil\x1b[31mred\x1b[0m c1\u009b2Jcsi victim --title=\x1b]0;owned\x07 caf\xe9 caf\xe9/hostile.cap' ;;
+	folded) needles='evil\x1b[31mred\x1b[0m c1\u009b2Jcsi' ;;
+	*) needles='evil\x1b[31mred\x1b[0m c1\u009b2Jcsi src/caf\xe9\x9b2J.c:7' ;;
+	esac
+	# shellcheck disable=SC2086  # needles are words
+	check_text "$ma_tmp/$fmt.txt" $needles || bad=1
+done
+
+"$MEMATTACH" report stats --json "$cap" -o "$ma_tmp/s.json" || { echo "FAIL: stats --json"; bad=1; }
+"$PYTHON" - "$ma_tmp/s.json" "$cap" <<'PY' || bad=1
+import json, os, sys
+raw = open(sys.argv[1], 'rb').read()
+try:
+    j = json.loads(raw.decode('utf-8', 'strict'))
+except ValueError as e:
+    print("FAIL: stats --json is not valid UTF-8 JSON: %s" % e)
+    sys.exit(1)
+want = {
+    'capture': os.fsencode(sys.argv[2]).decode('latin-1'),
+    'command': 'victim --title=\x1b]0;owned\x07 caf\u00e9',
+    'executable': '/opt/caf\u00e9/victim',
+}
+for k, v in want.items():
+    if j.get(k) != v:
+        print("FAIL: stats --json %s is %r, want %r" % (k, j.get(k), v))
+        sys.exit(1)
+names = json.dumps(j)
+for n in ('evil\x1b[31mred\x1b[0m', 'c1\u009b2Jcsi'):
+    if json.dumps(n)[1:-1] not in names:
+        print("FAIL: stats --json lacks the function name %r" % n)
+        sys.exit(1)
+if any(b < 0x20 and b != 0x0a for b in raw) or b'\xc2\x9b' in raw:
+    print("FAIL: stats --json holds raw control characters")
+    sys.exit(1)
+print("--- stats --json: valid, command %r" % j['command'])
+PY
+exit $bad
