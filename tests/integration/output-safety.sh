@@ -107,19 +107,18 @@ for f in ok.memcap ok.txt; do
 done
 grep -q '^Memory live at the peak: ' "$shared/ok.txt" || { echo "FAIL: ok.txt is not a summary"; bad=1; }
 
-# 5. An existing -o file survives a refused attach and a failed run.
+# 5. An existing -o file survives a refused attach (injected, then the
+# agent refuses: busy) and a run whose command cannot start.
 head -c 5000 /dev/urandom >"$ma_tmp/precious.orig"
 cp "$ma_tmp/precious.orig" "$ma_tmp/precious"
-"$TARGETS/static" >"$ma_tmp/sout" 2>&1 </dev/null &
-stpid=$!
-pids="$pids $stpid"
-ma_wait_for "$ma_tmp/sout" '^ready' 10
-timeout 60 "$MEMATTACH" --pid "$stpid" -o "$ma_tmp/precious" >/dev/null 2>"$ma_tmp/err" </dev/null
+attach_bg "$spid" "$ma_tmp/first.cap" || exit 1
+timeout 60 "$MEMATTACH" --pid "$spid" -o "$ma_tmp/precious" >/dev/null 2>"$ma_tmp/err" </dev/null
 rc=$?
-echo "--- attach to a static binary: exit $rc: $(head -n 1 "$ma_tmp/err")"
-[ "$rc" = 7 ] || { echo "FAIL: attach to a static binary exited $rc, want 7"; bad=1; }
+echo "--- a second attach to a tracked process: exit $rc: $(head -n 1 "$ma_tmp/err")"
+[ "$rc" = 12 ] || { echo "FAIL: the second attach exited $rc, want 12"; bad=1; }
 cmp -s "$ma_tmp/precious" "$ma_tmp/precious.orig" ||
 	{ echo "FAIL: the refused attach destroyed the existing -o file"; bad=1; }
+stop_attach || bad=1
 timeout 60 "$MEMATTACH" run -q -o "$ma_tmp/precious" -- "$ma_tmp/no-such-program" >/dev/null 2>"$ma_tmp/err" </dev/null
 rc=$?
 echo "--- run of a missing program: exit $rc: $(head -n 1 "$ma_tmp/err")"
