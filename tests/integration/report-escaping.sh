@@ -48,6 +48,22 @@ for fmt in stats summary tree folded; do
 	check_text "$ma_tmp/$fmt.txt" $needles || bad=1
 done
 
+# The flame graph page: strings inside its <script> as JSON escapes.
+"$MEMATTACH" report flamegraph "$cap" -o "$ma_tmp/fg.html" || { echo "FAIL: flamegraph"; bad=1; }
+"$PYTHON" - "$ma_tmp/fg.html" <<'PY' || bad=1
+import sys
+raw = open(sys.argv[1], 'rb').read()
+try:
+    text = raw.decode('utf-8', 'strict')
+except ValueError as e:
+    sys.exit("FAIL: the flame graph page is not UTF-8: %s" % e)
+ctl = sorted(set(c for c in text if (ord(c) < 0x20 and c not in '\n\r\t') or 0x7f <= ord(c) <= 0x9f))
+if ctl:
+    sys.exit("FAIL: the flame graph page holds raw control characters %r" % ctl)
+for n in (r'evil\u001b[31mred\u001b[0m', r'c1\u009b2Jcsi', r'src/caf\u00e9\u009b2J.c'):
+    if n not in text:
+        sys.exit("FAIL: the flame graph page lacks %s" % n)
+PY
 "$MEMATTACH" report stats --json "$cap" -o "$ma_tmp/s.json" || { echo "FAIL: stats --json"; bad=1; }
 "$PYTHON" - "$ma_tmp/s.json" "$cap" <<'PY' || bad=1
 import json, os, sys

@@ -23,6 +23,7 @@
 #include "record_io.h"
 #include "cli/report/report.h"
 #include "cli/util/strtab.h"
+#include "cli/util/visible.h"
 #include "cli/util/u64map.h"
 
 #define MAX_MOMENTS 200                 /* snapshots of the live set */
@@ -33,17 +34,25 @@ extern const unsigned long ma_flamegraph_html_len;
 
 /* ------------------------------------------------- output */
 
-/* A JSON string that is also safe inside <script>: <, >, & are escaped. */
+/* A JSON string that is also safe inside <script>: <, >, & are escaped;
+ * controls (C0, DEL, C1) too, and a byte that is not UTF-8 becomes the
+ * character of the same value, as in cli/util/json_writer.c. */
 static void put_str(FILE *f, const char *s)
 {
 	putc('"', f);
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			fprintf(f, "\\%c", *p);
-		else if (*p < 0x20 || *p == '<' || *p == '>' || *p == '&')
-			fprintf(f, "\\u%04x", *p);
+	for (const unsigned char *p = (const unsigned char *)s; *p;) {
+		uint32_t cp;
+		int n = ma_utf8_char(p, &cp);
+		if (n == 0)
+			cp = *p, n = 1;
+		if (cp == '"' || cp == '\\')
+			fprintf(f, "\\%c", (int)cp);
+		else if (cp < 0x20 || (cp >= 0x7f && cp <= 0xff && n == 1) || (cp >= 0x80 && cp <= 0x9f) ||
+			 cp == '<' || cp == '>' || cp == '&')
+			fprintf(f, "\\u%04x", (unsigned)cp);
 		else
-			putc(*p, f);
+			fwrite(p, 1, (size_t)n, f);
+		p += n;
 	}
 	putc('"', f);
 }
