@@ -57,7 +57,9 @@ long ma_resymbolize(const char *in, const char *out, int add_trailer, char *err,
 	if (copy_records(r, w, &trailer) < 0 || ma_capture_writer_flush(w) < 0)
 		snprintf(err, errlen, "%s", ma_capture_writer_error(w));
 	else {
-		int k = ma_symbolize_capture(out, w, "", err, errlen);
+		char data[64];   /* the copy so far: out is replaced only at close */
+		int k = ma_symbolize_capture(ma_capture_writer_data_path(w, data, sizeof data), w, "",
+					     err, errlen);
 		n = k < 0 ? MA_RESYM_BAD_OUTPUT : k;
 	}
 	if (n >= 0 && (trailer || add_trailer) && write_trailer(w, trailer) < 0) {
