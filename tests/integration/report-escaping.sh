@@ -76,7 +76,7 @@ except ValueError as e:
 want = {
     'capture': os.fsencode(sys.argv[2]).decode('latin-1'),
     'command': 'victim --title=\x1b]0;owned\x07 caf\u00e9',
-    'executable': '/opt/caf\u00e9/victim',
+    'executable': '/opt/caf\u00e9/\u00ed\u00a0\u0080\u00c0\u0080\u00f4\u0090\u0080\u0080\u00e2\u0082victim',
 }
 for k, v in want.items():
     if j.get(k) != v:

@@ -21,7 +21,9 @@ int main(int argc, char **argv)
 	h.pid = 4242;
 	h.command_line = "victim --title=\x1b]0;owned\x07 caf\xe9";
 	h.comm = "victim";
-	h.executable = "/opt/caf\xe9/victim";
+	/* Not UTF-8 either: a surrogate, an overlong NUL, a code point above
+	 * U+10FFFF, a cut sequence. */
+	h.executable = "/opt/caf\xe9/\xed\xa0\x80\xc0\x80\xf4\x90\x80\x80\xe2\x82victim";
 	h.native_depth = 64;
 	h.page_size = 4096;
 	h.first_seq = 0;
