@@ -34,7 +34,10 @@ PY
 }
 
 for fmt in stats summary tree folded; do
-	"$MEMATTACH" report "$fmt" "$cap" -o "$ma_tmp/$fmt.txt" 2>"$ma_tmp/err"
+	opts=""
+	[ "$fmt" = summary ] && opts="--sort total"   # also rows that own nothing
+	# shellcheck disable=SC2086  # opts are words
+	"$MEMATTACH" report "$fmt" "$cap" $opts -o "$ma_tmp/$fmt.txt" 2>"$ma_tmp/err"
 	rc=$?
 	ma_show "report $fmt stderr" "$ma_tmp/err"
 	[ "$rc" = 0 ] || { echo "FAIL: report $fmt exited $rc"; bad=1; continue; }
@@ -46,6 +49,16 @@ for fmt in stats summary tree folded; do
 	esac
 	# shellcheck disable=SC2086  # needles are words
 	check_text "$ma_tmp/$fmt.txt" $needles || bad=1
+done
+
+# The same through --base (a change report against a one-event capture).
+"$ma_builddir/tests/unit/mksynth" "$ma_tmp/base.cap" 2 1 1 >/dev/null || { echo "FAIL: mksynth"; exit 1; }
+for fmt in summary tree folded; do
+	"$MEMATTACH" report "$fmt" "$cap" --base "$ma_tmp/base.cap" -o "$ma_tmp/$fmt-base.txt" 2>"$ma_tmp/err"
+	rc=$?
+	[ "$rc" = 0 ] || { ma_show "stderr" "$ma_tmp/err"; echo "FAIL: report $fmt --base exited $rc"; bad=1; continue; }
+	ma_show "report $fmt --base" "$ma_tmp/$fmt-base.txt"
+	check_text "$ma_tmp/$fmt-base.txt" 'evil\x1b[31mred\x1b[0m' || bad=1
 done
 
 # The flame graph page: strings inside its <script> as JSON escapes.

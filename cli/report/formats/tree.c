@@ -120,10 +120,10 @@ static void draw_diff(drawer *d, uint32_t node)
 		if (!ch || ch < d->min_bytes)
 			continue;
 		int is_last = c == last && !nrest;
-		char name[512], where[512], label[1100];
-		ma_loc_name(&t->nodes[c].loc, name, sizeof name);
-		ma_loc_where(&t->nodes[c].loc, where, sizeof where);
-		snprintf(label, sizeof label, "%s%s%s%s", name, where[0] ? "  (" : "", where, where[0] ? ")" : "");
+		char name[512], where[512], vname[2048], vwhere[2048], label[4200];
+		ma_visible(ma_loc_name(&t->nodes[c].loc, name, sizeof name), vname, sizeof vname);
+		ma_visible(ma_loc_where(&t->nodes[c].loc, where, sizeof where), vwhere, sizeof vwhere);
+		snprintf(label, sizeof label, "%s%s%s%s", vname, where[0] ? "  (" : "", vwhere, where[0] ? ")" : "");
 		diff_line(d, is_last ? "└─ " : "├─ ", c, label);
 		if (plen + 8 < sizeof d->prefix) {
 			strcpy(d->prefix + plen, is_last ? "   " : "│  ");
