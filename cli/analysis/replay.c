@@ -309,6 +309,7 @@ int ma_replay_reader(ma_capture_reader *r, const ma_replay_ops *ops, void *ctx,
 	}
 	ma_replayer_finish(p);
 	res->truncated = ma_capture_reader_truncated(r);
+	res->damage = *ma_capture_reader_damage(r);
 	res->compressed_bytes = ma_capture_reader_offset(r);
 	ma_replayer_free(p);
 	return rc;
