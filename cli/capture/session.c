@@ -256,6 +256,7 @@ int ma_session_pump(struct ma_session *s, int timeout_ms, char *err, size_t errl
 	if (off) {
 		if (s->writer && ma_capture_writer_write(s->writer, s->buf, off) < 0) {
 			snprintf(err, errlen, "%s", ma_capture_writer_error(s->writer));
+			s->write_failed = 1;
 			return -1;
 		}
 		memmove(s->buf, s->buf + off, s->buf_len - off);
@@ -266,6 +267,7 @@ int ma_session_pump(struct ma_session *s, int timeout_ms, char *err, size_t errl
 		s->last_flush_ns = now;
 		if (ma_capture_writer_flush(s->writer) < 0) {
 			snprintf(err, errlen, "%s", ma_capture_writer_error(s->writer));
+			s->write_failed = 1;
 			return -1;
 		}
 	}
@@ -283,7 +285,7 @@ int ma_session_restart(struct ma_session *s, char *err, size_t errlen)
 	ma_symbolize_prewarm_end();   /* the modules of the program before */
 	s->buf_len = 0;
 	s->bytes_in = s->events = s->last_rss = s->last_time_ns = s->warnings = 0;
-	s->got_header = s->got_trailer = s->eof = 0;
+	s->got_header = s->got_trailer = s->eof = s->write_failed = 0;
 	return 0;
 }
 
@@ -306,6 +308,12 @@ int ma_session_finish(struct ma_session *s, const char *note, char *err, size_t 
 	int r = 0;
 	if (errlen)
 		err[0] = 0;
+	if (s->writer && s->write_failed) {
+		/* The pump's write error was said; what reached the file reads
+		 * up to its last whole record.  Nothing more can be added. */
+		ma_capture_writer_close(s->writer);
+		s->writer = NULL;
+	}
 	if (s->writer && s->got_header) {
 		/* Symbols now, while the target's binaries are at hand.  Without
 		 * them the capture is still whole: a warning, not an error. */
