@@ -284,6 +284,7 @@ static ma_analysis *with_local_symbols(const ma_report_args *args, const ma_anal
 		fprintf(stderr, "note: the capture holds no symbols (its recording was cut off); "
 				"%ld names were read from this machine's files, build ids checked "
 				"(`memattach symbolize %s` stores them in the capture)\n", n, args->capture);
+		b->replay.damage = a->replay.damage;   /* the copy holds what was readable */
 		ma_analysis_free(a);
 		a = b;
 	} else if (n <= 0) {
