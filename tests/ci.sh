@@ -42,7 +42,7 @@ log "ASan+UBSan build (build-asan)"
 ASAN_TESTS="tests/unit/test_schema tests/unit/test_capture_file tests/unit/test_replay
 tests/unit/test_analysis tests/unit/test_report tests/unit/test_parse_units
 tests/unit/test_report_formats tests/integration/report-formats.sh
-tests/integration/single.sh tests/integration/capture-damage.sh"
+tests/integration/single.sh tests/integration/capture-damage.sh tests/integration/disk-full.sh"
 rm -rf build-asan memattach-*/
 if make distdir >/dev/null && mv memattach-*/ build-asan &&
 	(cd build-asan && ./configure -q --enable-sanitizers && make -j2 >/dev/null); then
