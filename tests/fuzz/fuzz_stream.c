@@ -66,6 +66,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct ma_session s;
 	memset(&s, 0, sizeof s);
 	s.listen_fd = -1;
+	s.sd.fd = s.sd.parent_fd = -1;       /* no session directory */
 	s.conn_fd = sv[0];
 	s.writer = ma_capture_writer_open(path, err, sizeof err);
 	struct ma_live l;
