@@ -12,8 +12,9 @@
 #define MA_CAPTURE_CONTAINER_VERSION 1u
 #define MA_FORMAT_MAJOR 1u
 #define MA_FORMAT_MINOR 0u
-/* A record never exceeds this; a larger length prefix means corruption. */
-#define MA_MAX_RECORD_SIZE (64u << 20)
+/* A record never exceeds this (the agent: 60 KiB; see record_limits.h);
+ * a larger length prefix means corruption or a hostile sender. */
+#define MA_MAX_RECORD_SIZE (1u << 20)
 /* Bit 63 of a Stack frame marks a Python frame id. */
 #define MA_FRAME_PYTHON_BIT (1ull << 63)
 

@@ -1,12 +1,14 @@
 #!/bin/bash
 # install-deps.sh [--tests] — installs the Debian packages memattach needs to
-# build (and with --tests, to run every test: Go's pprof, Chromium, numpy), only
+# build (and with --tests, to run every test: Go's pprof, Chromium, numpy,
+# clang for the fuzzers), only
 # those missing.  Used by the quick start and by tests/ci.sh.
 set -u
 PACKAGES="build-essential g++ autoconf automake libtool pkg-config libunwind-dev
 libelf-dev libdw-dev libprotobuf-c-dev protobuf-c-compiler libcmocka-dev
 libzstd-dev python3 zlib1g-dev ${EXTRA_PACKAGES:-}"
-[ "${1:-}" = --tests ] && PACKAGES="$PACKAGES golang-go chromium python3-numpy"
+# clang and its libFuzzer runtime: `make fuzz` (tests/fuzz).
+[ "${1:-}" = --tests ] && PACKAGES="$PACKAGES golang-go chromium python3-numpy clang libclang-rt-14-dev"
 missing=""
 for p in $PACKAGES; do
 	st=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null)

@@ -1,6 +1,7 @@
 /* live_heap.c — see live_heap.h. */
 #include <string.h>
 #include "cli/analysis/live_heap.h"
+#include "record_limits.h"
 
 int ma_live_init(struct ma_live *l)
 {
@@ -27,7 +28,8 @@ Memattach__Record *ma_live_push(struct ma_live *l, const uint8_t *rec, size_t le
 {
 	char err[256];
 	Memattach__Record *r = memattach__record__unpack(NULL, len, rec);
-	if (r && ma_replayer_push(l->rp, r, err, sizeof(err)) < 0)
+	if (r && (ma_record_check(r, err, sizeof(err)) < 0 ||
+		  ma_replayer_push(l->rp, r, err, sizeof(err)) < 0))
 		l->failed = 1;
 	return r;
 }

@@ -309,6 +309,16 @@ int ma_replay_reader(ma_capture_reader *r, const ma_replay_ops *ops, void *ctx,
 	}
 	ma_replayer_finish(p);
 	res->truncated = ma_capture_reader_truncated(r);
+	res->damage = *ma_capture_reader_damage(r);
+	const ma_capture_damage *d = &res->damage;
+	if (rc == 0 && d->ranges && !res->records) {
+		/* Damage everywhere: that is no capture, not a report of nothing. */
+		snprintf(err, errlen,
+			 "corrupt capture at compressed byte %llu: nothing could be read (zstd: %s; %llu bytes in %llu damaged ranges)",
+			 (unsigned long long)d->first_from, d->first_error,
+			 (unsigned long long)d->bytes, (unsigned long long)d->ranges);
+		rc = -1;
+	}
 	res->compressed_bytes = ma_capture_reader_offset(r);
 	ma_replayer_free(p);
 	return rc;

@@ -53,6 +53,7 @@ typedef struct ma_replay_result {
 	uint64_t max_time_ns;     /* latest event or tick time */
 	uint64_t compressed_bytes;
 	int truncated;            /* ended mid-record / mid-frame / without trailer */
+	ma_capture_damage damage; /* damaged frames skipped (their records are missing) */
 	int has_header, has_agent_trailer, has_capture_trailer;
 } ma_replay_result;
 

@@ -14,8 +14,12 @@
 #include "cli/capture/capture_file.h"
 #include "cli/util/outfile.h"
 #include "record_io.h"
+#include "record_limits.h"
 
 #define HEADER_LEN (MA_CAPTURE_MAGIC_LEN + 4)
+/* The writer ends a zstd frame (with its checksum) after this much input:
+ * damage then costs the reader one frame, not the rest of the file. */
+#define FRAME_INPUT (256u << 10)
 
 /* ---------------------------------------------------------------- writer */
 
@@ -31,6 +35,7 @@ struct ma_capture_writer {
 	char err[512];
 	uint8_t *rec;           /* scratch for write_record */
 	size_t rec_cap;
+	size_t frame_in;        /* input bytes in the current zstd frame */
 };
 
 /* ma_capture_writer_close frees the writer; its error, if any, stays here so
@@ -139,9 +144,22 @@ static int compress(ma_capture_writer *w, const void *buf, size_t len, ZSTD_EndD
 	}
 }
 
+/* Whole records in; the frame ends between records, so that every frame
+ * starts with a record and a reader can resume at any frame. */
+static int compress_records(ma_capture_writer *w, const void *buf, size_t len)
+{
+	if (compress(w, buf, len, ZSTD_e_continue) < 0)
+		return w->failed;
+	w->frame_in += len;
+	if (w->frame_in < FRAME_INPUT)
+		return 0;
+	w->frame_in = 0;
+	return compress(w, NULL, 0, ZSTD_e_end);
+}
+
 int ma_capture_writer_write(ma_capture_writer *w, const void *buf, size_t len)
 {
-	return compress(w, buf, len, ZSTD_e_continue);
+	return compress_records(w, buf, len);
 }
 
 int ma_capture_writer_write_record(ma_capture_writer *w, const Memattach__Record *r)
@@ -155,7 +173,7 @@ int ma_capture_writer_write_record(ma_capture_writer *w, const Memattach__Record
 		w->rec_cap = n;
 	}
 	ma_record_pack_framed(r, w->rec);
-	return compress(w, w->rec, n, ZSTD_e_continue);
+	return compress_records(w, w->rec, n);
 }
 
 int ma_capture_writer_flush(ma_capture_writer *w)
@@ -259,12 +277,17 @@ struct ma_capture_reader {
 	size_t in_cap, in_pos, in_len;
 	int eof;                /* read() returned 0 */
 	size_t frame_rem;       /* last ZSTD_decompressStream hint: 0 = frame ended */
-	uint8_t *dbuf;          /* decompressed, not yet parsed */
-	size_t d_cap, d_pos, d_len;
+	uint64_t frame_start;   /* file offset of the current frame */
+	/* Decompressed, not yet parsed: [d_pos, d_commit) is verified (its
+	 * frame's checksum matched, or it was forced out, see fill());
+	 * [d_commit, d_len) waits for the end of its frame. */
+	uint8_t *dbuf;
+	size_t d_cap, d_pos, d_len, d_commit;
 	uint64_t d_off;         /* decompressed offset of dbuf[0] */
 	slab *cur;
 	int seen_trailer, partial, truncated, failed, done, nrec;
 	uint64_t kinds;         /* nonzero: return only records of these r_cases (bits) */
+	ma_capture_damage damage;
 	char err[512];
 };
 
@@ -381,13 +404,17 @@ ma_capture_reader *ma_capture_reader_open(const char *path, char *err, size_t er
 		goto oom;
 	r->fd = fd;
 	r->file_size = (uint64_t)st.st_size;
-	r->in_off = HEADER_LEN;
+	r->in_off = r->frame_start = HEADER_LEN;
 	r->path = strdup(path);
 	r->in_cap = ZSTD_DStreamInSize();
 	r->inbuf = malloc(r->in_cap);
 	r->d_cap = 1u << 20;
 	r->dbuf = malloc(r->d_cap);
 	r->dctx = ZSTD_createDCtx();
+	/* The writer's frames use a 2 MiB window; a forged frame must not
+	 * make the reader allocate more (the frame is then damaged). */
+	if (r->dctx)
+		ZSTD_DCtx_setParameter(r->dctx, ZSTD_d_windowLogMax, 23);
 	if (!r->path || !r->inbuf || !r->dbuf || !r->dctx) {
 		ma_capture_reader_close(r);
 		goto oom_noclose;
@@ -400,61 +427,140 @@ oom_noclose:
 	return NULL;
 }
 
-/* Decompresses more bytes into dbuf, keeping [d_pos, d_len) and making room
- * for at least `want` bytes in all.  Returns 1 when bytes were added, 0 at
- * the end of the file, -1 on error. */
+/* A frame's bytes are held back until its checksum matched, so damage
+ * loses exactly its frame.  Frames of older writers can be the whole file:
+ * past this much, held bytes are let through unverified. */
+#define HOLD_MAX (16u << 20)
+
+static const uint8_t zstd_magic[4] = { 0x28, 0xb5, 0x2f, 0xfd };
+
+/* File offset of the next zstd frame magic at or after `from`, or the
+ * file's size when there is none. */
+static uint64_t next_frame(ma_capture_reader *r, uint64_t from)
+{
+	uint8_t buf[65536];
+	for (;;) {
+		ssize_t k = pread(r->fd, buf, sizeof buf, (off_t)from);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < (ssize_t)sizeof zstd_magic)
+			return r->file_size > from ? r->file_size : from;
+		for (ssize_t i = 0; i + 4 <= k; i++)
+			if (!memcmp(buf + i, zstd_magic, 4))
+				return from + (uint64_t)i;
+		from += (uint64_t)k - 3;
+	}
+}
+
+/* The frame being decoded is damaged: forget what it gave (and a record
+ * cut by the damage), note the lost range and go on at the next frame. */
+static int salvage(ma_capture_reader *r, size_t zerr)
+{
+	uint64_t from = r->frame_start;
+	uint64_t to = next_frame(r, from + 1);
+	ma_capture_damage *d = &r->damage;
+	if (!d->ranges++) {
+		d->first_from = from;
+		d->first_to = to;
+		snprintf(d->first_error, sizeof d->first_error, "%s", ZSTD_getErrorName(zerr));
+	}
+	d->bytes += to - from;
+	r->d_len = r->d_commit = r->d_pos;   /* a record cut here is lost too */
+	ZSTD_DCtx_reset(r->dctx, ZSTD_reset_session_only);
+	if (lseek(r->fd, (off_t)to, SEEK_SET) < 0)
+		return rfail(r, "zstd: %s (and the file cannot be searched for the next frame)",
+			     ZSTD_getErrorName(zerr));
+	r->in_off = r->frame_start = to;
+	r->in_pos = r->in_len = 0;
+	r->frame_rem = 0;
+	r->eof = 0;
+	return 0;
+}
+
+static int grow_dbuf(ma_capture_reader *r, size_t want)
+{
+	if (want <= r->d_cap && r->d_cap - r->d_len >= ZSTD_DStreamOutSize() / 4)
+		return 0;
+	size_t cap = r->d_cap;
+	while (cap < want || cap - r->d_len < ZSTD_DStreamOutSize() / 4)
+		cap *= 2;
+	uint8_t *p = realloc(r->dbuf, cap);
+	if (!p) {
+		snprintf(r->err, sizeof r->err, "out of memory reading %s", r->path);
+		r->failed = 1;
+		return -1;
+	}
+	r->dbuf = p;
+	r->d_cap = cap;
+	return 0;
+}
+
+/* Reads more compressed input.  1: some, 0: end of file, -1: error. */
+static int read_input(ma_capture_reader *r)
+{
+	r->in_off += r->in_len;
+	r->in_pos = r->in_len = 0;
+	ssize_t k;
+	do
+		k = read(r->fd, r->inbuf, r->in_cap);
+	while (k < 0 && errno == EINTR);
+	if (k < 0) {
+		snprintf(r->err, sizeof r->err, "cannot read capture %s: %s", r->path, strerror(errno));
+		r->failed = 1;
+		return -1;
+	}
+	if (k == 0) {
+		r->eof = 1;
+		return 0;
+	}
+	r->in_len = (size_t)k;
+	return 1;
+}
+
+/* Decompresses until more verified bytes are in dbuf, keeping [d_pos,
+ * d_len) and making room for at least `want` bytes in all.  Returns 1 when
+ * bytes were added, 0 at the end of the file, -1 on error. */
 static int fill(ma_capture_reader *r, size_t want)
 {
 	if (r->d_pos > 0) {
 		memmove(r->dbuf, r->dbuf + r->d_pos, r->d_len - r->d_pos);
 		r->d_len -= r->d_pos;
+		r->d_commit -= r->d_pos;
 		r->d_off += r->d_pos;
 		r->d_pos = 0;
 	}
-	if (want > r->d_cap || r->d_cap - r->d_len < ZSTD_DStreamOutSize() / 4) {
-		size_t cap = r->d_cap;
-		while (cap < want || cap - r->d_len < ZSTD_DStreamOutSize() / 4)
-			cap *= 2;
-		uint8_t *p = realloc(r->dbuf, cap);
-		if (!p) {
-			snprintf(r->err, sizeof r->err, "out of memory reading %s", r->path);
-			r->failed = 1;
+	size_t before = r->d_commit;
+	while (r->d_commit == before) {
+		if (grow_dbuf(r, want) < 0)
 			return -1;
-		}
-		r->dbuf = p;
-		r->d_cap = cap;
-	}
-	size_t before = r->d_len;
-	while (r->d_len == before) {
 		if (r->in_pos == r->in_len) {
-			if (r->eof)
-				return 0;
-			r->in_off += r->in_len;
-			r->in_pos = r->in_len = 0;
-			ssize_t k;
-			do
-				k = read(r->fd, r->inbuf, r->in_cap);
-			while (k < 0 && errno == EINTR);
-			if (k < 0) {
-				snprintf(r->err, sizeof r->err, "cannot read capture %s: %s", r->path,
-					 strerror(errno));
-				r->failed = 1;
+			int k = r->eof ? 0 : read_input(r);
+			if (k < 0)
 				return -1;
-			}
 			if (k == 0) {
-				r->eof = 1;
-				return 0;
+				/* A frame cut by the end (a killed writer): what
+				 * decoded is all there is. */
+				r->d_commit = r->d_len;
+				return r->d_commit > before;
 			}
-			r->in_len = (size_t)k;
 		}
 		ZSTD_inBuffer in = { r->inbuf, r->in_len, r->in_pos };
 		ZSTD_outBuffer out = { r->dbuf, r->d_cap, r->d_len };
 		size_t rc = ZSTD_decompressStream(r->dctx, &out, &in);
 		r->in_pos = in.pos;
 		r->d_len = out.pos;
-		if (ZSTD_isError(rc))
-			return rfail(r, "zstd: %s", ZSTD_getErrorName(rc));
+		if (ZSTD_isError(rc)) {
+			if (salvage(r, rc) < 0)
+				return -1;
+			continue;
+		}
 		r->frame_rem = rc;
+		if (rc == 0) {
+			r->d_commit = r->d_len;
+			r->frame_start = r->in_off + r->in_pos;
+		} else if (r->d_len - r->d_commit > HOLD_MAX) {
+			r->d_commit = r->d_len;
+		}
 	}
 	return 1;
 }
@@ -551,15 +657,16 @@ int ma_capture_reader_next(ma_capture_reader *r, Memattach__Record **rec)
 	if (r->done)
 		return 0;
 	for (;;) {
-		const uint8_t *p = r->dbuf + r->d_pos, *end = r->dbuf + r->d_len;
+		const uint8_t *p = r->dbuf + r->d_pos, *end = r->dbuf + r->d_commit;
 		uint64_t len = 0;
 		int k = p < end ? ma_varint_get(p, end, &len) : 0;
 		if (k < 0)
 			return rfail(r, "%s", "malformed record length");
 		if (k > 0 && len > MA_MAX_RECORD_SIZE) {
-			char b[64];
-			snprintf(b, sizeof b, "%llu", (unsigned long long)len);
-			return rfail(r, "impossible record length %s", b);
+			char b[96];
+			snprintf(b, sizeof b, "%llu bytes (limit %u)", (unsigned long long)len,
+				 MA_MAX_RECORD_SIZE);
+			return rfail(r, "a record of %s", b);
 		}
 		if (k > 0 && (uint64_t)(end - p) >= (uint64_t)k + len) {
 			uint32_t kind = record_kind(p + k, (size_t)len);
@@ -574,6 +681,11 @@ int ma_capture_reader_next(ma_capture_reader *r, Memattach__Record **rec)
 			Memattach__Record *m = unpack(r, p + k, (size_t)len);
 			if (!m)
 				return -1;
+			char why[128];
+			if (ma_record_check(m, why, sizeof why) < 0) {
+				ma_capture_record_free(m);
+				return rfail(r, "%s", why);
+			}
 			if (m->r_case == MEMATTACH__RECORD__R_HEADER &&
 			    m->header->format_major > MA_FORMAT_MAJOR) {
 				r->failed = 1;
@@ -597,7 +709,7 @@ int ma_capture_reader_next(ma_capture_reader *r, Memattach__Record **rec)
 			/* End of file: complete only at a frame end, with no partial
 			 * record left and a trailer seen. */
 			r->done = 1;
-			r->partial = r->d_len > r->d_pos;
+			r->partial = r->d_commit > r->d_pos;
 			r->truncated = r->partial || r->frame_rem != 0 || !r->seen_trailer;
 			return 0;
 		}
@@ -622,6 +734,11 @@ int ma_capture_reader_truncated(const ma_capture_reader *r)
 const char *ma_capture_reader_error(const ma_capture_reader *r)
 {
 	return r->err[0] ? r->err : "no error";
+}
+
+const ma_capture_damage *ma_capture_reader_damage(const ma_capture_reader *r)
+{
+	return &r->damage;
 }
 
 uint64_t ma_capture_reader_offset(const ma_capture_reader *r)

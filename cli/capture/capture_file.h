@@ -20,7 +20,8 @@ int ma_capture_writer_publish(ma_capture_writer *w);
 int ma_capture_writer_restart(ma_capture_writer *w);
 /* A name to read back what was written so far (/proc/self/fd/N). */
 const char *ma_capture_writer_data_path(const ma_capture_writer *w, char *buf, size_t len);
-/* Appends raw framed record bytes exactly as received from the agent. */
+/* Appends raw framed record bytes exactly as received from the agent
+ * (whole records only: a zstd frame may end after them). */
 int ma_capture_writer_write(ma_capture_writer *w, const void *buf, size_t len);
 /* Appends one record (framed here). */
 int ma_capture_writer_write_record(ma_capture_writer *w, const Memattach__Record *r);
@@ -54,6 +55,16 @@ void ma_capture_record_free(Memattach__Record *rec);
 void ma_capture_reader_only(ma_capture_reader *r, uint32_t r_case);
 /* From now on, next leaves out records of this kind (unread, unpacked). */
 void ma_capture_reader_skip(ma_capture_reader *r, uint32_t r_case);
+/* Damaged zstd frames the reader skipped (a frame whose data does not
+ * decode or whose checksum does not match is left out whole, and reading
+ * goes on at the next frame). */
+typedef struct ma_capture_damage {
+	uint64_t ranges;        /* damaged frames skipped */
+	uint64_t bytes;         /* compressed bytes skipped */
+	uint64_t first_from, first_to;   /* the first skipped range [from, to) */
+	char first_error[64];   /* what zstd said about it */
+} ma_capture_damage;
+const ma_capture_damage *ma_capture_reader_damage(const ma_capture_reader *r);
 /* Nonzero when the data ended mid-record / mid-frame or without trailer. */
 int ma_capture_reader_truncated(const ma_capture_reader *r);
 const char *ma_capture_reader_error(const ma_capture_reader *r);

@@ -15,6 +15,7 @@
 #include "cli/capture/session.h"
 #include "cli/capture/agent_warning.h"
 #include "record_io.h"
+#include "record_limits.h"
 #include "cli/util/parse_units.h"
 #include "cli/symbols/symbolize.h"
 
@@ -103,18 +104,19 @@ int ma_session_accept(struct ma_session *s, pid_t expect_pid, int timeout_ms, ch
 }
 
 /* Looks into a record without unpacking it: which oneof field it holds,
- * and for event batches how many events (one byte per kind, kinds < 128). */
-static void peek_record(struct ma_session *s, const uint8_t *p, size_t len)
+ * and for event batches how many events (one byte per kind, kinds < 128).
+ * -1 with why set when what it decodes is outside record_limits.h. */
+static int peek_record(struct ma_session *s, const uint8_t *p, size_t len, char *why, size_t wlen)
 {
 	const uint8_t *end = p + len;
 	uint64_t tag, l;
 	int k = ma_varint_get(p, end, &tag);
 	if (k <= 0 || (tag & 7) != 2)
-		return;
+		return 0;
 	p += k;
 	k = ma_varint_get(p, end, &l);
-	if (k <= 0)
-		return;
+	if (k <= 0 || l > (uint64_t)(end - p))
+		return 0;
 	p += k;
 	switch (tag >> 3) {
 	case MEMATTACH__RECORD__R_HEADER:
@@ -126,19 +128,24 @@ static void peek_record(struct ma_session *s, const uint8_t *p, size_t len)
 	case MEMATTACH__RECORD__R_MODULE: {
 		/* symbols: open the modules stacks use while the capture runs */
 		Memattach__Module *m = memattach__module__unpack(NULL, l, p);
-		if (m) {
-			if (ma_symbolize_prewarm_start(s->root_prefix) == 0)
-				ma_symbolize_prewarm_module(m);
+		int bad = m && ma_module_check(m, why, wlen) < 0;
+		if (m && !bad && ma_symbolize_prewarm_start(s->root_prefix) == 0)
+			ma_symbolize_prewarm_module(m);
+		if (m)
 			memattach__module__free_unpacked(m, NULL);
-		}
+		if (bad)
+			return -1;
 		break;
 	}
 	case MEMATTACH__RECORD__R_STACK: {
 		Memattach__Stack *st = memattach__stack__unpack(NULL, l, p);
-		if (st) {
+		int bad = st && ma_stack_check(st, why, wlen) < 0;
+		if (st && !bad)
 			ma_symbolize_prewarm_stack(st);
+		if (st)
 			memattach__stack__free_unpacked(st, NULL);
-		}
+		if (bad)
+			return -1;
 		break;
 	}
 	case MEMATTACH__RECORD__R_EVENTS: {
@@ -146,17 +153,23 @@ static void peek_record(struct ma_session *s, const uint8_t *p, size_t len)
 		while (q < qe) {
 			uint64_t t, fl;
 			if ((k = ma_varint_get(q, qe, &t)) <= 0)
-				return;
+				return 0;
 			q += k;
 			if ((t & 7) == 0) {
 				if ((k = ma_varint_get(q, qe, &fl)) <= 0)
-					return;
+					return 0;
 				q += k;
 				continue;
 			}
-			if ((t & 7) != 2 || (k = ma_varint_get(q, qe, &fl)) <= 0)
-				return;
+			if ((t & 7) != 2 || (k = ma_varint_get(q, qe, &fl)) <= 0 ||
+			    fl > (uint64_t)(qe - q - k))
+				return 0;
 			q += k;
+			if ((t >> 3) == 6 && fl > MA_MAX_BATCH_EVENTS) {
+				snprintf(why, wlen, "an EventBatch of %llu events (limit %u)",
+					 (unsigned long long)fl, MA_MAX_BATCH_EVENTS);
+				return -1;
+			}
 			if ((t >> 3) == 6)
 				s->events += fl;
 			q += fl;
@@ -184,6 +197,7 @@ static void peek_record(struct ma_session *s, const uint8_t *p, size_t len)
 		break;
 	}
 	}
+	return 0;
 }
 
 int ma_session_pump(struct ma_session *s, int timeout_ms, char *err, size_t errlen)
@@ -223,16 +237,24 @@ int ma_session_pump(struct ma_session *s, int timeout_ms, char *err, size_t errl
 	for (;;) {
 		uint64_t len;
 		int k = ma_varint_get(s->buf + off, s->buf + s->buf_len, &len);
-		if (k < 0 || len > MA_MAX_RECORD_SIZE) {
-			snprintf(err, errlen, "the agent sent a malformed record at byte %llu of the stream",
-				 (unsigned long long)(s->bytes_in - (s->buf_len - off)));
+		char why[160];
+		if (k < 0)
+			snprintf(why, sizeof why, "a malformed record length");
+		else if (len > MA_MAX_RECORD_SIZE)
+			snprintf(why, sizeof why, "a record of %llu bytes (limit %u)",
+				 (unsigned long long)len, MA_MAX_RECORD_SIZE);
+		if (k < 0 || len > MA_MAX_RECORD_SIZE ||
+		    (k > 0 && s->buf_len - off >= (size_t)k + len &&
+		     peek_record(s, s->buf + off + k, (size_t)len, why, sizeof why) < 0)) {
+			snprintf(err, errlen,
+				 "the agent sent %s at byte %llu of the stream (not memattach's agent, or a hostile one): the capture ends there",
+				 why, (unsigned long long)(s->bytes_in - (s->buf_len - off)));
 			return -1;
 		}
 		if (k == 0 || s->buf_len - off < (size_t)k + len)
 			break;
-		peek_record(s, s->buf + off + k, (size_t)len);
 		if (s->on_record && s->on_record(s->on_record_ctx, s->buf + off + k, (size_t)len)) {
-			snprintf(err, errlen, "cannot process the agent's stream (out of memory?)");
+			snprintf(err, errlen, "cannot process the agent's stream (a record outside the limits, or out of memory)");
 			return -1;
 		}
 		off += (size_t)k + (size_t)len;
@@ -240,6 +262,7 @@ int ma_session_pump(struct ma_session *s, int timeout_ms, char *err, size_t errl
 	if (off) {
 		if (s->writer && ma_capture_writer_write(s->writer, s->buf, off) < 0) {
 			snprintf(err, errlen, "%s", ma_capture_writer_error(s->writer));
+			s->write_failed = 1;
 			return -1;
 		}
 		memmove(s->buf, s->buf + off, s->buf_len - off);
@@ -250,6 +273,7 @@ int ma_session_pump(struct ma_session *s, int timeout_ms, char *err, size_t errl
 		s->last_flush_ns = now;
 		if (ma_capture_writer_flush(s->writer) < 0) {
 			snprintf(err, errlen, "%s", ma_capture_writer_error(s->writer));
+			s->write_failed = 1;
 			return -1;
 		}
 	}
@@ -265,7 +289,7 @@ int ma_session_restart(struct ma_session *s, char *err, size_t errlen)
 	ma_symbolize_prewarm_end();   /* the modules of the program before */
 	s->buf_len = 0;
 	s->bytes_in = s->events = s->last_rss = s->last_time_ns = s->warnings = 0;
-	s->got_header = s->got_trailer = s->eof = 0;
+	s->got_header = s->got_trailer = s->eof = s->write_failed = 0;
 	return 0;
 }
 
@@ -288,6 +312,12 @@ int ma_session_finish(struct ma_session *s, const char *note, char *err, size_t 
 	int r = 0;
 	if (errlen)
 		err[0] = 0;
+	if (s->writer && s->write_failed) {
+		/* The pump's write error was said; what reached the file reads
+		 * up to its last whole record.  Nothing more can be added. */
+		ma_capture_writer_close(s->writer);
+		s->writer = NULL;
+	}
 	if (s->writer && s->got_header) {
 		/* Symbols now, while the target's binaries are at hand.  Without
 		 * them the capture is still whole: a warning, not an error. */

@@ -31,6 +31,7 @@ struct ma_session {
 	int got_header;
 	int got_trailer;
 	int eof;
+	int write_failed;        /* the pump returned a write error (said once) */
 	uint64_t last_flush_ns;
 	/* When set, whole records go here (framing stripped) instead of to
 	 * the capture file; nonzero return stops the pump with an error. */
@@ -62,7 +63,9 @@ int ma_session_pump(struct ma_session *s, int timeout_ms, char *err, size_t errl
 int ma_session_restart(struct ma_session *s, char *err, size_t errlen);
 /* Asks the agent to stop (it flushes, sends its trailer, closes). */
 int ma_session_send_stop(struct ma_session *s);
-/* Writes the capture trailer and closes everything.  0 or -1 (message). */
+/* Writes the capture trailer and closes everything.  0 or -1 (message).
+ * After the pump returned a write error, only closes: 0, the error is not
+ * repeated. */
 int ma_session_finish(struct ma_session *s, const char *note, char *err, size_t errlen);
 /* No capture after all (the attach failed): the new file is removed and
  * whatever had the output's name is left as it was; then cleanup. */

@@ -321,7 +321,7 @@ int ma_attach_main(int argc, char **argv)
 		}
 		int p = ma_session_pump(&s, 50, err, sizeof(err));
 		if (p < 0) {
-			fprintf(stderr, "%s%s; stopping the agent\n", tty ? "\n" : "", err);
+			fprintf(stderr, "%smemattach: %s; stopping the agent\n", tty ? "\n" : "", err);
 			ma_session_send_stop(&s);
 			note = "capture stopped: output error";
 			rc = MA_EXIT_OUTPUT;

@@ -113,6 +113,9 @@ static int open_output(ma_report_args *args, ma_outfile *of)
 	return MA_EXIT_OK;
 }
 
+/* Set when a report was made from a capture with damaged frames. */
+static int capture_damaged;
+
 static int report_run(ma_report_args *ap, int argc, char **argv)
 {
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
@@ -206,6 +209,8 @@ static int report_run(ma_report_args *ap, int argc, char **argv)
 			rc = MA_EXIT_OUTPUT;
 		}
 	}
+	if (rc == MA_EXIT_OK && capture_damaged)
+		rc = MA_EXIT_DAMAGED;   /* a whole report of what was readable */
 	return rc;
 }
 
@@ -216,6 +221,25 @@ int ma_report_main(int argc, char **argv)
 	int rc = report_run(&args, argc, argv);
 	ma_report_opts_free(&args.opts);
 	return rc;
+}
+
+void ma_report_warn_damage(const ma_analysis *a)
+{
+	const ma_capture_damage *d = &a->replay.damage;
+	if (!d->ranges)
+		return;
+	capture_damaged = 1;
+	uint64_t seen = a->replay.max_seq > a->first_seq ? a->replay.max_seq - a->first_seq : 0;
+	uint64_t lost = seen > a->replay.events ? seen - a->replay.events : 0;
+	char more[64] = "";
+	if (d->ranges > 1)
+		snprintf(more, sizeof more, " and %llu more damaged ranges",
+			 (unsigned long long)(d->ranges - 1));
+	fprintf(stderr,
+		"warning: the capture is damaged: compressed bytes %llu-%llu (%s)%s, %llu bytes in all, could not be read and were skipped; "
+		"the reports leave out what they held (at most %llu events between the first and last seen)\n",
+		(unsigned long long)d->first_from, (unsigned long long)d->first_to, d->first_error,
+		more, (unsigned long long)d->bytes, (unsigned long long)lost);
 }
 
 int ma_report_analyze(const ma_report_args *args, ma_analysis **out)
@@ -300,6 +324,7 @@ static ma_analysis *with_local_symbols(const ma_report_args *args, const ma_anal
 		fprintf(stderr, "note: the capture holds no symbols (its recording was cut off); "
 				"%ld names were read from this machine's files, build ids checked "
 				"(`memattach symbolize %s` stores them in the capture)\n", n, args->capture);
+		b->replay.damage = a->replay.damage;   /* the copy holds what was readable */
 		ma_analysis_free(a);
 		a = b;
 	} else if (n <= 0) {
@@ -313,6 +338,7 @@ static ma_analysis *with_local_symbols(const ma_report_args *args, const ma_anal
 static void warn_incomplete(const ma_analysis *a)
 {
 	char t[64];
+	ma_report_warn_damage(a);
 	if (a->replay.truncated) {
 		const char *why = !a->replay.has_agent_trailer && !a->replay.has_capture_trailer
 			? "no trailer: the recording was interrupted"

@@ -218,6 +218,9 @@ const char *ma_fmt_bytes(uint64_t bytes, char *buf, size_t len);
 const char *ma_fmt_count(uint64_t n, char *buf, size_t len);
 /* "12.345 s". */
 const char *ma_fmt_seconds(uint64_t ns, char *buf, size_t len);
+/* One warning line naming the damaged ranges the reader skipped, if any;
+ * the report command then exits MA_EXIT_DAMAGED. */
+void ma_report_warn_damage(const struct ma_analysis *a);
 
 /* Events the agent dropped (lost.c): the sentence "N events lost between
  * t1 and t2 (...)" or NULL when none; " *" (the mark on affected figures)

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "record_io.h"
+#include "record_limits.h"
 #include "cli/symbols/symbolize.h"
 #include "cli/symbols/target_files.h"
 #include "cli/util/u64map.h"
@@ -206,6 +207,8 @@ static char *demangle(const char *s)
 		free(d);
 		return NULL;
 	}
+	if (strlen(d) > MA_MAX_STRING)
+		d[MA_MAX_STRING] = 0;   /* a reader refuses longer strings */
 	return d;
 }
 

@@ -15,6 +15,7 @@
 
 #include "cli/capture/capture_file.h"
 #include "record_io.h"
+#include "record_limits.h"
 #include "records.h"
 #include "synth.h"
 
@@ -288,7 +289,7 @@ static void test_bad_records(void **state)
 	/* an impossible length */
 	size_t k = ma_varint_put(buf, (uint64_t)MA_MAX_RECORD_SIZE + 1);
 	assert_int_equal(read_raw(buf, k, err, sizeof err, &n), -1);
-	assert_non_null(strstr(err, "impossible record length"));
+	assert_non_null(strstr(err, "a record of 1048577 bytes (limit 1048576)"));
 	assert_non_null(strstr(err, "compressed byte"));
 	/* a valid record, then garbage that is not protobuf */
 	size_t len;
@@ -326,23 +327,31 @@ static void test_newer_format_major(void **state)
 	free(b);
 }
 
-/* A big batch (well over a slab) and a record with a huge string. */
-static void test_big_records(void **state)
+/* A capture with one batch of `events` events and one symbol named by a
+ * string of `name_len` bytes. */
+static char *write_big(size_t events, size_t name_len, char **name)
 {
-	(void)state;
 	char *p = synth_tmpname("big");
 	synth *s = synth_open(p);
 	synth_header(s, 0);
-	size_t n = 600000;
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < events; i++)
 		synth_event(s, 1, MEMATTACH__EVENT_KIND__MALLOC, 0x10000 + 32 * i, 16, 1);
 	synth_flush_thread(s, 1);
-	char *name = malloc(3 << 20);
-	memset(name, 'x', (3 << 20) - 1);
-	name[(3 << 20) - 1] = 0;
-	synth_symbol(s, 0x1234, name);
+	*name = malloc(name_len + 1);
+	memset(*name, 'x', name_len);
+	(*name)[name_len] = 0;
+	synth_symbol(s, 0x1234, *name);
 	synth_finish(s, 1);
 	synth_close(s);
+	return p;
+}
+
+/* Records at the limits of record_limits.h read whole. */
+static void test_big_records(void **state)
+{
+	(void)state;
+	char *name;
+	char *p = write_big(MA_MAX_BATCH_EVENTS, MA_MAX_STRING, &name);
 	char err[512];
 	ma_capture_reader *r = ma_capture_reader_open(p, err, sizeof err);
 	assert_non_null(r);
@@ -357,13 +366,45 @@ static void test_big_records(void **state)
 			assert_string_equal(rec->symbol->function, name);
 		ma_capture_record_free(rec);
 	}
-	assert_int_equal(events, n);
+	assert_int_equal(events, MA_MAX_BATCH_EVENTS);
 	assert_int_equal(types[MEMATTACH__RECORD__R_SYMBOL], 1);
 	assert_false(ma_capture_reader_truncated(r));
 	ma_capture_reader_close(r);
 	free(name);
 	unlink(p);
 	free(p);
+}
+
+static int read_all(const char *p, char *err, size_t errlen)
+{
+	ma_capture_reader *r = ma_capture_reader_open(p, err, errlen);
+	assert_non_null(r);
+	Memattach__Record *rec;
+	int rc;
+	while ((rc = ma_capture_reader_next(r, &rec)) > 0)
+		ma_capture_record_free(rec);
+	snprintf(err, errlen, "%s", ma_capture_reader_error(r));
+	ma_capture_reader_close(r);
+	return rc;
+}
+
+/* One past a limit: refused, with the limit named. */
+static void test_over_limits(void **state)
+{
+	(void)state;
+	char *name, err[512];
+	char *p = write_big(MA_MAX_BATCH_EVENTS + 1, 10, &name);
+	assert_int_equal(read_all(p, err, sizeof err), -1);
+	assert_non_null(strstr(err, "an EventBatch of 65537 events (limit 65536)"));
+	unlink(p);
+	free(p);
+	free(name);
+	p = write_big(10, MA_MAX_STRING + 1, &name);
+	assert_int_equal(read_all(p, err, sizeof err), -1);
+	assert_non_null(strstr(err, "a Symbol function of 65537 bytes (limit 65536)"));
+	unlink(p);
+	free(p);
+	free(name);
 }
 
 static void test_write_errors(void **state)
@@ -442,6 +483,7 @@ int main(void)
 		cmocka_unit_test(test_bad_records),
 		cmocka_unit_test(test_newer_format_major),
 		cmocka_unit_test(test_big_records),
+		cmocka_unit_test(test_over_limits),
 		cmocka_unit_test(test_write_errors),
 		cmocka_unit_test(test_write_error_mid_capture),
 	};
