@@ -45,9 +45,6 @@ struct ma_inj_error {
 	char msg[512];   /* one line: the problem and what to do */
 };
 
-/* Maps an error to cli/util/exit_codes.h's enum ma_exit value. */
-int ma_inj_exit_code(const struct ma_inj_error *err);
-
 /* Preflight: existence, zombie, kernel thread, self, permission (uid,
  * CAP_SYS_PTRACE, kernel.yama.ptrace_scope), dynamic loader + glibc present.
  * Returns 0 or the error code (also in err). */
