@@ -31,7 +31,7 @@ int ma_inj_touch(struct ma_inj *inj, unsigned long addr, struct ma_inj_error *er
 	nb = malloc(add + old);
 	if (!nb)
 		return ma_inj_fail(err, MA_INJ_ERR_SYSTEM, ENOMEM, "out of memory");
-	if (ma_inj_mem_read(inj->pid, addr, nb, add)) {
+	if (ma_inj_mem_read(inj->tid, addr, nb, add)) {
 		free(nb);
 		return ma_inj_fail(err, MA_INJ_ERR_CALL, errno,
 				   "cannot read the stack of thread %d at %#lx: %s", (int)inj->tid,
@@ -55,7 +55,7 @@ unsigned long ma_inj_push_data(struct ma_inj *inj, const void *data, size_t len,
 	addr = (inj->stack_top - len) & ~15UL;
 	if (ma_inj_touch(inj, addr, err))
 		return 0;
-	if (ma_inj_mem_write(inj->pid, addr, data, len)) {
+	if (ma_inj_mem_write(inj->tid, addr, data, len)) {
 		ma_inj_fail(err, MA_INJ_ERR_CALL, errno, "cannot write to thread %d's stack: %s",
 			    (int)inj->tid, strerror(errno));
 		return 0;
@@ -83,7 +83,7 @@ int ma_inj_read_string(struct ma_inj *inj, unsigned long addr, char *buf, size_t
 
 		if (chunk > size - 1 - got)
 			chunk = size - 1 - got;
-		if (ma_inj_mem_read(inj->pid, addr + got, buf + got, chunk))
+		if (ma_inj_mem_read(inj->tid, addr + got, buf + got, chunk))
 			break;
 		nul = memchr(buf + got, '\0', chunk);
 		if (nul)

@@ -119,7 +119,7 @@ int ma_inj_enter_call(struct ma_inj *inj, unsigned long func, const unsigned lon
 			       &frame);
 	rc = !len ? ma_inj_fail(err, MA_INJ_ERR_CALL, E2BIG, "signal frame too large")
 		  : ma_inj_touch(inj, frame, err);
-	if (!rc && ma_inj_mem_write(inj->pid, frame, buf, len))
+	if (!rc && ma_inj_mem_write(inj->tid, frame, buf, len))
 		rc = ma_inj_fail(err, MA_INJ_ERR_CALL, errno, "cannot write thread %d's stack: %s",
 				 (int)inj->tid, strerror(errno));
 	free(buf);
@@ -225,8 +225,9 @@ int ma_inj_stub_create(struct ma_inj *inj, struct ma_inj_error *err)
 	inj->stub = (unsigned long)addr;
 	len = ma_arch_stub(code, sizeof(code), inj->pid, inj->tid, inj->ret.stub_sig,
 			   &inj->stub_stop_off);
-	/* a read-only page: written through ptrace (process_vm_writev refuses) */
-	if (ma_inj_mem_write(inj->pid, inj->stub, code, len))
+	/* a read-only page: written through ptrace (process_vm_writev refuses),
+	 * which needs the traced thread's id */
+	if (ma_inj_mem_write(inj->tid, inj->stub, code, len))
 		return ma_inj_fail(err, MA_INJ_ERR_CALL, errno, "cannot write the stub in process %d",
 				   (int)inj->pid);
 	ma_inj_checkpoint(MA_STEP_STUB);

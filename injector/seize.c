@@ -4,23 +4,46 @@
 #include "injector/inj_internal.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifndef PTRACE_EVENT_STOP
 #define PTRACE_EVENT_STOP 128
 #endif
 
+/* Sleeps until a SIGCHLD (a stop of our tracee) when the caller blocks it
+ * (the tracer process does), else a little longer each time. */
+static void wait_a_little(long *backoff, int sigchld_blocked)
+{
+	struct timespec ts = { 0, *backoff * 1000 };
+	sigset_t chld;
+
+	if (sigchld_blocked) {
+		sigemptyset(&chld);
+		sigaddset(&chld, SIGCHLD);
+		ts.tv_nsec = 2000000;
+		sigtimedwait(&chld, NULL, &ts);
+		return;
+	}
+	ma_inj_sleep_us(*backoff);
+	if (*backoff < 1000)
+		*backoff *= 2;
+}
+
 int ma_inj_wait(struct ma_inj *inj, double deadline, struct ma_inj_error *err)
 {
 	long backoff = 20;
-	int st;
+	sigset_t cur;
+	int st, chld_blocked;
 
+	chld_blocked = pthread_sigmask(SIG_BLOCK, NULL, &cur) == 0 && sigismember(&cur, SIGCHLD) == 1;
 	for (;;) {
 		pid_t r = waitpid(inj->tid, &st, __WALL | WNOHANG);
 
@@ -40,9 +63,7 @@ int ma_inj_wait(struct ma_inj *inj, double deadline, struct ma_inj_error *err)
 					    "thread %d of process %d did not stop in time (uninterruptible "
 					    "sleep? check its state in /proc/%d/task/%d/stat)",
 					    (int)inj->tid, (int)inj->pid, (int)inj->pid, (int)inj->tid);
-		ma_inj_sleep_us(backoff);
-		if (backoff < 1000)
-			backoff *= 2;
+		wait_a_little(&backoff, chld_blocked);
 	}
 }
 
@@ -209,7 +230,7 @@ int ma_inj_detach_thread(struct ma_inj *inj)
 	}
 	inj->dirty = 0;
 	if (inj->touched.bytes && inj->touched.lo < inj->touched.hi &&
-	    ma_inj_mem_write(inj->pid, inj->touched.lo, inj->touched.bytes,
+	    ma_inj_mem_write(inj->tid, inj->touched.lo, inj->touched.bytes,
 			     inj->touched.hi - inj->touched.lo))
 		rc = -1;
 	free(inj->touched.bytes);
