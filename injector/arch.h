@@ -63,11 +63,10 @@ size_t ma_arch_sigframe(const struct ma_arch_state *resume, uint64_t mask,
 const unsigned char *ma_arch_restorer_code(size_t *len);
 
 /* Writes to buf the stub a call returns into: it keeps the return value,
- * sends signal sig to thread tid of pid (a signal-delivery-stop when
- * traced, nothing when not), then rt_sigreturns through the frame.
+ * sends signal sig to its own thread of process pid (a signal-delivery-stop
+ * when traced, nothing when not), then rt_sigreturns through the frame.
  * Returns its length; *stop_off is the pc offset of the signal stop. */
-size_t ma_arch_stub(unsigned char *buf, size_t size, pid_t pid, pid_t tid, int sig,
-		    size_t *stop_off);
+size_t ma_arch_stub(unsigned char *buf, size_t size, pid_t pid, int sig, size_t *stop_off);
 /* The call's return value, at the stub's signal stop. */
 unsigned long ma_arch_stub_result(const struct ma_arch_state *s);
 

@@ -253,17 +253,18 @@ static unsigned char *put_imm(unsigned char *p, unsigned char op, uint32_t v)
 	return p + 4;
 }
 
-size_t ma_arch_stub(unsigned char *buf, size_t size, pid_t pid, pid_t tid, int sig,
-		    size_t *stop_off)
+size_t ma_arch_stub(unsigned char *buf, size_t size, pid_t pid, int sig, size_t *stop_off)
 {
 	unsigned char *p = buf;
 
-	if (size < 32)
+	if (size < 36)
 		return 0;
 	*p++ = 0x49; *p++ = 0x89; *p++ = 0xc4;            /* mov %rax, %r12 */
+	p = put_imm(p, 0xb8, SYS_gettid);                 /* mov $nr, %eax */
+	*p++ = 0x0f; *p++ = 0x05;                         /* syscall */
+	*p++ = 0x89; *p++ = 0xc6;                         /* mov %eax, %esi */
 	p = put_imm(p, 0xb8, SYS_tgkill);                 /* mov $nr, %eax */
 	p = put_imm(p, 0xbf, (uint32_t)pid);              /* mov $pid, %edi */
-	p = put_imm(p, 0xbe, (uint32_t)tid);              /* mov $tid, %esi */
 	p = put_imm(p, 0xba, (uint32_t)sig);              /* mov $sig, %edx */
 	*p++ = 0x0f; *p++ = 0x05;                         /* syscall */
 	*stop_off = (size_t)(p - buf);

@@ -48,7 +48,6 @@ struct ma_touched {             /* saved stack bytes, restored on release */
 struct ma_safe_return {
 	unsigned long restorer;     /* libc's rt_sigreturn restorer */
 	size_t restorer_len;
-	unsigned long mmap, munmap; /* libc's, for the stub page */
 	int stub_sig;               /* default-ignored, not caught by the target */
 };
 
@@ -74,7 +73,7 @@ struct ma_inj {
 	struct ma_touched touched;
 	double t_seized;
 	struct ma_safe_return ret;
-	unsigned long stub;         /* the stub's page in the target, 0 if none */
+	unsigned long stub;         /* the stub's page in the target, 0 if none yet */
 	size_t stub_stop_off;       /* pc offset of the stub's signal stop */
 };
 
@@ -101,10 +100,9 @@ int ma_inj_resolve_return(pid_t pid, struct ma_safe_return *r, struct ma_inj_err
  * func(args) returning to ret, then the call's signal mask. */
 int ma_inj_enter_call(struct ma_inj *inj, unsigned long func, const unsigned long *args,
 		      int nargs, unsigned long ret, struct ma_inj_error *err);
-/* Maps and fills the stub's page (once per thread). */
+/* Finds (an earlier injection's) or maps the stub's page and writes the
+ * stub. */
 int ma_inj_stub_create(struct ma_inj *inj, struct ma_inj_error *err);
-/* Unmaps it; the thread ends in a syscall-entry stop. */
-int ma_inj_stub_destroy(struct ma_inj *inj);
 /* Stops a call still running and lets it go on untraced: its return
  * restores the thread.  inj is abandoned (release only frees it). */
 void ma_inj_abandon(struct ma_inj *inj);
@@ -126,7 +124,6 @@ enum ma_inj_step {
 	MA_STEP_RESUMED,        /* a call running (to the stub or the restorer) */
 	MA_STEP_STUB,           /* the stub's page mapped and written */
 	MA_STEP_DATA,           /* data pushed below the stack */
-	MA_STEP_UNMAPPED,       /* the stub's page unmapped again */
 	MA_STEP_MASK_BACK,      /* the thread's own mask restored */
 	MA_STEP_REGS_BACK,      /* the thread's own registers restored */
 	MA_STEP_LAST = MA_STEP_REGS_BACK

@@ -116,8 +116,7 @@ struct tracer_result {
 	struct ma_inj_error err;
 };
 
-/* The tracer: job-control stops (Ctrl-Z) held off, dies with its parent;
- * SIGCHLD blocked, so that its waits wake on each stop of the tracee. */
+/* The tracer: job-control stops (Ctrl-Z) held off, dies with its parent. */
 static void tracer_main(int fd, pid_t parent, pid_t pid, const char *so_path,
 			const char *entry_symbol, const char *arg)
 {
@@ -132,7 +131,6 @@ static void tracer_main(int fd, pid_t parent, pid_t pid, const char *so_path,
 	sigaddset(&stops, SIGTSTP);
 	sigaddset(&stops, SIGTTIN);
 	sigaddset(&stops, SIGTTOU);
-	sigaddset(&stops, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &stops, NULL);
 	memset(&r, 0, sizeof(r));
 	r.rc = inject_here(pid, so_path, entry_symbol, arg, &r.entry_result, &r.stats, &r.err);

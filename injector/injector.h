@@ -83,7 +83,8 @@ unsigned long ma_inj_push_string(struct ma_inj *inj, const char *s, struct ma_in
 /* Calls func(args[0..nargs-1]) (integer/pointer args, nargs <= 6) on the
  * seized thread, with all asynchronous signals blocked, and stores the raw
  * return register in *ret.  Registers are restored on release.  The first
- * call maps a one-page stub in the target (unmapped on release).  A call
+ * call into a process maps a one-page stub there, which stays (later
+ * injections reuse it).  A call
  * that does not return within timeout_ms (<= 0: 10 s) is left to finish
  * on its own, untraced: inj is then only good for ma_inj_release. */
 int ma_inj_call(struct ma_inj *inj, unsigned long func, const unsigned long *args,

@@ -1,9 +1,9 @@
 /* safe_return.c — calls that return without the tracer.  Each call's
  * return address sits in an rt_sigreturn frame (written below the red zone
  * and our data) that holds the thread's own registers, FP state and signal
- * mask.  It returns into a stub on a page we map (which stops for the
- * tracer with a signal the target ignores, then rt_sigreturns), or, to map
- * and unmap that page, into libc's restorer.  If the tracer vanishes, the
+ * mask.  It returns into a stub on a page we map once per process (which
+ * stops for the tracer with a signal the target ignores, then
+ * rt_sigreturns), or, to map that page, into libc's restorer.  If the tracer vanishes, the
  * thread finishes the call and the frame restores it: nothing waits for
  * us.  The rt_sigreturn is intercepted while we are there (a signal stop
  * or a syscall-entry stop) and the tracer restores exactly instead. */
@@ -32,24 +32,31 @@ struct find_ctx {
 	pid_t pid;
 	const unsigned char *code;
 	size_t len;
+	unsigned long near;   /* look only within 64 KiB of it (0: everywhere) */
 	unsigned long found;
 };
 
-/* Looks for the restorer's code in each executable mapping of libc. */
+/* Looks for the restorer's code in the executable mappings of libc. */
 static int find_in_map(const struct ma_map *m, void *p)
 {
 	struct find_ctx *c = p;
 	const char *base = strrchr(m->path, '/');
+	unsigned long lo = m->start, hi = m->end;
 	unsigned char *buf, *hit;
-	size_t n = m->end - m->start;
 
-	if (m->perms[2] != 'x' || !base || strncmp(base + 1, "libc.so", 7) != 0 || n > (64u << 20))
+	if (m->perms[2] != 'x' || !base || strncmp(base + 1, "libc.so", 7) != 0)
 		return 0;
-	if (!(buf = malloc(n)))
+	if (c->near) {
+		if (c->near < lo || c->near >= hi)
+			return 0;
+		lo = c->near - lo > 65536 ? c->near - 65536 : lo;
+		hi = hi - c->near > 65536 ? c->near + 65536 : hi;
+	}
+	if (hi - lo > (64u << 20) || !(buf = malloc(hi - lo)))
 		return 0;
-	if (ma_inj_mem_read(c->pid, m->start, buf, n) == 0 &&
-	    (hit = memmem(buf, n, c->code, c->len)) != NULL)
-		c->found = m->start + (unsigned long)(hit - buf);
+	if (ma_inj_mem_read(c->pid, lo, buf, hi - lo) == 0 &&
+	    (hit = memmem(buf, hi - lo, c->code, c->len)) != NULL)
+		c->found = lo + (unsigned long)(hit - buf);
 	free(buf);
 	return c->found != 0;
 }
@@ -74,21 +81,22 @@ static int pick_stub_signal(pid_t pid)
 
 int ma_inj_resolve_return(pid_t pid, struct ma_safe_return *r, struct ma_inj_error *err)
 {
-	struct find_ctx c = { pid, NULL, 0, 0 };
-	int rc;
+	struct find_ctx c = { pid, NULL, 0, 0, 0 };
 
 	memset(r, 0, sizeof(*r));
 	c.code = ma_arch_restorer_code(&c.len);
-	ma_maps_foreach(pid, find_in_map, &c);
+	/* glibc keeps it beside sigaction, which installs it: look there first */
+	if (ma_inj_lookup(pid, "libc.so", "sigaction", &c.near, NULL) == 0)
+		ma_maps_foreach(pid, find_in_map, &c);
+	c.near = 0;
+	if (!c.found)
+		ma_maps_foreach(pid, find_in_map, &c);
 	if (!c.found)
 		return ma_inj_fail(err, MA_INJ_ERR_SYMBOL, 0,
 				   "no signal restorer found in the libc of process %d: not glibc?",
 				   (int)pid);
 	r->restorer = c.found;
 	r->restorer_len = c.len;
-	if ((rc = ma_inj_lookup(pid, "libc.so", "mmap", &r->mmap, err)) != 0 ||
-	    (rc = ma_inj_lookup(pid, "libc.so", "munmap", &r->munmap, err)) != 0)
-		return rc;
 	if (!(r->stub_sig = pick_stub_signal(pid)))
 		return ma_inj_fail(err, MA_INJ_ERR_CALL, 0,
 				   "process %d catches SIGURG, SIGWINCH and SIGCHLD: no signal left to "
@@ -206,45 +214,74 @@ static int call_via_restorer(struct ma_inj *inj, unsigned long func, const unsig
 	}
 }
 
+struct stub_find {
+	pid_t pid;
+	unsigned char a[64], b[64];   /* the stub for two signals */
+	size_t len;
+	unsigned long found;
+};
+
+/* An earlier injection's stub page: 4 KiB, r-x, anonymous, holding the
+ * stub for this process (any thread, any signal). */
+static int find_stub(const struct ma_map *m, void *p)
+{
+	struct stub_find *f = p;
+	unsigned char buf[64];
+	size_t i;
+
+	if (m->path[0] || strcmp(m->perms, "r-xp") != 0 || m->end - m->start != STUB_PAGE ||
+	    ma_inj_mem_read(f->pid, m->start, buf, f->len))
+		return 0;
+	for (i = 0; i < f->len; i++)
+		if (f->a[i] == f->b[i] && buf[i] != f->a[i])
+			return 0;
+	f->found = m->start;
+	return 1;
+}
+
+static int stub_differs(struct ma_inj *inj, const unsigned char *code, size_t len)
+{
+	unsigned char cur[64];
+
+	return ma_inj_mem_read(inj->tid, inj->stub, cur, len) || memcmp(cur, code, len) != 0;
+}
+
+/* The stub's page stays mapped after the injection (as the agent stays
+ * loaded): a later injection finds it and rewrites it for its thread. */
 int ma_inj_stub_create(struct ma_inj *inj, struct ma_inj_error *err)
 {
 	unsigned long args[6] = { 0, STUB_PAGE, PROT_READ | PROT_EXEC,
 				  MAP_PRIVATE | MAP_ANONYMOUS, (unsigned long)-1, 0 };
+	struct stub_find f = { inj->pid, { 0 }, { 0 }, 0, 0 };
 	unsigned char code[64];
-	size_t len;
+	unsigned long mmap_fn;
+	size_t len, off;
 	long addr;
 	int rc;
 
 	if (inj->stub)
 		return 0;
-	if ((rc = call_via_restorer(inj, inj->ret.mmap, args, 6, SYS_mmap, &addr, err)) != 0)
+	f.len = ma_arch_stub(f.a, sizeof(f.a), inj->pid, 1, &off);
+	ma_arch_stub(f.b, sizeof(f.b), inj->pid, 2, &off);
+	len = ma_arch_stub(code, sizeof(code), inj->pid, inj->ret.stub_sig, &inj->stub_stop_off);
+	ma_maps_foreach(inj->pid, find_stub, &f);
+	addr = (long)f.found;
+	/* none yet: libc's mmap, returning into libc's restorer */
+	if (!addr && ((rc = ma_inj_lookup(inj->pid, "libc.so", "mmap", &mmap_fn, err)) != 0 ||
+		      (rc = call_via_restorer(inj, mmap_fn, args, 6, SYS_mmap, &addr, err)) != 0))
 		return rc;
 	if (addr < 0 && addr > -4096)
 		return ma_inj_fail(err, MA_INJ_ERR_CALL, (int)-addr,
 				   "mmap in process %d failed: %s", (int)inj->pid, strerror((int)-addr));
 	inj->stub = (unsigned long)addr;
-	len = ma_arch_stub(code, sizeof(code), inj->pid, inj->tid, inj->ret.stub_sig,
-			   &inj->stub_stop_off);
-	/* a read-only page: written through ptrace (process_vm_writev refuses),
-	 * which needs the traced thread's id */
-	if (ma_inj_mem_write(inj->tid, inj->stub, code, len))
+	/* the same bytes for every thread: rewritten only when new or when the
+	 * signal differs.  A read-only page: written through ptrace
+	 * (process_vm_writev refuses), which needs the traced thread's id. */
+	if (stub_differs(inj, code, len) && ma_inj_mem_write(inj->tid, inj->stub, code, len))
 		return ma_inj_fail(err, MA_INJ_ERR_CALL, errno, "cannot write the stub in process %d",
 				   (int)inj->pid);
 	ma_inj_checkpoint(MA_STEP_STUB);
 	return 0;
-}
-
-int ma_inj_stub_destroy(struct ma_inj *inj)
-{
-	unsigned long args[2] = { inj->stub, STUB_PAGE };
-	long r;
-
-	if (!inj->stub)
-		return 0;
-	if (call_via_restorer(inj, inj->ret.munmap, args, 2, SYS_munmap, &r, NULL))
-		return -1;
-	inj->stub = 0;
-	return r == 0 ? 0 : -1;
 }
 
 void ma_inj_abandon(struct ma_inj *inj)

@@ -4,46 +4,23 @@
 #include "injector/inj_internal.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #ifndef PTRACE_EVENT_STOP
 #define PTRACE_EVENT_STOP 128
 #endif
 
-/* Sleeps until a SIGCHLD (a stop of our tracee) when the caller blocks it
- * (the tracer process does), else a little longer each time. */
-static void wait_a_little(long *backoff, int sigchld_blocked)
-{
-	struct timespec ts = { 0, *backoff * 1000 };
-	sigset_t chld;
-
-	if (sigchld_blocked) {
-		sigemptyset(&chld);
-		sigaddset(&chld, SIGCHLD);
-		ts.tv_nsec = 2000000;
-		sigtimedwait(&chld, NULL, &ts);
-		return;
-	}
-	ma_inj_sleep_us(*backoff);
-	if (*backoff < 1000)
-		*backoff *= 2;
-}
-
 int ma_inj_wait(struct ma_inj *inj, double deadline, struct ma_inj_error *err)
 {
 	long backoff = 20;
-	sigset_t cur;
-	int st, chld_blocked;
+	int st;
 
-	chld_blocked = pthread_sigmask(SIG_BLOCK, NULL, &cur) == 0 && sigismember(&cur, SIGCHLD) == 1;
 	for (;;) {
 		pid_t r = waitpid(inj->tid, &st, __WALL | WNOHANG);
 
@@ -63,7 +40,9 @@ int ma_inj_wait(struct ma_inj *inj, double deadline, struct ma_inj_error *err)
 					    "thread %d of process %d did not stop in time (uninterruptible "
 					    "sleep? check its state in /proc/%d/task/%d/stat)",
 					    (int)inj->tid, (int)inj->pid, (int)inj->pid, (int)inj->tid);
-		wait_a_little(&backoff, chld_blocked);
+		ma_inj_sleep_us(backoff);
+		if (backoff < 1000)
+			backoff *= 2;
 	}
 }
 
@@ -203,18 +182,14 @@ static void final_state(struct ma_inj *inj)
 /* In this order, so that each step leaves a thread that runs on correctly
  * if we vanish after it: while the registers are ours the frame below
  * them restores mask and registers, so the mask goes back first, then the
- * registers, and only then the stack bytes under the frame. */
+ * registers, and only then the stack bytes under the frame.  (The stub's
+ * page stays: see ma_inj_stub_create.) */
 int ma_inj_detach_thread(struct ma_inj *inj)
 {
 	int rc = 0;
 
 	if (inj->abandoned)
 		return -1;
-	if (inj->stub) {
-		if (ma_inj_stub_destroy(inj))
-			rc = -1;
-		ma_inj_checkpoint(MA_STEP_UNMAPPED);
-	}
 	if (inj->mask_set) {
 		if (ptrace(PTRACE_SETSIGMASK, inj->tid, (void *)sizeof(inj->orig_mask),
 			   &inj->orig_mask) == -1)
