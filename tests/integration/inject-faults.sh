@@ -129,13 +129,17 @@ stop_runs() {
 	for how in hook:1,1 hook:5,1 hook:6,1 hook:7,1 hook:5,3 shell shell shell; do
 		hook=
 		[ "${how%%:*}" = hook ] && hook=${how#hook:}
-		MEMATTACH_TEST_STOP_AT_STEP=$hook "$MEMATTACH" --pid "$tpid" --duration 100ms \
+		MEMATTACH_TEST_STOP_AT_STEP=$hook "$MEMATTACH" --pid "$tpid" --duration 2s \
 			-o "$ma_tmp/s.cap" >/dev/null 2>"$ma_tmp/serr" </dev/null &
 		mpid=$!
 		if [ "$how" = shell ]; then
 			lcg
 			sleep "$(awk -v m="$((rnd % 300))" 'BEGIN { printf "%.3f", m / 1000 }')"
-			kill -STOP "$mpid"
+			if ! kill -STOP "$mpid" 2>/dev/null; then   # it had ended already
+				wait "$mpid"
+				echo "--- stop $how: memattach had ended before the stop"
+				continue
+			fi
 		fi
 		i=0
 		while [ "$(proc_state "$mpid")" != T ]; do
