@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "agent_internal.h"
+#include MA_AGENT_ARCH_H
 
 #define POOL_BASE 32
 #define POOL_PER_THREAD 2
@@ -67,7 +68,7 @@ static void wait_clear(atomic_int *flag)
 		if (++spins > 200)
 			sched_yield();
 		else
-			__builtin_ia32_pause();
+			MA_CPU_PAUSE();
 }
 
 atomic_int ma_stalled;
@@ -326,7 +327,7 @@ void ma_record(uint32_t kind, uint64_t addr, uint64_t size, uint32_t stack)
 	 * sweep is read (x86-64 orders a store before a later locked
 	 * instruction; the signal fence keeps the compiler from moving it). */
 	atomic_store_explicit(&t->busy, 1, memory_order_relaxed);
-	atomic_signal_fence(memory_order_seq_cst);
+	MA_FENCE_STORE_LOCKED();
 	uint64_t s = atomic_fetch_add_explicit(&ma_seq, 1, memory_order_seq_cst);
 	if (__builtin_expect(atomic_load_explicit(&t->sweep, memory_order_relaxed) ||
 			     !atomic_load_explicit(&ma_tracking, memory_order_relaxed) || !t->cur, 0) &&
@@ -345,7 +346,7 @@ uint64_t ma_seq_reserve(void)
 	if (!t || !atomic_load_explicit(&ma_tracking, memory_order_relaxed))
 		return UINT64_MAX;
 	atomic_store_explicit(&t->busy, 1, memory_order_relaxed);
-	atomic_signal_fence(memory_order_seq_cst);
+	MA_FENCE_STORE_LOCKED();
 	uint64_t s = atomic_fetch_add_explicit(&ma_seq, 1, memory_order_seq_cst);
 	/* a sweep either waits for busy to drop, and then sees pending, or
 	 * read busy before it was set, and then began before s was taken */

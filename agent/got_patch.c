@@ -14,6 +14,7 @@
 #include <sys/auxv.h>
 #include <unistd.h>
 #include "agent_internal.h"
+#include MA_AGENT_ARCH_H
 
 struct patch {
 	void **slot;
@@ -99,7 +100,7 @@ static unsigned scan_relocs(struct object *o, const ElfW(Rela) *rel, size_t coun
 	unsigned hits = 0;
 	for (size_t i = 0; i < count; i++) {
 		unsigned type = ELF64_R_TYPE(rel[i].r_info);
-		if (type != R_X86_64_JUMP_SLOT && type != R_X86_64_GLOB_DAT)
+		if (type != MA_R_JUMP_SLOT && type != MA_R_GLOB_DAT)
 			continue;
 		const ElfW(Sym) *sym = &symtab[ELF64_R_SYM(rel[i].r_info)];
 		if (!sym->st_name)

@@ -30,6 +30,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 #include "agent_internal.h"
+#include MA_AGENT_ARCH_H
 
 /* Above fs.nr_open's largest value (INT_MAX rounded down to 64): never a
  * real descriptor. */
@@ -175,7 +176,7 @@ static void patch_relocs(uintptr_t base, const ElfW(Rela) *rel, size_t count,
 {
 	for (size_t i = 0; rel && i < count; i++) {
 		unsigned type = ELF64_R_TYPE(rel[i].r_info);
-		if (type != R_X86_64_JUMP_SLOT && type != R_X86_64_GLOB_DAT)
+		if (type != MA_R_JUMP_SLOT && type != MA_R_GLOB_DAT)
 			continue;
 		const ElfW(Sym) *sym = &symtab[ELF64_R_SYM(rel[i].r_info)];
 		void *fn = sym->st_name ? redirect_for(strtab + sym->st_name) : NULL;

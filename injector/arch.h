@@ -1,10 +1,13 @@
 /* arch.h — what the injector needs to know about one architecture:
- * registers, calling convention, how a call returns to us, syscall restart.
- * One implementation file per architecture (arch_x86_64.c). */
+ * registers, calling convention, syscall restart, and the pieces of the
+ * tracer-independent return (a signal frame, the restorer's code, a stub).
+ * One implementation file per architecture (arch_<cpu>.c, chosen by
+ * configure). */
 #ifndef MEMATTACH_INJ_ARCH_H
 #define MEMATTACH_INJ_ARCH_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #define MA_ARCH_MAX_ARGS 6
@@ -29,36 +32,42 @@ unsigned long ma_arch_retval(const struct ma_arch_state *s);
 /* Bytes below sp that the ABI lets the thread use without moving sp. */
 unsigned long ma_arch_redzone(void);
 
-/* Set up s for a call of func(args) with the stack free below stack_top
- * (stack_top must lie below the red zone).  The return address must make the
- * thread fault at pc 0: *ret_slot/ret_slot_len receive where the arch wants a
- * zero word written (ret_slot_len 0 when the return address is a register). */
+/* Set up s for a call of func(args) whose return address is the word at
+ * frame (frame must be aligned as a call leaves the stack: see
+ * ma_arch_sigframe, which provides it). */
 int ma_arch_setup_call(struct ma_arch_state *s, unsigned long func,
-		       const unsigned long *args, int nargs, unsigned long stack_top,
-		       unsigned long *ret_slot, size_t *ret_slot_len);
-
-/* 1 when the thread is stopped at our return trap (pc 0). */
-int ma_arch_at_return_trap(const struct ma_arch_state *s);
-
-/* Syscall state at the stop: nr >= 0 when the thread was in (or just left)
- * a syscall, with its return register in *ret. */
-long ma_arch_syscall_nr(const struct ma_arch_state *s, long *ret);
-
-/* 1 when ret is one of the kernel's internal "restart me" codes. */
-int ma_arch_is_restart(long ret);
-
-/* Forget the interrupted syscall so that the kernel won't restart it into
- * our call. */
-void ma_arch_forget_syscall(struct ma_arch_state *s);
+		       const unsigned long *args, int nargs, unsigned long frame);
 
 /* Rewrites s, a state to resume for good from a stop that is NOT a
  * signal-delivery-stop, so that an interrupted syscall is re-executed
- * (pc back over the syscall instruction, syscall number back in place). */
+ * (pc back over the syscall instruction, syscall number back in place)
+ * and no syscall is pending (safe at a syscall-entry stop too). */
 void ma_arch_restart_syscall(struct ma_arch_state *s);
 
 /* Syscalls that a ptrace stop interrupts with EINTR rather than a restart
  * code (epoll_wait & co): turn that EINTR into "restart unless a handler ran",
  * which is what the program would have seen without us. */
 void ma_arch_eintr_to_restart(struct ma_arch_state *s);
+
+/* The kernel's rt_sigreturn frame that puts the thread back in state
+ * resume with signal mask mask, laid out just below top (exclusive) in
+ * the target: writes its bytes to buf (size bytes at most), returns their
+ * count (0 when buf is too small); *frame receives its address, where the
+ * return address of a call goes (ret is stored there). */
+size_t ma_arch_sigframe(const struct ma_arch_state *resume, uint64_t mask,
+			unsigned long top, unsigned long ret, void *buf, size_t size,
+			unsigned long *frame);
+
+/* The code of libc's signal restorer (rt_sigreturn), to find in its text;
+ * the syscall stop it makes has pc = its address + *len. */
+const unsigned char *ma_arch_restorer_code(size_t *len);
+
+/* Writes to buf the stub a call returns into: it keeps the return value,
+ * sends signal sig to its own thread of process pid (a signal-delivery-stop
+ * when traced, nothing when not), then rt_sigreturns through the frame.
+ * Returns its length; *stop_off is the pc offset of the signal stop. */
+size_t ma_arch_stub(unsigned char *buf, size_t size, pid_t pid, int sig, size_t *stop_off);
+/* The call's return value, at the stub's signal stop. */
+unsigned long ma_arch_stub_result(const struct ma_arch_state *s);
 
 #endif

@@ -1,6 +1,7 @@
-/* arch_x86_64.c — x86_64 registers, SysV calling convention, syscall restart. */
+/* arch_x86_64.c — x86_64 registers, SysV calling convention, syscall
+ * restart, the rt_sigreturn frame and the return stub. */
 #if !defined(__x86_64__)
-#error "the injector supports x86_64 only: add an arch_<cpu>.c implementing arch.h"
+#error "arch_x86_64.c built for another CPU: configure chooses injector/arch_<cpu>.c"
 #endif
 
 #include "config.h"
@@ -91,27 +92,20 @@ unsigned long ma_arch_retval(const struct ma_arch_state *s) { return s->regs.rax
 unsigned long ma_arch_redzone(void) { return REDZONE; }
 
 int ma_arch_setup_call(struct ma_arch_state *s, unsigned long func,
-		       const unsigned long *args, int nargs, unsigned long stack_top,
-		       unsigned long *ret_slot, size_t *ret_slot_len)
+		       const unsigned long *args, int nargs, unsigned long frame)
 {
 	unsigned long long *argreg[MA_ARCH_MAX_ARGS] = {
 		&s->regs.rdi, &s->regs.rsi, &s->regs.rdx,
 		&s->regs.rcx, &s->regs.r8, &s->regs.r9,
 	};
-	unsigned long sp;
 	int i;
 
-	if (nargs < 0 || nargs > MA_ARCH_MAX_ARGS)
+	/* the callee starts with rsp % 16 == 8, as after a real call */
+	if (nargs < 0 || nargs > MA_ARCH_MAX_ARGS || frame % 16 != 8)
 		return -1;
 	for (i = 0; i < nargs; i++)
 		*argreg[i] = args[i];
-	/* 16-byte aligned before the "call", then the pushed return address:
-	 * the callee starts with rsp % 16 == 8 as after a real call. */
-	sp = stack_top & ~15UL;
-	sp -= 8;
-	*ret_slot = sp;
-	*ret_slot_len = 8;
-	s->regs.rsp = sp;
+	s->regs.rsp = frame;
 	s->regs.rip = func;
 	s->regs.rax = 0;                 /* no vector registers used (varargs) */
 	s->regs.orig_rax = (unsigned long long)-1;
@@ -119,38 +113,21 @@ int ma_arch_setup_call(struct ma_arch_state *s, unsigned long func,
 	return 0;
 }
 
-int ma_arch_at_return_trap(const struct ma_arch_state *s)
-{
-	return s->regs.rip == 0;
-}
-
-long ma_arch_syscall_nr(const struct ma_arch_state *s, long *ret)
-{
-	if (ret)
-		*ret = (long)s->regs.rax;
-	return (long)s->regs.orig_rax;
-}
-
-int ma_arch_is_restart(long ret)
+static int is_restart(long ret)
 {
 	return ret == -K_ERESTARTSYS || ret == -K_ERESTARTNOINTR ||
 	       ret == -K_ERESTARTNOHAND || ret == -K_ERESTART_RESTARTBLOCK;
-}
-
-void ma_arch_forget_syscall(struct ma_arch_state *s)
-{
-	s->regs.orig_rax = (unsigned long long)-1;
 }
 
 void ma_arch_restart_syscall(struct ma_arch_state *s)
 {
 	long nr = (long)s->regs.orig_rax, ret = (long)s->regs.rax;
 
-	if (nr < 0 || !ma_arch_is_restart(ret))
-		return;
-	s->regs.rax = ret == -K_ERESTART_RESTARTBLOCK ? SYS_restart_syscall
-						      : (unsigned long long)nr;
-	s->regs.rip -= 2;                   /* length of "syscall" */
+	if (nr >= 0 && is_restart(ret)) {
+		s->regs.rax = ret == -K_ERESTART_RESTARTBLOCK ? SYS_restart_syscall
+							      : (unsigned long long)nr;
+		s->regs.rip -= 2;           /* length of "syscall" */
+	}
 	s->regs.orig_rax = (unsigned long long)-1;
 }
 
@@ -171,4 +148,132 @@ void ma_arch_eintr_to_restart(struct ma_arch_state *s)
 	default:
 		break;
 	}
+}
+
+/* The kernel's struct rt_sigframe up to uc_sigmask (uapi asm/sigcontext.h,
+ * asm/ucontext.h): what rt_sigreturn reads at sp - 8. */
+struct sigframe {
+	uint64_t pretcode;
+	uint64_t uc_flags, uc_link;
+	uint64_t ss_sp;
+	int32_t ss_flags, ss_pad;
+	uint64_t ss_size;
+	uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
+	uint64_t rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp, rip, eflags;
+	uint16_t cs, gs, fs, ss;
+	uint64_t err, trapno, oldmask, cr2, fpstate, reserved1[8];
+	uint64_t sigmask;
+};
+
+#define UC_FLAGS 0x7            /* UC_FP_XSTATE | UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS */
+#define SIGINFO_SIZE 128        /* the rest of struct rt_sigframe */
+#define FP_XSTATE_MAGIC1 0x46505853U
+#define FP_XSTATE_MAGIC2 0x46505845U
+#define SW_BYTES_OFFSET 464     /* struct _fpx_sw_bytes in the FXSAVE area */
+
+static void fill_regs(struct sigframe *f, const struct user_regs_struct *r)
+{
+	f->r8 = r->r8; f->r9 = r->r9; f->r10 = r->r10; f->r11 = r->r11;
+	f->r12 = r->r12; f->r13 = r->r13; f->r14 = r->r14; f->r15 = r->r15;
+	f->rdi = r->rdi; f->rsi = r->rsi; f->rbp = r->rbp; f->rbx = r->rbx;
+	f->rdx = r->rdx; f->rax = r->rax; f->rcx = r->rcx; f->rsp = r->rsp;
+	f->rip = r->rip; f->eflags = r->eflags;
+	f->cs = (uint16_t)r->cs; f->gs = (uint16_t)r->gs; f->fs = (uint16_t)r->fs;
+	f->ss = (uint16_t)r->ss;
+}
+
+/* The XSAVE image as a signal frame carries it: ptrace puts XCR0 where
+ * the frame's software bytes go (magic, sizes, features) and no magic2. */
+static size_t fill_fpstate(unsigned char *fp, const struct ma_arch_state *s)
+{
+	uint32_t sw[4], magic2 = FP_XSTATE_MAGIC2;
+	uint64_t xcr0;
+
+	if (!s->have_xstate) {   /* FXSAVE only: restored as such */
+		memcpy(fp, &s->fp, sizeof(s->fp));
+		memset(fp + SW_BYTES_OFFSET, 0, 48);
+		return sizeof(s->fp);
+	}
+	memcpy(fp, s->xstate, s->xlen);
+	memcpy(&xcr0, fp + SW_BYTES_OFFSET, sizeof(xcr0));
+	memset(fp + SW_BYTES_OFFSET, 0, 48);
+	sw[0] = FP_XSTATE_MAGIC1;
+	sw[1] = (uint32_t)s->xlen + sizeof(magic2);   /* extended_size */
+	memcpy(fp + SW_BYTES_OFFSET, sw, 8);
+	memcpy(fp + SW_BYTES_OFFSET + 8, &xcr0, 8);       /* xfeatures */
+	sw[0] = (uint32_t)s->xlen;                        /* xstate_size */
+	memcpy(fp + SW_BYTES_OFFSET + 16, sw, 4);
+	memcpy(fp + s->xlen, &magic2, sizeof(magic2));
+	return s->xlen + sizeof(magic2);
+}
+
+size_t ma_arch_sigframe(const struct ma_arch_state *resume, uint64_t mask,
+			unsigned long top, unsigned long ret, void *buf, size_t size,
+			unsigned long *frame)
+{
+	size_t fplen = (resume->have_xstate ? resume->xlen : sizeof(resume->fp)) + 4;
+	unsigned long fp_at = (top - fplen) & ~63UL;         /* XRSTOR wants 64 */
+	unsigned long f_at = ((fp_at - sizeof(struct sigframe) - SIGINFO_SIZE) & ~15UL) - 8;
+	size_t len = top - f_at;
+	struct sigframe f;
+
+	if (len > size)
+		return 0;
+	memset(buf, 0, len);
+	memset(&f, 0, sizeof(f));
+	f.pretcode = ret;
+	f.uc_flags = UC_FLAGS;
+	/* An invalid mode makes rt_sigreturn leave the alternate signal stack
+	 * as it is (do_sigaltstack fails, the error is ignored). */
+	f.ss_flags = 4;
+	fill_regs(&f, &resume->regs);
+	f.fpstate = fp_at;
+	f.sigmask = mask;
+	memcpy(buf, &f, sizeof(f));
+	fill_fpstate((unsigned char *)buf + (fp_at - f_at), resume);
+	*frame = f_at;
+	return len;
+}
+
+static const unsigned char restorer[] = {
+	0x48, 0xc7, 0xc0, 0x0f, 0x00, 0x00, 0x00,   /* mov $15, %rax (rt_sigreturn) */
+	0x0f, 0x05,                                 /* syscall */
+};
+
+const unsigned char *ma_arch_restorer_code(size_t *len)
+{
+	*len = sizeof(restorer);
+	return restorer;
+}
+
+static unsigned char *put_imm(unsigned char *p, unsigned char op, uint32_t v)
+{
+	*p++ = op;
+	memcpy(p, &v, 4);
+	return p + 4;
+}
+
+size_t ma_arch_stub(unsigned char *buf, size_t size, pid_t pid, int sig, size_t *stop_off)
+{
+	unsigned char *p = buf;
+
+	if (size < 36)
+		return 0;
+	*p++ = 0x49; *p++ = 0x89; *p++ = 0xc4;            /* mov %rax, %r12 */
+	p = put_imm(p, 0xb8, SYS_gettid);                 /* mov $nr, %eax */
+	*p++ = 0x0f; *p++ = 0x05;                         /* syscall */
+	*p++ = 0x89; *p++ = 0xc6;                         /* mov %eax, %esi */
+	p = put_imm(p, 0xb8, SYS_tgkill);                 /* mov $nr, %eax */
+	p = put_imm(p, 0xbf, (uint32_t)pid);              /* mov $pid, %edi */
+	p = put_imm(p, 0xba, (uint32_t)sig);              /* mov $sig, %edx */
+	*p++ = 0x0f; *p++ = 0x05;                         /* syscall */
+	*stop_off = (size_t)(p - buf);
+	p = put_imm(p, 0xb8, SYS_rt_sigreturn);           /* mov $15, %eax */
+	*p++ = 0x0f; *p++ = 0x05;                         /* syscall */
+	return (size_t)(p - buf);
+}
+
+unsigned long ma_arch_stub_result(const struct ma_arch_state *s)
+{
+	return s->regs.r12;
 }

@@ -44,20 +44,37 @@ struct ma_touched {             /* saved stack bytes, restored on release */
 	unsigned char *bytes;
 };
 
+/* What a call returns through (safe_return.c), found before the seize. */
+struct ma_safe_return {
+	unsigned long restorer;     /* libc's rt_sigreturn restorer */
+	size_t restorer_len;
+	int stub_sig;               /* default-ignored, not caught by the target */
+};
+
+enum ma_stop_kind {
+	MA_STOP_EVENT,              /* PTRACE_EVENT_STOP (interrupt, group stop) */
+	MA_STOP_SIGNAL,             /* signal-delivery-stop */
+	MA_STOP_SYSCALL,            /* syscall-entry-stop */
+};
+
 struct ma_inj {
 	pid_t pid, tid;
 	int group_stopped;          /* the target was stopped (SIGSTOP) when seized */
-	int at_signal_stop;         /* current stop is a signal-delivery-stop */
-	int prepared;               /* mask saved, async signals blocked */
+	int stop_kind;              /* the current stop (enum ma_stop_kind) */
+	int prepared;               /* mask saved */
 	int dirty;                  /* registers changed since the seize */
+	int abandoned;              /* a call left to finish on its own: hands off */
 	int attempts;
 	struct ma_arch_state *orig; /* registers as found (the thread's truth) */
 	struct ma_arch_state *work;
-	uint64_t orig_mask;
+	uint64_t orig_mask, call_mask;
 	int mask_set;
 	unsigned long stack_top;    /* next free byte (exclusive) of our stack data */
 	struct ma_touched touched;
 	double t_seized;
+	struct ma_safe_return ret;
+	unsigned long stub;         /* the stub's page in the target, 0 if none yet */
+	size_t stub_stop_off;       /* pc offset of the stub's signal stop */
 };
 
 /* Waits for the next stop of inj->tid, up to deadline (ms, ma_inj_now_ms
@@ -68,14 +85,51 @@ int ma_inj_wait(struct ma_inj *inj, double deadline, struct ma_inj_error *err);
 int ma_inj_attach_thread(struct ma_inj *inj, pid_t tid, struct ma_inj_error *err);
 /* Lets the untouched thread run for us microseconds, then stops it again. */
 int ma_inj_let_run(struct ma_inj *inj, long us, struct ma_inj_error *err);
-/* Saves the thread's signal mask and blocks async signals, once per thread. */
+/* Saves the stack bytes [addr, end of what we wrote) before we overwrite them. */
+int ma_inj_touch(struct ma_inj *inj, unsigned long addr, struct ma_inj_error *err);
+/* Saves the thread's signal mask, once per thread. */
 int ma_inj_prepare(struct ma_inj *inj, struct ma_inj_error *err);
 /* Restores and detaches the current thread, inj stays allocated. */
 int ma_inj_detach_thread(struct ma_inj *inj);
 
+/* safe_return.c: a call returns into a stub (or libc's restorer) above an
+ * rt_sigreturn frame that gives the thread back its state by itself, so
+ * the tracer may vanish at any instant. */
+int ma_inj_resolve_return(pid_t pid, struct ma_safe_return *r, struct ma_inj_error *err);
+/* Writes the frame below inj->stack_top, sets the registers for
+ * func(args) returning to ret, then the call's signal mask. */
+int ma_inj_enter_call(struct ma_inj *inj, unsigned long func, const unsigned long *args,
+		      int nargs, unsigned long ret, struct ma_inj_error *err);
+/* Finds (an earlier injection's) or maps the stub's page and writes the
+ * stub. */
+int ma_inj_stub_create(struct ma_inj *inj, struct ma_inj_error *err);
+/* Stops a call still running and lets it go on untraced: its return
+ * restores the thread.  inj is abandoned (release only frees it). */
+void ma_inj_abandon(struct ma_inj *inj);
+/* 1 when sig at a signal-delivery-stop is a fault in code we called. */
+int ma_inj_is_fault(struct ma_inj *inj, int sig, siginfo_t *si);
+
 /* 1 when the stopped thread is at a safe point, 0 when not (reason in
  * why), -1 when it could not be unwound. */
 int ma_inj_thread_is_safe(pid_t pid, pid_t tid, char *why, size_t whysz);
+
+/* The steps of an injection after which the tracer may vanish, named for
+ * the test hook (test_kill.c), which SIGKILLs this process at the one
+ * MEMATTACH_TEST_KILL_AT_STEP names.  Tests loop over 1..MA_STEP_LAST. */
+enum ma_inj_step {
+	MA_STEP_SEIZED = 1,     /* a thread in its interrupt stop, untouched */
+	MA_STEP_FRAME,          /* a call's frame written below the stack */
+	MA_STEP_CALL_REGS,      /* the registers set for a call */
+	MA_STEP_CALL_MASK,      /* the call's signal mask set */
+	MA_STEP_RESUMED,        /* a call running (to the stub or the restorer) */
+	MA_STEP_STUB,           /* the stub's page mapped and written */
+	MA_STEP_DATA,           /* data pushed below the stack */
+	MA_STEP_MASK_BACK,      /* the thread's own mask restored */
+	MA_STEP_REGS_BACK,      /* the thread's own registers restored */
+	MA_STEP_LAST = MA_STEP_REGS_BACK
+};
+void ma_inj_checkpoint(enum ma_inj_step step);
+extern pid_t ma_inj_caller;   /* who called ma_inject_library (the tracer's parent) */
 
 int ma_inj_mem_read(pid_t pid, unsigned long addr, void *buf, size_t len);
 int ma_inj_mem_write(pid_t pid, unsigned long addr, const void *buf, size_t len);

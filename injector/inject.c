@@ -1,16 +1,25 @@
 /* inject.c — the whole job: dlopen a library in the target and call its
- * entry point, with the target stopped as briefly as possible. */
+ * entry point, with the target stopped as briefly as possible, from a
+ * child process of the caller (the tracer) whose time the caller bounds. */
 #include "config.h"
 #include "injector/inj_internal.h"
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define CALL_TIMEOUT_MS 10000
 #define SAFE_POINT_MS 2000
+/* Every wait of the tracer is bounded (safe point, three calls, the stub's
+ * two); past this the caller kills the tracer. */
+#define TRACER_BOUND_MS (SAFE_POINT_MS + 3 * CALL_TIMEOUT_MS + 6000)
 
 static int run_calls(struct ma_inj *inj, const struct ma_inj_syms *syms, const char *so_path,
 		     const char *entry_symbol, const char *arg, long *entry_result,
@@ -53,9 +62,9 @@ static int run_calls(struct ma_inj *inj, const struct ma_inj_syms *syms, const c
 	return 0;
 }
 
-int ma_inject_library_stats(pid_t pid, const char *so_path, const char *entry_symbol,
-			    const char *arg, long *entry_result,
-			    struct ma_inj_stats *stats, struct ma_inj_error *err)
+static int inject_here(pid_t pid, const char *so_path, const char *entry_symbol,
+		       const char *arg, long *entry_result,
+		       struct ma_inj_stats *stats, struct ma_inj_error *err)
 {
 	double t0 = ma_inj_now_ms(), t_seize = 0;
 	char path[PATH_MAX + 64];
@@ -63,10 +72,6 @@ int ma_inject_library_stats(pid_t pid, const char *so_path, const char *entry_sy
 	struct ma_inj *inj = NULL;
 	int rc;
 
-	if (stats)
-		memset(stats, 0, sizeof(*stats));
-	if (err)
-		memset(err, 0, sizeof(*err));
 	if (!so_path || so_path[0] != '/' || !entry_symbol)
 		return ma_inj_fail(err, MA_INJ_ERR_NO_LIBRARY, EINVAL,
 				   "the library path must be absolute (got %s)", so_path ? so_path : "none");
@@ -102,6 +107,105 @@ int ma_inject_library_stats(pid_t pid, const char *so_path, const char *entry_sy
 		stats->total_ms = ma_inj_now_ms() - t0;
 	}
 	return rc;
+}
+
+struct tracer_result {
+	int rc;
+	long entry_result;
+	struct ma_inj_stats stats;
+	struct ma_inj_error err;
+};
+
+/* The tracer: job-control stops (Ctrl-Z) held off, dies with its parent. */
+static void tracer_main(int fd, pid_t parent, pid_t pid, const char *so_path,
+			const char *entry_symbol, const char *arg)
+{
+	struct tracer_result r;
+	sigset_t stops;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != parent)
+		_exit(1);
+	ma_inj_caller = parent;
+	sigemptyset(&stops);
+	sigaddset(&stops, SIGTSTP);
+	sigaddset(&stops, SIGTTIN);
+	sigaddset(&stops, SIGTTOU);
+	sigprocmask(SIG_BLOCK, &stops, NULL);
+	memset(&r, 0, sizeof(r));
+	r.rc = inject_here(pid, so_path, entry_symbol, arg, &r.entry_result, &r.stats, &r.err);
+	_exit(write(fd, &r, sizeof(r)) == (ssize_t)sizeof(r) ? 0 : 1);
+}
+
+/* Waits for the tracer's result within TRACER_BOUND_MS.  A tracer found
+ * stopped (SIGSTOP) is killed at once: the target must not wait for it. */
+static int wait_tracer(pid_t child, int fd, struct tracer_result *r)
+{
+	double deadline = ma_inj_now_ms() + TRACER_BOUND_MS;
+	size_t got = 0;
+	int st;
+
+	while (got < sizeof(*r)) {
+		struct pollfd p = { fd, POLLIN, 0 };
+		ssize_t n;
+
+		if (ma_inj_now_ms() > deadline)
+			return -1;
+		/* stopped: give up now; exited: its result is in the pipe or lost */
+		if (waitpid(child, &st, WNOHANG | WUNTRACED) == child && WIFSTOPPED(st))
+			return -1;
+		if (poll(&p, 1, 10) <= 0)
+			continue;
+		n = read(fd, (char *)r + got, sizeof(*r) - got);
+		if (n == 0 || (n < 0 && errno != EINTR))
+			return -1;
+		got += n > 0 ? (size_t)n : 0;
+	}
+	return 0;
+}
+
+int ma_inject_library_stats(pid_t pid, const char *so_path, const char *entry_symbol,
+			    const char *arg, long *entry_result,
+			    struct ma_inj_stats *stats, struct ma_inj_error *err)
+{
+	struct tracer_result r;
+	pid_t parent = getpid(), child;
+	int fd[2], ok;
+
+	if (stats)
+		memset(stats, 0, sizeof(*stats));
+	if (err)
+		memset(err, 0, sizeof(*err));
+	if (pipe2(fd, O_CLOEXEC))
+		return ma_inj_fail(err, MA_INJ_ERR_SYSTEM, errno, "pipe: %s", strerror(errno));
+	if ((child = fork()) < 0) {
+		close(fd[0]);
+		close(fd[1]);
+		return ma_inj_fail(err, MA_INJ_ERR_SYSTEM, errno, "fork: %s", strerror(errno));
+	}
+	if (child == 0) {
+		close(fd[0]);
+		tracer_main(fd[1], parent, pid, so_path, entry_symbol, arg);
+	}
+	close(fd[1]);
+	ok = wait_tracer(child, fd[0], &r) == 0;
+	close(fd[0]);
+	if (!ok)
+		kill(child, SIGKILL);   /* the target then restores itself */
+	while (waitpid(child, NULL, 0) < 0 && errno == EINTR)
+		;
+	if (!ok)
+		return ma_inj_fail(err, MA_INJ_ERR_CALL, ETIMEDOUT,
+				   "the injection into process %d was stopped or took longer than "
+				   "%d ms, and was abandoned (the process goes on)", (int)pid,
+				   TRACER_BOUND_MS);
+	if (entry_result)
+		*entry_result = r.entry_result;
+	if (stats)
+		*stats = r.stats;
+	if (err)
+		*err = r.err;
+	return r.rc;
 }
 
 int ma_inject_library(pid_t pid, const char *so_path, const char *entry_symbol,

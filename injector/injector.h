@@ -11,12 +11,18 @@
  * mount namespace; the injector reads the target's files through
  * /proc/PID/root so that containers work.  x86_64 only for now (arch.h).
  *
- * Limits: glibc targets only (musl: no); Linux >= 5.0 (PTRACE_GETSIGMASK
- * returning the saved mask of a thread inside sigsuspend/ppoll/pselect);
- * epoll_wait interrupted by our stop is restarted with its full timeout; in
- * a process stopped by SIGSTOP only the borrowed thread runs, so a dlopen
- * that needs a lock another stopped thread holds times out (10 s) and is
- * abandoned half-way. */
+ * Every call returns through an rt_sigreturn frame that gives the thread
+ * back its registers, FP state and signal mask by itself (safe_return.c):
+ * the caller may die (SIGKILL) at any instant and the target runs on.
+ *
+ * Limits: glibc targets only (musl: no); Linux >= 5.3 (PTRACE_GETSIGMASK
+ * returning the saved mask of a thread inside sigsuspend/ppoll/pselect,
+ * PTRACE_GET_SYSCALL_INFO); the target must leave one of SIGURG, SIGWINCH,
+ * SIGCHLD uncaught (the stub's signal); epoll_wait interrupted by our stop
+ * is restarted with its full timeout; in a process stopped by SIGSTOP only
+ * the borrowed thread runs, so a dlopen that needs a lock another stopped
+ * thread holds times out (10 s) and is left to finish when the process
+ * continues. */
 #ifndef MEMATTACH_INJECTOR_H
 #define MEMATTACH_INJECTOR_H
 
@@ -44,9 +50,6 @@ struct ma_inj_error {
 	int sys_errno;   /* errno behind it, 0 if none */
 	char msg[512];   /* one line: the problem and what to do */
 };
-
-/* Maps an error to cli/util/exit_codes.h's enum ma_exit value. */
-int ma_inj_exit_code(const struct ma_inj_error *err);
 
 /* Preflight: existence, zombie, kernel thread, self, permission (uid,
  * CAP_SYS_PTRACE, kernel.yama.ptrace_scope), dynamic loader + glibc present.
@@ -79,8 +82,11 @@ unsigned long ma_inj_push_string(struct ma_inj *inj, const char *s, struct ma_in
 
 /* Calls func(args[0..nargs-1]) (integer/pointer args, nargs <= 6) on the
  * seized thread, with all asynchronous signals blocked, and stores the raw
- * return register in *ret.  Registers are restored on release.
- * timeout_ms <= 0 means 10 s. */
+ * return register in *ret.  Registers are restored on release.  The first
+ * call into a process maps a one-page stub there, which stays (later
+ * injections reuse it).  A call
+ * that does not return within timeout_ms (<= 0: 10 s) is left to finish
+ * on its own, untraced: inj is then only good for ma_inj_release. */
 int ma_inj_call(struct ma_inj *inj, unsigned long func, const unsigned long *args,
 		int nargs, unsigned long *ret, int timeout_ms, struct ma_inj_error *err);
 
@@ -124,6 +130,10 @@ struct ma_inj_stats {
  * result goes to *entry_result.  arg may be NULL.  A library already loaded
  * is reused (dlopen returns the same handle, constructors do not run
  * again).  stats may be NULL.
+ * The work is done by a child process (the tracer), which dies with the
+ * calling thread and ignores Ctrl-Z; the caller waits for it at most
+ * ~38 s and kills it when it finds it stopped, so a stopped caller or
+ * tracer never holds the target for long.
  * What the entry point must know: it runs on a borrowed thread of the
  * target, with every asynchronous signal blocked (threads it creates
  * inherit that mask); arg lives on that thread's stack only until the entry

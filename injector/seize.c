@@ -68,7 +68,6 @@ static int wait_interrupt_stop(struct ma_inj *inj, struct ma_inj_error *err)
 		if ((st >> 16) == PTRACE_EVENT_STOP) {
 			if (is_stop_sig(WSTOPSIG(st)))
 				inj->group_stopped = 1;
-			inj->at_signal_stop = 0;
 			return 0;
 		}
 		/* signal-delivery-stop (or a stray trap): let it go on */
@@ -108,13 +107,28 @@ static int seize_failed(struct ma_inj *inj, pid_t tid, struct ma_inj_error *err)
 			   (int)inj->pid, strerror(e));
 }
 
+/* epoll_wait & co return EINTR for our stop alone: make them restart (or
+ * EINTR if a handler runs), as if we had not been there.  At once, so that
+ * it holds however the thread leaves this stop. */
+static int fix_eintr(struct ma_inj *inj)
+{
+	ma_arch_state_copy(inj->work, inj->orig);
+	ma_arch_eintr_to_restart(inj->work);
+	if (ma_arch_retval(inj->work) == ma_arch_retval(inj->orig))
+		return 0;
+	if (ma_arch_set_gp(inj->tid, inj->work))
+		return -1;
+	ma_arch_state_copy(inj->orig, inj->work);
+	return 0;
+}
+
 int ma_inj_attach_thread(struct ma_inj *inj, pid_t tid, struct ma_inj_error *err)
 {
 	int rc;
 
 	inj->tid = tid;
 	inj->group_stopped = thread_state(inj->pid, tid) == 'T';
-	inj->at_signal_stop = 0;
+	inj->stop_kind = MA_STOP_EVENT;
 	inj->prepared = 0;
 	inj->dirty = 0;
 	inj->mask_set = 0;
@@ -130,7 +144,7 @@ int ma_inj_attach_thread(struct ma_inj *inj, pid_t tid, struct ma_inj_error *err
 		ptrace(PTRACE_DETACH, tid, 0, 0);
 		return rc;
 	}
-	if (ma_arch_get(tid, inj->orig)) {
+	if (ma_arch_get(tid, inj->orig) || fix_eintr(inj)) {
 		rc = ma_inj_fail(err, MA_INJ_ERR_SYSTEM, errno, "cannot read thread %d's registers: %s",
 				 (int)tid, strerror(errno));
 		ptrace(PTRACE_DETACH, tid, 0, 0);
@@ -138,20 +152,7 @@ int ma_inj_attach_thread(struct ma_inj *inj, pid_t tid, struct ma_inj_error *err
 	}
 	inj->stack_top = ma_arch_sp(inj->orig) - ma_arch_redzone();
 	inj->touched.lo = inj->touched.hi = inj->stack_top;
-	return 0;
-}
-
-/* epoll_wait & co return EINTR for our stop alone: make them restart (or
- * EINTR if a handler runs), as if we had not been there.  Before any resume. */
-static int fix_eintr(struct ma_inj *inj)
-{
-	ma_arch_state_copy(inj->work, inj->orig);
-	ma_arch_eintr_to_restart(inj->work);
-	if (ma_arch_retval(inj->work) == ma_arch_retval(inj->orig))
-		return 0;
-	if (ma_arch_set_gp(inj->tid, inj->work))
-		return -1;
-	ma_arch_state_copy(inj->orig, inj->work);
+	ma_inj_checkpoint(MA_STEP_SEIZED);
 	return 0;
 }
 
@@ -167,35 +168,49 @@ int ma_inj_let_run(struct ma_inj *inj, long us, struct ma_inj_error *err)
 	return ma_inj_attach_thread(inj, tid, err);
 }
 
+/* The registers to resume with for good.  From a signal-delivery-stop the
+ * kernel itself restarts an interrupted syscall (or makes it EINTR when a
+ * handler runs), exactly as without us; from any other stop we do it, and
+ * at a syscall-entry stop no syscall may be left pending. */
+static void final_state(struct ma_inj *inj)
+{
+	ma_arch_state_copy(inj->work, inj->orig);
+	if (inj->stop_kind != MA_STOP_SIGNAL)
+		ma_arch_restart_syscall(inj->work);
+}
+
+/* In this order, so that each step leaves a thread that runs on correctly
+ * if we vanish after it: while the registers are ours the frame below
+ * them restores mask and registers, so the mask goes back first, then the
+ * registers, and only then the stack bytes under the frame.  (The stub's
+ * page stays: see ma_inj_stub_create.) */
 int ma_inj_detach_thread(struct ma_inj *inj)
 {
 	int rc = 0;
 
+	if (inj->abandoned)
+		return -1;
+	if (inj->mask_set) {
+		if (ptrace(PTRACE_SETSIGMASK, inj->tid, (void *)sizeof(inj->orig_mask),
+			   &inj->orig_mask) == -1)
+			rc = -1;
+		inj->mask_set = 0;
+		ma_inj_checkpoint(MA_STEP_MASK_BACK);
+	}
+	if (inj->dirty) {
+		final_state(inj);
+		if (ma_arch_set(inj->tid, inj->work))
+			rc = -1;
+		ma_inj_checkpoint(MA_STEP_REGS_BACK);
+	}
+	inj->dirty = 0;
 	if (inj->touched.bytes && inj->touched.lo < inj->touched.hi &&
-	    ma_inj_mem_write(inj->pid, inj->touched.lo, inj->touched.bytes,
+	    ma_inj_mem_write(inj->tid, inj->touched.lo, inj->touched.bytes,
 			     inj->touched.hi - inj->touched.lo))
 		rc = -1;
 	free(inj->touched.bytes);
 	inj->touched.bytes = NULL;
 	inj->touched.lo = inj->touched.hi = 0;
-	if (inj->mask_set &&
-	    ptrace(PTRACE_SETSIGMASK, inj->tid, (void *)sizeof(inj->orig_mask), &inj->orig_mask) == -1)
-		rc = -1;
-	inj->mask_set = 0;
-	if (!inj->dirty && fix_eintr(inj))
-		rc = -1;
-	if (inj->dirty) {
-		ma_arch_state_copy(inj->work, inj->orig);
-		ma_arch_eintr_to_restart(inj->work);
-		/* From a signal-delivery-stop the kernel itself restarts the
-		 * interrupted syscall (or turns it into EINTR when a handler runs),
-		 * exactly as without us.  From any other stop, do it by hand. */
-		if (!inj->at_signal_stop)
-			ma_arch_restart_syscall(inj->work);
-		if (ma_arch_set(inj->tid, inj->work))
-			rc = -1;
-	}
-	inj->dirty = 0;
 	/* Detach re-queues a group stop that is still in effect: a stopped
 	 * target stays stopped. */
 	if (ptrace(PTRACE_DETACH, inj->tid, 0, 0) == -1)
@@ -224,7 +239,7 @@ int ma_inj_seize(pid_t pid, pid_t tid, struct ma_inj **out, struct ma_inj_error 
 	if (access(path, F_OK) != 0)
 		rc = ma_inj_fail(err, MA_INJ_ERR_NO_PROCESS, errno,
 				 "no thread %d in process %d", (int)tid, (int)pid);
-	else
+	else if ((rc = ma_inj_resolve_return(pid, &inj->ret, err)) == 0)
 		rc = ma_inj_attach_thread(inj, tid, err);
 	if (rc) {
 		ma_arch_state_free(inj->orig);

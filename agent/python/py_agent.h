@@ -11,6 +11,7 @@
 #define MEMATTACH_PY_AGENT_H
 
 #include <stdint.h>
+#include MA_AGENT_ARCH_H
 #include "../agent_internal.h"
 
 #define MA_PY_MAX_FRAMES 128     /* Python frames kept per stack */
@@ -94,7 +95,7 @@ uint32_t ma_py_frame_id(uintptr_t code, uint32_t offset) MA_HIDDEN;
 /* Reading interpreter objects (py_code.c). */
 static inline uintptr_t ma_py_rd(uintptr_t a) { return *(const uintptr_t *)a; }
 /* Cheap plausibility of a pointer we are about to follow. */
-static inline int ma_py_ptr_ok(uintptr_t p) { return p >= 4096 && !(p & 7) && p < (1ull << 47); }
+static inline int ma_py_ptr_ok(uintptr_t p) { return p >= 4096 && !(p & 7) && p < MA_USER_ADDR_END; }
 static inline int ma_py_is(uintptr_t obj, uintptr_t type)
 {
 	return ma_py_ptr_ok(obj) && ma_py_rd(obj + 8) == type;

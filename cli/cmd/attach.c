@@ -15,6 +15,7 @@
 #include "cli/cmd/commands.h"
 #include "cli/util/exit_codes.h"
 #include "injector/injector.h"
+#include "cli/cmd/inject_exit.h"
 #include "cli/util/parse_units.h"
 #include "cli/capture/session.h"
 #include "cli/cmd/agent_place.h"
@@ -169,7 +170,7 @@ int ma_attach_main(int argc, char **argv)
 	struct ma_inj_error ie;
 	if (ma_inj_check_target(pid, &ie) != 0) {
 		fprintf(stderr, "memattach: %s\n", ie.msg);
-		return ma_inj_exit_code(&ie);
+		return ma_inject_exit_code(&ie);
 	}
 	if (!ma_find_agent(agent, sizeof(agent))) {
 		fprintf(stderr, "memattach: agent library not found (looked at $MEMATTACH_AGENT, the build tree and %s): reinstall memattach or set MEMATTACH_AGENT\n", PKGLIBDIR);
@@ -235,7 +236,7 @@ int ma_attach_main(int argc, char **argv)
 	if (ma_inject_library(pid, agent_t, "memattach_agent_start", cfg, &result, &ie) != 0) {
 		fprintf(stderr, "memattach: %s\n", ie.msg);
 		ma_session_abandon(&s);
-		return ma_inj_exit_code(&ie);
+		return ma_inject_exit_code(&ie);
 	}
 	if (result != 0) {
 		int busy = result == -EALREADY;

@@ -7,6 +7,7 @@
 #include "config.h"
 #include "injector/injector.h"
 #include "cli/util/exit_codes.h"
+#include "cli/cmd/inject_exit.h"
 
 #include <dirent.h>
 #include <dlfcn.h>
@@ -279,8 +280,8 @@ static int expect_err(pid_t pid, int code, int exit_code, const char *what)
 
 	if (rc != code || err.code != code)
 		return fail("%s: got code %d (%s), want %d", what, rc, rc ? err.msg : "ok", code);
-	if (ma_inj_exit_code(&err) != exit_code)
-		return fail("%s: exit code %d, want %d", what, ma_inj_exit_code(&err), exit_code);
+	if (ma_inject_exit_code(&err) != exit_code)
+		return fail("%s: exit code %d, want %d", what, ma_inject_exit_code(&err), exit_code);
 	if (!err.msg[0] || strchr(err.msg, '\n'))
 		return fail("%s: message is not one line", what);
 	printf("  %s: %s\n", what, err.msg);
@@ -367,7 +368,7 @@ static int t_errors(void)
 	{
 		struct ma_inj_error err;
 		rc = ma_inject_library(c.pid, "/nonexistent/lib.so", "x", NULL, NULL, &err);
-		if (rc != MA_INJ_ERR_NO_LIBRARY || ma_inj_exit_code(&err) != MA_EXIT_NO_AGENT) {
+		if (rc != MA_INJ_ERR_NO_LIBRARY || ma_inject_exit_code(&err) != MA_EXIT_NO_AGENT) {
 			kill_child(&c);
 			return fail("missing library: code %d (%s)", rc, err.msg);
 		}
@@ -399,7 +400,7 @@ static int t_errors(void)
 			    setresuid(65534, 65534, 65534))
 				_exit(3);
 			if (ma_inj_check_target(c.pid, &err) != MA_INJ_ERR_NOT_PERMITTED ||
-			    ma_inj_exit_code(&err) != MA_EXIT_NOT_PERMITTED)
+			    ma_inject_exit_code(&err) != MA_EXIT_NOT_PERMITTED)
 				_exit(1);
 			printf("  other user: %s\n", err.msg);
 			fflush(stdout);
