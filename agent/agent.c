@@ -206,6 +206,12 @@ static int session_setup(void)
 	ma_clock_tick();
 	first_seq = atomic_load(&ma_seq);
 	ma_writer_set_header(send_header);
+	/* Every entry patched before the hooks record: patched one by one
+	 * with tracking on, a thread could see its free hooked while its
+	 * malloc still went straight to libc (frees without allocations).
+	 * The second pass takes objects a dlopen added meanwhile (h_dlopen
+	 * patches only while tracking). */
+	ma_got_patch_all();
 	atomic_store(&ma_tracking, 1);
 	ma_got_patch_all();
 	/* Frees before this went unseen: no Python walk may trust an older
