@@ -299,6 +299,16 @@ int memattach_agent_stop(void)
 	return was ? 0 : -EALREADY;
 }
 
+int memattach_agent_sync(unsigned long long id)
+{
+	if (!id)
+		return -EINVAL;
+	ma_tls.guard++;
+	int r = ma_writer_sync(id);
+	ma_tls.guard--;
+	return r;
+}
+
 int memattach_agent_active(void)
 {
 	return atomic_load(&ma_tracking);

@@ -36,6 +36,13 @@ MEMATTACH_AGENT_API int memattach_agent_start(const char *config);
  * flush and close.  Returns 0, or -EALREADY when not tracking. */
 MEMATTACH_AGENT_API int memattach_agent_stop(void);
 
+/* For in-process use (the Python Tracker): flushes every thread's events
+ * and sends a Tick with sync_id = id (nonzero) whose watermark covers every
+ * event made before the call, then returns 0 once it is sent; a reader of
+ * the stream that sees that Tick knows the state up to this call.
+ * -EPIPE when the session ended first, -EINVAL for id 0. */
+MEMATTACH_AGENT_API int memattach_agent_sync(unsigned long long id);
+
 /* 1 while tracking, 0 when inert. */
 MEMATTACH_AGENT_API int memattach_agent_active(void);
 

@@ -306,5 +306,9 @@ void ma_writer_notify(void) MA_HIDDEN;
 /* Asks the writer to stop and waits for it. */
 void ma_writer_stop(int reason) MA_HIDDEN;
 int ma_writer_running(void) MA_HIDDEN;
+/* Makes the writer send a Tick carrying id whose watermark covers every
+ * event recorded before the call, and waits until it is sent.  0, or
+ * -EPIPE when the session ended first. */
+int ma_writer_sync(uint64_t id) MA_HIDDEN;
 
 #endif
