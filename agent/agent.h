@@ -13,6 +13,9 @@
  *                   (default 100000)
  *   onstall=drop|end past it: drop events and count them (default), or
  *                   end the session
+ *   inproc=1        started by the program itself (the Python Tracker): the
+ *                   setup is done in the start call, as when preloaded,
+ *                   so that everything after the call is tracked
  *   pid=N           (LD_PRELOAD only) start only in process N: the one
  *                   `run` started and the programs it execs in place
  * Unknown keys are ignored so that an older agent accepts a newer CLI. */

@@ -23,6 +23,7 @@ struct ma_config {
 	char socket_path[108];
 	unsigned depth;
 	int attached;
+	int inproc;               /* started by the program itself (agent.h) */
 	int pyalloc;              /* wrap the PyMem domains */
 	int pynative;             /* Python processes: keep every native frame */
 	uint64_t stall_ns;        /* longest wait for a CLI that does not read */

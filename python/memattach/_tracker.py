@@ -105,7 +105,7 @@ class Tracker:
         return info["socket"], info["agent"]
 
     def _config(self, socket_path):
-        cfg = "socket=%s;depth=%d;attached=1" % (socket_path, self.native_depth)
+        cfg = "socket=%s;depth=%d;attached=1;inproc=1" % (socket_path, self.native_depth)
         if self.trace_python_allocators:
             cfg += ";pyalloc=1"
         if self.native_traces:
