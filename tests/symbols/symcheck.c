@@ -77,6 +77,7 @@ static int strip(const char *in, const char *out)
 
 static int resymbolize(const char *in, const char *out, const char *root)
 {
+	char data[64];   /* the capture being written, read back through its fd */
 	char err[512];
 	ma_capture_reader *r = ma_capture_reader_open(in, err, sizeof err);
 	if (!r) {
@@ -100,7 +101,7 @@ static int resymbolize(const char *in, const char *out, const char *root)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	int n = -1;
 	if (ma_capture_writer_flush(w) == 0)
-		n = ma_symbolize_capture(out, w, root, err, sizeof err);
+		n = ma_symbolize_capture(ma_capture_writer_data_path(w, data, sizeof data), w, root, err, sizeof err);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	if (ma_capture_writer_close(w) < 0 || n < 0) {
 		fprintf(stderr, "symcheck: %s\n", n < 0 ? err : ma_capture_writer_error(NULL));
