@@ -868,7 +868,7 @@ static void take_snapshot(ma_analysis *a, uint64_t time_ns)
 		return;
 	}
 	a->snapshots = g;
-	qsort(p->dirty, p->ndirty, sizeof *p->dirty, cmp_u32);
+	if (p->ndirty > 1) qsort(p->dirty, p->ndirty, sizeof *p->dirty, cmp_u32);
 	for (size_t i = 0; i < p->ndirty; i++)
 		ch[i] = (ma_snap_entry){ p->dirty[i], a->stacks[p->dirty[i]].live };
 	a->snapshots[a->nsnapshots++] = (ma_snapshot){ time_ns, a->last_seq, a->live_bytes,
@@ -1166,7 +1166,7 @@ int ma_analysis_run(ma_analysis *a, const char *path, char *err, size_t errlen)
 	ma_analysis_finish(a);
 	if (rc == 0 && a->priv->oom) {
 		snprintf(err, errlen, "out of memory analysing %s", path);
-		rc = -1;
+		rc = MA_ERR_NOMEM;
 	}
 	return rc;
 }

@@ -30,6 +30,7 @@ struct ma_session {
 	uint64_t warnings;        /* Warning records seen (printed as they came) */
 	int got_header;
 	int got_trailer;
+	int trailer_reason;      /* AgentTrailer.reason (StopReason) */
 	int eof;
 	uint64_t last_flush_ns;
 	/* When set, whole records go here (framing stripped) instead of to

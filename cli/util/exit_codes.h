@@ -22,6 +22,7 @@ enum ma_exit {
 	MA_EXIT_INJECT_FAILED = 15,   /* no safe point found, remote call failed */
 	MA_EXIT_AGENT_FAILED = 16,    /* the agent did not connect or failed */
 	MA_EXIT_STOPPED = 17,         /* target is stopped (SIGSTOP, Ctrl-Z) */
+	MA_EXIT_NO_JSON = 19,         /* report --json for a format that has none */
 };
 
 #endif

@@ -302,7 +302,7 @@ int ma_report_summary(const ma_report_args *args)
 		return rc;
 	}
 	g_sort = o->sort;
-	qsort(t.rows, t.n, sizeof *t.rows, cmp_row);
+	if (t.n > 1) qsort(t.rows, t.n, sizeof *t.rows, cmp_row);
 
 	FILE *f = args->out;
 	char b1[32], b2[32], b3[32], name[512], where[512];
