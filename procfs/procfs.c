@@ -156,11 +156,11 @@ int ma_proc_dumpable(pid_t pid)
 	struct stat sb;
 	char path[64];
 
-	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
 	if (stat(path, &sb) < 0 || ma_proc_status(pid, &ps) < 0)
 		return -1;
-	/* proc(5): a non-dumpable process's /proc/PID belongs to root
-	 * whatever its effective uid. */
+	/* proc(5): a non-dumpable process's files in /proc/PID belong to
+	 * root whatever its effective uid (the directory itself does not). */
 	return !(sb.st_uid == 0 && ps.uid[1] != 0);
 }
 

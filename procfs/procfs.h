@@ -39,7 +39,7 @@ struct ma_proc_status {
 int ma_proc_status(pid_t pid, struct ma_proc_status *st);
 
 /* 1 when the process is dumpable, 0 when not (PR_SET_DUMPABLE 0, setuid,
- * a credential change): the kernel then gives its /proc files to root, and
+ * a credential change): the kernel then gives its /proc/PID files to root, and
  * ptrace by anyone without CAP_SYS_PTRACE fails.  -1 when gone. */
 int ma_proc_dumpable(pid_t pid);
 
