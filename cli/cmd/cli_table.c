@@ -95,6 +95,12 @@ static const struct ma_cli_opt report_opts[] = {
 	{ NULL, 0, 0, NULL, NULL },
 };
 
+static const struct ma_cli_opt symbolize_opts[] = {
+	{ "output", 'o', MA_KEY_OUTPUT, "OUT", "write the symbolized capture to OUT instead of replacing CAPTURE" },
+	{ "help", 'h', MA_KEY_HELP, NULL, "this help" },
+	{ NULL, 0, 0, NULL, NULL },
+};
+
 const struct ma_cli_cmd ma_cli_attach = {
 	"attach",
 	"--pid PID [--duration TIME] [-o FILE] [--native-depth N] [--quiet]\n"
@@ -122,12 +128,23 @@ const struct ma_cli_cmd ma_cli_report = {
 	report_opts, 0,
 };
 
-static const struct ma_cli_cmd *const commands[] = { &ma_cli_attach, &ma_cli_run, &ma_cli_report };
+const struct ma_cli_cmd ma_cli_symbolize = {
+	"symbolize",
+	"symbolize CAPTURE [-o OUT]",
+	"Add the Symbol records a capture lacks (its recording was cut off) from this machine's\n"
+	"files, build ids checked; CAPTURE is replaced by the new copy only when it is whole.",
+	symbolize_opts, 0,
+};
+
+static const struct ma_cli_cmd *const commands[] = {
+	&ma_cli_attach, &ma_cli_run, &ma_cli_report, &ma_cli_symbolize
+};
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
 const char *ma_cli_prefix(const struct ma_cli_cmd *c)
 {
-	return c == &ma_cli_attach ? "memattach" : c == &ma_cli_run ? "memattach run" : "memattach report";
+	return c == &ma_cli_attach ? "memattach" : c == &ma_cli_run ? "memattach run"
+	     : c == &ma_cli_report ? "memattach report" : "memattach symbolize";
 }
 
 /* getopt_long's '?': an unknown option, or an abbreviation of several. */
@@ -251,7 +268,8 @@ void ma_cli_help_all(FILE *f)
 	fprintf(f, "\n%s\n", ma_cli_attach.what);
 	fprintf(f, "options:\n");
 	help_options(f, ma_cli_attach.opts);
-	fprintf(f, "\n`memattach run --help` and `memattach report --help` tell the rest; man memattach.\n");
+	fprintf(f, "\n`memattach run --help`, `memattach report --help` and `memattach symbolize --help`\n"
+		   "tell the rest; man memattach.\n");
 }
 
 /* ---------------------------------------------------------- man page */
@@ -357,6 +375,7 @@ void ma_cli_man(FILE *f)
 	man_command(f, &ma_cli_attach, "memattach \\-\\-pid PID");
 	man_command(f, &ma_cli_run, "memattach run");
 	man_command(f, &ma_cli_report, "memattach report");
+	man_command(f, &ma_cli_symbolize, "memattach symbolize");
 	fputs(".SH EXIT STATUS\n", f);
 	for (size_t i = 0; i < sizeof exit_codes / sizeof exit_codes[0]; i++) {
 		fprintf(f, ".TP\n.B %d\n", exit_codes[i].code);

@@ -33,14 +33,14 @@ struct ma_cli_opt {
 };
 
 struct ma_cli_cmd {
-	const char *name;        /* "attach" (no word: memattach --pid), "run", "report" */
+	const char *name;        /* "attach" (no word: memattach --pid), "run", "report"... */
 	const char *synopsis;    /* after "memattach ", lines separated by '\n' */
 	const char *what;        /* a paragraph for --help and the man page */
 	const struct ma_cli_opt *opts;   /* ends with a NULL name */
 	int in_order;            /* stop at the first non-option (run's CMD) */
 };
 
-extern const struct ma_cli_cmd ma_cli_attach, ma_cli_run, ma_cli_report;
+extern const struct ma_cli_cmd ma_cli_attach, ma_cli_run, ma_cli_report, ma_cli_symbolize;
 
 /* getopt_long over the command's options (optind must be set by the
  * caller).  Returns getopt_long's value; '?' after its message. */

@@ -26,7 +26,8 @@ man_section() {
 "$MEMATTACH" --help >"$ma_tmp/h.attach" || { echo "FAIL: memattach --help exited $?"; bad=1; }
 "$MEMATTACH" run --help >"$ma_tmp/h.run" || { echo "FAIL: memattach run --help exited $?"; bad=1; }
 "$MEMATTACH" report --help >"$ma_tmp/h.report" || { echo "FAIL: memattach report --help exited $?"; bad=1; }
-for cmd in attach run report; do
+"$MEMATTACH" symbolize --help >"$ma_tmp/h.symbolize" || { echo "FAIL: memattach symbolize --help exited $?"; bad=1; }
+for cmd in attach run report symbolize; do
 	case $cmd in
 	attach) sec='memattach \-\-pid' ;;
 	*) sec="memattach $cmd" ;;
