@@ -84,7 +84,7 @@ int ma_inj_library_loaded(pid_t pid, const char *so_path)
 
 	/* The target sees so_path in its own mount namespace: compare the
 	 * file it would open (dev/inode), and the name as a fallback. */
-	snprintf(path, sizeof(path), "/proc/%d/root%s", (int)pid, so_path);
+	ma_proc_root(pid, so_path, path, sizeof(path));
 	if (stat(path, &st) == 0) {
 		c.dev = st.st_dev;
 		c.ino = st.st_ino;

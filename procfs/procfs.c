@@ -164,28 +164,20 @@ int ma_proc_dumpable(pid_t pid)
 	return !(sb.st_uid == 0 && ps.uid[1] != 0);
 }
 
-int ma_proc_ns_id(pid_t pid, const char *ns, unsigned long long *id)
+int ma_proc_comm(pid_t pid, char *buf, size_t len)
 {
-	char path[96];
-	struct stat sb;
+	char path[64];
 
-	if (pid)
-		snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)pid, ns);
-	else
-		snprintf(path, sizeof(path), "/proc/self/ns/%s", ns);
-	if (stat(path, &sb) < 0)
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+	if (ma_proc_read_file(path, buf, len))
 		return -1;
-	*id = (unsigned long long)sb.st_ino;
+	buf[strcspn(buf, "\n")] = '\0';   /* the kernel's line end (a '\n' in the name goes too) */
 	return 0;
 }
 
-int ma_proc_same_ns(pid_t pid, const char *ns)
+void ma_proc_root(pid_t pid, const char *path, char *buf, size_t len)
 {
-	unsigned long long mine, theirs;
-
-	if (ma_proc_ns_id(0, ns, &mine) < 0 || ma_proc_ns_id(pid, ns, &theirs) < 0)
-		return -1;
-	return mine == theirs;
+	snprintf(buf, len, "/proc/%d/root%s", (int)pid, path);
 }
 
 static int parse_map_line(char *line, struct ma_map *m)

@@ -1,4 +1,5 @@
-/* procfs.h — reading /proc/PID: stat, status, comm, maps, namespaces.
+/* procfs.h — reading /proc/PID: stat, status, comm, maps, and files in the
+ * process's mount namespace.
  * One parser for the injector and the CLI (neither includes the other's
  * headers; both link procfs/libmaprocfs.la).  Every function returns 0 on
  * success and -1 with errno set when the file cannot be read or parsed. */
@@ -43,10 +44,13 @@ int ma_proc_status(pid_t pid, struct ma_proc_status *st);
  * ptrace by anyone without CAP_SYS_PTRACE fails.  -1 when gone. */
 int ma_proc_dumpable(pid_t pid);
 
-/* The id (inode) of one of the process's namespaces ("mnt", "pid"...). */
-int ma_proc_ns_id(pid_t pid, const char *ns, unsigned long long *id);
-/* 1 when pid shares this namespace with the caller, 0 when not, -1. */
-int ma_proc_same_ns(pid_t pid, const char *ns);
+/* The process's name as the kernel keeps it (/proc/PID/comm, at most 15
+ * bytes, unescaped: it may hold spaces, ") " or a newline). */
+int ma_proc_comm(pid_t pid, char *buf, size_t len);
+
+/* path as the process sees it, in its mount namespace (a container):
+ * "/proc/PID/root" + path.  path "" gives the root itself. */
+void ma_proc_root(pid_t pid, const char *path, char *buf, size_t len);
 
 /* /proc/PID/maps, one line. */
 struct ma_map {

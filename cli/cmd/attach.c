@@ -145,7 +145,8 @@ static int preflight(struct attach *a)
 			(int)a->pid, (int)a->pid);
 		return MA_EXIT_STOPPED;
 	}
-	if (ma_proc_status(a->pid, &a->target) < 0) {
+	if (ma_proc_status(a->pid, &a->target) < 0 ||
+	    ma_proc_comm(a->pid, a->target.name, sizeof(a->target.name)) < 0) {
 		fprintf(stderr, "memattach: no process with pid %d\n", (int)a->pid);
 		return MA_EXIT_NO_PROCESS;
 	}
@@ -190,7 +191,7 @@ static int open_outputs(struct attach *a)
 		ma_session_cleanup(&a->s);
 		return MA_EXIT_ERROR;
 	}
-	snprintf(a->s.root_prefix, sizeof(a->s.root_prefix), "/proc/%d/root", (int)a->pid);
+	ma_proc_root(a->pid, "", a->s.root_prefix, sizeof(a->s.root_prefix));
 	ma_target_files_as(a->pid);   /* what the stream names is opened as the target's user */
 	if (a->thr_text && check_snapshot_dir(a->out) < 0) {
 		fprintf(stderr, "memattach: cannot write %s: %s (choose another -o)\n", a->out, strerror(errno));

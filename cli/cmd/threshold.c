@@ -19,6 +19,7 @@
 #include "cli/cmd/threshold.h"
 #include "cli/analysis/live_heap.h"
 #include "cli/symbols/symbolize.h"
+#include "procfs/procfs.h"
 
 #define SNAP_BATCH 4096
 
@@ -232,7 +233,7 @@ static int write_snapshot(struct follow *f, const char *path, char *err, size_t 
 		bad = bad || write_record(w, &rec) < 0;
 		/* Symbols while the process and its files are still there. */
 		char root[64], serr[512];
-		snprintf(root, sizeof(root), "/proc/%d/root", (int)f->o->pid);
+		ma_proc_root(f->o->pid, "", root, sizeof(root));
 		if (!bad && (ma_capture_writer_flush(w) < 0 ||
 			     ma_symbolize_capture(path, w, root, serr, sizeof(serr)) < 0))
 			fprintf(stderr, "memattach: warning: the snapshot has no symbols: %s\n", serr);
