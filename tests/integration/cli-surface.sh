@@ -18,7 +18,8 @@ fi
 opts() { grep -o -- '--[a-z][a-z-]*' "$1" | sort -u; }
 # man_section NAME — the man page's options of one command section.
 man_section() {
-	awk -v s="$1" '/^\.SS /{ on = index($0, s) > 0; next } /^\.SH /{ on = 0 } on' "$ma_tmp/man" |
+	# the title through the environment: awk -v would read its backslashes
+	S=$1 awk '/^\.SS /{ on = index($0, ENVIRON["S"]) > 0; next } /^\.SH /{ on = 0 } on' "$ma_tmp/man" |
 		sed 's/\\-/-/g' >"$ma_tmp/sec"
 	grep -A1 '^\.TP' "$ma_tmp/sec" | grep '^\.B' | grep -o -- '--[a-z][a-z-]*' | sort -u
 }
