@@ -75,6 +75,8 @@ static int parse_config(const char *s, struct ma_config *c)
 				c->depth = (unsigned)d;
 			} else if (kl == 8 && !memcmp(s, "attached", 8)) {
 				c->attached = v[0] == '1';
+			} else if (kl == 6 && !memcmp(s, "inproc", 6)) {
+				c->inproc = v[0] == '1';
 			} else if (kl == 7 && !memcmp(s, "pyalloc", 7)) {
 				c->pyalloc = v[0] == '1';
 			} else if (kl == 8 && !memcmp(s, "pynative", 8)) {
@@ -206,6 +208,12 @@ static int session_setup(void)
 	ma_clock_tick();
 	first_seq = atomic_load(&ma_seq);
 	ma_writer_set_header(send_header);
+	/* Every entry patched before the hooks record: patched one by one
+	 * with tracking on, a thread could see its free hooked while its
+	 * malloc still went straight to libc (frees without allocations).
+	 * The second pass takes objects a dlopen added meanwhile (h_dlopen
+	 * patches only while tracking). */
+	ma_got_patch_all();
 	atomic_store(&ma_tracking, 1);
 	ma_got_patch_all();
 	/* Frees before this went unseen: no Python walk may trust an older
@@ -270,12 +278,13 @@ int memattach_agent_start(const char *config)
 		goto out;
 	ma_cfg = c;
 	ma_warnings_new_session();
-	if (c.attached) {
+	if (c.attached && !c.inproc) {
 		/* The injector stopped this thread for us: it only starts ours,
 		 * which does the rest (the setup, then the writer's work). */
 		r = ma_writer_start(session_setup_locked);
 	} else {
-		/* Preloaded: the program must not run before the hooks. */
+		/* Preloaded, or started by the program itself (inproc): the
+		 * program must not run before the hooks. */
 		r = session_setup();
 		if (r == 0 && (r = ma_writer_start(session_started)) < 0) {
 			atomic_store(&ma_tracking, 0);
@@ -297,6 +306,16 @@ int memattach_agent_stop(void)
 	ma_writer_stop(MEMATTACH__STOP_REASON__STOP_REQUESTED);
 	ma_tls.guard--;
 	return was ? 0 : -EALREADY;
+}
+
+int memattach_agent_sync(unsigned long long id)
+{
+	if (!id)
+		return -EINVAL;
+	ma_tls.guard++;
+	int r = ma_writer_sync(id);
+	ma_tls.guard--;
+	return r;
 }
 
 int memattach_agent_active(void)

@@ -13,6 +13,9 @@
  *                   (default 100000)
  *   onstall=drop|end past it: drop events and count them (default), or
  *                   end the session
+ *   inproc=1        started by the program itself (the Python Tracker): the
+ *                   setup is done in the start call, as when preloaded,
+ *                   so that everything after the call is tracked
  *   pid=N           (LD_PRELOAD only) start only in process N: the one
  *                   `run` started and the programs it execs in place
  * Unknown keys are ignored so that an older agent accepts a newer CLI. */
@@ -35,6 +38,13 @@ MEMATTACH_AGENT_API int memattach_agent_start(const char *config);
 /* Stops tracking (as Control.STOP would) and waits for the writer thread to
  * flush and close.  Returns 0, or -EALREADY when not tracking. */
 MEMATTACH_AGENT_API int memattach_agent_stop(void);
+
+/* For in-process use (the Python Tracker): flushes every thread's events
+ * and sends a Tick with sync_id = id (nonzero) whose watermark covers every
+ * event made before the call, then returns 0 once it is sent; a reader of
+ * the stream that sees that Tick knows the state up to this call.
+ * -EPIPE when the session ended first, -EINVAL for id 0. */
+MEMATTACH_AGENT_API int memattach_agent_sync(unsigned long long id);
 
 /* 1 while tracking, 0 when inert. */
 MEMATTACH_AGENT_API int memattach_agent_active(void);

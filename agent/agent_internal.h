@@ -23,6 +23,7 @@ struct ma_config {
 	char socket_path[108];
 	unsigned depth;
 	int attached;
+	int inproc;               /* started by the program itself (agent.h) */
 	int pyalloc;              /* wrap the PyMem domains */
 	int pynative;             /* Python processes: keep every native frame */
 	uint64_t stall_ns;        /* longest wait for a CLI that does not read */
@@ -306,5 +307,9 @@ void ma_writer_notify(void) MA_HIDDEN;
 /* Asks the writer to stop and waits for it. */
 void ma_writer_stop(int reason) MA_HIDDEN;
 int ma_writer_running(void) MA_HIDDEN;
+/* Makes the writer send a Tick carrying id whose watermark covers every
+ * event recorded before the call, and waits until it is sent.  0, or
+ * -EPIPE when the session ended first. */
+int ma_writer_sync(uint64_t id) MA_HIDDEN;
 
 #endif

@@ -28,6 +28,10 @@ static int running;              /* writer thread alive */
 static atomic_int stop_reason;   /* nonzero: stop requested */
 static int disconnected;
 static void (*send_header_fn)(void);
+/* memattach_agent_sync(): the id asked for (0: none), the seq its Tick's
+ * watermark must reach, and the last id whose Tick went out. */
+static atomic_uint_fast64_t sync_want;
+static uint64_t sync_target, sync_done;
 
 /* Output buffer: records accumulate here and go out in large writes;
  * out[0, out_off) is sent already. */
@@ -295,8 +299,9 @@ static void emit_stacks_and_batches(struct ma_buf *full, struct ma_buf *partial)
 	ma_buffers_release(partial);
 }
 
-/* One period: everything recorded so far, then a watermark. */
-static void cycle(unsigned tick_no, int rescan_names)
+/* One period: everything recorded so far, then a watermark; the Tick
+ * carries sync_id when given.  Returns the watermark. */
+static uint64_t cycle(unsigned tick_no, int rescan_names, uint64_t sync_id)
 {
 	uint64_t w = atomic_load(&ma_seq), pending;
 	struct ma_buf *partial = ma_buffers_sweep(&pending);
@@ -319,12 +324,31 @@ static void cycle(unsigned tick_no, int rescan_names)
 	tk.watermark = w;
 	tk.time_ns = ma_now_ns() - ma_start_ns;
 	tk.rss_bytes = rss_bytes();
+	tk.sync_id = w >= sync_target ? sync_id : 0;
 	rec.r_case = MEMATTACH__RECORD__R_TICK;
 	rec.tick = &tk;
 	emit(&rec, NULL);
 	flush_out();
 	if (tick_no % REAP_EVERY == 0)
 		ma_threads_reap();
+	return w;
+}
+
+/* A sync asked for: a cycle now.  Its Tick carries the id once the
+ * watermark covers the target (a seq another thread reserved may hold it
+ * back for a moment: then the next pass tries again). */
+static void serve_sync(unsigned *tick_no)
+{
+	uint64_t id = atomic_load(&sync_want);
+	if (!id)
+		return;
+	if (cycle(++*tick_no, 0, id) < sync_target)
+		return;
+	pthread_mutex_lock(&state_lock);
+	sync_done = id;
+	atomic_store(&sync_want, 0);
+	pthread_cond_broadcast(&state_cond);
+	pthread_mutex_unlock(&state_lock);
 }
 
 /* Reads the CLI's commands.  Returns nonzero when the CLI hung up. */
@@ -387,7 +411,7 @@ static void finish(int reason)
 	ma_pyalloc_stop();
 	ma_buffers_wake_all();
 	if (!disconnected) {
-		cycle(1, 0);
+		cycle(1, 0, 0);
 		Memattach__Record rec = MEMATTACH__RECORD__INIT;
 		Memattach__AgentTrailer at = MEMATTACH__AGENT_TRAILER__INIT;
 		at.reason = reason;
@@ -439,7 +463,7 @@ static void *writer_main(void *arg)
 	ma_stacks_take_new();
 	for (struct ma_stack *s = ma_stacks_all(); s; s = s->next_all)
 		emit_stack(s);
-	cycle(0, 1);
+	cycle(0, 1, 0);
 
 	while (!disconnected) {
 		reason = atomic_load(&stop_reason);
@@ -455,6 +479,8 @@ static void *writer_main(void *arg)
 		int timeout = now >= next_tick ? 0 : (int)((next_tick - now) / 1000000) + 1;
 		if (seq != last_seq && timeout > 1)
 			timeout = 1;
+		if (atomic_load(&sync_want))
+			timeout = 0;
 		last_seq = seq;
 		int backed = out_len > out_off;   /* the CLI has not taken it all */
 		struct pollfd pf[2] = {{sock, POLLIN | (backed ? POLLOUT : 0), 0}, {evfd, POLLIN, 0}};
@@ -478,9 +504,10 @@ static void *writer_main(void *arg)
 			emit_stacks_and_batches(full, NULL);
 			flush_out();
 		}
+		serve_sync(&tick_no);
 		now = ma_now_ns();
 		if (now >= next_tick) {
-			cycle(++tick_no, 0);
+			cycle(++tick_no, 0, 0);
 			next_tick = now + TICK_NS;
 		}
 	}
@@ -501,6 +528,7 @@ int ma_writer_prepare(int fd)
 {
 	sock = fd;
 	disconnected = 0;
+	atomic_store(&sync_want, 0);
 	if (!col_seq) {
 		uint8_t *c = ma_pages_alloc(COLUMNS_SIZE);
 		if (!c)
@@ -594,6 +622,26 @@ void ma_writer_stop(int reason)
 			pthread_cond_wait(&state_cond, &state_lock);
 	}
 	pthread_mutex_unlock(&state_lock);
+}
+
+int ma_writer_sync(uint64_t id)
+{
+	pthread_mutex_lock(&state_lock);
+	/* one sync at a time: a second caller waits for the first */
+	while (running && atomic_load(&sync_want))
+		pthread_cond_wait(&state_cond, &state_lock);
+	if (!running) {
+		pthread_mutex_unlock(&state_lock);
+		return -EPIPE;
+	}
+	sync_target = atomic_load(&ma_seq);
+	atomic_store(&sync_want, id);
+	ma_writer_notify();
+	while (running && sync_done != id)
+		pthread_cond_wait(&state_cond, &state_lock);
+	int r = sync_done == id ? 0 : -EPIPE;
+	pthread_mutex_unlock(&state_lock);
+	return r;
 }
 
 int ma_writer_running(void)

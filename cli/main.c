@@ -15,6 +15,8 @@ int main(int argc, char **argv)
 		return ma_run_main(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "report"))
 		return ma_report_main(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "receive"))
+		return ma_receive_main(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "symbolize"))
 		return ma_symbolize_main(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "--man")) {   /* memattach.1 is this output */

@@ -1,0 +1,64 @@
+# Tracker checks with known truth; prints one line per check, "FAIL: ..."
+# for a failed one.  argv[1]: a scratch directory.
+import errno
+import os
+import sys
+
+from memattach import Tracker, stats_from
+
+tmp = sys.argv[1]
+failed = 0
+
+
+def check(ok, what):
+    global failed
+    print(("ok: " if ok else "FAIL: ") + what)
+    failed |= not ok
+
+
+# stats() inside a block: a 50,000,000-byte bytearray is live, then freed.
+path = os.path.join(tmp, "stats.memcap")
+with Tracker(path) as t:
+    data = bytearray(50_000_000)
+    s1 = t.stats()
+    del data
+    s2 = t.stats()
+check(s1.current_memory >= 50_000_000, "current_memory %d >= 50,000,000 with the bytearray live" % s1.current_memory)
+check(s1.peak_memory >= 50_000_000, "peak_memory %d >= 50,000,000" % s1.peak_memory)
+check(s1.current_memory - s2.current_memory >= 50_000_000,
+      "current_memory drops by >= 50,000,000 after del (%d -> %d)" % (s1.current_memory, s2.current_memory))
+check(s2.peak_memory >= s1.peak_memory, "peak_memory keeps its high-water mark")
+check(s1.leaked_bytes is None, "leaked_bytes is None while tracking")
+
+# After stop: the same numbers as `memattach report stats --json`.
+fin, rep = t.stats(), stats_from(path)
+for k in ("current_memory", "peak_memory", "total_allocations", "total_frees",
+          "total_bytes_allocated", "leaked_bytes"):
+    check(getattr(fin, k) == getattr(rep, k),
+          "after stop %s %r == report stats --json %r" % (k, getattr(fin, k), getattr(rep, k)))
+check(fin.total_allocations >= s1.total_allocations > 0, "total_allocations grows")
+
+# An existing destination is refused unless overwrite=True.
+try:
+    Tracker(path).start()
+    check(False, "an existing destination is refused")
+except FileExistsError as e:
+    check(e.errno == errno.EEXIST and "overwrite=True" in str(e) and e.filename == path,
+          "existing destination: FileExistsError: %s" % e)
+with Tracker(path, overwrite=True) as t:
+    x = bytearray(3_000_000)
+check(t.stats().peak_memory >= 3_000_000 and stats_from(path).peak_memory == t.stats().peak_memory,
+      "overwrite=True replaces it (peak %d)" % t.stats().peak_memory)
+
+# A Tracker nested in the same thread: a clear RuntimeError, the outer one goes on.
+with Tracker(os.path.join(tmp, "outer.memcap")) as outer:
+    try:
+        with Tracker(os.path.join(tmp, "inner.memcap")):
+            pass
+        check(False, "a nested Tracker is refused")
+    except RuntimeError as e:
+        check("already active in this thread" in str(e), "nested: RuntimeError: %s" % e)
+    y = bytearray(2_000_000)
+    check(outer.stats().current_memory >= 2_000_000, "the outer tracker still records")
+check(not os.path.exists(os.path.join(tmp, "inner.memcap")), "the refused tracker wrote nothing")
+sys.exit(1 if failed else 0)
