@@ -9,6 +9,7 @@
 
 #include "injector/injector.h"
 #include "injector/arch.h"
+#include "procfs/procfs.h"
 
 /* Sets err (if not NULL) and returns code. */
 int ma_inj_fail(struct ma_inj_error *err, int code, int sys_errno, const char *fmt, ...)
@@ -17,24 +18,10 @@ int ma_inj_fail(struct ma_inj_error *err, int code, int sys_errno, const char *f
 double ma_inj_now_ms(void);
 void ma_inj_sleep_us(long us);
 
-/* /proc/PID/maps, one line. */
-struct ma_map {
-	unsigned long start, end, offset, inode;
-	unsigned dev_major, dev_minor;
-	char perms[5];
-	char path[PATH_MAX];    /* "" for anonymous; " (deleted)" stripped */
-	int deleted;
-};
-/* Calls fn for every mapping; fn returns nonzero to stop (that value is
- * returned).  -1 when the file cannot be read. */
-int ma_maps_foreach(pid_t pid, int (*fn)(const struct ma_map *m, void *ctx), void *ctx);
 /* Address range [lo, hi) of every mapping of the first file whose base
  * name starts with prefix.  0 or -1. */
 int ma_maps_module_range(pid_t pid, const char *prefix, unsigned long *lo,
 			 unsigned long *hi, char *path, size_t pathsz);
-
-/* Reads a whole small /proc file into buf (NUL-terminated).  -1 + errno. */
-int ma_read_small_file(const char *path, char *buf, size_t size);
 
 /* The kernel task list of pid, main thread first.  Returns count (<= max). */
 int ma_list_threads(pid_t pid, pid_t *tids, int max);

@@ -16,55 +16,11 @@
 #define PF_KTHREAD 0x00200000UL
 #define CAP_SYS_PTRACE_BIT 19
 
-struct proc_stat {
-	char state;
-	pid_t ppid;
-	unsigned long flags;
-};
-
-static int read_stat(pid_t pid, struct proc_stat *ps)
-{
-	char path[64], buf[1024], *p;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	if (ma_read_small_file(path, buf, sizeof(buf)))
-		return -1;
-	/* comm may hold spaces and parentheses: the fields start after the last ')'. */
-	p = strrchr(buf, ')');
-	if (!p || sscanf(p + 1, " %c %d %*d %*d %*d %*d %lu", &ps->state, &ps->ppid,
-			 &ps->flags) != 3) {
-		errno = EINVAL;
-		return -1;
-	}
-	return 0;
-}
-
-/* A "Name:\tv1\tv2..." line of /proc/PID/status. */
-static int status_field(pid_t pid, const char *name, unsigned long long *vals, int n, int base)
-{
-	char path[64], buf[4096], *p;
-	size_t len = strlen(name);
-	int i;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	if (ma_read_small_file(path, buf, sizeof(buf)))
-		return -1;
-	for (p = buf; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
-		if (strncmp(p, name, len) == 0 && p[len] == ':') {
-			p += len + 1;
-			for (i = 0; i < n; i++)
-				vals[i] = strtoull(p, &p, base);
-			return 0;
-		}
-	}
-	return -1;
-}
-
 static int have_cap_sys_ptrace(void)
 {
 	unsigned long long cap = 0;
 
-	if (status_field(getpid(), "CapEff", &cap, 1, 16))
+	if (ma_proc_status_field(getpid(), 0, "CapEff", &cap, 1, 16))
 		return geteuid() == 0;
 	return (cap >> CAP_SYS_PTRACE_BIT) & 1;
 }
@@ -73,18 +29,18 @@ static int yama_scope(void)
 {
 	char buf[32];
 
-	if (ma_read_small_file("/proc/sys/kernel/yama/ptrace_scope", buf, sizeof(buf)))
+	if (ma_proc_read_file("/proc/sys/kernel/yama/ptrace_scope", buf, sizeof(buf)))
 		return -1;      /* no Yama: classic permissions only */
 	return atoi(buf);
 }
 
 static int is_descendant(pid_t pid)
 {
-	struct proc_stat ps;
+	struct ma_proc_stat ps;
 	int hops;
 
 	for (hops = 0; pid > 1 && hops < 4096; hops++) {
-		if (read_stat(pid, &ps))
+		if (ma_proc_stat(pid, &ps))
 			return 0;
 		if (ps.ppid == getpid())
 			return 1;
@@ -111,7 +67,8 @@ static int check_permission(pid_t pid, struct ma_inj_error *err)
 	int cap = have_cap_sys_ptrace(), scope = yama_scope(), i, same = 1;
 	char name[64];
 
-	if (status_field(pid, "Uid", uids, 4, 10) == 0 && status_field(pid, "Gid", gids, 4, 10) == 0) {
+	if (ma_proc_status_field(pid, 0, "Uid", uids, 4, 10) == 0 &&
+	    ma_proc_status_field(pid, 0, "Gid", gids, 4, 10) == 0) {
 		for (i = 0; i < 3; i++)
 			if (uids[i] != me || gids[i] != getgid())
 				same = 0;
@@ -120,6 +77,13 @@ static int check_permission(pid_t pid, struct ma_inj_error *err)
 					   "process %d belongs to %s, not to you: run memattach as that user, "
 					   "or as root (CAP_SYS_PTRACE)", (int)pid,
 					   user_name((uid_t)uids[1], name, sizeof(name)));
+		/* Yours, but not dumpable: the kernel refuses you all the same. */
+		if (same && !cap && ma_proc_dumpable(pid) == 0)
+			return ma_inj_fail(err, MA_INJ_ERR_NOT_PERMITTED, EPERM,
+					   "process %d is yours but not dumpable (it called "
+					   "prctl(PR_SET_DUMPABLE, 0), or changed its credentials): only "
+					   "root (CAP_SYS_PTRACE) may trace it; run memattach as root",
+					   (int)pid);
 	}
 	switch (scope) {
 	case 1:
@@ -193,14 +157,14 @@ int ma_inj_check_target(pid_t pid, struct ma_inj_error *err)
 {
 	unsigned long long tgid = 0;
 	unsigned long lo, hi;
-	struct proc_stat ps;
+	struct ma_proc_stat ps;
 	char cmdline[16], path[64];
 	int rc;
 
 	if (pid <= 0)
 		return ma_inj_fail(err, MA_INJ_ERR_NO_PROCESS, EINVAL,
 				   "%d is not a valid pid: give the pid of a running process", (int)pid);
-	if (read_stat(pid, &ps))
+	if (ma_proc_stat(pid, &ps))
 		return ma_inj_fail(err, MA_INJ_ERR_NO_PROCESS, errno,
 				   "no process with pid %d: check the pid (ps -p %d)", (int)pid, (int)pid);
 	if (ps.state == 'Z' || ps.state == 'X')
@@ -209,14 +173,18 @@ int ma_inj_check_target(pid_t pid, struct ma_inj_error *err)
 				   "nothing to attach to", (int)pid);
 	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
 	if ((ps.flags & PF_KTHREAD) ||
-	    (ma_read_small_file(path, cmdline, sizeof(cmdline)) == 0 && cmdline[0] == '\0' &&
+	    (ma_proc_read_file(path, cmdline, sizeof(cmdline)) == 0 && cmdline[0] == '\0' &&
 	     no_exe(pid)))
 		return ma_inj_fail(err, MA_INJ_ERR_KERNEL_THREAD, 0,
 				   "process %d is a kernel thread: only user processes can be attached",
 				   (int)pid);
-	if (status_field(pid, "Tgid", &tgid, 1, 10) == 0 && (pid_t)tgid == getpid())
+	if (ma_proc_status_field(pid, 0, "Tgid", &tgid, 1, 10) == 0 && (pid_t)tgid == getpid())
 		return ma_inj_fail(err, MA_INJ_ERR_SELF, 0,
 				   "process %d is memattach itself: give the pid of another process", (int)pid);
+	if (tgid && (pid_t)tgid != pid)
+		return ma_inj_fail(err, MA_INJ_ERR_NO_PROCESS, 0,
+				   "%d is a thread of process %llu, not a process: give the process's "
+				   "pid (%llu)", (int)pid, tgid, tgid);
 	if ((rc = check_permission(pid, err)) != 0)
 		return rc;
 	rc = has_interp(pid, err);

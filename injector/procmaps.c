@@ -8,53 +8,6 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
-static int parse_line(char *line, struct ma_map *m)
-{
-	int pos = 0;
-	size_t len;
-	char *p;
-
-	memset(m, 0, sizeof(*m));
-	if (sscanf(line, "%lx-%lx %4s %lx %x:%x %lu %n", &m->start, &m->end, m->perms,
-		   &m->offset, &m->dev_major, &m->dev_minor, &m->inode, &pos) < 7)
-		return -1;
-	p = line + pos;
-	len = strcspn(p, "\n");
-	p[len] = '\0';
-	if (len > 10 && strcmp(p + len - 10, " (deleted)") == 0) {
-		p[len - 10] = '\0';
-		m->deleted = 1;
-	}
-	snprintf(m->path, sizeof(m->path), "%s", p);
-	return 0;
-}
-
-int ma_maps_foreach(pid_t pid, int (*fn)(const struct ma_map *m, void *ctx), void *ctx)
-{
-	char path[64], *line = NULL;
-	size_t cap = 0;
-	struct ma_map *m;
-	int rc = 0;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
-	f = fopen(path, "re");
-	if (!f)
-		return -1;
-	m = malloc(sizeof(*m));
-	if (!m) {
-		fclose(f);
-		return -1;
-	}
-	while (rc == 0 && getline(&line, &cap, f) > 0)
-		if (parse_line(line, m) == 0)
-			rc = fn(m, ctx);
-	free(line);
-	free(m);
-	fclose(f);
-	return rc;
-}
-
 static const char *base_name(const char *path)
 {
 	const char *s = strrchr(path, '/');
@@ -131,7 +84,7 @@ int ma_inj_library_loaded(pid_t pid, const char *so_path)
 
 	/* The target sees so_path in its own mount namespace: compare the
 	 * file it would open (dev/inode), and the name as a fallback. */
-	snprintf(path, sizeof(path), "/proc/%d/root%s", (int)pid, so_path);
+	ma_proc_root(pid, so_path, path, sizeof(path));
 	if (stat(path, &st) == 0) {
 		c.dev = st.st_dev;
 		c.ino = st.st_ino;

@@ -71,7 +71,7 @@ static int pick_stub_signal(pid_t pid)
 	size_t i;
 
 	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	if (ma_read_small_file(path, buf, sizeof(buf)) == 0 && (p = strstr(buf, "SigCgt:")))
+	if (ma_proc_read_file(path, buf, sizeof(buf)) == 0 && (p = strstr(buf, "SigCgt:")))
 		caught = strtoull(p + 7, NULL, 16);
 	for (i = 0; i < sizeof(cand) / sizeof(cand[0]); i++)
 		if (!(caught & (1ULL << (cand[i] - 1))))

@@ -78,25 +78,20 @@ static int wait_interrupt_stop(struct ma_inj *inj, struct ma_inj_error *err)
 
 static char thread_state(pid_t pid, pid_t tid)
 {
-	char path[96], buf[1024], *p;
+	struct ma_proc_stat st;
 
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)pid, (int)tid);
-	if (ma_read_small_file(path, buf, sizeof(buf)) || !(p = strrchr(buf, ')')))
-		return '?';
-	return p[1] == ' ' ? p[2] : '?';
+	return ma_proc_task_stat(pid, tid, &st) ? '?' : st.state;
 }
 
 static int seize_failed(struct ma_inj *inj, pid_t tid, struct ma_inj_error *err)
 {
 	unsigned long long tracer = 0;
-	char path[96], buf[4096], *p;
 	int e = errno;
 
 	if (e == ESRCH)
 		return ma_inj_fail(err, MA_INJ_ERR_TARGET_GONE, e, "process %d is gone", (int)inj->pid);
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/status", (int)inj->pid, (int)tid);
-	if (ma_read_small_file(path, buf, sizeof(buf)) == 0 && (p = strstr(buf, "TracerPid:")))
-		tracer = strtoull(p + 10, NULL, 10);
+	if (ma_proc_status_field(inj->pid, tid, "TracerPid", &tracer, 1, 10))
+		tracer = 0;
 	if (tracer)
 		return ma_inj_fail(err, MA_INJ_ERR_NOT_PERMITTED, e,
 				   "process %d is already traced by process %llu (a debugger or strace?): "

@@ -105,7 +105,7 @@ static int lookup_in(struct module_ctx *c, const struct ma_map *m)
 	unsigned long v, first_vaddr = 0;
 	int fd, bad;
 
-	snprintf(path, sizeof(path), "/proc/%d/root%s", (int)c->pid, m->path);
+	ma_proc_root(c->pid, m->path, path, sizeof(path));
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return 0;

@@ -29,30 +29,6 @@ void ma_inj_sleep_us(long us)
 		;
 }
 
-int ma_read_small_file(const char *path, char *buf, size_t size)
-{
-	size_t got = 0;
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return -1;
-	while (got + 1 < size && (n = read(fd, buf + got, size - 1 - got)) != 0) {
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			int e = errno;
-			close(fd);
-			errno = e;
-			return -1;
-		}
-		got += (size_t)n;
-	}
-	buf[got] = '\0';
-	close(fd);
-	return 0;
-}
-
 static int cmp_pid(const void *a, const void *b)
 {
 	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;

@@ -1167,7 +1167,7 @@ int ma_analysis_run(ma_analysis *a, const char *path, char *err, size_t errlen)
 	ma_analysis_finish(a);
 	if (rc == 0 && a->priv->oom) {
 		snprintf(err, errlen, "out of memory analysing %s", path);
-		rc = -1;
+		rc = MA_ERR_NOMEM;
 	}
 	return rc;
 }

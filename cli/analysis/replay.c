@@ -152,7 +152,7 @@ static int batch(window *w, const Memattach__EventBatch *b, char *err, size_t er
 		}
 		if (place(w, &e) < 0) {
 			snprintf(err, errlen, "out of memory ordering events");
-			return -1;
+			return MA_ERR_NOMEM;
 		}
 	}
 	return 0;
@@ -288,7 +288,7 @@ int ma_replay_reader(ma_capture_reader *r, const ma_replay_ops *ops, void *ctx,
 	ma_replayer *p = ma_replayer_new(ops, ctx, res);
 	if (!p) {
 		snprintf(err, errlen, "out of memory");
-		return -1;
+		return MA_ERR_NOMEM;
 	}
 	int rc = 0;
 	Memattach__Record *rec;
@@ -296,7 +296,9 @@ int ma_replay_reader(ma_capture_reader *r, const ma_replay_ops *ops, void *ctx,
 	while ((k = ma_capture_reader_next(r, &rec)) > 0) {
 		char why[400];
 		rc = ma_replayer_push(p, rec, why, sizeof why);
-		if (rc < 0)
+		if (rc == MA_ERR_NOMEM)
+			snprintf(err, errlen, "%s", why);
+		else if (rc < 0)
 			snprintf(err, errlen, "corrupt capture at compressed byte %llu: %s",
 				 (unsigned long long)ma_capture_reader_offset(r), why);
 		ma_capture_record_free(rec);

@@ -11,6 +11,13 @@
 #include "cli/capture/capture_file.h"
 
 /* One decoded event (an element of an EventBatch). */
+/* What the replay and the analysis return on failure: the exit code
+ * follows the kind, never the message's text. */
+enum ma_replay_err {
+	MA_ERR_BAD_INPUT = -1,   /* the capture is unreadable or corrupt */
+	MA_ERR_NOMEM = -2,       /* out of memory */
+};
+
 typedef struct ma_event {
 	uint64_t seq;
 	uint64_t time_ns;       /* relative to Header.start_monotonic_ns */

@@ -122,9 +122,15 @@ static int peek_record(struct ma_session *s, const uint8_t *p, size_t len, char 
 	case MEMATTACH__RECORD__R_HEADER:
 		s->got_header = 1;
 		break;
-	case MEMATTACH__RECORD__R_AGENT_TRAILER:
+	case MEMATTACH__RECORD__R_AGENT_TRAILER: {
+		Memattach__AgentTrailer *t = memattach__agent_trailer__unpack(NULL, l, p);
 		s->got_trailer = 1;
+		if (t) {
+			s->trailer_reason = t->reason;
+			memattach__agent_trailer__free_unpacked(t, NULL);
+		}
 		break;
+	}
 	case MEMATTACH__RECORD__R_MODULE: {
 		/* symbols: open the modules stacks use while the capture runs */
 		Memattach__Module *m = memattach__module__unpack(NULL, l, p);
@@ -289,7 +295,7 @@ int ma_session_restart(struct ma_session *s, char *err, size_t errlen)
 	ma_symbolize_prewarm_end();   /* the modules of the program before */
 	s->buf_len = 0;
 	s->bytes_in = s->events = s->last_rss = s->last_time_ns = s->warnings = 0;
-	s->got_header = s->got_trailer = s->eof = s->write_failed = 0;
+	s->got_header = s->got_trailer = s->eof = s->write_failed = s->trailer_reason = 0;
 	return 0;
 }
 

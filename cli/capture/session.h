@@ -30,6 +30,7 @@ struct ma_session {
 	uint64_t warnings;        /* Warning records seen (printed as they came) */
 	int got_header;
 	int got_trailer;
+	int trailer_reason;      /* AgentTrailer.reason (StopReason) */
 	int eof;
 	int write_failed;        /* the pump returned a write error (said once) */
 	uint64_t last_flush_ns;

@@ -1,9 +1,9 @@
 /* run.c — `memattach run -- CMD ARGS...`: start CMD with the agent
  * preloaded and capture it from its first allocation to its exit.
- * memattach exits with CMD's status (128+N when a signal killed it). */
+ * memattach exits with CMD's status (128+N when a signal killed it).
+ * The capture itself is the shared loop (capture_loop.c). */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <libgen.h>
 #include <signal.h>
 #include <stdio.h>
@@ -12,217 +12,196 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "agent/agent.h"
-#include "cli/util/exit_codes.h"
-#include "cli/util/parse_units.h"
-#include "cli/capture/session.h"
+#include "cli/cmd/capture_loop.h"
+#include "cli/cmd/cli_table.h"
 #include "cli/cmd/commands.h"
+#include "cli/util/exit_codes.h"
 
 static volatile sig_atomic_t forward_sig;
 static void on_term(int sig) { forward_sig = sig; }
 
-static void usage_run(FILE *f)
-{
-	fprintf(f, "usage: memattach run [-o FILE] [--native-depth N] [--trace-python-allocators] [--native] [-q]\n"
-		   "                    " MA_AGENT_OPTS_USAGE " -- CMD [ARGS...]\n");
-}
+struct run {
+	char **cmd;                  /* CMD ARGS..., NULL-terminated */
+	const char *out;
+	int quiet;
+	struct ma_agent_opts ao;
+	char agent[4096], outbuf[4096];
+	struct ma_session s;
+	pid_t pid;
+	int go[2], execerr[2];       /* the child waits for go; exec's errno */
+};
 
-int ma_run_main(int argc, char **argv)
+/* -1 to go on, else the exit code. */
+static int parse_options(int argc, char **argv, struct run *r)
 {
-	static const struct option opts[] = {
-		{"output", required_argument, NULL, 'o'},
-		{"native-depth", required_argument, NULL, 'd'},
-		{"quiet", no_argument, NULL, 'q'},
-		{"trace-python-allocators", no_argument, NULL, 'P'},
-		{"native", no_argument, NULL, 'N'},
-		MA_AGENT_LONG_OPTS,
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
-	const char *out = NULL;
-	struct ma_agent_opts ao = MA_AGENT_OPTS_INIT;
-	int quiet = 0, c, k;
-	char err[512], agent[4096], outbuf[4096];
-
+	int c, k;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+o:qh", opts, NULL)) != -1) {
+	while ((c = ma_cli_getopt(&ma_cli_run, argc, argv)) != -1) {
 		switch (c) {
-		case 'o': out = optarg; break;
-		case 'q': quiet = 1; break;
-		case 'h': usage_run(stdout); return MA_EXIT_OK;
+		case MA_KEY_OUTPUT: r->out = optarg; break;
+		case MA_KEY_QUIET: r->quiet = 1; break;
+		case MA_KEY_HELP: ma_cli_help(stdout, &ma_cli_run); return MA_EXIT_OK;
 		default:
-			if ((k = ma_agent_opt(c, optarg, &ao)) < 0)
-				return MA_EXIT_USAGE;
-			if (k == 0) {
-				usage_run(stderr);
-				return MA_EXIT_USAGE;
-			}
+			if ((k = ma_agent_opt(c, optarg, &r->ao)) <= 0)
+				return MA_EXIT_USAGE;   /* the message is out */
 		}
 	}
 	if (optind >= argc) {
 		fprintf(stderr, "memattach run: no command given (usage: memattach run [options] -- CMD [ARGS...])\n");
 		return MA_EXIT_USAGE;
 	}
-	if (!ma_find_agent(agent, sizeof(agent))) {
-		fprintf(stderr, "memattach: agent library not found (looked at $MEMATTACH_AGENT, the build tree and %s): reinstall memattach or set MEMATTACH_AGENT\n", PKGLIBDIR);
-		return MA_EXIT_NO_AGENT;
-	}
+	r->cmd = argv + optind;
+	return -1;
+}
 
-	struct ma_session s;
-	if (ma_session_listen(&s, getuid(), getgid(), err, sizeof(err)) < 0) {
-		fprintf(stderr, "memattach: %s\n", err);
-		ma_session_cleanup(&s);
-		return MA_EXIT_ERROR;
-	}
-
-	/* The child waits for the go so that its pid can name the output,
-	 * and the output is known to be writable before CMD starts. */
-	int go[2], execerr[2];
-	if (pipe2(go, O_CLOEXEC) < 0 || pipe2(execerr, O_CLOEXEC) < 0) {
-		fprintf(stderr, "memattach: pipe: %s\n", strerror(errno));
-		ma_session_cleanup(&s);
-		return MA_EXIT_ERROR;
-	}
-	pid_t pid = fork();
-	if (pid < 0) {
-		fprintf(stderr, "memattach: fork: %s\n", strerror(errno));
-		ma_session_cleanup(&s);
-		return MA_EXIT_ERROR;
-	}
-	if (pid == 0) {
-		char cfg[512], b;
-		close(go[1]);
-		close(execerr[0]);
-		if (read(go[0], &b, 1) != 1)
-			_exit(127);
-		ma_agent_config(cfg, sizeof(cfg), s.sock_path, &ao, 0);
-		size_t cl = strlen(cfg);
-		snprintf(cfg + cl, sizeof(cfg) - cl, ";pid=%d", (int)getpid());
-		setenv(MEMATTACH_AGENT_CONFIG_ENV, cfg, 1);
-		const char *pre = getenv("LD_PRELOAD");
-		char *np = malloc(strlen(agent) + (pre ? strlen(pre) : 0) + 2);
-		if (np) {
-			sprintf(np, "%s%s%s", agent, pre && *pre ? ":" : "", pre && *pre ? pre : "");
-			setenv("LD_PRELOAD", np, 1);
-		}
-		execvp(argv[optind], argv + optind);
-		int e = errno;
-		ssize_t w = write(execerr[1], &e, sizeof(e));
-		(void)w;
+/* The child: waits for the go (so that its pid can name the output, and
+ * the output is known to be writable before CMD starts), then execs CMD
+ * with the agent preloaded. */
+static void child(struct run *r)
+{
+	char cfg[512], b;
+	close(r->go[1]);
+	close(r->execerr[0]);
+	if (read(r->go[0], &b, 1) != 1)
 		_exit(127);
+	ma_agent_config(cfg, sizeof(cfg), r->s.sock_path, &r->ao, 0);
+	size_t cl = strlen(cfg);
+	snprintf(cfg + cl, sizeof(cfg) - cl, ";pid=%d", (int)getpid());
+	setenv(MEMATTACH_AGENT_CONFIG_ENV, cfg, 1);
+	const char *pre = getenv("LD_PRELOAD");
+	char *np = malloc(strlen(r->agent) + (pre ? strlen(pre) : 0) + 2);
+	if (np) {
+		sprintf(np, "%s%s%s", r->agent, pre && *pre ? ":" : "", pre && *pre ? pre : "");
+		setenv("LD_PRELOAD", np, 1);
 	}
-	close(go[0]);
-	close(execerr[1]);
+	execvp(r->cmd[0], r->cmd);
+	int e = errno;
+	ssize_t w = write(r->execerr[1], &e, sizeof(e));
+	(void)w;
+	_exit(127);
+}
 
-	if (!out) {
-		char tmp[4096];
-		snprintf(tmp, sizeof(tmp), "%s", argv[optind]);
-		ma_default_output(outbuf, sizeof(outbuf), basename(tmp), pid);
-		out = outbuf;
+static int start_child(struct run *r)
+{
+	if (pipe2(r->go, O_CLOEXEC) < 0 || pipe2(r->execerr, O_CLOEXEC) < 0) {
+		fprintf(stderr, "memattach: pipe: %s\n", strerror(errno));
+		return MA_EXIT_ERROR;
 	}
-	if (ma_session_open_output(&s, out, err, sizeof(err)) < 0) {
+	r->pid = fork();
+	if (r->pid < 0) {
+		fprintf(stderr, "memattach: fork: %s\n", strerror(errno));
+		return MA_EXIT_ERROR;
+	}
+	if (r->pid == 0)
+		child(r);
+	close(r->go[0]);
+	close(r->execerr[1]);
+	return -1;
+}
+
+static int open_output(struct run *r)
+{
+	char err[512];
+	if (!r->out) {
+		char tmp[4096];
+		snprintf(tmp, sizeof(tmp), "%s", r->cmd[0]);
+		ma_default_output(r->outbuf, sizeof(r->outbuf), basename(tmp), r->pid);
+		r->out = r->outbuf;
+	}
+	if (ma_session_open_output(&r->s, r->out, err, sizeof(err)) < 0) {
 		fprintf(stderr, "memattach: %s\n", err);
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-		ma_session_cleanup(&s);
+		kill(r->pid, SIGKILL);
+		waitpid(r->pid, NULL, 0);
 		return MA_EXIT_OUTPUT;
 	}
+	return -1;
+}
 
-	/* Ctrl-C reaches CMD through the terminal; memattach outlives it to
-	 * finish the capture.  SIGTERM sent to memattach is passed on. */
+/* Ctrl-C reaches CMD through the terminal; memattach outlives it to finish
+ * the capture.  SIGTERM sent to memattach is passed on. */
+static void pass_signals_on(void)
+{
+	struct sigaction sa;
 	signal(SIGINT, SIG_IGN);
 	signal(SIGQUIT, SIG_IGN);
-	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_term;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+}
 
-	if (write(go[1], "g", 1) != 1) {
-		fprintf(stderr, "memattach: cannot start %s\n", argv[optind]);
+static int go(struct run *r)
+{
+	int e = 0;
+	if (write(r->go[1], "g", 1) != 1) {
+		fprintf(stderr, "memattach: cannot start %s\n", r->cmd[0]);
 		return MA_EXIT_ERROR;
 	}
-	close(go[1]);
-	int e = 0;
-	if (read(execerr[0], &e, sizeof(e)) == sizeof(e)) {
-		fprintf(stderr, "memattach: cannot run %s: %s\n", argv[optind], strerror(e));
-		waitpid(pid, NULL, 0);
-		ma_session_abandon(&s);
+	close(r->go[1]);
+	if (read(r->execerr[0], &e, sizeof(e)) == sizeof(e)) {
+		fprintf(stderr, "memattach: cannot run %s: %s\n", r->cmd[0], strerror(e));
+		waitpid(r->pid, NULL, 0);
+		ma_session_abandon(&r->s);
 		return 127;
 	}
-	close(execerr[0]);
+	close(r->execerr[0]);
+	return -1;
+}
 
-	int status = 0, exited = 0, rc = MA_EXIT_OK, connected = 0, reconnect = 0;
-	const char *note = NULL;
-	for (;;) {
-		if (forward_sig) {
-			kill(pid, forward_sig);
-			forward_sig = 0;
-		}
-		if (!connected) {
-			/* once CMD is gone, only what already waits in the
-			 * queue (a program that connected and exited at once) */
-			int a = ma_session_accept(&s, pid, exited ? 0 : 50, err, sizeof(err));
-			if (a > 0)
-				connected = 1;
-			else if (exited)
-				break;
-			if (a > 0 && reconnect) {
-				/* The capture is of the last program exec'd. */
-				if (ma_session_restart(&s, err, sizeof(err)) < 0) {
-					fprintf(stderr, "memattach: %s; stopping the capture\n", err);
-					note = "capture stopped: output error";
-					rc = MA_EXIT_OUTPUT;
-					break;
-				}
-				reconnect = 0;
-			}
-		} else {
-			int p = ma_session_pump(&s, 50, err, sizeof(err));
-			if (p < 0) {
-				fprintf(stderr, "memattach: %s; stopping the capture\n", err);
-				note = "capture stopped: output error";
-				rc = MA_EXIT_OUTPUT;
-				break;
-			}
-			if (p == 0 && !s.got_trailer && !exited) {
-				/* The stream ended with CMD perhaps alive: it may
-				 * have exec'd (a pyenv shim, `env`, a wrapper's
-				 * exec), and the new program's agent connects.  Keep
-				 * what we have until that happens. */
-				close(s.conn_fd);
-				s.conn_fd = -1;
-				connected = 0;
-				reconnect = 1;
-				continue;
-			}
-			if (p == 0 && exited)
-				break;
-		}
-		if (!exited && waitpid(pid, &status, WNOHANG) == pid)
-			exited = 1;
+/* Why the capture may be incomplete, from CMD's end. */
+static void judge_end(struct run *r, struct ma_capture *c)
+{
+	if (!c->ever_connected) {
+		fprintf(stderr, "memattach: the agent never started in %s (a statically linked program, or one that ignores LD_PRELOAD?)\n",
+			r->cmd[0]);
+		c->note = "the agent never connected";
+	} else if (!r->s.got_trailer && !c->note) {
+		c->note = WIFSIGNALED(c->wait_status) ? "the target was killed before the agent could finish"
+						      : "the agent's stream ended early";
 	}
-	if (!exited)
-		waitpid(pid, &status, 0);
-	if (!connected && !reconnect) {
-		fprintf(stderr, "memattach: the agent never started in %s (a statically linked program, or one that ignores LD_PRELOAD?)\n", argv[optind]);
-		note = "the agent never connected";
-	} else if (!s.got_trailer && !note) {
-		note = WIFSIGNALED(status) ? "the target was killed before the agent could finish"
-					   : "the agent's stream ended early";
-	}
-	uint64_t events = s.events;
-	if (ma_session_finish(&s, note, err, sizeof(err)) < 0) {
-		fprintf(stderr, "memattach: %s\n", err);
-		rc = MA_EXIT_OUTPUT;
-	}
-	if (!quiet)
-		fprintf(stderr, "memattach: %llu events captured%s, written to %s\n",
-			(unsigned long long)events, note ? " (incomplete)" : "", out);
-	if (rc != MA_EXIT_OK)
-		return rc;
-	if (WIFEXITED(status))
-		return WEXITSTATUS(status);
-	if (WIFSIGNALED(status))
-		return 128 + WTERMSIG(status);
+}
+
+static int exit_status(const struct ma_capture *c)
+{
+	if (c->rc != MA_EXIT_OK)
+		return c->rc;
+	if (WIFEXITED(c->wait_status))
+		return WEXITSTATUS(c->wait_status);
+	if (WIFSIGNALED(c->wait_status))
+		return 128 + WTERMSIG(c->wait_status);
 	return MA_EXIT_ERROR;
+}
+
+int ma_run_main(int argc, char **argv)
+{
+	static struct run r;
+	struct ma_capture c;
+	char err[512];
+	int rc;
+	memset(&r, 0, sizeof(r));
+	r.ao = (struct ma_agent_opts)MA_AGENT_OPTS_INIT;
+	if ((rc = parse_options(argc, argv, &r)) >= 0)
+		return rc;
+	if (!ma_find_agent(r.agent, sizeof(r.agent))) {
+		fprintf(stderr, "memattach: agent library not found (looked at $MEMATTACH_AGENT, the build tree and %s): reinstall memattach or set MEMATTACH_AGENT\n", PKGLIBDIR);
+		return MA_EXIT_NO_AGENT;
+	}
+	if (ma_session_listen(&r.s, getuid(), getgid(), err, sizeof(err)) < 0) {
+		fprintf(stderr, "memattach: %s\n", err);
+		ma_session_cleanup(&r.s);
+		return MA_EXIT_ERROR;
+	}
+	if ((rc = start_child(&r)) >= 0 || (rc = open_output(&r)) >= 0) {
+		ma_session_cleanup(&r.s);
+		return rc;
+	}
+	pass_signals_on();
+	if ((rc = go(&r)) >= 0)
+		return rc;
+	ma_capture_init(&c, &r.s, r.pid, &forward_sig);
+	c.child = 1;
+	ma_capture_follow(&c);
+	judge_end(&r, &c);
+	ma_capture_close(&c, r.out, r.quiet);
+	return exit_status(&c);
 }

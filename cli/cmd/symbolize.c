@@ -4,22 +4,15 @@
  * beside the target name and renamed into place: CAPTURE is replaced only
  * when the whole copy succeeded. */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "cli/cmd/cli_table.h"
 #include "cli/cmd/commands.h"
 #include "cli/symbols/resymbolize.h"
 #include "cli/util/exit_codes.h"
-
-static void usage(FILE *f)
-{
-	fprintf(f, "usage: memattach symbolize CAPTURE [-o OUT]\n"
-		   "  adds Symbol records for native addresses that have none, from this\n"
-		   "  machine's files (build ids checked); replaces CAPTURE unless -o is given\n");
-}
 
 /* A new name in dest's directory for the copy: dest.symbolize-XXXXXX
  * (created empty by mkstemp, so nobody else holds the name). */
@@ -41,21 +34,19 @@ static char *temp_beside(const char *dest)
 
 int ma_symbolize_main(int argc, char **argv)
 {
-	static const struct option opts[] = { { "output", required_argument, NULL, 'o' },
-					      { "help", no_argument, NULL, 'h' },
-					      { NULL, 0, NULL, 0 } };
 	const char *out = NULL;
 	int c;
-	while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
-		if (c == 'o')
+	optind = 1;
+	while ((c = ma_cli_getopt(&ma_cli_symbolize, argc, argv)) != -1) {
+		if (c == MA_KEY_OUTPUT)
 			out = optarg;
-		else if (c == 'h')
-			return usage(stdout), MA_EXIT_OK;
+		else if (c == MA_KEY_HELP)
+			return ma_cli_help(stdout, &ma_cli_symbolize), MA_EXIT_OK;
 		else
-			return usage(stderr), MA_EXIT_USAGE;
+			return MA_EXIT_USAGE;   /* said by ma_cli_getopt */
 	}
 	if (optind != argc - 1)
-		return usage(stderr), MA_EXIT_USAGE;
+		return ma_cli_usage(stderr, &ma_cli_symbolize), MA_EXIT_USAGE;
 	const char *in = argv[optind];
 	const char *dest = out ? out : in;
 	char *tmp = temp_beside(dest);

@@ -5,6 +5,7 @@
  * followed by one allocation event per block live at the crossing, so
  * every report reads it. */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,9 +19,9 @@
 #include "cli/cmd/threshold.h"
 #include "cli/analysis/live_heap.h"
 #include "cli/symbols/symbolize.h"
+#include "procfs/procfs.h"
 
 #define SNAP_BATCH 4096
-#define STOP_TIMEOUT_NS (10ull * 1000000000ull)
 
 struct follow {
 	struct ma_live live;
@@ -232,7 +233,7 @@ static int write_snapshot(struct follow *f, const char *path, char *err, size_t 
 		bad = bad || write_record(w, &rec) < 0;
 		/* Symbols while the process and its files are still there. */
 		char root[64], serr[512], data[64];
-		snprintf(root, sizeof(root), "/proc/%d/root", (int)f->o->pid);
+		ma_proc_root(f->o->pid, "", root, sizeof(root));
 		ma_capture_writer_data_path(w, data, sizeof(data));
 		if (!bad && (ma_capture_writer_flush(w) < 0 ||
 			     ma_symbolize_capture(data, w, root, serr, sizeof(serr)) < 0))
@@ -262,88 +263,110 @@ static int write_snapshot(struct follow *f, const char *path, char *err, size_t 
 	return bad ? -1 : 0;
 }
 
-static void stop_agent(struct ma_session *s)
+static int crossed(void *ctx)
 {
-	char err[256];
-	uint64_t t0 = ma_monotonic_ns();
-	ma_session_send_stop(s);
-	while (ma_monotonic_ns() - t0 < STOP_TIMEOUT_NS && ma_session_pump(s, 50, err, sizeof(err)) > 0)
-		;
+	return ((struct follow *)ctx)->crossed;
 }
 
-int ma_threshold_run(struct ma_session *s, const struct ma_threshold_opts *o,
-		     volatile int *stop_flag)
+/* The snapshot and its message, at the crossing. */
+static int take_snapshot(struct follow *f, const struct ma_threshold_opts *o)
+{
+	char err[1024], v1[32], v2[32];
+	uint64_t t_write = ma_monotonic_ns();
+	ma_analysis_finish(f->a);
+	if (write_snapshot(f, o->out, err, sizeof(err)) < 0) {
+		fprintf(stderr, "memattach: cannot write the snapshot: %s\n", err);
+		return MA_EXIT_OUTPUT;
+	}
+	/* The live set is frozen when the crossing tick is applied;
+	 * CLOCK_MONOTONIC is one clock for the agent and us. */
+	uint64_t at = f->start_mono_ns + f->cross_time_ns;
+	double delay_ms = f->cross_mono_ns > at ? (double)(f->cross_mono_ns - at) / 1e6 : 0;
+	double write_ms = (double)(ma_monotonic_ns() - t_write) / 1e6;
+	ma_fmt_bytes(f->cross_value, v1, sizeof(v1));
+	ma_fmt_bytes(f->a->live_bytes, v2, sizeof(v2));
+	if (!o->quiet)
+		fprintf(stderr, "memattach: %s reached %llu B = %s (threshold %s) at %.3f s; tracked live heap %s; live set taken %.1f ms after the crossing, snapshot written in %.0f ms: %s\n",
+			o->on_heap ? "the tracked heap" : "RSS",
+			(unsigned long long)f->cross_value, v1, o->size_text,
+			(double)f->cross_time_ns / 1e9, v2, delay_ms, write_ms, o->out);
+	fflush(stderr);
+	return MA_EXIT_OK;
+}
+
+/* Not crossed: why (13 the target exited, 14 never reached). */
+static int not_reached(const struct follow *f, const struct ma_threshold_opts *o, enum ma_capture_end end)
+{
+	char v1[32];
+	ma_fmt_bytes(f->max_seen, v1, sizeof(v1));
+	if (end == MA_END_STREAM) {
+		fprintf(stderr, "memattach: pid %d exited before %s reached %s (highest seen: %s)\n",
+			(int)o->pid, o->on_heap ? "the tracked heap" : "RSS", o->size_text, v1);
+		return MA_EXIT_TARGET_GONE;
+	}
+	fprintf(stderr, "memattach: %s never reached %s%s (highest seen: %s)\n",
+		o->on_heap ? "the tracked heap" : "RSS", o->size_text,
+		end == MA_END_SIGNAL ? " before the interruption" : " within the duration", v1);
+	return MA_EXIT_THRESHOLD_NOT_REACHED;
+}
+
+/* Who holds the memory, right away (summary on stdout), and the flame
+ * graph page beside the snapshot: the report functions, called directly. */
+static void show_snapshot(const struct ma_threshold_opts *o)
+{
+	char html[PATH_MAX + 8];
+	size_t ol = strlen(o->out);
+	if (ol > 7 && !strcmp(o->out + ol - 7, ".memcap"))
+		snprintf(html, sizeof(html), "%.*s.html", (int)(ol - 7), o->out);
+	else
+		snprintf(html, sizeof(html), "%s.html", o->out);
+	ma_report_args args = { .capture = o->out, .top = 10, .frames = 6 };
+	ma_report_opts_init(&args.opts);
+	fflush(stderr);
+	ma_report_run(ma_report_format_find("summary"), &args);
+	fflush(stdout);
+	args.output = html;
+	int frc = ma_report_run(ma_report_format_find("flamegraph"), &args);
+	if (!o->quiet) {
+		fprintf(stderr, "memattach: snapshot: %s\n", o->out);
+		if (frc == MA_EXIT_OK)
+			fprintf(stderr, "memattach: flame graph: %s\n", html);
+	}
+}
+
+int ma_threshold_run(struct ma_capture *c, const struct ma_threshold_opts *o)
 {
 	struct follow f;
-	char err[1024], v1[32], v2[32];
 	int rc = MA_EXIT_OK;
 	memset(&f, 0, sizeof(f));
 	f.o = o;
 	if (ma_live_init(&f.live) < 0) {
 		fprintf(stderr, "memattach: out of memory\n");
-		ma_session_send_stop(s);
+		ma_session_send_stop(c->s);
+		ma_session_cleanup(c->s);
 		return MA_EXIT_ERROR;
 	}
 	f.a = f.live.a;
-	s->on_record = on_record;
-	s->on_record_ctx = &f;
-
-	uint64_t start = ma_monotonic_ns();
-	int ended = 0;
-	while (!f.crossed) {
-		if (*stop_flag || (o->duration_ns && ma_monotonic_ns() - start >= o->duration_ns))
-			break;
-		int p = ma_session_pump(s, 50, err, sizeof(err));
-		if (p < 0 || f.failed) {
-			fprintf(stderr, "memattach: %s\n", p < 0 ? err : "out of memory following the stream");
-			rc = MA_EXIT_ERROR;
-			break;
-		}
-		if (p == 0) {
-			ended = 1;
-			break;
-		}
-	}
-	if (f.crossed) {
-		uint64_t t_write = ma_monotonic_ns();
-		ma_analysis_finish(f.a);
-		if (write_snapshot(&f, o->out, err, sizeof(err)) < 0) {
-			fprintf(stderr, "memattach: cannot write the snapshot: %s\n", err);
-			rc = MA_EXIT_OUTPUT;
-		} else {
-			/* The live set is frozen when the crossing tick is applied;
-			 * CLOCK_MONOTONIC is one clock for the agent and us. */
-			uint64_t at = f.start_mono_ns + f.cross_time_ns;
-			double delay_ms = f.cross_mono_ns > at ? (double)(f.cross_mono_ns - at) / 1e6 : 0;
-			double write_ms = (double)(ma_monotonic_ns() - t_write) / 1e6;
-			ma_fmt_bytes(f.cross_value, v1, sizeof(v1));
-			ma_fmt_bytes(f.a->live_bytes, v2, sizeof(v2));
-			if (!o->quiet)
-				fprintf(stderr, "memattach: %s reached %llu B = %s (threshold %s) at %.3f s; tracked live heap %s; live set taken %.1f ms after the crossing, snapshot written in %.0f ms: %s\n",
-					o->on_heap ? "the tracked heap" : "RSS",
-					(unsigned long long)f.cross_value, v1, o->size_text,
-					(double)f.cross_time_ns / 1e9, v2, delay_ms, write_ms, o->out);
-			fflush(stderr);
-		}
-	}
-	s->on_record = NULL;
-	if (!ended)
-		stop_agent(s);
-	if (rc == MA_EXIT_OK && !f.crossed) {
-		ma_fmt_bytes(f.max_seen, v1, sizeof(v1));
-		if (ended) {
-			fprintf(stderr, "memattach: pid %d exited before %s reached %s (highest seen: %s)\n",
-				(int)o->pid, o->on_heap ? "the tracked heap" : "RSS", o->size_text, v1);
-			rc = MA_EXIT_TARGET_GONE;
-		} else {
-			fprintf(stderr, "memattach: %s never reached %s%s (highest seen: %s)\n",
-				o->on_heap ? "the tracked heap" : "RSS", o->size_text,
-				*stop_flag ? " before the interruption" : " within the duration", v1);
-			rc = MA_EXIT_THRESHOLD_NOT_REACHED;
-		}
-	}
+	c->s->on_record = on_record;
+	c->s->on_record_ctx = &f;
+	c->hook = crossed;
+	c->hook_ctx = &f;
+	c->duration_ns = o->duration_ns;
+	enum ma_capture_end end = ma_capture_follow(c);
+	if (end == MA_END_ERROR)
+		rc = MA_EXIT_ERROR;
+	else if (f.crossed)
+		rc = take_snapshot(&f, o);
+	c->s->on_record = NULL;
+	if (!c->s->eof)
+		ma_capture_stop(c);
+	if (rc == MA_EXIT_OK && !f.crossed)
+		rc = not_reached(&f, o, end);
 	ma_live_free(&f.live);
 	free(f.meta);
 	free(f.ticks);
+	ma_session_cleanup(c->s);
+	if (rc == MA_EXIT_OK)
+		show_snapshot(o);
 	return rc;
 }

@@ -6,7 +6,7 @@
 
 #include <stdint.h>
 #include <sys/types.h>
-#include "cli/capture/session.h"
+#include "cli/cmd/capture_loop.h"
 
 struct ma_threshold_opts {
 	uint64_t bytes;          /* the line */
@@ -18,9 +18,10 @@ struct ma_threshold_opts {
 	const char *size_text;   /* as the user wrote it, for messages */
 };
 
-/* Runs on an accepted session; stops the agent before returning.
- * Returns the exit code (MA_EXIT_OK after a dump). */
-int ma_threshold_run(struct ma_session *s, const struct ma_threshold_opts *o,
-		     volatile int *stop_flag);
+/* Follows an accepted capture (c: connected, its stop signal set) until
+ * the crossing, then writes the snapshot and shows its summary and flame
+ * graph; stops the agent and ends the session before returning.  Returns
+ * the exit code (MA_EXIT_OK after a dump). */
+int ma_threshold_run(struct ma_capture *c, const struct ma_threshold_opts *o);
 
 #endif

@@ -1,6 +1,6 @@
-/* report.c — `memattach report FORMAT FILE`: options, the table of formats,
- * the output file, and the shared way to analyse a capture and complain
- * about it. */
+/* report.c — the table of formats, the output file, and the shared way to
+ * analyse a capture and complain about it (the report command's options
+ * are parsed in cli/cmd/report_cmd.c). */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE     /* qsort_r */
 #endif
@@ -20,61 +20,40 @@
 
 /* New formats (summary, tree, flamegraph, pprof, folded...) go here. */
 static const ma_report_format formats[] = {
-	{ "stats", "totals, peak, leaks, histogram, top stacks (--json for machines)", ma_report_stats },
-	{ "summary", "top locations by memory: own, total (with callees), count", ma_report_summary },
-	{ "tree", "the call tree from main down, biggest branches first", ma_report_tree },
-	{ "folded", "folded stacks (flamegraph.pl, inferno, speedscope)", ma_report_folded },
-	{ "pprof", "gzipped profile.proto for go tool pprof (needs -o FILE)", ma_report_pprof },
-	{ "flamegraph", "interactive HTML flame graph (-o OUT.html): peak, leaks, total, over time", ma_report_flamegraph },
+	{ "stats", "totals, peak, leaks, histogram, top stacks (--json for machines)", 1, ma_report_stats },
+	{ "summary", "top locations by memory: own, total (with callees), count", 1, ma_report_summary },
+	{ "tree", "the call tree from main down, biggest branches first", 1, ma_report_tree },
+	{ "folded", "folded stacks (flamegraph.pl, inferno, speedscope)", 0, ma_report_folded },
+	{ "pprof", "gzipped profile.proto for go tool pprof (needs -o FILE)", 0, ma_report_pprof },
+	{ "flamegraph", "interactive HTML flame graph (-o OUT.html): peak, leaks, total, over time", 0, ma_report_flamegraph },
 };
 
 #define NFORMATS (sizeof formats / sizeof formats[0])
 
-void ma_report_usage(FILE *f)
+const ma_report_format *ma_report_formats(size_t *n)
 {
-	fprintf(f,
-		"usage: memattach report FORMAT CAPTURE [-o OUT] [options]\n"
-		"formats:\n");
+	*n = NFORMATS;
+	return formats;
+}
+
+const ma_report_format *ma_report_format_find(const char *name)
+{
 	for (size_t i = 0; i < NFORMATS; i++)
-		fprintf(f, "  %-10s %s\n", formats[i].name, formats[i].help);
-	fprintf(f,
-		"options:\n"
-		"  --json        machine-readable output (one JSON object)\n"
-		"  -o OUT        write the report to OUT instead of standard output\n"
-		"  --top N       stacks listed in top lists (default 10)\n"
-		"  --frames N    frames shown per stack (default 6)\n");
-	ma_report_opts_usage(f);
+		if (!strcmp(formats[i].name, name))
+			return &formats[i];
+	return NULL;
 }
 
-static int usage_error(const char *fmt, const char *arg)
+/* A FIFO or a device would block in open() or never end: refuse it. */
+static int check_capture(const char *path)
 {
-	fprintf(stderr, "memattach report: ");
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, " (see memattach report --help)\n");
-	return MA_EXIT_USAGE;
-}
-
-/* Value of an option given as "-o X", "-oX", "--output X" or "--output=X". */
-static const char *opt_value(int argc, char **argv, int *i, const char *shrt, const char *lng)
-{
-	const char *a = argv[*i];
-	size_t ll = strlen(lng);
-	if (shrt && !strcmp(a, shrt)) {
-		return *i + 1 < argc ? argv[++*i] : NULL;
-	} else if (shrt && !strncmp(a, shrt, 2) && a[2]) {
-		return a + 2;
-	} else if (!strncmp(a, lng, ll) && a[ll] == '=') {
-		return a + ll + 1;
+	struct stat st;
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		fprintf(stderr, "memattach report: %s is not a regular file (a FIFO, device or directory); "
+			"give a capture file (save a stream to a file first)\n", path);
+		return MA_EXIT_BAD_CAPTURE;
 	}
-	return *i + 1 < argc ? argv[++*i] : NULL;
-}
-
-static int is_opt(const char *a, const char *shrt, const char *lng)
-{
-	size_t ll = strlen(lng);
-	if (shrt && (!strcmp(a, shrt) || (!strncmp(a, shrt, 2) && a[2])))
-		return 1;
-	return !strcmp(a, lng) || (!strncmp(a, lng, ll) && a[ll] == '=');
+	return MA_EXIT_OK;
 }
 
 /* Is path the capture itself (by any path or hard link)?  Writing the
@@ -116,96 +95,41 @@ static int open_output(ma_report_args *args, ma_outfile *of)
 /* Set when a report was made from a capture with damaged frames. */
 static int capture_damaged;
 
-static int report_run(ma_report_args *ap, int argc, char **argv)
+int ma_report_run(const ma_report_format *fmt, ma_report_args *args)
 {
-	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-		ma_report_usage(argc < 2 ? stderr : stdout);
-		return argc < 2 ? MA_EXIT_USAGE : MA_EXIT_OK;
+	int rc = check_capture(args->capture);
+	if (rc != MA_EXIT_OK)
+		return rc;
+	if (args->json && !fmt->json) {
+		fprintf(stderr, "memattach report: %s has no JSON output; --json is for stats, summary and tree "
+			"(use one of those, or drop --json)\n", fmt->name);
+		return MA_EXIT_NO_JSON;
 	}
-	ap->format = argv[1];
-	const ma_report_format *fmt = NULL;
-	for (size_t i = 0; i < NFORMATS; i++)
-		if (!strcmp(formats[i].name, ap->format))
-			fmt = &formats[i];
-	if (!fmt) {
-		char names[256] = "";
-		for (size_t i = 0; i < NFORMATS; i++) {
-			strncat(names, formats[i].name, sizeof names - strlen(names) - 1);
-			if (i + 1 < NFORMATS)
-				strncat(names, ", ", sizeof names - strlen(names) - 1);
-		}
-		fprintf(stderr, "memattach report: unknown format '%s' (formats: %s)\n", ap->format, names);
-		return MA_EXIT_USAGE;
-	}
-	char err[512];
-	for (int i = 2; i < argc; i++) {
-		const char *a = argv[i];
-		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-			ma_report_usage(stdout);
-			return MA_EXIT_OK;
-		} else if (!strcmp(a, "--json")) {
-			ap->json = 1;
-		} else if (is_opt(a, "-o", "--output")) {
-			ap->output = opt_value(argc, argv, &i, "-o", "--output");
-			if (!ap->output || !*ap->output)
-				return usage_error("%s needs a file name", a);
-		} else if (is_opt(a, NULL, "--top") || is_opt(a, NULL, "--frames")) {
-			int top = a[2] == 't';
-			const char *v = opt_value(argc, argv, &i, NULL, top ? "--top" : "--frames");
-			uint64_t n;
-			if (!v)
-				return usage_error("%s needs a number", a);
-			if (ma_parse_uint_range(v, top ? 0 : 1, 100000, top ? "--top" : "--frames",
-						&n, err, sizeof err) < 0) {
-				fprintf(stderr, "memattach report: %s\n", err);
-				return MA_EXIT_USAGE;
-			}
-			if (top)
-				ap->top = (unsigned)n;
-			else
-				ap->frames = (unsigned)n;
-		} else if (a[0] == '-' && a[1]) {
-			int r = ma_report_opts_parse(&ap->opts, argc, argv, &i, err, sizeof err);
-			if (r < 0) {
-				fprintf(stderr, "memattach report: %s\n", err);
-				return MA_EXIT_USAGE;
-			}
-			if (!r)
-				return usage_error("unknown option '%s'", a);
-		} else if (!ap->capture) {
-			ap->capture = a;
-		} else {
-			return usage_error("one capture file at a time ('%s' is one too many)", a);
-		}
-	}
-	if (!ap->capture)
-		return usage_error("which capture? give the capture file after '%s'", ap->format);
-
-	ap->out = stdout;
+	args->out = stdout;
 	ma_outfile of = { .fd = -1, .dirfd = -1 };
-	if (ap->output && strcmp(ap->output, "-")) {
-		int orc = open_output(ap, &of);
-		if (orc != MA_EXIT_OK)
-			return orc;
+	if (args->output && strcmp(args->output, "-")) {
+		rc = open_output(args, &of);
+		if (rc != MA_EXIT_OK)
+			return rc;
 	}
-	int rc = fmt->run(ap);
-	int werr = fflush(ap->out) != 0 || ferror(ap->out);
+	rc = fmt->run(args);
+	int werr = fflush(args->out) != 0 || ferror(args->out);
 	int e = errno;
-	if (ap->out != stdout && fclose(ap->out) != 0 && !werr) {
+	if (args->out != stdout && fclose(args->out) != 0 && !werr) {
 		werr = 1;
 		e = errno;
 	}
 	if (werr && rc == MA_EXIT_OK) {
 		fprintf(stderr, "memattach report: cannot write %s: %s\n",
-			ap->out == stdout && !ap->output ? "standard output" : ap->output, strerror(e));
+			args->out == stdout && !args->output ? "standard output" : args->output, strerror(e));
 		rc = MA_EXIT_OUTPUT;
 	}
-	if (ap->out != stdout) {
+	if (args->out != stdout) {
 		/* The report replaces OUT only when whole; else OUT keeps what it had. */
 		if (rc != MA_EXIT_OK) {
 			ma_outfile_abandon(&of);
 		} else if ((e = -ma_outfile_commit(&of)) != 0) {
-			fprintf(stderr, "memattach report: cannot write %s: %s\n", ap->output, strerror(e));
+			fprintf(stderr, "memattach report: cannot write %s: %s\n", args->output, strerror(e));
 			rc = MA_EXIT_OUTPUT;
 		}
 	}
@@ -214,13 +138,21 @@ static int report_run(ma_report_args *ap, int argc, char **argv)
 	return rc;
 }
 
-int ma_report_main(int argc, char **argv)
+int ma_report_check_thread(const ma_report_args *args, const ma_analysis *a)
 {
-	ma_report_args args = { .top = 10, .frames = 6 };
-	ma_report_opts_init(&args.opts);
-	int rc = report_run(&args, argc, argv);
-	ma_report_opts_free(&args.opts);
-	return rc;
+	const ma_filter *f = &args->opts.filter;
+	if (!f->tid && !f->thread_name)
+		return MA_EXIT_OK;
+	for (size_t i = 0; i < a->nthreads; i++) {
+		const ma_thread_stats *t = &a->threads[i];
+		if (f->tid ? t->tid == f->tid : t->selected || (t->name && !strcmp(t->name, f->thread_name)))
+			return MA_EXIT_OK;
+	}
+	char tid[16];
+	snprintf(tid, sizeof tid, "%u", (unsigned)f->tid);
+	fprintf(stderr, "memattach report: --thread %s: no such thread in %s; "
+		"`memattach report stats` lists its threads\n", f->tid ? tid : f->thread_name, args->capture);
+	return MA_EXIT_USAGE;
 }
 
 void ma_report_warn_damage(const ma_analysis *a)
@@ -287,7 +219,12 @@ static int analyze_path(const ma_report_args *args, const ma_analyze_want *want,
 	if (rrc < 0) {
 		fprintf(stderr, "memattach report: %s\n", err);
 		ma_analysis_free(a);
-		return strstr(err, "out of memory") ? MA_EXIT_ERROR : MA_EXIT_BAD_CAPTURE;
+		return rrc == MA_ERR_NOMEM ? MA_EXIT_ERROR : MA_EXIT_BAD_CAPTURE;
+	}
+	int trc = ma_report_check_thread(args, a);
+	if (trc != MA_EXIT_OK) {
+		ma_analysis_free(a);
+		return trc;
 	}
 	*out = a;
 	return MA_EXIT_OK;
@@ -349,7 +286,7 @@ static void warn_incomplete(const ma_analysis *a)
 			(unsigned long long)a->last_seq);
 	} else if (a->has_capture_trailer && !a->complete) {
 		char vis[1024];
-		fprintf(stderr, "warning: the agent's stream ended early (%s): reports cover what was recorded up to %s\n",
+		fprintf(stderr, "warning: the capture is incomplete (%s): reports cover what was recorded up to %s\n",
 			a->note ? ma_visible(a->note, vis, sizeof vis) : "no reason given",
 			ma_fmt_seconds(a->duration_ns, t, sizeof t));
 	}

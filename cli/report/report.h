@@ -8,12 +8,20 @@
 
 #include "cli/analysis/analysis.h"
 
-/* argv[0] = "report", argv[1] = format, then the capture file and options.
- * Returns an exit code from exit_codes.h. */
+/* The report command's entry (cli/cmd/report_cmd.c): argv[0] = "report",
+ * argv[1] = format, then the capture file and options.  Returns an exit
+ * code from exit_codes.h. */
 int ma_report_main(int argc, char **argv);
 
-/* Prints the report usage to f (for `memattach --help`). */
-void ma_report_usage(FILE *f);
+/* getopt values of the report options (the table is cli/cmd/cli_table.c). */
+enum ma_report_key {
+	MA_RKEY_JSON = 300, MA_RKEY_TOP, MA_RKEY_FRAMES,
+	MA_RKEY_PEAK, MA_RKEY_LEAKS, MA_RKEY_TOTAL, MA_RKEY_TEMPORARY,
+	MA_RKEY_THREAD, MA_RKEY_MIN_SIZE, MA_RKEY_TIME, MA_RKEY_NATIVE,
+	MA_RKEY_MAX, MA_RKEY_SORT, MA_RKEY_MIN_PERCENT,
+	MA_RKEY_BASE, MA_RKEY_INVERTED, MA_RKEY_CALLERS, MA_RKEY_CALLEES,
+	MA_RKEY_KEEP_WRAPPERS, MA_RKEY_WRAPPER,
+};
 
 /* ---- for report formats ---- */
 
@@ -52,12 +60,12 @@ typedef struct ma_report_opts {
 void ma_report_opts_init(ma_report_opts *o);
 /* Frees what parsing allocated (the --wrapper regex). */
 void ma_report_opts_free(ma_report_opts *o);
-/* Looks at argv[*i]: 1 when it is a common option (consumed, with its
- * value: *i moves past it), 0 when it is not one, -1 with a one-line
- * message in err when its value is bad or missing. */
-int ma_report_opts_parse(ma_report_opts *o, int argc, char **argv, int *i, char *err, size_t errlen);
-/* The options' help lines. */
-void ma_report_opts_usage(FILE *f);
+/* Applies one option (an enum ma_report_key and its value) to args:
+ * 1 done, 0 not a report option, -1 with a one-line message in err. */
+struct ma_report_args;
+int ma_report_set_option(struct ma_report_args *args, int key, const char *val,
+			 char *err, size_t errlen);
+
 /* "peak" / "leaks" / "total", and a phrase for headings. */
 const char *ma_metric_name(ma_metric m);
 const char *ma_metric_title(ma_metric m);
@@ -185,9 +193,21 @@ typedef struct ma_report_args {
 typedef struct ma_report_format {
 	const char *name;
 	const char *help;
+	int json;                /* has a --json form */
 	/* Writes the report to args->out; returns an exit code. */
 	int (*run)(const ma_report_args *args);
 } ma_report_format;
+
+/* The formats, and the one named name (NULL: none). */
+const ma_report_format *ma_report_formats(size_t *n);
+const ma_report_format *ma_report_format_find(const char *name);
+/* Writes the report of args (format, capture and options set): checks the
+ * capture is a regular file and --json, opens the output, runs the format.
+ * Returns an exit code; every error is printed. */
+int ma_report_run(const ma_report_format *fmt, ma_report_args *args);
+/* After the analysis: a --thread that names no thread of the capture is an
+ * error (printed): MA_EXIT_USAGE, else MA_EXIT_OK. */
+int ma_report_check_thread(const ma_report_args *args, const struct ma_analysis *a);
 
 /* Replays args->capture into a new analysis with args->opts.filter, with
  * a progress bar; prints the one-line error or the truncation warning on

@@ -23,6 +23,7 @@ enum ma_exit {
 	MA_EXIT_AGENT_FAILED = 16,    /* the agent did not connect or failed */
 	MA_EXIT_STOPPED = 17,         /* target is stopped (SIGSTOP, Ctrl-Z) */
 	MA_EXIT_OUTPUT_IS_INPUT = 18, /* report -o names the capture it reads */
+	MA_EXIT_NO_JSON = 19,         /* report --json for a format that has none */
 	MA_EXIT_DAMAGED = 20,         /* report made, but damaged parts of the capture were skipped */
 };
 

@@ -90,7 +90,7 @@ static void put_meta(FILE *f, const ma_analysis *a, const ma_report_args *args)
 			 ma_fmt_seconds(a->duration_ns, t, sizeof t));
 	else if (a->has_capture_trailer && !a->complete)
 		snprintf(note, sizeof note,
-			 "The agent's stream ended early (%s): this covers what was recorded up to %s.",
+			 "The capture is incomplete (%s): this covers what was recorded up to %s.",
 			 a->note ? a->note : "no reason given", ma_fmt_seconds(a->duration_ns, t, sizeof t));
 	if (a->dropped_events)
 		snprintf(note + strlen(note), sizeof note - strlen(note),
