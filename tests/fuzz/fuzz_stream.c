@@ -33,6 +33,13 @@ static void feed(int *wfd, const uint8_t **p, const uint8_t *end, size_t chunk)
 		*p += k;
 }
 
+static char dir[64];             /* the captures' directory, removed at exit */
+
+static void remove_dir(void)
+{
+	rmdir(dir);
+}
+
 static void read_back(const char *path, const struct ma_live *l, int live_ok)
 {
 	ma_analysis *a = ma_analysis_new();
@@ -59,9 +66,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
 		abort();
 	fcntl(sv[1], F_SETFL, O_NONBLOCK);
-	int mfd = memfd_create("capture", MFD_CLOEXEC);
-	char path[64], err[600];
-	snprintf(path, sizeof path, "/proc/self/fd/%d", mfd);
+	/* A real file in a directory of our own: captures are written beside
+	 * their name and renamed into place (cli/util/outfile.c), which a
+	 * /proc/self/fd link is not. */
+	if (!dir[0]) {
+		const char *t = getenv("TMPDIR");
+		snprintf(dir, sizeof dir, "%s/fuzz_stream-XXXXXX", t && *t && strlen(t) < 32 ? t : "/tmp");
+		if (!mkdtemp(dir))
+			abort();
+		atexit(remove_dir);
+	}
+	char path[96], err[600];
+	snprintf(path, sizeof path, "%s/c.memcap", dir);
 
 	struct ma_session s;
 	memset(&s, 0, sizeof s);
@@ -90,6 +106,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		read_back(path, &l, rc == 0 && !l.failed);
 	ma_live_free(&l);
 	ma_session_cleanup(&s);
-	close(mfd);
+	unlink(path);
 	return 0;
 }
