@@ -431,7 +431,10 @@ static void finish(int reason)
 	close(statm_fd);
 	sock = evfd = statm_fd = -1;
 	out_len = out_off = 0;
-	release_memory();
+	/* A process that exits gets nothing from memory given back, and its
+	 * daemon threads may still run through the hooks and the module map. */
+	if (reason != MEMATTACH__STOP_REASON__STOP_PROCESS_EXIT)
+		release_memory();
 }
 
 static void writer_exit(void)
