@@ -9,6 +9,12 @@ for py in $(pyenv_pythons); do
 	n=$((n + 1))
 	check_python "$py" alloc.py || fail=1
 	echo "=== $py daemon.py (daemon threads allocating through finalization)"
+	case $py in
+	*/3.10.*)
+		# CPython 3.10's own defect: see DESIGN.md "Known limits".
+		echo "not run: CPython 3.10 crashes daemon threads whenever exit() is delayed"
+		continue ;;
+	esac
 	for i in 1 2 3; do
 		timeout 40 "$MEMATTACH" run -q -o "$py_tmp/d.cap" -- "$py" "$py_here/daemon.py" \
 			>"$py_tmp/dout" 2>"$py_tmp/derr" </dev/null
