@@ -81,8 +81,8 @@ static const struct ma_cli_opt report_opts[] = {
 	  "the allocator and own memory lands on their callers" },
 	{ "wrapper", 0, MA_RKEY_WRAPPER, "REGEX", "more wrappers: whole function names (repeatable)" },
 	{ "base", 0, MA_RKEY_BASE, "OLD",
-	  "summary, tree, folded: this capture minus OLD, per location (function and\n"
-	  "file:line: captures of different builds compare)" },
+	  "summary, tree, folded, flamegraph, pprof: this capture minus OLD, per\n"
+	  "location (function and file:line: captures of different builds compare)" },
 	{ "inverted", 0, MA_RKEY_INVERTED, NULL,
 	  "tree, folded, flamegraph: bottom-up, allocation sites first, then who called them" },
 	{ "callers", 0, MA_RKEY_CALLERS, "FUNC",

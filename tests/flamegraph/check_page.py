@@ -1,10 +1,14 @@
 """check_page.py PAGE.html [--truth TRUTH.json] [--stats STATS.json]
                  [--screenshot OUT.png] [--click NAME] [--search NAME]
+                 [--diff-truth JSON] [--py-truth TRUTH.txt [--py-native]]
 Loads a flame graph page in headless Chromium and checks it: no console
 error, no network request, something drawn; with --truth, the exact values
-per mode, per thread and per moment; --click zooms into a frame by a real
-mouse click, --search types into the search box.  Exit 0 = pass, 1 = fail,
-77 = no Chromium."""
+per mode, per thread, per moment, inverted (a real click on the toggle) and
+per time range (a real drag on the chart); --stats: totals and the size
+histogram; --click zooms into a frame by a real mouse click, --search types
+into the search box; --diff-truth: a --base page's changes; --py-truth: a
+Python capture's file:line labels, kinds and hide toggles.  Exit 0 = pass,
+1 = fail, 77 = no Chromium."""
 import argparse
 import json
 import os
@@ -32,6 +36,9 @@ def main():
     ap.add_argument("--click")
     ap.add_argument("--search")
     ap.add_argument("--timing", action="store_true")
+    ap.add_argument("--diff-truth")
+    ap.add_argument("--py-truth")
+    ap.add_argument("--py-native", action="store_true")
     a = ap.parse_args()
     chromium = cdp.find_chromium()
     if not chromium:
@@ -111,6 +118,16 @@ def run(a, b):
                   f"chart click on moment {k}: view {got[0]} #{got[1]}, live {got[2]} = heap {got[3]} (want {want})")
         b.eval("__memattach.setMode('peak')")
 
+    if a.truth:
+        check_inverted(b, truth)
+        check_ranges(b, truth)
+    if a.stats:
+        check_hist(b, stats)
+    if a.diff_truth:
+        check_diff(b, json.load(open(a.diff_truth)))
+    if a.py_truth:
+        check_python(b, a.py_truth, a.py_native)
+
     if a.click:
         p = b.eval(f"__memattach.rectOf({json.dumps(a.click)})")
         check(p is not None, f"frame {a.click} is drawn")
@@ -147,6 +164,156 @@ def run(a, b):
     check(not b.errors, "no console error, uncaught exception or network request" +
           ("".join("\n       " + e for e in b.errors) if b.errors else ""))
     return 1 if fails else 0
+
+
+def click_el(b, selector):
+    """A real mouse click on the middle of a page element."""
+    r = json.loads(b.eval(f"JSON.stringify(document.querySelector({json.dumps(selector)}).getBoundingClientRect())"))
+    b.click(r["x"] + r["width"] / 2, r["y"] + r["height"] / 2)
+
+
+def boxes(b):
+    return json.loads(b.eval("JSON.stringify(__memattach.boxes())"))
+
+
+def paths(bx):
+    """Each drawn box's path of names from the root (the boxes come in
+    depth-first order, parents before children)."""
+    out, stack = [], []
+    for x in bx:
+        del stack[x["depth"]:]
+        stack.append(x["name"])
+        out.append((";".join(stack[1:]), x))
+    return out
+
+
+def check_inverted(b, truth):
+    if "inverted" not in truth:
+        return
+    b.eval("__memattach.setMode('peak')")
+    before = b.eval("__memattach.totalBytes")
+    click_el(b, "#inverted")
+    check(b.eval("__memattach.inverted") is True, "a click on the Inverted toggle inverts the graph")
+    got = {p: x["bytes"] for p, x in paths(boxes(b)) if p}
+    for path, want in truth["inverted"].items():
+        check(got.get(path) == want, f"inverted peak: {path} = {got.get(path)} (want {want})")
+    check(b.eval("__memattach.totalBytes") == before, "inverting keeps the total")
+    click_el(b, "#inverted")
+    got = {p: x["bytes"] for p, x in paths(boxes(b)) if p}
+    check(b.eval("__memattach.inverted") is False and got.get("main") == truth["modes"]["peak"]["main"],
+          f"a second click turns it back (main = {got.get('main')})")
+
+
+def drag(b, x0, x1, y):
+    b.call("Input.dispatchMouseEvent", type="mouseMoved", x=x0, y=y)
+    b.call("Input.dispatchMouseEvent", type="mousePressed", x=x0, y=y, button="left", clickCount=1)
+    for k in range(1, 6):
+        b.call("Input.dispatchMouseEvent", type="mouseMoved", x=x0 + (x1 - x0) * k / 5, y=y, button="left", buttons=1)
+    b.call("Input.dispatchMouseEvent", type="mouseReleased", x=x1, y=y, button="left", clickCount=1)
+
+
+def check_ranges(b, truth):
+    if "ranges" not in truth:
+        return
+    check(b.eval("__memattach.hasRange") is True, "the page has time-range data")
+    y = b.eval("__memattach.chartPointFor(0).y")
+    for t0, t1, want in truth["ranges"]:
+        drag(b, b.eval(f"__memattach.chartXFor({t0})"), b.eval(f"__memattach.chartXFor({t1})"), y)
+        mode = b.eval("__memattach.mode")
+        for name, v in want.items():
+            got = b.eval("__memattach.totalBytes" if name == "all" else f"__memattach.valueOf({json.dumps(name)})")
+            check(mode == "range" and got == v, f"drag {t0}..{t1} ns ({mode}): {name} = {got} (want {v})")
+        info = b.eval("document.getElementById('rangeinfo').textContent")
+        check("allocated from" in info, f"the range is named: {info!r}")
+    b.eval("__memattach.setMode('peak')")
+
+
+def check_hist(b, stats):
+    bars = json.loads(b.eval("""JSON.stringify([].map.call(document.querySelectorAll('#hist .hb'),
+        function(e){return [+e.dataset.min, +e.dataset.max, +e.dataset.count, +e.dataset.bytes];}))"""))
+    want = [[h["min"], h["max"], h["count"], h["bytes"]] for h in stats["histogram"] if h["count"]]
+    check(bars == want, f"size histogram bars {bars} == stats histogram {want}")
+
+
+def check_diff(b, truth):
+    for mode, vals in truth["modes"].items():
+        b.eval(f"__memattach.setMode('{mode}')")
+        for name, want in vals.items():
+            got = b.eval("__memattach.totalChange" if name == "all" else f"__memattach.changeOf({json.dumps(name)})")
+            check(got == want, f"--base {mode}: change of {name} = {got} (want {want})")
+    b.eval(f"__memattach.setMode('{truth['hover_mode']}')")
+    name = truth["hover"]
+    colors = {x["name"]: x["color"] for x in boxes(b)}
+    click_el(b, "#widthbase")
+    colors.update({x["name"]: x["color"] for x in boxes(b) if x["name"] not in colors})
+    p = b.eval(f"__memattach.rectOf({json.dumps(name)})")
+    check(p is not None, f"with the base's widths, {name} is drawn")
+    if p:
+        b.call("Input.dispatchMouseEvent", type="mouseMoved", x=p["x"], y=p["y"])
+        tip = b.eval("document.getElementById('tip').textContent")
+        check(truth["hover_text"] in tip, f"tooltip over {name}: {tip!r} has {truth['hover_text']!r}")
+    for name, hue in truth["colors"].items():
+        check(colors.get(name, "").startswith(f"hsl({hue},"), f"{name} is coloured {colors.get(name)} (hue {hue})")
+    click_el(b, "#widthbase")
+
+
+def check_python(b, truth_path, native):
+    truth = {}
+    for line in open(truth_path):
+        if line.startswith("TRUTH "):
+            _, what, size, where = line.split()
+            truth[what] = (int(size), where)
+    click_el(b, 'button[data-mode="total"]')
+    check(b.eval("__memattach.mode") == "total", "the Total button shows everything allocated")
+    total = truth["module"][0] + truth["hold"][0]
+    check(b.eval("__memattach.totalBytes") == total, f"total {b.eval('__memattach.totalBytes')} (want {total})")
+    shown = json.loads(b.eval("JSON.stringify([!document.getElementById('hideimportbox').hidden,"
+                              " document.getElementById('hideimport').checked,"
+                              " !document.getElementById('hideinterpbox').hidden,"
+                              " document.getElementById('hideinterp').checked])"))
+    check(shown == [True, True, True, True], f"both hide toggles shown and on for a Python capture {shown}")
+
+    def find(bx, name, where):
+        return [x for p, x in paths(bx) if x["name"] == name and x["loc"].endswith(where)]
+
+    bx = boxes(b)
+    mod, hold = find(bx, "<module>", truth["module"][1]), find(bx, "hold", truth["hold"][1])
+    check(len(mod) == 1 and mod[0]["bytes"] == truth["module"][0] and truth["module"][1] in mod[0]["label"],
+          f"the imported module's box: {mod} (want {truth['module']}, file:line in its label)")
+    check(len(hold) == 1 and hold[0]["bytes"] == truth["hold"][0] and truth["hold"][1] in hold[0]["label"]
+          and hold[0]["kind"] == "Python", f"hold's box: {hold} (want {truth['hold']}, a Python frame)")
+    check(not [x for x in bx if "importlib" in x["loc"]], "import machinery hidden by default")
+    check(mod and mod[0]["parent"] == "<module>", "the module's box sits on the importing line")
+    legend = b.eval("document.getElementById('kinds').textContent")
+    check("Python" in legend, f"the colour legend names the kinds drawn: {legend!r}")
+    p = b.eval(f"__memattach.rectOf('hold')")
+    if p:
+        b.call("Input.dispatchMouseEvent", type="mouseMoved", x=p["x"], y=p["y"])
+        tip = b.eval("document.getElementById('tip').textContent")
+        want = "(" + format(truth["hold"][0], ",") + " B)"
+        check(want in tip and truth["hold"][1] in tip, f"tooltip over hold: {tip!r}")
+
+    click_el(b, "#hideimport")
+    bx = boxes(b)
+    imp = [x for x in bx if "importlib" in x["loc"]]
+    check(imp and all(x["bytes"] == truth["module"][0] for x in imp),
+          f"import machinery shown after the click: {[(x['name'], x['bytes']) for x in imp]}")
+    mod = find(bx, "<module>", truth["module"][1])
+    check(len(mod) == 1 and mod[0]["bytes"] == truth["module"][0] and mod[0]["parent"] != "<module>",
+          f"the module's box, under importlib now: {mod}")
+    check(b.eval("__memattach.totalBytes") == total, "the total does not change")
+    click_el(b, "#hideimport")
+
+    interp = lambda: [x for x in boxes(b) if x["kind"] == "the interpreter"]
+    if native:
+        check(not interp(), "the interpreter's frames hidden by default")
+        click_el(b, "#hideinterp")
+        got = interp()
+        check(any(x["bytes"] == truth["hold"][0] for x in got),
+              f"the interpreter's frames shown after the click: {[(x['name'], x['bytes']) for x in got][:6]}")
+        check(b.eval("__memattach.totalBytes") == total, "the total does not change")
+        click_el(b, "#hideinterp")
+    b.eval("__memattach.setMode('peak')")
 
 
 if __name__ == "__main__":

@@ -2,6 +2,9 @@
  *   mkflame OUT.cap            a small capture with named functions, two
  *                              threads and a known call tree; prints the
  *                              exact values the page must show (JSON)
+ *   mkflame OUT.cap --older    the same program's first phase only: the
+ *                              base of a --base page; prints the changes
+ *                              the page must show (JSON)
  *   mkflame OUT.cap --stacks N N distinct stacks (load-time measurement) */
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,7 +17,7 @@ static const char *fname[] = { "", "main", "parse_input", "build_index", "load_c
 			       "leak_cache", "grow_buf", "worker_thread" };
 #define ADDR(f) (0x400000ull + (uint64_t)(f) * 0x100)
 
-static void small(const char *path)
+static void small(const char *path, int older)
 {
 	synth *s = synth_open(path);
 	synth_header(s, 1);
@@ -37,6 +40,21 @@ static void small(const char *path)
 	for (int i = 0; i < 5; i++)
 		synth_event(s, 101, MEMATTACH__EVENT_KIND__MALLOC, a + 0x100000 + 0x1000 * (uint64_t)i, 2000, 2);
 	synth_tick(s, 1 << 20);
+	if (older) {
+		synth_finish(s, 1);
+		synth_close(s);
+		/* this capture's phase one is the whole base: changes by
+		 * function (outermost frame of that name) */
+		printf("{\"modes\": {"
+		       "\"peak\": {\"all\": 14288, \"main\": 14288, \"parse_input\": 2000, \"build_index\": 2000,"
+		       " \"worker_thread\": 0, \"leak_cache\": 12288, \"grow_buf\": 2000},"
+		       "\"leak\": {\"all\": -5712, \"main\": 4288, \"parse_input\": -8000, \"build_index\": -8000,"
+		       " \"worker_thread\": -10000, \"leak_cache\": 12288, \"grow_buf\": -18000}},"
+		       " \"hover_mode\": \"leak\", \"hover\": \"worker_thread\","
+		       " \"hover_text\": \"this capture 0 B, base 10,000 B, change -10,000 B\","
+		       " \"colors\": {\"worker_thread\": 215, \"leak_cache\": 0}}\n");
+		return;
+	}
 	for (int i = 0; i < 3; i++)
 		synth_event(s, 100, MEMATTACH__EVENT_KIND__CALLOC, a + 0x200000 + 0x2000 * (uint64_t)i, 4096, 3);
 	for (int i = 0; i < 4; i++)
@@ -65,7 +83,19 @@ static void small(const char *path)
 	       " \"build_index\": 12000, \"leak_cache\": 12288, \"grow_buf\": 28000}},"
 	       " \"threads_total\": {\"100\": 28288, \"101\": 12000},"
 	       " \"peak_bytes\": 34288, \"leaked_bytes\": 14288, \"total_bytes\": 40288,"
-	       " \"moments_heap\": [20000, 34288, 14288, 14288]}\n");
+	       " \"moments_heap\": [20000, 34288, 14288, 14288],"
+	       /* bottom-up at the peak: allocation sites first */
+	       " \"inverted\": {\"grow_buf\": 22000, \"leak_cache\": 12288, \"grow_buf;build_index\": 12000,"
+	       " \"grow_buf;parse_input\": 10000, \"grow_buf;build_index;worker_thread\": 10000,"
+	       " \"grow_buf;build_index;parse_input\": 2000, \"leak_cache;load_config;main\": 12288},"
+	       /* drags on the chart [from ns, to ns, values]: allocated after
+	        * the last moment at or before the start (moments at 15, 22,
+	        * 37, 41 us), live at the moment nearest the end */
+	       " \"ranges\": [[500, 22000, {\"all\": 34288, \"main\": 24288}],"
+	       " [15500, 22000, {\"all\": 14288, \"leak_cache\": 12288, \"build_index\": 2000,"
+	       " \"worker_thread\": 0, \"main\": 14288}],"
+	       " [16000, 37000, {\"all\": 14288, \"parse_input\": 2000}],"
+	       " [23000, 41000, {\"all\": 0}]]}\n");
 }
 
 static uint64_t rng = 0x2545f4914f6cdd1dull;
@@ -148,7 +178,9 @@ static void big(const char *path, uint32_t nstacks)
 int main(int argc, char **argv)
 {
 	if (argc == 2) {
-		small(argv[1]);
+		small(argv[1], 0);
+	} else if (argc == 3 && !strcmp(argv[2], "--older")) {
+		small(argv[1], 1);
 	} else if (argc == 4 && !strcmp(argv[2], "--stacks")) {
 		big(argv[1], (uint32_t)strtoul(argv[3], NULL, 0));
 	} else {

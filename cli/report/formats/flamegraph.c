@@ -25,8 +25,8 @@
 #include "cli/util/strtab.h"
 #include "cli/util/visible.h"
 #include "cli/util/u64map.h"
+#include "cli/report/formats/flame.h"
 
-#define MAX_MOMENTS 200                 /* snapshots of the live set */
 #define MAX_POINTS 1500                 /* of the memory chart */
 
 extern const unsigned char ma_flamegraph_html[];
@@ -107,23 +107,14 @@ static void put_meta(FILE *f, const ma_analysis *a, const ma_report_args *args)
 	putc('}', f);
 }
 
-/* The page with the data.  -1: OOM, -2: the template has no data marker. */
-static int write_page(FILE *out, const ma_report_args *args, const ma_analysis *a, const ma_tree *tr)
+/* The tree's nodes in DFS preorder (a subtree is a contiguous range in the
+ * page), biggest child first: order[new] = old, newid[old] = new.  -1 on OOM. */
+static int preorder(const ma_tree *tr, uint32_t *order, uint32_t *newid)
 {
 	size_t nn = tr->nnodes;
-	const char *h = (const char *)ma_flamegraph_html;
-	const char *mark = "@@MEMATTACH_DATA@@";
-	const char *at = strstr(h, mark);
-	if (!at)
-		return -2;
-	/* DFS preorder: a subtree is a contiguous range in the page */
-	uint32_t *order = malloc(nn * sizeof *order), *newid = malloc(nn * sizeof *newid);
-	uint32_t *stk = malloc(nn * sizeof *stk), *name = malloc(nn * sizeof *name);
-	uint32_t *where = malloc(nn * sizeof *where);
-	ma_strtab str = { 0 };
-	int rc = -1;
-	if (!order || !newid || !stk || !name || !where)
-		goto out;
+	uint32_t *stk = malloc(nn * sizeof *stk);
+	if (!stk)
+		return -1;
 	size_t sp = 0, k = 0;
 	stk[sp++] = 0;
 	while (sp) {
@@ -133,13 +124,27 @@ static int write_page(FILE *out, const ma_report_args *args, const ma_analysis *
 		size_t first = sp;
 		for (uint32_t c = tr->nodes[x].first_child; c != UINT32_MAX; c = tr->nodes[c].next_sibling)
 			stk[sp++] = c;
-		/* biggest child first in the page too */
 		for (size_t l = first, r = sp; l + 1 < r; l++, r--) {
 			uint32_t tmp = stk[l];
 			stk[l] = stk[r - 1];
 			stk[r - 1] = tmp;
 		}
 	}
+	free(stk);
+	return 0;
+}
+
+/* The nodes: parent deltas, name and location string indices, kind and
+ * flags (1: Python's import machinery).  -1 on OOM. */
+static int put_nodes(FILE *out, const ma_analysis *a, const ma_tree *tr, const uint32_t *order,
+		     const uint32_t *newid)
+{
+	size_t nn = tr->nnodes;
+	uint32_t *name = malloc(nn * sizeof *name), *where = malloc(nn * sizeof *where);
+	ma_strtab str = { 0 };
+	int rc = -1;
+	if (!name || !where)
+		goto out;
 	char nb[600], wb[600];
 	for (size_t i = 0; i < nn; i++) {
 		const ma_loc *l = &tr->nodes[order[i]].loc;
@@ -157,10 +162,6 @@ static int write_page(FILE *out, const ma_report_args *args, const ma_analysis *
 		if (name[i] == UINT32_MAX || where[i] == UINT32_MAX)
 			goto out;
 	}
-
-	fwrite(h, 1, (size_t)(at - h), out);
-	fprintf(out, "{\"v\":1,");
-	put_meta(out, a, args);
 	fprintf(out, ",\"strings\":[");
 	for (size_t i = 0; i < str.n; i++) {
 		if (i)
@@ -176,7 +177,23 @@ static int write_page(FILE *out, const ma_report_args *args, const ma_analysis *
 	fprintf(out, "],\"node_loc\":[");
 	for (size_t i = 0; i < nn; i++)
 		fprintf(out, i ? ",%u" : "%u", where[i]);
-	fprintf(out, "],\"threads\":[");
+	fprintf(out, "],\"node_kind\":[");
+	for (size_t i = 0; i < nn; i++)
+		fprintf(out, i ? ",%d" : "%d", i ? flame_kind(&tr->nodes[order[i]].loc, a) : FK_UNKNOWN);
+	fprintf(out, "],\"node_flags\":[");
+	for (size_t i = 0; i < nn; i++)
+		fprintf(out, i ? ",%d" : "%d", i && flame_is_import(&tr->nodes[order[i]].loc));
+	putc(']', out);
+	rc = 0;
+out:
+	ma_strtab_free(&str);
+	free(name), free(where);
+	return rc;
+}
+
+static void put_threads(FILE *out, const ma_analysis *a)
+{
+	fprintf(out, ",\"threads\":[");
 	for (size_t i = 0; i < a->nthreads; i++) {
 		fprintf(out, "%s{\"tid\":%u,\"name\":", i ? "," : "", a->threads[i].tid);
 		if (a->threads[i].name)
@@ -185,18 +202,26 @@ static int write_page(FILE *out, const ma_report_args *args, const ma_analysis *
 			fputs("null", out);
 		putc('}', out);
 	}
-	/* leaves: the analysis' stacks, i.e. (thread, stack) pairs */
-	fprintf(out, "],\"leaf_node\":[");
+	putc(']', out);
+}
+
+static const char *value_keys[2 * MA_METRICS] = { "peak_b", "peak_n", "leak_b", "leak_n",
+						   "total_b", "total_n", "temp_b", "temp_n" };
+
+/* Leaves: the analysis' stacks, i.e. (thread, stack) pairs, with their
+ * node, thread and values per metric.  -1 on OOM. */
+static int put_stack_leaves(FILE *out, const ma_analysis *a, const ma_tree *tr, const uint32_t *newid)
+{
+	fprintf(out, ",\"leaf_node\":[");
 	for (size_t i = 0; i < a->nstacks; i++)
 		fprintf(out, i ? ",%u" : "%u", newid[tr->stack_leaf[i]]);
 	fprintf(out, "],\"leaf_thread\":[");
 	ma_u64map tidx = { 0 };
-	for (size_t i = 0; i < a->nthreads; i++) {
-		uint32_t *slot = ma_u64map_slot(&tidx, a->threads[i].tid);
-		if (!slot)
-			goto out;
-		*slot = (uint32_t)i;
-	}
+	for (size_t i = 0; i < a->nthreads; i++)
+		if (ma_u64map_put(&tidx, a->threads[i].tid, (uint32_t)i) < 0) {
+			ma_u64map_free(&tidx);
+			return -1;
+		}
 	for (size_t i = 0; i < a->nstacks; i++) {
 		uint32_t tid = a->stacks[i].tid;
 		uint32_t ti = tid ? ma_u64map_get(&tidx, tid) : UINT32_MAX;
@@ -204,18 +229,48 @@ static int write_page(FILE *out, const ma_report_args *args, const ma_analysis *
 	}
 	ma_u64map_free(&tidx);
 	putc(']', out);
-	static const char *keys[2 * MA_METRICS] = { "peak_b", "peak_n", "leak_b", "leak_n",
-						    "total_b", "total_n", "temp_b", "temp_n" };
 	for (int m = 0; m < 2 * MA_METRICS; m++) {
-		fprintf(out, ",\"%s\":[", keys[m]);
+		fprintf(out, ",\"%s\":[", value_keys[m]);
 		for (size_t i = 0; i < a->nstacks; i++) {
 			ma_count v = ma_stack_value(&a->stacks[i], (ma_metric)(m / 2));
 			fprintf(out, i ? ",%llu" : "%llu", (unsigned long long)(m & 1 ? v.count : v.bytes));
 		}
 		putc(']', out);
 	}
+	return 0;
+}
 
-	/* memory over time, at most MAX_POINTS (each bucket's highest heap) */
+/* --base: a leaf per node of the merged tree, with its own (self) values
+ * in this capture and, under "base", in the base capture. */
+static void put_diff_leaves(FILE *out, const ma_tree *tr, const uint32_t *newid)
+{
+	size_t nn = tr->nnodes;
+	fprintf(out, ",\"leaf_node\":[");
+	for (size_t i = 0; i < nn; i++)
+		fprintf(out, i ? ",%u" : "%u", newid[i]);
+	fprintf(out, "],\"leaf_thread\":[");
+	for (size_t i = 0; i < nn; i++)
+		fputs(i ? ",-1" : "-1", out);
+	putc(']', out);
+	for (int side = 0; side < 2; side++) {
+		if (side)
+			fprintf(out, ",\"base\":{\"x\":0");
+		for (int m = 0; m < 2 * MA_METRICS; m++) {
+			fprintf(out, ",\"%s\":[", value_keys[m]);
+			for (size_t i = 0; i < nn; i++) {
+				ma_count v = side ? ma_tree_base_self(tr, (uint32_t)i, (ma_metric)(m / 2))
+						  : tr->nodes[i].self[m / 2];
+				fprintf(out, i ? ",%llu" : "%llu", (unsigned long long)(m & 1 ? v.count : v.bytes));
+			}
+			putc(']', out);
+		}
+	}
+	putc('}', out);
+}
+
+/* memory over time, at most MAX_POINTS (each bucket's highest heap).  -1 on OOM. */
+static int put_series(FILE *out, const ma_analysis *a)
+{
 	size_t ns = a->nsamples, step = (ns + MAX_POINTS - 1) / MAX_POINTS;
 	if (step < 1)
 		step = 1;
@@ -224,7 +279,7 @@ static int write_page(FILE *out, const ma_report_args *args, const ma_analysis *
 		 *pr = malloc((np + 1) * sizeof *pr);
 	if (!pt || !ph || !pr) {
 		free(pt), free(ph), free(pr);
-		goto out;
+		return -1;
 	}
 	for (size_t i = 0; i < np; i++) {
 		pt[i] = ph[i] = pr[i] = 0;
@@ -242,11 +297,16 @@ static int write_page(FILE *out, const ma_report_args *args, const ma_analysis *
 	put_u64s(out, "t", pt, np);
 	put_u64s(out, "heap", ph, np);
 	put_u64s(out, "rss", pr, np);
+	putc('}', out);
 	free(pt), free(ph), free(pr);
+	return 0;
+}
 
-	/* snapshots: changes since the previous one */
-	size_t nsn = a->nsnapshots;
-	fprintf(out, "},\"moments\":{\"len\":%zu,\"t\":[", nsn);
+/* snapshots: changes since the previous one (none with --base) */
+static void put_moments(FILE *out, const ma_analysis *a, int diff)
+{
+	size_t nsn = diff ? 0 : a->nsnapshots;
+	fprintf(out, ",\"moments\":{\"len\":%zu,\"t\":[", nsn);
 	for (size_t j = 0; j < nsn; j++)
 		fprintf(out, j ? ",%llu" : "%llu", (unsigned long long)a->snapshots[j].time_ns);
 	fprintf(out, "],\"heap\":[");
@@ -270,14 +330,84 @@ static int write_page(FILE *out, const ma_report_args *args, const ma_analysis *
 	for (size_t j = 0, e = 0; j < nsn; j++)
 		for (size_t c = 0; c < a->snapshots[j].nchanged; c++, e++)
 			fprintf(out, e ? ",%llu" : "%llu", (unsigned long long)a->snapshots[j].changed[c].live.count);
-	fprintf(out, "]}}");
+	fprintf(out, "]}");
+}
+
+/* The size histogram of the selected allocations (as stats --json). */
+static void put_hist(FILE *out, const ma_analysis *a)
+{
+	fprintf(out, ",\"hist\":[");
+	for (unsigned b = 0, k = 0; b < MA_HIST_BUCKETS; b++) {
+		if (!a->hist[b].count)
+			continue;
+		fprintf(out, "%s[%llu,%llu,%llu,%llu]", k++ ? "," : "", (unsigned long long)ma_hist_min(b),
+			(unsigned long long)ma_hist_max(b), (unsigned long long)a->hist[b].count,
+			(unsigned long long)a->hist[b].bytes);
+	}
+	putc(']', out);
+}
+
+/* The page with the data (tr: a tree of a, or with --base a merged tree;
+ * range: NULL or the time-range data).  -1: OOM, -2: the template has no
+ * data marker. */
+static int write_page(FILE *out, const ma_report_args *args, const ma_analysis *a, const ma_tree *tr,
+		      const flame_range *range)
+{
+	size_t nn = tr->nnodes;
+	const char *h = (const char *)ma_flamegraph_html;
+	const char *mark = "@@MEMATTACH_DATA@@";
+	const char *at = strstr(h, mark);
+	if (!at)
+		return -2;
+	uint32_t *order = malloc(nn * sizeof *order), *newid = malloc(nn * sizeof *newid);
+	int rc = -1, diff = tr->base != NULL;
+	if (!order || !newid || preorder(tr, order, newid) < 0)
+		goto out;
+	fwrite(h, 1, (size_t)(at - h), out);
+	fprintf(out, "{\"v\":1,");
+	put_meta(out, a, args);
+	fprintf(out, ",\"python\":%d,\"base_capture\":", ma_analysis_has_python(a));
+	if (diff)
+		put_str(out, args->opts.base);
+	else
+		fputs("null", out);
+	if (put_nodes(out, a, tr, order, newid) < 0)
+		goto out;
+	put_threads(out, a);
+	if (diff)
+		put_diff_leaves(out, tr, newid);
+	else if (put_stack_leaves(out, a, tr, newid) < 0)
+		goto out;
+	if (put_series(out, a) < 0)
+		goto out;
+	put_moments(out, a, diff);
+	if (range)
+		flame_range_put(out, range);
+	put_hist(out, a);
+	putc('}', out);
 	at += strlen(mark);
 	fwrite(at, 1, ma_flamegraph_html_len - (size_t)(at - h), out);
 	rc = 0;
 out:
-	ma_strtab_free(&str);
-	free(order), free(newid), free(stk), free(name), free(where);
+	free(order), free(newid);
 	return rc;
+}
+
+/* --base: the tree of this capture merged with the base capture's (by
+ * function and file:line).  MA_EXIT_OK and *out, or an exit code. */
+static int diff_tree(const ma_report_args *args, ma_tree **tr)
+{
+	ma_analysis *b;
+	int rc = ma_report_analyze_base(args, &b);
+	if (rc != MA_EXIT_OK)
+		return rc;
+	ma_tree *bt = ma_tree_build(b, &args->opts, 1);
+	ma_tree *d = bt ? ma_tree_diff(*tr, bt, 1) : NULL;
+	ma_tree_free(*tr);
+	*tr = d;
+	ma_tree_free(bt);
+	ma_analysis_free(b);
+	return MA_EXIT_OK;
 }
 
 int ma_report_flamegraph(const ma_report_args *args)
@@ -287,12 +417,19 @@ int ma_report_flamegraph(const ma_report_args *args)
 		return MA_EXIT_USAGE;
 	}
 	ma_analysis *a;
-	ma_analyze_want want = { .snapshots = MAX_MOMENTS, .by_thread = 1 };
+	ma_analyze_want want = { .snapshots = FLAME_MOMENTS, .by_thread = 1 };
 	int rc = ma_report_analyze_with(args, &want, &a);
 	if (rc != MA_EXIT_OK)
 		return rc;
-	ma_tree *tr = ma_tree_build(a, &args->opts, 0);
-	int r = tr ? write_page(args->out, args, a, tr) : -1;
+	/* a node is one (function, call line): the box says file:line */
+	ma_tree *tr = ma_tree_build(a, &args->opts, 1);
+	flame_range range = { 0 };
+	int rr = 1;
+	if (tr && args->opts.base)
+		rc = diff_tree(args, &tr);
+	else if (tr)
+		rr = flame_range_build(args, a, &range);
+	int r = rc != MA_EXIT_OK ? 0 : !tr || rr < 0 ? -1 : write_page(args->out, args, a, tr, rr ? NULL : &range);
 	if (r == -2) {
 		fprintf(stderr, "memattach report: the flame graph page template is broken (no data marker)\n");
 		rc = MA_EXIT_ERROR;
@@ -300,6 +437,7 @@ int ma_report_flamegraph(const ma_report_args *args)
 		fprintf(stderr, "memattach report: out of memory building the flame graph\n");
 		rc = MA_EXIT_ERROR;
 	}
+	flame_range_free(&range);
 	if (tr)
 		ma_tree_free(tr);
 	ma_analysis_free(a);

@@ -4,7 +4,8 @@
  * inuse_objects/count, inuse_space/bytes (live at the peak, or at the end
  * with --leaks).  One sample per (thread, stack), labelled with the
  * thread's id (`thread`) and name (`thread_name`), so `-tagfocus` and
- * `-tagshow` select and split by thread. */
+ * `-tagshow` select and split by thread.  With --base, the base capture's
+ * samples are in it negated: a difference profile. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,7 @@ typedef Memattach__Pprof__Function Function;
  * list and freed together. */
 typedef struct profile {
 	const ma_analysis *a;
+	const ma_analysis *base; /* --base: its samples go in negated */
 	Profile msg;
 	ma_strtab strs;
 	ma_u64map locs;          /* frame → index in msg.location */
@@ -264,6 +266,43 @@ static void add_samples(profile *p, ma_metric inuse, const ma_report_opts *o, ma
 	}
 }
 
+/* --base: the base capture's samples with their values negated and the
+ * label pprof::base=true (what `go tool pprof -diff_base` does), so every
+ * view of the profile is this capture minus the base.  Its frames get
+ * locations of their own (addresses of another run: no mapping) and its
+ * functions are shared by name and file. */
+static void add_base_samples(profile *p, ma_metric inuse, const ma_report_opts *o, ma_loc *view)
+{
+	const ma_analysis *now = p->a;
+	ma_u64map locs = p->locs, tids = p->tids;
+	size_t first_loc = p->msg.n_location, first = p->msg.n_sample;
+	p->locs = (ma_u64map){ 0 };
+	p->tids = (ma_u64map){ 0 };
+	p->a = p->base;
+	add_samples(p, inuse, o, view);
+	ma_u64map_free(&p->locs);
+	ma_u64map_free(&p->tids);
+	p->a = now, p->locs = locs, p->tids = tids;
+	for (size_t i = first_loc; i < p->msg.n_location; i++)
+		p->msg.location[i]->mapping_id = 0;
+	for (size_t i = first; i < p->msg.n_sample && !p->oom; i++) {
+		Sample *smp = p->msg.sample[i];
+		for (size_t k = 0; k < smp->n_value; k++)
+			smp->value[k] = -smp->value[k];
+		Label **lb = palloc(p, (smp->n_label + 1) * sizeof *lb);
+		Label *mark = palloc(p, sizeof *mark);
+		if (!lb || !mark)
+			return;
+		memattach__pprof__label__init(mark);
+		mark->key = str_id(p, "pprof::base");
+		mark->str = str_id(p, "true");
+		for (size_t k = 0; k < smp->n_label; k++)
+			lb[k] = smp->label[k];
+		lb[smp->n_label++] = mark;
+		smp->label = lb;
+	}
+}
+
 static int build(profile *p, const ma_report_opts *o)
 {
 	const ma_analysis *a = p->a;
@@ -285,12 +324,15 @@ static int build(profile *p, const ma_report_opts *o)
 		p->oom = 1;
 	else
 		add_samples(p, inuse, o, view);
+	if (view && p->base)
+		add_base_samples(p, inuse, o, view);
 	free(view);
 
 	char comment[600];
-	snprintf(comment, sizeof comment, "memattach capture %s; inuse = memory %s%s",
+	snprintf(comment, sizeof comment, "memattach capture %s; inuse = memory %s%s%s%s",
 		 a->command_line ? a->command_line : "", ma_metric_title(inuse),
-		 a->filtered ? "; filtered" : "");
+		 a->filtered ? "; filtered" : "", p->base ? "; minus the base capture " : "",
+		 p->base ? o->base : "");
 	m->comment = palloc(p, sizeof *m->comment);
 	if (m->comment) {
 		m->comment[0] = str_id(p, comment);
@@ -355,7 +397,12 @@ int ma_report_pprof(const ma_report_args *args)
 	int rc = ma_report_analyze_with(args, &want, &a);
 	if (rc != MA_EXIT_OK)
 		return rc;
-	profile p = { .a = a };
+	ma_analysis *base = NULL;
+	if (args->opts.base && (rc = ma_report_analyze_base(args, &base)) != MA_EXIT_OK) {
+		ma_analysis_free(a);
+		return rc;
+	}
+	profile p = { .a = a, .base = base };
 	uint8_t *packed = NULL;
 	size_t n = 0;
 	if (build(&p, &args->opts) == 0) {
@@ -374,6 +421,7 @@ int ma_report_pprof(const ma_report_args *args)
 	}
 	free(packed);
 	profile_free(&p);
+	ma_analysis_free(base);
 	ma_analysis_free(a);
 	return rc;
 }
