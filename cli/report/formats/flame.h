@@ -28,7 +28,7 @@ typedef struct flame_range {
  * OOM or a read error (printed). */
 int flame_range_build(const ma_report_args *args, const ma_analysis *a, flame_range *r);
 void flame_range_free(flame_range *r);
-/* ,"range":{...} for the page. */
+/* The range data as the page reads it (JSON). */
 void flame_range_put(FILE *f, const flame_range *r);
 
 /* A frame's kind for the page's colours (flame_kind.c). */

@@ -225,11 +225,7 @@ static void put_u32s(FILE *f, const char *key, const uint32_t *v, size_t n)
 
 void flame_range_put(FILE *f, const flame_range *r)
 {
-	if (!r->nmoments) {
-		fputs(",\"range\":null", f);
-		return;
-	}
-	fprintf(f, ",\"range\":{\"len\":%zu", r->nentries);
+	fprintf(f, "{\"len\":%zu", r->nentries);
 	put_u32s(f, "leaf", r->leaf, r->nentries);
 	put_u32s(f, "bucket", r->bucket, r->nentries);
 	fputs(",\"off\":[", f);

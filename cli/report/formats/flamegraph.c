@@ -357,7 +357,7 @@ static int write_page(FILE *out, const ma_report_args *args, const ma_analysis *
 	const char *h = (const char *)ma_flamegraph_html;
 	const char *mark = "@@MEMATTACH_DATA@@";
 	const char *at = strstr(h, mark);
-	if (!at)
+	if (!at || !strstr(at, "@@MEMATTACH_RANGE@@"))
 		return -2;
 	uint32_t *order = malloc(nn * sizeof *order), *newid = malloc(nn * sizeof *newid);
 	int rc = -1, diff = tr->base != NULL;
@@ -381,12 +381,21 @@ static int write_page(FILE *out, const ma_report_args *args, const ma_analysis *
 	if (put_series(out, a) < 0)
 		goto out;
 	put_moments(out, a, diff);
-	if (range)
-		flame_range_put(out, range);
+	fprintf(out, ",\"has_range\":%d", range != NULL);
 	put_hist(out, a);
 	putc('}', out);
+	/* the range data in an element of its own, parsed when first used */
 	at += strlen(mark);
-	fwrite(at, 1, ma_flamegraph_html_len - (size_t)(at - h), out);
+	const char *rmark = "@@MEMATTACH_RANGE@@", *rat = strstr(at, rmark);
+	if (!rat)
+		goto out;
+	fwrite(at, 1, (size_t)(rat - at), out);
+	if (range)
+		flame_range_put(out, range);
+	else
+		fputs("null", out);
+	rat += strlen(rmark);
+	fwrite(rat, 1, ma_flamegraph_html_len - (size_t)(rat - h), out);
 	rc = 0;
 out:
 	free(order), free(newid);
