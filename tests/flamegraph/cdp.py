@@ -177,8 +177,10 @@ class Browser:
         for t in ("keyDown", "keyUp"):
             self.call("Input.dispatchKeyEvent", type=t, key=key, code=code, windowsVirtualKeyCode=keycode)
 
-    def screenshot(self, path):
+    def screenshot(self, path, max_height=None):
         h = self.eval("Math.ceil(document.body.getBoundingClientRect().height) + 8")
+        if max_height:
+            h = min(h, max_height)
         w = self.eval("document.documentElement.clientWidth")
         r = self.call("Page.captureScreenshot", format="png", captureBeyondViewport=True,
                       clip={"x": 0, "y": 0, "width": w, "height": h, "scale": 1})

@@ -39,6 +39,9 @@ def main():
     ap.add_argument("--diff-truth")
     ap.add_argument("--py-truth")
     ap.add_argument("--py-native", action="store_true")
+    ap.add_argument("--shot-drag", help="before --screenshot: drag the chart FROM:TO (fractions of its width)")
+    ap.add_argument("--shot-height", type=int, help="cut the screenshot at this height")
+    ap.add_argument("--shot-click", action="append", default=[], help="before --screenshot: click this element (CSS)")
     a = ap.parse_args()
     chromium = cdp.find_chromium()
     if not chromium:
@@ -155,8 +158,14 @@ def run(a, b):
         check(m[1] == want, f"search '{a.search}' matched total {m[1]} == {want}")
 
     if a.screenshot:
+        for sel in a.shot_click:
+            click_el(b, sel)
+        if a.shot_drag:
+            f0, f1 = (float(x) for x in a.shot_drag.split(":"))
+            r = json.loads(b.eval("JSON.stringify(document.getElementById('chart').getBoundingClientRect())"))
+            drag(b, r["x"] + 64 + (r["width"] - 128) * f0, r["x"] + 64 + (r["width"] - 128) * f1, r["y"] + r["height"] / 2)
         b.eval("window.scrollTo(0,0)")
-        b.screenshot(a.screenshot)
+        b.screenshot(a.screenshot, a.shot_height)
         print(f"     screenshot: {a.screenshot}")
 
     time.sleep(0.2)
