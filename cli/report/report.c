@@ -25,7 +25,7 @@ static const ma_report_format formats[] = {
 	{ "tree", "the call tree from main down, biggest branches first", 1, ma_report_tree },
 	{ "folded", "folded stacks (flamegraph.pl, inferno, speedscope)", 0, ma_report_folded },
 	{ "pprof", "gzipped profile.proto for go tool pprof (needs -o FILE)", 0, ma_report_pprof },
-	{ "flamegraph", "interactive HTML flame graph (-o OUT.html): peak, leaks, total, over time", 0, ma_report_flamegraph },
+	{ "flamegraph", "HTML flame graph (-o OUT.html): peak/leaks/total/temporary, a moment or range, inverted", 0, ma_report_flamegraph },
 };
 
 #define NFORMATS (sizeof formats / sizeof formats[0])

@@ -201,6 +201,15 @@ def check_inverted(b, truth):
         return
     b.eval("__memattach.setMode('peak')")
     before = b.eval("__memattach.totalBytes")
+    if b.eval("__memattach.inverted"):   # report --inverted: the page starts inverted
+        got = {p: x["bytes"] for p, x in paths(boxes(b)) if p}
+        check(all(got.get(k) == v for k, v in truth["inverted"].items())
+              and b.eval("document.getElementById('inverted').checked"),
+              f"--inverted: the page starts inverted, toggle on: {got}")
+        click_el(b, "#inverted")
+        got = {p: x["bytes"] for p, x in paths(boxes(b)) if p}
+        check(got.get("main") == truth["modes"]["peak"]["main"], f"a click turns it top-down (main = {got.get('main')})")
+        return
     click_el(b, "#inverted")
     check(b.eval("__memattach.inverted") is True, "a click on the Inverted toggle inverts the graph")
     got = {p: x["bytes"] for p, x in paths(boxes(b)) if p}

@@ -33,6 +33,10 @@ fi
 	--click build_index --search parse_input \
 	${MA_FLAME_SCREENSHOT:+--screenshot "$MA_FLAME_SCREENSHOT"} || fail=1
 
+echo "=== report --inverted: the page starts inverted"
+"$MEMATTACH" report flamegraph --inverted "$ma_tmp/small.cap" -o "$ma_tmp/inv.html" &&
+	"$PYTHON" "$here/check_page.py" "$ma_tmp/inv.html" --truth "$ma_tmp/truth.json" || fail=1
+
 echo "=== --base: the same program's first phase as the base"
 "$MKFLAME" "$ma_tmp/older.cap" --older >"$ma_tmp/diff.json" || { echo "FAIL: mkflame --older"; exit 1; }
 "$MEMATTACH" report flamegraph --base "$ma_tmp/older.cap" "$ma_tmp/small.cap" -o "$ma_tmp/diff.html" &&

@@ -366,7 +366,8 @@ static int write_page(FILE *out, const ma_report_args *args, const ma_analysis *
 	fwrite(h, 1, (size_t)(at - h), out);
 	fprintf(out, "{\"v\":1,");
 	put_meta(out, a, args);
-	fprintf(out, ",\"python\":%d,\"base_capture\":", ma_analysis_has_python(a));
+	fprintf(out, ",\"python\":%d,\"inverted\":%d,\"base_capture\":", ma_analysis_has_python(a),
+		args->opts.inverted);
 	if (diff)
 		put_str(out, args->opts.base);
 	else
@@ -410,7 +411,9 @@ static int diff_tree(const ma_report_args *args, ma_tree **tr)
 	int rc = ma_report_analyze_base(args, &b);
 	if (rc != MA_EXIT_OK)
 		return rc;
-	ma_tree *bt = ma_tree_build(b, &args->opts, 1);
+	ma_report_opts o = args->opts;
+	o.inverted = 0;          /* the page inverts */
+	ma_tree *bt = ma_tree_build(b, &o, 1);
 	ma_tree *d = bt ? ma_tree_diff(*tr, bt, 1) : NULL;
 	ma_tree_free(*tr);
 	*tr = d;
@@ -430,8 +433,11 @@ int ma_report_flamegraph(const ma_report_args *args)
 	int rc = ma_report_analyze_with(args, &want, &a);
 	if (rc != MA_EXIT_OK)
 		return rc;
-	/* a node is one (function, call line): the box says file:line */
-	ma_tree *tr = ma_tree_build(a, &args->opts, 1);
+	/* a node is one (function, call line): the box says file:line; the
+	 * tree is top-down, --inverted only sets the page's toggle */
+	ma_report_opts o = args->opts;
+	o.inverted = 0;
+	ma_tree *tr = ma_tree_build(a, &o, 1);
 	flame_range range = { 0 };
 	int rr = 1;
 	if (tr && args->opts.base)
