@@ -37,6 +37,7 @@ def main():
     ap.add_argument("--search")
     ap.add_argument("--timing", action="store_true")
     ap.add_argument("--diff-truth")
+    ap.add_argument("--range-truth", help='JSON {"ranges": [[from ns, to ns, {name: bytes}]]}')
     ap.add_argument("--py-truth")
     ap.add_argument("--py-native", action="store_true")
     ap.add_argument("--shot-drag", help="before --screenshot: drag the chart FROM:TO (fractions of its width)")
@@ -126,6 +127,8 @@ def run(a, b):
         check_ranges(b, truth)
     if a.stats:
         check_hist(b, stats)
+    if a.range_truth:
+        check_ranges(b, json.load(open(a.range_truth)))
     if a.diff_truth:
         check_diff(b, json.load(open(a.diff_truth)))
     if a.py_truth:

@@ -37,6 +37,15 @@ echo "=== report --inverted: the page starts inverted"
 "$MEMATTACH" report flamegraph --inverted "$ma_tmp/small.cap" -o "$ma_tmp/inv.html" &&
 	"$PYTHON" "$here/check_page.py" "$ma_tmp/inv.html" --truth "$ma_tmp/truth.json" || fail=1
 
+echo "=== time ranges with report filters (the thread filter by id and by name, --min-size)"
+echo '{"ranges": [[500, 22000, {"all": 12000}], [15500, 22000, {"all": 2000}], [500, 37000, {"all": 2000}]]}' >"$ma_tmp/rt.json"
+echo '{"ranges": [[500, 22000, {"all": 22288}], [15500, 22000, {"all": 12288}], [500, 37000, {"all": 12288}]]}' >"$ma_tmp/rs.json"
+for f in "--thread 101 rt" "--thread worker rt" "--min-size 1500 rs"; do
+	set -- $f
+	"$MEMATTACH" report flamegraph "$1" "$2" "$ma_tmp/small.cap" -o "$ma_tmp/f.html" &&
+		"$PYTHON" "$here/check_page.py" "$ma_tmp/f.html" --range-truth "$ma_tmp/$3.json" || fail=1
+done
+
 echo "=== --base: the same program's first phase as the base"
 "$MKFLAME" "$ma_tmp/older.cap" --older >"$ma_tmp/diff.json" || { echo "FAIL: mkflame --older"; exit 1; }
 "$MEMATTACH" report flamegraph --base "$ma_tmp/older.cap" "$ma_tmp/small.cap" -o "$ma_tmp/diff.html" &&
