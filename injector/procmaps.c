@@ -62,16 +62,21 @@ struct loaded_ctx {
 	dev_t dev;
 	ino_t ino;
 	int have_stat;
+	pid_t pid;
 };
 
 static int loaded_fn(const struct ma_map *m, void *vctx)
 {
 	struct loaded_ctx *c = vctx;
 
-	if (m->path[0] != '/' || m->deleted)
+	char in_target[PATH_MAX];
+	if (m->path[0] != '/')
 		return 0;
-	if (strcmp(m->path, c->path) == 0)
+	ma_proc_path_in_target(c->pid, m->path, in_target, sizeof(in_target));
+	if (strcmp(in_target, c->path) == 0)
 		return 1;
+	if (m->deleted)
+		return 0;
 	return c->have_stat && m->inode == c->ino &&
 	       makedev(m->dev_major, m->dev_minor) == c->dev;
 }
@@ -79,7 +84,7 @@ static int loaded_fn(const struct ma_map *m, void *vctx)
 int ma_inj_library_loaded(pid_t pid, const char *so_path)
 {
 	char path[PATH_MAX + 64];
-	struct loaded_ctx c = { so_path, 0, 0, 0 };
+	struct loaded_ctx c = { so_path, 0, 0, 0, pid };
 	struct stat st;
 
 	/* The target sees so_path in its own mount namespace: compare the

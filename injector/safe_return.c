@@ -261,9 +261,14 @@ int ma_inj_stub_create(struct ma_inj *inj, struct ma_inj_error *err)
 
 	if (inj->stub)
 		return 0;
-	f.len = ma_arch_stub(f.a, sizeof(f.a), inj->pid, 1, &off);
-	ma_arch_stub(f.b, sizeof(f.b), inj->pid, 2, &off);
-	len = ma_arch_stub(code, sizeof(code), inj->pid, inj->ret.stub_sig, &inj->stub_stop_off);
+	/* the stub's tgkill names the process as it is known in its own pid
+	 * namespace (a container's): the host's number means nothing there */
+	pid_t own = inj->pid;
+	if (ma_proc_nspid(inj->pid, 0, &own, NULL) < 0)
+		own = inj->pid;
+	f.len = ma_arch_stub(f.a, sizeof(f.a), own, 1, &off);
+	ma_arch_stub(f.b, sizeof(f.b), own, 2, &off);
+	len = ma_arch_stub(code, sizeof(code), own, inj->ret.stub_sig, &inj->stub_stop_off);
 	ma_maps_foreach(inj->pid, find_stub, &f);
 	addr = (long)f.found;
 	/* none yet: libc's mmap, returning into libc's restorer */

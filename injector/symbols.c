@@ -101,12 +101,12 @@ static unsigned long elf_dynsym(int fd, const char *sym, unsigned long *first_va
 
 static int lookup_in(struct module_ctx *c, const struct ma_map *m)
 {
-	char path[PATH_MAX + 64];
 	unsigned long v, first_vaddr = 0;
 	int fd, bad;
 
-	ma_proc_root(c->pid, m->path, path, sizeof(path));
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* the mapped file itself: maps names it from our root, which may not
+	 * be the target's (a chroot, another mount namespace) */
+	fd = ma_proc_open_mapped(c->pid, m->start, m->end, m->path);
 	if (fd < 0)
 		return 0;
 	v = elf_dynsym(fd, c->symbol, &first_vaddr, &bad);

@@ -52,6 +52,17 @@ int ma_proc_comm(pid_t pid, char *buf, size_t len);
  * "/proc/PID/root" + path.  path "" gives the root itself. */
 void ma_proc_root(pid_t pid, const char *path, char *buf, size_t len);
 
+/* A path of /proc/PID/maps (named from the reader's root) as the process
+ * names it in its own root: a chroot's own path taken off the front. */
+void ma_proc_path_in_target(pid_t pid, const char *path, char *out, size_t len);
+/* The file of the mapping start-end: the kernel's link to it
+ * (/proc/PID/map_files, root only), else path (from its maps line, may be
+ * NULL) in the process's root.  O_RDONLY|O_NONBLOCK; -1 with errno. */
+int ma_proc_open_mapped(pid_t pid, unsigned long start, unsigned long end, const char *path);
+/* The process's (tid 0) or thread's id in its own pid namespace (the last
+ * NSpid number) and how many pid namespaces deep it is from ours (1: ours). */
+int ma_proc_nspid(pid_t pid, pid_t tid, pid_t *inner, int *levels);
+
 /* /proc/PID/maps, one line. */
 struct ma_map {
 	unsigned long start, end, offset, inode;

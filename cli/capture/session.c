@@ -28,15 +28,17 @@ uint64_t ma_monotonic_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-int ma_session_listen(struct ma_session *s, uid_t uid, gid_t gid, char *err, size_t errlen)
+static void session_init(struct ma_session *s)
 {
 	memset(s, 0, sizeof(*s));
 	s->listen_fd = s->conn_fd = -1;
 	s->sd.fd = s->sd.parent_fd = -1;
-	/* The directory stays ours; only the socket is given to uid:gid so
-	 * that the target's user can connect (session_dir.c). */
-	if (ma_session_dir_create(&s->sd, err, errlen) < 0)
-		return -1;
+}
+
+/* The directory stays ours; only the socket is given to uid:gid so that
+ * the target's user can connect (session_dir.c). */
+static int listen_in_dir(struct ma_session *s, uid_t uid, gid_t gid, char *err, size_t errlen)
+{
 	if ((size_t)snprintf(s->sock_path, sizeof(s->sock_path), "%s/%s", s->sd.path,
 			     MA_SESSION_SOCKET) >= sizeof(s->sock_path)) {
 		snprintf(err, errlen, "socket path in %s is too long (set TMPDIR to a shorter directory)", s->sd.path);
@@ -54,6 +56,35 @@ int ma_session_listen(struct ma_session *s, uid_t uid, gid_t gid, char *err, siz
 		return -1;
 	}
 	return 0;
+}
+
+int ma_session_listen(struct ma_session *s, uid_t uid, gid_t gid, char *err, size_t errlen)
+{
+	session_init(s);
+	if (ma_session_dir_create(&s->sd, err, errlen) < 0)
+		return -1;
+	return listen_in_dir(s, uid, gid, err, errlen);
+}
+
+int ma_session_listen_for(struct ma_session *s, pid_t pid, uid_t uid, gid_t gid, char *err, size_t errlen)
+{
+	if (ma_session_listen(s, uid, gid, err, errlen) < 0)
+		return -1;
+	if (ma_session_dir_visible_to(&s->sd, pid))
+		return 0;
+	/* Another root (a container): our directory is not part of it. */
+	ma_session_cleanup(s);
+	return ma_session_listen_in_root(s, pid, uid, gid, err, errlen);
+}
+
+int ma_session_listen_in_root(struct ma_session *s, pid_t pid, uid_t uid, gid_t gid, char *err, size_t errlen)
+{
+	session_init(s);
+	int r = ma_session_dir_create_in_root(&s->sd, pid, uid, err, errlen);
+	if (r < 0)
+		return r;
+	s->in_target_root = 1;
+	return listen_in_dir(s, uid, gid, err, errlen);
 }
 
 void ma_session_remove_dir(struct ma_session *s)

@@ -20,6 +20,9 @@ struct ma_session {
 	/* where the target's files are: "/proc/PID/root" when attached (its
 	 * mount namespace), "" for run; set after ma_session_listen */
 	char root_prefix[64];
+	/* the directory is inside the target's root (a container): the agent
+	 * goes there too, and everything goes once the agent is connected */
+	int in_target_root;
 	/* stream state */
 	uint8_t *buf;
 	size_t buf_len, buf_cap;
@@ -44,6 +47,16 @@ struct ma_session {
  * in it, the socket given to uid:gid so that the target's user can
  * connect.  0, or -1 with a message. */
 int ma_session_listen(struct ma_session *s, uid_t uid, gid_t gid, char *err, size_t errlen);
+/* The same with the directory inside the root of pid (a container, whose
+ * file system the CLI's directory is not part of): the socket is reached
+ * by path from both sides, whatever network namespace the target is in.
+ * 0; -2 when the target's root has no usable directory; -1 otherwise
+ * (message). */
+int ma_session_listen_in_root(struct ma_session *s, pid_t pid, uid_t uid, gid_t gid, char *err, size_t errlen);
+/* The directory where pid can reach it: in $TMPDIR as ma_session_listen
+ * does when pid sees that directory by its path, else inside pid's root
+ * (in_target_root set).  The same returns. */
+int ma_session_listen_for(struct ma_session *s, pid_t pid, uid_t uid, gid_t gid, char *err, size_t errlen);
 /* Removes the directory, its socket and agent copy, once nothing more is
  * to connect (the agent is in): the listening socket stays usable, and a
  * killed memattach leaves nothing behind. */

@@ -14,6 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <linux/openat2.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -50,11 +53,20 @@ static int same_dir(int parent_fd, const char *name, int fd, uid_t uid)
 	       S_ISDIR(a.st_mode) && a.st_dev == b.st_dev && a.st_ino == b.st_ino && a.st_uid == uid;
 }
 
-/* Empties and removes one of our directories, by descriptor. */
+/* Empties and removes one of our directories, by descriptor: only we
+ * can add to it (the socket, the agent and its libraries). */
 static void remove_dir(int parent_fd, const char *name, int fd)
 {
-	unlinkat(fd, MA_SESSION_SOCKET, 0);
-	unlinkat(fd, MA_SESSION_AGENT_COPY, 0);
+	int dfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *dir = dfd >= 0 ? fdopendir(dfd) : NULL;
+	struct dirent *e;
+	while (dir && (e = readdir(dir)))
+		if (e->d_type != DT_DIR)
+			unlinkat(fd, e->d_name, 0);
+	if (dir)
+		closedir(dir);
+	else if (dfd >= 0)
+		close(dfd);
 	if (same_dir(parent_fd, name, fd, geteuid()))
 		unlinkat(parent_fd, name, AT_REMOVEDIR);
 }
@@ -180,6 +192,94 @@ int ma_session_dir_create_for(struct ma_session_dir *d, pid_t target, char *err,
 	}
 	snprintf(label, sizeof label, "t%d.%llu", (int)target, st);
 	return create(d, label, err, errlen);
+}
+
+/* A directory of the target's root, resolved inside it (a symlink there
+ * cannot lead out), that nobody but root and the target's user can
+ * rearrange, on a file system that takes new files and maps them
+ * executable.  Its descriptor, or -1 with why (errno, *why). */
+static int open_target_parent(int root_fd, const char *dir, uid_t uid, const char **why)
+{
+	struct open_how how = { .flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
+				.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
+	struct stat st;
+	struct statvfs vfs;
+	int fd = (int)syscall(SYS_openat2, root_fd, dir, &how, sizeof how);
+	*why = "missing";
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) < 0 || fstatvfs(fd, &vfs) < 0)
+		*why = "unreadable";
+	else if (st.st_uid != 0 && st.st_uid != uid && (st.st_mode & S_IWOTH) && !(st.st_mode & S_ISVTX))
+		*why = "writable by others";
+	else if (vfs.f_flag & ST_RDONLY)
+		*why = "read-only";
+	else if (vfs.f_flag & ST_NOEXEC)
+		*why = "mounted noexec";
+	else
+		return fd;
+	close(fd);
+	return -1;
+}
+
+int ma_session_dir_create_in_root(struct ma_session_dir *d, pid_t target, uid_t uid, char *err, size_t errlen)
+{
+	/* Where a container keeps scratch space, then its root itself (a
+	 * root made of the program and its libraries has no /tmp). */
+	static const char *const dirs[] = { "/tmp", "/var/tmp", "/dev/shm", "/run", "/" };
+	char root[64], label[48], tried[768] = "";
+	size_t tl = 0;
+	unsigned long long st = start_time((int)target);
+	d->fd = d->parent_fd = -1;
+	d->name[0] = d->path[0] = 0;
+	snprintf(root, sizeof root, "/proc/%d/root", (int)target);
+	int root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (root_fd < 0 || !st) {
+		snprintf(err, errlen, "cannot reach the root directory of process %d: %s", (int)target,
+			 strerror(root_fd < 0 ? errno : ESRCH));
+		if (root_fd >= 0)
+			close(root_fd);
+		return -1;
+	}
+	snprintf(label, sizeof label, "c%d.%llu", (int)target, st);
+	for (size_t i = 0; i < sizeof dirs / sizeof *dirs; i++) {
+		const char *why;
+		d->parent_fd = open_target_parent(root_fd, dirs[i], uid, &why);
+		if (d->parent_fd >= 0 && make_dir(d, label) < 0) {
+			why = errno == EROFS ? "read-only" : strerror(errno);
+			close(d->parent_fd);
+			d->parent_fd = -1;
+		}
+		if (d->parent_fd >= 0) {
+			snprintf(d->path, sizeof d->path, "%s/%s", strcmp(dirs[i], "/") ? dirs[i] : "", d->name);
+			break;
+		}
+		tl += (size_t)snprintf(tried + tl, sizeof tried - tl, "%s%s %s", tl ? ", " : "", dirs[i], why);
+		if (tl >= sizeof tried)
+			tl = sizeof tried - 1;
+	}
+	close(root_fd);
+	if (d->parent_fd < 0) {
+		snprintf(err, errlen, "process %d has no directory where memattach can put the agent for it to load (%s)",
+			 (int)target, tried);
+		return -2;
+	}
+	d->fd = openat(d->parent_fd, d->name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (d->fd < 0 || !same_dir(d->parent_fd, d->name, d->fd, geteuid()) || fchmod(d->fd, 0711) < 0) {
+		snprintf(err, errlen, "cannot open the private directory %s in the root of process %d: %s", d->name,
+			 (int)target, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int ma_session_dir_visible_to(struct ma_session_dir *d, pid_t target)
+{
+	char p[PATH_MAX + 64];
+	struct stat a, b;
+	snprintf(p, sizeof p, "/proc/%d/root%s", (int)target, d->path);
+	return d->fd >= 0 && stat(p, &a) == 0 && fstat(d->fd, &b) == 0 && a.st_dev == b.st_dev &&
+	       a.st_ino == b.st_ino;
 }
 
 int ma_session_dir_bind(struct ma_session_dir *d, int sock, const char *name,

@@ -15,7 +15,7 @@ struct ma_session_dir {
 	int parent_fd;          /* $TMPDIR, checked when opened */
 	int fd;                 /* the directory itself */
 	char name[64];          /* memattach-<label>-XXXXXX, in parent_fd */
-	char path[PATH_MAX];    /* for the agent (and messages) only */
+	char path[PATH_MAX];    /* for the agent (and messages) only: as the target sees it */
 };
 
 /* Removes directories left by memattach processes that are gone, then
@@ -26,6 +26,16 @@ int ma_session_dir_create(struct ma_session_dir *d, char *err, size_t errlen);
  * XXXXXX, kept while the target runs (it maps the copy, and a later
  * attach dlopens the same path), swept by a memattach after it is gone. */
 int ma_session_dir_create_for(struct ma_session_dir *d, pid_t target, char *err, size_t errlen);
+/* The same inside the root of target (a container, a chroot), reached
+ * through /proc/PID/root and resolved within it: memattach-c<pid>.<start>-
+ * XXXXXX in its /tmp, /var/tmp, /dev/shm, /run or / — the first that is
+ * writable, not noexec, and not open to others (root's or uid's, or
+ * sticky).  path is then the directory as the target sees it.  0; -2 when
+ * no such directory (the message names each one and why); -1 otherwise. */
+int ma_session_dir_create_in_root(struct ma_session_dir *d, pid_t target, uid_t uid, char *err, size_t errlen);
+/* 1 when target, in its own mount namespace and root, reaches this very
+ * directory by its path; 0 when not (a container). */
+int ma_session_dir_visible_to(struct ma_session_dir *d, pid_t target);
 /* Binds sock (AF_UNIX) to NAME in the directory, without resolving the
  * directory's path again; the socket is made 0600 and given to uid:gid.
  * 0, or -1 with a message. */

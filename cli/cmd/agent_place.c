@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "cli/cmd/agent_place.h"
+#include "cli/cmd/agent_deps.h"
+#include "procfs/procfs.h"
 
 #define AGENT_NAME "libmemattach-agent.so"
 #define MAX_AGENT_SIZE (64u << 20)
@@ -42,7 +44,8 @@ static int find_mapped_agent(pid_t pid, struct mapped *m)
 		char *del = strstr(p, " (deleted)");
 		if (del)
 			*del = 0;
-		snprintf(m->path, sizeof(m->path), "%s", p);
+		/* the name the target loaded it by, which a later dlopen matches */
+		ma_proc_path_in_target(pid, p, m->path, sizeof(m->path));
 		found = 1;
 	}
 	fclose(f);
@@ -59,7 +62,7 @@ static int open_mapped(pid_t pid, const struct mapped *m)
 	snprintf(p, sizeof(p), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, (int)pid, m->start, m->end);
 	int fd = open(p, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	if (fd < 0) {
-		snprintf(p, sizeof(p), "/proc/%d/root%s", (int)pid, m->path);
+		snprintf(p, sizeof(p), "/proc/%d/root%.4000s", (int)pid, m->path);
 		fd = open(p, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	}
 	if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_ino != m->ino)) {
@@ -97,18 +100,12 @@ static int mapped_is_ours(pid_t pid, const struct mapped *m, const char *agent)
 	return same;
 }
 
-/* The copy lives in a directory of its own, kept while the target runs:
- * the target maps it, and a later attach reuses it by its path. */
-static int copy_agent(pid_t pid, const char *agent, char *out, size_t len, char *err, size_t errlen)
+/* src copied to NAME in the directory: root's, read-only (0555).  0, or
+ * -1 with a message. */
+static int copy_into(struct ma_session_dir *d, const char *src, const char *name, char *err, size_t errlen)
 {
-	struct ma_session_dir cd;
-	if (ma_session_dir_create_for(&cd, pid, err, errlen) < 0) {
-		ma_session_dir_remove(&cd);
-		return MA_AGENT_PLACE_ERROR;
-	}
-	snprintf(out, len, "%.4000s/%s", cd.path, MA_SESSION_AGENT_COPY);
-	int in = open(agent, O_RDONLY | O_CLOEXEC);
-	int o = in < 0 ? -1 : ma_session_dir_create_file(&cd, MA_SESSION_AGENT_COPY, 0555);
+	int in = open(src, O_RDONLY | O_CLOEXEC);
+	int o = in < 0 ? -1 : ma_session_dir_create_file(d, name, 0555);
 	ssize_t n = -1;
 	if (o >= 0) {
 		char buf[65536];
@@ -119,32 +116,79 @@ static int copy_agent(pid_t pid, const char *agent, char *out, size_t len, char 
 			}
 	}
 	if (n < 0 || (o >= 0 && close(o) < 0)) {
-		snprintf(err, errlen, "cannot copy the agent to %.900s: %s", out, strerror(errno));
+		snprintf(err, errlen, "cannot copy %.900s to %.900s/%s: %s", src, d->path, name, strerror(errno));
 		if (in >= 0)
 			close(in);
+		return -1;
+	}
+	close(in);
+	return 0;
+}
+
+/* The copy lives in a directory of its own, kept while the target runs:
+ * the target maps it, and a later attach reuses it by its path. */
+static int copy_agent(pid_t pid, const char *agent, char *out, size_t len, char *err, size_t errlen)
+{
+	struct ma_session_dir cd;
+	if (ma_session_dir_create_for(&cd, pid, err, errlen) < 0) {
 		ma_session_dir_remove(&cd);
 		return MA_AGENT_PLACE_ERROR;
 	}
-	close(in);
+	snprintf(out, len, "%.4000s/%s", cd.path, MA_SESSION_AGENT_COPY);
+	if (copy_into(&cd, agent, MA_SESSION_AGENT_COPY, err, errlen) < 0) {
+		ma_session_dir_remove(&cd);
+		return MA_AGENT_PLACE_ERROR;
+	}
 	ma_session_dir_close(&cd);
+	return MA_AGENT_PLACE_OK;
+}
+
+/* The agent already mapped in pid: 1 when it is ours (out names it), 0
+ * when none is, MA_AGENT_PLACE_FOREIGN when another library has its name. */
+static int reuse_mapped(pid_t pid, const char *agent, char *out, size_t len, char *err, size_t errlen)
+{
+	struct mapped m;
+	if (!find_mapped_agent(pid, &m))
+		return 0;
+	if (!mapped_is_ours(pid, &m, agent)) {
+		snprintf(err, errlen, "process %d has a library named %s loaded (%.900s) that is not this memattach's agent "
+			 "(another version, or not memattach's): not using it; restart the process without it",
+			 (int)pid, AGENT_NAME, m.path);
+		return MA_AGENT_PLACE_FOREIGN;
+	}
+	/* dlopen of the path it was loaded by returns the loaded one, even
+	 * when that file is gone (a container's copy is removed after use) */
+	snprintf(out, len, "%s", m.path);
+	return 1;
+}
+
+int ma_agent_place_in_dir(pid_t pid, const char *agent, struct ma_session_dir *d,
+			  char *out, size_t len, char *err, size_t errlen)
+{
+	struct ma_agent_deps deps;
+	int r = reuse_mapped(pid, agent, out, len, err, errlen);
+	if (r)
+		return r < 0 ? r : MA_AGENT_PLACE_OK;
+	if (ma_agent_deps(agent, &deps) < 0) {
+		snprintf(err, errlen, "cannot find %s, which the agent needs, on this machine: reinstall memattach's dependencies",
+			 deps.missing[0] ? deps.missing : "the agent's libraries");
+		return MA_AGENT_PLACE_ERROR;
+	}
+	for (int i = 0; i < deps.n; i++)
+		if (copy_into(d, deps.path[i], deps.soname[i], err, errlen) < 0)
+			return MA_AGENT_PLACE_ERROR;
+	if (copy_into(d, agent, MA_SESSION_AGENT_COPY, err, errlen) < 0)
+		return MA_AGENT_PLACE_ERROR;
+	snprintf(out, len, "%.4000s/%s", d->path, MA_SESSION_AGENT_COPY);
 	return MA_AGENT_PLACE_OK;
 }
 
 int ma_agent_place(pid_t pid, const char *agent, uid_t uid,
 		   char *out, size_t len, char *err, size_t errlen)
 {
-	struct mapped m;
-	if (find_mapped_agent(pid, &m)) {
-		if (!mapped_is_ours(pid, &m, agent)) {
-			snprintf(err, errlen, "process %d has a library named %s loaded (%.900s) that is not this memattach's agent "
-				 "(another version, or not memattach's): not using it; restart the process without it",
-				 (int)pid, AGENT_NAME, m.path);
-			return MA_AGENT_PLACE_FOREIGN;
-		}
-		/* dlopen of the path it was loaded by returns the loaded one */
-		snprintf(out, len, "%s", m.path);
-		return MA_AGENT_PLACE_OK;
-	}
+	int r = reuse_mapped(pid, agent, out, len, err, errlen);
+	if (r)
+		return r < 0 ? r : MA_AGENT_PLACE_OK;
 	struct stat mine, theirs;
 	char via[PATH_MAX + 64];
 	snprintf(via, sizeof(via), "/proc/%d/root%s", (int)pid, agent);

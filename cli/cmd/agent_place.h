@@ -21,4 +21,12 @@ enum {
 int ma_agent_place(pid_t pid, const char *agent, uid_t uid,
 		   char *out, size_t len, char *err, size_t errlen);
 
+/* For a target in another root (a container): the agent it already maps
+ * when that is ours, else copies of the agent and of the libraries it
+ * needs besides glibc (agent_deps.h), root's and 0555, into d, which is
+ * inside the target's root (ma_session_dir_create_in_root).  The same
+ * codes. */
+int ma_agent_place_in_dir(pid_t pid, const char *agent, struct ma_session_dir *d,
+			  char *out, size_t len, char *err, size_t errlen);
+
 #endif

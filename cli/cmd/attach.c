@@ -173,10 +173,11 @@ static int open_outputs(struct attach *a)
 		ma_default_output(a->outbuf, sizeof(a->outbuf), a->target.name, a->pid);
 		a->out = a->outbuf;
 	}
-	if (ma_session_listen(&a->s, a->target.uid[1], a->target.gid[1], err, sizeof(err)) < 0) {
+	int r = ma_session_listen_for(&a->s, a->pid, a->target.uid[1], a->target.gid[1], err, sizeof(err));
+	if (r < 0) {
 		fprintf(stderr, "memattach: %s\n", err);
 		ma_session_cleanup(&a->s);
-		return MA_EXIT_ERROR;
+		return r == -2 ? MA_EXIT_NO_AGENT : MA_EXIT_ERROR;
 	}
 	ma_proc_root(a->pid, "", a->s.root_prefix, sizeof(a->s.root_prefix));
 	ma_target_files_as(a->pid);   /* what the stream names is opened as the target's user */
@@ -198,8 +199,11 @@ static int open_outputs(struct attach *a)
 static int place_agent(struct attach *a)
 {
 	char err[1024];
-	int placed = ma_agent_place(a->pid, a->agent, a->target.uid[1], a->agent_t, sizeof(a->agent_t),
-				    err, sizeof(err));
+	int placed = a->s.in_target_root
+			     ? ma_agent_place_in_dir(a->pid, a->agent, &a->s.sd, a->agent_t, sizeof(a->agent_t), err,
+						     sizeof(err))
+			     : ma_agent_place(a->pid, a->agent, a->target.uid[1], a->agent_t, sizeof(a->agent_t),
+					      err, sizeof(err));
 	if (placed != MA_AGENT_PLACE_OK) {
 		fprintf(stderr, "memattach: %s\n", err);
 		return abandon(a, placed == MA_AGENT_PLACE_FOREIGN ? MA_EXIT_AGENT_FAILED : MA_EXIT_ERROR);

@@ -515,14 +515,17 @@ static Dwfl *open_module(const Dwfl_Callbacks *cb, const struct mod *md, const c
 			 Dwfl_Module **out)
 {
 	char path[4096];
+	/* the main program of an agent that could not name it (no /proc) */
+	const char *name = md->path[0] || !prefix[0] ? md->path : ma_target_exe();
 	*out = NULL;
-	if (!md->path[0])
+	if (!name[0])
 		return NULL;
 	for (int pass = 0; pass < 2; pass++) {
 		const char *pre = pass == 0 ? prefix : "";
-		if (pass == 1 && !prefix[0])
+		/* never this machine's file of the same name for a container's */
+		if (pass == 1 && (!prefix[0] || ma_target_other_root()))
 			break;
-		if ((size_t)snprintf(path, sizeof path, "%s%s", pre, md->path) >= sizeof path)
+		if ((size_t)snprintf(path, sizeof path, "%s%s", pre, name) >= sizeof path)
 			continue;
 		/* what the stream names: as the target's user, regular files only */
 		int fd = ma_target_file_open(path);
@@ -534,7 +537,7 @@ static Dwfl *open_module(const Dwfl_Callbacks *cb, const struct mod *md, const c
 			return NULL;
 		}
 		dwfl_report_begin(d);
-		Dwfl_Module *m = dwfl_report_elf(d, md->path, path, fd, md->base, true);
+		Dwfl_Module *m = dwfl_report_elf(d, name, path, fd, md->base, true);
 		if (!m)
 			close(fd);   /* consumed on success only */
 		dwfl_report_end(d, NULL, NULL);

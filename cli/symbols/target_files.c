@@ -18,6 +18,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #include "cli/symbols/target_files.h"
+#include "procfs/procfs.h"
 
 #define MAX_GROUPS 256
 #define MAX_FILE_SIZE (4ull << 30)
@@ -32,6 +33,10 @@ static int t_ngroups;
  * dumpable (a daemon that changed its uid) keeps its files reachable. */
 static int t_root_fd = -1;
 static char t_root_path[64];
+/* The target's root is not ours (a container): its files are never
+ * looked for at the same path here.  Its executable, as it names it. */
+static int t_other_root;
+static char t_exe[PATH_MAX];
 
 static __thread int entered;
 static __thread uid_t saved_uid;
@@ -39,6 +44,31 @@ static __thread gid_t saved_gid;
 static __thread gid_t saved_groups[MAX_GROUPS];
 static __thread int saved_ngroups;
 static __thread char prefix[256];
+
+static void note_root(pid_t pid)
+{
+	char exe[64], host[PATH_MAX];
+	struct stat a, b;
+	t_other_root = t_root_fd >= 0 && fstat(t_root_fd, &a) == 0 && stat("/", &b) == 0 &&
+		       (a.st_dev != b.st_dev || a.st_ino != b.st_ino);
+	/* without /proc in its root the agent cannot name the executable */
+	snprintf(exe, sizeof exe, "/proc/%d/exe", (int)pid);
+	ssize_t n = readlink(exe, host, sizeof host - 1);
+	host[n > 0 ? n : 0] = 0;
+	if (!strcmp(host + (n > 10 ? n - 10 : 0), " (deleted)"))
+		host[n - 10] = 0;
+	ma_proc_path_in_target(pid, host, t_exe, sizeof t_exe);
+}
+
+int ma_target_other_root(void)
+{
+	return t_other_root;
+}
+
+const char *ma_target_exe(void)
+{
+	return t_exe;
+}
 
 /* "Uid:\treal\teffective\tsaved\tfs" and the like; the fs one is for files. */
 void ma_target_files_as(pid_t pid)
@@ -67,6 +97,7 @@ void ma_target_files_as(pid_t pid)
 		close(t_root_fd);
 	snprintf(t_root_path, sizeof t_root_path, "/proc/%d/root", (int)pid);
 	t_root_fd = open(t_root_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	note_root(pid);
 	t_uid = u;
 	t_gid = g;
 	/* Only root changes who it is; anyone else attaches to its own. */

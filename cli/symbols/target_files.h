@@ -11,6 +11,13 @@
 /* Files are to be opened with pid's file-system uid, gid and groups,
  * read now.  Without this call (memattach run), with the CLI's own. */
 void ma_target_files_as(pid_t pid);
+/* 1 when the target's root is not the CLI's (a container, a chroot): a
+ * file it names is never looked for under the same path here. */
+int ma_target_other_root(void);
+/* The target's executable as it names it in its root ("" when unknown):
+ * for the main program's module, which an agent in a root without /proc
+ * cannot name. */
+const char *ma_target_exe(void);
 /* The calling thread takes those credentials for file access (per
  * thread); ma_target_files_leave gives its own back.  0, or -1 when they
  * could not be taken (the caller must then not open anything). */
