@@ -222,12 +222,49 @@ static int open_target_parent(int root_fd, const char *dir, uid_t uid, const cha
 	return -1;
 }
 
+#define MAX_CANDIDATES 24
+
+/* Where a container keeps scratch space, then its root itself (a root made
+ * of the program and its libraries has no /tmp), then every other mount
+ * it has (a read-only root with a writable volume: Kubernetes' emptyDir).
+ * Mount points are as the target names them (mountinfo's field 5). */
+static int candidates(pid_t target, char dirs[][256])
+{
+	static const char *const fixed[] = { "/tmp", "/var/tmp", "/dev/shm", "/run", "/" };
+	char path[64], line[4096];
+	int n = 0;
+	for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++)
+		snprintf(dirs[n++], 256, "%s", fixed[i]);
+	snprintf(path, sizeof path, "/proc/%d/mountinfo", (int)target);
+	FILE *f = fopen(path, "re");
+	while (f && n < MAX_CANDIDATES && fgets(line, sizeof line, f)) {
+		char mp[256], opts[256], *o = dirs[n];
+		if (sscanf(line, "%*s %*s %*s %*s %255s %255s", mp, opts) != 2 || strncmp(opts, "rw", 2) ||
+		    !strncmp(mp, "/proc", 5) || !strncmp(mp, "/sys", 4))
+			continue;
+		/* octal escapes (\040 for a space) */
+		for (const char *p = mp; *p; p++)
+			if (p[0] == '\\' && p[1] >= '0' && p[1] <= '3' && p[2] && p[3]) {
+				*o++ = (char)(((p[1] - '0') << 6) | ((p[2] - '0') << 3) | (p[3] - '0'));
+				p += 3;
+			} else {
+				*o++ = *p;
+			}
+		*o = 0;
+		int dup = 0;
+		for (int i = 0; i < n; i++)
+			dup |= !strcmp(dirs[i], dirs[n]);
+		n += !dup;
+	}
+	if (f)
+		fclose(f);
+	return n;
+}
+
 int ma_session_dir_create_in_root(struct ma_session_dir *d, pid_t target, uid_t uid, char *err, size_t errlen)
 {
-	/* Where a container keeps scratch space, then its root itself (a
-	 * root made of the program and its libraries has no /tmp). */
-	static const char *const dirs[] = { "/tmp", "/var/tmp", "/dev/shm", "/run", "/" };
-	char root[64], label[48], tried[768] = "";
+	char root[64], label[48], tried[1024] = "", dirs[MAX_CANDIDATES][256];
+	int nd = candidates(target, dirs);
 	size_t tl = 0;
 	unsigned long long st = start_time((int)target);
 	d->fd = d->parent_fd = -1;
@@ -242,7 +279,7 @@ int ma_session_dir_create_in_root(struct ma_session_dir *d, pid_t target, uid_t 
 		return -1;
 	}
 	snprintf(label, sizeof label, "c%d.%llu", (int)target, st);
-	for (size_t i = 0; i < sizeof dirs / sizeof *dirs; i++) {
+	for (int i = 0; i < nd; i++) {
 		const char *why;
 		d->parent_fd = open_target_parent(root_fd, dirs[i], uid, &why);
 		if (d->parent_fd >= 0 && make_dir(d, label) < 0) {
@@ -251,7 +288,7 @@ int ma_session_dir_create_in_root(struct ma_session_dir *d, pid_t target, uid_t 
 			d->parent_fd = -1;
 		}
 		if (d->parent_fd >= 0) {
-			snprintf(d->path, sizeof d->path, "%s/%s", strcmp(dirs[i], "/") ? dirs[i] : "", d->name);
+			snprintf(d->path, sizeof d->path, "%.255s/%.63s", strcmp(dirs[i], "/") ? dirs[i] : "", d->name);
 			break;
 		}
 		tl += (size_t)snprintf(tried + tl, sizeof tried - tl, "%s%s %s", tl ? ", " : "", dirs[i], why);
@@ -260,8 +297,8 @@ int ma_session_dir_create_in_root(struct ma_session_dir *d, pid_t target, uid_t 
 	}
 	close(root_fd);
 	if (d->parent_fd < 0) {
-		snprintf(err, errlen, "process %d has no directory where memattach can put the agent for it to load (%s)",
-			 (int)target, tried);
+		snprintf(err, errlen, "process %d has no directory where memattach can put the agent for it to load (%s): "
+			 "give it a writable, executable mount (a tmpfs or an emptyDir volume)", (int)target, tried);
 		return -2;
 	}
 	d->fd = openat(d->parent_fd, d->name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);

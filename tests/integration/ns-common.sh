@@ -1,0 +1,106 @@
+# ns-common.sh — sourced by the container tests (ns-*.sh): a root holding
+# only tests/targets/nsleak and its libraries (from ldd), the target
+# started in namespaces by a command line, memattach --pid by its host
+# pid, and the exact checks: the target's truth, the two functions that
+# keep memory with their exact bytes, nothing of ours left in its root.
+. "$(dirname "$0")/attach-common.sh"
+
+if [ "$(id -u)" != 0 ]; then
+	echo "SKIP: needs root (namespaces, chroot, mounts)"
+	exit 77
+fi
+for t in unshare chroot mount; do
+	command -v "$t" >/dev/null || { echo "SKIP: $t (util-linux, coreutils) not found"; exit 77; }
+done
+
+# ns_make_root DIR — DIR/bin/nsleak and every library ldd names, at the
+# same paths; nothing else (no /tmp, no /proc).
+ns_make_root() {
+	local root=$1 lib
+	mkdir -p "$root/bin" || return 1
+	chmod 755 "$root"
+	cp "$TARGETS/nsleak" "$root/bin/nsleak" || return 1
+	for lib in $(ldd "$TARGETS/nsleak" | grep -o '/[^ ]*'); do
+		mkdir -p "$root$(dirname "$lib")" && cp -L "$lib" "$root$lib" || return 1
+	done
+}
+
+# ns_child PID — the pid of PID's only child (unshare --fork's), waiting
+# for it to appear.
+ns_child() {
+	local i=0 c
+	while :; do
+		c=$(cat "/proc/$1/task/$1/children" 2>/dev/null)
+		c=${c%% *}
+		[ -n "$c" ] && { echo "$c"; return 0; }
+		i=$((i + 1))
+		[ "$i" -gt 200 ] && return 1
+		sleep 0.05
+	done
+}
+
+# ns_start ROOT CMD... — starts CMD (which ends by exec'ing ROOT's
+# /bin/nsleak --wait-signal as the child of an `unshare --fork`); sets
+# upid (unshare's) and tpid (the target's host pid), output in $ma_tmp/out.
+ns_start() {
+	local root=$1
+	shift
+	: >"$ma_tmp/out"
+	"$@" >"$ma_tmp/out" 2>"$ma_tmp/terr" </dev/null &
+	upid=$!
+	if ! ma_wait_for "$ma_tmp/out" '^ready ' 10; then
+		ma_show "target stderr" "$ma_tmp/terr"
+		echo "FAIL: the target did not start: $*"
+		kill -9 "$upid" 2>/dev/null
+		return 1
+	fi
+	tpid=$(ns_child "$upid") || { echo "FAIL: no target under unshare $upid"; return 1; }
+	while [ "$(readlink "/proc/$tpid/exe")" = "$(readlink "/proc/$upid/exe")" ] ||
+		! grep -q nsleak "/proc/$tpid/comm"; do
+		c=$(ns_child "$tpid") && tpid=$c
+		sleep 0.05
+	done
+	echo "--- target: host pid $tpid, $(grep NSpid "/proc/$tpid/status")"
+}
+
+# ns_stop_target — its second SIGUSR1 ends it; it must exit 0.
+ns_stop_target() {
+	kill -USR1 "$tpid"
+	wait_gone "$upid" 30 || { echo "FAIL: the target did not exit"; return 1; }
+	[ "$wrc" = 0 ] || { ma_show "target stderr" "$ma_tmp/terr"; echo "FAIL: the target exited $wrc"; return 1; }
+}
+
+# ns_capture ROOT CAP — attach, run the workload, detach; then the exact
+# checks of the capture.
+ns_capture() {
+	local root=$1 cap=$2 left
+	attach_bg "$tpid" "$cap" || return 1
+	ma_show "memattach stderr" "$ma_tmp/merr"
+	# What the target loaded is in its root; nothing of ours stays there.
+	grep "$AGENT_NAME" "/proc/$tpid/maps" | head -n 1 | sed 's/^/--- agent mapped: /'
+	# loaded once, however many attaches
+	[ "$(grep -c " 00000000 .*/$AGENT_NAME" "/proc/$tpid/maps")" = 1 ] ||
+		{ echo "FAIL: the agent is mapped more than once"; grep "$AGENT_NAME" "/proc/$tpid/maps"; return 1; }
+	left=$(find "$root" -name 'memattach-*' 2>/dev/null)
+	[ -z "$left" ] || { echo "FAIL: left in the target's root while attached: $left"; return 1; }
+	kill -USR1 "$tpid"
+	ma_wait_for "$ma_tmp/out" '^{"total_allocations"' 60 || { echo "FAIL: the workload did not finish"; return 1; }
+	stop_attach || return 1
+	ns_stop_target || return 1
+	ma_show "target stdout" "$ma_tmp/out"
+	report_json "$cap" "$ma_tmp/s.json" || return 1
+	"$PYTHON" "$ma_here/compare.py" "$ma_tmp/out" "$ma_tmp/s.json" || return 1
+	"$MEMATTACH" report summary --json "$cap" >"$ma_tmp/sum.json" 2>"$ma_tmp/rerr" ||
+		{ ma_show "report stderr" "$ma_tmp/rerr"; echo "FAIL: report summary --json"; return 1; }
+	"$PYTHON" - "$ma_tmp/sum.json" <<'PY' || return 1
+import json, sys
+top = json.load(open(sys.argv[1]))["top"]
+got = {t["function"]: (t["own_bytes"], t["own_count"]) for t in top}
+want = {"ns_keep_big": (280000, 7), "ns_keep_small": (16650, 50)}
+for f, v in want.items():
+    if got.get(f) != v:
+        print(f"FAIL: {f}: own bytes, blocks {got.get(f)}, want {v}; top: {got}")
+        sys.exit(1)
+print("--- names: ns_keep_big 280,000 B in 7 blocks, ns_keep_small 16,650 B in 50")
+PY
+}

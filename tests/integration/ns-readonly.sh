@@ -1,0 +1,58 @@
+#!/bin/sh
+# ns-readonly.sh — the container of ns-chroot.sh with a read-only root (a
+# read-only bind mount, as Kubernetes' readOnlyRootFilesystem): the agent
+# goes into a writable mount the target already has — a tmpfs on /tmp,
+# then one on a path of its own (an emptyDir volume) — exact truth and
+# names; with none, memattach exits 11 naming each place and why.
+. "$(dirname "$0")/ns-common.sh"
+fail() { kill -9 "${tpid:-}" "${upid:-}" "${mpid:-}" 2>/dev/null; exit 1; }
+
+root=$ma_tmp/root
+ns_make_root "$root" || { echo "FAIL: cannot build the root"; exit 1; }
+mkdir "$root/tmp" "$root/scratch" || exit 1
+
+# ro_start [MOUNTPOINT] — the root bound read-only in the target's mount
+# namespace, MOUNTPOINT (in it) a tmpfs; nothing changes on the host.
+ro_start() {
+	local mnt=${1:+mount -t tmpfs tmpfs $root$1 &&}
+	echo "=== unshare --mount --pid --net --uts --ipc --fork: root read-only${1:+, tmpfs on $1}"
+	ns_start "$root" unshare --mount --pid --net --uts --ipc --fork sh -c \
+		"mount --bind $root $root && mount -o remount,bind,ro $root && $mnt exec chroot $root /bin/nsleak --wait-signal"
+}
+
+# expect_agent_in DIR — the target maps the agent from DIR/memattach-c*.
+expect_agent_in() {
+	grep -q " $1/memattach-c$tpid\.[^/]*/$AGENT_NAME" "$ma_tmp/maps" ||
+		{ echo "FAIL: the agent is not mapped from $1: $(grep "$AGENT_NAME" "$ma_tmp/maps" | head -n 1)"; return 1; }
+}
+
+ro_start /tmp || fail
+touch "/proc/$tpid/root/ro-check" 2>/dev/null && { echo "FAIL: the target's root is writable"; fail; }
+attach_bg "$tpid" "$ma_tmp/t.cap" || fail
+sed "s| $root/| /|" "/proc/$tpid/maps" >"$ma_tmp/maps"
+stop_attach || fail
+expect_agent_in /tmp || fail
+# the workload under a second attach, which reuses the agent loaded (its file is gone)
+ns_capture "$root" "$ma_tmp/t2.cap" || fail
+
+ro_start /scratch || fail
+attach_bg "$tpid" "$ma_tmp/s.cap" || fail
+sed "s| $root/| /|" "/proc/$tpid/maps" >"$ma_tmp/maps"
+stop_attach || fail
+expect_agent_in /scratch || fail
+kill -USR1 "$tpid"
+ma_wait_for "$ma_tmp/out" '^{"total_allocations"' 60 || fail
+ns_stop_target || fail
+
+ro_start || fail
+timeout 60 "$MEMATTACH" --pid "$tpid" --duration 1 -o "$ma_tmp/n.cap" >"$ma_tmp/mout" 2>"$ma_tmp/merr" </dev/null
+rc=$?
+ma_show "memattach stderr" "$ma_tmp/merr"
+[ "$rc" = 11 ] || { echo "FAIL: memattach exited $rc with no writable place in the target's root (want 11)"; fail; }
+grep -q "^memattach: process $tpid has no directory where memattach can put the agent .*/tmp read-only.*/ read-only.*emptyDir" "$ma_tmp/merr" ||
+	{ echo "FAIL: the message does not name the places and why"; fail; }
+[ -e "$ma_tmp/n.cap" ] && { echo "FAIL: a capture was left at $ma_tmp/n.cap"; fail; }
+kill -USR1 "$tpid"
+ma_wait_for "$ma_tmp/out" '^{"total_allocations"' 60 || fail
+ns_stop_target || fail
+echo "ns-readonly: exact with the agent on /tmp and on /scratch; refused with the reasons when neither"
