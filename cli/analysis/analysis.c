@@ -260,6 +260,8 @@ void ma_analysis_free(ma_analysis *a)
 	free(a->pyframes);
 	free(a->command_line);
 	free(a->comm);
+	free(a->ns_tid);
+	free(a->host_tid);
 	free(a->executable);
 	free(a->hostname);
 	free(a->agent_version);
@@ -733,6 +735,42 @@ static char *dup_or_null(const char *s)
 	return s && *s ? strdup(s) : NULL;
 }
 
+/* Ids from memattach's side; names an agent without /proc could not read. */
+static void on_target_ids(void *ctx, const Memattach__TargetIds *t)
+{
+	ma_analysis *a = ctx;
+	size_t n = t->n_tid < t->n_tid_in_namespace ? t->n_tid : t->n_tid_in_namespace;
+	uint32_t *x = realloc(a->ns_tid, (a->n_ns_tids + n + 1) * sizeof *x);
+	if (x)
+		a->ns_tid = x;
+	uint32_t *y = x ? realloc(a->host_tid, (a->n_ns_tids + n + 1) * sizeof *y) : NULL;
+	if (y) {
+		a->host_tid = y;
+		for (size_t i = 0; i < n; i++) {
+			a->ns_tid[a->n_ns_tids] = t->tid_in_namespace[i];
+			a->host_tid[a->n_ns_tids++] = t->tid[i];
+		}
+	}
+	if (!t->pid || a->pid_in_namespace)
+		return;
+	a->pid = t->pid;
+	a->pid_in_namespace = t->pid_in_namespace ? t->pid_in_namespace : t->pid;
+	if (!a->comm)
+		a->comm = dup_or_null(t->comm);
+	if (!a->command_line)
+		a->command_line = dup_or_null(t->command_line);
+	if (!a->executable)
+		a->executable = dup_or_null(t->executable);
+}
+
+uint32_t ma_analysis_host_tid(const struct ma_analysis *a, uint32_t tid)
+{
+	for (size_t i = 0; i < a->n_ns_tids; i++)
+		if (a->ns_tid[i] == tid)
+			return a->host_tid[i];
+	return 0;
+}
+
 static void on_header(void *ctx, const Memattach__Header *h)
 {
 	ma_analysis *a = ctx;
@@ -741,7 +779,8 @@ static void on_header(void *ctx, const Memattach__Header *h)
 	a->has_header = 1;
 	a->format_major = h->format_major;
 	a->format_minor = h->format_minor;
-	a->pid = h->pid;
+	if (!a->pid_in_namespace)
+		a->pid = h->pid;
 	a->native_depth = h->native_depth;
 	a->command_line = dup_or_null(h->command_line);
 	a->comm = dup_or_null(h->comm);
@@ -1034,6 +1073,7 @@ static void on_warning(void *ctx, const Memattach__Warning *w)
 
 const ma_replay_ops ma_analysis_ops = {
 	.header = on_header,
+	.target_ids = on_target_ids,
 	.events = on_events,
 	.stack = on_stack,
 	.python_frame = on_pyframe,

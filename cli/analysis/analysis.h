@@ -133,11 +133,20 @@ typedef struct ma_snapshot {
 } ma_snapshot;
 
 struct ma_analysis_priv;
+struct ma_analysis;
+/* A thread id of the capture (the agent's) as memattach saw it (TargetIds),
+ * 0 when the capture has none for it. */
+uint32_t ma_analysis_host_tid(const struct ma_analysis *a, uint32_t tid);
 
 typedef struct ma_analysis {
 	/* The capture. */
 	int has_header;
 	uint32_t pid, native_depth, format_major, format_minor;
+	/* A target in another pid namespace (TargetIds): pid is then
+	 * memattach's number and this the agent's own; 0 when the same. */
+	uint32_t pid_in_namespace;
+	uint32_t *ns_tid, *host_tid;   /* the agent's thread ids → memattach's */
+	size_t n_ns_tids;
 	char *command_line, *comm, *executable, *hostname, *agent_version;
 	uint64_t start_realtime_ns, first_seq, rss_at_start;
 	uint64_t start_call_ns, start_call_cpu_ns;   /* the agent's start call */

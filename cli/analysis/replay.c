@@ -253,6 +253,10 @@ int ma_replayer_push(ma_replayer *p, const Memattach__Record *rec, char *err, si
 		if (ops->capture_trailer)
 			ops->capture_trailer(ctx, rec->capture_trailer);
 		break;
+	case MEMATTACH__RECORD__R_TARGET_IDS:
+		if (ops->target_ids)
+			ops->target_ids(ctx, rec->target_ids);
+		break;
 	case MEMATTACH__RECORD__R_EVENTS_LOST:
 		if (ops->events_lost)
 			ops->events_lost(ctx, rec->events_lost);

@@ -49,6 +49,8 @@ typedef struct ma_replay_ops {
 	/* Events the agent dropped (stall limit); in stream order. */
 	void (*events_lost)(void *ctx, const Memattach__EventsLost *l);
 	void (*warning)(void *ctx, const Memattach__Warning *w);
+	/* The CLI's ids of a target in another pid namespace. */
+	void (*target_ids)(void *ctx, const Memattach__TargetIds *t);
 } ma_replay_ops;
 
 typedef struct ma_replay_result {

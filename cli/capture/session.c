@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include "cli/capture/session.h"
 #include "cli/capture/agent_warning.h"
+#include "cli/capture/target_ids.h"
 #include "record_io.h"
 #include "record_limits.h"
 #include "cli/util/parse_units.h"
@@ -131,6 +132,8 @@ int ma_session_accept(struct ma_session *s, pid_t expect_pid, int timeout_ms, ch
 	}
 	s->conn_fd = fd;
 	s->peer_pid = cr.pid;
+	if (!s->ids)
+		s->ids = ma_target_ids_new(cr.pid);   /* NULL: our own pid namespace */
 	return 1;
 }
 
@@ -152,6 +155,13 @@ static int peek_record(struct ma_session *s, const uint8_t *p, size_t len, char 
 	switch (tag >> 3) {
 	case MEMATTACH__RECORD__R_HEADER:
 		s->got_header = 1;
+		break;
+	case MEMATTACH__RECORD__R_THREAD:
+		/* a new thread: its id here, before the agent's record of it */
+		if (s->ids && s->writer && !s->on_record) {
+			ma_target_ids_scan(s->ids);
+			ma_target_ids_write(s->ids, s->writer);
+		}
 		break;
 	case MEMATTACH__RECORD__R_AGENT_TRAILER: {
 		Memattach__AgentTrailer *t = memattach__agent_trailer__unpack(NULL, l, p);
@@ -355,6 +365,10 @@ int ma_session_finish(struct ma_session *s, const char *note, char *err, size_t 
 		ma_capture_writer_close(s->writer);
 		s->writer = NULL;
 	}
+	if (s->writer && s->ids) {
+		ma_target_ids_scan(s->ids);
+		ma_target_ids_write(s->ids, s->writer);
+	}
 	if (s->writer && s->got_header) {
 		/* Symbols now, while the target's binaries are at hand.  Without
 		 * them the capture is still whole: a warning, not an error. */
@@ -404,6 +418,8 @@ void ma_session_cleanup(struct ma_session *s)
 		close(s->listen_fd);
 	s->conn_fd = s->listen_fd = -1;
 	ma_session_dir_remove(&s->sd);
+	ma_target_ids_free(s->ids);
+	s->ids = NULL;
 	free(s->buf);
 	s->buf = NULL;
 	s->buf_len = s->buf_cap = 0;

@@ -23,6 +23,8 @@ struct ma_session {
 	/* the directory is inside the target's root (a container): the agent
 	 * goes there too, and everything goes once the agent is connected */
 	int in_target_root;
+	/* the target's pid namespace is not ours: its ids, for TargetIds */
+	struct ma_target_ids *ids;
 	/* stream state */
 	uint8_t *buf;
 	size_t buf_len, buf_cap;

@@ -70,6 +70,44 @@ ns_stop_target() {
 	[ "$wrc" = 0 ] || { ma_show "target stderr" "$ma_tmp/terr"; echo "FAIL: the target exited $wrc"; return 1; }
 }
 
+# ns_host_ids — the target's ids inside its namespace ("ids PID TID") and
+# here (the thread whose last NSpid is TID): nspid, nstid, htid.
+ns_host_ids() {
+	local st
+	nspid=$(sed -n 's/^ids \([0-9]*\) [0-9]*$/\1/p' "$ma_tmp/out")
+	nstid=$(sed -n 's/^ids [0-9]* \([0-9]*\)$/\1/p' "$ma_tmp/out")
+	htid=
+	for st in /proc/"$tpid"/task/*/status; do
+		[ "$(sed -n 's/^NSpid:.*[[:space:]]\([0-9]*\)$/\1/p' "$st")" = "$nstid" ] &&
+			htid=$(sed -n 's/^Pid:[[:space:]]*//p' "$st")
+	done
+	[ -n "$nspid" ] && [ -n "$htid" ] || { echo "FAIL: no ids of the target ($nspid, $nstid, $htid)"; return 1; }
+	echo "--- ids: pid $tpid ($nspid in its namespace), thread $htid ($nstid in its namespace)"
+}
+
+# ns_check_ids CAP — the reports give both: pid (and the second thread's
+# tid) as memattach sees them, and as the target does when they differ.
+ns_check_ids() {
+	"$PYTHON" - "$ma_tmp/s.json" "$tpid" "$nspid" "$htid" "$nstid" <<'PY' || return 1
+import json, sys
+s = json.load(open(sys.argv[1]))
+pid, nspid, htid, nstid = map(int, sys.argv[2:])
+want = {"pid": pid}
+if nspid != pid:
+    want["pid_in_namespace"] = nspid
+got = {k: s.get(k) for k in want}
+th = [t for t in s["threads"] if t.get("tid_in_namespace", t["tid"]) == nstid]
+if got != want or len(th) != 1 or th[0]["tid"] != htid:
+    print(f"FAIL: ids {got}, want {want}; threads {s['threads']}, want tid {htid} ({nstid} inside)")
+    sys.exit(1)
+PY
+	if [ "$nspid" != "$tpid" ]; then
+		"$MEMATTACH" report stats "$1" 2>&1 | grep -q "^  pid $tpid ($nspid in its namespace)" ||
+			{ echo "FAIL: report stats does not say: pid $tpid ($nspid in its namespace)"; "$MEMATTACH" report stats "$1" | head -n 3; return 1; }
+	fi
+	echo "--- reports: pid $tpid ($nspid in its namespace), thread $htid ($nstid)"
+}
+
 # ns_capture ROOT CAP — attach, run the workload, detach; then the exact
 # checks of the capture.
 ns_capture() {
@@ -85,11 +123,13 @@ ns_capture() {
 	[ -z "$left" ] || { echo "FAIL: left in the target's root while attached: $left"; return 1; }
 	kill -USR1 "$tpid"
 	ma_wait_for "$ma_tmp/out" '^{"total_allocations"' 60 || { echo "FAIL: the workload did not finish"; return 1; }
+	ns_host_ids || return 1
 	stop_attach || return 1
 	ns_stop_target || return 1
 	ma_show "target stdout" "$ma_tmp/out"
 	report_json "$cap" "$ma_tmp/s.json" || return 1
 	"$PYTHON" "$ma_here/compare.py" "$ma_tmp/out" "$ma_tmp/s.json" || return 1
+	ns_check_ids "$cap" || return 1
 	"$MEMATTACH" report summary --json "$cap" >"$ma_tmp/sum.json" 2>"$ma_tmp/rerr" ||
 		{ ma_show "report stderr" "$ma_tmp/rerr"; echo "FAIL: report summary --json"; return 1; }
 	"$PYTHON" - "$ma_tmp/sum.json" <<'PY' || return 1

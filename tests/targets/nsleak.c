@@ -1,9 +1,9 @@
 /* nsleak.c — the container target (tests/integration/ns-*.sh): in attach
  * mode, keeps 7 blocks of 40,000 B from ns_keep_big() in the main thread
  * and 50 blocks of 333 B from ns_keep_small() in a second thread, frees
- * 20 blocks of 1,000 B it made from ns_churn(), and prints its truth plus
- * "ids <pid> <tid of the second thread>" as it sees them (inside its
- * namespace when it runs in one). */
+ * 20 blocks of 1,000 B it made from ns_churn(), and prints "ids <pid>
+ * <tid of the second thread>" as it sees them (inside its namespace when
+ * it runs in one) and its truth; the second thread lives until the end. */
 #include <pthread.h>
 #include <sys/syscall.h>
 #include "truth.h"
@@ -46,12 +46,24 @@ __attribute__((noinline)) static void ns_churn(void)
 	}
 }
 
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
+static int small_done, small_release;
+
+/* Keeps its memory, then stays until the end, so that the test can find
+ * its id from outside the namespace too. */
 static void *small_thread(void *arg)
 {
 	(void)arg;
 	small_tid = (long)syscall(SYS_gettid);
 	for (int i = 0; i < 50; i++)
 		ns_keep_small(i);
+	pthread_mutex_lock(&lock);
+	small_done = 1;
+	pthread_cond_broadcast(&cond);
+	while (!small_release)
+		pthread_cond_wait(&cond, &lock);
+	pthread_mutex_unlock(&lock);
 	return NULL;
 }
 
@@ -66,9 +78,19 @@ int main(int argc, char **argv)
 	ns_churn();
 	/* the thread's stack and TLS come from mmap, which is not counted:
 	 * the target counts only what it asks malloc for */
-	if (pthread_create(&th, NULL, small_thread, NULL) || pthread_join(th, NULL))
-		t_die("pthread");
+	if (pthread_create(&th, NULL, small_thread, NULL))
+		t_die("pthread_create");
+	pthread_mutex_lock(&lock);
+	while (!small_done)
+		pthread_cond_wait(&cond, &lock);
+	pthread_mutex_unlock(&lock);
 	int n = snprintf(buf, sizeof buf, "ids %ld %ld\n", (long)getpid(), small_tid);
 	t_write(buf, (size_t)n);
-	return t_end();
+	int rc = t_end();
+	pthread_mutex_lock(&lock);
+	small_release = 1;
+	pthread_cond_broadcast(&cond);
+	pthread_mutex_unlock(&lock);
+	pthread_join(th, NULL);
+	return rc;
 }

@@ -53,6 +53,8 @@ static void stats_json(const ma_report_args *args, const ma_analysis *a, uint32_
 	ma_json_object(&j, NULL);
 	ma_json_str(&j, "capture", args->capture);
 	ma_json_u64(&j, "pid", a->pid);
+	if (a->pid_in_namespace)
+		ma_json_u64(&j, "pid_in_namespace", a->pid_in_namespace);
 	ma_json_str(&j, "command", a->command_line);
 	ma_json_str(&j, "comm", a->comm);
 	ma_json_str(&j, "executable", a->executable);
@@ -129,7 +131,10 @@ static void stats_json(const ma_report_args *args, const ma_analysis *a, uint32_
 	for (size_t i = 0; i < a->nthreads; i++) {
 		const ma_thread_stats *t = &a->threads[i];
 		ma_json_object(&j, NULL);
-		ma_json_u64(&j, "tid", t->tid);
+		uint32_t host = ma_analysis_host_tid(a, t->tid);
+		ma_json_u64(&j, "tid", host ? host : t->tid);
+		if (a->pid_in_namespace)
+			ma_json_u64(&j, "tid_in_namespace", t->tid);
 		ma_json_str(&j, "name", t->name);
 		ma_json_u64(&j, "allocations", t->alloc.count);
 		ma_json_u64(&j, "bytes", t->alloc.bytes);
@@ -207,6 +212,8 @@ static void stats_text(const ma_report_args *args, const ma_analysis *a, uint32_
 		 * redis-server runs redis-check-rdb) */
 		char vcomm[256], vexe[4096];
 		fprintf(f, "  pid %u", a->pid);
+		if (a->pid_in_namespace)
+			fprintf(f, " (%u in its namespace)", a->pid_in_namespace);
 		if (a->comm || a->executable)
 			fprintf(f, " (%s%s%s)", ma_visible(a->comm, vcomm, sizeof vcomm),
 				a->comm && a->executable ? ", running " : "",
