@@ -1,14 +1,31 @@
 #!/bin/sh
 # ns-chroot.sh — a target in its own mount, pid, network, UTS and IPC
 # namespaces, chrooted into a root that holds only it and its libraries
-# (no /tmp, no /proc), attached by its host pid: exact truth and names.
+# (no /tmp, no /proc), attached by its host pid: exact truth, names, both
+# pids.  Then the same in a user namespace (root inside mapped to root),
+# and in one made by an unprivileged user (memattach-test, created with
+# useradd -M if missing) — skipped with the reason when the kernel refuses
+# user namespaces.
 . "$(dirname "$0")/ns-common.sh"
 fail() { kill -9 "${tpid:-}" "${upid:-}" "${mpid:-}" 2>/dev/null; exit 1; }
+user=memattach-test
 
+chmod 755 "$ma_tmp"   # the unprivileged user's target reaches its root
 root=$ma_tmp/root
 ns_make_root "$root" || { echo "FAIL: cannot build the root"; exit 1; }
-echo "=== unshare --mount --pid --net --uts --ipc --fork chroot ROOT /bin/nsleak"
-ns_start "$root" unshare --mount --pid --net --uts --ipc --fork \
-	chroot "$root" /bin/nsleak --wait-signal || fail
-ns_capture "$root" "$ma_tmp/c.cap" || fail
+run() {
+	echo "=== $* chroot ROOT /bin/nsleak"
+	ns_start "$root" "$@" chroot "$root" /bin/nsleak --wait-signal || fail
+	ns_capture "$root" "$ma_tmp/c.cap" || fail
+}
+run unshare --mount --pid --net --uts --ipc --fork
+if unshare --user --map-root-user true 2>"$ma_tmp/uerr"; then
+	run unshare --user --map-root-user --mount --pid --net --uts --ipc --fork
+	id "$user" >/dev/null 2>&1 || useradd -M -s /usr/sbin/nologin "$user" || { echo "FAIL: useradd $user"; exit 1; }
+	uid=$(id -u "$user")
+	run setpriv --reuid="$uid" --regid="$(id -g "$user")" --clear-groups \
+		unshare --user --map-root-user --mount --pid --net --fork
+else
+	echo "--- user namespaces not tried: $(cat "$ma_tmp/uerr")"
+fi
 echo "ns-chroot: exact"
