@@ -28,4 +28,13 @@ if unshare --user --map-root-user true 2>"$ma_tmp/uerr"; then
 else
 	echo "--- user namespaces not tried: $(cat "$ma_tmp/uerr")"
 fi
+# A container whose binary differs from this machine's file of the same
+# path: names from its own (other_keep_*), never from the host's
+# (ns_keep_*).
+other=$ma_tmp/other
+ns_make_root "$other" "$TARGETS/nsleak_other" || { echo "FAIL: cannot build the root"; exit 1; }
+mkdir -p "$other$TARGETS" && cp "$TARGETS/nsleak_other" "$other$TARGETS/nsleak" || exit 1
+echo "=== unshare --mount --pid --fork chroot OTHER $TARGETS/nsleak (nsleak_other's bytes)"
+ns_start "$other" unshare --mount --pid --fork chroot "$other" "$TARGETS/nsleak" --wait-signal || fail
+ns_prefix=other ns_capture "$other" "$ma_tmp/o.cap" || fail
 echo "ns-chroot: exact"

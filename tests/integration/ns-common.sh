@@ -13,13 +13,14 @@ for t in unshare chroot mount; do
 	command -v "$t" >/dev/null || { echo "SKIP: $t (util-linux, coreutils) not found"; exit 77; }
 done
 
-# ns_make_root DIR — DIR/bin/nsleak and every library ldd names, at the
-# same paths; nothing else (no /tmp, no /proc).
+# ns_make_root DIR [BIN] — DIR/bin/nsleak (BIN's bytes, default nsleak's)
+# and every library ldd names, at the same paths; nothing else (no /tmp,
+# no /proc).
 ns_make_root() {
 	local root=$1 lib
 	mkdir -p "$root/bin" || return 1
 	chmod 755 "$root"
-	cp "$TARGETS/nsleak" "$root/bin/nsleak" || return 1
+	cp "${2:-$TARGETS/nsleak}" "$root/bin/nsleak" || return 1
 	for lib in $(ldd "$TARGETS/nsleak" | grep -o '/[^ ]*'); do
 		mkdir -p "$root$(dirname "$lib")" && cp -L "$lib" "$root$lib" || return 1
 	done
@@ -132,15 +133,15 @@ ns_capture() {
 	ns_check_ids "$cap" || return 1
 	"$MEMATTACH" report summary --json "$cap" >"$ma_tmp/sum.json" 2>"$ma_tmp/rerr" ||
 		{ ma_show "report stderr" "$ma_tmp/rerr"; echo "FAIL: report summary --json"; return 1; }
-	"$PYTHON" - "$ma_tmp/sum.json" <<'PY' || return 1
+	"$PYTHON" - "$ma_tmp/sum.json" "${ns_prefix:-ns}" <<'PY' || return 1
 import json, sys
 top = json.load(open(sys.argv[1]))["top"]
+p = sys.argv[2]
 got = {t["function"]: (t["own_bytes"], t["own_count"]) for t in top}
-want = {"ns_keep_big": (280000, 7), "ns_keep_small": (16650, 50)}
-for f, v in want.items():
-    if got.get(f) != v:
-        print(f"FAIL: {f}: own bytes, blocks {got.get(f)}, want {v}; top: {got}")
-        sys.exit(1)
-print("--- names: ns_keep_big 280,000 B in 7 blocks, ns_keep_small 16,650 B in 50")
+want = {p + "_keep_big": (280000, 7), p + "_keep_small": (16650, 50)}
+if got != want:
+    print(f"FAIL: own bytes, blocks by function {got}, want {want}")
+    sys.exit(1)
+print(f"--- names: {p}_keep_big 280,000 B in 7 blocks, {p}_keep_small 16,650 B in 50")
 PY
 }
