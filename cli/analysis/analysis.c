@@ -260,8 +260,7 @@ void ma_analysis_free(ma_analysis *a)
 	free(a->pyframes);
 	free(a->command_line);
 	free(a->comm);
-	free(a->ns_tid);
-	free(a->host_tid);
+	ma_u64map_free(&a->host_tids);
 	free(a->executable);
 	free(a->hostname);
 	free(a->agent_version);
@@ -740,17 +739,9 @@ static void on_target_ids(void *ctx, const Memattach__TargetIds *t)
 {
 	ma_analysis *a = ctx;
 	size_t n = t->n_tid < t->n_tid_in_namespace ? t->n_tid : t->n_tid_in_namespace;
-	uint32_t *x = realloc(a->ns_tid, (a->n_ns_tids + n + 1) * sizeof *x);
-	if (x)
-		a->ns_tid = x;
-	uint32_t *y = x ? realloc(a->host_tid, (a->n_ns_tids + n + 1) * sizeof *y) : NULL;
-	if (y) {
-		a->host_tid = y;
-		for (size_t i = 0; i < n; i++) {
-			a->ns_tid[a->n_ns_tids] = t->tid_in_namespace[i];
-			a->host_tid[a->n_ns_tids++] = t->tid[i];
-		}
-	}
+	for (size_t i = 0; i < n; i++)
+		if (t->tid[i] != UINT32_MAX && ma_u64map_put(&a->host_tids, t->tid_in_namespace[i], t->tid[i]) < 0)
+			break;   /* out of memory: those threads keep their own ids only */
 	if (!t->pid || a->pid_in_namespace)
 		return;
 	a->pid = t->pid;
@@ -765,10 +756,8 @@ static void on_target_ids(void *ctx, const Memattach__TargetIds *t)
 
 uint32_t ma_analysis_host_tid(const struct ma_analysis *a, uint32_t tid)
 {
-	for (size_t i = 0; i < a->n_ns_tids; i++)
-		if (a->ns_tid[i] == tid)
-			return a->host_tid[i];
-	return 0;
+	uint32_t v = a->host_tids.keys ? ma_u64map_get(&a->host_tids, tid) : UINT32_MAX;
+	return v == UINT32_MAX ? 0 : v;
 }
 
 static void on_header(void *ctx, const Memattach__Header *h)

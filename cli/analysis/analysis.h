@@ -28,6 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "cli/analysis/replay.h"
+#include "cli/util/u64map.h"
 
 #define MA_KINDS 64
 #define MA_HIST_BUCKETS 65      /* [0], [1], [2,3], [4,7], ... [2^63, 2^64-1] */
@@ -145,8 +146,7 @@ typedef struct ma_analysis {
 	/* A target in another pid namespace (TargetIds): pid is then
 	 * memattach's number and this the agent's own; 0 when the same. */
 	uint32_t pid_in_namespace;
-	uint32_t *ns_tid, *host_tid;   /* the agent's thread ids → memattach's */
-	size_t n_ns_tids;
+	ma_u64map host_tids;   /* the agent's thread ids → memattach's */
 	char *command_line, *comm, *executable, *hostname, *agent_version;
 	uint64_t start_realtime_ns, first_seq, rss_at_start;
 	uint64_t start_call_ns, start_call_cpu_ns;   /* the agent's start call */
