@@ -331,7 +331,7 @@ static const struct man_exit exit_codes[] = {
 	{ MA_EXIT_ZOMBIE, "target is a zombie" },
 	{ MA_EXIT_KERNEL_THREAD, "target is a kernel thread" },
 	{ MA_EXIT_SELF, "target is memattach itself" },
-	{ MA_EXIT_NO_AGENT, "agent library not found" },
+	{ MA_EXIT_NO_AGENT, "agent library not found, or no place in the target's root (a container) where it can load it" },
 	{ MA_EXIT_BUSY, "another memattach is tracking the target" },
 	{ MA_EXIT_TARGET_GONE, "the target exited during the capture (the capture is valid)" },
 	{ MA_EXIT_THRESHOLD_NOT_REACHED, "--dump-on-threshold: the threshold was never reached" },
