@@ -158,9 +158,9 @@ static int peek_record(struct ma_session *s, const uint8_t *p, size_t len, char 
 		break;
 	case MEMATTACH__RECORD__R_THREAD:
 		/* a new thread: its id here, before the agent's record of it */
-		if (s->ids && s->writer && !s->on_record) {
+		if (s->ids && (s->writer || s->on_record)) {
 			ma_target_ids_scan(s->ids);
-			ma_target_ids_write(s->ids, s->writer);
+			ma_target_ids_write(s->ids, s->writer, s->on_record, s->on_record_ctx);
 		}
 		break;
 	case MEMATTACH__RECORD__R_AGENT_TRAILER: {
@@ -367,7 +367,7 @@ int ma_session_finish(struct ma_session *s, const char *note, char *err, size_t 
 	}
 	if (s->writer && s->ids) {
 		ma_target_ids_scan(s->ids);
-		ma_target_ids_write(s->ids, s->writer);
+		ma_target_ids_write(s->ids, s->writer, NULL, NULL);
 	}
 	if (s->writer && s->got_header) {
 		/* Symbols now, while the target's binaries are at hand.  Without

@@ -90,7 +90,8 @@ static void describe(struct ma_target_ids *t, Memattach__TargetIds *m, char *com
 	}
 }
 
-int ma_target_ids_write(struct ma_target_ids *t, ma_capture_writer *w)
+int ma_target_ids_write(struct ma_target_ids *t, ma_capture_writer *w,
+			int (*on_record)(void *ctx, const uint8_t *rec, size_t len), void *ctx)
 {
 	Memattach__Record rec = MEMATTACH__RECORD__INIT;
 	Memattach__TargetIds m = MEMATTACH__TARGET_IDS__INIT;
@@ -106,7 +107,19 @@ int ma_target_ids_write(struct ma_target_ids *t, ma_capture_writer *w)
 		describe(t, &m, comm, cmd, exe);
 	rec.r_case = MEMATTACH__RECORD__R_TARGET_IDS;
 	rec.target_ids = &m;
-	int r = ma_capture_writer_write_record(w, &rec);
+	int r = 0;
+	if (on_record) {
+		/* a record as the agent's come: packed, without framing */
+		size_t len = memattach__record__get_packed_size(&rec);
+		uint8_t *buf = malloc(len ? len : 1);
+		if (!buf)
+			return -1;
+		memattach__record__pack(&rec, buf);
+		r = on_record(ctx, buf, len) ? -1 : 0;
+		free(buf);
+	} else {
+		r = ma_capture_writer_write_record(w, &rec);
+	}
 	if (r >= 0) {
 		t->written = t->n;
 		t->described = 1;

@@ -4,6 +4,7 @@
 #ifndef MEMATTACH_TARGET_IDS_H
 #define MEMATTACH_TARGET_IDS_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 #include "cli/capture/capture_file.h"
@@ -23,8 +24,11 @@ struct ma_target_ids *ma_target_ids_new(pid_t pid);
 /* Adds the threads pid has now (its /proc/PID/task). */
 void ma_target_ids_scan(struct ma_target_ids *t);
 /* Writes a TargetIds record with what is new since the last one (the
- * first also names the process).  0, or -1 (the writer's error). */
-int ma_target_ids_write(struct ma_target_ids *t, ma_capture_writer *w);
+ * first also names the process) to w, or when on_record is set hands it
+ * to on_record (packed, unframed, as the session hands the agent's).  0,
+ * or -1 (the writer's error, or on_record's nonzero). */
+int ma_target_ids_write(struct ma_target_ids *t, ma_capture_writer *w,
+			int (*on_record)(void *ctx, const uint8_t *rec, size_t len), void *ctx);
 void ma_target_ids_free(struct ma_target_ids *t);
 
 #endif

@@ -101,6 +101,7 @@ static int on_record(void *ctx, const uint8_t *p, size_t len)
 	case MEMATTACH__RECORD__R_THREAD:
 	case MEMATTACH__RECORD__R_EVENTS_LOST:   /* the snapshot misses them too */
 	case MEMATTACH__RECORD__R_WARNING:
+	case MEMATTACH__RECORD__R_TARGET_IDS:   /* a container's pids (the CLI's record) */
 		if (append_meta(f, p, len) < 0)
 			f->failed = 1;
 		break;

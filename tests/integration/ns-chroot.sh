@@ -28,6 +28,24 @@ if unshare --user --map-root-user true 2>"$ma_tmp/uerr"; then
 else
 	echo "--- user namespaces not tried: $(cat "$ma_tmp/uerr")"
 fi
+# --dump-on-threshold: the snapshot keeps both pids too.
+echo "=== unshare --mount --pid --net --fork chroot ROOT; memattach --dump-on-threshold 200KB --threshold-on heap"
+ns_start "$root" unshare --mount --pid --net --fork chroot "$root" /bin/nsleak --wait-signal || fail
+"$MEMATTACH" --pid "$tpid" --dump-on-threshold 200KB --threshold-on heap -o "$ma_tmp/t.cap" \
+	>"$ma_tmp/mout" 2>"$ma_tmp/merr" </dev/null &
+mpid=$!
+ma_wait_for "$ma_tmp/merr" '^memattach: watching pid' 60 || { ma_show "memattach stderr" "$ma_tmp/merr"; fail; }
+kill -USR1 "$tpid"
+wait_gone "$mpid" 60 || { echo "FAIL: memattach --dump-on-threshold did not end"; fail; }
+ma_show "memattach stderr" "$ma_tmp/merr"
+[ "$wrc" = 0 ] || { echo "FAIL: memattach --dump-on-threshold exited $wrc (want 0: crossed)"; fail; }
+ma_wait_for "$ma_tmp/out" '^{"total_allocations"' 60 || fail
+ns_stop_target || fail
+report_json "$ma_tmp/t.cap" "$ma_tmp/t.json" || exit 1
+"$PYTHON" -c 'import json,sys; s=json.load(open(sys.argv[1])); sys.exit(0 if (s["pid"], s.get("pid_in_namespace")) == (int(sys.argv[2]), 1) else print("FAIL: snapshot pids", s["pid"], s.get("pid_in_namespace")) or 1)' \
+	"$ma_tmp/t.json" "$tpid" || exit 1
+echo "--- snapshot: pid $tpid (1 in its namespace)"
+
 # A container whose binary differs from this machine's file of the same
 # path: names from its own (other_keep_*), never from the host's
 # (ns_keep_*).
