@@ -24,7 +24,7 @@ export MEMATTACH_STALL_LIMIT=${MEMATTACH_STALL_LIMIT:-10s}
 all_workloads="mixed-1t mixed-2t depth5-1t depth50-1t depth50-2t mabench-1t mabench-2t"
 workloads=${WORKLOADS:-$all_workloads}
 tools=${TOOLS:-untracked memattach heaptrack}
-[ -n "${BASE_AGENT:-}" ] && tools="$tools base"
+[ -n "${BASE_AGENT:-}" ] && [[ " $tools " != *" base "* ]] && tools="$tools base"
 command -v heaptrack >/dev/null || tools=${tools/heaptrack/}
 
 # cmd_of WORKLOAD — the workload's command line.
