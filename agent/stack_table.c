@@ -133,6 +133,29 @@ static int backtrace_from_caller(void **ips, int max, int *first)
 	return n - f;
 }
 
+#define THREAD_STACKS_BITS 8
+
+/* The shared table's lines are cold (a random slot of 32 MiB, then the
+ * stack itself: a cache miss each, a third of a native event's cost on
+ * the neutral bench); a small per-thread table of recent stacks stands in
+ * front of it. */
+static struct ma_stack *intern_thread_cached(const uint64_t *f, uint32_t n)
+{
+	uint64_t h = ma_hash_words(f, n);
+	struct ma_thread *t = ma_thread_self();
+	if (t && !t->stack_cache)
+		t->stack_cache = ma_arena_alloc(sizeof(struct ma_stack *) << THREAD_STACKS_BITS);
+	struct ma_stack **c = t ? t->stack_cache : NULL;
+	struct ma_stack **slot = c ? &c[h & ((1u << THREAD_STACKS_BITS) - 1)] : NULL;
+	struct ma_stack *s = slot ? *slot : NULL;
+	if (!(s && s->hash == h && s->n == n && !memcmp(s->frames, f, n * sizeof(uint64_t)))) {
+		s = stack_intern_h(f, n, h);
+		if (s && slot)
+			*slot = s;
+	}
+	return s;
+}
+
 /* MEMATTACH_TEST_UNWIND_CHECK: a fast walk that differs from libunwind's. */
 static void check_walk(const uint64_t *fast, int nf, void **ips, int n)
 {
@@ -202,13 +225,12 @@ uint32_t ma_stack_capture(void)
 	}
 	uint32_t id = same ? ma_unwind_last_id() : 0;
 	if (!id) {
-		id = stack_intern(fr, (uint32_t)n);
+		struct ma_stack *s = intern_thread_cached(fr, (uint32_t)n);
+		id = s ? s->id : 0;
 		ma_unwind_set_last_id(id);
 	}
 	return id;
 }
-
-#define THREAD_STACKS_BITS 8
 
 /* PyMem domain allocations, the most frequent events of a Python process:
  * the Python frames alone (the native frames under them are the
@@ -227,20 +249,9 @@ uint32_t ma_stack_capture_py(int gil)
 		return known.stack;
 	if (!n)
 		return ma_stack_capture();
-	uint64_t h = ma_hash_words(f, n);
-	struct ma_thread *t = ma_thread_self();
-	if (t && !t->stack_cache)
-		t->stack_cache = ma_arena_alloc(sizeof(struct ma_stack *) << THREAD_STACKS_BITS);
-	struct ma_stack **c = t ? t->stack_cache : NULL;
-	struct ma_stack **slot = c ? &c[h & ((1u << THREAD_STACKS_BITS) - 1)] : NULL;
-	struct ma_stack *s = slot ? *slot : NULL;
-	if (!(s && s->hash == h && s->n == n && !memcmp(s->frames, f, n * sizeof(uint64_t)))) {
-		s = stack_intern_h(f, n, h);
-		if (!s)
-			return 0;
-		if (slot)
-			*slot = s;
-	}
+	struct ma_stack *s = intern_thread_cached(f, n);
+	if (!s)
+		return 0;
 	ma_py_known_set(&known, s->id);
 	return s->id;
 }

@@ -41,12 +41,22 @@ struct frames {
 	uint8_t flags[MAXF];
 };
 
+/* The last few walks, each right-aligned in its arrays: a program that
+ * moves between a few call paths finds its outer frames in one of them. */
+#define WALKS 4
+
+struct walk {
+	uint32_t last_id;     /* stack id of these frames, 0: unknown */
+	int base;             /* first (innermost) cached frame; MAXF: none */
+	int trunc, max;       /* the walk stopped at max frames */
+	struct frames c;
+};
+
 struct uw_thread {
 	unsigned gen;
-	uint32_t last_id;
-	int base;             /* first (innermost) cached frame; MAXF: none */
-	int trunc, max;       /* the cached walk stopped at max frames */
-	struct frames c;      /* the previous walk, right-aligned */
+	int cur;              /* the walk the last call gave, -1: none */
+	unsigned victim;      /* the next walk replaced */
+	struct walk w[WALKS];
 	struct frames n;      /* the new frames of this walk, from 0 */
 	struct rule_slot rules[RULES];
 };
@@ -69,13 +79,12 @@ static struct uw_thread *state(void)
 		u = t->unwind = ma_arena_alloc(sizeof(*u));
 		if (!u)
 			return NULL;
-		u->base = MAXF;
+		ma_unwind_thread_reset(u);
 	}
 	unsigned g = atomic_load_explicit(&uw_gen, memory_order_relaxed);
 	if (u->gen != g) {
 		memset(u->rules, 0, sizeof(u->rules));
-		u->base = MAXF;
-		u->last_id = 0;
+		ma_unwind_thread_reset(u);
 		u->gen = g;
 	}
 	return u;
@@ -135,29 +144,46 @@ static int still_valid(const struct frames *c, int q)
 
 /* The new frames 0..k go in front of cached frame q (k == 0 and
  * q == MAXF: a walk of its own); whether the result equals the old. */
-static int place(struct uw_thread *u, int k, int q)
+static int place(struct walk *w, const struct frames *n, int k, int q)
 {
-	int base = q - k, same = base == u->base;
+	int base = q - k, same = base == w->base;
+	struct frames *c = &w->c;
 	for (int i = 0; i < k; i++) {
-		same &= u->c.ip[base + i] == u->n.ip[i];
-		u->c.ip[base + i] = u->n.ip[i];
-		u->c.sp[base + i] = u->n.sp[i];
-		u->c.rbp[base + i] = u->n.rbp[i];
-		u->c.ra_at[base + i] = u->n.ra_at[i];
-		u->c.rbp_at[base + i] = u->n.rbp_at[i];
-		u->c.rbp_val[base + i] = u->n.rbp_val[i];
-		u->c.flags[base + i] = u->n.flags[i];
+		same &= c->ip[base + i] == n->ip[i];
+		c->ip[base + i] = n->ip[i];
+		c->sp[base + i] = n->sp[i];
+		c->rbp[base + i] = n->rbp[i];
+		c->ra_at[base + i] = n->ra_at[i];
+		c->rbp_at[base + i] = n->rbp_at[i];
+		c->rbp_val[base + i] = n->rbp_val[i];
+		c->flags[base + i] = n->flags[i];
 	}
 	/* Which frames' walks read the incoming rbp: those whose CFA is rbp
 	 * based, or that leave rbp as it is to a frame that reads it. */
-	int dep = q < MAXF ? (u->c.flags[q] & F_DEP) != 0 : 1;
+	int dep = q < MAXF ? (c->flags[q] & F_DEP) != 0 : 1;
 	for (int i = q - 1; i >= base; i--) {
-		uint8_t fl = u->c.flags[i];
+		uint8_t fl = c->flags[i];
 		dep = (fl & F_CFA_RBP) || (!(fl & F_RBP_SAVED) && dep);
-		u->c.flags[i] = (uint8_t)((fl & ~F_DEP) | (dep ? F_DEP : 0));
+		c->flags[i] = (uint8_t)((fl & ~F_DEP) | (dep ? F_DEP : 0));
 	}
-	u->base = base;
+	w->base = base;
+	if (!same)
+		w->last_id = 0;
 	return same;
+}
+
+/* Whether the new walk, at frame k with (ip, sp, rbp), goes on as walk w
+ * does from its frame q. */
+static int joins(const struct walk *w, int q, int k, int max, uintptr_t ip, uintptr_t sp,
+		 uintptr_t rbp)
+{
+	const struct frames *c = &w->c;
+	if (q >= MAXF || c->sp[q] != sp || c->ip[q] != ip ||
+	    ((c->flags[q] & F_DEP) && c->rbp[q] != rbp))
+		return 0;
+	if (w->trunc ? w->max != max || q - w->base != k : k + MAXF - q > max)
+		return 0;
+	return still_valid(c, q);
 }
 
 static int agent_frame(uintptr_t ip, uintptr_t lo, uintptr_t hi)
@@ -182,18 +208,20 @@ __attribute__((noinline)) int ma_unwind_user(const uint64_t **frames, int max, u
 	if (r < 0)
 		goto fallback;
 	if (r == 0) {
-		int q = u->base;
-		int trunc_ok = !u->trunc || u->max == max;
+		int q[WALKS];
+		for (int j = 0; j < WALKS; j++)
+			q[j] = u->w[j].base;
 		while (k < max) {
-			while (q < MAXF && u->c.sp[q] < sp)
-				q++;
-			if (q < MAXF && u->c.sp[q] == sp && u->c.ip[q] == ip &&
-			    (!(u->c.flags[q] & F_DEP) || u->c.rbp[q] == rbp) &&
-			    (u->trunc ? trunc_ok && q - u->base == k : k + MAXF - q <= max) &&
-			    still_valid(&u->c, q)) {
-				*same = place(u, k, q);
-				*frames = (const uint64_t *)&u->c.ip[u->base];
-				return MAXF - u->base;
+			for (int j = 0; j < WALKS; j++) {
+				struct walk *w = &u->w[j];
+				while (q[j] < MAXF && w->c.sp[q[j]] < sp)
+					q[j]++;
+				if (joins(w, q[j], k, max, ip, sp, rbp)) {
+					*same = place(w, &u->n, k, q[j]);
+					u->cur = j;
+					*frames = (const uint64_t *)&w->c.ip[w->base];
+					return MAXF - w->base;
+				}
 			}
 			u->n.ip[k] = ip;
 			u->n.sp[k] = sp;
@@ -209,17 +237,22 @@ __attribute__((noinline)) int ma_unwind_user(const uint64_t **frames, int max, u
 		/* the agent's frames were all there is: nothing of the user's */
 		k = 0;
 	}
-	u->trunc = r == 0 && k == max;
-	u->max = max;
-	*same = place(u, k, MAXF) && k;
-	if (u->trunc) {   /* what lies past the last frame is not part of it */
-		u->c.ra_at[MAXF - 1] = 0;
-		u->c.rbp_at[MAXF - 1] = 0;
+	/* A walk of its own: it replaces the oldest. */
+	int j = (int)(u->victim++ % WALKS);
+	struct walk *w = &u->w[j];
+	w->trunc = r == 0 && k == max;
+	w->max = max;
+	w->base = MAXF;
+	*same = place(w, &u->n, k, MAXF) && k;
+	if (w->trunc) {   /* what lies past the last frame is not part of it */
+		w->c.ra_at[MAXF - 1] = 0;
+		w->c.rbp_at[MAXF - 1] = 0;
 	}
-	*frames = (const uint64_t *)&u->c.ip[u->base];
+	u->cur = j;
+	*frames = (const uint64_t *)&w->c.ip[w->base];
 	return k;
 fallback:
-	u->base = MAXF;
+	u->cur = -1;
 	return -1;
 }
 
@@ -227,22 +260,27 @@ uint32_t ma_unwind_last_id(void)
 {
 	struct ma_thread *t = ma_tls.thr;
 	struct uw_thread *u = t ? t->unwind : NULL;
-	return u && u->gen == atomic_load_explicit(&uw_gen, memory_order_relaxed) ? u->last_id : 0;
+	if (!u || u->cur < 0 || u->gen != atomic_load_explicit(&uw_gen, memory_order_relaxed))
+		return 0;
+	return u->w[u->cur].last_id;
 }
 
 void ma_unwind_set_last_id(uint32_t id)
 {
 	struct ma_thread *t = ma_tls.thr;
 	struct uw_thread *u = t ? t->unwind : NULL;
-	if (u)
-		u->last_id = id;
+	if (u && u->cur >= 0)
+		u->w[u->cur].last_id = id;
 }
 
 void ma_unwind_thread_reset(void *unwind)
 {
 	struct uw_thread *u = unwind;
-	if (u) {
-		u->base = MAXF;
-		u->last_id = 0;
+	if (!u)
+		return;
+	for (int j = 0; j < WALKS; j++) {
+		u->w[j].base = MAXF;
+		u->w[j].last_id = 0;
 	}
+	u->cur = -1;
 }

@@ -126,7 +126,7 @@ static void signals(int rounds)
 	}
 }
 
-static jmp_buf jb;
+static thread_local jmp_buf jb;   // one per thread: they all jump
 
 static __attribute__((noinline)) void jump_from(int d)
 {
