@@ -133,7 +133,7 @@ static int backtrace_from_caller(void **ips, int max, int *first)
 	return n - f;
 }
 
-#define THREAD_STACKS_BITS 8
+#define THREAD_STACKS_BITS 10
 
 /* The shared table's lines are cold (a random slot of 32 MiB, then the
  * stack itself: a cache miss each, a third of a native event's cost on
