@@ -159,6 +159,7 @@ struct ma_thread {
 	struct ma_thread *next;
 	void *py_cache;           /* python/py_walk.c: recent frame ids */
 	void *stack_cache;        /* stack_table.c: recent Python stacks */
+	void *unwind;             /* unwind_cache.c: rules and the last walk */
 	struct ma_lost lost;      /* owner, under busy */
 	void *unw_cache;          /* unwind_fds.c: libunwind's trace cache */
 	size_t unw_cache_len;

@@ -26,6 +26,7 @@
 #include <unistd.h>
 #include "agent_internal.h"
 #include MA_AGENT_ARCH_H
+#include "unwind_cache.h"
 
 #define POOL_BASE 32
 #define POOL_PER_THREAD 2
@@ -210,9 +211,12 @@ static struct ma_thread *thread_attach(void)
 	if (!t)
 		return NULL;
 	void *keep = t->py_cache, *keep2 = t->stack_cache;   /* a recycled record keeps its caches */
+	void *keep3 = t->unwind;
 	memset(t, 0, sizeof(*t));
 	t->py_cache = keep;
 	t->stack_cache = keep2;
+	t->unwind = keep3;
+	ma_unwind_thread_reset(keep3);   /* its walk was on another thread's stack */
 	ma_stack_cache_clear(keep2);   /* its stacks may have been released */
 	t->pending = UINT64_MAX;
 	t->tid = (uint32_t)ma_gettid();

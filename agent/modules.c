@@ -8,6 +8,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 #include "agent_internal.h"
+#include "unwind_cache.h"
 #include "memattach.pb-c.h"
 
 #define MAX_MODULES 4096
@@ -28,7 +29,7 @@ static struct mod *known, *scan;
 static unsigned n_known, n_scan;
 static atomic_int dirty;
 
-void ma_modules_mark_dirty(void) { atomic_store(&dirty, 1); }
+void ma_modules_mark_dirty(void) { atomic_store(&dirty, 1); ma_unwind_forget(); }
 int ma_modules_dirty(void) { return atomic_load(&dirty); }
 
 static void read_build_id(struct dl_phdr_info *info, struct mod *m)

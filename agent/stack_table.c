@@ -11,10 +11,12 @@
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include "agent_internal.h"
 #include "python/py_agent.h"
+#include "unwind_cache.h"
 
 #define TABLE_BITS 22                   /* 4M slots: 32 MiB of address space */
 #define TABLE_SIZE (1u << TABLE_BITS)
@@ -43,6 +45,7 @@ int ma_stacks_init(void)
 		return -1;
 	ma_unwind_fds_redirect();   /* before libunwind opens its pipe */
 	unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
+	ma_unwind_check = getenv("MEMATTACH_TEST_UNWIND_CHECK") != NULL;
 	ma_py_init();
 	return 0;
 }
@@ -130,6 +133,66 @@ static int backtrace_from_caller(void **ips, int max, int *first)
 	return n - f;
 }
 
+#define THREAD_STACKS_BITS 10
+
+/* The shared table's lines are cold (a random slot of 32 MiB, then the
+ * stack itself: a cache miss each, a third of a native event's cost on
+ * the neutral bench); a small per-thread table of recent stacks stands in
+ * front of it. */
+static struct ma_stack *intern_thread_cached(const uint64_t *f, uint32_t n)
+{
+	uint64_t h = ma_hash_words(f, n);
+	struct ma_thread *t = ma_thread_self();
+	if (t && !t->stack_cache)
+		t->stack_cache = ma_arena_alloc(sizeof(struct ma_stack *) << THREAD_STACKS_BITS);
+	struct ma_stack **c = t ? t->stack_cache : NULL;
+	struct ma_stack **slot = c ? &c[h & ((1u << THREAD_STACKS_BITS) - 1)] : NULL;
+	struct ma_stack *s = slot ? *slot : NULL;
+	if (!(s && s->hash == h && s->n == n && !memcmp(s->frames, f, n * sizeof(uint64_t)))) {
+		s = stack_intern_h(f, n, h);
+		if (s && slot)
+			*slot = s;
+	}
+	return s;
+}
+
+/* MEMATTACH_TEST_UNWIND_CHECK: a fast walk that differs from libunwind's. */
+static void check_walk(const uint64_t *fast, int nf, void **ips, int n)
+{
+	static atomic_int said;
+	int i = 0;
+	while (i < nf && i < n && fast[i] == (uint64_t)(uintptr_t)ips[i])
+		i++;
+	if (i == nf && nf == n) {
+		ma_warn(0, "unwind check: fast walks agree with libunwind");
+		return;
+	}
+	if (atomic_fetch_add(&said, 1) < 8)
+		ma_warn(0, "unwind check: fast walk differs from libunwind at frame %d of %d/%d (%#lx vs %#lx)",
+			i, nf, n, i < nf ? (unsigned long)fast[i] : 0ul,
+			i < n ? (unsigned long)(uintptr_t)ips[i] : 0ul);
+}
+
+/* The user's frames, at most max: the fast walk (unwind_cache.c), else
+ * libunwind's; *same when they are the previous walk's. */
+static int user_frames(void **ips, int max, const uint64_t **fr, int *same)
+{
+	int n = ma_unwind_user(fr, max, agent_lo, agent_hi, same);
+	if (n >= 0 && !ma_unwind_check)
+		return n;
+	int first, m = backtrace_from_caller(ips, max + SKIP_MAX, &first);
+	if (m > max)
+		m = max;
+	if (n >= 0) {
+		check_walk(*fr, n, ips + first, m);
+		return n;
+	}
+	ma_unwind_set_last_id(0);
+	*same = 0;
+	*fr = (const uint64_t *)(ips + first);
+	return m;
+}
+
 uint32_t ma_stack_capture(void)
 {
 	void *ips[MA_MAX_DEPTH + SKIP_MAX];
@@ -150,19 +213,24 @@ uint32_t ma_stack_capture(void)
 				return stack_intern(merged, m);
 		}
 	}
-	n = backtrace_from_caller(ips, (int)(depth + SKIP_MAX), &first);
+	const uint64_t *fr;
+	int same = 0;
+	n = user_frames(ips, (int)depth, &fr, &same);
 	if (n <= 0)
 		return 0;
-	if ((unsigned)n > depth)
-		n = (int)depth;
-	uint32_t m = ma_py_merge((const uint64_t *)(ips + first), (uint32_t)n, merged,
-				 depth + MA_PY_MAX_FRAMES);
-	if (m)
+	uint32_t m = ma_py_merge(fr, (uint32_t)n, merged, depth + MA_PY_MAX_FRAMES);
+	if (m) {
+		ma_unwind_set_last_id(0);
 		return stack_intern(merged, m);
-	return stack_intern((const uint64_t *)(ips + first), (uint32_t)n);
+	}
+	uint32_t id = same ? ma_unwind_last_id() : 0;
+	if (!id) {
+		struct ma_stack *s = intern_thread_cached(fr, (uint32_t)n);
+		id = s ? s->id : 0;
+		ma_unwind_set_last_id(id);
+	}
+	return id;
 }
-
-#define THREAD_STACKS_BITS 8
 
 /* PyMem domain allocations, the most frequent events of a Python process:
  * the Python frames alone (the native frames under them are the
@@ -181,20 +249,9 @@ uint32_t ma_stack_capture_py(int gil)
 		return known.stack;
 	if (!n)
 		return ma_stack_capture();
-	uint64_t h = ma_hash_words(f, n);
-	struct ma_thread *t = ma_thread_self();
-	if (t && !t->stack_cache)
-		t->stack_cache = ma_arena_alloc(sizeof(struct ma_stack *) << THREAD_STACKS_BITS);
-	struct ma_stack **c = t ? t->stack_cache : NULL;
-	struct ma_stack **slot = c ? &c[h & ((1u << THREAD_STACKS_BITS) - 1)] : NULL;
-	struct ma_stack *s = slot ? *slot : NULL;
-	if (!(s && s->hash == h && s->n == n && !memcmp(s->frames, f, n * sizeof(uint64_t)))) {
-		s = stack_intern_h(f, n, h);
-		if (!s)
-			return 0;
-		if (slot)
-			*slot = s;
-	}
+	struct ma_stack *s = intern_thread_cached(f, n);
+	if (!s)
+		return 0;
 	ma_py_known_set(&known, s->id);
 	return s->id;
 }
@@ -231,6 +288,7 @@ void ma_stacks_release(void)
 {
 	if (!table)
 		return;
+	ma_unwind_forget();
 	madvise((void *)table, sizeof(*table) * TABLE_SIZE, MADV_DONTNEED);
 	atomic_store(&new_list, NULL);
 	atomic_store(&all_list, NULL);

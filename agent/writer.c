@@ -16,6 +16,7 @@
 #include "python/py_agent.h"
 #include "memattach.pb-c.h"
 #include "record_io.h"
+#include "batch_wire.h"
 
 #define TICK_NS 10000000ull
 #define REAP_EVERY 10            /* ticks */
@@ -37,11 +38,6 @@ static uint64_t sync_target, sync_done;
  * out[0, out_off) is sent already. */
 static uint8_t *out;
 static size_t out_len, out_off, out_cap;
-/* Scratch columns for delta encoding, one mapping for the session. */
-static uint64_t *col_seq, *col_time, *col_size;
-static int64_t *col_addr;
-static uint32_t *col_kind, *col_stack;
-#define COLUMNS_SIZE (MA_BATCH_EVENTS * (4 * sizeof(uint64_t) + 2 * sizeof(uint32_t)))
 
 static int out_reserve(size_t n)
 {
@@ -149,42 +145,11 @@ static uint64_t rss_bytes(void)
 
 static void emit_batch(const struct ma_buf *b)
 {
-	Memattach__Record rec = MEMATTACH__RECORD__INIT;
-	Memattach__EventBatch eb = MEMATTACH__EVENT_BATCH__INIT;
-	uint64_t ps = 0, pt = ma_start_ns;
-	int64_t pa = 0;
-	/* Times are kept to the microsecond: finer digits are noise that
-	 * would cost bytes in every event and compress badly. */
-	pt -= pt % 1000;
-	uint64_t t = pt;
-	for (uint32_t i = 0, m = 0; i < b->n; i++) {
-		if (m < b->nmarks && b->mark_at[m] == i) {
-			t = b->mark_time[m++];
-			t -= t % 1000;
-		}
-		uint64_t seq = b->seq_kind[i] >> 8;
-		col_seq[i] = seq - ps;
-		ps = seq;
-		col_kind[i] = (uint32_t)(b->seq_kind[i] & 0xff);
-		col_time[i] = t >= pt ? t - pt : 0;
-		pt = t > pt ? t : pt;
-		col_addr[i] = (int64_t)b->addr[i] - pa;
-		pa = (int64_t)b->addr[i];
-	}
-	memcpy(col_size, b->size, b->n * sizeof(uint64_t));
-	memcpy(col_stack, b->stack, b->n * sizeof(uint32_t));
-	eb.tid = b->tid;
-	eb.n_seq_delta = eb.n_time_delta = eb.n_addr_delta = b->n;
-	eb.n_size = eb.n_kind = eb.n_stack = b->n;
-	eb.seq_delta = col_seq;
-	eb.time_delta = col_time;
-	eb.addr_delta = col_addr;
-	eb.size = col_size;
-	eb.kind = col_kind;
-	eb.stack = col_stack;
-	rec.r_case = MEMATTACH__RECORD__R_EVENTS;
-	rec.events = &eb;
-	emit(&rec, NULL);
+	if (out_reserve(ma_batch_wire_bound(b->n)) < 0)
+		return;
+	out_len += ma_batch_wire(b, ma_start_ns, out + out_len);
+	if (out_len > (4u << 20))
+		flush_out();
 }
 
 static void emit_stack(const struct ma_stack *s)
@@ -392,8 +357,7 @@ static void release_memory(void)
 	ma_pages_free(out, out_cap);
 	out = NULL;
 	out_cap = 0;
-	ma_pages_free(col_seq, COLUMNS_SIZE);
-	col_seq = NULL;
+	ma_batch_wire_release();
 	ma_modules_release();
 	if (ma_threads_quiesce() == 0) {
 		ma_stacks_release();
@@ -532,17 +496,8 @@ int ma_writer_prepare(int fd)
 	sock = fd;
 	disconnected = 0;
 	atomic_store(&sync_want, 0);
-	if (!col_seq) {
-		uint8_t *c = ma_pages_alloc(COLUMNS_SIZE);
-		if (!c)
-			return -ENOMEM;
-		col_seq = (uint64_t *)c;
-		col_time = col_seq + MA_BATCH_EVENTS;
-		col_size = col_time + MA_BATCH_EVENTS;
-		col_addr = (int64_t *)(col_size + MA_BATCH_EVENTS);
-		col_kind = (uint32_t *)(col_addr + MA_BATCH_EVENTS);
-		col_stack = col_kind + MA_BATCH_EVENTS;
-	}
+	if (ma_batch_wire_prepare() < 0)
+		return -ENOMEM;
 	atomic_store(&ma_stalled, 0);
 	evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	statm_fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);

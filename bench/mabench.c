@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #define RING 4096
 
@@ -158,7 +159,11 @@ int main(int argc, char **argv)
 		pthread_join(th[i], NULL);
 		events += c[i].allocs + c[i].frees;
 	}
-	printf("mabench events %ld hwm_kb %ld\n", events, vm_hwm_kb());
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	printf("mabench events %ld hwm_kb %ld cpu_ms %ld\n", events, vm_hwm_kb(),
+	       (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000L +
+	       (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000L);
 	free(c);
 	free(th);
 	return 0;

@@ -26,6 +26,8 @@ int ma_unwind_fds_redirect(void) { return 0; }
 /* No thread records (event_buffer.c is not linked). */
 struct ma_thread *ma_thread_attach(void) { return NULL; }
 struct ma_thread *ma_threads_first(void) { return NULL; }
+/* The unwind check's warnings (warnings.c is not linked). */
+void ma_warn(int lasting, const char *fmt, ...) { (void)lasting; (void)fmt; }
 
 /* Frames of stack number k: distinct for distinct k, 1 to 8 frames. */
 static uint32_t frames_of(uint32_t k, uint64_t *f)

@@ -1,0 +1,106 @@
+/* batch_wire.c — an EventBatch record written straight in protobuf's wire
+ * format (the stream stays memattach.proto): protobuf-c would walk every
+ * column twice (sizes, then bytes) through its generic code, in the
+ * target's process.  Each packed column is written once into scratch and
+ * copied behind its tag and length. */
+#include <string.h>
+#include "agent_internal.h"
+#include "batch_wire.h"
+
+#define COLS 6
+#define COL_MAX (MA_BATCH_EVENTS * 10)
+
+static uint8_t *scratch;     /* COLS columns of COL_MAX bytes */
+
+static inline uint8_t *put_varint(uint8_t *p, uint64_t v)
+{
+	while (v >= 0x80) {
+		*p++ = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	*p++ = (uint8_t)v;
+	return p;
+}
+
+static size_t varint_len(uint64_t v)
+{
+	size_t n = 1;
+	while (v >= 0x80) {
+		v >>= 7;
+		n++;
+	}
+	return n;
+}
+
+int ma_batch_wire_prepare(void)
+{
+	if (!scratch)
+		scratch = ma_pages_alloc((size_t)COLS * COL_MAX);
+	return scratch ? 0 : -1;
+}
+
+size_t ma_batch_wire_bound(uint32_t n)
+{
+	return (size_t)n * (4 * 10 + 2 * 5) + 96;
+}
+
+/* Times are kept to the microsecond: finer digits are noise that would
+ * cost bytes in every event and compress badly. */
+size_t ma_batch_wire(const struct ma_buf *b, uint64_t start_ns, uint8_t *out)
+{
+	if (!scratch)
+		return 0;   /* ma_batch_wire_prepare failed the session's start */
+	uint8_t *col[COLS], *end[COLS];
+	for (int c = 0; c < COLS; c++)
+		col[c] = end[c] = scratch + (size_t)c * COL_MAX;
+	uint64_t ps = 0, pt = start_ns - start_ns % 1000, t = pt;
+	int64_t pa = 0;
+	for (uint32_t i = 0, m = 0; i < b->n; i++) {
+		if (m < b->nmarks && b->mark_at[m] == i) {
+			t = b->mark_time[m++];
+			t -= t % 1000;
+		}
+		uint64_t seq = b->seq_kind[i] >> 8;
+		end[0] = put_varint(end[0], seq - ps);
+		ps = seq;
+		end[1] = put_varint(end[1], t >= pt ? t - pt : 0);
+		pt = t > pt ? t : pt;
+		int64_t d = (int64_t)b->addr[i] - pa;
+		pa = (int64_t)b->addr[i];
+		end[2] = put_varint(end[2], ((uint64_t)d << 1) ^ (uint64_t)(d >> 63));
+		end[3] = put_varint(end[3], b->size[i]);
+		end[4] = put_varint(end[4], b->seq_kind[i] & 0xff);
+		end[5] = put_varint(end[5], b->stack[i]);
+	}
+	/* EventBatch: tid = 1, then fields 2..7 packed. */
+	size_t eb = b->tid ? 1 + varint_len(b->tid) : 0;
+	for (int c = 0; c < COLS; c++) {
+		size_t len = (size_t)(end[c] - col[c]);
+		if (len)
+			eb += 1 + varint_len(len) + len;
+	}
+	size_t body = 1 + varint_len(eb) + eb;          /* Record.events = 2 */
+	uint8_t *p = put_varint(out, body);
+	*p++ = (2 << 3) | 2;
+	p = put_varint(p, eb);
+	if (b->tid) {
+		*p++ = (1 << 3) | 0;
+		p = put_varint(p, b->tid);
+	}
+	for (int c = 0; c < COLS; c++) {
+		size_t len = (size_t)(end[c] - col[c]);
+		if (!len)
+			continue;
+		*p++ = (uint8_t)(((2 + c) << 3) | 2);
+		p = put_varint(p, len);
+		memcpy(p, col[c], len);
+		p += len;
+	}
+	return (size_t)(p - out);
+}
+
+void ma_batch_wire_release(void)
+{
+	ma_pages_free(scratch, (size_t)COLS * COL_MAX);
+	scratch = NULL;
+}

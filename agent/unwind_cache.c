@@ -1,0 +1,286 @@
+/* unwind_cache.c — the thread's native stack at a cost that follows the
+ * frames that changed since its previous allocation.
+ *
+ * A step is a rule looked up by code address in a per-thread table (rules
+ * compiled from .eh_frame by eh_rules.c) and two loads: the return
+ * address at CFA - 8 and, where the rule says so, the caller's rbp.  The
+ * walk is a function of the starting (ip, sp, rbp) and of the words those
+ * loads read, nothing else.  So the thread keeps its previous walk (every
+ * frame's ip, sp and incoming rbp, and the address and value of every word
+ * read), and when the new walk reaches a frame with the same ip and sp
+ * (and rbp, when the rest of the walk depends on it) it re-reads the
+ * remembered words — independent loads, not a chain — and when they are
+ * all unchanged the rest of the walk is the remembered one, exactly.
+ * Unusual frames (no FDE, CFA expressions, signal frames) send the whole
+ * walk to libunwind.  The walk is kept right-aligned in its arrays, so
+ * that the outer frames stay where they are and a new walk rewrites only
+ * its inner ones. */
+#include <stdlib.h>
+#include <string.h>
+#include "agent_internal.h"
+#include "unwind_cache.h"
+
+#define MAXF (MA_MAX_DEPTH + 16)
+#define RULES_BITS 10
+#define RULES (1u << RULES_BITS)
+#define MAX_FRAME_BYTES (1u << 20)
+#define F_CFA_RBP 1
+#define F_RBP_SAVED 2
+#define F_DEP 4              /* the walk from this frame on reads rbp */
+
+struct rule_slot {
+	uintptr_t pc;         /* 0: empty */
+	struct ma_eh_rule r;
+	uint8_t bad;
+};
+
+struct frames {
+	uintptr_t ip[MAXF], sp[MAXF], rbp[MAXF];
+	uintptr_t ra_at[MAXF];        /* where the return address was read, or 0 */
+	uintptr_t rbp_at[MAXF], rbp_val[MAXF];
+	uint8_t flags[MAXF];
+};
+
+/* The last few walks, each right-aligned in its arrays: a program that
+ * moves between a few call paths finds its outer frames in one of them. */
+#define WALKS 4
+
+struct walk {
+	uint32_t last_id;     /* stack id of these frames, 0: unknown */
+	int base;             /* first (innermost) cached frame; MAXF: none */
+	int trunc, max;       /* the walk stopped at max frames */
+	struct frames c;
+};
+
+struct uw_thread {
+	unsigned gen;
+	int cur;              /* the walk the last call gave, -1: none */
+	unsigned victim;      /* the next walk replaced */
+	struct walk w[WALKS];
+	struct frames n;      /* the new frames of this walk, from 0 */
+	struct rule_slot rules[RULES];
+};
+
+static atomic_uint uw_gen = 1;
+int ma_unwind_check;
+
+void ma_unwind_forget(void)
+{
+	atomic_fetch_add(&uw_gen, 1);
+}
+
+static struct uw_thread *state(void)
+{
+	struct ma_thread *t = ma_thread_self();
+	if (!t)
+		return NULL;
+	struct uw_thread *u = t->unwind;
+	if (!u) {
+		u = t->unwind = ma_arena_alloc(sizeof(*u));
+		if (!u)
+			return NULL;
+		ma_unwind_thread_reset(u);
+	}
+	unsigned g = atomic_load_explicit(&uw_gen, memory_order_relaxed);
+	if (u->gen != g) {
+		memset(u->rules, 0, sizeof(u->rules));
+		ma_unwind_thread_reset(u);
+		u->gen = g;
+	}
+	return u;
+}
+
+static const struct rule_slot *rule_of(struct uw_thread *u, uintptr_t pc)
+{
+	struct rule_slot *s = &u->rules[(pc ^ (pc >> RULES_BITS)) & (RULES - 1)];
+	if (__builtin_expect(s->pc != pc, 0)) {
+		s->pc = pc;
+		s->bad = ma_eh_rule(pc, &s->r) < 0;
+	}
+	return s;
+}
+
+/* One step from (ip, sp, rbp) to the caller's; records frame k's reads in
+ * f.  0: stepped; 1: this was the outermost frame; -1: unusual frame. */
+static int step(struct uw_thread *u, struct frames *f, int k, uintptr_t *ip, uintptr_t *sp,
+		uintptr_t *rbp)
+{
+	const struct rule_slot *s = rule_of(u, *ip - 1);
+	if (s->bad)
+		return -1;
+	uintptr_t cfa = (s->r.cfa_rbp ? *rbp : *sp) + (uintptr_t)(intptr_t)s->r.cfa_off;
+	if (cfa <= *sp || cfa - *sp > MAX_FRAME_BYTES || (cfa & 7))
+		return -1;
+	f->flags[k] = (s->r.cfa_rbp ? F_CFA_RBP : 0) | (s->r.rbp_saved ? F_RBP_SAVED : 0);
+	f->rbp_at[k] = 0;
+	if (s->r.rbp_saved) {
+		f->rbp_at[k] = cfa + (uintptr_t)(intptr_t)s->r.rbp_off;
+		f->rbp_val[k] = *rbp = *(const uintptr_t *)f->rbp_at[k];
+	}
+	if (s->r.end) {
+		f->ra_at[k] = 0;
+		return 1;
+	}
+	f->ra_at[k] = cfa - 8;
+	*ip = *(const uintptr_t *)(cfa - 8);
+	*sp = cfa;
+	return *ip ? 0 : 1;
+}
+
+/* Whether every word the cached walk read from frame q on still holds
+ * what it held. */
+static int still_valid(const struct frames *c, int q)
+{
+	int bad = 0;
+	for (int i = q; i < MAXF; i++) {
+		uintptr_t want = i + 1 < MAXF ? c->ip[i + 1] : 0;
+		if (c->ra_at[i])
+			bad |= *(const uintptr_t *)c->ra_at[i] != want;
+		if (c->rbp_at[i])
+			bad |= *(const uintptr_t *)c->rbp_at[i] != c->rbp_val[i];
+	}
+	return !bad;
+}
+
+/* The new frames 0..k go in front of cached frame q (k == 0 and
+ * q == MAXF: a walk of its own); whether the result equals the old. */
+static int place(struct walk *w, const struct frames *n, int k, int q)
+{
+	int base = q - k, same = base == w->base;
+	struct frames *c = &w->c;
+	for (int i = 0; i < k; i++) {
+		same &= c->ip[base + i] == n->ip[i];
+		c->ip[base + i] = n->ip[i];
+		c->sp[base + i] = n->sp[i];
+		c->rbp[base + i] = n->rbp[i];
+		c->ra_at[base + i] = n->ra_at[i];
+		c->rbp_at[base + i] = n->rbp_at[i];
+		c->rbp_val[base + i] = n->rbp_val[i];
+		c->flags[base + i] = n->flags[i];
+	}
+	/* Which frames' walks read the incoming rbp: those whose CFA is rbp
+	 * based, or that leave rbp as it is to a frame that reads it. */
+	int dep = q < MAXF ? (c->flags[q] & F_DEP) != 0 : 1;
+	for (int i = q - 1; i >= base; i--) {
+		uint8_t fl = c->flags[i];
+		dep = (fl & F_CFA_RBP) || (!(fl & F_RBP_SAVED) && dep);
+		c->flags[i] = (uint8_t)((fl & ~F_DEP) | (dep ? F_DEP : 0));
+	}
+	w->base = base;
+	if (!same)
+		w->last_id = 0;
+	return same;
+}
+
+/* Whether the new walk, at frame k with (ip, sp, rbp), goes on as walk w
+ * does from its frame q. */
+static int joins(const struct walk *w, int q, int k, int max, uintptr_t ip, uintptr_t sp,
+		 uintptr_t rbp)
+{
+	const struct frames *c = &w->c;
+	if (q >= MAXF || c->sp[q] != sp || c->ip[q] != ip ||
+	    ((c->flags[q] & F_DEP) && c->rbp[q] != rbp))
+		return 0;
+	if (w->trunc ? w->max != max || q - w->base != k : k + MAXF - q > max)
+		return 0;
+	return still_valid(c, q);
+}
+
+static int agent_frame(uintptr_t ip, uintptr_t lo, uintptr_t hi)
+{
+	return ip >= lo && ip < hi;
+}
+
+/* Kept apart so that its frame is a plain one with a frame pointer: the
+ * walk starts at its return address and CFA. */
+__attribute__((noinline)) int ma_unwind_user(const uint64_t **frames, int max, uintptr_t agent_lo,
+					     uintptr_t agent_hi, int *same)
+{
+	struct uw_thread *u = state();
+	if (!u || max <= 0 || max > MAXF)
+		return -1;
+	uintptr_t fp = (uintptr_t)__builtin_frame_address(0);
+	uintptr_t ip = (uintptr_t)__builtin_return_address(0);
+	uintptr_t sp = fp + 16, rbp = *(const uintptr_t *)fp;
+	int r = 0, k = 0;
+	while (agent_frame(ip, agent_lo, agent_hi) && r == 0)
+		r = step(u, &u->n, 0, &ip, &sp, &rbp);
+	if (r < 0)
+		goto fallback;
+	if (r == 0) {
+		int q[WALKS];
+		for (int j = 0; j < WALKS; j++)
+			q[j] = u->w[j].base;
+		while (k < max) {
+			for (int j = 0; j < WALKS; j++) {
+				struct walk *w = &u->w[j];
+				while (q[j] < MAXF && w->c.sp[q[j]] < sp)
+					q[j]++;
+				if (joins(w, q[j], k, max, ip, sp, rbp)) {
+					*same = place(w, &u->n, k, q[j]);
+					u->cur = j;
+					*frames = (const uint64_t *)&w->c.ip[w->base];
+					return MAXF - w->base;
+				}
+			}
+			u->n.ip[k] = ip;
+			u->n.sp[k] = sp;
+			u->n.rbp[k] = rbp;
+			r = step(u, &u->n, k, &ip, &sp, &rbp);
+			if (r < 0)
+				goto fallback;
+			k++;
+			if (r)
+				break;
+		}
+	} else {
+		/* the agent's frames were all there is: nothing of the user's */
+		k = 0;
+	}
+	/* A walk of its own: it replaces the oldest. */
+	int j = (int)(u->victim++ % WALKS);
+	struct walk *w = &u->w[j];
+	w->trunc = r == 0 && k == max;
+	w->max = max;
+	w->base = MAXF;
+	*same = place(w, &u->n, k, MAXF) && k;
+	if (w->trunc) {   /* what lies past the last frame is not part of it */
+		w->c.ra_at[MAXF - 1] = 0;
+		w->c.rbp_at[MAXF - 1] = 0;
+	}
+	u->cur = j;
+	*frames = (const uint64_t *)&w->c.ip[w->base];
+	return k;
+fallback:
+	u->cur = -1;
+	return -1;
+}
+
+uint32_t ma_unwind_last_id(void)
+{
+	struct ma_thread *t = ma_tls.thr;
+	struct uw_thread *u = t ? t->unwind : NULL;
+	if (!u || u->cur < 0 || u->gen != atomic_load_explicit(&uw_gen, memory_order_relaxed))
+		return 0;
+	return u->w[u->cur].last_id;
+}
+
+void ma_unwind_set_last_id(uint32_t id)
+{
+	struct ma_thread *t = ma_tls.thr;
+	struct uw_thread *u = t ? t->unwind : NULL;
+	if (u && u->cur >= 0)
+		u->w[u->cur].last_id = id;
+}
+
+void ma_unwind_thread_reset(void *unwind)
+{
+	struct uw_thread *u = unwind;
+	if (!u)
+		return;
+	for (int j = 0; j < WALKS; j++) {
+		u->w[j].base = MAXF;
+		u->w[j].last_id = 0;
+	}
+	u->cur = -1;
+}
