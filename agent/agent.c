@@ -26,7 +26,6 @@ uint64_t ma_start_ns;
 __thread struct ma_tls ma_tls __attribute__((tls_model("initial-exec")));
 
 static pthread_mutex_t session_lock = PTHREAD_MUTEX_INITIALIZER;
-static int atfork_done;
 static uint64_t first_seq;
 static uint64_t start_call_ns, start_call_cpu_ns;   /* the last start call */
 
@@ -86,6 +85,8 @@ static int parse_config(const char *s, struct ma_config *c)
 				if (us < 1 || us > 3600000000ll)
 					return -EINVAL;
 				c->stall_ns = (uint64_t)us * 1000u;
+			} else if (kl == 6 && !memcmp(s, "follow", 6)) {
+				c->follow = v[0] == '1';
 			} else if (kl == 7 && !memcmp(s, "onstall", 7)) {
 				c->stall_end = vl == 3 && !memcmp(v, "end", 3);
 			}
@@ -148,7 +149,7 @@ static void send_header(void)
 	ma_writer_emit_now(&rec);
 }
 
-static void child_after_fork(void)
+void ma_agent_forget_in_child(void)
 {
 	/* The child runs untracked: its GOT entries still lead to the hooks,
 	 * which pass straight through from now on. */
@@ -195,10 +196,7 @@ static int session_setup(void)
 	ma_stacks_set_agent_range(lo, hi);
 	if (ma_hooks_resolve() < 0)
 		return -ENOSYS;
-	if (!atfork_done) {
-		pthread_atfork(NULL, NULL, child_after_fork);
-		atfork_done = 1;
-	}
+	ma_fork_handlers_install();
 	if ((r = ma_writer_prepare(-1)) < 0)
 		return r;
 	/* The header and module map are sent by the writer thread: during an
@@ -262,6 +260,29 @@ static int socket_present(const char *path)
 	return S_ISSOCK(st.st_mode) ? 0 : -ENOTSOCK;
 }
 
+/* A session with configuration c; the caller holds session_lock. */
+static int start_locked(const struct ma_config *c)
+{
+	int r = socket_present(c->socket_path);
+	if (r < 0)
+		return r;
+	ma_cfg = *c;
+	ma_warnings_new_session();
+	if (c->attached && !c->inproc) {
+		/* The injector stopped this thread for us: it only starts ours,
+		 * which does the rest (the setup, then the writer's work). */
+		return ma_writer_start(session_setup_locked);
+	}
+	/* Preloaded, started by the program itself (inproc), or a followed
+	 * fork's child: the program must not run before the hooks. */
+	r = session_setup();
+	if (r == 0 && (r = ma_writer_start(session_started)) < 0) {
+		atomic_store(&ma_tracking, 0);
+		ma_got_restore_all();
+	}
+	return r;
+}
+
 int memattach_agent_start(const char *config)
 {
 	struct ma_config c;
@@ -270,32 +291,30 @@ int memattach_agent_start(const char *config)
 
 	ma_tls.guard++;
 	pthread_mutex_lock(&session_lock);
-	if (atomic_load(&ma_tracking) || ma_writer_running()) {
+	if (atomic_load(&ma_tracking) || ma_writer_running())
 		r = -EALREADY;
-		goto out;
-	}
-	if ((r = parse_config(config, &c)) < 0 || (r = socket_present(c.socket_path)) < 0)
-		goto out;
-	ma_cfg = c;
-	ma_warnings_new_session();
-	if (c.attached && !c.inproc) {
-		/* The injector stopped this thread for us: it only starts ours,
-		 * which does the rest (the setup, then the writer's work). */
-		r = ma_writer_start(session_setup_locked);
-	} else {
-		/* Preloaded, or started by the program itself (inproc): the
-		 * program must not run before the hooks. */
-		r = session_setup();
-		if (r == 0 && (r = ma_writer_start(session_started)) < 0) {
-			atomic_store(&ma_tracking, 0);
-			ma_got_restore_all();
-		}
-	}
-out:
+	else if ((r = parse_config(config, &c)) == 0)
+		r = start_locked(&c);
 	start_call_ns = ma_now_ns() - t0;
 	start_call_cpu_ns = thread_cpu_ns() - cpu0;
 	pthread_mutex_unlock(&session_lock);
 	ma_tls.guard--;
+	return r;
+}
+
+/* fork_follow.c, in a followed fork's child (its parent's session
+ * forgotten): the same configuration, set up before fork() returns.  Its
+ * heap was there before its session: attached, as after an injection. */
+int ma_agent_start_in_child(void)
+{
+	struct ma_config c = ma_cfg;
+	uint64_t t0 = ma_now_ns(), cpu0 = thread_cpu_ns();
+	c.attached = c.inproc = 1;
+	pthread_mutex_lock(&session_lock);
+	int r = start_locked(&c);
+	start_call_ns = ma_now_ns() - t0;
+	start_call_cpu_ns = thread_cpu_ns() - cpu0;
+	pthread_mutex_unlock(&session_lock);
 	return r;
 }
 
@@ -328,11 +347,12 @@ int memattach_agent_active(void)
  * so does each program it execs in place (a pyenv shim, `env`, a wrapper
  * script's `exec`), which keeps pid and environment; children it starts
  * have other pids and stay inert. */
-static long config_pid(const char *cfg)
+static long config_num(const char *cfg, const char *key)
 {
+	size_t kl = strlen(key);
 	for (const char *p = cfg; p && *p; p = strchr(p, ';'), p = p ? p + 1 : NULL)
-		if (strncmp(p, "pid=", 4) == 0)
-			return strtol(p + 4, NULL, 10);
+		if (strncmp(p, key, kl) == 0)
+			return strtol(p + kl, NULL, 10);
 	return 0;
 }
 
@@ -341,8 +361,10 @@ __attribute__((constructor)) static void agent_preload_init(void)
 	const char *cfg = getenv(MEMATTACH_AGENT_CONFIG_ENV);
 	if (!cfg)
 		return;
-	long want = config_pid(cfg);
-	if (want && want != (long)getpid())
+	long want = config_num(cfg, "pid=");
+	/* --follow-fork: every process of the tree is tracked, programs
+	 * its children exec included. */
+	if (want && want != (long)getpid() && config_num(cfg, "follow=") != 1)
 		return;
 	char copy[1024];
 	strncpy(copy, cfg, sizeof(copy) - 1);

@@ -28,6 +28,7 @@ struct ma_config {
 	int pynative;             /* Python processes: keep every native frame */
 	uint64_t stall_ns;        /* longest wait for a CLI that does not read */
 	int stall_end;            /* past it: end the session (else drop events) */
+	int follow;               /* forked children start sessions of their own */
 };
 #define MA_STALL_DEFAULT_NS 100000000ull
 
@@ -291,6 +292,29 @@ void ma_agent_text_range(uintptr_t *lo, uintptr_t *hi) MA_HIDDEN;
 void ma_warn(int lasting, const char *fmt, ...) MA_HIDDEN __attribute__((format(printf, 2, 3)));
 void ma_warnings_new_session(void) MA_HIDDEN;
 void ma_warnings_emit(void (*emit)(const void *rec, void *ctx), void *ctx) MA_HIDDEN;
+
+/* ---- fork (fork_follow.c) ---- */
+/* Registers the fork handlers (once): a child of an untracked fork stays
+ * inert; with ma_cfg.follow it starts a session of its own. */
+void ma_fork_handlers_install(void) MA_HIDDEN;
+/* Forks made while tracking (Tick.forks): the children not followed. */
+extern MA_HIDDEN atomic_ulong ma_forks;
+/* agent.c: the child forgets its parent's session (tracking off, no
+ * writer, no socket); then, when following, starts its own with the
+ * parent's configuration before fork() returns in it. */
+void ma_agent_forget_in_child(void) MA_HIDDEN;
+int ma_agent_start_in_child(void) MA_HIDDEN;
+/* Each part's locks, taken around a followed fork so that the child finds
+ * none held and no list half-changed (order: as listed). */
+void ma_got_fork_lock(int take) MA_HIDDEN;
+void ma_modules_fork_lock(int take) MA_HIDDEN;
+void ma_warnings_fork_lock(int take) MA_HIDDEN;
+void ma_buffers_fork_lock(int take) MA_HIDDEN;      /* threads, then pool */
+void ma_stacks_fork_lock(int take) MA_HIDDEN;
+void ma_arena_fork_lock(int take) MA_HIDDEN;
+/* In the child (every lock above held): thread records of the parent's
+ * other threads dropped, the caller's renamed, no batch kept. */
+void ma_buffers_forget_in_child(void) MA_HIDDEN;
 
 /* ---- writer (writer.c) ---- */
 struct Memattach__Record;

@@ -106,3 +106,12 @@ void ma_scratch_release(struct ma_scratch *s)
 			madvise((char *)c + page, c->size - page, MADV_DONTNEED);
 	ma_scratch_reset(s);
 }
+
+/* fork_follow.c: held around a followed fork. */
+void ma_arena_fork_lock(int take)
+{
+	if (take)
+		pthread_mutex_lock(&arena_lock);
+	else
+		pthread_mutex_unlock(&arena_lock);
+}

@@ -579,3 +579,70 @@ void ma_threads_reap(void)
 static atomic_int names_dirty;
 void ma_threads_names_dirty(void) { atomic_store(&names_dirty, 1); }
 int ma_threads_take_names_dirty(void) { return atomic_exchange(&names_dirty, 0); }
+
+/* fork_follow.c: around a followed fork (threads before pool, as above). */
+void ma_buffers_fork_lock(int take)
+{
+	if (take) {
+		pthread_mutex_lock(&threads_lock);
+		pthread_mutex_lock(&pool_lock);
+	} else {
+		pthread_mutex_unlock(&pool_lock);
+		pthread_mutex_unlock(&threads_lock);
+	}
+}
+
+/* A record left as the parent's thread had it (busy, a sweep, a batch of
+ * the parent's events) made clean for the child. */
+static void forget_record(struct ma_thread *t)
+{
+	atomic_store(&t->busy, 0);
+	atomic_store(&t->sweep, 0);
+	atomic_store(&t->inside, 0);
+	atomic_store(&t->pending, UINT64_MAX);
+	memset(&t->lost, 0, sizeof(t->lost));
+	memset(&t->lost_taken, 0, sizeof(t->lost_taken));
+	t->announced = 0;
+	if (t->cur) {
+		t->cur->next = pool_free;
+		pool_free = t->cur;
+		t->cur = NULL;
+	}
+}
+
+/* In a followed child, locks held (ma_buffers_fork_lock): only the thread
+ * that forked exists, under its new tid; the events batched before the
+ * fork are the parent's, which sends them itself. */
+void ma_buffers_forget_in_child(void)
+{
+	struct ma_thread *me = ma_tls.thr, *t, *next;
+	while (full_head) {
+		struct ma_buf *b = full_head;
+		full_head = b->next;
+		b->next = pool_free;
+		pool_free = b;
+	}
+	full_tail = NULL;
+	full_len = 0;
+	for (t = threads_head; t; t = next) {
+		next = t->next;
+		forget_record(t);
+		if (t != me) {
+			t->next = threads_spare;
+			threads_spare = t;
+		}
+	}
+	threads_head = me;
+	pool_budget = POOL_BASE;
+	if (me) {
+		me->next = NULL;
+		me->tid = (uint32_t)ma_gettid();
+		me->self = (unsigned long)pthread_self();
+		pool_budget += POOL_PER_THREAD;
+	}
+	for (struct ma_buf *b = pool_free; b; b = b->next)
+		b->n = b->nmarks = 0;
+	atomic_store(&pool_dropping, 0);
+	atomic_store(&ma_stalled, 0);
+	notify_fd = -1;
+}

@@ -264,3 +264,12 @@ void ma_got_restore_all(void)
 	ma_scratch_reset(&got_scratch);
 	pthread_mutex_unlock(&got_lock);
 }
+
+/* fork_follow.c: held around a followed fork. */
+void ma_got_fork_lock(int take)
+{
+	if (take)
+		pthread_mutex_lock(&got_lock);
+	else
+		pthread_mutex_unlock(&got_lock);
+}

@@ -192,3 +192,12 @@ void ma_modules_release(void)
 	n_known = n_scan = 0;
 	pthread_mutex_unlock(&mod_lock);
 }
+
+/* fork_follow.c: held around a followed fork. */
+void ma_modules_fork_lock(int take)
+{
+	if (take)
+		pthread_mutex_lock(&mod_lock);
+	else
+		pthread_mutex_unlock(&mod_lock);
+}

@@ -309,3 +309,12 @@ void ma_stack_cache_clear(void *cache)
 	if (cache)
 		memset(cache, 0, sizeof(struct ma_stack *) << THREAD_STACKS_BITS);
 }
+
+/* fork_follow.c: held around a followed fork. */
+void ma_stacks_fork_lock(int take)
+{
+	if (take)
+		pthread_mutex_lock(&stacks_lock);
+	else
+		pthread_mutex_unlock(&stacks_lock);
+}

@@ -87,3 +87,12 @@ void ma_warnings_emit(void (*emit)(const void *rec, void *ctx), void *ctx)
 	}
 	pthread_mutex_unlock(&warn_lock);
 }
+
+/* fork_follow.c: held around a followed fork. */
+void ma_warnings_fork_lock(int take)
+{
+	if (take)
+		pthread_mutex_lock(&warn_lock);
+	else
+		pthread_mutex_unlock(&warn_lock);
+}

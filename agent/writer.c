@@ -290,6 +290,7 @@ static uint64_t cycle(unsigned tick_no, int rescan_names, uint64_t sync_id)
 	tk.time_ns = ma_now_ns() - ma_start_ns;
 	tk.rss_bytes = rss_bytes();
 	tk.sync_id = w >= sync_target ? sync_id : 0;
+	tk.forks = atomic_load(&ma_forks);
 	rec.r_case = MEMATTACH__RECORD__R_TICK;
 	rec.tick = &tk;
 	emit(&rec, NULL);
@@ -317,10 +318,11 @@ static void serve_sync(unsigned *tick_no)
 }
 
 /* Reads the CLI's commands.  Returns nonzero when the CLI hung up. */
+static uint8_t in[4096];
+static size_t in_len;
+
 static int read_control(void)
 {
-	static uint8_t in[4096];
-	static size_t in_len;
 	ssize_t n = recv(sock, in + in_len, sizeof(in) - in_len, MSG_DONTWAIT);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return 0;
@@ -621,6 +623,11 @@ void ma_writer_forget_in_child(void)
 	if (statm_fd >= 0)
 		close(statm_fd);
 	sock = evfd = statm_fd = -1;
+	out_len = out_off = in_len = 0;    /* the parent's, unsent */
+	atomic_store(&stop_reason, 0);
+	atomic_store(&sync_want, 0);
+	sync_target = sync_done = 0;
+	disconnected = 0;
 	ma_buffers_set_notify_fd(-1);
 	pthread_mutex_init(&state_lock, NULL);
 	pthread_cond_init(&state_cond, NULL);

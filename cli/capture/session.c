@@ -239,6 +239,7 @@ static int peek_record(struct ma_session *s, const uint8_t *p, size_t len, char 
 		if (t) {
 			s->last_rss = t->rss_bytes;
 			s->last_time_ns = t->time_ns;
+			s->forks = t->forks;
 			memattach__tick__free_unpacked(t, NULL);
 		}
 		break;

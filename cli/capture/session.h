@@ -33,6 +33,7 @@ struct ma_session {
 	uint64_t last_rss;
 	uint64_t last_time_ns;
 	uint64_t warnings;        /* Warning records seen (printed as they came) */
+	uint64_t forks;           /* the target's fork() calls so far (Tick.forks) */
 	int got_header;
 	int got_trailer;
 	int trailer_reason;      /* AgentTrailer.reason (StopReason) */

@@ -25,8 +25,18 @@
 	  "past the stall limit: drop events and count them (default), or end\n" \
 	  "the session" }
 
+#define FOLLOW_FORK_OPT(who) \
+	{ "follow-fork", 0, MA_KEY_FOLLOW_FORK, NULL, \
+	  "also track every child " who " forks, each into its own capture\n" \
+	  "FILE.<pid> (exec'd programs too with run)" }
+
 static const struct ma_cli_opt attach_opts[] = {
-	{ "pid", 'p', MA_KEY_PID, "PID", "the process to attach to" },
+	{ "pid", 'p', MA_KEY_PID, "PID[,PID...]",
+	  "the process to attach to; several: one capture each, FILE.<pid>" },
+	{ "pid-tree", 0, MA_KEY_PID_TREE, "PID",
+	  "PID and its descendants now running, one capture each: FILE for\n"
+	  "PID, FILE.<pid> for the others" },
+	FOLLOW_FORK_OPT("PID"),
 	{ "duration", 't', MA_KEY_DURATION, "TIME",
 	  "capture for TIME: seconds (2.5) or 250ms, 90s, 5m, 1h; above zero.\n"
 	  "Without it: until Ctrl-C or SIGTERM" },
@@ -48,6 +58,7 @@ static const struct ma_cli_opt attach_opts[] = {
 static const struct ma_cli_opt run_opts[] = {
 	{ "output", 'o', MA_KEY_OUTPUT, "FILE",
 	  "the capture file (default memattach-CMD-PID-YYYYmmddTHHMMSS.memcap)" },
+	FOLLOW_FORK_OPT("CMD and its children"),
 	AGENT_OPTS,
 	{ "quiet", 'q', MA_KEY_QUIET, NULL, "no status lines on stderr (errors still)" },
 	{ "help", 'h', MA_KEY_HELP, NULL, "this help" },
@@ -104,8 +115,9 @@ static const struct ma_cli_opt symbolize_opts[] = {
 
 const struct ma_cli_cmd ma_cli_attach = {
 	"attach",
-	"--pid PID [--duration TIME] [-o FILE] [--native-depth N] [--quiet]\n"
-	"          [--trace-python-allocators] [--native]\n"
+	"--pid PID[,PID...] [--duration TIME] [-o FILE] [--native-depth N] [--quiet]\n"
+	"          [--trace-python-allocators] [--native] [--follow-fork]\n"
+	"--pid-tree PID [--duration TIME] [-o FILE] [--follow-fork] [options]\n"
 	"--pid PID --dump-on-threshold SIZE [--threshold-on rss|heap] [--duration TIME]\n"
 	"          [-o FILE] [--native-depth N] [--quiet]",
 	"Attach to the running process PID (ptrace, then the agent is loaded into it), capture its\n"
@@ -115,7 +127,7 @@ const struct ma_cli_cmd ma_cli_attach = {
 
 const struct ma_cli_cmd ma_cli_run = {
 	"run",
-	"run [-o FILE] [--native-depth N] [--trace-python-allocators] [--native] [-q]\n"
+	"run [-o FILE] [--follow-fork] [--native-depth N] [--trace-python-allocators] [--native] [-q]\n"
 	"          [--] CMD [ARGS...]",
 	"Start CMD with the agent preloaded and capture it from its first allocation to its exit;\n"
 	"exit with CMD's status (128+N when signal N killed it).",

@@ -22,6 +22,8 @@ enum ma_cli_key {
 	MA_KEY_THRESHOLD_ON,
 	MA_KEY_VERSION,
 	MA_KEY_MAN,
+	MA_KEY_FOLLOW_FORK = 0x150,   /* fork's: --follow-fork, --pid-tree */
+	MA_KEY_PID_TREE,
 };
 
 struct ma_cli_opt {

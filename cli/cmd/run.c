@@ -15,6 +15,7 @@
 #include "cli/cmd/capture_loop.h"
 #include "cli/cmd/cli_table.h"
 #include "cli/cmd/commands.h"
+#include "cli/cmd/run_follow.h"
 #include "cli/util/exit_codes.h"
 
 static volatile sig_atomic_t forward_sig;
@@ -24,6 +25,7 @@ struct run {
 	char **cmd;                  /* CMD ARGS..., NULL-terminated */
 	const char *out;
 	int quiet;
+	int follow;                  /* --follow-fork */
 	struct ma_agent_opts ao;
 	char agent[4096], outbuf[4096];
 	struct ma_session s;
@@ -40,6 +42,7 @@ static int parse_options(int argc, char **argv, struct run *r)
 		switch (c) {
 		case MA_KEY_OUTPUT: r->out = optarg; break;
 		case MA_KEY_QUIET: r->quiet = 1; break;
+		case MA_KEY_FOLLOW_FORK: r->follow = 1; break;
 		case MA_KEY_HELP: ma_cli_help(stdout, &ma_cli_run); return MA_EXIT_OK;
 		default:
 			if ((k = ma_agent_opt(c, optarg, &r->ao)) <= 0)
@@ -66,7 +69,7 @@ static void child(struct run *r)
 		_exit(127);
 	ma_agent_config(cfg, sizeof(cfg), r->s.sock_path, &r->ao, 0);
 	size_t cl = strlen(cfg);
-	snprintf(cfg + cl, sizeof(cfg) - cl, ";pid=%d", (int)getpid());
+	snprintf(cfg + cl, sizeof(cfg) - cl, ";pid=%d%s", (int)getpid(), r->follow ? ";follow=1" : "");
 	setenv(MEMATTACH_AGENT_CONFIG_ENV, cfg, 1);
 	const char *pre = getenv("LD_PRELOAD");
 	char *np = malloc(strlen(r->agent) + (pre ? strlen(pre) : 0) + 2);
@@ -161,6 +164,15 @@ static void judge_end(struct run *r, struct ma_capture *c)
 	}
 }
 
+/* Without --follow-fork the children CMD forked went untracked: say so. */
+static void say_untracked(const struct run *r)
+{
+	unsigned long long n = r->s.forks;
+	if (n && !r->quiet)
+		fprintf(stderr, "memattach: %llu child process%s of pid %d %s not tracked (--follow-fork tracks them)\n",
+			n, n == 1 ? "" : "es", (int)r->pid, n == 1 ? "was" : "were");
+}
+
 static int exit_status(const struct ma_capture *c)
 {
 	if (c->rc != MA_EXIT_OK)
@@ -191,17 +203,22 @@ int ma_run_main(int argc, char **argv)
 		ma_session_cleanup(&r.s);
 		return MA_EXIT_ERROR;
 	}
-	if ((rc = start_child(&r)) >= 0 || (rc = open_output(&r)) >= 0) {
+	if ((r.follow && ma_run_follow_prepare() < 0) || (rc = start_child(&r)) >= 0 ||
+	    (rc = open_output(&r)) >= 0) {
+		rc = rc >= 0 ? rc : MA_EXIT_ERROR;
 		ma_session_cleanup(&r.s);
 		return rc;
 	}
 	pass_signals_on();
 	if ((rc = go(&r)) >= 0)
 		return rc;
+	if (r.follow)
+		return ma_run_follow(&r.s, r.pid, r.out, r.quiet, &forward_sig);
 	ma_capture_init(&c, &r.s, r.pid, &forward_sig);
 	c.child = 1;
 	ma_capture_follow(&c);
 	judge_end(&r, &c);
 	ma_capture_close(&c, r.out, r.quiet);
+	say_untracked(&r);
 	return exit_status(&c);
 }

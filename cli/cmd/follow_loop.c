@@ -1,0 +1,358 @@
+/* follow_loop.c — several captures at once: see follow_loop.h. */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "cli/capture/session_peer.h"
+#include "cli/cmd/follow_loop.h"
+#include "cli/report/report.h"
+#include "cli/symbols/target_files.h"
+#include "cli/util/exit_codes.h"
+#include "procfs/procfs.h"
+
+#define PUMP_WAIT_MS 50
+#define AGENT_STOP_TIMEOUT_NS (10ull * 1000000000ull)
+#define MAX_POLL 1024
+
+static void live_start(struct ma_proc_cap *p)
+{
+	p->have_live = ma_live_init(&p->live) == 0;
+	p->s->on_record = p->have_live ? ma_live_on_record : NULL;
+	p->s->on_record_ctx = p->have_live ? &p->live : NULL;
+}
+
+static void live_stop(struct ma_proc_cap *p)
+{
+	if (p->have_live)
+		ma_live_free(&p->live);
+	p->have_live = 0;
+	p->s->on_record = NULL;
+}
+
+struct ma_proc_cap *ma_follow_add(struct ma_follow *f, struct ma_session *s, pid_t pid,
+				  const char *out, int named)
+{
+	if (f->n == f->cap) {
+		size_t cap = f->cap ? f->cap * 2 : 16;
+		struct ma_proc_cap **g = realloc(f->p, cap * sizeof(*g));
+		if (!g)
+			return NULL;
+		f->p = g;
+		f->cap = cap;
+	}
+	struct ma_proc_cap *p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	p->s = s;
+	p->pid = pid;
+	p->named = named;
+	snprintf(p->out, sizeof(p->out), "%s", out);
+	if (ma_proc_comm(pid, p->comm, sizeof(p->comm)) < 0)
+		snprintf(p->comm, sizeof(p->comm), "?");
+	p->connected = p->ever_connected = s->conn_fd >= 0;
+	live_start(p);
+	f->p[f->n++] = p;
+	return p;
+}
+
+static struct ma_proc_cap *find(struct ma_follow *f, pid_t pid)
+{
+	for (size_t i = 0; i < f->n; i++)
+		if (f->p[i]->pid == pid)
+			return f->p[i];
+	return NULL;
+}
+
+/* Only the followed tree may connect: pid's parents lead to a process we
+ * follow, or (run, where we are the subreaper of the tree) to us. */
+static int in_tree(struct ma_follow *f, pid_t pid)
+{
+	struct ma_proc_stat st;
+	for (int depth = 0; depth < 64 && pid > 1; depth++) {
+		if (ma_proc_stat(pid, &st) < 0)
+			return 0;
+		pid = st.ppid;
+		if ((f->run_pid && pid == getpid()) || find(f, pid))
+			return 1;
+	}
+	return 0;
+}
+
+static void output_error(struct ma_follow *f, struct ma_proc_cap *p, const char *err)
+{
+	fprintf(stderr, "memattach: pid %d: %s; stopping its capture\n", (int)p->pid, err);
+	p->note = "capture stopped: output error";
+	f->rc = MA_EXIT_OUTPUT;
+	ma_session_send_stop(p->s);
+	close(p->s->conn_fd);
+	p->s->conn_fd = -1;
+	p->connected = 0;
+}
+
+/* A child the tree forked: a capture CAP.<pid> of its own. */
+static struct ma_proc_cap *new_child(struct ma_follow *f, pid_t pid, char *err, size_t errlen)
+{
+	char out[PATH_MAX], root[64] = "";
+	struct ma_session *s = malloc(sizeof(*s));
+	if (!s) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if (f->listener->root_prefix[0])
+		ma_proc_root(pid, "", root, sizeof(root));
+	ma_session_init_peer(s, root);
+	snprintf(out, sizeof(out), "%s.%d", f->base_out, (int)pid);
+	struct ma_proc_cap *p = NULL;
+	if (ma_session_open_output(s, out, err, errlen) == 0 && (p = ma_follow_add(f, s, pid, out, 0)))
+		p->owned = 1;
+	else
+		free(s);
+	return p;
+}
+
+/* The stream before an exec in place ends once its socket is read out. */
+static void drain(struct ma_follow *f, struct ma_proc_cap *p)
+{
+	char err[512];
+	uint64_t t0 = ma_monotonic_ns();
+	while (p->connected && ma_monotonic_ns() - t0 < AGENT_STOP_TIMEOUT_NS) {
+		int r = ma_session_pump(p->s, PUMP_WAIT_MS, err, sizeof(err));
+		if (r < 0)
+			output_error(f, p, err);
+		else if (r == 0)
+			p->connected = 0;
+	}
+}
+
+/* pid connected again: the program it exec'd.  Its capture starts over
+ * (the capture is of the last program, as for run's CMD). */
+static int restart(struct ma_follow *f, struct ma_proc_cap *p, char *err, size_t errlen)
+{
+	drain(f, p);
+	if (p->s->conn_fd >= 0)
+		close(p->s->conn_fd);
+	p->s->conn_fd = -1;
+	live_stop(p);
+	if (ma_session_restart(p->s, err, errlen) < 0)
+		return -1;
+	live_start(p);
+	p->note = NULL;
+	ma_proc_comm(p->pid, p->comm, sizeof(p->comm));
+	return 0;
+}
+
+static void take_connection(struct ma_follow *f, int fd, pid_t pid)
+{
+	char err[1024];
+	struct ma_proc_cap *p = find(f, pid);
+	if (!p && !in_tree(f, pid)) {
+		fprintf(stderr, "memattach: refused a connection from pid %d (not in the followed process tree)\n",
+			(int)pid);
+		close(fd);
+		return;
+	}
+	int bad = 0;
+	if (p && p->ever_connected)
+		bad = restart(f, p, err, sizeof(err)) < 0;
+	else if (!p)
+		bad = !(p = new_child(f, pid, err, sizeof(err)));
+	if (bad) {
+		fprintf(stderr, "memattach: pid %d: %s; it is not tracked\n", (int)pid, err);
+		close(fd);
+		if (p)
+			p->note = "capture stopped: output error";
+		f->rc = MA_EXIT_OUTPUT;
+		return;
+	}
+	if (ma_session_adopt(p->s, fd, pid, err, sizeof(err)) < 0) {
+		fprintf(stderr, "memattach: %s\n", err);
+		f->rc = MA_EXIT_OUTPUT;
+		return;
+	}
+	p->connected = p->ever_connected = 1;
+}
+
+static void accept_new(struct ma_follow *f)
+{
+	int fd;
+	pid_t pid;
+	while (f->listener && ma_session_accept_peer(f->listener, 0, &fd, &pid) > 0)
+		take_connection(f, fd, pid);
+}
+
+static void pump_one(struct ma_follow *f, struct ma_proc_cap *p)
+{
+	char err[512];
+	int r = ma_session_pump(p->s, 0, err, sizeof(err));
+	if (r < 0) {
+		output_error(f, p, err);
+	} else if (r == 0) {
+		/* Its stream ended: the process exited, or exec'd (then its
+		 * new program connects again). */
+		close(p->s->conn_fd);
+		p->s->conn_fd = -1;
+		p->connected = 0;
+	}
+}
+
+/* Waits up to timeout_ms for any stream or a new connection, then moves
+ * what came. */
+static void pump_ready(struct ma_follow *f, int timeout_ms)
+{
+	struct pollfd pf[MAX_POLL];
+	struct ma_proc_cap *who[MAX_POLL];
+	nfds_t n = 0;
+	if (f->listener && f->listener->listen_fd >= 0)
+		pf[n++] = (struct pollfd){ f->listener->listen_fd, POLLIN, 0 };
+	for (size_t i = 0; i < f->n && n < MAX_POLL; i++)
+		if (f->p[i]->connected) {
+			who[n] = f->p[i];
+			pf[n++] = (struct pollfd){ f->p[i]->s->conn_fd, POLLIN, 0 };
+		}
+	if (poll(pf, n, timeout_ms) <= 0)
+		return;
+	for (nfds_t i = 0; i < n; i++) {
+		if (!pf[i].revents)
+			continue;
+		if (pf[i].fd == (f->listener ? f->listener->listen_fd : -1))
+			accept_new(f);
+		else
+			pump_one(f, who[i]);
+	}
+}
+
+static int any_connected(const struct ma_follow *f)
+{
+	for (size_t i = 0; i < f->n; i++)
+		if (f->p[i]->connected)
+			return 1;
+	return 0;
+}
+
+/* run: reaps CMD and the orphans of its tree (we are their subreaper).
+ * 1 once no process of the tree is left. */
+static int tree_gone(struct ma_follow *f)
+{
+	int st;
+	pid_t w;
+	while ((w = waitpid(-1, &st, WNOHANG)) > 0)
+		if (w == f->run_pid) {
+			f->run_status = st;
+			f->run_exited = 1;
+		}
+	return w < 0 && errno == ECHILD;
+}
+
+/* 1 when the capture is to end. */
+static int should_end(struct ma_follow *f, uint64_t t0)
+{
+	if (*f->stop_signal) {
+		if (!f->run_pid)
+			return 1;
+		if (!f->run_exited)
+			kill(f->run_pid, *f->stop_signal);   /* run: CMD decides */
+		*f->stop_signal = 0;
+	}
+	if (f->duration_ns && ma_monotonic_ns() - t0 >= f->duration_ns)
+		return 1;
+	if (f->run_pid)
+		return tree_gone(f) && !any_connected(f);
+	return !any_connected(f);
+}
+
+void ma_follow_run(struct ma_follow *f)
+{
+	uint64_t t0 = ma_monotonic_ns();
+	for (;;) {
+		pump_ready(f, PUMP_WAIT_MS);
+		if (!should_end(f, t0))
+			continue;
+		/* What connected meanwhile (a child's agent connects before
+		 * fork() returns in it) is taken before the end. */
+		accept_new(f);
+		if (!any_connected(f) || !f->run_pid)
+			break;
+	}
+}
+
+void ma_follow_stop_all(struct ma_follow *f)
+{
+	uint64_t t0 = ma_monotonic_ns();
+	for (size_t i = 0; i < f->n; i++)
+		if (f->p[i]->connected)
+			ma_session_send_stop(f->p[i]->s);
+	while (any_connected(f) && ma_monotonic_ns() - t0 < AGENT_STOP_TIMEOUT_NS)
+		pump_ready(f, PUMP_WAIT_MS);
+	for (size_t i = 0; i < f->n; i++)
+		if (f->p[i]->connected)
+			f->p[i]->note = "the agent did not finish in time";
+}
+
+/* Why a capture may be incomplete; a named target of --pid that exited
+ * is exit 13, as for one target. */
+static void judge(struct ma_follow *f, struct ma_proc_cap *p)
+{
+	struct ma_proc_stat st;
+	if (p->note)
+		return;
+	if (!p->ever_connected) {
+		p->note = "the agent never connected";
+		return;
+	}
+	int gone = ma_proc_stat(p->pid, &st) < 0 || st.state == 'Z' || st.state == 'X';
+	int exited = p->s->got_trailer ? p->s->trailer_reason == MEMATTACH__STOP_REASON__STOP_PROCESS_EXIT
+				       : gone;
+	if (!p->s->got_trailer)
+		p->note = exited ? "the process ended before its agent could finish" : "the agent's stream ended early";
+	if (exited && p->named && !f->run_pid) {
+		p->note = "the target exited during the capture";
+		if (f->rc == MA_EXIT_OK)
+			f->rc = MA_EXIT_TARGET_GONE;
+	}
+}
+
+static void summary(const struct ma_follow *f, const struct ma_proc_cap *p)
+{
+	char heap[32] = "?", rss[32];
+	if (f->quiet)
+		return;
+	if (p->have_live && !p->live.failed)
+		ma_fmt_bytes(p->live.a->live_bytes, heap, sizeof(heap));
+	ma_fmt_bytes(p->s->last_rss, rss, sizeof(rss));
+	fprintf(stderr, "memattach: pid %d (%s): tracked heap %s, RSS %s, %llu events%s, written to %s\n",
+		(int)p->pid, p->comm, heap, rss, (unsigned long long)p->s->events,
+		p->note ? " (incomplete)" : "", p->out);
+}
+
+static void finish_one(struct ma_follow *f, struct ma_proc_cap *p)
+{
+	char err[1024];
+	judge(f, p);
+	summary(f, p);
+	live_stop(p);
+	if (!f->run_pid)
+		ma_target_files_as(p->pid);   /* the stream's files, as its user */
+	if (ma_session_finish(p->s, p->note, err, sizeof(err)) < 0) {
+		fprintf(stderr, "memattach: %s\n", err);
+		f->rc = MA_EXIT_OUTPUT;
+	}
+}
+
+int ma_follow_finish(struct ma_follow *f)
+{
+	/* Children first: the first processes' sessions hold the listener. */
+	for (size_t i = f->n; i-- > 0;) {
+		struct ma_proc_cap *p = f->p[i];
+		finish_one(f, p);
+		if (p->owned)
+			free(p->s);
+		free(p);
+	}
+	free(f->p);
+	f->p = NULL;
+	f->n = f->cap = 0;
+	return f->rc;
+}

@@ -1,0 +1,57 @@
+/* follow_loop.h — captures of several processes at once, one capture file
+ * each, one duration, one Ctrl-C, and a summary line per process at the
+ * end.  Processes are added by the command (run's CMD; every pid of
+ * --pid a,b,c or --pid-tree, each injected with a session of its own) or
+ * arrive by themselves: with --follow-fork a child connects on the socket
+ * its parent used (the listener), and gets the capture CAP.<pid>. */
+#ifndef MEMATTACH_FOLLOW_LOOP_H
+#define MEMATTACH_FOLLOW_LOOP_H
+
+#include <limits.h>
+#include <signal.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "cli/analysis/live_heap.h"
+#include "cli/capture/session.h"
+
+struct ma_proc_cap {
+	struct ma_session *s;        /* its stream and capture file */
+	pid_t pid;
+	char comm[64];
+	char out[PATH_MAX];
+	struct ma_live live;         /* the tracked heap, for the summary */
+	int have_live;
+	int connected, ever_connected;
+	int named;                   /* named by the user (not a followed child) */
+	int owned;                   /* s is ours to free */
+	const char *note;            /* why the capture is incomplete */
+};
+
+struct ma_follow {
+	struct ma_proc_cap **p;
+	size_t n, cap;
+	struct ma_session *listener; /* where followed children connect, or NULL */
+	const char *base_out;        /* CAP: a child's capture is CAP.<pid> */
+	uint64_t duration_ns;        /* 0: none */
+	volatile sig_atomic_t *stop_signal;
+	int quiet;
+	/* run: CMD is our child.  Signals go to it, and the capture ends
+	 * when it and every descendant (we are their subreaper) are gone. */
+	pid_t run_pid;
+	int run_status, run_exited;
+	int rc;                      /* exit code so far */
+};
+
+/* Adds a process whose session exists (connected or not yet). */
+struct ma_proc_cap *ma_follow_add(struct ma_follow *f, struct ma_session *s, pid_t pid,
+				  const char *out, int named);
+/* Follows every stream until the duration, a signal, or (run) the end of
+ * the process tree, or (attach) the end of every stream. */
+void ma_follow_run(struct ma_follow *f);
+/* Asks every agent still connected to stop and takes what they send. */
+void ma_follow_stop_all(struct ma_follow *f);
+/* Writes every capture's end (symbols, trailer), followed children first,
+ * and prints a summary line per process.  Returns f->rc. */
+int ma_follow_finish(struct ma_follow *f);
+
+#endif

@@ -1,0 +1,192 @@
+/* prefork.c — a pre-forking server: the master keeps a known number of
+ * bytes and forks 3 workers; each worker keeps a different known number
+ * of bytes from a function of its own until it exits, churns some more,
+ * and frees one block it inherited from the master (an untracked free in
+ * its own capture: its capture starts empty at the fork).
+ *
+ * Each process writes its own truth (truth.h's line) to DIR/truth.<pid>
+ * (--truth-dir DIR) when its workload is done.
+ *   prefork --truth-dir D              run mode: workers forked at once,
+ *                                      each exits after its truth; the
+ *                                      master waits for them, then exits
+ *   prefork --wait-signal --truth-dir D      attach mode, workers forked
+ *                                      after the first SIGUSR1 (during
+ *                                      the capture: --follow-fork)
+ *   prefork --wait-signal --prefork --truth-dir D   workers forked before
+ *                                      "ready" (--pid-tree); the master
+ *                                      passes each SIGUSR1 on to them
+ * In attach mode each process waits for the second SIGUSR1 (the master
+ * passes it on) after its truth, keeping its blocks, then exits. */
+#include <fcntl.h>
+#include <sys/wait.h>
+#include "truth.h"
+
+T_DEFINE_TRUTH;
+
+#define WORKERS 3
+#define MASTER_BLOCKS 40
+#define MASTER_BLOCK 1000
+static const char *truth_dir = ".";
+static void *master_blocks[MASTER_BLOCKS];
+static pid_t workers[WORKERS];
+static int prefork;
+
+static void *counted(size_t n)
+{
+	void *p = malloc(n);
+	if (!p)
+		t_die("malloc");
+	t_touch(p, n);
+	t_alloc(&t_truth, T_MALLOC, n);
+	return p;
+}
+
+static void churn(int rounds, size_t base)
+{
+	for (int i = 0; i < rounds; i++) {
+		size_t n = base + (size_t)i % 97;
+		void *p = counted(n);
+		t_free(&t_truth, n);
+		free(p);
+	}
+}
+
+/* The master's live set: MASTER_BLOCKS x MASTER_BLOCK bytes. */
+__attribute__((noinline)) static void master_keep(void)
+{
+	for (int i = 0; i < MASTER_BLOCKS; i++)
+		master_blocks[i] = counted(MASTER_BLOCK);
+}
+
+/* Each worker's live set, from a function of its own. */
+static void *kept[WORKERS][64];
+__attribute__((noinline)) static void worker0_keep(void)
+{
+	for (int i = 0; i < 10; i++)
+		kept[0][i] = counted(1111);
+}
+__attribute__((noinline)) static void worker1_keep(void)
+{
+	for (int i = 0; i < 20; i++)
+		kept[1][i] = counted(2222);
+}
+__attribute__((noinline)) static void worker2_keep(void)
+{
+	for (int i = 0; i < 30; i++)
+		kept[2][i] = counted(3333);
+}
+
+/* The truth line to DIR/truth.<pid>, and in attach mode the wait. */
+static int write_truth(void)
+{
+	char path[4096];
+	snprintf(path, sizeof path, "%s/truth.%ld", truth_dir, (long)getpid());
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0 || dup2(fd, 1) < 0)
+		t_die("truth file");
+	close(fd);
+	return t_end();
+}
+
+static void worker_work(int w)
+{
+	static void (*const keep[WORKERS])(void) = { worker0_keep, worker1_keep, worker2_keep };
+	churn(200 * (w + 1), 64);
+	keep[w]();
+	/* One of the master's blocks, inherited: not the worker's to count. */
+	free(master_blocks[w]);
+	master_blocks[w] = NULL;
+	t_untracked_free(&t_truth);
+}
+
+/* A worker of a prefork (forked before the attach): tells the master it
+ * is ready, then waits for the workload's signal like the master. */
+static void worker_main(int w, int ready_fd)
+{
+	if (prefork) {
+		if (write(ready_fd, "r", 1) != 1)
+			t_die("ready pipe");
+		t_wait_usr1();
+	}
+	t_reset(&t_truth);
+	worker_work(w);
+	exit(write_truth());
+}
+
+static void fork_workers(int ready_fd)
+{
+	for (int w = 0; w < WORKERS; w++) {
+		pid_t pid = fork();
+		if (pid < 0)
+			t_die("fork");
+		if (pid == 0)
+			worker_main(w, ready_fd);
+		workers[w] = pid;
+	}
+}
+
+static void signal_workers(void)
+{
+	for (int w = 0; w < WORKERS; w++)
+		kill(workers[w], SIGUSR1);
+}
+
+static void wait_workers(void)
+{
+	for (int w = 0; w < WORKERS; w++) {
+		int st;
+		if (waitpid(workers[w], &st, 0) != workers[w] || !WIFEXITED(st) || WEXITSTATUS(st))
+			t_die("worker");
+	}
+}
+
+/* --prefork: the workers exist before "ready"; each waits for the
+ * master's SIGUSR1. */
+static void prefork_workers(void)
+{
+	int p[2];
+	char b[WORKERS];
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	if (pipe(p) < 0)
+		t_die("pipe");
+	fork_workers(p[1]);
+	for (size_t got = 0; got < WORKERS;) {
+		ssize_t n = read(p[0], b, sizeof b - got);
+		if (n <= 0)
+			t_die("read");
+		got += (size_t)n;
+	}
+	close(p[0]);
+	close(p[1]);
+}
+
+int main(int argc, char **argv)
+{
+	int i = t_init(argc, argv);
+	for (; i < argc; i++) {
+		if (!strcmp(argv[i], "--prefork"))
+			prefork = 1;
+		else if (!strcmp(argv[i], "--truth-dir") && i + 1 < argc)
+			truth_dir = argv[++i];
+	}
+	if (prefork)
+		prefork_workers();
+	t_begin();
+	if (prefork)
+		signal_workers();
+	master_keep();
+	churn(300, 128);
+	if (!prefork)
+		fork_workers(-1);
+	if (!t_truth.wait_signal)
+		wait_workers();
+	int rc = write_truth();
+	if (t_truth.wait_signal) {
+		signal_workers();
+		wait_workers();
+	}
+	return rc;
+}
