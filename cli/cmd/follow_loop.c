@@ -67,13 +67,16 @@ static struct ma_proc_cap *find(struct ma_follow *f, pid_t pid)
 }
 
 /* Only the followed tree may connect: pid's parents lead to a process we
- * follow, or (run, where we are the subreaper of the tree) to us. */
+ * follow, or (run, where we are the subreaper of the tree) to us.  A
+ * process that has exited (a zombie, or reaped: the kernel then shows
+ * parent 0) cannot be told: a short-lived child of the tree, whose
+ * connection waited in the queue — only our user can reach the socket. */
 static int in_tree(struct ma_follow *f, pid_t pid)
 {
 	struct ma_proc_stat st;
 	for (int depth = 0; depth < 64 && pid > 1; depth++) {
-		if (ma_proc_stat(pid, &st) < 0)
-			return 0;
+		if (ma_proc_stat(pid, &st) < 0 || st.state == 'Z' || st.state == 'X' || st.ppid == 0)
+			return depth == 0;
 		pid = st.ppid;
 		if ((f->run_pid && pid == getpid()) || find(f, pid))
 			return 1;
