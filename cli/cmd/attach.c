@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "cli/cmd/agent_place.h"
+#include "cli/cmd/attach.h"
 #include "cli/cmd/capture_loop.h"
 #include "cli/cmd/cli_table.h"
 #include "cli/cmd/commands.h"
@@ -26,22 +27,10 @@
 
 #define AGENT_CONNECT_TIMEOUT_MS 5000
 
-static volatile sig_atomic_t stop_signal;
+volatile sig_atomic_t ma_attach_stop_signal;
+#define stop_signal ma_attach_stop_signal
 static void on_stop(int sig) { stop_signal = sig; }
 
-struct attach {
-	pid_t pid;
-	uint64_t duration_ns;
-	const char *out;
-	int quiet;
-	struct ma_agent_opts ao;
-	struct ma_threshold_opts th;
-	const char *thr_text;            /* --dump-on-threshold as given; NULL: none */
-	struct ma_proc_status target;
-	char agent[PATH_MAX], agent_t[PATH_MAX], outbuf[PATH_MAX];
-	struct ma_session s;
-	uint64_t attach_ns;
-};
 
 static int usage_error(const char *what, const char *err)
 {
@@ -91,10 +80,19 @@ static int apply_option(struct attach *a, int c, const char *arg)
 	int k;
 	switch (c) {
 	case MA_KEY_PID:
+		if (strchr(arg, ','))
+			return ma_attach_parse_pids(a, arg);
 		if (ma_parse_uint_range(arg, 1, INT_MAX, "--pid", &v, err, sizeof(err)) < 0)
 			return usage_error("", err);
 		a->pid = (pid_t)v;
 		return -1;
+	case MA_KEY_PID_TREE:
+		if (ma_parse_uint_range(arg, 1, INT_MAX, "--pid-tree", &v, err, sizeof(err)) < 0)
+			return usage_error("", err);
+		a->pid = (pid_t)v;
+		a->tree = 1;
+		return -1;
+	case MA_KEY_FOLLOW_FORK: a->follow = 1; return -1;
 	case MA_KEY_DURATION: return parse_duration(a, arg);
 	case MA_KEY_OUTPUT: a->out = arg; return -1;
 	case MA_KEY_QUIET: a->quiet = 1; return -1;
@@ -120,15 +118,15 @@ static int parse_options(int argc, char **argv, struct attach *a)
 		fprintf(stderr, "memattach: unexpected argument '%s' (see memattach --help)\n", argv[optind]);
 		return MA_EXIT_USAGE;
 	}
-	if (!a->pid) {
+	if (!a->pid && !a->npids) {
 		ma_cli_usage(stderr, &ma_cli_attach);
 		return MA_EXIT_USAGE;
 	}
-	return -1;
+	return ma_attach_many_check(a);
 }
 
 /* Everything that can refuse the target before anything is touched. */
-static int preflight(struct attach *a)
+int ma_attach_preflight(struct attach *a)
 {
 	struct ma_inj_error ie;
 	struct ma_proc_stat st;
@@ -166,7 +164,7 @@ static int abandon(struct attach *a, int rc)
 
 /* The session directory and socket, and the output, writable before we
  * touch the target. */
-static int open_outputs(struct attach *a)
+int ma_attach_open_outputs(struct attach *a)
 {
 	char err[1024];
 	if (!a->out) {
@@ -196,7 +194,7 @@ static int open_outputs(struct attach *a)
 }
 
 /* The agent path as the target will open it (agent_place.c). */
-static int place_agent(struct attach *a)
+int ma_attach_place_agent(struct attach *a)
 {
 	char err[1024];
 	int placed = a->s.in_target_root
@@ -211,7 +209,7 @@ static int place_agent(struct attach *a)
 	return -1;
 }
 
-static void catch_stop_signals(void)
+void ma_attach_catch_signals(void)
 {
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
@@ -223,13 +221,15 @@ static void catch_stop_signals(void)
 }
 
 /* Loads the agent, which starts and connects. */
-static int inject(struct attach *a, struct ma_capture *c)
+int ma_attach_inject(struct attach *a, struct ma_capture *c)
 {
 	struct ma_inj_error ie;
 	char cfg[512];
 	long result = 0;
 	uint64_t t0 = ma_monotonic_ns();
 	ma_agent_config(cfg, sizeof(cfg), a->s.sock_path, &a->ao, 1);
+	if (a->follow)   /* its children connect on the same socket */
+		strncat(cfg, ";follow=1", sizeof(cfg) - strlen(cfg) - 1);
 	if (ma_inject_library(a->pid, a->agent_t, "memattach_agent_start", cfg, &result, &ie) != 0) {
 		fprintf(stderr, "memattach: %s\n", ie.msg);
 		return abandon(a, ma_inject_exit_code(&ie));
@@ -245,7 +245,8 @@ static int inject(struct attach *a, struct ma_capture *c)
 		fprintf(stderr, "memattach: the agent in pid %d did not connect\n", (int)a->pid);
 		return abandon(a, MA_EXIT_AGENT_FAILED);
 	}
-	ma_session_remove_dir(&a->s);   /* nothing more connects: leave nothing behind */
+	if (!a->follow)
+		ma_session_remove_dir(&a->s);   /* nothing more connects: leave nothing behind */
 	a->attach_ns = ma_monotonic_ns() - t0;
 	return -1;
 }
@@ -291,12 +292,16 @@ int ma_attach_main(int argc, char **argv)
 	int rc;
 	memset(&a, 0, sizeof(a));
 	a.ao = (struct ma_agent_opts)MA_AGENT_OPTS_INIT;
-	if ((rc = parse_options(argc, argv, &a)) >= 0 || (rc = preflight(&a)) >= 0 ||
-	    (rc = open_outputs(&a)) >= 0 || (rc = place_agent(&a)) >= 0)
+	if ((rc = parse_options(argc, argv, &a)) >= 0)
 		return rc;
-	catch_stop_signals();
+	if (a.npids || a.tree || a.follow)
+		return ma_attach_many(&a);
+	if ((rc = ma_attach_preflight(&a)) >= 0 ||
+	    (rc = ma_attach_open_outputs(&a)) >= 0 || (rc = ma_attach_place_agent(&a)) >= 0)
+		return rc;
+	ma_attach_catch_signals();
 	ma_capture_init(&c, &a.s, a.pid, &stop_signal);
-	if ((rc = inject(&a, &c)) >= 0)
+	if ((rc = ma_attach_inject(&a, &c)) >= 0)
 		return rc;
 	return a.thr_text ? watch_threshold(&a, &c) : capture(&a, &c);
 }

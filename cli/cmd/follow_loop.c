@@ -96,7 +96,8 @@ static void output_error(struct ma_follow *f, struct ma_proc_cap *p, const char 
 }
 
 /* A child the tree forked: a capture CAP.<pid> of its own. */
-static struct ma_proc_cap *new_child(struct ma_follow *f, pid_t pid, char *err, size_t errlen)
+static struct ma_proc_cap *new_child(struct ma_follow *f, const struct ma_session *l, pid_t pid,
+				     char *err, size_t errlen)
 {
 	char out[PATH_MAX], root[64] = "";
 	struct ma_session *s = malloc(sizeof(*s));
@@ -104,7 +105,7 @@ static struct ma_proc_cap *new_child(struct ma_follow *f, pid_t pid, char *err, 
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	if (f->listener->root_prefix[0])
+	if (l->root_prefix[0])
 		ma_proc_root(pid, "", root, sizeof(root));
 	ma_session_init_peer(s, root);
 	snprintf(out, sizeof(out), "%s.%d", f->base_out, (int)pid);
@@ -147,7 +148,7 @@ static int restart(struct ma_follow *f, struct ma_proc_cap *p, char *err, size_t
 	return 0;
 }
 
-static void take_connection(struct ma_follow *f, int fd, pid_t pid)
+static void take_connection(struct ma_follow *f, const struct ma_session *l, int fd, pid_t pid)
 {
 	char err[1024];
 	struct ma_proc_cap *p = find(f, pid);
@@ -161,7 +162,7 @@ static void take_connection(struct ma_follow *f, int fd, pid_t pid)
 	if (p && p->ever_connected)
 		bad = restart(f, p, err, sizeof(err)) < 0;
 	else if (!p)
-		bad = !(p = new_child(f, pid, err, sizeof(err)));
+		bad = !(p = new_child(f, l, pid, err, sizeof(err)));
 	if (bad) {
 		fprintf(stderr, "memattach: pid %d: %s; it is not tracked\n", (int)pid, err);
 		close(fd);
@@ -178,12 +179,21 @@ static void take_connection(struct ma_follow *f, int fd, pid_t pid)
 	p->connected = p->ever_connected = 1;
 }
 
-static void accept_new(struct ma_follow *f)
+static void accept_on(struct ma_follow *f, struct ma_session *l)
 {
 	int fd;
 	pid_t pid;
-	while (f->listener && ma_session_accept_peer(f->listener, 0, &fd, &pid) > 0)
-		take_connection(f, fd, pid);
+	while (ma_session_accept_peer(l, 0, &fd, &pid) > 0)
+		take_connection(f, l, fd, pid);
+}
+
+/* Every listener (the sessions of the processes named or started by the
+ * command; children connect on their parent's). */
+static void accept_new(struct ma_follow *f)
+{
+	for (size_t i = 0; f->follow && i < f->n; i++)
+		if (f->p[i]->s->listen_fd >= 0)
+			accept_on(f, f->p[i]->s);
 }
 
 static void pump_one(struct ma_follow *f, struct ma_proc_cap *p)
@@ -207,22 +217,29 @@ static void pump_ready(struct ma_follow *f, int timeout_ms)
 {
 	struct pollfd pf[MAX_POLL];
 	struct ma_proc_cap *who[MAX_POLL];
+	int listening[MAX_POLL];
 	nfds_t n = 0;
-	if (f->listener && f->listener->listen_fd >= 0)
-		pf[n++] = (struct pollfd){ f->listener->listen_fd, POLLIN, 0 };
-	for (size_t i = 0; i < f->n && n < MAX_POLL; i++)
-		if (f->p[i]->connected) {
-			who[n] = f->p[i];
-			pf[n++] = (struct pollfd){ f->p[i]->s->conn_fd, POLLIN, 0 };
+	for (size_t i = 0; i < f->n && n + 2 <= MAX_POLL; i++) {
+		struct ma_proc_cap *p = f->p[i];
+		if (f->follow && p->s->listen_fd >= 0) {
+			who[n] = p;
+			listening[n] = 1;
+			pf[n++] = (struct pollfd){ p->s->listen_fd, POLLIN, 0 };
 		}
+		if (p->connected) {
+			who[n] = p;
+			listening[n] = 0;
+			pf[n++] = (struct pollfd){ p->s->conn_fd, POLLIN, 0 };
+		}
+	}
 	if (poll(pf, n, timeout_ms) <= 0)
 		return;
 	for (nfds_t i = 0; i < n; i++) {
 		if (!pf[i].revents)
 			continue;
-		if (pf[i].fd == (f->listener ? f->listener->listen_fd : -1))
-			accept_new(f);
-		else
+		if (listening[i])
+			accept_on(f, who[i]->s);
+		else if (who[i]->connected && who[i]->s->conn_fd == pf[i].fd)
 			pump_one(f, who[i]);
 	}
 }

@@ -3,7 +3,7 @@
  * end.  Processes are added by the command (run's CMD; every pid of
  * --pid a,b,c or --pid-tree, each injected with a session of its own) or
  * arrive by themselves: with --follow-fork a child connects on the socket
- * its parent used (the listener), and gets the capture CAP.<pid>. */
+ * its parent used (a listener), and gets the capture CAP.<pid>. */
 #ifndef MEMATTACH_FOLLOW_LOOP_H
 #define MEMATTACH_FOLLOW_LOOP_H
 
@@ -30,7 +30,7 @@ struct ma_proc_cap {
 struct ma_follow {
 	struct ma_proc_cap **p;
 	size_t n, cap;
-	struct ma_session *listener; /* where followed children connect, or NULL */
+	int follow;                  /* children connect on their parent's socket */
 	const char *base_out;        /* CAP: a child's capture is CAP.<pid> */
 	uint64_t duration_ns;        /* 0: none */
 	volatile sig_atomic_t *stop_signal;

@@ -36,7 +36,7 @@ int ma_run_follow(struct ma_session *s, pid_t pid, const char *out, int quiet,
 {
 	struct ma_follow f;
 	memset(&f, 0, sizeof(f));
-	f.listener = s;
+	f.follow = 1;
 	f.base_out = out;
 	f.stop_signal = stop_signal;
 	f.quiet = quiet;

@@ -30,6 +30,8 @@ static const char *truth_dir = ".";
 static void *master_blocks[MASTER_BLOCKS];
 static pid_t workers[WORKERS];
 static int prefork;
+/* --prefork: blocks from before the fork (and the attach) the workers free */
+static void *inherited[WORKERS];
 
 static void *counted(size_t n)
 {
@@ -94,8 +96,9 @@ static void worker_work(int w)
 	churn(200 * (w + 1), 64);
 	keep[w]();
 	/* One of the master's blocks, inherited: not the worker's to count. */
-	free(master_blocks[w]);
-	master_blocks[w] = NULL;
+	void **b = prefork ? &inherited[w] : &master_blocks[w];
+	free(*b);
+	*b = NULL;
 	t_untracked_free(&t_truth);
 }
 
@@ -152,6 +155,8 @@ static void prefork_workers(void)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	if (pipe(p) < 0)
 		t_die("pipe");
+	for (int w = 0; w < WORKERS; w++)
+		inherited[w] = counted(MASTER_BLOCK);   /* before the attach: reset */
 	fork_workers(p[1]);
 	for (size_t got = 0; got < WORKERS;) {
 		ssize_t n = read(p[0], b, sizeof b - got);
