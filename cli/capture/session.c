@@ -52,7 +52,7 @@ static int listen_in_dir(struct ma_session *s, uid_t uid, gid_t gid, char *err, 
 	}
 	if (ma_session_dir_bind(&s->sd, s->listen_fd, MA_SESSION_SOCKET, uid, gid, err, errlen) < 0)
 		return -1;
-	if (listen(s->listen_fd, 4) < 0) {
+	if (listen(s->listen_fd, 64) < 0) {   /* --follow-fork: children connect at once */
 		snprintf(err, errlen, "cannot listen on %s: %s", s->sock_path, strerror(errno));
 		return -1;
 	}

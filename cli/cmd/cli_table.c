@@ -179,6 +179,17 @@ static void bad_option(const struct ma_cli_cmd *c, const char *a)
 		fprintf(stderr, "%s: unknown option '%.*s' (see %s --help)\n", p, (int)l + 2, a, p);
 }
 
+/* An option whose name extends an earlier one's (--pid-tree after --pid)
+ * gets its getopt value, so that the shorter one's abbreviations (--pi)
+ * stay unambiguous; getopt_long's index tells the two apart. */
+static int getopt_val(const struct ma_cli_opt *opts, const struct ma_cli_opt *o)
+{
+	for (const struct ma_cli_opt *e = opts; e < o; e++)
+		if (!strncmp(o->name, e->name, strlen(e->name)) && !e->arg == !o->arg)
+			return e->key;
+	return o->key;
+}
+
 int ma_cli_getopt(const struct ma_cli_cmd *c, int argc, char **argv)
 {
 	struct option lo[40];
@@ -188,7 +199,8 @@ int ma_cli_getopt(const struct ma_cli_cmd *c, int argc, char **argv)
 		so[k++] = '+';
 	so[k++] = ':';   /* a missing value is ':', told by us */
 	for (const struct ma_cli_opt *o = c->opts; o->name && n + 1 < 40; o++, n++) {
-		lo[n] = (struct option){ o->name, o->arg ? required_argument : no_argument, NULL, o->key };
+		lo[n] = (struct option){ o->name, o->arg ? required_argument : no_argument, NULL,
+					 getopt_val(c->opts, o) };
 		if (o->letter && k + 3 < sizeof so) {
 			so[k++] = o->letter;
 			if (o->arg)
@@ -198,7 +210,10 @@ int ma_cli_getopt(const struct ma_cli_cmd *c, int argc, char **argv)
 	lo[n] = (struct option){ NULL, 0, NULL, 0 };
 	so[k] = 0;
 	opterr = 0;
-	int r = getopt_long(argc, argv, so, lo, NULL);
+	int idx = -1;
+	int r = getopt_long(argc, argv, so, lo, &idx);
+	if (idx >= 0 && (size_t)idx < n && r == lo[idx].val)
+		r = c->opts[idx].key;
 	if (r == ':') {
 		fprintf(stderr, "%s: %s needs a value (see %s --help)\n", ma_cli_prefix(c),
 			argv[optind - 1], ma_cli_prefix(c));
