@@ -53,6 +53,8 @@ struct ma_proc_cap *ma_follow_add(struct ma_follow *f, struct ma_session *s, pid
 	if (ma_proc_comm(pid, p->comm, sizeof(p->comm)) < 0)
 		snprintf(p->comm, sizeof(p->comm), "?");
 	p->connected = p->ever_connected = s->conn_fd >= 0;
+	struct ma_proc_status ps;
+	p->fsuid = ma_proc_status(pid, &ps) == 0 ? ps.uid[3] : (uid_t)-1;
 	live_start(p);
 	f->p[f->n++] = p;
 	return p;
@@ -334,17 +336,42 @@ static void judge(struct ma_follow *f, struct ma_proc_cap *p)
 	}
 }
 
-static void summary(const struct ma_follow *f, const struct ma_proc_cap *p)
+static void summary(const struct ma_follow *f, struct ma_proc_cap *p)
 {
 	char heap[32] = "?", rss[32];
 	if (f->quiet)
 		return;
 	if (p->have_live && !p->live.failed)
 		ma_fmt_bytes(p->live.a->live_bytes, heap, sizeof(heap));
+	/* gone before we looked: the name its agent sent */
+	if (p->have_live && p->live.a->has_header && p->live.a->comm && !strcmp(p->comm, "?"))
+		snprintf(p->comm, sizeof(p->comm), "%s", p->live.a->comm);
 	ma_fmt_bytes(p->s->last_rss, rss, sizeof(rss));
 	fprintf(stderr, "memattach: pid %d (%s): tracked heap %s, RSS %s, %llu events%s, written to %s\n",
 		(int)p->pid, p->comm, heap, rss, (unsigned long long)p->s->events,
 		p->note ? " (incomplete)" : "", p->out);
+}
+
+/* --pid: the files the stream names are opened as the process's user
+ * (DESIGN.md "Security").  A process gone by now is taken for a live one
+ * of the set that had the same user; without one, its capture gets no
+ * symbols here (memattach symbolize adds them later). */
+static void files_as(struct ma_follow *f, struct ma_proc_cap *p)
+{
+	struct ma_proc_status ps;
+	if (ma_proc_status(p->pid, &ps) == 0) {
+		ma_target_files_as(p->pid);
+		return;
+	}
+	for (size_t i = 0; p->fsuid != (uid_t)-1 && i < f->n; i++)
+		if (f->p[i]->fsuid == p->fsuid && ma_proc_status(f->p[i]->pid, &ps) == 0 &&
+		    ps.uid[3] == p->fsuid) {
+			ma_target_files_as(f->p[i]->pid);
+			return;
+		}
+	fprintf(stderr, "memattach: pid %d is gone and its user unknown: its capture is left without symbols (memattach symbolize %s adds them)\n",
+		(int)p->pid, p->out);
+	p->s->got_header = 0;   /* ma_session_finish: no symbolization */
 }
 
 static void finish_one(struct ma_follow *f, struct ma_proc_cap *p)
@@ -354,7 +381,7 @@ static void finish_one(struct ma_follow *f, struct ma_proc_cap *p)
 	summary(f, p);
 	live_stop(p);
 	if (!f->run_pid)
-		ma_target_files_as(p->pid);   /* the stream's files, as its user */
+		files_as(f, p);
 	if (ma_session_finish(p->s, p->note, err, sizeof(err)) < 0) {
 		fprintf(stderr, "memattach: %s\n", err);
 		f->rc = MA_EXIT_OUTPUT;
@@ -364,12 +391,12 @@ static void finish_one(struct ma_follow *f, struct ma_proc_cap *p)
 int ma_follow_finish(struct ma_follow *f)
 {
 	/* Children first: the first processes' sessions hold the listener. */
-	for (size_t i = f->n; i-- > 0;) {
-		struct ma_proc_cap *p = f->p[i];
-		finish_one(f, p);
-		if (p->owned)
-			free(p->s);
-		free(p);
+	for (size_t i = f->n; i-- > 0;)
+		finish_one(f, f->p[i]);
+	for (size_t i = 0; i < f->n; i++) {
+		if (f->p[i]->owned)
+			free(f->p[i]->s);
+		free(f->p[i]);
 	}
 	free(f->p);
 	f->p = NULL;

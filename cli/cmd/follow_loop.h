@@ -24,6 +24,7 @@ struct ma_proc_cap {
 	int connected, ever_connected;
 	int named;                   /* named by the user (not a followed child) */
 	int owned;                   /* s is ours to free */
+	uid_t fsuid;                 /* its file-system user when it was added */
 	const char *note;            /* why the capture is incomplete */
 };
 

@@ -11,6 +11,23 @@
 
 bad=0
 
+# Bad input: one line, exit 2, before anything is attached.
+bad_input() {
+	"$MEMATTACH" "$@" >"$ma_tmp/bout" 2>"$ma_tmp/berr" </dev/null
+	local rc=$? n
+	n=$(wc -l <"$ma_tmp/berr")
+	if [ "$rc" != 2 ] || [ "$n" != 1 ] || ! grep -q '^memattach: ' "$ma_tmp/berr"; then
+		echo "FAIL: memattach $* exited $rc with $n lines (want 2, one 'memattach: ' line):"
+		cat "$ma_tmp/berr"
+		bad=1
+	fi
+}
+bad_input --pid 12,x
+bad_input --pid 12,12
+bad_input --pid 12,13 --pid-tree 14
+bad_input --pid-tree 12 --dump-on-threshold 1MB
+bad_input --pid 12 --follow-fork --dump-on-threshold 1MB
+
 # start_server DIR ARGS... — prefork --wait-signal ARGS; sets master.
 start_server() {
 	local dir=$1
