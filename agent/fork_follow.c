@@ -16,6 +16,7 @@
  * longer exists there, and no list half-changed. */
 #include <pthread.h>
 #include "agent_internal.h"
+#include "python/py_agent.h"
 
 atomic_ulong ma_forks;
 static int installed;
@@ -68,6 +69,7 @@ static void in_child(void)
 	if (!follow)
 		return;
 	ma_buffers_forget_in_child();
+	ma_py_threads_off_in_child();
 	locked = 0;
 	lock_all(0);
 	/* A CLI that is gone (or refuses) leaves the child inert, as an

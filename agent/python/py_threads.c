@@ -229,4 +229,15 @@ void ma_py_threads_forget_in_child(void)
 	pthread_mutex_init(&lock, NULL);
 	atomic_store(&in_flight, 0);
 	pending = 0;
+	/* The interpreter remakes its GIL after fork() returns
+	 * (PyOS_AfterFork_Child): no helper right after a fork. */
+	last_start = ma_now_ns();
+}
+
+/* A followed fork's child: its session starts before the interpreter's
+ * fork handling ran, and a helper taking the GIL then crashed the child
+ * (SIGSEGV in 11 of 14 runs): its threads keep their comm. */
+void ma_py_threads_off_in_child(void)
+{
+	atomic_store(&unusable, 1);
 }
