@@ -16,6 +16,11 @@
 #define PUMP_WAIT_MS 50
 #define AGENT_STOP_TIMEOUT_NS (10ull * 1000000000ull)
 #define MAX_POLL 1024
+/* Captures of children that exited are finished (symbols, trailer) at the
+ * end, so that symbolizing does not hold the other streams up; past this
+ * many, the oldest is finished at once (a descriptor and a compressor
+ * each: a server recycling its workers for hours). */
+#define MAX_ENDED 32
 
 static void live_start(struct ma_proc_cap *p)
 {
@@ -60,12 +65,23 @@ struct ma_proc_cap *ma_follow_add(struct ma_follow *f, struct ma_session *s, pid
 	return p;
 }
 
+/* The latest process with that pid (*gen: how many had it). */
+static struct ma_proc_cap *find_gen(struct ma_follow *f, pid_t pid, int *gen)
+{
+	struct ma_proc_cap *p = NULL;
+	*gen = 0;
+	for (size_t i = 0; i < f->n; i++)
+		if (f->p[i]->pid == pid) {
+			p = f->p[i];
+			++*gen;
+		}
+	return p;
+}
+
 static struct ma_proc_cap *find(struct ma_follow *f, pid_t pid)
 {
-	for (size_t i = 0; i < f->n; i++)
-		if (f->p[i]->pid == pid)
-			return f->p[i];
-	return NULL;
+	int gen;
+	return find_gen(f, pid, &gen);
 }
 
 /* Only the followed tree may connect: pid's parents lead to a process we
@@ -97,9 +113,10 @@ static void output_error(struct ma_follow *f, struct ma_proc_cap *p, const char 
 	p->connected = 0;
 }
 
-/* A child the tree forked: a capture CAP.<pid> of its own. */
+/* A child the tree forked: a capture CAP.<pid> of its own (CAP.<pid>.<gen>
+ * for a pid used again by a later process: gen 2, 3...). */
 static struct ma_proc_cap *new_child(struct ma_follow *f, const struct ma_session *l, pid_t pid,
-				     char *err, size_t errlen)
+				     int gen, char *err, size_t errlen)
 {
 	char out[PATH_MAX], root[64] = "";
 	struct ma_session *s = malloc(sizeof(*s));
@@ -110,7 +127,10 @@ static struct ma_proc_cap *new_child(struct ma_follow *f, const struct ma_sessio
 	if (l->root_prefix[0])
 		ma_proc_root(pid, "", root, sizeof(root));
 	ma_session_init_peer(s, root);
-	snprintf(out, sizeof(out), "%s.%d", f->base_out, (int)pid);
+	if (gen > 1)
+		snprintf(out, sizeof(out), "%s.%d.%d", f->base_out, (int)pid, gen);
+	else
+		snprintf(out, sizeof(out), "%s.%d", f->base_out, (int)pid);
 	struct ma_proc_cap *p = NULL;
 	if (ma_session_open_output(s, out, err, errlen) == 0 && (p = ma_follow_add(f, s, pid, out, 0)))
 		p->owned = 1;
@@ -153,7 +173,14 @@ static int restart(struct ma_follow *f, struct ma_proc_cap *p, char *err, size_t
 static void take_connection(struct ma_follow *f, const struct ma_session *l, int fd, pid_t pid)
 {
 	char err[1024];
-	struct ma_proc_cap *p = find(f, pid);
+	int gen;
+	struct ma_proc_cap *p = find_gen(f, pid, &gen);
+	if (p && p->ever_connected)
+		drain(f, p);
+	/* Ended with its trailer: that process is gone, a new one has its
+	 * pid (an exec in place sends none). */
+	if (p && p->s->got_trailer)
+		p = NULL;
 	if (!p && !in_tree(f, pid)) {
 		fprintf(stderr, "memattach: refused a connection from pid %d (not in the followed process tree)\n",
 			(int)pid);
@@ -164,7 +191,7 @@ static void take_connection(struct ma_follow *f, const struct ma_session *l, int
 	if (p && p->ever_connected)
 		bad = restart(f, p, err, sizeof(err)) < 0;
 	else if (!p)
-		bad = !(p = new_child(f, l, pid, err, sizeof(err)));
+		bad = !(p = new_child(f, l, pid, gen + 1, err, sizeof(err)));
 	if (bad) {
 		fprintf(stderr, "memattach: pid %d: %s; it is not tracked\n", (int)pid, err);
 		close(fd);
@@ -198,6 +225,20 @@ static void accept_new(struct ma_follow *f)
 			accept_on(f, f->p[i]->s);
 }
 
+static void finish_one(struct ma_follow *f, struct ma_proc_cap *p);
+
+static void finish_oldest_ended(struct ma_follow *f)
+{
+	for (size_t i = 0; i < f->n; i++) {
+		struct ma_proc_cap *p = f->p[i];
+		if (!p->named && !p->finished && !p->connected && p->s->got_trailer) {
+			finish_one(f, p);
+			f->ended--;
+			return;
+		}
+	}
+}
+
 static void pump_one(struct ma_follow *f, struct ma_proc_cap *p)
 {
 	char err[512];
@@ -210,6 +251,8 @@ static void pump_one(struct ma_follow *f, struct ma_proc_cap *p)
 		close(p->s->conn_fd);
 		p->s->conn_fd = -1;
 		p->connected = 0;
+		if (!p->named && p->s->got_trailer && ++f->ended > MAX_ENDED)
+			finish_oldest_ended(f);
 	}
 }
 
@@ -377,6 +420,9 @@ static void files_as(struct ma_follow *f, struct ma_proc_cap *p)
 static void finish_one(struct ma_follow *f, struct ma_proc_cap *p)
 {
 	char err[1024];
+	if (p->finished)
+		return;
+	p->finished = 1;
 	judge(f, p);
 	summary(f, p);
 	live_stop(p);

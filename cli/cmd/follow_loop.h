@@ -25,6 +25,7 @@ struct ma_proc_cap {
 	int named;                   /* named by the user (not a followed child) */
 	int owned;                   /* s is ours to free */
 	uid_t fsuid;                 /* its file-system user when it was added */
+	int finished;                /* its capture's end is written */
 	const char *note;            /* why the capture is incomplete */
 };
 
@@ -41,6 +42,7 @@ struct ma_follow {
 	pid_t run_pid;
 	int run_status, run_exited;
 	int rc;                      /* exit code so far */
+	size_t ended;                /* children that exited, capture not finished */
 };
 
 /* Adds a process whose session exists (connected or not yet). */
