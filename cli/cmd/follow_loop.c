@@ -315,10 +315,11 @@ static int tree_gone(struct ma_follow *f)
 static int should_end(struct ma_follow *f, uint64_t t0)
 {
 	if (*f->stop_signal) {
-		if (!f->run_pid)
+		/* run: CMD decides when to end; once it is gone, a signal ends
+		 * the capture of what is left of its tree (a daemon). */
+		if (!f->run_pid || f->run_exited)
 			return 1;
-		if (!f->run_exited)
-			kill(f->run_pid, *f->stop_signal);   /* run: CMD decides */
+		kill(f->run_pid, *f->stop_signal);
 		*f->stop_signal = 0;
 	}
 	if (f->duration_ns && ma_monotonic_ns() - t0 >= f->duration_ns)
@@ -338,7 +339,7 @@ void ma_follow_run(struct ma_follow *f)
 		/* What connected meanwhile (a child's agent connects before
 		 * fork() returns in it) is taken before the end. */
 		accept_new(f);
-		if (!any_connected(f) || !f->run_pid)
+		if (!any_connected(f) || !f->run_pid || *f->stop_signal)
 			break;
 	}
 }

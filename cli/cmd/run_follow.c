@@ -47,6 +47,7 @@ int ma_run_follow(struct ma_session *s, pid_t pid, const char *out, int quiet,
 		return MA_EXIT_ERROR;
 	}
 	ma_follow_run(&f);
+	ma_follow_stop_all(&f);   /* a signal after CMD's end: what is left */
 	if (!f.p[0]->ever_connected)
 		fprintf(stderr, "memattach: the agent never started in pid %d (a statically linked program, or one that ignores LD_PRELOAD?)\n",
 			(int)pid);
