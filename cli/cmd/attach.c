@@ -16,6 +16,7 @@
 #include "cli/cmd/capture_loop.h"
 #include "cli/cmd/cli_table.h"
 #include "cli/cmd/commands.h"
+#include "cli/cmd/follow_loop.h"
 #include "cli/cmd/inject_exit.h"
 #include "cli/cmd/threshold.h"
 #include "cli/symbols/target_files.h"
@@ -268,7 +269,9 @@ static int capture(struct attach *a, struct ma_capture *c)
 	else if (!c->s->eof)
 		ma_capture_stop(c);
 	ma_capture_judge_end(c, a->quiet);
-	return ma_capture_close(c, a->out, a->quiet);
+	int rc = ma_capture_close(c, a->out, a->quiet);
+	ma_say_untracked(a->pid, c->s->forks, a->quiet);
+	return rc;
 }
 
 static int watch_threshold(struct attach *a, struct ma_capture *c)

@@ -119,8 +119,8 @@ static void say_tracking(const struct attach *t, struct attach **a, size_t n)
 		return;
 	if (t->duration_ns)
 		snprintf(d, sizeof(d), "for %.6gs", (double)t->duration_ns / 1e9);
-	fprintf(stderr, "memattach: tracking %zu process%s %s%s:", n, n == 1 ? "" : "es", d,
-		t->follow ? " and their children" : "");
+	fprintf(stderr, "memattach: tracking %zu process%s%s %s:", n, n == 1 ? "" : "es",
+		t->follow ? " and the children they fork" : "", d);
 	for (size_t i = 0; i < n; i++)
 		fprintf(stderr, " %d (%s)", (int)a[i]->pid, a[i]->target.name);
 	fprintf(stderr, "\n");

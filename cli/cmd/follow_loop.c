@@ -37,6 +37,14 @@ static void live_stop(struct ma_proc_cap *p)
 	p->s->on_record = NULL;
 }
 
+void ma_say_untracked(pid_t pid, uint64_t forks, int quiet)
+{
+	unsigned long long n = forks;
+	if (n && !quiet)
+		fprintf(stderr, "memattach: %llu child process%s of pid %d %s not tracked (--follow-fork tracks them)\n",
+			n, n == 1 ? "" : "es", (int)pid, n == 1 ? "was" : "were");
+}
+
 struct ma_proc_cap *ma_follow_add(struct ma_follow *f, struct ma_session *s, pid_t pid,
 				  const char *out, int named)
 {
@@ -426,6 +434,8 @@ static void finish_one(struct ma_follow *f, struct ma_proc_cap *p)
 	p->finished = 1;
 	judge(f, p);
 	summary(f, p);
+	if (!f->follow)
+		ma_say_untracked(p->pid, p->s->forks, f->quiet);
 	live_stop(p);
 	if (!f->run_pid)
 		files_as(f, p);

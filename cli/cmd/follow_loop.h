@@ -45,6 +45,9 @@ struct ma_follow {
 	size_t ended;                /* children that exited, capture not finished */
 };
 
+/* Without --follow-fork: "N child processes of pid P were not tracked"
+ * when the process forked (Tick.forks), unless quiet. */
+void ma_say_untracked(pid_t pid, uint64_t forks, int quiet);
 /* Adds a process whose session exists (connected or not yet). */
 struct ma_proc_cap *ma_follow_add(struct ma_follow *f, struct ma_session *s, pid_t pid,
 				  const char *out, int named);

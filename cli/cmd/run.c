@@ -15,6 +15,7 @@
 #include "cli/cmd/capture_loop.h"
 #include "cli/cmd/cli_table.h"
 #include "cli/cmd/commands.h"
+#include "cli/cmd/follow_loop.h"
 #include "cli/cmd/run_follow.h"
 #include "cli/util/exit_codes.h"
 
@@ -164,15 +165,6 @@ static void judge_end(struct run *r, struct ma_capture *c)
 	}
 }
 
-/* Without --follow-fork the children CMD forked went untracked: say so. */
-static void say_untracked(const struct run *r)
-{
-	unsigned long long n = r->s.forks;
-	if (n && !r->quiet)
-		fprintf(stderr, "memattach: %llu child process%s of pid %d %s not tracked (--follow-fork tracks them)\n",
-			n, n == 1 ? "" : "es", (int)r->pid, n == 1 ? "was" : "were");
-}
-
 static int exit_status(const struct ma_capture *c)
 {
 	if (c->rc != MA_EXIT_OK)
@@ -219,6 +211,6 @@ int ma_run_main(int argc, char **argv)
 	ma_capture_follow(&c);
 	judge_end(&r, &c);
 	ma_capture_close(&c, r.out, r.quiet);
-	say_untracked(&r);
+	ma_say_untracked(r.pid, r.s.forks, r.quiet);   /* the children it forked */
 	return exit_status(&c);
 }

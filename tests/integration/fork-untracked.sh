@@ -3,7 +3,8 @@
 # server: the master's capture is exact (its workers' work absent), the
 # workers' agents stay inert and cost nothing (no thread, no descriptor of
 # the agent's, though it is mapped), and memattach says in one line at the
-# end that the 3 children were not tracked.
+# end that the 3 children were not tracked; then the same line and exact
+# master through --pid (workers forked during the capture).
 . "$(dirname "$0")/prefork-common.sh"
 
 bad=0
@@ -39,5 +40,24 @@ ls "$d" | grep -q '^cap\.' && { echo "FAIL: captures of untracked children: $(ls
 mkdir "$d/m"
 cp "$d/truth.$master" "$d/m/"
 check_prefork "$d/m" "$d/cap" 1 || bad=1
-[ "$bad" = 0 ] && echo "fork-untracked: children inert and free, counted in one line; the master exact"
+# The same through --pid: the workers forked during the capture are counted.
+a=$ma_tmp/attach
+mkdir "$a"
+"$TARGETS/prefork" --wait-signal --truth-dir "$a" >"$a/out" 2>"$a/terr" </dev/null &
+tpid=$!
+ma_wait_for "$a/out" '^ready ' 30 || { echo "FAIL: prefork did not get ready"; exit 1; }
+attach_bg "$tpid" "$a/cap" || exit 1
+kill -USR1 "$tpid"
+wait_truths "$a" 4 60 || { echo "FAIL: the workload did not finish"; kill -9 "$mpid" "$tpid"; exit 1; }
+stop_attach || bad=1
+kill -USR1 "$tpid"
+wait_gone "$tpid" 60 || { echo "FAIL: prefork did not exit"; bad=1; }
+ma_show "memattach --pid stderr" "$ma_tmp/merr"
+line="memattach: 3 child processes of pid $tpid were not tracked (--follow-fork tracks them)"
+grep -qxF "$line" "$ma_tmp/merr" || { echo "FAIL: --pid: no line '$line'"; bad=1; }
+mkdir "$a/m"
+cp "$a/truth.$tpid" "$a/m/"
+check_prefork "$a/m" "$a/cap" 1 || bad=1
+
+[ "$bad" = 0 ] && echo "fork-untracked: children inert and free, counted in one line (run and --pid); the master exact"
 exit "$bad"
