@@ -4,7 +4,8 @@
 # process counted itself, exactly; a worker's capture starts empty at its
 # fork (its leaked bytes are its own, a block inherited and freed is an
 # untracked free).  Then the same server started by `sh -c` (forked by sh,
-# exec'd in the child): followed through the fork and the exec.
+# exec'd in the child): followed through the fork and the exec.  Then
+# forks while threads of the master allocate.
 . "$(dirname "$0")/prefork-common.sh"
 
 bad=0
@@ -40,5 +41,18 @@ done
 grep -q "^memattach: pid [0-9]* (sh): .* written to $s/cap\$" "$ma_tmp/err" ||
 	{ echo "FAIL: no capture of sh itself"; bad=1; }
 check_prefork "$s" "$s/cap" 4 || bad=1
+# Forks while two threads of the master allocate (their batches, the
+# agent's locks at the fork): 3 rounds, every capture exact.
+for round in 1 2 3; do
+	t=$ma_tmp/threads$round
+	mkdir "$t"
+	echo "=== round $round: memattach run --follow-fork -o $t/cap -- prefork --threads"
+	"$MEMATTACH" run --follow-fork -o "$t/cap" -- "$TARGETS/prefork" --threads --truth-dir "$t" \
+		>"$ma_tmp/out" 2>"$ma_tmp/err" </dev/null
+	rc=$?
+	ma_show "stderr" "$ma_tmp/err"
+	[ "$rc" = 0 ] || { echo "FAIL: round $round: memattach run --follow-fork exited $rc"; bad=1; }
+	check_prefork "$t" "$t/cap" 4 || bad=1
+done
 [ "$bad" = 0 ] && echo "follow-fork: every process of the tree captured exactly"
 exit "$bad"
