@@ -66,8 +66,13 @@ struct ma_proc_cap *ma_follow_add(struct ma_follow *f, struct ma_session *s, pid
 	if (ma_proc_comm(pid, p->comm, sizeof(p->comm)) < 0)
 		snprintf(p->comm, sizeof(p->comm), "?");
 	p->connected = p->ever_connected = s->conn_fd >= 0;
+	p->id.root_fd = -1;
 	struct ma_proc_status ps;
-	p->fsuid = ma_proc_status(pid, &ps) == 0 ? ps.uid[3] : (uid_t)-1;
+	if (!f->run_pid && ma_proc_status(pid, &ps) == 0) {
+		ma_target_files_as(pid);
+		ma_target_files_get(&p->id);
+		p->id_known = 1;
+	}
 	live_start(p);
 	f->p[f->n++] = p;
 	return p;
@@ -140,10 +145,19 @@ static struct ma_proc_cap *new_child(struct ma_follow *f, const struct ma_sessio
 	else
 		snprintf(out, sizeof(out), "%s.%d", f->base_out, (int)pid);
 	struct ma_proc_cap *p = NULL;
-	if (ma_session_open_output(s, out, err, errlen) == 0 && (p = ma_follow_add(f, s, pid, out, 0)))
-		p->owned = 1;
-	else
+	if (ma_session_open_output(s, out, err, errlen) < 0 || !(p = ma_follow_add(f, s, pid, out, 0))) {
 		free(s);
+		return NULL;
+	}
+	p->owned = 1;
+	/* gone already: it was its parent's user (the process it connected
+	 * as a child of), the one the socket was given to */
+	struct ma_proc_cap *parent = find(f, l->peer_pid);
+	if (!f->run_pid && !p->id_known && parent && parent->id_known) {
+		ma_target_files_set(&parent->id);
+		ma_target_files_get(&p->id);
+		p->id_known = 1;
+	}
 	return p;
 }
 
@@ -401,27 +415,20 @@ static void summary(const struct ma_follow *f, struct ma_proc_cap *p)
 	ma_fmt_bytes(p->s->last_rss, rss, sizeof(rss));
 	fprintf(stderr, "memattach: pid %d (%s): tracked heap %s, RSS %s, %llu events%s, written to %s\n",
 		(int)p->pid, p->comm, heap, rss, (unsigned long long)p->s->events,
-		p->note ? " (incomplete)" : "", p->out);
+		!p->note ? "" : p->s->got_trailer ? " (exited)" : " (incomplete)", p->out);
 }
 
-/* --pid: the files the stream names are opened as the process's user
- * (DESIGN.md "Security").  A process gone by now is taken for a live one
- * of the set that had the same user; without one, its capture gets no
- * symbols here (memattach symbolize adds them later). */
-static void files_as(struct ma_follow *f, struct ma_proc_cap *p)
+/* --pid: the files the stream names are opened as the process's user,
+ * as it was when it came (DESIGN.md "Security"); unknown (gone before
+ * it could be seen), its capture gets no symbols here (memattach
+ * symbolize adds them later). */
+static void files_as(struct ma_proc_cap *p)
 {
-	struct ma_proc_status ps;
-	if (ma_proc_status(p->pid, &ps) == 0) {
-		ma_target_files_as(p->pid);
+	if (p->id_known) {
+		ma_target_files_set(&p->id);
 		return;
 	}
-	for (size_t i = 0; p->fsuid != (uid_t)-1 && i < f->n; i++)
-		if (f->p[i]->fsuid == p->fsuid && ma_proc_status(f->p[i]->pid, &ps) == 0 &&
-		    ps.uid[3] == p->fsuid) {
-			ma_target_files_as(f->p[i]->pid);
-			return;
-		}
-	fprintf(stderr, "memattach: pid %d is gone and its user unknown: its capture is left without symbols (memattach symbolize %s adds them)\n",
+	fprintf(stderr, "memattach: pid %d was gone before its user could be known: its capture is left without symbols (memattach symbolize %s adds them)\n",
 		(int)p->pid, p->out);
 	p->s->got_header = 0;   /* ma_session_finish: no symbolization */
 }
@@ -438,7 +445,7 @@ static void finish_one(struct ma_follow *f, struct ma_proc_cap *p)
 		ma_say_untracked(p->pid, p->s->forks, f->quiet);
 	live_stop(p);
 	if (!f->run_pid)
-		files_as(f, p);
+		files_as(p);
 	if (ma_session_finish(p->s, p->note, err, sizeof(err)) < 0) {
 		fprintf(stderr, "memattach: %s\n", err);
 		f->rc = MA_EXIT_OUTPUT;
@@ -451,6 +458,7 @@ int ma_follow_finish(struct ma_follow *f)
 	for (size_t i = f->n; i-- > 0;)
 		finish_one(f, f->p[i]);
 	for (size_t i = 0; i < f->n; i++) {
+		ma_target_files_drop(&f->p[i]->id);
 		if (f->p[i]->owned)
 			free(f->p[i]->s);
 		free(f->p[i]);

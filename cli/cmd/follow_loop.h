@@ -13,6 +13,7 @@
 #include <sys/types.h>
 #include "cli/analysis/live_heap.h"
 #include "cli/capture/session.h"
+#include "cli/symbols/target_files.h"
 
 struct ma_proc_cap {
 	struct ma_session *s;        /* its stream and capture file */
@@ -24,7 +25,10 @@ struct ma_proc_cap {
 	int connected, ever_connected;
 	int named;                   /* named by the user (not a followed child) */
 	int owned;                   /* s is ours to free */
-	uid_t fsuid;                 /* its file-system user when it was added */
+	/* --pid: who it was when it came (its user, its root), for the files
+	 * its stream names when its capture ends (it may be gone by then) */
+	struct ma_target_id id;
+	int id_known;
 	int finished;                /* its capture's end is written */
 	const char *note;            /* why the capture is incomplete */
 };

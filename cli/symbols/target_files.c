@@ -270,3 +270,40 @@ int ma_target_find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modn
 		fd = by_link(file_name, debuglink_file, bits, len > 0 ? len : 0, debuginfo_file_name);
 	return fd;
 }
+
+/* follow_loop.c: each target's identity, kept while others are attached. */
+void ma_target_files_get(struct ma_target_id *id)
+{
+	id->have = have_target;
+	id->uid = t_uid;
+	id->gid = t_gid;
+	id->ngroups = t_ngroups;
+	memcpy(id->groups, t_groups, sizeof(gid_t) * (size_t)t_ngroups);
+	id->root_fd = t_root_fd >= 0 ? fcntl(t_root_fd, F_DUPFD_CLOEXEC, 0) : -1;
+	snprintf(id->root_path, sizeof id->root_path, "%s", t_root_path);
+	id->other_root = t_other_root;
+	snprintf(id->exe, sizeof id->exe, "%s", t_exe);
+}
+
+void ma_target_files_set(const struct ma_target_id *id)
+{
+	have_target = id->have;
+	t_uid = id->uid;
+	t_gid = id->gid;
+	t_ngroups = id->ngroups;
+	memcpy(t_groups, id->groups, sizeof(gid_t) * (size_t)id->ngroups);
+	if (t_root_fd >= 0)
+		close(t_root_fd);
+	t_root_fd = id->root_fd >= 0 ? fcntl(id->root_fd, F_DUPFD_CLOEXEC, 0) : -1;
+	snprintf(t_root_path, sizeof t_root_path, "%s", id->root_path);
+	t_other_root = id->other_root;
+	snprintf(t_exe, sizeof t_exe, "%s", id->exe);
+}
+
+void ma_target_files_drop(struct ma_target_id *id)
+{
+	if (id->root_fd >= 0)
+		close(id->root_fd);
+	id->root_fd = -1;
+	id->have = 0;
+}

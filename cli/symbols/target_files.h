@@ -6,6 +6,7 @@
 #define MEMATTACH_TARGET_FILES_H
 
 #include <elfutils/libdwfl.h>
+#include <limits.h>
 #include <sys/types.h>
 
 /* Files are to be opened with pid's file-system uid, gid and groups,
@@ -18,6 +19,23 @@ int ma_target_other_root(void);
  * for the main program's module, which an agent in a root without /proc
  * cannot name. */
 const char *ma_target_exe(void);
+/* Who ma_target_files_as last named, kept for later (several targets at
+ * once, a target gone by the end): get copies it (the root held open by a
+ * descriptor of its own), set makes it current again, drop closes it. */
+struct ma_target_id {
+	int have;
+	uid_t uid;
+	gid_t gid;
+	gid_t groups[256];
+	int ngroups;
+	int root_fd;
+	char root_path[64];
+	int other_root;
+	char exe[PATH_MAX];
+};
+void ma_target_files_get(struct ma_target_id *id);
+void ma_target_files_set(const struct ma_target_id *id);
+void ma_target_files_drop(struct ma_target_id *id);
 /* The calling thread takes those credentials for file access (per
  * thread); ma_target_files_leave gives its own back.  0, or -1 when they
  * could not be taken (the caller must then not open anything). */

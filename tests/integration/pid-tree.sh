@@ -91,5 +91,24 @@ d=$ma_tmp/follow
 start_server "$d" || exit 1
 capture "$d" 'tracking 1 process' --pid "$master" --follow-fork -o "$d/cap" || bad=1
 
-[ "$bad" = 0 ] && echo "pid-tree: --pid-tree, --pid a,b,c and --pid --follow-fork: every capture exact"
+# 4. The whole tree exits during the capture: memattach ends by itself,
+# exit 13 (as for one target), every capture complete and exact.
+d=$ma_tmp/gone
+start_server "$d" --prefork || exit 1
+echo "=== memattach --pid-tree $master (the tree exits)"
+"$MEMATTACH" --pid-tree "$master" -o "$d/cap" >"$d/mout" 2>"$d/err" </dev/null &
+mpid=$!
+i=0
+while ! grep -q 'tracking 4 processes' "$d/err" && [ "$i" -lt 600 ]; do i=$((i + 1)); sleep 0.05; done
+kill -USR1 "$master"
+wait_truths "$d" 4 120 || { echo "FAIL: the workload did not finish"; kill -9 "$mpid" "$tpid"; exit 1; }
+kill -USR1 "$master"
+wait_gone "$tpid" 60 || bad=1
+wait_gone "$mpid" 60 || { echo "FAIL: memattach did not end when its targets did"; bad=1; }
+ma_show "memattach stderr" "$d/err"
+[ "$wrc" = 13 ] || { echo "FAIL: memattach exited $wrc when the tree exited (want 13)"; bad=1; }
+grep -q incomplete "$d/err" && { echo "FAIL: an incomplete capture"; bad=1; }
+check_prefork "$d" "$d/cap" 4 || bad=1
+
+[ "$bad" = 0 ] && echo "pid-tree: --pid-tree, --pid a,b,c and --pid --follow-fork: every capture exact; the tree's exit ends it (13)"
 exit "$bad"
