@@ -14,6 +14,7 @@
 #include "agent.h"
 #include "agent_internal.h"
 #include "python/py_agent.h"
+#include "sampler.h"
 #include "memattach.pb-c.h"
 #include "record_io.h"
 
@@ -87,6 +88,10 @@ static int parse_config(const char *s, struct ma_config *c)
 				c->stall_ns = (uint64_t)us * 1000u;
 			} else if (kl == 6 && !memcmp(s, "follow", 6)) {
 				c->follow = v[0] == '1';
+			} else if (kl == 6 && !memcmp(s, "sample", 6)) {
+				c->sample = strtoull(v, NULL, 10);
+			} else if (kl == 4 && !memcmp(s, "seed", 4)) {
+				c->sample_seed = strtoull(v, NULL, 10);
 			} else if (kl == 7 && !memcmp(s, "onstall", 7)) {
 				c->stall_end = vl == 3 && !memcmp(v, "end", 3);
 			}
@@ -144,6 +149,8 @@ static void send_header(void)
 	h.first_seq = first_seq;
 	h.start_call_ns = start_call_ns;
 	h.start_call_cpu_ns = start_call_cpu_ns;
+	h.sample_interval = ma_cfg.sample;
+	h.sample_seed = ma_cfg.sample_seed;
 	rec.r_case = MEMATTACH__RECORD__R_HEADER;
 	rec.header = &h;
 	ma_writer_emit_now(&rec);
@@ -211,6 +218,7 @@ static int session_setup(void)
 	 * malloc still went straight to libc (frees without allocations).
 	 * The second pass takes objects a dlopen added meanwhile (h_dlopen
 	 * patches only while tracking). */
+	ma_sample_session_start();
 	ma_got_patch_all();
 	atomic_store(&ma_tracking, 1);
 	ma_got_patch_all();

@@ -29,6 +29,8 @@ struct ma_config {
 	uint64_t stall_ns;        /* longest wait for a CLI that does not read */
 	int stall_end;            /* past it: end the session (else drop events) */
 	int follow;               /* forked children start sessions of their own */
+	uint64_t sample;          /* --sample: mean bytes between samples (0: off) */
+	uint64_t sample_seed;     /* the samplers' seed (sampler.c) */
 };
 #define MA_STALL_DEFAULT_NS 100000000ull
 
@@ -149,6 +151,15 @@ struct ma_lost {
 	uint64_t first_seq, last_seq;
 };
 
+/* --sample (sampler.c): a thread's countdown to its next sample and its
+ * exact counts, written by the owner, read by the writer. */
+struct ma_sample_thread {
+	int64_t left;             /* bytes until the next sample */
+	uint64_t rng;             /* xorshift64* state; 0: not seeded this session */
+	_Atomic uint64_t allocs, bytes, frees, samples, refused;
+	uint64_t sent_allocs, sent_frees, sent_refused;   /* writer: last sent */
+};
+
 struct ma_thread {
 	atomic_int busy;          /* owner appending (event_buffer.c) */
 	atomic_int inside;        /* owner in a hook's stack capture (ma_enter) */
@@ -169,6 +180,7 @@ struct ma_thread {
 	int announced;            /* ThreadInfo sent this session */
 	int py_named;             /* name came from Python's threading */
 	char name[MA_THREAD_NAME];
+	struct ma_sample_thread smp;   /* sampler.c: the owner's countdown and counts */
 };
 
 /* Records one event of the calling thread (the hook holds the guard). */

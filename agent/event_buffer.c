@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "agent_internal.h"
+#include "sampler.h"
 #include MA_AGENT_ARCH_H
 #include "unwind_cache.h"
 
@@ -558,7 +559,7 @@ void ma_threads_reap(void)
 				queue_full(b);
 			else if (b)
 				ma_buffers_release(b);
-			if (has_lost(t)) {   /* sent by the next cycle, then reaped */
+			if (has_lost(t) || ma_sample_unsent(t)) {   /* sent by the next cycle, then reaped */
 				pp = &t->next;
 				continue;
 			}

@@ -16,6 +16,7 @@
 #include <sys/mman.h>
 #include <pthread.h>
 #include "agent_internal.h"
+#include "sampler.h"
 #include "memattach.pb-c.h"
 
 typedef void *(*malloc_fn)(size_t);
@@ -76,7 +77,7 @@ static inline void guard_release(unsigned *g) { (void)g; ma_tls.guard--; }
 static inline void on_alloc(uint32_t kind, void *p, size_t size)
 {
 	struct ma_thread *t;
-	if (p && (t = ma_enter())) {
+	if (p && ma_sample_alloc(kind, p, size) && (t = ma_enter())) {
 		ma_record(kind, (uintptr_t)p, size, ma_stack_capture());
 		ma_leave(t);
 	}
@@ -84,7 +85,7 @@ static inline void on_alloc(uint32_t kind, void *p, size_t size)
 
 static inline void on_free(uint32_t kind, void *p)
 {
-	if (p)
+	if (p && ma_sample_free(p))
 		ma_record(kind, (uintptr_t)p, 0, 0);
 }
 
@@ -132,7 +133,8 @@ static void *realloc_common(void *p, size_t n, void *(*call)(void *, size_t, siz
 		on_alloc(kind, r, n);
 		return r;
 	}
-	uint64_t s = ma_seq_reserve();
+	int sampled = ma_sample_free(p);   /* --sample: recorded only if p was */
+	uint64_t s = sampled ? ma_seq_reserve() : UINT64_MAX;
 	void *r = call(p, a, b);
 	if (r) {
 		ma_record_reserved(s, K(REALLOC_FREE), (uintptr_t)p, 0);
@@ -141,6 +143,8 @@ static void *realloc_common(void *p, size_t n, void *(*call)(void *, size_t, siz
 		ma_record_reserved(s, K(REALLOC_FREE), (uintptr_t)p, 0);  /* freed */
 	} else {
 		ma_seq_abandon(s);   /* failed: p is still live */
+		if (sampled && ma_cfg.sample)
+			ma_sample_restore((uintptr_t)p);
 	}
 	return r;
 }

@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include "agent_internal.h"
 #include "python/py_agent.h"
+#include "sampler.h"
 #include "memattach.pb-c.h"
 #include "record_io.h"
 #include "batch_wire.h"
@@ -284,6 +285,7 @@ static uint64_t cycle(unsigned tick_no, int rescan_names, uint64_t sync_id)
 		ma_py_threads_refresh(fresh || periodic);
 	emit_stacks_and_batches(full, partial);
 	emit_lost();
+	ma_sample_emit_counts(emit);
 	Memattach__Record rec = MEMATTACH__RECORD__INIT;
 	Memattach__Tick tk = MEMATTACH__TICK__INIT;
 	tk.watermark = w;
@@ -361,6 +363,7 @@ static void release_memory(void)
 	out_cap = 0;
 	ma_batch_wire_release();
 	ma_modules_release();
+	ma_sample_release();
 	if (ma_threads_quiesce() == 0) {
 		ma_stacks_release();
 		ma_unwind_caches_release();

@@ -19,6 +19,7 @@
 #include <time.h>
 #include "memattach.pb-c.h"
 #include "py_agent.h"
+#include "../sampler.h"
 
 typedef struct {
 	void *ctx;
@@ -61,7 +62,7 @@ static void (*gil_release)(int);
 static inline void record_alloc(struct domain *d, void *p, size_t n)
 {
 	struct ma_thread *t;
-	if (p && (t = ma_enter())) {
+	if (p && ma_sample_alloc(d->alloc_kind, p, n) && (t = ma_enter())) {
 		ma_record(d->alloc_kind, (uintptr_t)p, n, ma_stack_capture_py(d != &doms[RAW]));
 		ma_leave(t);
 	}
@@ -103,13 +104,16 @@ static void *w_realloc(void *ctx, void *old, size_t n)
 		record_alloc(d, p, n);
 	} else {
 		/* The old block's release is sequenced before the call. */
-		uint64_t s = ma_seq_reserve();
+		int sampled = ma_sample_free(old);   /* --sample: recorded only if old was */
+		uint64_t s = sampled ? ma_seq_reserve() : UINT64_MAX;
 		p = d->prev.realloc(d->prev.ctx, old, n);
 		if (p) {
 			ma_record_reserved(s, d->free_kind, (uintptr_t)old, 0);
 			record_alloc(d, p, n);
 		} else {
 			ma_seq_abandon(s);
+			if (sampled && ma_cfg.sample)
+				ma_sample_restore((uintptr_t)old);
 		}
 	}
 	ma_tls.guard--;
@@ -135,7 +139,8 @@ static void w_free(void *ctx, void *p)
 		return;
 	}
 	ma_tls.guard++;
-	ma_record(d->free_kind, (uintptr_t)p, 0, 0);
+	if (ma_sample_free(p))
+		ma_record(d->free_kind, (uintptr_t)p, 0, 0);
 	d->prev.free(d->prev.ctx, p);
 	ma_tls.guard--;
 }

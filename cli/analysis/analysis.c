@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli/analysis/analysis.h"
+#include "cli/analysis/sample_weight.h"
 #include "cli/capture/capture_file.h"
 #include "record_io.h"
 #include "cli/util/u64map.h"
@@ -412,31 +413,45 @@ static ma_thread_stats *thread_of(ma_analysis *a, uint32_t tid)
 	return &a->threads[idx];
 }
 
-/* Takes a whole block out of the live totals (a free). */
-static inline void drop_block(ma_analysis *a, uint32_t stack, uint64_t size)
+/* What a block stands for: itself, or in a --sample capture the
+ * estimate its sample makes (sample_weight.h). */
+static inline ma_count weigh(const ma_analysis *a, uint32_t kind, uint64_t addr, uint64_t size)
 {
-	ma_stack_stats *s = &a->stacks[stack];
-	touch(a, s);
-	s->live.bytes -= size;
-	s->live.count--;
-	s->freed.bytes += size;
-	s->freed.count++;
-	a->live_bytes -= size;
-	a->live_blocks--;
-	a->total_frees++;
-	a->total_bytes_freed += size;
+	if (__builtin_expect(!a->sample_interval, 1))
+		return (ma_count){ 1, size };
+	return ma_sample_weight(a->sample_interval, kind, addr, size);
 }
 
-static inline void add_block(ma_analysis *a, uint32_t stack, uint64_t size)
+static inline ma_count weigh_block(const ma_analysis *a, const block *b)
+{
+	return weigh(a, b->kind, b->addr, b->size);
+}
+
+/* Takes a whole block out of the live totals (a free). */
+static inline void drop_block(ma_analysis *a, uint32_t stack, ma_count w)
 {
 	ma_stack_stats *s = &a->stacks[stack];
 	touch(a, s);
-	s->live.bytes += size;
-	s->live.count++;
+	s->live.bytes -= w.bytes;
+	s->live.count -= w.count;
+	s->freed.bytes += w.bytes;
+	s->freed.count += w.count;
+	a->live_bytes -= w.bytes;
+	a->live_blocks -= w.count;
+	a->total_frees += w.count;
+	a->total_bytes_freed += w.bytes;
+}
+
+static inline void add_block(ma_analysis *a, uint32_t stack, ma_count w)
+{
+	ma_stack_stats *s = &a->stacks[stack];
+	touch(a, s);
+	s->live.bytes += w.bytes;
+	s->live.count += w.count;
 	if (s->live.bytes > s->max_live_bytes)
 		s->max_live_bytes = s->live.bytes;
-	a->live_bytes += size;
-	a->live_blocks++;
+	a->live_bytes += w.bytes;
+	a->live_blocks += w.count;
 }
 
 /* Removes [lo, hi) from the tracked mappings.  Returns the counted bytes
@@ -473,7 +488,7 @@ static uint64_t unmap_range(ma_analysis *a, uint64_t lo, uint64_t hi, int *any)
 			p->npieces--;
 			if (--p->map_pieces[map] == 0) {
 				if (!ex)
-					drop_block(a, (uint32_t)(st - a->stacks), len);
+					drop_block(a, (uint32_t)(st - a->stacks), (ma_count){ 1, len });
 				p->free_maps[p->nfree_maps++] = map;
 			} else if (!ex) {
 				touch(a, st);
@@ -557,7 +572,7 @@ static void map_block(ma_analysis *a, const ma_event *e, uint32_t stack)
 	p->npieces++;
 	p->map_pieces[map] = 1;
 	if (stack != EXCLUDED)
-		add_block(a, stack, e->size);
+		add_block(a, stack, (ma_count){ 1, e->size });
 	return;
 oom:
 	p->oom = 1;
@@ -589,7 +604,7 @@ static void exclude_alloc(ma_analysis *a, const ma_event *e)
 	if (old) {
 		if (old->stack != EXCLUDED) {
 			a->implicit_frees++;
-			drop_block(a, old->stack, old->size);
+			drop_block(a, old->stack, weigh_block(a, old));
 		}
 		old->size = e->size;
 		old->stack = EXCLUDED;
@@ -601,24 +616,25 @@ static void exclude_alloc(ma_analysis *a, const ma_event *e)
 		p->oom = 1;
 }
 
-static inline void count_kind(ma_analysis *a, uint32_t kind, uint64_t size, ma_thread_stats *t)
+static inline void count_kind(ma_analysis *a, uint32_t kind, ma_count w, ma_thread_stats *t)
 {
 	if (kind < MA_KINDS) {
-		a->kinds[kind].count++;
-		a->kinds[kind].bytes += size;
+		a->kinds[kind].count += w.count;
+		a->kinds[kind].bytes += w.bytes;
 	}
 	if (t && !ma_kind_is_alloc(kind))
-		t->frees++;
+		t->frees += w.count;
 }
 
 /* A block freed by its thread before that thread's next allocation. */
 static void count_temporary(ma_analysis *a, const block *b)
 {
 	ma_stack_stats *s = &a->stacks[b->stack];
-	s->temporary.count++;
-	s->temporary.bytes += b->size;
-	a->temporary_allocations++;
-	a->temporary_bytes += b->size;
+	ma_count w = weigh_block(a, b);
+	s->temporary.count += w.count;
+	s->temporary.bytes += w.bytes;
+	a->temporary_allocations += w.count;
+	a->temporary_bytes += w.bytes;
 }
 
 void ma_analysis_event(ma_analysis *a, const ma_event *e)
@@ -633,7 +649,8 @@ void ma_analysis_event(ma_analysis *a, const ma_event *e)
 			exclude_alloc(a, e);
 			return;
 		}
-		count_kind(a, kind, e->size, t);
+		ma_count w = weigh(a, kind, e->addr, e->size);
+		count_kind(a, kind, w, t);
 		if (!e->addr) {
 			a->null_allocations++;
 			return;
@@ -643,15 +660,15 @@ void ma_analysis_event(ma_analysis *a, const ma_event *e)
 			st = thread_entry(a, st, e->tid);
 		if (st == UINT32_MAX)
 			return;
-		a->total_allocations++;
-		a->total_bytes_allocated += e->size;
-		a->hist[ma_hist_bucket(e->size)].count++;
-		a->hist[ma_hist_bucket(e->size)].bytes += e->size;
-		a->stacks[st].alloc.count++;
-		a->stacks[st].alloc.bytes += e->size;
+		a->total_allocations += w.count;
+		a->total_bytes_allocated += w.bytes;
+		a->hist[ma_hist_bucket(e->size)].count += w.count;
+		a->hist[ma_hist_bucket(e->size)].bytes += w.bytes;
+		a->stacks[st].alloc.count += w.count;
+		a->stacks[st].alloc.bytes += w.bytes;
 		if (t) {
-			t->alloc.count++;
-			t->alloc.bytes += e->size;
+			t->alloc.count += w.count;
+			t->alloc.bytes += w.bytes;
 			t->last_alloc = kind == MEMATTACH__EVENT_KIND__MMAP || kind == MEMATTACH__EVENT_KIND__MREMAP
 						? 0 : e->addr;
 		}
@@ -663,7 +680,7 @@ void ma_analysis_event(ma_analysis *a, const ma_event *e)
 				/* Its free was never seen: it is gone now. */
 				if (old->stack != EXCLUDED) {
 					a->implicit_frees++;
-					drop_block(a, old->stack, old->size);
+					drop_block(a, old->stack, weigh_block(a, old));
 				}
 				old->size = e->size;
 				old->stack = st;
@@ -675,7 +692,7 @@ void ma_analysis_event(ma_analysis *a, const ma_event *e)
 					return;
 				}
 			}
-			add_block(a, st, e->size);
+			add_block(a, st, w);
 		}
 		check_peak(a, e);
 		return;
@@ -686,22 +703,23 @@ void ma_analysis_event(ma_analysis *a, const ma_event *e)
 		uint64_t counted = unmap_range(a, e->addr, hi, &any);
 		/* Unmapping what was never tracked is ignored, not counted. */
 		if (counted)
-			count_kind(a, kind, e->size, t);
+			count_kind(a, kind, (ma_count){ 1, e->size }, t);
 		if (!any)
 			a->ignored_unmaps++;
 		return;
 	}
 	block *b = e->addr ? live_find(&p->live, e->addr) : NULL;
 	if (!b) {
-		count_kind(a, kind, e->size, t);
+		count_kind(a, kind, (ma_count){ 1, e->size }, t);
 		a->untracked_frees++;
 		return;
 	}
 	if (b->stack != EXCLUDED) {
-		count_kind(a, kind, e->size, t);
+		ma_count w = weigh_block(a, b);
+		count_kind(a, kind, (ma_count){ w.count, e->size }, t);
 		if (t && t->last_alloc == e->addr)
 			count_temporary(a, b);
-		drop_block(a, b->stack, b->size);
+		drop_block(a, b->stack, w);
 	}
 	if (t && t->last_alloc == e->addr)
 		t->last_alloc = 0;
@@ -782,6 +800,8 @@ static void on_header(void *ctx, const Memattach__Header *h)
 	a->start_call_ns = h->start_call_ns;
 	a->start_call_cpu_ns = h->start_call_cpu_ns;
 	a->attached = h->attached;
+	a->sample_interval = h->sample_interval;
+	a->sample_seed = h->sample_seed;
 }
 
 static void on_stack(void *ctx, const Memattach__Stack *s)
@@ -959,6 +979,28 @@ static void on_events_lost(void *ctx, const Memattach__EventsLost *l)
 	}
 }
 
+/* --sample: a thread's exact counts, cumulative; its last record holds.
+ * Filtered like EventsLost (by thread only). */
+static void on_thread_counts(void *ctx, const Memattach__ThreadCounts *c)
+{
+	ma_analysis *a = ctx;
+	struct ma_analysis_priv *p = a->priv;
+	ma_thread_stats *t = thread_of(a, c->tid);
+	if (!t || (p->filter.tid && c->tid != p->filter.tid) ||
+	    (p->filter.thread_name && !t->selected))
+		return;
+	a->exact_alloc.count += c->allocations - t->exact_alloc.count;
+	a->exact_alloc.bytes += c->allocation_bytes - t->exact_alloc.bytes;
+	a->exact_frees += c->frees - t->exact_frees;
+	a->sample_count += c->samples - t->sample_count;
+	a->samples_refused += c->samples_refused - t->samples_refused;
+	t->exact_alloc.count = c->allocations;
+	t->exact_alloc.bytes = c->allocation_bytes;
+	t->exact_frees = c->frees;
+	t->sample_count = c->samples;
+	t->samples_refused = c->samples_refused;
+}
+
 static void on_symbol(void *ctx, const Memattach__Symbol *s)
 {
 	ma_analysis *a = ctx;
@@ -1074,6 +1116,7 @@ const ma_replay_ops ma_analysis_ops = {
 	.module = on_module,
 	.events_lost = on_events_lost,
 	.warning = on_warning,
+	.thread_counts = on_thread_counts,
 };
 
 void ma_analysis_set_filter(ma_analysis *a, const ma_filter *f)

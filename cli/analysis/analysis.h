@@ -61,6 +61,9 @@ typedef struct ma_thread_stats {
 	uint64_t last_alloc;         /* private: its last allocation's address, until its next */
 	ma_count lost_alloc;         /* allocations it dropped (EventsLost) */
 	uint64_t lost_frees;
+	/* --sample: the agent's exact counts (ThreadCounts; its last record) */
+	ma_count exact_alloc;
+	uint64_t exact_frees, sample_count, samples_refused;
 	int selected;                /* private: matches the filter's thread name */
 } ma_thread_stats;
 
@@ -164,6 +167,14 @@ typedef struct ma_analysis {
 	ma_count lost_alloc, lost_free;   /* free bytes: munmap/mremap only */
 	uint64_t lost_first_ns, lost_last_ns;
 	uint32_t lost_windows;            /* EventsLost records */
+	/* --sample (Header.sample_interval nonzero): heap allocations were
+	 * sampled, and every figure made of allocations below (totals, peak,
+	 * leaks, per stack, per kind, histogram) is an estimate: each recorded
+	 * allocation weighed by what it stands for (sample_weight.h).  The
+	 * agent's exact counts, summed over threads, are exact_*. */
+	uint64_t sample_interval, sample_seed;
+	ma_count exact_alloc;
+	uint64_t exact_frees, sample_count, samples_refused;
 	char *note;                  /* CaptureTrailer.note */
 	char **warnings;             /* the agent's Warning texts, each once */
 	size_t nwarnings;

@@ -265,6 +265,10 @@ int ma_replayer_push(ma_replayer *p, const Memattach__Record *rec, char *err, si
 		if (ops->warning)
 			ops->warning(ctx, rec->warning);
 		break;
+	case MEMATTACH__RECORD__R_THREAD_COUNTS:
+		if (ops->thread_counts)
+			ops->thread_counts(ctx, rec->thread_counts);
+		break;
 	default:
 		break;          /* Control, or a record type from a newer minor */
 	}

@@ -51,6 +51,8 @@ typedef struct ma_replay_ops {
 	void (*warning)(void *ctx, const Memattach__Warning *w);
 	/* The CLI's ids of a target in another pid namespace. */
 	void (*target_ids)(void *ctx, const Memattach__TargetIds *t);
+	/* --sample: a thread's exact counts (cumulative); in stream order. */
+	void (*thread_counts)(void *ctx, const Memattach__ThreadCounts *c);
 } ma_replay_ops;
 
 typedef struct ma_replay_result {

@@ -498,6 +498,17 @@ int ma_agent_opt(int c, const char *arg, struct ma_agent_opts *o)
 		}
 		o->stall_ns = v;
 		return 1;
+	case MA_OPT_SAMPLE:
+		if (ma_parse_size(arg, &v, err, sizeof(err)) < 0) {
+			fprintf(stderr, "memattach: --sample: %s\n", err);
+			return -1;
+		}
+		if (v < 1 || v > MA_SAMPLE_MAX) {
+			fprintf(stderr, "memattach: --sample: '%s' is out of range; give a size from 1B to 1GiB (e.g. 512KiB)\n", arg);
+			return -1;
+		}
+		o->sample = v;
+		return 1;
 	case MA_OPT_ON_STALL:
 		if (strcmp(arg, "drop") && strcmp(arg, "end")) {
 			fprintf(stderr, "memattach: --on-stall: '%s' is neither drop nor end\n", arg);
@@ -528,11 +539,26 @@ static uint64_t stall_limit(const struct ma_agent_opts *o)
 	return v;
 }
 
+/* --sample: the interval, and the samplers' seed from $MEMATTACH_SAMPLE_SEED
+ * (a reproducible run), else the agent picks one (Header.sample_seed). */
+static void sample_config(char *buf, size_t len, const struct ma_agent_opts *o)
+{
+	const char *seed = getenv("MEMATTACH_SAMPLE_SEED");
+	unsigned long long s = seed && *seed ? strtoull(seed, NULL, 0) : 0;
+	buf[0] = 0;
+	if (o->sample && s)
+		snprintf(buf, len, ";sample=%llu;seed=%llu", (unsigned long long)o->sample, s);
+	else if (o->sample)
+		snprintf(buf, len, ";sample=%llu", (unsigned long long)o->sample);
+}
+
 void ma_agent_config(char *buf, size_t len, const char *sock_path,
 		     const struct ma_agent_opts *o, int attached)
 {
-	snprintf(buf, len, "socket=%s;depth=%u%s%s%s;stall_us=%llu;onstall=%s", sock_path, o->depth,
+	char smp[64];
+	sample_config(smp, sizeof(smp), o);
+	snprintf(buf, len, "socket=%s;depth=%u%s%s%s;stall_us=%llu;onstall=%s%s", sock_path, o->depth,
 		 attached ? ";attached=1" : "", o->pyalloc ? ";pyalloc=1" : "",
 		 o->pynative ? ";pynative=1" : "", (unsigned long long)(stall_limit(o) / 1000),
-		 o->stall_end ? "end" : "drop");
+		 o->stall_end ? "end" : "drop", smp);
 }

@@ -107,17 +107,20 @@ struct ma_agent_opts {
 	uint64_t stall_ns;       /* --stall-limit: longest wait of a target thread;
 				    0: $MEMATTACH_STALL_LIMIT, else 100 ms */
 	int stall_end;           /* --on-stall end: end the session past it */
+	uint64_t sample;         /* --sample SIZE: mean bytes between samples (0: every event) */
 };
-#define MA_AGENT_OPTS_INIT { 64, 0, 0, 0, 0 }
+#define MA_AGENT_OPTS_INIT { 64, 0, 0, 0, 0, 0 }
 #define MA_STALL_LIMIT_DEFAULT_NS 100000000ull
 /* getopt values of --stall-limit and --on-stall (no short option) */
 #define MA_OPT_STALL_LIMIT 0x100
 #define MA_OPT_ON_STALL 0x101
+#define MA_OPT_SAMPLE 0x128
+#define MA_SAMPLE_MAX (1ull << 30)   /* --sample at most 1 GiB */
 #define MA_AGENT_LONG_OPTS \
 	{"stall-limit", required_argument, NULL, MA_OPT_STALL_LIMIT}, \
 	{"on-stall", required_argument, NULL, MA_OPT_ON_STALL}
 #define MA_AGENT_OPTS_USAGE "[--stall-limit TIME] [--on-stall drop|end]"
-/* The getopt cases 'd', 'P', 'N' and the stall options.  1: handled, 0: not one of them,
+/* The getopt cases 'd', 'P', 'N', --sample and the stall options.  1: handled, 0: not one of them,
  * -1: bad value (the one-line message is printed). */
 int ma_agent_opt(int c, const char *arg, struct ma_agent_opts *o);
 /* The configuration string of agent/agent.h for this session. */

@@ -18,6 +18,10 @@
 	{ "native", 0, MA_KEY_PYNATIVE, NULL, \
 	  "Python: keep every native frame of Python stacks (by default the\n" \
 	  "unwinding stops at the innermost eval-loop frame)" }, \
+	{ "sample", 0, MA_OPT_SAMPLE, "SIZE", \
+	  "record a sample of the allocations: one per SIZE bytes allocated on\n" \
+	  "average (512KiB: a few percent of cost, for hours in production);\n" \
+	  "reports then show estimates, and exact call counts" }, \
 	{ "stall-limit", 0, MA_OPT_STALL_LIMIT, "TIME", \
 	  "longest a thread of the target waits for a CLI that does not read\n" \
 	  "(default $MEMATTACH_STALL_LIMIT, else 100ms); past it see --on-stall" }, \
@@ -116,10 +120,10 @@ static const struct ma_cli_opt symbolize_opts[] = {
 const struct ma_cli_cmd ma_cli_attach = {
 	"attach",
 	"--pid PID[,PID...] [--duration TIME] [-o FILE] [--native-depth N] [--quiet]\n"
-	"          [--trace-python-allocators] [--native] [--follow-fork]\n"
+	"          [--trace-python-allocators] [--native] [--follow-fork] [--sample SIZE]\n"
 	"--pid-tree PID [--duration TIME] [-o FILE] [--follow-fork] [options]\n"
 	"--pid PID --dump-on-threshold SIZE [--threshold-on rss|heap] [--duration TIME]\n"
-	"          [-o FILE] [--native-depth N] [--quiet]",
+	"          [-o FILE] [--native-depth N] [--sample SIZE] [--quiet]",
 	"Attach to the running process PID (ptrace, then the agent is loaded into it), capture its\n"
 	"allocations with their stacks, and leave the process as it was.",
 	attach_opts, 0,
@@ -128,7 +132,7 @@ const struct ma_cli_cmd ma_cli_attach = {
 const struct ma_cli_cmd ma_cli_run = {
 	"run",
 	"run [-o FILE] [--follow-fork] [--native-depth N] [--trace-python-allocators] [--native] [-q]\n"
-	"          [--] CMD [ARGS...]",
+	"          [--sample SIZE] [--] CMD [ARGS...]",
 	"Start CMD with the agent preloaded and capture it from its first allocation to its exit;\n"
 	"exit with CMD's status (128+N when signal N killed it).",
 	run_opts, 1,
@@ -417,6 +421,8 @@ void ma_cli_man(FILE *f)
 	roff(f, "path of the agent library (libmemattach-agent.so) to load instead of the installed one\n");
 	fputs(".TP\n.B MEMATTACH_STALL_LIMIT\n", f);
 	roff(f, "the default of --stall-limit (a TIME)\n");
+	fputs(".TP\n.B MEMATTACH_SAMPLE_SEED\n", f);
+	roff(f, "with --sample: the samplers' seed (a number), for a reproducible choice of samples\n");
 	fputs(".TP\n.B TMPDIR\n", f);
 	roff(f, "where the private session directory and its socket are made (default /tmp)\n");
 	fputs(".SH FILES\n", f);

@@ -17,7 +17,7 @@ enum ma_cli_key {
 	MA_KEY_DEPTH = 'd',           /* ma_agent_opt's letters */
 	MA_KEY_PYALLOC = 'P',
 	MA_KEY_PYNATIVE = 'N',
-	/* 0x100, 0x101: MA_OPT_STALL_LIMIT, MA_OPT_ON_STALL (session.h) */
+	/* 0x100, 0x101, 0x128: MA_OPT_STALL_LIMIT, MA_OPT_ON_STALL, MA_OPT_SAMPLE (session.h) */
 	MA_KEY_THRESHOLD = 0x110,
 	MA_KEY_THRESHOLD_ON,
 	MA_KEY_VERSION,

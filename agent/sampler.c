@@ -1,0 +1,315 @@
+/* sampler.c — --sample SIZE: the countdown's draws and the set of sampled
+ * addresses (see sampler.h).
+ *
+ * The set is read by every free of the target, so a lookup takes no lock:
+ * open addressing with linear probing, changed only under a spin lock
+ * (inserts and removals happen once per SIZE bytes allocated, on average)
+ * and read under a sequence count (odd while a change is under way; a
+ * reader that saw it move looks again).  Removal shifts entries back, so
+ * there are no tombstones and a miss ends at the first empty slot.
+ *
+ * Memory: one reservation of MAX_SLOTS * 8 * 2 bytes of address space,
+ * made at the first sampled session and never unmapped (a free still
+ * reading it after a session ended reads zeros, never faults).  Tables of
+ * 2^k slots live at offset 2^k * 8 in it; a table full to half moves to
+ * the next and the old one is given back (MADV_DONTNEED).  So resident
+ * memory is at most 32 bytes per live sampled block (a table is a quarter
+ * to half full), at least 128 KiB; past MAX_SLOTS / 2 live samples (1M),
+ * new samples are refused (counted as ThreadCounts.samples_refused). */
+#include <math.h>
+#include <pthread.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include "sampler.h"
+#include MA_AGENT_ARCH_H
+
+#define MIN_BITS 14
+#define MAX_BITS 21
+#define MAX_SLOTS (1ul << MAX_BITS)
+
+static _Atomic uint64_t *region;     /* 2 * MAX_SLOTS slots of address space */
+static _Atomic(_Atomic uint64_t *) table;
+static atomic_uint table_bits;
+static atomic_uint version;          /* odd while the set changes */
+static atomic_flag wlock = ATOMIC_FLAG_INIT;
+static size_t used;                  /* under wlock */
+static atomic_uint thread_ordinal;   /* seeds: the n-th thread to sample */
+
+static void lock(void)
+{
+	while (atomic_flag_test_and_set_explicit(&wlock, memory_order_acquire))
+		MA_CPU_PAUSE();
+}
+
+static void unlock(void)
+{
+	atomic_flag_clear_explicit(&wlock, memory_order_release);
+}
+
+static inline size_t home(uint64_t a, unsigned bits)
+{
+	return (size_t)((a * 0x9e3779b97f4a7c15ull) >> (64 - bits));
+}
+
+static _Atomic uint64_t *table_at(unsigned bits)
+{
+	return region + (1ul << bits);
+}
+
+/* Slot of a, or of the empty slot that ends its run. */
+static size_t probe(_Atomic uint64_t *t, unsigned bits, uint64_t a)
+{
+	size_t mask = (1ul << bits) - 1;
+	for (size_t i = home(a, bits);; i = (i + 1) & mask) {
+		uint64_t v = atomic_load_explicit(&t[i], memory_order_relaxed);
+		if (v == a || v == 0)
+			return i;
+	}
+}
+
+static void put(_Atomic uint64_t *t, unsigned bits, uint64_t a)
+{
+	atomic_store_explicit(&t[probe(t, bits, a)], a, memory_order_relaxed);
+}
+
+/* Under wlock, version odd: the set in a table twice the size. */
+static int grow(void)
+{
+	unsigned bits = atomic_load_explicit(&table_bits, memory_order_relaxed);
+	if (bits >= MAX_BITS)
+		return -1;
+	_Atomic uint64_t *old = table_at(bits), *nt = table_at(bits + 1);
+	for (size_t i = 0; i < (1ul << bits); i++) {
+		uint64_t v = atomic_load_explicit(&old[i], memory_order_relaxed);
+		if (v)
+			put(nt, bits + 1, v);
+	}
+	atomic_store_explicit(&table, nt, memory_order_relaxed);
+	atomic_store_explicit(&table_bits, bits + 1, memory_order_relaxed);
+	madvise((void *)old, (1ul << bits) * sizeof(*old), MADV_DONTNEED);
+	return 0;
+}
+
+static void change_begin(void)
+{
+	lock();
+	atomic_fetch_add_explicit(&version, 1, memory_order_relaxed);
+	atomic_thread_fence(memory_order_release);
+}
+
+static void change_end(void)
+{
+	atomic_fetch_add_explicit(&version, 1, memory_order_release);
+	unlock();
+}
+
+static int insert(uint64_t a)
+{
+	int ok = 0;
+	change_begin();
+	if ((used + 1) * 2 <= (1ul << atomic_load_explicit(&table_bits, memory_order_relaxed)) ||
+	    grow() == 0) {
+		put(atomic_load_explicit(&table, memory_order_relaxed),
+		    atomic_load_explicit(&table_bits, memory_order_relaxed), a);
+		used++;
+		ok = 1;
+	}
+	change_end();
+	return ok;
+}
+
+/* Under wlock, version odd: backward-shift deletion of slot i. */
+static void remove_at(_Atomic uint64_t *t, unsigned bits, size_t i)
+{
+	size_t mask = (1ul << bits) - 1, j = i;
+	for (;;) {
+		j = (j + 1) & mask;
+		uint64_t v = atomic_load_explicit(&t[j], memory_order_relaxed);
+		if (!v)
+			break;
+		size_t k = home(v, bits);
+		int stays = i <= j ? (k > i && k <= j) : (k > i || k <= j);
+		if (!stays) {
+			atomic_store_explicit(&t[i], v, memory_order_relaxed);
+			i = j;
+		}
+	}
+	atomic_store_explicit(&t[i], 0, memory_order_relaxed);
+	used--;
+}
+
+/* Lock-free: whether a is in the set now (a consistent reading). */
+static int contains(uint64_t a)
+{
+	for (;;) {
+		unsigned v = atomic_load_explicit(&version, memory_order_acquire);
+		if (v & 1) {
+			MA_CPU_PAUSE();
+			continue;
+		}
+		_Atomic uint64_t *t = atomic_load_explicit(&table, memory_order_acquire);
+		if (!t)
+			return 0;
+		unsigned bits = atomic_load_explicit(&table_bits, memory_order_relaxed);
+		int found = atomic_load_explicit(&t[probe(t, bits, a)], memory_order_relaxed) == a;
+		atomic_thread_fence(memory_order_acquire);
+		if (atomic_load_explicit(&version, memory_order_relaxed) == v)
+			return found;
+	}
+}
+
+int ma_sample_forget(uintptr_t p)
+{
+	/* Only the thread freeing p removes it, and p is live until then: a
+	 * hit stays a hit under the lock. */
+	if (!p || !contains(p))
+		return 0;
+	change_begin();
+	_Atomic uint64_t *t = atomic_load_explicit(&table, memory_order_relaxed);
+	unsigned bits = atomic_load_explicit(&table_bits, memory_order_relaxed);
+	size_t i = probe(t, bits, p);
+	int found = atomic_load_explicit(&t[i], memory_order_relaxed) == p;
+	if (found)
+		remove_at(t, bits, i);
+	change_end();
+	return found;
+}
+
+void ma_sample_restore(uintptr_t p)
+{
+	if (p)
+		insert(p);
+}
+
+/* splitmix64: seeds from (seed, thread ordinal). */
+static uint64_t mix(uint64_t z)
+{
+	z += 0x9e3779b97f4a7c15ull;
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+static uint64_t next(struct ma_sample_thread *s)
+{
+	uint64_t x = s->rng;
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	s->rng = x;
+	return x * 0x2545f4914f6cdd1dull;
+}
+
+/* Bytes to the next sample: floor(E) + 1, E exponential of mean SIZE, so
+ * that an allocation of n bytes is reached with probability
+ * P(E < n) = 1 - exp(-n/SIZE). */
+static int64_t draw(struct ma_sample_thread *s)
+{
+	double u = ((double)(next(s) >> 11) + 1.0) * 0x1.0p-53;   /* (0, 1] */
+	double e = -log(u) * (double)ma_cfg.sample;
+	return e >= 9.0e18 ? INT64_MAX : (int64_t)e + 1;
+}
+
+static void seed(struct ma_sample_thread *s)
+{
+	uint64_t n = atomic_fetch_add_explicit(&thread_ordinal, 1, memory_order_relaxed);
+	s->rng = mix(ma_cfg.sample_seed ^ mix(n)) | 1;
+}
+
+int ma_sample_take(struct ma_thread *t, uintptr_t p, size_t n)
+{
+	struct ma_sample_thread *s = &t->smp;
+	if (!s->rng) {
+		/* New to this session: the countdown starts now. */
+		seed(s);
+		s->left = draw(s) - (int64_t)n;
+		if (s->left > 0)
+			return 0;
+	}
+	s->left = draw(s);
+	if (!insert(p)) {
+		ma_sample_count(&s->refused, 1);
+		return 0;
+	}
+	ma_sample_count(&s->samples, 1);
+	return 1;
+}
+
+/* A fresh seed for runs that name none. */
+static uint64_t any_seed(void)
+{
+	return mix(ma_now_ns() ^ ((uint64_t)getpid() << 32));
+}
+
+void ma_sample_session_start(void)
+{
+	if (!ma_cfg.sample)
+		return;
+	if (!ma_cfg.sample_seed)
+		ma_cfg.sample_seed = any_seed();
+	if (!region) {
+		long r = syscall(SYS_mmap, NULL, 2 * MAX_SLOTS * sizeof(uint64_t), PROT_READ | PROT_WRITE,
+				 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (r < 0 && r > -4096) {
+			ma_cfg.sample = 0;   /* no set: record everything */
+			return;
+		}
+		region = (_Atomic uint64_t *)r;
+	}
+	change_begin();
+	atomic_store_explicit(&table_bits, MIN_BITS, memory_order_relaxed);
+	atomic_store_explicit(&table, table_at(MIN_BITS), memory_order_relaxed);
+	used = 0;
+	change_end();
+	atomic_store(&thread_ordinal, 0);
+	ma_threads_lock();
+	for (struct ma_thread *t = ma_threads_first(); t; t = t->next)
+		memset(&t->smp, 0, sizeof(t->smp));
+	ma_threads_unlock();
+}
+
+void ma_sample_release(void)
+{
+	if (!region)
+		return;
+	change_begin();
+	madvise((void *)region, 2 * MAX_SLOTS * sizeof(uint64_t), MADV_DONTNEED);
+	atomic_store_explicit(&table_bits, MIN_BITS, memory_order_relaxed);
+	atomic_store_explicit(&table, table_at(MIN_BITS), memory_order_relaxed);
+	used = 0;
+	change_end();
+}
+
+int ma_sample_unsent(const struct ma_thread *t)
+{
+	const struct ma_sample_thread *s = &t->smp;
+	return ma_cfg.sample && (atomic_load(&s->allocs) != s->sent_allocs ||
+				 atomic_load(&s->frees) != s->sent_frees ||
+				 atomic_load(&s->refused) != s->sent_refused);
+}
+
+void ma_sample_emit_counts(void (*emit)(const void *rec, void *ctx))
+{
+	if (!ma_cfg.sample)
+		return;
+	ma_threads_lock();
+	for (struct ma_thread *t = ma_threads_first(); t; t = t->next) {
+		struct ma_sample_thread *s = &t->smp;
+		if (!ma_sample_unsent(t))
+			continue;
+		Memattach__Record rec = MEMATTACH__RECORD__INIT;
+		Memattach__ThreadCounts tc = MEMATTACH__THREAD_COUNTS__INIT;
+		tc.tid = t->tid;
+		s->sent_allocs = tc.allocations = atomic_load(&s->allocs);
+		tc.allocation_bytes = atomic_load(&s->bytes);
+		s->sent_frees = tc.frees = atomic_load(&s->frees);
+		tc.samples = atomic_load(&s->samples);
+		s->sent_refused = tc.samples_refused = atomic_load(&s->refused);
+		rec.r_case = MEMATTACH__RECORD__R_THREAD_COUNTS;
+		rec.thread_counts = &tc;
+		emit(&rec, NULL);
+	}
+	ma_threads_unlock();
+}
