@@ -251,6 +251,15 @@ void ma_report_lost_line(const ma_analysis *a, FILE *f);
 struct ma_json;
 void ma_report_lost_json(const ma_analysis *a, struct ma_json *j);
 
+/* A sampled capture (sampled.c, --sample): the sentence saying its figures
+ * are estimates (NULL when not sampled); the text reports' "~ Sampled:"
+ * line; the stats --json "sampled" object (null when not sampled); a
+ * rough 95% error bound of an estimated byte value (0 when not sampled). */
+const char *ma_report_sampled_text(const ma_analysis *a, char *buf, size_t len);
+void ma_report_sampled_line(const ma_analysis *a, FILE *f);
+void ma_report_sampled_json(const ma_analysis *a, struct ma_json *j);
+uint64_t ma_report_error_bytes(const ma_analysis *a, uint64_t bytes);
+
 /* Stack indices sorted by a key, descending, at most n; returns the count.
  * by: 0 = bytes allocated, 1 = allocations, 2 = bytes live at the end,
  * 3 = bytes live at the peak. */

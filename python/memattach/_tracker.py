@@ -11,6 +11,7 @@ import errno
 import itertools
 import json
 import os
+import re
 import subprocess
 import threading
 
@@ -55,13 +56,35 @@ def _load_agent(path):
     return lib
 
 
+_SAMPLE_UNITS = {"B": 1, "KB": 1000, "MB": 1000 ** 2, "GB": 1000 ** 3,
+                 "KIB": 1024, "MIB": 1024 ** 2, "GIB": 1024 ** 3}
+
+
+def _sample_bytes(sample):
+    """sample=: None (every allocation), bytes, or a size as the CLI's
+    --sample takes it ("512KiB"); 1 B to 1 GiB."""
+    if sample is None:
+        return 0
+    if isinstance(sample, str):
+        m = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([A-Za-z]*)\s*", sample)
+        unit = m.group(2).upper() if m else None
+        if not m or (unit and unit not in _SAMPLE_UNITS):
+            raise ValueError("memattach: sample=%r is not a size; use bytes or e.g. '512KiB'" % (sample,))
+        n = int(float(m.group(1)) * _SAMPLE_UNITS[unit or "B"])
+    else:
+        n = int(sample)
+    if not 1 <= n <= 1 << 30:
+        raise ValueError("memattach: sample=%r is out of range; give 1 B to 1 GiB" % (sample,))
+    return n
+
+
 class Tracker:
     """Records every allocation of this process into `destination` (a
     capture for `memattach report`) between start() and stop(), or for the
     body of a `with` block."""
 
     def __init__(self, destination, *, native_traces=False, trace_python_allocators=False,
-                 follow_fork=False, live_mode=False, native_depth=64, overwrite=False):
+                 follow_fork=False, live_mode=False, native_depth=64, overwrite=False, sample=None):
         if follow_fork or live_mode:
             raise NotImplementedError("memattach: follow_fork and live_mode are not supported yet")
         if not 1 <= int(native_depth) <= 256:
@@ -71,6 +94,7 @@ class Tracker:
         self.trace_python_allocators = trace_python_allocators
         self.native_depth = int(native_depth)
         self.overwrite = overwrite
+        self.sample = _sample_bytes(sample)
         self._proc = None
         self._lib = None
         self._final = None
@@ -110,6 +134,11 @@ class Tracker:
             cfg += ";pyalloc=1"
         if self.native_traces:
             cfg += ";pynative=1"
+        if self.sample:
+            cfg += ";sample=%d" % self.sample
+            seed = os.environ.get("MEMATTACH_SAMPLE_SEED", "")
+            if seed.strip():
+                cfg += ";seed=%d" % int(seed, 0)
         return cfg.encode()
 
     def start(self):

@@ -329,10 +329,14 @@ static int build(profile *p, const ma_report_opts *o)
 	free(view);
 
 	char comment[600];
-	snprintf(comment, sizeof comment, "memattach capture %s; inuse = memory %s%s%s%s",
+	char smp[96] = "";
+	if (a->sample_interval)
+		snprintf(smp, sizeof smp, "; sampled every %llu bytes on average: values are estimates",
+			 (unsigned long long)a->sample_interval);
+	snprintf(comment, sizeof comment, "memattach capture %s; inuse = memory %s%s%s%s%s",
 		 a->command_line ? a->command_line : "", ma_metric_title(inuse),
 		 a->filtered ? "; filtered" : "", p->base ? "; minus the base capture " : "",
-		 p->base ? o->base : "");
+		 p->base ? o->base : "", smp);
 	m->comment = palloc(p, sizeof *m->comment);
 	if (m->comment) {
 		m->comment[0] = str_id(p, comment);
@@ -343,7 +347,9 @@ static int build(profile *p, const ma_report_opts *o)
 	m->time_nanos = (int64_t)a->start_realtime_ns;
 	m->duration_nanos = (int64_t)a->duration_ns;
 	m->period_type = value_type(p, "space", "bytes");
-	m->period = 1;
+	/* As Go's heap profiles: values already scaled to estimates, the
+	 * period the mean sampling interval in bytes (1: every allocation). */
+	m->period = a->sample_interval ? (int64_t)a->sample_interval : 1;
 	/* the string table last: every string is in it by now */
 	m->string_table = p->strs.s;
 	m->n_string_table = p->strs.n;

@@ -68,6 +68,7 @@ static void stats_json(const ma_report_args *args, const ma_analysis *a, uint32_
 	ma_json_bool(&j, "complete", a->has_capture_trailer ? a->complete : a->has_agent_trailer);
 	ma_json_u64(&j, "dropped_events", a->dropped_events);
 	ma_report_lost_json(a, &j);
+	ma_report_sampled_json(a, &j);
 	ma_json_u64(&j, "total_allocations", a->total_allocations);
 	ma_json_u64(&j, "total_frees", a->total_frees);
 	ma_json_u64(&j, "total_bytes_allocated", a->total_bytes_allocated);
@@ -226,12 +227,18 @@ static void stats_text(const ma_report_args *args, const ma_analysis *a, uint32_
 		ma_fmt_count(a->replay.events, b2, sizeof b2),
 		ma_fmt_count(a->nstacks, b3, sizeof b3), a->nthreads);
 	ma_report_lost_line(a, f);
+	ma_report_sampled_line(a, f);
 	fprintf(f, "\n");
 	const char *mk = ma_report_lost_mark(a);
 	fprintf(f, "Allocations:       %s (%s)%s\n", ma_fmt_count(a->total_allocations, b1, sizeof b1),
 		ma_fmt_bytes(a->total_bytes_allocated, b2, sizeof b2), mk);
 	fprintf(f, "Frees:             %s (%s)%s\n", ma_fmt_count(a->total_frees, b1, sizeof b1),
 		ma_fmt_bytes(a->total_bytes_freed, b2, sizeof b2), mk);
+	if (a->sample_interval)
+		fprintf(f, "Exact counts:      %s allocations (%s), %s frees (the agent counted every call)\n",
+			ma_fmt_count(a->exact_alloc.count, b1, sizeof b1),
+			ma_fmt_bytes(a->exact_alloc.bytes, b2, sizeof b2),
+			ma_fmt_count(a->exact_frees, b3, sizeof b3));
 	if (ma_analysis_lost(a))
 		fprintf(f, "Lost:              %s allocations (%s), %s frees\n",
 			ma_fmt_count(a->lost_alloc.count, b1, sizeof b1),

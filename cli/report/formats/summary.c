@@ -265,6 +265,13 @@ static void summary_json(const ma_report_args *args, const ma_analysis *a, const
 	ma_json_u64(&j, "count", all.count);
 	ma_json_u64(&j, "locations", t->n);
 	ma_json_u64(&j, "ranked", ranked);
+	if (a->sample_interval) {
+		ma_json_object(&j, "sampled");
+		ma_json_u64(&j, "interval", a->sample_interval);
+		ma_json_end(&j);
+	} else {
+		ma_json_null(&j, "sampled");
+	}
 	ma_json_array(&j, "top");
 	for (size_t i = 0; i < shown; i++) {
 		const row *r = &t->rows[i];
@@ -274,6 +281,10 @@ static void summary_json(const ma_report_args *args, const ma_analysis *a, const
 		ma_json_u64(&j, "own_count", r->own.count);
 		ma_json_u64(&j, "total_bytes", r->total.bytes);
 		ma_json_u64(&j, "total_count", r->total.count);
+		if (a->sample_interval) {
+			ma_json_u64(&j, "own_error_bytes", ma_report_error_bytes(a, r->own.bytes));
+			ma_json_u64(&j, "total_error_bytes", ma_report_error_bytes(a, r->total.bytes));
+		}
 		ma_json_end(&j);
 	}
 	ma_json_end(&j);
@@ -330,6 +341,7 @@ int ma_report_summary(const ma_report_args *args)
 		ma_metric_unit(o->metric),
 		a->filtered ? " (filtered)" : "", ma_report_lost_mark(a));
 	ma_report_lost_line(a, f);
+	ma_report_sampled_line(a, f);
 	ma_report_attribution(a, f);
 	fprintf(f, "Top %zu of %zu locations by %s (own: the location called the allocator; "
 		"total: with its callees)\n", shown, t.n,
@@ -338,15 +350,21 @@ int ma_report_summary(const ma_report_args *args)
 		fprintf(f, "(%zu locations that allocate nothing themselves are left out: --sort total lists them)\n",
 			t.n - ranked);
 	fputc('\n', f);
-	fprintf(f, "%15s %7s %15s %7s %12s  %s\n", "own bytes", "own%", "total bytes", "total%",
-		ma_metric_unit(o->metric), "location");
+	int smp = a->sample_interval != 0;
+	fprintf(f, "%15s %7s %*s%15s %7s %12s  %s\n", "own bytes", "own%", smp ? 14 : 0,
+		smp ? "\u00b1 own    " : "", "total bytes", "total%", ma_metric_unit(o->metric), "location");
 	for (size_t i = 0; i < shown; i++) {
 		const row *r = &t.rows[i];
-		char ob[32], tb[32], cn[32];
+		char ob[32], tb[32], cn[32], eb[40] = "";
 		row_label(r, name, sizeof name, where, sizeof where);
 		char vname[2048], vwhere[2048];
-		fprintf(f, "%15s %6.2f%% %15s %6.2f%% %12s  %s%s%s\n",
-			ma_fmt_count(r->own.bytes, ob, sizeof ob), pct(r->own.bytes, all.bytes),
+		if (smp) {
+			char e[32];
+			snprintf(eb, sizeof eb, "\u00b1%-12s ", ma_fmt_count(ma_report_error_bytes(a, r->own.bytes),
+									  e, sizeof e));
+		}
+		fprintf(f, "%15s %6.2f%% %s%15s %6.2f%% %12s  %s%s%s\n",
+			ma_fmt_count(r->own.bytes, ob, sizeof ob), pct(r->own.bytes, all.bytes), eb,
 			ma_fmt_count(r->total.bytes, tb, sizeof tb), pct(r->total.bytes, all.bytes),
 			ma_fmt_count(r->own.count, cn, sizeof cn), ma_visible(name, vname, sizeof vname),
 			where[0] ? "  " : "", ma_visible(where, vwhere, sizeof vwhere));

@@ -214,6 +214,13 @@ static void tree_json(const ma_report_args *args, const ma_analysis *a, const dr
 	ma_json_str(&j, "view", o->callers ? "callers" : o->callees ? "callees" : o->inverted ? "inverted" : "top-down");
 	ma_json_str(&j, "function", o->callers ? o->callers : o->callees);
 	ma_json_bool(&j, "filtered", a->filtered);
+	if (a->sample_interval) {
+		ma_json_object(&j, "sampled");
+		ma_json_u64(&j, "interval", a->sample_interval);
+		ma_json_end(&j);
+	} else {
+		ma_json_null(&j, "sampled");
+	}
 	ma_json_double(&j, "min_percent", o->min_percent);
 	ma_json_array(&j, "nodes");
 	int64_t next = 0;
@@ -279,6 +286,7 @@ int ma_report_tree(const ma_report_args *args)
 		ma_fmt_bytes(all.bytes, b, sizeof b), ma_metric_unit(o->metric),
 		o->min_percent, ma_report_lost_mark(a));
 	ma_report_lost_line(a, args->out);
+	ma_report_sampled_line(a, args->out);
 	line(&d, "", all, "(all)");
 	draw(&d, 0);
 	ma_tree_free(t);
