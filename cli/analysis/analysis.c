@@ -23,7 +23,8 @@ typedef struct block {
 	uint64_t addr;           /* 0: empty slot */
 	uint64_t size;
 	uint32_t stack;          /* index in stacks[] */
-	uint32_t kind;
+	uint16_t kind;
+	uint16_t up;             /* --sample: its block count rounds up (sample_weight.h) */
 } block;
 
 typedef struct live_table {
@@ -415,16 +416,16 @@ static ma_thread_stats *thread_of(ma_analysis *a, uint32_t tid)
 
 /* What a block stands for: itself, or in a --sample capture the
  * estimate its sample makes (sample_weight.h). */
-static inline ma_count weigh(const ma_analysis *a, uint32_t kind, uint64_t addr, uint64_t size)
+static inline ma_count weigh(const ma_analysis *a, uint32_t kind, uint64_t size, int up)
 {
 	if (__builtin_expect(!a->sample_interval, 1))
 		return (ma_count){ 1, size };
-	return ma_sample_weight(a->sample_interval, kind, addr, size);
+	return ma_sample_weight(a->sample_interval, kind, size, up);
 }
 
 static inline ma_count weigh_block(const ma_analysis *a, const block *b)
 {
-	return weigh(a, b->kind, b->addr, b->size);
+	return weigh(a, b->kind, b->size, b->up);
 }
 
 /* Takes a whole block out of the live totals (a free). */
@@ -608,10 +609,11 @@ static void exclude_alloc(ma_analysis *a, const ma_event *e)
 		}
 		old->size = e->size;
 		old->stack = EXCLUDED;
-		old->kind = e->kind;
+		old->kind = (uint16_t)e->kind;
+		old->up = 0;
 		return;
 	}
-	block b = { e->addr, e->size, EXCLUDED, e->kind };
+	block b = { e->addr, e->size, EXCLUDED, (uint16_t)e->kind, 0 };
 	if (live_insert(&p->live, &b) < 0)
 		p->oom = 1;
 }
@@ -649,7 +651,8 @@ void ma_analysis_event(ma_analysis *a, const ma_event *e)
 			exclude_alloc(a, e);
 			return;
 		}
-		ma_count w = weigh(a, kind, e->addr, e->size);
+		int up = a->sample_interval ? ma_sample_round_up(a->sample_interval, e->size, e->seq) : 0;
+		ma_count w = weigh(a, kind, e->size, up);
 		count_kind(a, kind, w, t);
 		if (!e->addr) {
 			a->null_allocations++;
@@ -684,9 +687,10 @@ void ma_analysis_event(ma_analysis *a, const ma_event *e)
 				}
 				old->size = e->size;
 				old->stack = st;
-				old->kind = kind;
+				old->kind = (uint16_t)kind;
+				old->up = (uint16_t)up;
 			} else {
-				block b = { e->addr, e->size, st, kind };
+				block b = { e->addr, e->size, st, (uint16_t)kind, (uint16_t)up };
 				if (live_insert(&p->live, &b) < 0) {
 					p->oom = 1;
 					return;

@@ -12,11 +12,16 @@
 #include <stdint.h>
 #include "cli/analysis/analysis.h"
 
-/* The estimated {blocks, bytes} one recorded block of size n at addr
- * stands for.  Blocks are rounded to a whole number at random, but the
- * same way for the same (addr, n), so a free takes away exactly what its
- * allocation added.  interval 0: {1, n}. */
-ma_count ma_sample_weight(uint64_t interval, uint32_t kind, uint64_t addr, uint64_t n);
+/* Blocks are a whole number: 1/p rounded down, or up with the probability
+ * of its fraction (unbiased).  Whether this sample rounds up, drawn from
+ * its seq (independent from one sample to the next, the same on every
+ * reading); the block keeps it, so that its free takes away exactly what
+ * its allocation added. */
+int ma_sample_round_up(uint64_t interval, uint64_t n, uint64_t seq);
+
+/* The estimated {blocks, bytes} one recorded block of size n stands for.
+ * interval 0, or a mapping: {1, n}. */
+ma_count ma_sample_weight(uint64_t interval, uint32_t kind, uint64_t n, int up);
 
 /* A rough 95% bound on the error of an estimate of `bytes` made from
  * samples (two standard deviations): the variance of a sum of weighed

@@ -1,0 +1,63 @@
+#!/bin/bash
+# leak.sh — --sample 64KiB on a target that leaks a known 65,536,000 B
+# from leak_big() (and 4 MiB from leak_small(), while 256 MiB churn
+# through churn()): leak_big is named first, its estimate is within 10%,
+# the exact counts are exact.  The seed is fixed (MEMATTACH_SAMPLE_SEED):
+# the samples, and so the result, are the same on every run.
+set -u
+top=${top_builddir:-.}
+here=$(cd "$(dirname "$0")" && pwd)
+ma="$top/memattach"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+export MEMATTACH_SAMPLE_SEED=1
+"$ma" run -q --sample 64KiB -o "$tmp/leak.cap" -- "$top/tests/sample/sampled" leak > "$tmp/truth.json" \
+	|| { echo "FAIL: memattach run exited $?"; exit 1; }
+"$ma" report summary --leaks --json "$tmp/leak.cap" > "$tmp/summary.json" || { echo "FAIL: summary"; exit 1; }
+"$ma" report stats --json "$tmp/leak.cap" > "$tmp/stats.json" || { echo "FAIL: stats"; exit 1; }
+"$ma" report summary --leaks "$tmp/leak.cap" > "$tmp/summary.txt" || { echo "FAIL: summary text"; exit 1; }
+PYTHONPATH="$here" python3 - "$tmp" <<'PY'
+import json, sys
+from theory import within, sd_bytes
+d = sys.argv[1]
+truth = json.load(open(d + "/truth.json"))
+summ = json.load(open(d + "/summary.json"))
+st = json.load(open(d + "/stats.json"))
+text = open(d + "/summary.txt").read()
+ok = True
+S = 65536
+def check(what, got, want):
+    global ok
+    if got != want:
+        print("FAIL %s: got %r, want %r" % (what, got, want))
+        ok = False
+check("sampled interval (stats)", (st["sampled"] or {}).get("interval"), S)
+check("sampled interval (summary)", (summ["sampled"] or {}).get("interval"), S)
+check("text reports say they are estimates", "~ Sampled: estimated from" in text, True)
+# exact counts: every call, whatever was sampled
+ex = st["sampled"]["exact"]
+n = 65536
+check("exact allocations", ex["total_allocations"], n + n // 8 + n)
+check("exact bytes allocated", ex["total_bytes_allocated"],
+      truth["leak_big"] + truth["leak_small"] + truth["churn"])
+check("exact frees", ex["total_frees"], n)
+top = summ["top"][0]
+check("first location", top["function"], "leak_big")
+got, want = top["own_bytes"], truth["leak_big"]
+if abs(got - want) > want // 10:
+    print("FAIL leak_big: estimate %d is more than 10%% off %d" % (got, want))
+    ok = False
+ok &= within("leak_big bytes", got, want, sd_bytes(n, 1000, S), 0.5 * n)
+# the stated ± is at least the true 2 sd
+if top["own_error_bytes"] < 2 * sd_bytes(n, 1000, S):
+    print("FAIL: own_error_bytes %d is below 2 sd" % top["own_error_bytes"])
+    ok = False
+sd_leak = (sd_bytes(n, 1000, S) ** 2 + sd_bytes(n // 8, 512, S) ** 2) ** 0.5
+ok &= within("leaked bytes", st["leaked_bytes"], truth["leak_big"] + truth["leak_small"], sd_leak, 0.5 * n)
+# far fewer events than calls: sampling happened
+if st["events"] * 10 > ex["total_allocations"]:
+    print("FAIL: %d events recorded for %d allocations: not sampled" % (st["events"], ex["total_allocations"]))
+    ok = False
+print("PASS: leak" if ok else "FAIL: leak")
+sys.exit(0 if ok else 1)
+PY
