@@ -10,6 +10,15 @@ here=$(cd "$(dirname "$0")" && pwd)
 ma="$top/memattach"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+# bad sizes: one line, exit 2, nothing run
+for bad in 0 2GiB 10XB -5KiB ""; do
+	"$ma" run --sample "$bad" -o "$tmp/bad.cap" -- "$top/tests/sample/sampled" leak > "$tmp/bad.out" 2> "$tmp/bad.err"
+	rc=$?
+	if [ $rc != 2 ] || [ "$(wc -l < "$tmp/bad.err")" != 1 ] || [ -s "$tmp/bad.out" ] || ! grep -q "^memattach: --sample" "$tmp/bad.err"; then
+		echo "FAIL: --sample '$bad': exit $rc, stderr: $(cat "$tmp/bad.err")"
+		exit 1
+	fi
+done
 export MEMATTACH_SAMPLE_SEED=1
 "$ma" run -q --sample 64KiB -o "$tmp/leak.cap" -- "$top/tests/sample/sampled" leak > "$tmp/truth.json" \
 	|| { echo "FAIL: memattach run exited $?"; exit 1; }
