@@ -25,10 +25,38 @@ export MEMATTACH_SAMPLE_SEED=1
 "$ma" report summary --leaks --json "$tmp/leak.cap" > "$tmp/summary.json" || { echo "FAIL: summary"; exit 1; }
 "$ma" report stats --json "$tmp/leak.cap" > "$tmp/stats.json" || { echo "FAIL: stats"; exit 1; }
 "$ma" report summary --leaks "$tmp/leak.cap" > "$tmp/summary.txt" || { echo "FAIL: summary text"; exit 1; }
+"$ma" report pprof --leaks "$tmp/leak.cap" -o "$tmp/p.pb.gz" || { echo "FAIL: pprof"; exit 1; }
 PYTHONPATH="$here" python3 - "$tmp" <<'PY'
-import json, sys
+import gzip, json, sys
 from theory import within, sd_bytes
 d = sys.argv[1]
+
+def varint(b, i):
+    v = s = 0
+    while True:
+        v |= (b[i] & 0x7f) << s
+        s += 7
+        i += 1
+        if b[i - 1] < 0x80:
+            return v, i
+
+def fields(b):
+    # top-level fields of a protobuf message: {number: [values]}
+    out, i = {}, 0
+    while i < len(b):
+        key, i = varint(b, i)
+        num, wt = key >> 3, key & 7
+        if wt == 0:
+            v, i = varint(b, i)
+        elif wt == 2:
+            n, i = varint(b, i)
+            v, i = b[i:i + n], i + n
+        elif wt == 1:
+            v, i = b[i:i + 8], i + 8
+        else:
+            v, i = b[i:i + 4], i + 4
+        out.setdefault(num, []).append(v)
+    return out
 truth = json.load(open(d + "/truth.json"))
 summ = json.load(open(d + "/summary.json"))
 st = json.load(open(d + "/stats.json"))
@@ -43,6 +71,9 @@ def check(what, got, want):
 check("sampled interval (stats)", (st["sampled"] or {}).get("interval"), S)
 check("sampled interval (summary)", (summ["sampled"] or {}).get("interval"), S)
 check("text reports say they are estimates", "~ Sampled: estimated from" in text, True)
+# pprof: the period is the interval (profile.proto: Profile.period = 12)
+prof = fields(gzip.open(d + "/p.pb.gz").read())
+check("pprof period", prof.get(12, [None])[0], S)
 # exact counts: every call, whatever was sampled
 ex = st["sampled"]["exact"]
 n = 65536
