@@ -35,12 +35,8 @@
 
 static _Atomic uint64_t *region;     /* 2 * MAX_SLOTS slots of address space */
 static _Atomic uint64_t *homes_region; /* their bitmaps: 2 * MAX_SLOTS bits */
-/* What every free reads, on one line. */
-static struct {
-	atomic_uint version;         /* odd while the set changes */
-	atomic_uint bits;            /* the table has 2^bits slots */
-	_Atomic(_Atomic uint64_t *) table, homes;
-} set __attribute__((aligned(64)));
+struct ma_sample_set ma_sample_set;
+#define set ma_sample_set
 #define version set.version
 #define table_bits set.bits
 #define table set.table
@@ -59,10 +55,7 @@ static void unlock(void)
 	atomic_flag_clear_explicit(&wlock, memory_order_release);
 }
 
-static inline size_t home(uint64_t a, unsigned bits)
-{
-	return (size_t)((a * 0x9e3779b97f4a7c15ull) >> (64 - bits));
-}
+#define home ma_sample_home
 
 static _Atomic uint64_t *table_at(unsigned bits)
 {

@@ -15,6 +15,7 @@
 
 #include "agent_internal.h"
 #include "memattach.pb-c.h"
+#include MA_AGENT_ARCH_H
 
 /* Out of line: the countdown reached zero (or the thread is new to this
  * session): redraw it, and record p when the set takes it. */
@@ -31,6 +32,40 @@ void ma_sample_release(void) MA_HIDDEN;
  * not held); whether a thread has counts not sent yet (under it). */
 void ma_sample_emit_counts(void (*emit)(const void *rec, void *ctx)) MA_HIDDEN;
 int ma_sample_unsent(const struct ma_thread *t) MA_HIDDEN;
+
+/* The set's header (sampler.c), on one line: what every free reads. */
+struct ma_sample_set {
+	atomic_uint version;         /* odd while the set changes */
+	atomic_uint bits;            /* the table has 2^bits slots */
+	_Atomic(_Atomic uint64_t *) table, homes;
+} __attribute__((aligned(64)));
+extern MA_HIDDEN struct ma_sample_set ma_sample_set;
+
+static inline size_t ma_sample_home(uint64_t a, unsigned bits)
+{
+	return (size_t)((a * 0x9e3779b97f4a7c15ull) >> (64 - bits));
+}
+
+/* Lock-free, inline: 0 when a is certainly not in the set (no entry has
+ * its home slot: the bitmap), as most frees find. */
+static inline int ma_sample_maybe(uint64_t a)
+{
+	struct ma_sample_set *s = &ma_sample_set;
+	for (;;) {
+		unsigned v = atomic_load_explicit(&s->version, memory_order_acquire);
+		if (!(v & 1)) {
+			_Atomic uint64_t *homes = atomic_load_explicit(&s->homes, memory_order_relaxed);
+			if (!homes)
+				return 0;
+			size_t h = ma_sample_home(a, atomic_load_explicit(&s->bits, memory_order_relaxed));
+			int maybe = (atomic_load_explicit(&homes[h >> 6], memory_order_relaxed) >> (h & 63)) & 1;
+			atomic_thread_fence(memory_order_acquire);
+			if (atomic_load_explicit(&s->version, memory_order_relaxed) == v)
+				return maybe;
+		}
+		MA_CPU_PAUSE();
+	}
+}
 
 static inline void ma_sample_count(_Atomic uint64_t *c, uint64_t by)
 {
@@ -64,7 +99,7 @@ static inline int ma_sample_free(void *p)
 	struct ma_thread *t = ma_thread_self();
 	if (t)
 		ma_sample_count(&t->smp.frees, 1);
-	return ma_sample_forget((uintptr_t)p);
+	return ma_sample_maybe((uintptr_t)p) && ma_sample_forget((uintptr_t)p);
 }
 
 #endif
