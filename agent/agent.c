@@ -163,6 +163,7 @@ void ma_agent_forget_in_child(void)
 	atomic_store(&ma_tracking, 0);
 	ma_writer_forget_in_child();
 	ma_py_threads_forget_in_child();
+	ma_sample_forget_in_child();
 	pthread_mutex_init(&session_lock, NULL);
 }
 

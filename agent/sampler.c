@@ -316,6 +316,9 @@ void ma_sample_session_start(void)
 		homes_region = (_Atomic uint64_t *)h;
 	}
 	change_begin();
+	/* empty, whatever an earlier session (or a parent, before fork) left */
+	madvise((void *)region, 2 * MAX_SLOTS * sizeof(uint64_t), MADV_DONTNEED);
+	madvise((void *)homes_region, 2 * MAX_SLOTS / 8, MADV_DONTNEED);
 	use_table(MIN_BITS);
 	used = 0;
 	change_end();
@@ -324,6 +327,16 @@ void ma_sample_session_start(void)
 	for (struct ma_thread *t = ma_threads_first(); t; t = t->next)
 		memset(&t->smp, 0, sizeof(t->smp));
 	ma_threads_unlock();
+}
+
+/* A fork child: another thread of the parent may have held the set's lock
+ * (or been mid-change) at the fork; the child's next session must not
+ * wait for it. */
+void ma_sample_forget_in_child(void)
+{
+	atomic_flag_clear(&wlock);
+	if (atomic_load(&version) & 1)
+		atomic_fetch_add(&version, 1);
 }
 
 void ma_sample_release(void)

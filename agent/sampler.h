@@ -28,6 +28,8 @@ void ma_sample_restore(uintptr_t p) MA_HIDDEN;
 void ma_sample_session_start(void) MA_HIDDEN;
 /* Session end: the set's memory back to the kernel. */
 void ma_sample_release(void) MA_HIDDEN;
+/* In a fork child: the set's lock and count as if no change were under way. */
+void ma_sample_forget_in_child(void) MA_HIDDEN;
 /* Writer: ThreadCounts for the threads whose counts moved (threads lock
  * not held); whether a thread has counts not sent yet (under it). */
 void ma_sample_emit_counts(void (*emit)(const void *rec, void *ctx)) MA_HIDDEN;
