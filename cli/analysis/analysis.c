@@ -193,6 +193,22 @@ static void *grow_array(void *p, size_t *cap, size_t need, size_t elem)
 		(arr) = g_;                                                      \
 	} while (0)
 
+/* Room for entry n of a table indexed by key (records repeat: the first
+ * one counts); returns from the caller when the key is known or memory
+ * runs out (p->oom). */
+#define ADD_KEYED(p, map, key, arr, cap, n)                                     \
+	do {                                                                     \
+		if (ma_u64map_get((map), (key)) != UINT32_MAX)                   \
+			return;                                                  \
+		void *g_ = grow_array((arr), &(cap), (n) + 1, sizeof *(arr));    \
+		if (g_)                                                          \
+			(arr) = g_;                                              \
+		if (!g_ || ma_u64map_put((map), (key), (uint32_t)(n)) < 0) {     \
+			(p)->oom = 1;                                            \
+			return;                                                  \
+		}                                                                \
+	} while (0)
+
 ma_analysis *ma_analysis_new(void)
 {
 	ma_analysis *a = calloc(1, sizeof *a);
@@ -807,16 +823,7 @@ static void on_pyframe(void *ctx, const Memattach__PythonFrame *f)
 {
 	ma_analysis *a = ctx;
 	struct ma_analysis_priv *p = a->priv;
-	if (ma_u64map_get(&p->pyf, f->id) != UINT32_MAX)
-		return;
-	void *g = grow_array(a->pyframes, &p->cap_pyf, a->npyframes + 1, sizeof *a->pyframes);
-	if (!g || ma_u64map_put(&p->pyf, f->id, (uint32_t)a->npyframes) < 0) {
-		if (g)
-			a->pyframes = g;
-		p->oom = 1;
-		return;
-	}
-	a->pyframes = g;
+	ADD_KEYED(p, &p->pyf, f->id, a->pyframes, p->cap_pyf, a->npyframes);
 	a->pyframes[a->npyframes++] = (ma_pyframe){ f->id, dup_or_null(f->function),
 						     dup_or_null(f->file), f->line };
 }
@@ -963,16 +970,7 @@ static void on_symbol(void *ctx, const Memattach__Symbol *s)
 {
 	ma_analysis *a = ctx;
 	struct ma_analysis_priv *p = a->priv;
-	if (ma_u64map_get(&p->syms, s->address) != UINT32_MAX)
-		return;
-	void *g = grow_array(a->symbols, &p->cap_syms, a->nsymbols + 1, sizeof *a->symbols);
-	if (!g || ma_u64map_put(&p->syms, s->address, (uint32_t)a->nsymbols) < 0) {
-		if (g)
-			a->symbols = g;
-		p->oom = 1;
-		return;
-	}
-	a->symbols = g;
+	ADD_KEYED(p, &p->syms, s->address, a->symbols, p->cap_syms, a->nsymbols);
 	ma_symbol *sym = &a->symbols[a->nsymbols++];
 	*sym = (ma_symbol){ s->address, dup_or_null(s->function),
 			    dup_or_null(s->file), dup_or_null(s->module),
