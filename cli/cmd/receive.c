@@ -147,8 +147,7 @@ int ma_receive_main(int argc, char **argv)
 	if (wait_agent(&s, pid, err, sizeof(err)) < 0) {
 		fprintf(stderr, "memattach: %s\n", err);
 		ma_live_free(&rv.live);
-		ma_session_finish(&s, "the agent never connected", err, sizeof(err));
-		unlink(out);
+		ma_session_abandon(&s);   /* whatever had the name stays */
 		return MA_EXIT_AGENT_FAILED;
 	}
 	ma_session_remove_dir(&s);
