@@ -18,18 +18,7 @@ ma_wait_for "$ma_tmp/out" '^ready ' 20 || { echo "FAIL: the target did not start
 
 "$MEMATTACH" --pid "$tpid" -o "$ma_tmp/t.cap" >/dev/null 2>"$ma_tmp/err" </dev/null &
 mpid=$!
-while ! grep -q 'tracking pid' "$ma_tmp/err" 2>/dev/null; do
-	if ! kill -0 "$mpid" 2>/dev/null; then
-		wait "$mpid"
-		rc=$?
-		ma_show "memattach stderr" "$ma_tmp/err"
-		kill -9 "$tpid" 2>/dev/null
-		[ "$rc" = 6 ] && { echo "SKIP: ptrace is not permitted here"; exit 77; }
-		echo "FAIL: memattach --pid exited $rc before tracking (the injection did not survive the timers)"
-		exit 1
-	fi
-	sleep 0.05
-done
+ma_wait_tracking || { echo "FAIL: the injection did not survive the timers"; exit 1; }
 echo "alloc $N" >&3
 ma_wait_for "$ma_tmp/out" "^done $N" 60 || { echo "FAIL: the target did not finish its allocations"; kill -9 "$tpid" "$mpid"; exit 1; }
 kill -INT "$mpid"
