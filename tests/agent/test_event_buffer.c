@@ -41,11 +41,17 @@ static uint64_t late, wrong, lo_seen, hi_seen;
 static uint64_t next_k[OWNERS];
 static atomic_int owners_done;
 
-/* stack_table.c is not linked: a thread record's unwinding cache is
- * cleared when it is recycled, and these threads have none. */
+/* stack_table.c and unwind_cache.c are not linked: a thread record's
+ * unwinding caches are cleared when it is recycled, and these threads
+ * have none. */
 void ma_stack_cache_clear(void *cache)
 {
 	(void)cache;
+}
+
+void ma_unwind_thread_reset(void *unwind)
+{
+	(void)unwind;
 }
 
 static void see(const struct ma_buf *b)
