@@ -224,7 +224,8 @@ void ma_record_reserved(uint64_t seq, uint32_t kind, uint64_t addr, uint64_t siz
 void ma_seq_abandon(uint64_t seq) MA_HIDDEN;
 /* Writer side. */
 struct ma_buf *ma_buffers_take_full(void) MA_HIDDEN;   /* FIFO list */
-/* Partial buffers; *min_pending = lowest reserved, unrecorded seq. */
+/* Every batch in hand, full and partial, each thread's in its order;
+ * *min_pending = lowest reserved, unrecorded seq. */
 struct ma_buf *ma_buffers_sweep(uint64_t *min_pending) MA_HIDDEN;
 void ma_buffers_release(struct ma_buf *list) MA_HIDDEN;
 /* Adds b into a (counts summed, first/last widened). */

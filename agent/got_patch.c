@@ -14,6 +14,7 @@
 #include <sys/auxv.h>
 #include <unistd.h>
 #include "agent_internal.h"
+#include "elf_dyn.h"
 #include MA_AGENT_ARCH_H
 
 struct patch {
@@ -74,12 +75,6 @@ static const struct ma_hook_def *find_hook(const char *name)
 		if (!strcmp(ma_hook_defs[i].name, name))
 			return &ma_hook_defs[i];
 	return NULL;
-}
-
-static uintptr_t dyn_ptr(uintptr_t base, ElfW(Addr) p)
-{
-	/* glibc relocates these in place; the vdso and some loaders do not. */
-	return p < base ? base + p : p;
 }
 
 static void store_slot(struct object *o, void **slot, void *value)
@@ -153,20 +148,10 @@ static int patch_object(struct dl_phdr_info *info, size_t size, void *data)
 		}
 
 	uintptr_t base = info->dlpi_addr;
-	const ElfW(Sym) *symtab = NULL;
-	const char *strtab = NULL;
-	const ElfW(Rela) *jmprel = NULL, *rela = NULL;
-	size_t jmprel_sz = 0, rela_sz = 0;
-	for (const ElfW(Dyn) *d = dyn; d->d_tag != DT_NULL; d++) {
-		switch (d->d_tag) {
-		case DT_SYMTAB: symtab = (const void *)dyn_ptr(base, d->d_un.d_ptr); break;
-		case DT_STRTAB: strtab = (const void *)dyn_ptr(base, d->d_un.d_ptr); break;
-		case DT_JMPREL: jmprel = (const void *)dyn_ptr(base, d->d_un.d_ptr); break;
-		case DT_PLTRELSZ: jmprel_sz = d->d_un.d_val; break;
-		case DT_RELA: rela = (const void *)dyn_ptr(base, d->d_un.d_ptr); break;
-		case DT_RELASZ: rela_sz = d->d_un.d_val; break;
-		}
-	}
+	struct ma_dyn_tables dt;
+	ma_dyn_read(base, dyn, &dt);
+	const ElfW(Sym) *symtab = dt.symtab;
+	const char *strtab = dt.strtab;
 	o = ma_scratch_alloc(&got_scratch, sizeof(*o));
 	if (!o || !symtab || !strtab)
 		return 0;
@@ -175,8 +160,8 @@ static int patch_object(struct dl_phdr_info *info, size_t size, void *data)
 	o->relro_lo = relro_lo;
 	o->relro_hi = relro_hi;
 	o->seen = 1;
-	size_t nj = jmprel ? jmprel_sz / sizeof(ElfW(Rela)) : 0;
-	size_t nr = rela ? rela_sz / sizeof(ElfW(Rela)) : 0;
+	const ElfW(Rela) *jmprel = dt.jmprel, *rela = dt.rela;
+	size_t nj = dt.njmprel, nr = dt.nrela;
 	unsigned want = scan_relocs(o, jmprel, nj, symtab, strtab, 0) +
 			scan_relocs(o, rela, nr, symtab, strtab, 0);
 	if (want) {

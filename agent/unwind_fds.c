@@ -30,6 +30,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 #include "agent_internal.h"
+#include "elf_dyn.h"
 #include MA_AGENT_ARCH_H
 
 /* Above fs.nr_open's largest value (INT_MAX rounded down to 64): never a
@@ -195,11 +196,6 @@ static void patch_relocs(uintptr_t base, const ElfW(Rela) *rel, size_t count,
 	}
 }
 
-static uintptr_t dyn_ptr(uintptr_t base, ElfW(Addr) p)
-{
-	return p < base ? base + p : p;
-}
-
 /* dl_iterate_phdr: the object that holds *data (an address in libunwind). */
 static int patch_libunwind(struct dl_phdr_info *info, size_t size, void *data)
 {
@@ -222,24 +218,12 @@ static int patch_libunwind(struct dl_phdr_info *info, size_t size, void *data)
 	if (!ours || !dyn)
 		return 0;
 	uintptr_t base = info->dlpi_addr;
-	const ElfW(Sym) *symtab = NULL;
-	const char *strtab = NULL;
-	const ElfW(Rela) *jmprel = NULL, *rela = NULL;
-	size_t jmprel_sz = 0, rela_sz = 0;
-	for (const ElfW(Dyn) *d = dyn; d->d_tag != DT_NULL; d++) {
-		switch (d->d_tag) {
-		case DT_SYMTAB: symtab = (const void *)dyn_ptr(base, d->d_un.d_ptr); break;
-		case DT_STRTAB: strtab = (const void *)dyn_ptr(base, d->d_un.d_ptr); break;
-		case DT_JMPREL: jmprel = (const void *)dyn_ptr(base, d->d_un.d_ptr); break;
-		case DT_PLTRELSZ: jmprel_sz = d->d_un.d_val; break;
-		case DT_RELA: rela = (const void *)dyn_ptr(base, d->d_un.d_ptr); break;
-		case DT_RELASZ: rela_sz = d->d_un.d_val; break;
-		}
-	}
-	if (!symtab || !strtab)
+	struct ma_dyn_tables dt;
+	ma_dyn_read(base, dyn, &dt);
+	if (!dt.symtab || !dt.strtab)
 		return 1;
-	patch_relocs(base, jmprel, jmprel_sz / sizeof(ElfW(Rela)), symtab, strtab, relro_lo, relro_hi);
-	patch_relocs(base, rela, rela_sz / sizeof(ElfW(Rela)), symtab, strtab, relro_lo, relro_hi);
+	patch_relocs(base, dt.jmprel, dt.njmprel, dt.symtab, dt.strtab, relro_lo, relro_hi);
+	patch_relocs(base, dt.rela, dt.nrela, dt.symtab, dt.strtab, relro_lo, relro_hi);
 	return 1;
 }
 

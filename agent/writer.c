@@ -246,23 +246,18 @@ static void emit_lost(void)
 	ma_threads_unlock();
 }
 
-static void emit_stacks_and_batches(struct ma_buf *full, struct ma_buf *partial)
+static void emit_stacks_and_batches(struct ma_buf *batches)
 {
 	/* Stacks go first: every event in these batches was recorded after
 	 * its stack was published, and every stack after its Python frames. */
 	ma_py_emit(0, emit);
 	for (struct ma_stack *s = ma_stacks_take_new(); s; s = s->next_new)
 		emit_stack(s);
-	for (struct ma_buf *b = full; b; b = b->next) {
+	for (struct ma_buf *b = batches; b; b = b->next) {
 		emit_batch(b);
 		ma_clock_tick();
 	}
-	for (struct ma_buf *b = partial; b; b = b->next) {
-		emit_batch(b);
-		ma_clock_tick();
-	}
-	ma_buffers_release(full);
-	ma_buffers_release(partial);
+	ma_buffers_release(batches);
 }
 
 /* One period: everything recorded so far, then a watermark; the Tick
@@ -270,8 +265,7 @@ static void emit_stacks_and_batches(struct ma_buf *full, struct ma_buf *partial)
 static uint64_t cycle(unsigned tick_no, int rescan_names, uint64_t sync_id)
 {
 	uint64_t w = atomic_load(&ma_seq), pending;
-	struct ma_buf *partial = ma_buffers_sweep(&pending);
-	struct ma_buf *full = ma_buffers_take_full();
+	struct ma_buf *batches = ma_buffers_sweep(&pending);
 	if (pending < w)
 		w = pending;
 	if (ma_modules_dirty())
@@ -283,7 +277,7 @@ static uint64_t cycle(unsigned tick_no, int rescan_names, uint64_t sync_id)
 	 * asked for when a thread is new and once per rescan period. */
 	if (atomic_load(&ma_tracking))
 		ma_py_threads_refresh(fresh || periodic);
-	emit_stacks_and_batches(full, partial);
+	emit_stacks_and_batches(batches);
 	emit_lost();
 	ma_sample_emit_counts(emit);
 	Memattach__Record rec = MEMATTACH__RECORD__INIT;
@@ -473,7 +467,7 @@ static void *writer_main(void *arg)
 			continue;
 		struct ma_buf *full = ma_buffers_take_full();
 		if (full) {
-			emit_stacks_and_batches(full, NULL);
+			emit_stacks_and_batches(full);
 			flush_out();
 		}
 		serve_sync(&tick_no);

@@ -16,6 +16,14 @@
 #define MA_MAX_BUILD_ID 64u              /* bytes of a build id (GNU: 20) */
 #define MA_MAX_INLINED 256u              /* inlined frames of a Symbol */
 
+/* Across the records of one stream or capture: distinct things a reader
+ * keeps (the agent's stack table has 4M slots; a process rarely maps more
+ * than a few thousand objects).  Past one the reader stops with an error. */
+#define MA_MAX_STACKS (1u << 22)         /* distinct stack ids */
+#define MA_MAX_FRAMES_TOTAL (1u << 26)   /* frames of all stacks */
+#define MA_MAX_THREADS (1u << 20)        /* distinct thread ids */
+#define MA_MAX_MODULES (1u << 14)        /* distinct modules */
+
 /* 0 when every field of r is within the bounds; -1 with what is wrong in
  * why ("a Stack of 5000 frames (limit 4096)"). */
 int ma_record_check(const Memattach__Record *r, char *why, size_t len);

@@ -8,6 +8,7 @@
 
 #include "cli/analysis/analysis.h"
 #include "cli/analysis/sample_weight.h"
+#include "record_limits.h"
 #include "cli/capture/capture_file.h"
 #include "record_io.h"
 #include "cli/util/u64map.h"
@@ -151,6 +152,8 @@ struct ma_analysis_priv {
 	size_t cap_samples;
 	size_t cap_modules;
 	int oom;
+	const char *over;        /* what went past its cross-record limit */
+	uint32_t over_limit;
 	/* filter */
 	ma_filter filter;
 	char *thread_name;
@@ -193,6 +196,36 @@ static void *grow_array(void *p, size_t *cap, size_t need, size_t elem)
 			return 0;                                                \
 		}                                                                \
 		(arr) = g_;                                                      \
+	} while (0)
+
+/* A count past its cross-record limit (record_limits.h): nonzero, and the
+ * analysis ends with an error (a hostile stream must not make it grow
+ * without bound). */
+static int over_limit(struct ma_analysis_priv *p, size_t n, uint32_t limit, const char *what)
+{
+	if (n < limit)
+		return 0;
+	if (!p->over) {
+		p->over = what;
+		p->over_limit = limit;
+	}
+	return 1;
+}
+
+/* Room for entry n of a table indexed by key (records repeat: the first
+ * one counts); returns from the caller when the key is known or memory
+ * runs out (p->oom). */
+#define ADD_KEYED(p, map, key, arr, cap, n)                                     \
+	do {                                                                     \
+		if (ma_u64map_get((map), (key)) != UINT32_MAX)                   \
+			return;                                                  \
+		void *g_ = grow_array((arr), &(cap), (n) + 1, sizeof *(arr));    \
+		if (g_)                                                          \
+			(arr) = g_;                                              \
+		if (!g_ || ma_u64map_put((map), (key), (uint32_t)(n)) < 0) {     \
+			(p)->oom = 1;                                            \
+			return;                                                  \
+		}                                                                \
 	} while (0)
 
 ma_analysis *ma_analysis_new(void)
@@ -285,6 +318,8 @@ static uint32_t stack_lookup(const ma_analysis *a, uint32_t id)
 static uint32_t new_entry(ma_analysis *a, uint32_t id, uint32_t tid)
 {
 	struct ma_analysis_priv *p = a->priv;
+	if (over_limit(p, a->nstacks, MA_MAX_STACKS, "distinct stacks"))
+		return UINT32_MAX;
 	void *s = grow_array(a->stacks, &p->cap_stacks, a->nstacks + 1, sizeof *a->stacks);
 	if (!s)
 		return UINT32_MAX;
@@ -398,6 +433,8 @@ static ma_thread_stats *thread_of(ma_analysis *a, uint32_t tid)
 		return &a->threads[p->last_tid_idx];
 	uint32_t idx = ma_u64map_get(&p->tids, tid);
 	if (idx == UINT32_MAX) {
+		if (over_limit(p, a->nthreads, MA_MAX_THREADS, "distinct threads"))
+			return NULL;
 		GROW(a, a->threads, p->cap_threads, a->nthreads + 1);
 		idx = (uint32_t)a->nthreads;
 		if (ma_u64map_put(&p->tids, tid, idx) < 0) {
@@ -813,7 +850,8 @@ static void on_stack(void *ctx, const Memattach__Stack *s)
 	ma_analysis *a = ctx;
 	struct ma_analysis_priv *p = a->priv;
 	uint32_t idx = stack_index(a, s->id);
-	if (idx == UINT32_MAX || a->stacks[idx].nframes || !s->n_frames)
+	if (idx == UINT32_MAX || a->stacks[idx].nframes || !s->n_frames ||
+	    over_limit(p, p->nframes + s->n_frames, MA_MAX_FRAMES_TOTAL + 1, "stack frames in all"))
 		return;
 	void *g = grow_array(p->frame_pool, &p->cap_frames, p->nframes + s->n_frames, sizeof *p->frame_pool);
 	if (!g) {
@@ -831,16 +869,7 @@ static void on_pyframe(void *ctx, const Memattach__PythonFrame *f)
 {
 	ma_analysis *a = ctx;
 	struct ma_analysis_priv *p = a->priv;
-	if (ma_u64map_get(&p->pyf, f->id) != UINT32_MAX)
-		return;
-	void *g = grow_array(a->pyframes, &p->cap_pyf, a->npyframes + 1, sizeof *a->pyframes);
-	if (!g || ma_u64map_put(&p->pyf, f->id, (uint32_t)a->npyframes) < 0) {
-		if (g)
-			a->pyframes = g;
-		p->oom = 1;
-		return;
-	}
-	a->pyframes = g;
+	ADD_KEYED(p, &p->pyf, f->id, a->pyframes, p->cap_pyf, a->npyframes);
 	a->pyframes[a->npyframes++] = (ma_pyframe){ f->id, dup_or_null(f->function),
 						     dup_or_null(f->file), f->line };
 }
@@ -1009,16 +1038,7 @@ static void on_symbol(void *ctx, const Memattach__Symbol *s)
 {
 	ma_analysis *a = ctx;
 	struct ma_analysis_priv *p = a->priv;
-	if (ma_u64map_get(&p->syms, s->address) != UINT32_MAX)
-		return;
-	void *g = grow_array(a->symbols, &p->cap_syms, a->nsymbols + 1, sizeof *a->symbols);
-	if (!g || ma_u64map_put(&p->syms, s->address, (uint32_t)a->nsymbols) < 0) {
-		if (g)
-			a->symbols = g;
-		p->oom = 1;
-		return;
-	}
-	a->symbols = g;
+	ADD_KEYED(p, &p->syms, s->address, a->symbols, p->cap_syms, a->nsymbols);
 	ma_symbol *sym = &a->symbols[a->nsymbols++];
 	*sym = (ma_symbol){ s->address, dup_or_null(s->function),
 			    dup_or_null(s->file), dup_or_null(s->module),
@@ -1042,6 +1062,8 @@ static void on_module(void *ctx, const Memattach__Module *m)
 		if (a->modules[i].load_address == m->load_address && a->modules[i].path && m->path &&
 		    !strcmp(a->modules[i].path, m->path))
 			return;
+	if (over_limit(p, a->nmodules, MA_MAX_MODULES, "distinct modules"))
+		return;
 	void *g = grow_array(a->modules, &p->cap_modules, a->nmodules + 1, sizeof *a->modules);
 	if (!g) {
 		p->oom = 1;
@@ -1241,11 +1263,23 @@ int ma_analysis_run(ma_analysis *a, const char *path, char *err, size_t errlen)
 	a->priv->reader = NULL;
 	ma_capture_reader_close(r);
 	ma_analysis_finish(a);
-	if (rc == 0 && a->priv->oom) {
+	if (rc == 0 && ma_analysis_limit_error(a, err, errlen)) {
+		rc = MA_ERR_BAD_INPUT;
+	} else if (rc == 0 && a->priv->oom) {
 		snprintf(err, errlen, "out of memory analysing %s", path);
 		rc = MA_ERR_NOMEM;
 	}
 	return rc;
+}
+
+const char *ma_analysis_limit_error(const ma_analysis *a, char *err, size_t errlen)
+{
+	const struct ma_analysis_priv *p = a->priv;
+	if (!p->over)
+		return NULL;
+	snprintf(err, errlen, "the capture holds more than %u %s, more than memattach's agent ever sends: "
+		 "the file is damaged or forged; use a capture memattach wrote", p->over_limit, p->over);
+	return err;
 }
 
 const ma_symbol *ma_analysis_symbol(const ma_analysis *a, uint64_t address)

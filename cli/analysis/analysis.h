@@ -258,6 +258,9 @@ void ma_analysis_finish(ma_analysis *a);
 /* Opens, replays and finishes.  0 on success, -1 with a message in err
  * (the analysis then holds what was read before the error). */
 int ma_analysis_run(ma_analysis *a, const char *path, char *err, size_t errlen);
+/* A stream past a cross-record limit (record_limits.h: distinct stacks,
+ * frames, threads, modules): the message in err, else NULL. */
+const char *ma_analysis_limit_error(const ma_analysis *a, char *err, size_t errlen);
 
 /* Applies one event (exposed for tests and for other replay drivers). */
 void ma_analysis_event(ma_analysis *a, const ma_event *e);

@@ -29,7 +29,8 @@ Memattach__Record *ma_live_push(struct ma_live *l, const uint8_t *rec, size_t le
 	char err[256];
 	Memattach__Record *r = memattach__record__unpack(NULL, len, rec);
 	if (r && (ma_record_check(r, err, sizeof(err)) < 0 ||
-		  ma_replayer_push(l->rp, r, err, sizeof(err)) < 0))
+		  ma_replayer_push(l->rp, r, err, sizeof(err)) < 0 ||
+		  ma_analysis_limit_error(l->a, err, sizeof(err))))
 		l->failed = 1;
 	return r;
 }

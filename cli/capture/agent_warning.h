@@ -7,7 +7,7 @@
 #include <stdio.h>
 
 /* At most the first 512 bytes of text into buf (NUL-terminated), with
- * control characters and bytes outside ASCII shown as \xNN. */
+ * what a terminal could act on written out (ma_visible). */
 const char *ma_agent_warning_text(const char *text, char *buf, size_t len);
 /* "memattach: warning: TEXT" on f, one line. */
 void ma_print_agent_warning(FILE *f, const char *text);

@@ -153,6 +153,20 @@ const struct ma_cli_cmd ma_cli_symbolize = {
 	symbolize_opts, 0,
 };
 
+/* Hidden: started by the Python package, not in --help or the man page. */
+static const struct ma_cli_opt receive_opts[] = {
+	{ "output", 'o', MA_KEY_OUTPUT, "FILE", "write the capture to FILE" },
+	{ "pid", 0, MA_KEY_PID, "PID", "the process whose agent connects" },
+	{ NULL, 0, 0, NULL, NULL },
+};
+
+const struct ma_cli_cmd ma_cli_receive = {
+	"receive",
+	"receive -o FILE --pid PID",
+	"The CLI's end of an in-process session (the Python package starts it).",
+	receive_opts, 0,
+};
+
 static const struct ma_cli_cmd *const commands[] = {
 	&ma_cli_attach, &ma_cli_run, &ma_cli_report, &ma_cli_symbolize
 };
@@ -161,7 +175,8 @@ static const struct ma_cli_cmd *const commands[] = {
 const char *ma_cli_prefix(const struct ma_cli_cmd *c)
 {
 	return c == &ma_cli_attach ? "memattach" : c == &ma_cli_run ? "memattach run"
-	     : c == &ma_cli_report ? "memattach report" : "memattach symbolize";
+	     : c == &ma_cli_report ? "memattach report" : c == &ma_cli_receive ? "memattach receive"
+	     : "memattach symbolize";
 }
 
 /* getopt_long's '?': an unknown option, or an abbreviation of several. */

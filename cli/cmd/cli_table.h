@@ -43,6 +43,7 @@ struct ma_cli_cmd {
 };
 
 extern const struct ma_cli_cmd ma_cli_attach, ma_cli_run, ma_cli_report, ma_cli_symbolize;
+extern const struct ma_cli_cmd ma_cli_receive;   /* hidden: the Python package's */
 
 /* getopt_long over the command's options (optind must be set by the
  * caller).  Returns getopt_long's value; '?' after its message. */

@@ -10,7 +10,6 @@
  *   final {json}         the totals at the end of the stream
  * The capture is written and symbolized exactly as `run` does. */
 #include <errno.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +19,7 @@
 #include "cli/util/json_writer.h"
 #include "cli/capture/session.h"
 #include "cli/analysis/live_heap.h"
+#include "cli/cmd/cli_table.h"
 #include "cli/cmd/commands.h"
 
 struct receiver {
@@ -93,24 +93,19 @@ static int pump_to_end(struct ma_session *s, const char **note)
 
 int ma_receive_main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"output", required_argument, NULL, 'o'},
-		{"pid", required_argument, NULL, 'p'},
-		{NULL, 0, NULL, 0},
-	};
 	const char *out = NULL;
 	pid_t pid = 0;
 	int c;
 	char err[512], agent[4096];
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
-		if (c == 'o')
+	while ((c = ma_cli_getopt(&ma_cli_receive, argc, argv)) != -1) {
+		if (c == MA_KEY_OUTPUT)
 			out = optarg;
-		else if (c == 'p')
+		else if (c == MA_KEY_PID)
 			pid = (pid_t)atoi(optarg);
 		else
-			return MA_EXIT_USAGE;
+			return MA_EXIT_USAGE;   /* said by ma_cli_getopt */
 	}
 	if (!out || pid <= 0) {
 		fprintf(stderr, "memattach receive: -o FILE and --pid PID are required (it is started by the Python package)\n");
@@ -147,8 +142,7 @@ int ma_receive_main(int argc, char **argv)
 	if (wait_agent(&s, pid, err, sizeof(err)) < 0) {
 		fprintf(stderr, "memattach: %s\n", err);
 		ma_live_free(&rv.live);
-		ma_session_finish(&s, "the agent never connected", err, sizeof(err));
-		unlink(out);
+		ma_session_abandon(&s);   /* whatever had the name stays */
 		return MA_EXIT_AGENT_FAILED;
 	}
 	ma_session_remove_dir(&s);

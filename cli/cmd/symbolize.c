@@ -1,8 +1,8 @@
 /* symbolize.c — `memattach symbolize CAPTURE [-o OUT]`: adds the symbols a
  * capture lacks (its writer was killed, the disk filled up) from the module
  * files of this machine, build ids checked.  The new capture is written
- * beside the target name and renamed into place: CAPTURE is replaced only
- * when the whole copy succeeded. */
+ * beside the target name and renamed into place (the capture writer's
+ * outfile): CAPTURE is replaced only when the whole copy succeeded. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,24 +13,6 @@
 #include "cli/cmd/commands.h"
 #include "cli/symbols/resymbolize.h"
 #include "cli/util/exit_codes.h"
-
-/* A new name in dest's directory for the copy: dest.symbolize-XXXXXX
- * (created empty by mkstemp, so nobody else holds the name). */
-static char *temp_beside(const char *dest)
-{
-	size_t n = strlen(dest) + 32;
-	char *t = malloc(n);
-	if (!t)
-		return NULL;
-	snprintf(t, n, "%s.symbolize-XXXXXX", dest);
-	int fd = mkstemp(t);
-	if (fd < 0) {
-		free(t);
-		return NULL;
-	}
-	close(fd);
-	return t;
-}
 
 int ma_symbolize_main(int argc, char **argv)
 {
@@ -49,23 +31,12 @@ int ma_symbolize_main(int argc, char **argv)
 		return ma_cli_usage(stderr, &ma_cli_symbolize), MA_EXIT_USAGE;
 	const char *in = argv[optind];
 	const char *dest = out ? out : in;
-	char *tmp = temp_beside(dest);
-	if (!tmp) {
-		fprintf(stderr, "memattach: cannot create a file beside %s: %s; choose a writable -o\n",
-			dest, strerror(errno));
-		return MA_EXIT_OUTPUT;
-	}
 	char err[600];
-	long n = ma_resymbolize(in, tmp, 1, err, sizeof err);
-	if (n < 0 || rename(tmp, dest) < 0) {
-		if (n >= 0)
-			snprintf(err, sizeof err, "cannot rename %s to %s: %s", tmp, dest, strerror(errno));
+	long n = ma_resymbolize(in, dest, 1, err, sizeof err);
+	if (n < 0) {
 		fprintf(stderr, "memattach: %s\n", err);
-		unlink(tmp);
-		free(tmp);
 		return n == MA_RESYM_BAD_INPUT ? MA_EXIT_BAD_CAPTURE : MA_EXIT_OUTPUT;
 	}
 	fprintf(stderr, "memattach: %ld symbol%s added, written to %s\n", n, n == 1 ? "" : "s", dest);
-	free(tmp);
 	return MA_EXIT_OK;
 }

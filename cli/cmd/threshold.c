@@ -188,6 +188,48 @@ static int write_record(ma_capture_writer *w, Memattach__Record *rec)
 	return ma_capture_writer_write_record(w, rec);
 }
 
+/* The snapshot's end: the Tick at the crossing, the agent's and the
+ * capture's trailers, the symbols between them.  Nonzero on a write error. */
+static int write_snapshot_end(struct follow *f, ma_capture_writer *w, uint64_t next_seq)
+{
+	int bad;
+	Memattach__Record rec = MEMATTACH__RECORD__INIT;
+	Memattach__Tick t = MEMATTACH__TICK__INIT;
+	t.watermark = next_seq;
+	t.time_ns = f->cross_time_ns;
+	t.rss_bytes = f->cross_rss;
+	rec.r_case = MEMATTACH__RECORD__R_TICK;
+	rec.tick = &t;
+	bad = write_record(w, &rec) < 0;
+	Memattach__AgentTrailer at = MEMATTACH__AGENT_TRAILER__INIT;
+	at.reason = MEMATTACH__STOP_REASON__STOP_REQUESTED;
+	at.watermark = next_seq;
+	at.time_ns = f->cross_time_ns;
+	rec.r_case = MEMATTACH__RECORD__R_AGENT_TRAILER;
+	rec.agent_trailer = &at;
+	bad = bad || write_record(w, &rec) < 0;
+	/* Symbols while the process and its files are still there. */
+	char root[64], serr[512], data[64];
+	ma_proc_root(f->o->pid, "", root, sizeof(root));
+	ma_capture_writer_data_path(w, data, sizeof(data));
+	if (!bad && (ma_capture_writer_flush(w) < 0 ||
+		     ma_symbolize_capture(data, w, root, serr, sizeof(serr)) < 0))
+		fprintf(stderr, "memattach: warning: the snapshot has no symbols: %s\n", serr);
+	char note[256];
+	snprintf(note, sizeof(note),
+		 "snapshot of the live set when %s reached %llu bytes (threshold %s) at %.3f s",
+		 f->o->on_heap ? "the tracked heap" : "RSS",
+		 (unsigned long long)f->cross_value, f->o->size_text,
+		 (double)f->cross_time_ns / 1e9);
+	Memattach__CaptureTrailer ct = MEMATTACH__CAPTURE_TRAILER__INIT;
+	ct.complete = 1;
+	ct.note = note;
+	rec.r_case = MEMATTACH__RECORD__R_CAPTURE_TRAILER;
+	rec.capture_trailer = &ct;
+	bad = bad || write_record(w, &rec) < 0;
+	return bad;
+}
+
 static int write_snapshot(struct follow *f, const char *path, char *err, size_t errlen)
 {
 	ma_capture_writer *w = ma_capture_writer_open(path, err, errlen);
@@ -216,42 +258,8 @@ static int write_snapshot(struct follow *f, const char *path, char *err, size_t 
 		snap_flush(s);
 		bad = s->err;
 	}
-	if (!bad) {
-		Memattach__Record rec = MEMATTACH__RECORD__INIT;
-		Memattach__Tick t = MEMATTACH__TICK__INIT;
-		t.watermark = s->next_seq;
-		t.time_ns = f->cross_time_ns;
-		t.rss_bytes = f->cross_rss;
-		rec.r_case = MEMATTACH__RECORD__R_TICK;
-		rec.tick = &t;
-		bad = write_record(w, &rec) < 0;
-		Memattach__AgentTrailer at = MEMATTACH__AGENT_TRAILER__INIT;
-		at.reason = MEMATTACH__STOP_REASON__STOP_REQUESTED;
-		at.watermark = s->next_seq;
-		at.time_ns = f->cross_time_ns;
-		rec.r_case = MEMATTACH__RECORD__R_AGENT_TRAILER;
-		rec.agent_trailer = &at;
-		bad = bad || write_record(w, &rec) < 0;
-		/* Symbols while the process and its files are still there. */
-		char root[64], serr[512], data[64];
-		ma_proc_root(f->o->pid, "", root, sizeof(root));
-		ma_capture_writer_data_path(w, data, sizeof(data));
-		if (!bad && (ma_capture_writer_flush(w) < 0 ||
-			     ma_symbolize_capture(data, w, root, serr, sizeof(serr)) < 0))
-			fprintf(stderr, "memattach: warning: the snapshot has no symbols: %s\n", serr);
-		char note[256];
-		snprintf(note, sizeof(note),
-			 "snapshot of the live set when %s reached %llu bytes (threshold %s) at %.3f s",
-			 f->o->on_heap ? "the tracked heap" : "RSS",
-			 (unsigned long long)f->cross_value, f->o->size_text,
-			 (double)f->cross_time_ns / 1e9);
-		Memattach__CaptureTrailer ct = MEMATTACH__CAPTURE_TRAILER__INIT;
-		ct.complete = 1;
-		ct.note = note;
-		rec.r_case = MEMATTACH__RECORD__R_CAPTURE_TRAILER;
-		rec.capture_trailer = &ct;
-		bad = bad || write_record(w, &rec) < 0;
-	}
+	if (!bad)
+		bad = write_snapshot_end(f, w, s->next_seq);
 	free(s);
 	if (bad) {
 		/* no half snapshot: what had the name stays */

@@ -68,7 +68,9 @@ long ma_resymbolize(const char *in, const char *out, int add_trailer, char *err,
 	}
 	if (trailer)
 		ma_capture_record_free(trailer);
-	if (ma_capture_writer_close(w) < 0 && n >= 0) {
+	if (n < 0)
+		ma_capture_writer_abandon(w);   /* out keeps what it had */
+	else if (ma_capture_writer_close(w) < 0) {
 		snprintf(err, errlen, "cannot write %s", out);
 		n = MA_RESYM_BAD_OUTPUT;
 	}

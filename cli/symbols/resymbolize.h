@@ -5,7 +5,8 @@
 
 #include <stddef.h>
 
-/* Copies the capture in to out (created; out must not exist) with Symbol
+/* Copies the capture in to out (written beside it and renamed over it at
+ * the end; on failure out keeps what it had, in may be out) with Symbol
  * records added for every native address that has none, from the module
  * files of this machine (build ids checked: a different build gives no
  * name, never a wrong one).  The copy ends with the original's

@@ -70,6 +70,28 @@ check_run() {
 	"$PYTHON" "$ma_here/compare.py" "$ma_tmp/out" "$ma_tmp/report.json"
 }
 
+# ma_wait_tracking — waits for memattach ($mpid, stderr in $ma_tmp/err) to
+# say "tracking pid", its word that the hooks are in place.  Returns 1 (the
+# target $tpid killed) when it exited before; exit 77 when ptrace is not
+# permitted (exit 6).
+ma_wait_tracking() {
+	while ! grep -q 'tracking pid' "$ma_tmp/err" 2>/dev/null; do
+		if ! kill -0 "$mpid" 2>/dev/null; then
+			wait "$mpid"
+			rc=$?
+			ma_show "memattach stderr" "$ma_tmp/err"
+			kill -9 "$tpid" 2>/dev/null
+			if [ "$rc" = 6 ]; then
+				echo "SKIP: ptrace is not permitted here (memattach exit 6)"
+				exit 77
+			fi
+			echo "FAIL: memattach --pid exited $rc before tracking"
+			return 1
+		fi
+		sleep 0.05
+	done
+}
+
 # ma_wait_for FILE PATTERN SECONDS — waits until FILE has a line matching
 # PATTERN; returns 1 on timeout.
 ma_wait_for() {
@@ -99,22 +121,7 @@ check_attach() {
 	fi
 	"$MEMATTACH" --pid "$tpid" -o "$cap" >"$ma_tmp/mout" 2>"$ma_tmp/err" </dev/null &
 	mpid=$!
-	# "tracking pid" is memattach's word that the hooks are in place.
-	while ! grep -q 'tracking pid' "$ma_tmp/err" 2>/dev/null; do
-		if ! kill -0 "$mpid" 2>/dev/null; then
-			wait "$mpid"
-			rc=$?
-			ma_show "memattach stderr" "$ma_tmp/err"
-			kill -9 "$tpid" 2>/dev/null
-			if [ "$rc" = 6 ]; then
-				echo "SKIP: ptrace is not permitted here (memattach exit 6)"
-				exit 77
-			fi
-			echo "FAIL: memattach --pid exited $rc before tracking"
-			return 1
-		fi
-		sleep 0.05
-	done
+	ma_wait_tracking || return 1
 	kill -USR1 "$tpid"
 	if ! ma_wait_for "$ma_tmp/out" '^{"total_allocations"' 120; then
 		echo "FAIL: the target's workload did not finish under memattach"

@@ -13,17 +13,12 @@ export PYTHONPATH=$pa_here/../../python${PYTHONPATH:+:$PYTHONPATH}
 pa_tmp=$(mktemp -d "${TMPDIR:-/tmp}/ma-pyapi.XXXXXX")
 trap 'rm -rf "$pa_tmp"' EXIT
 
+. "$pa_here/../python/pythons.sh"
+
 # The pyenv builds of 3.8-3.13, then /usr/bin/python3 (MA_PYTHONS overrides).
 pa_pythons() {
-	if [ -n "${MA_PYTHONS:-}" ]; then
-		echo "$MA_PYTHONS"
-		return
-	fi
-	for v in 3.8 3.9 3.10 3.11 3.12 3.13; do
-		for d in /root/.pyenv/versions/$v.*; do
-			[ -x "$d/bin/python3" ] && echo "$d/bin/python3"
-		done
-	done
+	pyenv_pythons
+	[ -z "${MA_PYTHONS:-}" ] || return 0
 	/usr/bin/python3 -c 'import sys; sys.exit(not (3, 8) <= sys.version_info[:2] <= (3, 13))' \
 		2>/dev/null && echo /usr/bin/python3
 }

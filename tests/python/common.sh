@@ -15,18 +15,7 @@ done
 py_tmp=$(mktemp -d "${TMPDIR:-/tmp}/ma-pytest.XXXXXX")
 trap 'rm -rf "$py_tmp"' EXIT
 
-# The pyenv builds of 3.8-3.13 present (MA_PYTHONS overrides).
-pyenv_pythons() {
-	if [ -n "${MA_PYTHONS:-}" ]; then
-		echo "$MA_PYTHONS"
-		return
-	fi
-	for v in 3.8 3.9 3.10 3.11 3.12 3.13; do
-		for d in /root/.pyenv/versions/$v.*; do
-			[ -x "$d/bin/python3" ] && echo "$d/bin/python3"
-		done
-	done
-}
+. "$py_here/pythons.sh"
 
 py_show() {
 	if [ -s "$2" ]; then

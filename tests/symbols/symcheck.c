@@ -79,24 +79,17 @@ static int resymbolize(const char *in, const char *out, const char *root)
 {
 	char data[64];   /* the capture being written, read back through its fd */
 	char err[512];
-	ma_capture_reader *r = ma_capture_reader_open(in, err, sizeof err);
-	if (!r) {
-		fprintf(stderr, "symcheck: %s\n", err);
-		return 2;
-	}
+	int drop[64] = { 0 };
+	drop[MEMATTACH__RECORD__R_SYMBOL] = drop[MEMATTACH__RECORD__R_CAPTURE_TRAILER] = 1;
 	ma_capture_writer *w = ma_capture_writer_open(out, err, sizeof err);
 	if (!w) {
 		fprintf(stderr, "symcheck: %s\n", err);
 		return 2;
 	}
-	Memattach__Record *rec;
-	while (ma_capture_reader_next(r, &rec) > 0) {
-		if (rec->r_case != MEMATTACH__RECORD__R_SYMBOL &&
-		    rec->r_case != MEMATTACH__RECORD__R_CAPTURE_TRAILER)
-			ma_capture_writer_write_record(w, rec);
-		ma_capture_record_free(rec);
+	if (copy_without(in, w, drop) < 0) {
+		ma_capture_writer_abandon(w);
+		return 2;
 	}
-	ma_capture_reader_close(r);
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	int n = -1;

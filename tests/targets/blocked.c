@@ -4,7 +4,8 @@
  *
  * usage: blocked read|sleep|epoll|cond
  *   read   read(0) once (stdin is a pipe the test writes to)
- *   sleep  nanosleep(3 s) once
+ *   sleep  nanosleep(3 s) once, then read stdin to its end (the call may end
+ *          before memattach does on a loaded machine: the process stays)
  *   epoll  epoll_wait(stdin, timeout -1) once, then read what is there
  *   cond   pthread_cond_wait until a helper thread has read stdin
  * Prints "blocking <pid>" just before the call and one line after it:
@@ -124,5 +125,11 @@ int main(int argc, char **argv)
 	say(line);
 	if (!strcmp(mode, "cond"))
 		pthread_join(th, NULL);
+	if (!strcmp(mode, "sleep")) {   /* alive until the test closes stdin */
+		ssize_t k;
+		do
+			k = read(0, data, sizeof(data));
+		while (k > 0 || (k < 0 && errno == EINTR));
+	}
 	return 0;
 }

@@ -5,12 +5,14 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <cmocka.h>
 
 #include "cli/analysis/analysis.h"
+#include "record_limits.h"
 #include "record_io.h"
 #include "synth.h"
 
@@ -492,6 +494,42 @@ static void test_many_blocks(void **state)
 	ma_analysis_free(a);
 }
 
+/* A stream of ever new modules and threads (a hostile target): the
+ * analysis keeps at most MA_MAX_MODULES / MA_MAX_THREADS and says so. */
+static void test_cross_record_limits(void **state)
+{
+	(void)state;
+	char err[256], path[64];
+	ma_analysis *a = ma_analysis_new();
+	Memattach__Module m = MEMATTACH__MODULE__INIT;
+	m.path = path;
+	for (uint32_t i = 0; i < MA_MAX_MODULES; i++) {
+		snprintf(path, sizeof path, "/lib/m%u.so", i);
+		m.load_address = 0x10000000ull + 0x1000ull * i;
+		ma_analysis_ops.module(a, &m);
+	}
+	assert_null(ma_analysis_limit_error(a, err, sizeof err));
+	assert_int_equal(a->nmodules, MA_MAX_MODULES);
+	m.load_address = 1;
+	ma_analysis_ops.module(a, &m);
+	assert_int_equal(a->nmodules, MA_MAX_MODULES);
+	assert_non_null(ma_analysis_limit_error(a, err, sizeof err));
+	assert_non_null(strstr(err, "more than 16384 distinct modules"));
+	ma_analysis_free(a);
+
+	a = ma_analysis_new();
+	Memattach__ThreadInfo t = MEMATTACH__THREAD_INFO__INIT;
+	t.name = (char *)"w";
+	for (uint32_t i = 1; i <= MA_MAX_THREADS + 5; i++) {
+		t.tid = i;
+		ma_analysis_ops.thread(a, &t);
+	}
+	assert_int_equal(a->nthreads, MA_MAX_THREADS);
+	assert_non_null(ma_analysis_limit_error(a, err, sizeof err));
+	assert_non_null(strstr(err, "distinct threads"));
+	ma_analysis_free(a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -503,6 +541,7 @@ int main(void)
 		cmocka_unit_test(test_random_vs_model),
 		cmocka_unit_test(test_many_blocks),
 		cmocka_unit_test(test_events_lost),
+		cmocka_unit_test(test_cross_record_limits),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

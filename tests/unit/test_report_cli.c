@@ -17,52 +17,24 @@
 
 #include "cli/util/exit_codes.h"
 #include "cli/report/report.h"
+#include "report_run.h"
 #include "synth.h"
 
-/* Runs ma_report_main with stdout and stderr in files; returns the exit
- * code; err gets stderr, out (when not NULL) stdout. */
+/* Runs ma_report_main; returns the exit code; err gets stderr, out (when
+ * not NULL) stdout. */
 static int run(char *err, size_t errlen, char **out, int argc, ...)
 {
-	char *argv[16];
+	char *o, *e;
 	va_list ap;
 	va_start(ap, argc);
-	for (int i = 0; i < argc; i++)
-		argv[i] = va_arg(ap, char *);
+	int rc = report_runv(&o, &e, argc, ap);
 	va_end(ap);
-	argv[argc] = NULL;
-	char *ep = synth_tmpname("stderr"), *op = synth_tmpname("stdout");
-	fflush(stdout);
-	fflush(stderr);
-	int se = dup(2), so = dup(1);
-	int fe = open(ep, O_WRONLY | O_CREAT | O_TRUNC, 0600), fo = open(op, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	dup2(fe, 2);
-	dup2(fo, 1);
-	close(fe);
-	close(fo);
-	alarm(20);   /* a report that blocks (a FIFO) fails instead of hanging */
-	int rc = ma_report_main(argc, argv);
-	alarm(0);
-	fflush(stdout);
-	fflush(stderr);
-	dup2(se, 2);
-	dup2(so, 1);
-	close(se);
-	close(so);
-	size_t n;
-	uint8_t *b = synth_slurp(ep, &n);
-	snprintf(err, errlen, "%.*s", (int)n, (char *)b);
-	free(b);
-	b = synth_slurp(op, &n);
-	if (out) {
-		*out = realloc(b, n + 1);
-		(*out)[n] = 0;
-	} else {
-		free(b);
-	}
-	unlink(ep);
-	unlink(op);
-	free(ep);
-	free(op);
+	snprintf(err, errlen, "%s", e);
+	free(e);
+	if (out)
+		*out = o;
+	else
+		free(o);
 	return rc;
 }
 

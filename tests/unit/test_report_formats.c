@@ -16,47 +16,17 @@
 #include "cli/util/exit_codes.h"
 #include "record_io.h"
 #include "cli/report/report.h"
+#include "report_run.h"
 #include "synth.h"
 
-/* ma_report_main with stdout to a file; returns the exit code, output in
- * *out and stderr in *err (caller frees both). */
+/* ma_report_main; returns the exit code, output in *out and stderr in
+ * *err (caller frees both). */
 static int run(char **out, char **err, int argc, ...)
 {
-	char *argv[24];
 	va_list ap;
 	va_start(ap, argc);
-	for (int i = 0; i < argc; i++)
-		argv[i] = va_arg(ap, char *);
+	int rc = report_runv(out, err, argc, ap);
 	va_end(ap);
-	argv[argc] = NULL;
-	char *op = synth_tmpname("out"), *ep = synth_tmpname("err");
-	fflush(stdout);
-	fflush(stderr);
-	int so = dup(1), se = dup(2);
-	int fo = open(op, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	int fe = open(ep, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	dup2(fo, 1);
-	dup2(fe, 2);
-	close(fo);
-	close(fe);
-	int rc = ma_report_main(argc, argv);
-	fflush(stdout);
-	fflush(stderr);
-	dup2(so, 1);
-	dup2(se, 2);
-	close(so);
-	close(se);
-	size_t n;
-	uint8_t *b = synth_slurp(op, &n);
-	*out = realloc(b, n + 1);
-	(*out)[n] = 0;
-	b = synth_slurp(ep, &n);
-	*err = realloc(b, n + 1);
-	(*err)[n] = 0;
-	unlink(op);
-	unlink(ep);
-	free(op);
-	free(ep);
 	return rc;
 }
 

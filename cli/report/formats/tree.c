@@ -30,6 +30,26 @@ static void line(drawer *d, const char *branch, ma_count v, const char *label)
 		pct(v.bytes, d->whole), ma_fmt_count(v.count, c, sizeof c), label);
 }
 
+/* "name  (file:line)", printable. */
+#define LABEL_LEN 4200
+static void node_label(const ma_tree *t, uint32_t c, char label[LABEL_LEN])
+{
+	char name[512], where[512], vname[2048], vwhere[2048];
+	ma_visible(ma_loc_name(&t->nodes[c].loc, name, sizeof name), vname, sizeof vname);
+	ma_visible(ma_loc_where(&t->nodes[c].loc, where, sizeof where), vwhere, sizeof vwhere);
+	snprintf(label, LABEL_LEN, "%s%s%s%s", vname, where[0] ? "  (" : "", vwhere, where[0] ? ")" : "");
+}
+
+/* Draws child c's own children one level deeper (while the prefix has room). */
+static void descend(drawer *d, size_t plen, int is_last, uint32_t c, void (*draw_children)(drawer *, uint32_t))
+{
+	if (plen + 8 < sizeof d->prefix) {
+		strcpy(d->prefix + plen, is_last ? "   " : "│  ");
+		draw_children(d, c);
+		d->prefix[plen] = 0;
+	}
+}
+
 static void draw(drawer *d, uint32_t node)
 {
 	const ma_tree *t = d->t;
@@ -55,16 +75,10 @@ static void draw(drawer *d, uint32_t node)
 		if (v.bytes < d->min_bytes || !v.bytes)
 			continue;
 		int is_last = c == last && !nrest;
-		char name[512], where[512], vname[2048], vwhere[2048], label[4200];
-		ma_visible(ma_loc_name(&t->nodes[c].loc, name, sizeof name), vname, sizeof vname);
-		ma_visible(ma_loc_where(&t->nodes[c].loc, where, sizeof where), vwhere, sizeof vwhere);
-		snprintf(label, sizeof label, "%s%s%s%s", vname, where[0] ? "  (" : "", vwhere, where[0] ? ")" : "");
+		char label[LABEL_LEN];
+		node_label(t, c, label);
 		line(d, is_last ? "└─ " : "├─ ", v, label);
-		if (plen + 8 < sizeof d->prefix) {
-			strcpy(d->prefix + plen, is_last ? "   " : "│  ");
-			draw(d, c);
-			d->prefix[plen] = 0;
-		}
+		descend(d, plen, is_last, c, draw);
 		if (c == last)
 			break;
 	}
@@ -120,16 +134,10 @@ static void draw_diff(drawer *d, uint32_t node)
 		if (!ch || ch < d->min_bytes)
 			continue;
 		int is_last = c == last && !nrest;
-		char name[512], where[512], vname[2048], vwhere[2048], label[4200];
-		ma_visible(ma_loc_name(&t->nodes[c].loc, name, sizeof name), vname, sizeof vname);
-		ma_visible(ma_loc_where(&t->nodes[c].loc, where, sizeof where), vwhere, sizeof vwhere);
-		snprintf(label, sizeof label, "%s%s%s%s", vname, where[0] ? "  (" : "", vwhere, where[0] ? ")" : "");
+		char label[LABEL_LEN];
+		node_label(t, c, label);
 		diff_line(d, is_last ? "└─ " : "├─ ", c, label);
-		if (plen + 8 < sizeof d->prefix) {
-			strcpy(d->prefix + plen, is_last ? "   " : "│  ");
-			draw_diff(d, c);
-			d->prefix[plen] = 0;
-		}
+		descend(d, plen, is_last, c, draw_diff);
 		if (c == last)
 			break;
 	}

@@ -1,0 +1,15 @@
+# pythons.sh — sourced by tests/python/common.sh and tests/pyapi/common.sh:
+# the interpreters the Python tests try.
+
+# The pyenv builds of 3.8-3.13 present (MA_PYTHONS overrides).
+pyenv_pythons() {
+	if [ -n "${MA_PYTHONS:-}" ]; then
+		echo "$MA_PYTHONS"
+		return
+	fi
+	for v in 3.8 3.9 3.10 3.11 3.12 3.13; do
+		for d in /root/.pyenv/versions/$v.*; do
+			[ -x "$d/bin/python3" ] && echo "$d/bin/python3"
+		done
+	done
+}
