@@ -11,7 +11,9 @@
 #  - the stopped thread: at most 5 ms + the CPU time of dlopen(agent) (first
 #    attach) + the time memattach itself waited for a CPU until it tracked
 #    (a tracer off the CPU keeps the thread stopped: that is load);
-#  - the other thread: at most 5 ms.
+#  - the other thread: at most 5 ms + the time memattach waited for a CPU (the
+#    injector moves to another thread when the first is not at a safe point
+#    after three looks, and a thread it looks at is stopped while it looks).
 . "$(dirname "$0")/../integration/common.sh"
 START_CALL_MAX_NS=500000
 STOP_MAX_NS=5000000
@@ -78,8 +80,8 @@ if not 0 < cpu <= start_max:
 if s_st > slack:
     print("FAIL: the stopped thread was away longer than its bound")
     ok = False
-if o_st > stop_max:
-    print("FAIL: a thread the injector does not stop was away more than 5 ms")
+if o_st > stop_max + cli_delay:
+    print("FAIL: the other thread was away longer than 5 ms + memattach's wait for a CPU")
     ok = False
 sys.exit(0 if ok else 1)
 EOF
