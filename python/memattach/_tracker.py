@@ -199,11 +199,3 @@ class Tracker:
         self.stop()
         return False
 
-
-def stats_from(path):
-    """The totals of a capture file (`memattach report stats --json`)."""
-    out = subprocess.run([find_cli(), "report", "stats", "--json", os.fspath(path)],
-                         stdout=subprocess.PIPE, check=True).stdout
-    d = json.loads(out)
-    d["live_bytes"] = d["leaked_bytes"]
-    return Stats(d, True)
