@@ -90,6 +90,7 @@ class Tracker:
         self._proc = None
         self._lib = None
         self._final = None
+        self._talk = threading.Lock()   # one conversation with the receiver at a time
 
     # -- start ---------------------------------------------------------
     def _check_can_start(self):
@@ -175,8 +176,13 @@ class Tracker:
                     return json.loads(body)
 
     def stats(self):
-        """The totals now (exact for every allocation this thread made
-        before the call), or at the end once stopped (with leaked_bytes)."""
+        """The totals now (exact for every allocation made before the call,
+        by any thread), or at the end once stopped (with leaked_bytes).
+        Any thread may call it."""
+        with self._talk:
+            return self._stats()
+
+    def _stats(self):
         if self._final is not None:
             return Stats(self._final, True)
         if self._proc is None:
@@ -195,10 +201,11 @@ class Tracker:
         if self._proc is None or self._final is not None:
             return
         try:
-            self._lib.memattach_agent_stop()
-            self._read_line("final")
-            rc = self._proc.wait()
-            self._proc.stdout.close()
+            with self._talk:
+                self._lib.memattach_agent_stop()
+                self._read_line("final")
+                rc = self._proc.wait()
+                self._proc.stdout.close()
         finally:
             if getattr(_local, "tracker", None) is self:
                 _local.tracker = None

@@ -88,6 +88,19 @@ with Tracker(os.path.join(tmp, "second.memcap")) as t2:   # free again once the 
     w = bytearray(6_000_000)
     check(t2.stats().current_memory >= 6_000_001, "a Tracker starts once the other one stopped")
 
+# stats() from several threads at once (each gets its own answer)
+res = []
+with Tracker(os.path.join(tmp, "many.memcap")) as t3:
+    big = bytearray(5_000_000)
+    ths = [threading.Thread(target=lambda: res.extend(t3.stats().current_memory for _ in range(20)))
+           for _ in range(3)]
+    for th in ths:
+        th.start()
+    for th in ths:
+        th.join()
+check(len(res) == 60 and all(r >= 5_000_001 for r in res),
+      "3 threads x 20 stats() at once: %d answers, each >= 5,000,001" % len(res))
+
 # Options not supported yet: refused when made, never silently ignored.
 for kw, exc in ((dict(follow_fork=True), NotImplementedError), (dict(live_mode=True), NotImplementedError),
                 (dict(threads="current"), NotImplementedError), (dict(threads="some"), ValueError)):
