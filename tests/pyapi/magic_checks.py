@@ -3,7 +3,8 @@
 # buffer and its NUL) made at a known line of a function of its own.
 # %%memattach_summary --leaks must name that line with exactly those
 # bytes and blocks; %%memattach_flamegraph must show the cell's function
-# in an iframe srcdoc holding the whole flame graph page, nothing fetched.
+# in an iframe srcdoc holding the whole flame graph page, nothing fetched;
+# argv[1], if given, receives that output inside a page (magic_page.py).
 import html
 import re
 import sys
@@ -62,6 +63,10 @@ check(page.startswith("<!DOCTYPE html>") or page.lower().startswith("<!doctype h
 check('"make_blocks"' in page, "the page names the cell's function make_blocks")
 check(not re.search(r'(src|href)\s*=\s*["\']?(https?:)?//', page), "the page fetches nothing (no src/href to a URL)")
 check(str(BYTES) in page, "the page holds the cell's %d bytes" % BYTES)
+if len(sys.argv) > 1 and outs:
+    # the output as a notebook shows it, for the browser check (magic_page.py)
+    with open(sys.argv[1], "w") as f:
+        f.write("<!DOCTYPE html>\n<html><body><h1>notebook</h1>\n%s\n</body></html>\n" % outs[0])
 
 for line in ("--leaks --peak", "--bogus"):
     with capture_output() as cap:
