@@ -50,6 +50,8 @@ class MemoryMonitor:
     def check(self):
         """One check now, made by the monitor's thread; returns its Stats
         (exact for every allocation made before the call)."""
+        if self._thread is None:
+            raise RuntimeError("memattach: this MemoryMonitor was not started; call start() first")
         with self._cond:
             self._asked += 1
             want = self._asked

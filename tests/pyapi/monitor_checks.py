@@ -33,6 +33,17 @@ def grow(blocks):
 src = open(__file__).read().splitlines()
 ALLOC_LINE = next(i + 1 for i, l in enumerate(src) if l.endswith("# the allocating line"))
 
+try:
+    MemoryMonitor(os.path.join(tmp, "never.memcap"), "1 MB").check()
+    check(False, "check() before start() is refused")
+except RuntimeError as e:
+    check(str(e).startswith("memattach: "), "check() before start(): %s" % e)
+try:
+    MemoryMonitor(os.path.join(tmp, "never.memcap"), "35 XB")
+    check(False, "a bad threshold is refused")
+except ValueError as e:
+    check(str(e).startswith("memattach: bad size"), "a bad threshold: %s" % e)
+
 # 1. driven by check()
 path = os.path.join(tmp, "monitor.memcap")
 seen = []
