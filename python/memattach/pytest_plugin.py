@@ -33,15 +33,16 @@ def pytest_addoption(parser):
                     help="track each test's memory with memattach; enforce limit_memory / limit_leaks")
     group.addoption("--memattach-bin-path", metavar="DIR", default=None,
                     help="keep each test's capture in DIR (one .memcap per test, named after its id)")
-    group.addoption("--most-allocations", metavar="N", type=int, default=0,
-                    help="at the end, list the N tests that allocated the most bytes (0: none)")
+    group.addoption("--most-allocations", metavar="N", type=int, default=5,
+                    help="at the end, list the N tests that allocated the most bytes (default 5, as "
+                         "Memray's plugin; 0: all)")
 
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "limit_memory(size): fail when the test's peak memory exceeds size")
     config.addinivalue_line("markers", "limit_leaks(size): fail when the test leaves more than size live")
     if config.getoption("most_allocations") < 0:
-        raise pytest.UsageError("memattach: --most-allocations must be 0 or more")
+        raise pytest.UsageError("memattach: --most-allocations must be 0 (all) or more")
     del _results[:]   # one session's (pytester may run several in a process)
 
 
@@ -130,9 +131,9 @@ def pytest_runtest_logreport(report):
 
 def pytest_terminal_summary(terminalreporter, config):
     n = config.getoption("most_allocations")
-    if not config.getoption("memattach") or n <= 0 or hasattr(config, "workerinput"):
+    if not config.getoption("memattach") or hasattr(config, "workerinput") or not _results:
         return
-    ranked = sorted(_results, key=lambda r: (-r[1]["total_bytes_allocated"], r[0]))[:n]
+    ranked = sorted(_results, key=lambda r: (-r[1]["total_bytes_allocated"], r[0]))[:n or None]
     terminalreporter.write_sep("=", "memattach: the %d tests that allocated most" % len(ranked))
     for nodeid, v in ranked:
         terminalreporter.write_line("%s: %s B allocated in %s allocations (peak %s B)" % (

@@ -1,16 +1,19 @@
-# check_most.py OUT BIN_DIR: pytest's output with --most-allocations 3
-# --memattach-bin-path BIN_DIR over limits_cases.py.  The three tests that
-# allocate most are, in order, test_unmarked (a 50,000,000-byte bytearray),
-# test_memory_over (40,000,000) and test_memory_under (30,000,000); each
+# check_most.py OUT BIN_DIR N: pytest's output with --most-allocations N (3,
+# or 5: the default) and --memattach-bin-path BIN_DIR over limits_cases.py.
+# The tests that allocate most are, in order, test_unmarked (a
+# 50,000,000-byte bytearray), test_memory_over (40,000,000),
+# test_memory_under (30,000,000), test_leaks_under (5,000,000) and
+# test_leaks_over (3,000,000), the first N listed; each
 # figure printed equals the kept capture's `report stats --json`, and every
 # test of the file left its capture there.
+import itertools
 import os
 import re
 import sys
 
 from memattach import stats_from
 
-out, bin_dir = sys.argv[1:3]
+out, bin_dir, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
 failed = 0
 
 
@@ -21,10 +24,12 @@ def check(ok, what):
 
 
 text = open(out).read()
-head = "memattach: the 3 tests that allocated most"
-after = text.split(head, 1)[1].splitlines()[1:4] if head in text else []
-want = [("test_unmarked", 50_000_001), ("test_memory_over", 40_000_001), ("test_memory_under", 30_000_001)]
-check(len(after) == 3, "%r is followed by 3 lines" % head)
+head = "memattach: the %d tests that allocated most" % n
+tail = text.split(head, 1)[1].splitlines()[1:] if head in text else []
+after = list(itertools.takewhile(lambda l: l.startswith("test_limits.py::"), tail))
+want = [("test_unmarked", 50_000_001), ("test_memory_over", 40_000_001), ("test_memory_under", 30_000_001),
+        ("test_leaks_under", 5_000_001), ("test_leaks_over", 3_000_001)][:n]
+check(len(after) == n, "%r is followed by exactly %d lines (%d)" % (head, n, len(after)))
 for line, (name, least) in zip(after, want):
     m = re.fullmatch(r"test_limits\.py::(\w+): ([0-9,]+) B allocated in ([0-9,]+) allocations \(peak ([0-9,]+) B\)",
                      line)
