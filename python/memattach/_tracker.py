@@ -91,6 +91,7 @@ class Tracker:
         self._lib = None
         self._final = None
         self._talk = threading.Lock()   # one conversation with the receiver at a time
+        self._pid = None                # the process that started it
 
     # -- start ---------------------------------------------------------
     def _check_can_start(self):
@@ -157,7 +158,13 @@ class Tracker:
                 _active = None
             raise
         _local.tracker = self
+        self._pid = os.getpid()
         return self
+
+    def _forked_child(self):
+        """True in a child forked while tracking: its allocations are not
+        recorded (the agent goes inert there) and the capture is the parent's."""
+        return self._pid is not None and os.getpid() != self._pid
 
     # -- stats ---------------------------------------------------------
     def _read_line(self, want):
@@ -183,6 +190,9 @@ class Tracker:
             return self._stats()
 
     def _stats(self):
+        if self._forked_child():
+            raise RuntimeError("memattach: this Tracker belongs to process %d; a forked child is not "
+                               "tracked (follow_fork is not supported yet)" % self._pid)
         if self._final is not None:
             return Stats(self._final, True)
         if self._proc is None:
@@ -198,8 +208,8 @@ class Tracker:
     # -- stop ----------------------------------------------------------
     def stop(self):
         global _active
-        if self._proc is None or self._final is not None:
-            return
+        if self._proc is None or self._final is not None or self._forked_child():
+            return   # in a forked child: the parent ends the capture
         try:
             with self._talk:
                 self._lib.memattach_agent_stop()

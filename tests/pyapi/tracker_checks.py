@@ -101,6 +101,30 @@ with Tracker(os.path.join(tmp, "many.memcap")) as t3:
 check(len(res) == 60 and all(r >= 5_000_001 for r in res),
       "3 threads x 20 stats() at once: %d answers, each >= 5,000,001" % len(res))
 
+# A fork inside the block: the child leaves the block (its exit does not end
+# or wait for the parent's capture; its stats() is refused), the parent
+# goes on recording and ends the capture.
+fpath = os.path.join(tmp, "fork.memcap")
+with Tracker(fpath) as tf:
+    pid = os.fork()
+    if pid == 0:
+        code = 3
+        try:
+            try:
+                tf.stats()
+            except RuntimeError as e:
+                code = 0 if "a forked child is not tracked" in str(e) else 4
+            tf.stop()   # what leaving the block does: nothing here
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    kept_f = bytearray(8_000_000)
+    sf = tf.stats()
+check(os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0,
+      "the forked child's stats() is refused and its stop() returns at once (status %r)" % status)
+check(sf.current_memory >= 8_000_001 and stats_from(fpath).peak_memory == tf.stats().peak_memory,
+      "the parent records on and ends the capture (current %d)" % sf.current_memory)
+
 # Options not supported yet: refused when made, never silently ignored.
 for kw, exc in ((dict(follow_fork=True), NotImplementedError), (dict(live_mode=True), NotImplementedError),
                 (dict(threads="current"), NotImplementedError), (dict(threads="some"), ValueError)):
