@@ -6,6 +6,7 @@ memattach_agent_start with the receiver's socket.  stats() asks the agent
 for a Tick that covers every allocation made so far (memattach_agent_sync)
 and reads the receiver's totals at that Tick.  See DESIGN.md "In-process
 use from Python"."""
+import atexit
 import ctypes
 import errno
 import itertools
@@ -53,6 +54,16 @@ def _load_agent(path):
         lib.memattach_agent_sync.restype = ctypes.c_int
         _agents[path] = lib
     return lib
+
+
+@atexit.register
+def _stop_at_exit():
+    """A Tracker started and never stopped is stopped when the interpreter
+    exits, so that its capture is whole (symbols, trailer) when the program
+    ends; without this the receiver saw the stream cut off."""
+    tracker = _active
+    if tracker is not None and not tracker._forked_child():
+        tracker.stop()
 
 
 def _refuse_unsupported(follow_fork, live_mode, threads):

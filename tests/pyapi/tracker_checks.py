@@ -125,6 +125,18 @@ check(os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0,
 check(sf.current_memory >= 8_000_001 and stats_from(fpath).peak_memory == tf.stats().peak_memory,
       "the parent records on and ends the capture (current %d)" % sf.current_memory)
 
+# A Tracker started and never stopped: stopped at exit, the capture whole
+# the moment the program has ended.
+import json
+import subprocess
+npath = os.path.join(tmp, "noexit.memcap")
+subprocess.run([sys.executable, "-c", "from memattach import Tracker\n"
+                "t = Tracker(%r)\nt.start()\nkept = bytearray(5_000_000)\n" % npath], check=True)
+rep = json.loads(subprocess.run([os.environ["MEMATTACH_BIN"], "report", "stats", "--json", npath],
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL).stdout or "{}")
+check(rep.get("truncated") is False and rep.get("leaked_bytes", 0) >= 5_000_001,
+      "never stopped: whole at exit (truncated %r, leaked %r)" % (rep.get("truncated"), rep.get("leaked_bytes")))
+
 # Options not supported yet: refused when made, never silently ignored.
 for kw, exc in ((dict(follow_fork=True), NotImplementedError), (dict(live_mode=True), NotImplementedError),
                 (dict(threads="current"), NotImplementedError), (dict(threads="some"), ValueError)):
