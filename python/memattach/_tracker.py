@@ -71,7 +71,7 @@ def _refuse_unsupported(follow_fork, live_mode, threads):
     said plainly rather than ignored."""
     if follow_fork:
         raise NotImplementedError("memattach: Tracker(follow_fork=True) is not supported yet (child processes "
-                                  "are not tracked in-process); track the children with `memattach run` instead")
+                                  "are not tracked in-process); track a process tree with `memattach run --follow-fork` instead")
     if live_mode:
         raise NotImplementedError("memattach: Tracker(live_mode=True) is not supported yet; "
                                   "watch the process with `memattach --pid PID` instead")
