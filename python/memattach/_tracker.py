@@ -6,6 +6,7 @@ memattach_agent_start with the receiver's socket.  stats() asks the agent
 for a Tick that covers every allocation made so far (memattach_agent_sync)
 and reads the receiver's totals at that Tick.  See DESIGN.md "In-process
 use from Python"."""
+import atexit
 import ctypes
 import errno
 import itertools
@@ -16,6 +17,7 @@ import subprocess
 import threading
 
 from ._locate import find_cli
+from ._units import parse_size
 
 _agents = {}                 # path -> ctypes.CDLL, loaded once per process
 _sync_ids = itertools.count(1)
@@ -56,26 +58,45 @@ def _load_agent(path):
     return lib
 
 
-_SAMPLE_UNITS = {"B": 1, "KB": 1000, "MB": 1000 ** 2, "GB": 1000 ** 3,
-                 "KIB": 1024, "MIB": 1024 ** 2, "GIB": 1024 ** 3}
-
-
 def _sample_bytes(sample):
     """sample=: None (every allocation), bytes, or a size as the CLI's
     --sample takes it ("512KiB"); 1 B to 1 GiB."""
     if sample is None:
         return 0
-    if isinstance(sample, str):
-        m = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([A-Za-z]*)\s*", sample)
-        unit = m.group(2).upper() if m else None
-        if not m or (unit and unit not in _SAMPLE_UNITS):
-            raise ValueError("memattach: sample=%r is not a size; use bytes or e.g. '512KiB'" % (sample,))
-        n = int(float(m.group(1)) * _SAMPLE_UNITS[unit or "B"])
-    else:
-        n = int(sample)
+    try:
+        n = parse_size(sample) if isinstance(sample, str) else int(sample)
+    except ValueError:
+        raise ValueError("memattach: sample=%r is not a size; use bytes or e.g. '512KiB'" % (sample,)) from None
     if not 1 <= n <= 1 << 30:
         raise ValueError("memattach: sample=%r is out of range; give 1 B to 1 GiB" % (sample,))
     return n
+
+
+@atexit.register
+def _stop_at_exit():
+    """A Tracker started and never stopped is stopped when the interpreter
+    exits, so that its capture is whole (symbols, trailer) when the program
+    ends; without this the receiver saw the stream cut off."""
+    tracker = _active
+    if tracker is not None and not tracker._forked_child():
+        tracker.stop()
+
+
+def _refuse_unsupported(follow_fork, live_mode, threads):
+    """Options of the issue's interface that the engine does not do yet:
+    said plainly rather than ignored."""
+    if follow_fork:
+        raise NotImplementedError("memattach: Tracker(follow_fork=True) is not supported yet (child processes "
+                                  "are not tracked in-process); track a process tree with `memattach run --follow-fork` instead")
+    if live_mode:
+        raise NotImplementedError("memattach: Tracker(live_mode=True) is not supported yet; "
+                                  "watch the process with `memattach --pid PID` instead")
+    if threads == "current":
+        raise NotImplementedError("memattach: Tracker(threads='current') is not supported yet (a Tracker records "
+                                  "every thread of the process); filter afterwards with `memattach report "
+                                  "--thread TID|NAME`")
+    if threads != "all":
+        raise ValueError("memattach: threads must be 'all' or 'current', not %r" % (threads,))
 
 
 class Tracker:
@@ -84,9 +105,9 @@ class Tracker:
     body of a `with` block."""
 
     def __init__(self, destination, *, native_traces=False, trace_python_allocators=False,
-                 follow_fork=False, live_mode=False, native_depth=64, overwrite=False, sample=None):
-        if follow_fork or live_mode:
-            raise NotImplementedError("memattach: follow_fork and live_mode are not supported yet")
+                 follow_fork=False, live_mode=False, native_depth=64, overwrite=False, threads="all",
+                 sample=None):
+        _refuse_unsupported(follow_fork, live_mode, threads)
         if not 1 <= int(native_depth) <= 256:
             raise ValueError("memattach: native_depth must be between 1 and 256, not %r" % (native_depth,))
         self.destination = os.fspath(destination)
@@ -98,6 +119,8 @@ class Tracker:
         self._proc = None
         self._lib = None
         self._final = None
+        self._talk = threading.Lock()   # one conversation with the receiver at a time
+        self._pid = None                # the process that started it
 
     # -- start ---------------------------------------------------------
     def _check_can_start(self):
@@ -147,7 +170,8 @@ class Tracker:
         with _active_lock:
             if _active is not None:
                 raise RuntimeError("memattach: another Tracker is active in this process (writing %s, "
-                                   "in another thread); one at a time is supported" % _active.destination)
+                                   "started in another thread); one Tracker at a time per process is "
+                                   "supported: stop it first" % _active.destination)
             _active = self
         try:
             if self.overwrite and os.path.lexists(self.destination):
@@ -168,7 +192,13 @@ class Tracker:
                 _active = None
             raise
         _local.tracker = self
+        self._pid = os.getpid()
         return self
+
+    def _forked_child(self):
+        """True in a child forked while tracking: its allocations are not
+        recorded (the agent goes inert there) and the capture is the parent's."""
+        return self._pid is not None and os.getpid() != self._pid
 
     # -- stats ---------------------------------------------------------
     def _read_line(self, want):
@@ -187,8 +217,16 @@ class Tracker:
                     return json.loads(body)
 
     def stats(self):
-        """The totals now (exact for every allocation this thread made
-        before the call), or at the end once stopped (with leaked_bytes)."""
+        """The totals now (exact for every allocation made before the call,
+        by any thread), or at the end once stopped (with leaked_bytes).
+        Any thread may call it."""
+        with self._talk:
+            return self._stats()
+
+    def _stats(self):
+        if self._forked_child():
+            raise RuntimeError("memattach: this Tracker belongs to process %d; a forked child is not "
+                               "tracked (follow_fork is not supported yet)" % self._pid)
         if self._final is not None:
             return Stats(self._final, True)
         if self._proc is None:
@@ -204,13 +242,14 @@ class Tracker:
     # -- stop ----------------------------------------------------------
     def stop(self):
         global _active
-        if self._proc is None or self._final is not None:
-            return
+        if self._proc is None or self._final is not None or self._forked_child():
+            return   # in a forked child: the parent ends the capture
         try:
-            self._lib.memattach_agent_stop()
-            self._read_line("final")
-            rc = self._proc.wait()
-            self._proc.stdout.close()
+            with self._talk:
+                self._lib.memattach_agent_stop()
+                self._read_line("final")
+                rc = self._proc.wait()
+                self._proc.stdout.close()
         finally:
             if getattr(_local, "tracker", None) is self:
                 _local.tracker = None
@@ -228,11 +267,3 @@ class Tracker:
         self.stop()
         return False
 
-
-def stats_from(path):
-    """The totals of a capture file (`memattach report stats --json`)."""
-    out = subprocess.run([find_cli(), "report", "stats", "--json", os.fspath(path)],
-                         stdout=subprocess.PIPE, check=True).stdout
-    d = json.loads(out)
-    d["live_bytes"] = d["leaked_bytes"]
-    return Stats(d, True)

@@ -61,4 +61,89 @@ with Tracker(os.path.join(tmp, "outer.memcap")) as outer:
     y = bytearray(2_000_000)
     check(outer.stats().current_memory >= 2_000_000, "the outer tracker still records")
 check(not os.path.exists(os.path.join(tmp, "inner.memcap")), "the refused tracker wrote nothing")
+# A second Tracker in another thread while one is active: refused, clearly.
+import threading
+refusal = []
+
+
+def second():
+    try:
+        Tracker(os.path.join(tmp, "second.memcap")).start()
+        refusal.append(None)
+    except RuntimeError as e:
+        refusal.append(str(e))
+
+
+first = os.path.join(tmp, "first.memcap")
+with Tracker(first) as t1:
+    th = threading.Thread(target=second)
+    th.start()
+    th.join()
+    z = bytearray(4_000_000)
+    check(t1.stats().current_memory >= 4_000_000, "the first tracker still records")
+check(refusal[0] is not None and "another Tracker is active in this process" in refusal[0] and first in refusal[0],
+      "another thread's Tracker: RuntimeError: %s" % refusal[0])
+check(not os.path.exists(os.path.join(tmp, "second.memcap")), "the refused tracker wrote nothing")
+with Tracker(os.path.join(tmp, "second.memcap")) as t2:   # free again once the first stopped
+    w = bytearray(6_000_000)
+    check(t2.stats().current_memory >= 6_000_001, "a Tracker starts once the other one stopped")
+
+# stats() from several threads at once (each gets its own answer)
+res = []
+with Tracker(os.path.join(tmp, "many.memcap")) as t3:
+    big = bytearray(5_000_000)
+    ths = [threading.Thread(target=lambda: res.extend(t3.stats().current_memory for _ in range(20)))
+           for _ in range(3)]
+    for th in ths:
+        th.start()
+    for th in ths:
+        th.join()
+check(len(res) == 60 and all(r >= 5_000_001 for r in res),
+      "3 threads x 20 stats() at once: %d answers, each >= 5,000,001" % len(res))
+
+# A fork inside the block: the child leaves the block (its exit does not end
+# or wait for the parent's capture; its stats() is refused), the parent
+# goes on recording and ends the capture.
+fpath = os.path.join(tmp, "fork.memcap")
+with Tracker(fpath) as tf:
+    pid = os.fork()
+    if pid == 0:
+        code = 3
+        try:
+            try:
+                tf.stats()
+            except RuntimeError as e:
+                code = 0 if "a forked child is not tracked" in str(e) else 4
+            tf.stop()   # what leaving the block does: nothing here
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    kept_f = bytearray(8_000_000)
+    sf = tf.stats()
+check(os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0,
+      "the forked child's stats() is refused and its stop() returns at once (status %r)" % status)
+check(sf.current_memory >= 8_000_001 and stats_from(fpath).peak_memory == tf.stats().peak_memory,
+      "the parent records on and ends the capture (current %d)" % sf.current_memory)
+
+# A Tracker started and never stopped: stopped at exit, the capture whole
+# the moment the program has ended.
+import json
+import subprocess
+npath = os.path.join(tmp, "noexit.memcap")
+subprocess.run([sys.executable, "-c", "from memattach import Tracker\n"
+                "t = Tracker(%r)\nt.start()\nkept = bytearray(5_000_000)\n" % npath], check=True)
+rep = json.loads(subprocess.run([os.environ["MEMATTACH_BIN"], "report", "stats", "--json", npath],
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL).stdout or "{}")
+check(rep.get("truncated") is False and rep.get("leaked_bytes", 0) >= 5_000_001,
+      "never stopped: whole at exit (truncated %r, leaked %r)" % (rep.get("truncated"), rep.get("leaked_bytes")))
+
+# Options not supported yet: refused when made, never silently ignored.
+for kw, exc in ((dict(follow_fork=True), NotImplementedError), (dict(live_mode=True), NotImplementedError),
+                (dict(threads="current"), NotImplementedError), (dict(threads="some"), ValueError)):
+    try:
+        Tracker(os.path.join(tmp, "never.memcap"), **kw)
+        check(False, "Tracker(%r) is refused" % kw)
+    except exc as e:
+        check(str(e).startswith("memattach: "), "Tracker(%r): %s: %s" % (kw, exc.__name__, e))
+check(not os.path.exists(os.path.join(tmp, "never.memcap")), "nothing written for them")
 sys.exit(1 if failed else 0)
