@@ -255,7 +255,7 @@ int ma_attach_open_outputs(struct attach *a)
 	ma_proc_root(a->pid, "", a->s.root_prefix, sizeof(a->s.root_prefix));
 	ma_target_files_as(a->pid);   /* what the stream names is opened as the target's user */
 	/* A threshold snapshot is written later: check its directory now. */
-	if (a->thr_text && ma_outfile_check(a->out, err, sizeof(err)) < 0) {
+	if (a->thr_text && !monitoring(a) && ma_outfile_check(a->out, err, sizeof(err)) < 0) {
 		fprintf(stderr, "memattach: cannot write %s: %s (choose another -o)\n", a->out, err);
 		ma_session_cleanup(&a->s);
 		return MA_EXIT_OUTPUT;

@@ -86,9 +86,16 @@ static int dump(struct monitor *m, int periodic)
 		m->failed = 1;
 		return -1;
 	}
-	if (!m->o->quiet)
-		fprintf(stderr, "memattach: %s: tracked heap %llu B = %s (%s%s B since the previous), RSS %s: %s\n",
-			note, (unsigned long long)a->live_bytes, ma_fmt_bytes(a->live_bytes, heap, sizeof heap),
+	if (!m->o->quiet && periodic)
+		fprintf(stderr, "memattach: snapshot %u at %.3f s: tracked heap %llu B = %s (%s%s B since the previous), RSS %s: %s\n",
+			n, (double)m->fo.tick_time_ns / 1e9, (unsigned long long)a->live_bytes,
+			ma_fmt_bytes(a->live_bytes, heap, sizeof heap), growth < 0 ? "-" : "+", d,
+			ma_fmt_bytes(m->fo.tick_rss, rss, sizeof rss), path);
+	else if (!m->o->quiet)
+		fprintf(stderr, "memattach: snapshot %u at %.3f s (dump %u of %u: %s reached %llu B): tracked heap %llu B = %s (%s%s B since the previous), RSS %s: %s\n",
+			n, (double)m->fo.tick_time_ns / 1e9, m->dumps + 1, m->o->dump_count,
+			m->o->on_heap ? "the tracked heap" : "RSS", (unsigned long long)m->dump_value,
+			(unsigned long long)a->live_bytes, ma_fmt_bytes(a->live_bytes, heap, sizeof heap),
 			growth < 0 ? "-" : "+", d, ma_fmt_bytes(m->fo.tick_rss, rss, sizeof rss), path);
 	m->last_heap = a->live_bytes;
 	if (periodic) {
