@@ -180,8 +180,9 @@ static int parse_options(int argc, char **argv, struct attach *a)
 		ma_cli_usage(stderr, a->cmd);
 		return MA_EXIT_USAGE;
 	}
-	int rc = ma_attach_many_check(a);
-	return rc >= 0 ? rc : check_combination(a);
+	if ((rc = ma_attach_many_check(a)) >= 0)
+		return rc;
+	return check_combination(a);
 }
 
 /* Everything that can refuse the target before anything is touched. */

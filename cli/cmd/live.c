@@ -5,6 +5,7 @@
  * what it shows includes everything the target did before that moment.
  * The capture loop calls us after each pump (every 50 ms at most). */
 #include <curses.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,7 +43,7 @@ struct view {
 	uint64_t heap_hist[CHART_KEEP], rss_hist[CHART_KEEP];
 	size_t nhist;
 	uint64_t peak_heap;
-	char message[512];             /* the bottom line: snapshots, errors */
+	char message[4200];             /* the bottom line: snapshots, errors */
 	unsigned snapshots;
 	ma_lv_row rows[MAX_ROWS];
 	size_t nrows;
@@ -91,16 +92,28 @@ static void measure_rates(struct view *v)
 
 /* ---- drawing ---- */
 
+/* One line at row y, cut at the screen's width (no wrapping). */
+__attribute__((format(printf, 2, 3))) static void put(int y, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	mvaddnstr(y, 0, line, COLS);
+	clrtoeol();
+}
+
 static void fmt_signed(int64_t d, char *buf, size_t len)
 {
-	char n[32];
+	char n[24];
 	ma_fmt_count(d < 0 ? (uint64_t)-d : (uint64_t)d, n, sizeof n);
 	snprintf(buf, len, "%s%s", d < 0 ? "-" : d > 0 ? "+" : "", n);
 }
 
 static const char *loc_text(const ma_loc *l, char *buf, size_t len)
 {
-	char name[256], where[256], vis[512], visw[512];
+	char name[256], where[256], vis[400], visw[400];
 	if (!l->function && !l->frame) {
 		snprintf(buf, len, "(stack not known yet)");
 		return buf;
@@ -136,17 +149,16 @@ static void draw_header(struct view *v)
 	ma_fmt_bytes(rssb > hb ? rssb - hb : 0, na, sizeof na);
 	ma_fmt_bytes((uint64_t)v->byte_rate, rate, sizeof rate);
 	ma_fmt_count((uint64_t)v->ev_rate, evs, sizeof evs);
-	mvprintw(0, 0, "memattach live  pid %d (%s)  elapsed %.1fs  refresh %llu every %.3gs%s", (int)v->o->pid,
+	put(0, "memattach live  pid %d (%s)  elapsed %.1fs  refresh %llu every %.3gs%s", (int)v->o->pid,
 		 v->o->comm, (double)v->fo.tick_time_ns / 1e9, (unsigned long long)v->refreshes,
 		 (double)v->o->interval_ns / 1e9, v->paused ? "  [paused]" : "");
-	mvprintw(1, 0, "tracked heap %s (%s B, peak %s)  RSS %s  not attributed %s", heap,
+	put(1, "tracked heap %s (%s B, peak %s)  RSS %s  not attributed %s", heap,
 		 ma_fmt_count(hb, exact, sizeof exact), peak, rss, na);
-	mvprintw(2, 0, "rate %s events/s, %s/s allocated   thread %s   sort %s%s", evs, rate,
-		 thread_text(v, th, sizeof th), sort_names[v->sort], v->o->out ? "   capture " : "");
-	if (v->o->out) {
-		char vis[256];
-		printw("%s", ma_visible(v->o->out, vis, sizeof vis));
-	}
+	char vis[256] = "";
+	if (v->o->out)
+		ma_visible(v->o->out, vis, sizeof vis);
+	put(2, "rate %s events/s, %s/s allocated   thread %s   sort %s%s%s", evs, rate,
+	    thread_text(v, th, sizeof th), sort_names[v->sort], v->o->out ? "   capture " : "", vis);
 }
 
 /* Heap (#) and RSS (.) at each refresh, the newest on the right. */
@@ -164,19 +176,20 @@ static void draw_chart(struct view *v, int top, int width)
 	for (int r = 0; r < CHART_ROWS; r++) {
 		uint64_t level = max / CHART_ROWS * (uint64_t)(CHART_ROWS - r - 1);
 		move(top + r, 0);
+		clrtoeol();
 		for (size_t i = first; i < v->nhist; i++)
 			addch(v->heap_hist[i] > level ? '#' : v->rss_hist[i] > level ? '.' : ' ');
 	}
 	char m[32];
-	mvprintw(top + CHART_ROWS, 0, "chart: # tracked heap, . RSS; top %s, one column a refresh",
+	put(top + CHART_ROWS, "chart: # tracked heap, . RSS; top %s, one column a refresh",
 		 ma_fmt_bytes(max, m, sizeof m));
 }
 
 static void draw_rows(struct view *v, int top, int rows)
 {
-	char own[32], total[32], blocks[32], dp[32], ds[32], where[600];
+	char own[32], total[32], blocks[32], dp[32], ds[32], where[1024];
 	attron(A_BOLD);
-	mvprintw(top, 0, "%15s %15s %10s %13s %13s  %s", "own bytes", "total bytes", "blocks", "since prev",
+	put(top, "%15s %15s %10s %13s %13s  %s", "own bytes", "total bytes", "blocks", "since prev",
 		 "since start", "location (own: allocated there; total: with callees)");
 	attroff(A_BOLD);
 	if (v->sel >= v->nrows && v->nrows)
@@ -187,11 +200,10 @@ static void draw_rows(struct view *v, int top, int rows)
 		fmt_signed(r->since_start, ds, sizeof ds);
 		if ((size_t)i == v->sel)
 			attron(A_REVERSE);
-		mvprintw(top + 1 + i, 0, "%15s %15s %10s %13s %13s  %s", ma_fmt_count(r->own.bytes, own, sizeof own),
+		put(top + 1 + i, "%15s %15s %10s %13s %13s  %s", ma_fmt_count(r->own.bytes, own, sizeof own),
 			 ma_fmt_count(r->total.bytes, total, sizeof total),
 			 ma_fmt_count(r->own.count, blocks, sizeof blocks), dp, ds,
 			 loc_text(ma_lv_loc(v->lv, r->loc), where, sizeof where));
-		clrtoeol();
 		if ((size_t)i == v->sel)
 			attroff(A_REVERSE);
 	}
@@ -201,16 +213,16 @@ static void draw_rows(struct view *v, int top, int rows)
 
 static void draw_tree(struct view *v, int top, int rows)
 {
-	char b[32], where[600];
+	char b[32], where[1024];
 	size_t n = ma_lv_tree(v->lv, v->sel_loc, v->nodes, TREE_MAX);
 	attron(A_BOLD);
-	mvprintw(top, 0, "call tree of %s (live bytes through each path; Enter or c: back)",
+	put(top, "call tree of %s (live bytes through each path; Enter or c: back)",
 		 loc_text(ma_lv_loc(v->lv, v->sel_loc), where, sizeof where));
 	attroff(A_BOLD);
 	for (int i = 0; i < rows && (size_t)i < n; i++) {
 		const ma_lv_node *nd = &v->nodes[i];
 		int indent = (int)(nd->depth < 40 ? nd->depth : 40) * 2;
-		mvprintw(top + 1 + i, 0, "%15s  %*s%s%s", ma_fmt_count(nd->live.bytes, b, sizeof b), indent, "",
+		put(top + 1 + i, "%15s  %*s%s%s", ma_fmt_count(nd->live.bytes, b, sizeof b), indent, "",
 			 nd->loc == v->sel_loc ? "> " : "", loc_text(ma_lv_loc(v->lv, nd->loc), where, sizeof where));
 	}
 }
@@ -229,7 +241,12 @@ static void draw_help(void)
 		"  ?           this help (any key closes it)",
 	};
 	for (size_t i = 0; i < sizeof lines / sizeof *lines; i++)
-		mvprintw(7 + (int)i, 4, "%-80s", lines[i]);
+	{
+		char pad[96];
+		snprintf(pad, sizeof pad, "%-84s", lines[i]);
+		if (COLS > 4)
+			mvaddnstr(7 + (int)i, 4, pad, COLS - 4);
+	}
 }
 
 static void draw(struct view *v)
@@ -246,7 +263,7 @@ static void draw(struct view *v)
 		draw_tree(v, top, rows);
 	else
 		draw_rows(v, top, rows);
-	mvprintw(h - 1, 0, "%s", v->message[0] ? v->message : "? help  q quit");
+	put(h - 1, "%s", v->message[0] ? v->message : "? help  q quit");
 	if (v->help)
 		draw_help();
 	refresh();
