@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "cli/cmd/follow.h"
 #include "cli/cmd/live.h"
 #include "cli/live/live_model.h"
@@ -45,6 +46,7 @@ struct view {
 	uint64_t peak_heap;
 	char message[4200];             /* the bottom line: snapshots, errors */
 	unsigned snapshots;
+	uint64_t view_cpu_ns, view_cpu_max_ns;   /* the view's own work per refresh */
 	ma_lv_row rows[MAX_ROWS];
 	size_t nrows;
 	ma_lv_node nodes[TREE_MAX];
@@ -189,8 +191,8 @@ static void draw_rows(struct view *v, int top, int rows)
 {
 	char own[32], total[32], blocks[32], dp[32], ds[32], where[1024];
 	attron(A_BOLD);
-	put(top, "%15s %15s %10s %13s %13s  %s", "own bytes", "total bytes", "blocks", "since prev",
-		 "since start", "location (own: allocated there; total: with callees)");
+	put(top, "%14s %14s %9s %12s %12s  %s", "own bytes", "total bytes", "blocks", "since prev",
+		 "since start", "location");
 	attroff(A_BOLD);
 	if (v->sel >= v->nrows && v->nrows)
 		v->sel = v->nrows - 1;
@@ -200,7 +202,7 @@ static void draw_rows(struct view *v, int top, int rows)
 		fmt_signed(r->since_start, ds, sizeof ds);
 		if ((size_t)i == v->sel)
 			attron(A_REVERSE);
-		put(top + 1 + i, "%15s %15s %10s %13s %13s  %s", ma_fmt_count(r->own.bytes, own, sizeof own),
+		put(top + 1 + i, "%14s %14s %9s %12s %12s  %s", ma_fmt_count(r->own.bytes, own, sizeof own),
 			 ma_fmt_count(r->total.bytes, total, sizeof total),
 			 ma_fmt_count(r->own.count, blocks, sizeof blocks), dp, ds,
 			 loc_text(ma_lv_loc(v->lv, r->loc), where, sizeof where));
@@ -319,6 +321,13 @@ static void on_key(struct view *v, int k)
 	v->nrows = ma_lv_top(v->lv, v->rows, MAX_ROWS);
 }
 
+static uint64_t thread_cpu_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 /* The capture loop's hook: keys, then a refresh when one is due and the
  * stream has reached it. */
 static int tick(void *ctx)
@@ -332,6 +341,7 @@ static int tick(void *ctx)
 	}
 	uint64_t now = ma_monotonic_ns();
 	if (!v->paused && ma_follow_covers(&v->fo, v->due)) {
+		uint64_t cpu0 = thread_cpu_ns();
 		ma_lv_refresh(v->lv);
 		v->nrows = ma_lv_top(v->lv, v->rows, MAX_ROWS);
 		measure_rates(v);
@@ -340,6 +350,12 @@ static int tick(void *ctx)
 		redraw = 1;
 		/* the next one is due after this one is on the screen */
 		v->due = v->due + v->o->interval_ns > now ? v->due + v->o->interval_ns : now;
+		draw(v);
+		redraw = 0;
+		uint64_t cpu = thread_cpu_ns() - cpu0;
+		v->view_cpu_ns += cpu;
+		if (cpu > v->view_cpu_max_ns)
+			v->view_cpu_max_ns = cpu;
 	}
 	if (redraw)
 		draw(v);
@@ -404,6 +420,10 @@ int ma_live_run(struct ma_capture *c, const struct ma_live_opts *o)
 		ma_session_send_stop(c->s);
 	else if (!c->s->eof)
 		ma_capture_stop(c);
+	if (!o->quiet && v.refreshes)
+		fprintf(stderr, "memattach: %llu refreshes, the view's own CPU %.3f ms each on average, %.3f ms at most (%zu locations)\n",
+			(unsigned long long)v.refreshes, (double)v.view_cpu_ns / 1e6 / (double)v.refreshes,
+			(double)v.view_cpu_max_ns / 1e6, ma_lv_nlocs(v.lv));
 	if (v.snapshots && !o->quiet)
 		fprintf(stderr, "memattach: %u snapshot%s written\n", v.snapshots, v.snapshots > 1 ? "s" : "");
 	teardown(&v);
