@@ -18,6 +18,7 @@ struct entry {
 	uint32_t npath;
 	int resolved;            /* path made from the stack's frames */
 	int in_tree;             /* listed for the tree of v->tree_loc */
+	int waiting;             /* in v->unresolved */
 	ma_count applied;        /* live value last added to the locations */
 	ma_count base;           /* at the first refresh */
 };
@@ -51,6 +52,8 @@ struct ma_lv {
 	enum ma_lv_sort sort;
 	int started;
 	ma_count live;           /* under the thread filter */
+	uint32_t *unresolved;    /* entries with memory whose frames are not known yet */
+	size_t nunresolved, cap_unresolved;
 	uint32_t tree_loc;
 	uint32_t *tree;          /* entries whose path holds tree_loc */
 	size_t ntree, cap_tree;
@@ -258,18 +261,47 @@ static void list_in_tree(ma_lv *v, size_t i)
 	}
 }
 
+/* An entry's path, once its frames are known; its value moves from
+ * "(stack not known yet)" to it. */
+static void try_resolve(ma_lv *v, size_t i)
+{
+	struct entry *e = &v->e[i];
+	int in = in_filter(v, i) && (e->applied.bytes || e->applied.count);
+	if (in)
+		apply(v, e, e->applied, -1);
+	resolve(v, i);
+	if (in)
+		apply(v, e, e->applied, 1);
+	if (!e->resolved && !e->waiting &&
+	    grow((void **)&v->unresolved, &v->cap_unresolved, v->nunresolved + 1, sizeof *v->unresolved) == 0) {
+		v->unresolved[v->nunresolved++] = (uint32_t)i;
+		e->waiting = 1;
+	}
+}
+
+/* Entries waiting for their Stack record (the agent sends stacks before
+ * the events that use them: normally none). */
+static void retry_unresolved(ma_lv *v)
+{
+	size_t k = 0;
+	for (size_t j = 0; j < v->nunresolved; j++) {
+		uint32_t i = v->unresolved[j];
+		try_resolve(v, i);   /* waiting: not listed again */
+		if (v->e[i].resolved)
+			v->e[i].waiting = 0;
+		else
+			v->unresolved[k++] = i;
+	}
+	v->nunresolved = k;
+}
+
 /* One changed entry: its path if new, then the difference. */
 static void take_change(ma_lv *v, size_t i)
 {
 	struct entry *e = &v->e[i];
 	int in = in_filter(v, i);
-	if (!e->resolved) {
-		if (in && (e->applied.bytes || e->applied.count))
-			apply(v, e, e->applied, -1);
-		resolve(v, i);
-		if (in && (e->applied.bytes || e->applied.count))
-			apply(v, e, e->applied, 1);
-	}
+	if (!e->resolved)
+		try_resolve(v, i);
 	ma_count now = v->a->stacks[i].live;
 	ma_count d = { now.count - e->applied.count, now.bytes - e->applied.bytes };
 	e->applied = now;
@@ -308,6 +340,7 @@ void ma_lv_free(ma_lv *v)
 	free(v->touched);
 	free(v->prev_touched);
 	free(v->tree);
+	free(v->unresolved);
 	ma_u64map_free(&v->by_hash);
 	ma_report_opts_free(&v->opts);
 	free(v);
@@ -349,6 +382,7 @@ void ma_lv_refresh(ma_lv *v)
 	size_t n = ma_analysis_take_changes(v->a, &idx);
 	if (cover_entries(v) < 0)
 		return;
+	retry_unresolved(v);
 	for (size_t k = 0; k < n; k++)
 		take_change(v, idx[k]);
 	for (size_t k = 0; k < v->ntouched; k++)
