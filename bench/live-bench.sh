@@ -34,22 +34,26 @@ churn_window() {   # pid: CPU % of pid over CHURN seconds
 	echo "$(( (c1 - c0) * 100 / $(getconf CLK_TCK) / CHURN ))%"
 }
 
-echo "== memattach live --interval 1s: 1,000,000 live blocks, 10,000 stacks"
-start_target
-tmux -L "$sock" new-session -d -s b -x 200 -y 50 "exec '$ma' live --pid $tpid 2> '$tmp/err'"
-mpid=$(tmux -L "$sock" display -p -t b '#{pane_pid}')
-until tmux -L "$sock" capture-pane -p -t b | grep -q 'refresh [0-9]'; do sleep 0.1; done
-allocate
-until tmux -L "$sock" capture-pane -p -t b | grep -q 'B, peak'; do sleep 0.1; done
-sleep 3
-echo "after the million: CLI RSS $(rss "$mpid"), peak $(hwm "$mpid")"
-echo "CLI CPU while the target churns (2,000 events/s): $(churn_window "$mpid")"
-tmux -L "$sock" capture-pane -p -t b | head -12
-echo "CLI RSS $(rss "$mpid"), peak $(hwm "$mpid")"
-tmux -L "$sock" send-keys -t b q
-while kill -0 "$mpid" 2>/dev/null; do sleep 0.1; done
-cat "$tmp/err"
-echo -n q >&9; wait $tpid
+live_run() {   # what: idle | churn
+	echo "== memattach live --interval 1s: 1,000,000 live blocks in 10,000 stacks, target $1"
+	start_target
+	tmux -L "$sock" new-session -d -s b -x 200 -y 50 "exec '$ma' live --pid $tpid 2> '$tmp/err'"
+	mpid=$(tmux -L "$sock" display -p -t b '#{pane_pid}')
+	until tmux -L "$sock" capture-pane -p -t b | grep -q 'refresh [0-9]'; do sleep 0.1; done
+	allocate
+	until tmux -L "$sock" capture-pane -p -t b | grep -q '48,000,000 B, peak'; do sleep 0.1; done
+	echo "after the million: CLI RSS $(rss "$mpid"), peak $(hwm "$mpid")"
+	[ "$1" = churn ] && echo -n c >&9
+	echo "CLI CPU over ${CHURN}s ($1): $(churn_window "$mpid")"
+	tmux -L "$sock" capture-pane -p -t b | head -11
+	echo "CLI RSS $(rss "$mpid"), peak $(hwm "$mpid")"
+	tmux -L "$sock" send-keys -t b q
+	while kill -0 "$mpid" 2>/dev/null; do sleep 0.1; done
+	cat "$tmp/err"
+	echo -n q >&9; wait $tpid
+}
+live_run idle
+live_run churn
 
 echo "== memattach --pid --every 1s --keep 2: the same target"
 start_target
@@ -58,6 +62,7 @@ mkdir "$tmp/snaps"
 mpid=$!
 until grep -q watching "$tmp/err"; do sleep 0.1; done
 allocate
+echo -n c >&9
 sleep 3
 echo "after the million: CLI RSS $(rss "$mpid")"
 echo "CLI CPU while the target churns, a snapshot a second: $(churn_window "$mpid")"

@@ -2,7 +2,7 @@
  * depth 7 through four functions) holding 100 blocks each, 1,000,000 live
  * blocks, then churn: every millisecond one block of a random stack is
  * freed and allocated again through the same stack.  Commands on stdin:
- * 'a' allocate the million (prints "allocated"), then churn until 'q'. */
+ * 'a' allocate the million (prints "allocated"), 'c' churn until 'q'. */
 #include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -65,6 +65,8 @@ int main(void)
 		through(p, 0, PER_STACK);
 	printf("allocated\n");
 	fflush(stdout);
+	if (read(0, &c, 1) != 1 || c != 'c')
+		return 0;
 	struct pollfd pf = { 0, POLLIN, 0 };
 	uint64_t x = 88172645463325252ull;
 	while (poll(&pf, 1, 1) == 0) {

@@ -47,6 +47,7 @@ struct view {
 	char message[4200];             /* the bottom line: snapshots, errors */
 	unsigned snapshots;
 	uint64_t view_cpu_ns, view_cpu_max_ns;   /* the view's own work per refresh */
+	uint32_t view_cpu_us[1024];             /* the last refreshes', for the median */
 	ma_lv_row rows[MAX_ROWS];
 	size_t nrows;
 	ma_lv_node nodes[TREE_MAX];
@@ -354,12 +355,26 @@ static int tick(void *ctx)
 		redraw = 0;
 		uint64_t cpu = thread_cpu_ns() - cpu0;
 		v->view_cpu_ns += cpu;
+		v->view_cpu_us[(v->refreshes - 1) % 1024] = (uint32_t)(cpu / 1000);
 		if (cpu > v->view_cpu_max_ns)
 			v->view_cpu_max_ns = cpu;
 	}
 	if (redraw)
 		draw(v);
 	return v->quit;
+}
+
+static int cmp_u32(const void *x, const void *y)
+{
+	uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
+	return a < b ? -1 : a > b;
+}
+
+static double median_ms(struct view *v)
+{
+	size_t n = v->refreshes < 1024 ? v->refreshes : 1024;
+	qsort(v->view_cpu_us, n, sizeof *v->view_cpu_us, cmp_u32);
+	return n ? v->view_cpu_us[n / 2] / 1e3 : 0;
 }
 
 static int setup(struct view *v)
@@ -421,8 +436,8 @@ int ma_live_run(struct ma_capture *c, const struct ma_live_opts *o)
 	else if (!c->s->eof)
 		ma_capture_stop(c);
 	if (!o->quiet && v.refreshes)
-		fprintf(stderr, "memattach: %llu refreshes, the view's own CPU %.3f ms each on average, %.3f ms at most (%zu locations)\n",
-			(unsigned long long)v.refreshes, (double)v.view_cpu_ns / 1e6 / (double)v.refreshes,
+		fprintf(stderr, "memattach: %llu refreshes, the view's own CPU per refresh: median %.3f ms, mean %.3f ms, at most %.3f ms (%zu locations)\n",
+			(unsigned long long)v.refreshes, median_ms(&v), (double)v.view_cpu_ns / 1e6 / (double)v.refreshes,
 			(double)v.view_cpu_max_ns / 1e6, ma_lv_nlocs(v.lv));
 	if (v.snapshots && !o->quiet)
 		fprintf(stderr, "memattach: %u snapshot%s written\n", v.snapshots, v.snapshots > 1 ? "s" : "");
