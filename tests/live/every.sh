@@ -58,11 +58,12 @@ mkdir "$tmp/snaps"
 "$ma" --pid "$tpid" --every 200ms --keep 3 -o "$tmp/snaps" 2> "$tmp/err" &
 mpid=$!
 wait_snaps 1 || exit 1
-: > "$tmp/truth"   # "first snapshot number whose due time is after the tick: bytes"
+: > "$tmp/truth"   # per tick: "last snapshot before it, first one sure to hold it, bytes"
 for i in 1 2 3 4; do
+	c0=$(nsnaps)
 	b=$(tick) || { bad "tick $i"; break; }
 	c=$(nsnaps)
-	echo "$((c + 2)) $b" >> "$tmp/truth"
+	echo "$c0 $((c + 2)) $b" >> "$tmp/truth"
 	wait_snaps $((c + 2)) || break
 done
 kill -INT $mpid
@@ -90,24 +91,25 @@ def fail(*a):
 n = max(snaps)
 if sorted(snaps) != list(range(1, n + 1)):
     fail("snapshot numbers", sorted(snaps))
-# each snapshot from the one due after tick k holds tick k's total, exactly,
-# until the next tick's
-levels = [(0, 0)] + truth
+# snapshots up to lo were written before the tick was sent: without it;
+# from hi on (due after the target said it was done): with it, exactly;
+# in between either
 for s in range(1, n + 1):
     heap, growth, path = snaps[s]
-    known = [b for first, b in levels if first <= s]
-    want = known[-1]
-    # between a tick and its sure snapshot, the snapshot may hold either
-    nxt = [(first, b) for first, b in levels if first > s]
-    maybe = {want} | ({nxt[0][1]} if nxt and nxt[0][0] == s + 1 else set())
-    if heap not in maybe:
-        fail(f"snapshot {s}: {heap} B, want {sorted(maybe)}")
+    allowed = {0}
+    for lo, hi, b in truth:
+        if s >= hi:
+            allowed = {b}
+        elif s > lo:
+            allowed = allowed | {b}
+    if heap not in allowed:
+        fail(f"snapshot {s}: {heap} B, want one of {sorted(allowed)}")
     prev = snaps[s - 1][0] if s > 1 else 0
     if growth != heap - prev:
         fail(f"snapshot {s}: growth {growth}, want {heap - prev}")
-for first, b in truth:
-    if first <= n and snaps[first][0] != b:
-        fail(f"snapshot {first} (due after the tick) holds {snaps[first][0]} B, want exactly {b}")
+for lo, hi, b in truth:
+    if hi <= n and snaps[hi][0] != b:
+        fail(f"snapshot {hi} (due after the tick) holds {snaps[hi][0]} B, want exactly {b}")
 kept = sorted(glob.glob(os.path.join(sys.argv[3], "*.memcap")))
 want_kept = sorted(snaps[s][2] for s in range(n - 2, n + 1))
 if kept != want_kept:
@@ -148,7 +150,29 @@ grep '^memattach: snapshot' "$tmp/err" | sed -n 's/.*(dump \([0-9]\) of 2: the t
 echo -n q >&9
 wait $tpid
 
-# 3. Bad combinations: one line each, exit 2, nothing attached.
+# 3. Both: --every 200ms and one threshold dump at 10,000 B of heap.
+start_ticker
+mkdir "$tmp/both"
+"$ma" --pid "$tpid" --every 200ms --dump-on-threshold 10000 --threshold-on heap -o "$tmp/both" 2> "$tmp/err" &
+mpid=$!
+wait_snaps 1
+for i in 1 2 3; do tick > /dev/null || bad "tick $i"; done
+grep -q '(dump 1 of 1' "$tmp/err" || for _ in $(seq 600); do grep -q '(dump 1 of 1' "$tmp/err" && break; sleep 0.05; done
+c=$(nsnaps)
+wait_snaps $((c + 2))   # periodic snapshots go on after the dump
+kill -INT $mpid
+wait $mpid
+rc=$?
+[ $rc = 0 ] || bad "--every with a threshold: exit $rc"
+[ "$(grep -c '(dump 1 of 1: the tracked heap reached 14808 B): tracked heap 14808 B' "$tmp/err")" = 1 ] ||
+	{ bad "--every with a threshold: not one dump at 14808 B"; cat "$tmp/err"; }
+tail -1 "$tmp/err" | grep -q 'detached' || bad "--every with a threshold did not go on after the dump"
+grep '^memattach: snapshot [0-9]* at [0-9.]* s: tracked heap' "$tmp/err" | tail -1 | grep -q 'tracked heap 14808 B' ||
+	bad "the last periodic snapshot after the dump is not 14808 B"
+echo -n q >&9
+wait $tpid
+
+# 4. Bad combinations: one line each, exit 2, nothing attached.
 for args in "--keep 3" "--dump-count 2" "--every 0" "--every 5ms"; do
 	"$ma" --pid 1 $args 2> "$tmp/bad.err"
 	rc=$?

@@ -5,7 +5,7 @@
 # it holds.  A refresh shows everything done before it was due, and the
 # next one is due after the previous is drawn: once the target said it is
 # done, the second refresh after the one on the screen must show it
-# exactly.  Every key is checked by what the screen shows; `q` leaves the
+# exactly (one more for tmux).  Every key is checked by what the screen shows; `q` leaves the
 # target running; -o's capture counts exactly the allocations made.
 set -u
 top=${top_builddir:-.}
@@ -42,13 +42,15 @@ wait_screen() {
 	return 1
 }
 refresh_no() { screen; sed -n 's/.* refresh \([0-9]*\) every.*/\1/p' "$tmp/screen" | head -1; }
-# settle: two refreshes after now, so the screen holds what is done
+# settle: refreshes until the screen holds what is done.  The second
+# refresh after the one drawn when the target said "done" holds it; one
+# more allows for tmux drawing a refresh late.
 settle() {
 	local r0
 	r0=$(refresh_no)
 	[ -n "$r0" ] || { bad "no refresh number on the screen"; show; return 1; }
 	for _ in $(seq 600); do
-		[ "$(refresh_no)" -ge $((r0 + 2)) ] && return 0
+		[ "$(refresh_no)" -ge $((r0 + 3)) ] && return 0
 		sleep 0.05
 	done
 	bad "the view stopped refreshing at $(refresh_no)"
