@@ -13,6 +13,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "run"))
 		return ma_run_main(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "live"))
+		return ma_live_main(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "report"))
 		return ma_report_main(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "receive"))

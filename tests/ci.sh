@@ -40,7 +40,7 @@ make fuzz FUZZ_SECONDS="${FUZZ_SECONDS:-60}"
 # lives in unsanitized targets; configure --enable-sanitizers knows).
 log "ASan+UBSan build (build-asan)"
 ASAN_TESTS="tests/unit/test_schema tests/unit/test_capture_file tests/unit/test_replay
-tests/unit/test_analysis tests/unit/test_report tests/unit/test_parse_units
+tests/unit/test_analysis tests/unit/test_report tests/unit/test_parse_units tests/unit/test_live_model
 tests/unit/test_report_formats tests/integration/report-formats.sh
 tests/integration/single.sh tests/integration/capture-damage.sh tests/integration/disk-full.sh"
 rm -rf build-asan memattach-*/

@@ -1167,6 +1167,40 @@ int ma_analysis_want_snapshots(ma_analysis *a, unsigned max)
 	return 0;
 }
 
+void ma_analysis_track_changes(ma_analysis *a)
+{
+	if (!a->priv->snap_gen)
+		a->priv->snap_gen = 1;
+}
+
+size_t ma_analysis_take_changes(ma_analysis *a, const uint32_t **idx)
+{
+	struct ma_analysis_priv *p = a->priv;
+	size_t n = p->ndirty;
+	*idx = p->dirty;
+	p->ndirty = 0;
+	p->snap_gen++;     /* every stack is clean again */
+	return n;
+}
+
+void ma_analysis_stack_frames_now(ma_analysis *a, size_t i)
+{
+	struct ma_analysis_priv *p = a->priv;
+	ma_stack_stats *s = &a->stacks[i];
+	size_t base = i;
+	if (s->tid) {           /* a thread's entry: its stack's frames */
+		uint32_t b = stack_lookup(a, s->id);
+		if (b == UINT32_MAX) {
+			s->nframes = 0;
+			s->frames = NULL;
+			return;
+		}
+		base = b;
+		s->nframes = a->stacks[b].nframes;
+	}
+	s->frames = s->nframes ? p->frame_pool + p->frame_off[base] : NULL;
+}
+
 void ma_analysis_split_by_thread(ma_analysis *a)
 {
 	a->priv->by_thread = 1;

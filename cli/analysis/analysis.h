@@ -281,6 +281,17 @@ static inline uint64_t ma_analysis_lost(const ma_analysis *a)
 	return a->lost_alloc.count + a->lost_free.count;
 }
 
+/* Following a live stream (memattach live): from now on, remember which
+ * stacks' live values change (not with ma_analysis_want_snapshots). */
+void ma_analysis_track_changes(ma_analysis *a);
+/* The indexes in stacks[] of the entries whose live value changed since
+ * the previous call, each once; valid until the next event is applied.
+ * The cost is that of the changes, never of the live blocks. */
+size_t ma_analysis_take_changes(ma_analysis *a, const uint32_t **idx);
+/* Before ma_analysis_finish: points stacks[i].frames at its frames (valid
+ * until the next Stack record). */
+void ma_analysis_stack_frames_now(ma_analysis *a, size_t i);
+
 /* Calls fn for every block live now (heap blocks, then mapped pieces),
  * with its Stack.id.  For snapshots of the live set. */
 void ma_analysis_foreach_live(const ma_analysis *a,

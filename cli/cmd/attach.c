@@ -18,6 +18,8 @@
 #include "cli/cmd/commands.h"
 #include "cli/cmd/follow_loop.h"
 #include "cli/cmd/inject_exit.h"
+#include "cli/cmd/live.h"
+#include "cli/cmd/monitor.h"
 #include "cli/cmd/threshold.h"
 #include "cli/symbols/target_files.h"
 #include "cli/util/exit_codes.h"
@@ -73,6 +75,29 @@ static int parse_duration(struct attach *a, const char *arg)
 	return -1;
 }
 
+/* --interval, --every, --keep, --dump-count. */
+static int parse_monitoring(struct attach *a, int key, const char *arg)
+{
+	char err[512];
+	uint64_t v;
+	const char *name = key == MA_KEY_INTERVAL ? "--interval" : key == MA_KEY_EVERY ? "--every"
+			 : key == MA_KEY_KEEP ? "--keep" : "--dump-count";
+	if (key == MA_KEY_INTERVAL || key == MA_KEY_EVERY) {
+		if (ma_parse_duration(arg, &v, err, sizeof(err)) < 0)
+			return usage_error(name, err);
+		if (v < 10000000ull) {
+			fprintf(stderr, "memattach: %s %s: the interval must be at least 10ms (e.g. 1s, 60s)\n", name, arg);
+			return MA_EXIT_USAGE;
+		}
+		*(key == MA_KEY_INTERVAL ? &a->interval_ns : &a->every_ns) = v;
+		return -1;
+	}
+	if (ma_parse_uint_range(arg, 1, 1000000, name, &v, err, sizeof(err)) < 0)
+		return usage_error("", err);
+	*(key == MA_KEY_KEEP ? &a->keep : &a->dump_count) = (unsigned)v;
+	return -1;
+}
+
 /* One option; -1 to go on, else the exit code. */
 static int apply_option(struct attach *a, int c, const char *arg)
 {
@@ -99,7 +124,16 @@ static int apply_option(struct attach *a, int c, const char *arg)
 	case MA_KEY_QUIET: a->quiet = 1; return -1;
 	case MA_KEY_THRESHOLD:
 	case MA_KEY_THRESHOLD_ON: return parse_threshold(a, c, arg);
-	case MA_KEY_HELP: ma_cli_help_all(stdout); return MA_EXIT_OK;
+	case MA_KEY_INTERVAL:
+	case MA_KEY_EVERY:
+	case MA_KEY_KEEP:
+	case MA_KEY_DUMP_COUNT: return parse_monitoring(a, c, arg);
+	case MA_KEY_HELP:
+		if (a->cmd == &ma_cli_live)
+			ma_cli_help(stdout, a->cmd);
+		else
+			ma_cli_help_all(stdout);
+		return MA_EXIT_OK;
 	case MA_KEY_VERSION: printf("memattach %s\n", PACKAGE_VERSION); return MA_EXIT_OK;
 	default:
 		if ((k = ma_agent_opt(c, arg, &a->ao)) < 0)
@@ -108,11 +142,34 @@ static int apply_option(struct attach *a, int c, const char *arg)
 	}
 }
 
+/* Options that need another, and live's terminal. */
+static int check_combination(struct attach *a)
+{
+	if (a->keep && !a->every_ns)
+		return usage_error("--keep", "keeps periodic snapshots: give --every TIME too");
+	if (a->dump_count && !a->thr_text)
+		return usage_error("--dump-count", "counts threshold dumps: give --dump-on-threshold SIZE too");
+	if ((a->cmd == &ma_cli_live || a->every_ns || a->dump_count) && (a->npids || a->tree || a->follow))
+		return usage_error(a->cmd == &ma_cli_live ? "live" : a->every_ns ? "--every" : "--dump-count",
+				   "watches one process; give one --pid, without --pid-tree or --follow-fork");
+	if (a->cmd == &ma_cli_live && !isatty(1)) {
+		fprintf(stderr, "memattach: live needs a terminal on its standard output; run it in a terminal, or capture with memattach --pid PID -o FILE\n");
+		return MA_EXIT_NOT_A_TERMINAL;
+	}
+	return -1;
+}
+
+/* Monitoring: --every, or several threshold dumps. */
+static int monitoring(const struct attach *a)
+{
+	return a->every_ns || a->dump_count > 1;
+}
+
 static int parse_options(int argc, char **argv, struct attach *a)
 {
 	int c, rc;
 	optind = 1;
-	while ((c = ma_cli_getopt(&ma_cli_attach, argc, argv)) != -1)
+	while ((c = ma_cli_getopt(a->cmd, argc, argv)) != -1)
 		if ((rc = apply_option(a, c, optarg)) >= 0)
 			return rc;
 	if (optind < argc) {
@@ -120,10 +177,12 @@ static int parse_options(int argc, char **argv, struct attach *a)
 		return MA_EXIT_USAGE;
 	}
 	if (!a->pid && !a->npids) {
-		ma_cli_usage(stderr, &ma_cli_attach);
+		ma_cli_usage(stderr, a->cmd);
 		return MA_EXIT_USAGE;
 	}
-	return ma_attach_many_check(a);
+	if ((rc = ma_attach_many_check(a)) >= 0)
+		return rc;
+	return check_combination(a);
 }
 
 /* Everything that can refuse the target before anything is touched. */
@@ -163,12 +222,28 @@ static int abandon(struct attach *a, int rc)
 	return rc;
 }
 
+/* Monitoring: -o names the directory of the snapshots (default "."). */
+static int open_dir(struct attach *a)
+{
+	struct stat st;
+	if (!a->out)
+		a->out = ".";
+	if (stat(a->out, &st) < 0 || !S_ISDIR(st.st_mode) || access(a->out, W_OK | X_OK) < 0) {
+		fprintf(stderr, "memattach: -o %s: %s; with --every or --dump-count, -o names an existing directory you can write to\n",
+			a->out, errno ? strerror(errno) : "not a directory");
+		return MA_EXIT_OUTPUT;
+	}
+	return -1;
+}
+
 /* The session directory and socket, and the output, writable before we
  * touch the target. */
 int ma_attach_open_outputs(struct attach *a)
 {
 	char err[1024];
-	if (!a->out) {
+	if (monitoring(a) && open_dir(a) >= 0)
+		return MA_EXIT_OUTPUT;
+	if (!a->out && !monitoring(a) && a->cmd != &ma_cli_live) {
 		ma_default_output(a->outbuf, sizeof(a->outbuf), a->target.name, a->pid);
 		a->out = a->outbuf;
 	}
@@ -181,12 +256,13 @@ int ma_attach_open_outputs(struct attach *a)
 	ma_proc_root(a->pid, "", a->s.root_prefix, sizeof(a->s.root_prefix));
 	ma_target_files_as(a->pid);   /* what the stream names is opened as the target's user */
 	/* A threshold snapshot is written later: check its directory now. */
-	if (a->thr_text && ma_outfile_check(a->out, err, sizeof(err)) < 0) {
+	if (a->thr_text && !monitoring(a) && ma_outfile_check(a->out, err, sizeof(err)) < 0) {
 		fprintf(stderr, "memattach: cannot write %s: %s (choose another -o)\n", a->out, err);
 		ma_session_cleanup(&a->s);
 		return MA_EXIT_OUTPUT;
 	}
-	if (!a->thr_text && ma_session_open_output(&a->s, a->out, err, sizeof(err)) < 0) {
+	if (!a->thr_text && !monitoring(a) && a->out &&
+	    ma_session_open_output(&a->s, a->out, err, sizeof(err)) < 0) {
 		fprintf(stderr, "memattach: %s\n", err);
 		ma_session_cleanup(&a->s);
 		return MA_EXIT_OUTPUT;
@@ -288,12 +364,38 @@ static int watch_threshold(struct attach *a, struct ma_capture *c)
 	return ma_threshold_run(c, &a->th);
 }
 
-int ma_attach_main(int argc, char **argv)
+static int live_view(struct attach *a, struct ma_capture *c)
+{
+	struct ma_live_opts o = { a->pid, a->target.name, a->interval_ns ? a->interval_ns : 1000000000ull,
+				  a->out, a->quiet };
+	return ma_live_run(c, &o);
+}
+
+static int monitor(struct attach *a, struct ma_capture *c)
+{
+	struct ma_monitor_opts o = {
+		.pid = a->pid, .comm = a->target.name, .every_ns = a->every_ns, .keep = a->keep,
+		.dir = a->out, .thr_bytes = a->thr_text ? a->th.bytes : 0, .on_heap = a->th.on_heap,
+		.thr_text = a->thr_text, .dump_count = a->dump_count ? a->dump_count : 1,
+		.duration_ns = a->duration_ns, .quiet = a->quiet,
+	};
+	char every[64] = "";
+	if (a->every_ns)
+		snprintf(every, sizeof(every), ": a snapshot every %.6gs", (double)a->every_ns / 1e9);
+	if (!a->quiet)
+		fprintf(stderr, "memattach: watching pid %d (%s)%s%s%s, snapshots in %s (attached in %.1f ms)\n",
+			(int)a->pid, a->target.name, every, a->thr_text ? "; dumps from " : "",
+			a->thr_text ? a->thr_text : "", a->out, (double)a->attach_ns / 1e6);
+	return ma_monitor_run(c, &o);
+}
+
+static int attach_main(int argc, char **argv, const struct ma_cli_cmd *cmd)
 {
 	static struct attach a;
 	struct ma_capture c;
 	int rc;
 	memset(&a, 0, sizeof(a));
+	a.cmd = cmd;
 	a.ao = (struct ma_agent_opts)MA_AGENT_OPTS_INIT;
 	if ((rc = parse_options(argc, argv, &a)) >= 0)
 		return rc;
@@ -306,5 +408,19 @@ int ma_attach_main(int argc, char **argv)
 	ma_capture_init(&c, &a.s, a.pid, &stop_signal);
 	if ((rc = ma_attach_inject(&a, &c)) >= 0)
 		return rc;
+	if (cmd == &ma_cli_live)
+		return live_view(&a, &c);
+	if (monitoring(&a))
+		return monitor(&a, &c);
 	return a.thr_text ? watch_threshold(&a, &c) : capture(&a, &c);
+}
+
+int ma_attach_main(int argc, char **argv)
+{
+	return attach_main(argc, argv, &ma_cli_attach);
+}
+
+int ma_live_main(int argc, char **argv)
+{
+	return attach_main(argc, argv, &ma_cli_live);
 }

@@ -14,6 +14,8 @@
 
 #define MA_ATTACH_MAX_PIDS 256
 
+struct ma_cli_cmd;
+
 struct attach {
 	pid_t pid;
 	uint64_t duration_ns;
@@ -22,6 +24,10 @@ struct attach {
 	struct ma_agent_opts ao;
 	struct ma_threshold_opts th;
 	const char *thr_text;            /* --dump-on-threshold as given; NULL: none */
+	const struct ma_cli_cmd *cmd;    /* ma_cli_attach, or ma_cli_live */
+	uint64_t interval_ns;            /* live: --interval */
+	uint64_t every_ns;               /* --every */
+	unsigned keep, dump_count;       /* --keep, --dump-count (0: not given) */
 	struct ma_proc_status target;
 	char agent[PATH_MAX], agent_t[PATH_MAX], outbuf[PATH_MAX];
 	struct ma_session s;

@@ -52,10 +52,27 @@ static const struct ma_cli_opt attach_opts[] = {
 	  "the top holders and a flame graph (FILE.html), and detach" },
 	{ "threshold-on", 0, MA_KEY_THRESHOLD_ON, "rss|heap",
 	  "what --dump-on-threshold watches: the RSS (default) or the tracked heap" },
+	{ "dump-count", 0, MA_KEY_DUMP_COUNT, "N",
+	  "--dump-on-threshold: dump up to N times, again each time the memory\n"
+	  "reaches the last dump's value plus SIZE; snapshots go to the directory -o" },
+	{ "every", 0, MA_KEY_EVERY, "TIME",
+	  "stay attached and write a snapshot of the live set every TIME into the\n"
+	  "directory -o (default .), each with the growth since the previous one" },
+	{ "keep", 0, MA_KEY_KEEP, "N", "--every: keep the last N periodic snapshots (default all)" },
 	AGENT_OPTS,
 	{ "quiet", 'q', MA_KEY_QUIET, NULL, "no status lines on stderr (errors still)" },
 	{ "help", 'h', MA_KEY_HELP, NULL, "this help" },
 	{ "version", 0, MA_KEY_VERSION, NULL, "the version" },
+	{ NULL, 0, 0, NULL, NULL },
+};
+
+static const struct ma_cli_opt live_opts[] = {
+	{ "pid", 'p', MA_KEY_PID, "PID", "the process to attach to" },
+	{ "interval", 0, MA_KEY_INTERVAL, "TIME", "redraw every TIME (default 1s, at least 10ms)" },
+	{ "output", 'o', MA_KEY_OUTPUT, "FILE", "also write the whole session as a capture to FILE" },
+	AGENT_OPTS,
+	{ "quiet", 'q', MA_KEY_QUIET, NULL, "no lines on stderr after the view ends (errors still)" },
+	{ "help", 'h', MA_KEY_HELP, NULL, "this help" },
 	{ NULL, 0, 0, NULL, NULL },
 };
 
@@ -123,10 +140,20 @@ const struct ma_cli_cmd ma_cli_attach = {
 	"          [--trace-python-allocators] [--native] [--follow-fork] [--sample SIZE]\n"
 	"--pid-tree PID [--duration TIME] [-o FILE] [--follow-fork] [options]\n"
 	"--pid PID --dump-on-threshold SIZE [--threshold-on rss|heap] [--duration TIME]\n"
-	"          [-o FILE] [--native-depth N] [--sample SIZE] [--quiet]",
+	"          [-o FILE] [--native-depth N] [--sample SIZE] [--quiet]\n"
+	"--pid PID --every TIME [--keep N] [-o DIR] [--dump-on-threshold SIZE [--dump-count N]]",
 	"Attach to the running process PID (ptrace, then the agent is loaded into it), capture its\n"
 	"allocations with their stacks, and leave the process as it was.",
 	attach_opts, 0,
+};
+
+const struct ma_cli_cmd ma_cli_live = {
+	"live",
+	"live --pid PID [--interval TIME] [-o FILE] [--trace-python-allocators] [--native]",
+	"A full-screen view of the memory live now in PID, redrawn every interval: the tracked\n"
+	"heap, RSS and rates over time, and the locations holding memory; keys sort, show a\n"
+	"location's call tree, filter by thread, pause and write snapshots (? lists them).",
+	live_opts, 0,
 };
 
 const struct ma_cli_cmd ma_cli_run = {
@@ -168,13 +195,14 @@ const struct ma_cli_cmd ma_cli_receive = {
 };
 
 static const struct ma_cli_cmd *const commands[] = {
-	&ma_cli_attach, &ma_cli_run, &ma_cli_report, &ma_cli_symbolize
+	&ma_cli_attach, &ma_cli_live, &ma_cli_run, &ma_cli_report, &ma_cli_symbolize
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
 const char *ma_cli_prefix(const struct ma_cli_cmd *c)
 {
 	return c == &ma_cli_attach ? "memattach" : c == &ma_cli_run ? "memattach run"
+	     : c == &ma_cli_live ? "memattach live"
 	     : c == &ma_cli_report ? "memattach report" : c == &ma_cli_receive ? "memattach receive"
 	     : "memattach symbolize";
 }
@@ -387,6 +415,7 @@ static const struct man_exit exit_codes[] = {
 	{ MA_EXIT_OUTPUT_IS_INPUT, "report -o OUT: OUT is the capture being read (by any path or hard link); nothing is written" },
 	{ MA_EXIT_NO_JSON, "report --json for a format that has no JSON output (folded, pprof, flamegraph)" },
 	{ MA_EXIT_DAMAGED, "report: the capture is damaged; the report covers what was readable" },
+	{ MA_EXIT_NOT_A_TERMINAL, "live: the standard output is not a terminal" },
 };
 
 static void man_command(FILE *f, const struct ma_cli_cmd *c, const char *title)

@@ -24,6 +24,10 @@ enum ma_cli_key {
 	MA_KEY_MAN,
 	MA_KEY_FOLLOW_FORK = 0x150,   /* fork's: --follow-fork, --pid-tree */
 	MA_KEY_PID_TREE,
+	MA_KEY_INTERVAL = 0x130,      /* live and monitoring (0x130-0x13f) */
+	MA_KEY_EVERY,
+	MA_KEY_KEEP,
+	MA_KEY_DUMP_COUNT,
 };
 
 struct ma_cli_opt {
@@ -42,7 +46,7 @@ struct ma_cli_cmd {
 	int in_order;            /* stop at the first non-option (run's CMD) */
 };
 
-extern const struct ma_cli_cmd ma_cli_attach, ma_cli_run, ma_cli_report, ma_cli_symbolize;
+extern const struct ma_cli_cmd ma_cli_attach, ma_cli_run, ma_cli_report, ma_cli_symbolize, ma_cli_live;
 extern const struct ma_cli_cmd ma_cli_receive;   /* hidden: the Python package's */
 
 /* getopt_long over the command's options (optind must be set by the

@@ -440,19 +440,26 @@ static const char *sym_at(struct modctx *mc, GElf_Addr pc)
 	return best ? best->name : sizeless ? sizeless->name : NULL;
 }
 
-static int write_symbol(struct ctx *c, struct modctx *mc, uint64_t addr)
-{
-	Memattach__Record rec = MEMATTACH__RECORD__INIT;
-	Memattach__Symbol s = MEMATTACH__SYMBOL__INIT;
+/* Names owned by one lookup: the demangled and DIE names it made. */
+struct sym_out {
+	Memattach__Symbol s;
 	Memattach__InlinedFrame inl[MAX_INLINE], *inlp[MAX_INLINE];
 	char *owned[MAX_INLINE + 2];
-	int nowned = 0, ninl = 0;
+	int nowned;
+};
+
+/* The Symbol record of addr in mc's module (o->s; free with sym_out_free). */
+static void describe_symbol(struct modctx *mc, uint64_t addr, struct sym_out *o)
+{
+	int ninl = 0;
 	const char *fn = NULL, *file = NULL;
 	uint32_t line = 0;
 
-	s.address = addr;
-	s.module = mc->md->path;
-	s.module_offset = addr - mc->md->base;
+	memattach__symbol__init(&o->s);
+	o->nowned = 0;
+	o->s.address = addr;
+	o->s.module = mc->md->path;
+	o->s.module_offset = addr - mc->md->base;
 	if (mc->m) {
 		Dwarf_Addr pc = addr - 1;   /* a return address: look at the call */
 		Dwfl_Line *l = dwfl_module_getsrc(mc->m, pc);
@@ -470,39 +477,55 @@ static int write_symbol(struct ctx *c, struct modctx *mc, uint64_t addr)
 			int n = find_inlines(&fdie, pc - bias, chain, MAX_INLINE);
 			/* innermost first: each frame's own location, then its call site */
 			for (int i = n; i-- > 0;) {
-				Memattach__InlinedFrame *f = &inl[ninl];
+				Memattach__InlinedFrame *f = &o->inl[ninl];
 				memattach__inlined_frame__init(f);
-				f->function = (char *)die_name(&chain[i], &owned[nowned]);
-				if (owned[nowned])
-					nowned++;
+				f->function = (char *)die_name(&chain[i], &o->owned[o->nowned]);
+				if (o->owned[o->nowned])
+					o->nowned++;
 				if (!f->function)
 					f->function = "";
 				f->file = (char *)(file ? file : "");
 				f->line = line;
-				inlp[ninl++] = f;
+				o->inlp[ninl++] = f;
 				call_site(&chain[i], &file, &line);
 			}
-			fn = die_name(&fdie, &owned[nowned]);
-			if (owned[nowned])
-				nowned++;
+			fn = die_name(&fdie, &o->owned[o->nowned]);
+			if (o->owned[o->nowned])
+				o->nowned++;
 		}
 		if (!fn) {
 			const char *nm = sym_at(mc, pc);
-			if (nm && (owned[nowned] = demangle(nm)))
-				nm = owned[nowned++];
+			if (nm && (o->owned[o->nowned] = demangle(nm)))
+				nm = o->owned[o->nowned++];
 			fn = nm;
 		}
 	}
-	s.function = (char *)(fn ? fn : "");
-	s.file = (char *)(file ? file : "");
-	s.line = fn || file ? line : 0;
-	s.n_inlined = (size_t)ninl;
-	s.inlined = inlp;
+	o->s.function = (char *)(fn ? fn : "");
+	o->s.file = (char *)(file ? file : "");
+	o->s.line = fn || file ? line : 0;
+	o->s.n_inlined = (size_t)ninl;
+	o->s.inlined = o->inlp;
+}
+
+static void sym_out_free(struct sym_out *o)
+{
+	for (int i = 0; i < o->nowned; i++)
+		free(o->owned[i]);
+	o->nowned = 0;
+}
+
+static int write_symbol(struct ctx *c, struct modctx *mc, uint64_t addr)
+{
+	Memattach__Record rec = MEMATTACH__RECORD__INIT;
+	struct sym_out *o = malloc(sizeof *o);
+	if (!o)
+		return oom(c);
+	describe_symbol(mc, addr, o);
 	rec.r_case = MEMATTACH__RECORD__R_SYMBOL;
-	rec.symbol = &s;
+	rec.symbol = &o->s;
 	int rc = ma_capture_writer_write_record(c->w, &rec);
-	for (int i = 0; i < nowned; i++)
-		free(owned[i]);
+	sym_out_free(o);
+	free(o);
 	if (rc < 0) {
 		snprintf(c->err, c->errlen, "%s", ma_capture_writer_error(c->w));
 		return -1;
@@ -909,4 +932,113 @@ int ma_symbolize_capture(const char *capture_path, ma_capture_writer *w,
 	free(wk);
 	free_ctx(&c);
 	return rc < 0 ? -1 : written;
+}
+
+/* ---- Looking addresses up while the capture runs (memattach live) ----
+ * The same lookup as the end's, one address at a time: each module is
+ * opened on first use (as the target's user) and kept. */
+struct ma_symbolizer {
+	struct ctx c;               /* the modules (c.mods) */
+	struct modctx *mcs;         /* per module: opened or not */
+	Dwfl **dwfls;
+	unsigned char *tried;
+	size_t cap;
+	char prefix[256];
+};
+
+ma_symbolizer *ma_symbolizer_new(const char *root_prefix)
+{
+	ma_symbolizer *z = calloc(1, sizeof *z);
+	static char err[256];
+	if (!z)
+		return NULL;
+	z->c.err = err;
+	z->c.errlen = sizeof err;
+	snprintf(z->prefix, sizeof z->prefix, "%s", root_prefix ? root_prefix : "");
+	if (debug_callbacks(&z->c.cb, &z->c.debuginfo_path, z->prefix) < 0) {
+		free(z);
+		return NULL;
+	}
+	return z;
+}
+
+int ma_symbolizer_module(ma_symbolizer *z, const Memattach__Module *mm)
+{
+	if (add_module(&z->c, mm) < 0)
+		return -1;
+	if (z->c.nmods > z->cap) {
+		size_t cap = z->c.capmods;
+		struct modctx *m = realloc(z->mcs, cap * sizeof *m);
+		if (m)
+			z->mcs = m;
+		Dwfl **d = realloc(z->dwfls, cap * sizeof *d);
+		if (d)
+			z->dwfls = d;
+		unsigned char *t = realloc(z->tried, cap);
+		if (t)
+			z->tried = t;
+		if (!m || !d || !t)
+			return -1;
+		z->cap = cap;
+	}
+	size_t i = z->c.nmods - 1;
+	memset(&z->mcs[i], 0, sizeof z->mcs[i]);
+	z->dwfls[i] = NULL;
+	z->tried[i] = 0;
+	return 0;
+}
+
+void ma_symbolizer_unload(ma_symbolizer *z, uint64_t load_address)
+{
+	for (size_t i = z->c.nmods; i-- > 0;)
+		if (z->c.mods[i].live && z->c.mods[i].base == load_address) {
+			z->c.mods[i].live = 0;
+			return;
+		}
+}
+
+int ma_symbolizer_lookup(ma_symbolizer *z, uint64_t addr,
+			 void (*cb)(void *ctx, const Memattach__Symbol *s), void *ctx)
+{
+	uint32_t m = find_module(&z->c, addr, 1);
+	if (m == ADDR_UNRESOLVED)
+		return -1;
+	struct sym_out *o = malloc(sizeof *o);
+	if (!o)
+		return -1;
+	/* files the stream names are opened as the target's user */
+	ma_target_files_prefix(z->prefix);
+	int may_open = ma_target_files_enter() == 0;
+	struct modctx *mc = &z->mcs[m];
+	mc->md = &z->c.mods[m];   /* c.mods may have moved */
+	if (!z->tried[m] && may_open) {
+		z->tried[m] = 1;
+		z->dwfls[m] = open_module(&z->c.cb, mc->md, z->prefix, &mc->m);
+	}
+	if (z->tried[m])
+		describe_symbol(mc, addr, o);
+	if (may_open)
+		ma_target_files_leave();
+	if (z->tried[m]) {
+		cb(ctx, &o->s);
+		sym_out_free(o);
+	}
+	free(o);
+	return z->tried[m] ? 0 : -1;
+}
+
+void ma_symbolizer_free(ma_symbolizer *z)
+{
+	if (!z)
+		return;
+	for (size_t i = 0; i < z->c.nmods; i++) {
+		free_modctx(&z->mcs[i]);
+		if (z->dwfls[i])
+			dwfl_end(z->dwfls[i]);
+	}
+	free(z->mcs);
+	free(z->dwfls);
+	free(z->tried);
+	free_ctx(&z->c);
+	free(z);
 }

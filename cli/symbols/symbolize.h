@@ -30,4 +30,18 @@ void ma_symbolize_prewarm_module(const Memattach__Module *mm);
 void ma_symbolize_prewarm_stack(const Memattach__Stack *st);
 void ma_symbolize_prewarm_end(void);
 
+/* Looking native addresses up while the capture runs (memattach live):
+ * the same names as the capture's end gives, one address at a time; each
+ * module is opened once, on first use, as the target's user. */
+typedef struct ma_symbolizer ma_symbolizer;
+ma_symbolizer *ma_symbolizer_new(const char *root_prefix);
+/* Module and ModuleUnload records, as they come.  0, or -1 on OOM. */
+int ma_symbolizer_module(ma_symbolizer *z, const Memattach__Module *mm);
+void ma_symbolizer_unload(ma_symbolizer *z, uint64_t load_address);
+/* Calls cb with the Symbol record of addr (valid during the call).  0, or
+ * -1 when no module holds addr or its file cannot be read. */
+int ma_symbolizer_lookup(ma_symbolizer *z, uint64_t addr,
+			 void (*cb)(void *ctx, const Memattach__Symbol *s), void *ctx);
+void ma_symbolizer_free(ma_symbolizer *z);
+
 #endif

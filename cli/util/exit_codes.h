@@ -25,6 +25,7 @@ enum ma_exit {
 	MA_EXIT_OUTPUT_IS_INPUT = 18, /* report -o names the capture it reads */
 	MA_EXIT_NO_JSON = 19,         /* report --json for a format that has none */
 	MA_EXIT_DAMAGED = 20,         /* report made, but damaged parts of the capture were skipped */
+	MA_EXIT_NOT_A_TERMINAL = 21,  /* live: standard output is not a terminal */
 };
 
 #endif
