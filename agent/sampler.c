@@ -20,7 +20,7 @@
  * memory is at most 33 bytes per live sampled block (a table is a quarter
  * to half full, and its bitmap), at least 130 KiB; past MAX_SLOTS / 2 live samples (1M),
  * new samples are refused (counted as ThreadCounts.samples_refused). */
-#include <math.h>
+#include <dlfcn.h>
 #include <pthread.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -254,10 +254,12 @@ static uint64_t next(struct ma_sample_thread *s)
 /* Bytes to the next sample: floor(E) + 1, E exponential of mean SIZE, so
  * that an allocation of n bytes is reached with probability
  * P(E < n) = 1 - exp(-n/SIZE). */
+static double (*log_fn)(double);
+
 static int64_t draw(struct ma_sample_thread *s)
 {
 	double u = ((double)(next(s) >> 11) + 1.0) * 0x1.0p-53;   /* (0, 1] */
-	double e = -log(u) * (double)ma_cfg.sample;
+	double e = -log_fn(u) * (double)ma_cfg.sample;
 	return e >= 9.0e18 ? INT64_MAX : (int64_t)e + 1;
 }
 
@@ -292,10 +294,31 @@ static uint64_t any_seed(void)
 	return mix(ma_now_ns() ^ ((uint64_t)getpid() << 32));
 }
 
+/* libm's log, taken from the process (most have libm loaded) or loaded
+ * then: the agent does not link libm, which a container's root may lack
+ * (the agent's own libraries are copied there, glibc's never are). */
+static int find_log(void)
+{
+	if (!log_fn)
+		log_fn = (double (*)(double))dlsym(RTLD_DEFAULT, "log");
+	if (!log_fn) {
+		void *m = dlopen("libm.so.6", RTLD_NOW | RTLD_LOCAL);
+		if (m)
+			log_fn = (double (*)(double))dlsym(m, "log");
+	}
+	return log_fn != NULL;
+}
+
 void ma_sample_session_start(void)
 {
 	if (!ma_cfg.sample)
 		return;
+	if (!find_log()) {
+		ma_warn(0, "--sample needs libm.so.6, which this process cannot load: "
+			"every allocation is recorded");
+		ma_cfg.sample = 0;
+		return;
+	}
 	if (!ma_cfg.sample_seed)
 		ma_cfg.sample_seed = any_seed();
 	if (!region) {
