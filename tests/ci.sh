@@ -26,7 +26,7 @@ log "building"
 { ./autogen.sh && ./configure -q && make -j2; } || finish_broken "the build failed"
 
 log "make check"
-rm -f test-suite.log asan-build.trs
+rm -f test-suite.log asan-build.trs fuzz-build.trs
 find . -name '*.trs' -delete
 make -j2 -k check
 check_rc=$?
@@ -35,6 +35,12 @@ check_rc=$?
 # failure with its reproducer in tests/fuzz/NAME.log.
 log "make fuzz (${FUZZ_SECONDS:-60} s each)"
 make fuzz FUZZ_SECONDS="${FUZZ_SECONDS:-60}"
+fuzz_rc=$?
+# A fuzzer that did not build (or a run that wrote no result) counts too.
+if [ "$fuzz_rc" != 0 ] && ! grep -qs '^:test-result: FAIL' tests/fuzz/*.trs; then
+	log "make fuzz failed outside the fuzzers (exit $fuzz_rc)"
+	printf ':test-result: FAIL\n' > fuzz-build.trs
+fi
 
 # The CLI and the unit tests under ASan and UBSan (never the agent: it
 # lives in unsanitized targets; configure --enable-sanitizers knows).
