@@ -120,7 +120,7 @@ ns_capture() {
 	# loaded once, however many attaches
 	[ "$(grep -c " 00000000 .*/$AGENT_NAME" "/proc/$tpid/maps")" = 1 ] ||
 		{ echo "FAIL: the agent is mapped more than once"; grep "$AGENT_NAME" "/proc/$tpid/maps"; return 1; }
-	left=$(find "$root" -name 'memattach-*' 2>/dev/null)
+	left=$(find "$root" -name 'memattach-c[0-9]*' 2>/dev/null)
 	[ -z "$left" ] || { echo "FAIL: left in the target's root while attached: $left"; return 1; }
 	kill -USR1 "$tpid"
 	ma_wait_for "$ma_tmp/out" '^{"total_allocations"' 60 || { echo "FAIL: the workload did not finish"; return 1; }

@@ -10,7 +10,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 py=/usr/bin/python3
 [ -x $py ] || { echo "SKIP: no /usr/bin/python3"; exit 77; }
-export MEMATTACH_SAMPLE_SEED=5 MEMATTACH_BIN="$top/memattach" PYTHONPATH="$top/python:$here"
+export MEMATTACH_SAMPLE_SEED=5 MEMATTACH_BIN="$top/memattach" PYTHONPATH="$here/../../python:$here"
 cat > "$tmp/prog.py" <<'PY'
 import sys
 from memattach import Tracker
