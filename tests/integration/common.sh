@@ -30,6 +30,22 @@ ma_show() {
 	fi
 }
 
+# ma_compare_truth CAP: the capture's `report stats --json` against the
+# truth line the target printed to $ma_tmp/out.
+ma_compare_truth() {
+	local rc
+	"$MEMATTACH" report stats --json "$1" >"$ma_tmp/report.json" 2>"$ma_tmp/report.err"
+	rc=$?
+	ma_show "report stderr" "$ma_tmp/report.err"
+	if [ "$rc" != 0 ]; then
+		echo "FAIL: memattach report stats --json exited $rc"
+		ma_show "report stdout" "$ma_tmp/report.json"
+		return 1
+	fi
+	echo "--- report: $(head -c 2000 "$ma_tmp/report.json")"
+	"$PYTHON" "$ma_here/compare.py" "$ma_tmp/out" "$ma_tmp/report.json"
+}
+
 # check_run EXPECTED_STATUS TARGET ARGS...
 # Runs TARGET under memattach run and compares its truth with the report.
 # MA_WRAP, when set, is a command (words) that runs before TARGET and is
@@ -58,16 +74,7 @@ check_run() {
 		echo "FAIL: no capture file written"
 		return 1
 	fi
-	"$MEMATTACH" report stats --json "$cap" >"$ma_tmp/report.json" 2>"$ma_tmp/report.err"
-	rc=$?
-	ma_show "report stderr" "$ma_tmp/report.err"
-	if [ "$rc" != 0 ]; then
-		echo "FAIL: memattach report stats --json exited $rc"
-		ma_show "report stdout" "$ma_tmp/report.json"
-		return 1
-	fi
-	echo "--- report: $(head -c 2000 "$ma_tmp/report.json")"
-	"$PYTHON" "$ma_here/compare.py" "$ma_tmp/out" "$ma_tmp/report.json"
+	ma_compare_truth "$cap"
 }
 
 # ma_wait_tracking — waits for memattach ($mpid, stderr in $ma_tmp/err) to
@@ -146,13 +153,5 @@ check_attach() {
 		echo "FAIL: the target exited $trc after memattach detached (want 0)"
 		return 1
 	fi
-	"$MEMATTACH" report stats --json "$cap" >"$ma_tmp/report.json" 2>"$ma_tmp/report.err"
-	rc=$?
-	ma_show "report stderr" "$ma_tmp/report.err"
-	if [ "$rc" != 0 ]; then
-		echo "FAIL: memattach report stats --json exited $rc"
-		return 1
-	fi
-	echo "--- report: $(head -c 1500 "$ma_tmp/report.json")"
-	"$PYTHON" "$ma_here/compare.py" "$ma_tmp/out" "$ma_tmp/report.json"
+	ma_compare_truth "$cap"
 }
