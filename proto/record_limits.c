@@ -35,7 +35,7 @@ int ma_module_check(const Memattach__Module *m, char *why, size_t len)
 
 static int batch_check(const Memattach__EventBatch *b, char *why, size_t len)
 {
-	size_t n = b->n_seq_delta;
+	size_t n = b->layout ? b->n_kind : b->n_seq_delta;   /* compact: kind has them all */
 	if (n > MA_MAX_BATCH_EVENTS)
 		return too_many(why, len, "an EventBatch", n, "events", MA_MAX_BATCH_EVENTS);
 	return 0;

@@ -119,8 +119,88 @@ static int place(window *w, const ma_event *e)
 	return 0;
 }
 
+static int place_checked(window *w, const ma_event *e, char *err, size_t errlen)
+{
+	if (e->kind == 0) {
+		w->res->invalid_events++;
+		return 0;
+	}
+	if (place(w, e) < 0) {
+		snprintf(err, errlen, "out of memory ordering events");
+		return MA_ERR_NOMEM;
+	}
+	return 0;
+}
+
+/* A free's size is 0 in the compact layout but for munmap and mremap's
+ * old range (see memattach.proto). */
+static int compact_has_size(uint32_t kind)
+{
+	return kind < 32 || kind == MEMATTACH__EVENT_KIND__MUNMAP ||
+	       kind == MEMATTACH__EVENT_KIND__MREMAP_FREE;
+}
+
+static int compact_bad(const Memattach__EventBatch *b, const char *what, char *err, size_t errlen)
+{
+	snprintf(err, errlen, "event batch of thread %u (compact layout) has %s", b->tid, what);
+	return -1;
+}
+
+/* The next listed event of a column of (index gap, value) pairs. */
+static uint64_t pair_at(const uint64_t *pairs, size_t np, size_t k, uint64_t from)
+{
+	return k < np ? from + pairs[k] : UINT64_MAX;
+}
+
+/* EventBatch.layout 1: what is implied is left out (memattach.proto). */
+static int batch_compact(window *w, const Memattach__EventBatch *b, char *err, size_t errlen)
+{
+	size_t n = b->n_kind, nsize = 0, nstack = 0;
+	for (size_t i = 0; i < n; i++) {
+		nsize += compact_has_size(b->kind[i]);
+		nstack += b->kind[i] < 32;
+	}
+	if (b->n_addr_delta != n || b->n_size != nsize || (b->n_stack != nstack && b->n_stack) ||
+	    b->n_seq_delta % 2 || b->n_time_delta % 2 || b->addr_shift > 63)
+		return compact_bad(b, "columns of the wrong lengths", err, errlen);
+	size_t sk = 0, tk = 0, zi = 0, ki = 0;
+	uint64_t s_at = pair_at(b->seq_delta, b->n_seq_delta, 0, 0);
+	uint64_t t_at = pair_at(b->time_delta, b->n_time_delta, 0, 0);
+	uint64_t a = 0;
+	ma_event e = { .tid = b->tid };
+	for (size_t i = 0; i < n; i++) {
+		if (s_at == i) {
+			e.seq += b->seq_delta[sk + 1];
+			sk += 2;
+			s_at = pair_at(b->seq_delta, b->n_seq_delta, sk, i);
+		} else {
+			e.seq++;
+		}
+		if (t_at == i) {
+			e.time_ns += b->time_delta[tk + 1] * 1000;
+			tk += 2;
+			t_at = pair_at(b->time_delta, b->n_time_delta, tk, i);
+		}
+		a += (uint64_t)b->addr_delta[i];
+		e.addr = a << b->addr_shift;
+		e.kind = b->kind[i];
+		e.size = compact_has_size(e.kind) ? b->size[zi++] : 0;
+		e.stack = e.kind < 32 && b->n_stack ? b->stack[ki++] : 0;
+		int rc = place_checked(w, &e, err, errlen);
+		if (rc)
+			return rc;
+	}
+	if (sk != b->n_seq_delta || tk != b->n_time_delta)
+		return compact_bad(b, "seq or time entries past its events", err, errlen);
+	return 0;
+}
+
 static int batch(window *w, const Memattach__EventBatch *b, char *err, size_t errlen)
 {
+	if (b->layout == 1)
+		return batch_compact(w, b, err, errlen);
+	if (b->layout)
+		return compact_bad(b, "an unknown layout (a newer memattach wrote it)", err, errlen);
 	size_t n = b->n_seq_delta;
 	/* Every column has n entries; time and stack may be left out (zero). */
 	if (b->n_addr_delta != n || b->n_size != n || b->n_kind != n ||
@@ -146,14 +226,9 @@ static int batch(window *w, const Memattach__EventBatch *b, char *err, size_t er
 		e.size = b->size[i];
 		e.kind = b->kind[i];
 		e.stack = b->n_stack ? b->stack[i] : 0;
-		if (e.kind == 0) {
-			w->res->invalid_events++;
-			continue;
-		}
-		if (place(w, &e) < 0) {
-			snprintf(err, errlen, "out of memory ordering events");
-			return MA_ERR_NOMEM;
-		}
+		int rc = place_checked(w, &e, err, errlen);
+		if (rc)
+			return rc;
 	}
 	return 0;
 }
