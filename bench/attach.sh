@@ -11,6 +11,7 @@
 # 3 s after start).  Two slowdowns each: wall (operations per second) and
 # CPU (the process's CPU time per operation, every thread of it: what the
 # tracking costs, less disturbed by other load on the machine).
+# NO_HEAPTRACK=1 leaves heaptrack out.
 set -u
 builddir=${1:?usage: attach.sh BUILDDIR [RUNS]}
 runs=${2:-3}
@@ -95,6 +96,7 @@ echo " run: untracked and tracked = 1..3 s after start, in separate runs of the 
 row tool thr latency_ms own_ms ops/s ops/s_trk ns/op ns/op_trk slow_wall slow_cpu
 have_heaptrack=1
 command -v heaptrack >/dev/null || have_heaptrack=0
+[ -n "${NO_HEAPTRACK:-}" ] && have_heaptrack=0
 for threads in ${THREADS:-1 4}; do
 	for _ in $(seq "$runs"); do
 		launched untracked "$threads"
@@ -105,4 +107,4 @@ for threads in ${THREADS:-1 4}; do
 		if [ "$have_heaptrack" = 1 ]; then attached heaptrack "$threads"; fi
 	done
 done
-[ "$have_heaptrack" = 1 ] || echo "(heaptrack not installed: apt-get install heaptrack)"
+command -v heaptrack >/dev/null || echo "(heaptrack not installed: apt-get install heaptrack)"
