@@ -3,7 +3,9 @@
  * varying depth and free older blocks from a ring, for SECONDS; the main
  * thread prints "tick <CLOCK_REALTIME seconds> <operations so far>" every
  * 20 ms, so throughput before, while and after a profiler attaches can be
- * compared.  usage: maloop THREADS SECONDS */
+ * compared; a fourth column is the process's CPU seconds so far (every
+ * thread, a profiler's own included), for the CPU an operation costs.
+ * usage: maloop THREADS SECONDS */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -103,7 +105,10 @@ int main(int argc, char **argv)
 	double t0 = now(), t;
 	struct timespec tick = { 0, 20 * 1000 * 1000 };
 	while ((t = now()) - t0 < secs) {
-		printf("tick %.4f %lu\n", t, (unsigned long)atomic_load(&ops));
+		struct timespec cpu;
+		clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu);
+		printf("tick %.4f %lu %.4f\n", t, (unsigned long)atomic_load(&ops),
+		       (double)cpu.tv_sec + (double)cpu.tv_nsec / 1e9);
 		fflush(stdout);
 		nanosleep(&tick, NULL);
 	}

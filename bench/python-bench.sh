@@ -1,56 +1,82 @@
 #!/bin/bash
-# python-bench.sh — the Python overhead benchmark: a workload that builds
-# and drops many dicts, lists and strings at a call depth of 15
-# (tests/python/workload.py), run untracked, under `memattach run` (Python
-# frames, the default) and under `memattach run --trace-python-allocators`,
-# for every interpreter found.
+# python-bench.sh BUILDDIR — the Python overhead benchmark: a workload that
+# builds and drops many dicts, lists and strings (bench/python_workload.py)
+# at a call depth of 15 and of 40, run untracked, under `memattach run`
+# (Python frames, the default) and under `memattach run
+# --trace-python-allocators`, for every interpreter found (PYTHONS="..."
+# to choose).  Interleaved: each round runs every (interpreter, depth, mode)
+# once, in turn, so load on the machine falls on all of them alike.
 #
-# Two times per run, best of $RUNS: "work", the workload's own timer (what
-# the service feels while tracked), and "wall", the whole command
-# (interpreter start and exit, and for memattach the capture's end:
-# draining, symbolizing, compressing).  Numbers, not pass/fail.
+# Per cell the median over $RUNS rounds of "cpu", the target's CPU time over
+# its loop (every thread of it, the agent's writer too: what tracking adds
+# to the target, least disturbed by other load) and "work", the loop's wall
+# time.  Ratios are to the untracked run of the same interpreter and depth.
+# Numbers, not pass/fail.
 set -u
 top=${1:-.}
 ma="$top/memattach"
-wl="$top/tests/python/workload.py"
-iters=${ITERS:-20000}
+srcdir=$(cd "$(dirname "$0")" && pwd)
+wl="$srcdir/python_workload.py"
+iters=${ITERS:-10000}
 runs=${RUNS:-5}
-tmp=$(mktemp -d)
+depths=${DEPTHS:-"15 40"}
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/ma-bench-py.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 
-# best "work wall" of $runs runs of "$@"
-best() {
-	local bw= bl=
-	for _ in $(seq "$runs"); do
-		local t0 t1 w
-		t0=$(date +%s.%N)
-		w=$("$@" 2> /dev/null | tail -1)
-		t1=$(date +%s.%N)
-		read -r bw bl < <(python3 -c 'import sys
-w, t0, t1, bw, bl = sys.argv[1:]
-l = float(t1) - float(t0)
-print(min(float(w), float(bw)) if bw else float(w), min(l, float(bl)) if bl else l)' "$w" "$t0" "$t1" "$bw" "$bl")
+if [ -z "${PYTHONS:-}" ]; then
+	PYTHONS="/usr/bin/python3"
+	for d in /root/.pyenv/versions/3.*; do
+		[ -x "$d/bin/python3" ] && PYTHONS="$PYTHONS $d/bin/python3"
 	done
-	echo "$bw $bl"
+fi
+pythons=
+for py in $PYTHONS; do
+	"$py" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 8) else 1)' 2>/dev/null &&
+		pythons="$pythons $py"
+done
+
+# one KEY MODE PY DEPTH — one run, its "work cpu" line appended to $tmp/KEY
+one() {
+	local key=$1 mode=$2 py=$3 depth=$4 out
+	case $mode in
+	untracked) out=$("$py" "$wl" "$iters" "$depth" 2>/dev/null | tail -1) ;;
+	default) out=$("$ma" run -q -o "$tmp/c.memcap" -- "$py" "$wl" "$iters" "$depth" 2>/dev/null | tail -1) ;;
+	pyalloc) out=$("$ma" run -q --trace-python-allocators -o "$tmp/c.memcap" -- \
+		"$py" "$wl" "$iters" "$depth" 2>/dev/null | tail -1) ;;
+	esac
+	rm -f "$tmp/c.memcap"
+	echo "$out" >> "$tmp/$key"
 }
 
-pythons="/usr/bin/python3"
-for d in /root/.pyenv/versions/3.*; do
-	[ -x "$d/bin/python3" ] && pythons="$pythons $d/bin/python3"
+echo "python benchmark: $iters iterations, depths $depths, median of $runs interleaved rounds"
+for r in $(seq "$runs"); do
+	for py in $pythons; do
+		k=$(echo "$py" | tr / _)
+		for depth in $depths; do
+			for mode in untracked default pyalloc; do
+				one "$k.$depth.$mode" "$mode" "$py" "$depth"
+			done
+		done
+	done
 done
 
-printf '%-42s %-15s %-15s %-15s %-13s %-13s\n' "" untracked default pyalloc "default/untr" "pyalloc/untr"
-printf '%-42s %-15s %-15s %-15s %-13s %-13s\n' interpreter "work   wall" "work   wall" "work   wall" "work  wall" "work  wall"
-for py in $pythons; do
-	"$py" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 8) else 1)' 2>/dev/null || continue
-	u=$(best "$py" "$wl" "$iters")
-	d=$(best "$ma" run -q -o "$tmp/d.memcap" -- "$py" "$wl" "$iters")
-	p=$(best "$ma" run -q --trace-python-allocators -o "$tmp/p.memcap" -- "$py" "$wl" "$iters")
-	python3 - "$py" $u $d $p <<'PY'
-import sys
-py = sys.argv[1]
-uw, ul, dw, dl, pw, pl = map(float, sys.argv[2:])
-print("%-42s %5.3f %6.3fs  %5.3f %6.3fs  %5.3f %6.3fs  %4.2fx %4.2fx  %4.2fx %4.2fx"
-      % (py, uw, ul, dw, dl, pw, pl, dw / uw, dl / ul, pw / uw, pl / ul))
+python3 - "$tmp" "$depths" $pythons <<'PY'
+import statistics, sys
+tmp, depths, pys = sys.argv[1], sys.argv[2].split(), sys.argv[3:]
+def med(key, i):
+    try:
+        v = [float(l.split()[i]) for l in open("%s/%s" % (tmp, key)) if len(l.split()) == 2]
+    except OSError:
+        v = []
+    return statistics.median(v) if v else float("nan")
+print("%-36s %5s  %-13s %-13s %-13s  %-11s %-11s" % ("", "", "untracked", "default", "pyalloc", "default/u", "pyalloc/u"))
+print("%-36s %5s  %-13s %-13s %-13s  %-11s %-11s" % ("interpreter", "depth", "cpu   work", "cpu   work", "cpu   work", "cpu  work", "cpu  work"))
+for py in pys:
+    k = py.replace("/", "_")
+    for d in depths:
+        u, dm, p = ((med("%s.%s.%s" % (k, d, m), 1), med("%s.%s.%s" % (k, d, m), 0))
+                    for m in ("untracked", "default", "pyalloc"))
+        print("%-36s %5s  %5.3f %6.3f  %5.3f %6.3f  %5.3f %6.3f  %4.2fx %4.2fx  %4.2fx %4.2fx"
+              % (py, d, u[0], u[1], dm[0], dm[1], p[0], p[1],
+                 dm[0] / u[0], dm[1] / u[1], p[0] / u[0], p[1] / u[1]))
 PY
-done

@@ -61,7 +61,8 @@ check_attach() {
 	local py=$1 rc i
 	local cap=$py_tmp/attach.cap sleep_s=4
 	echo "=== memattach --pid $opt: $py idle.py"
-	"$py" "$py_here/idle.py" $sleep_s 3 >"$py_tmp/out" 2>"$py_tmp/err" </dev/null &
+	rm -f "$py_tmp/stop"
+	"$py" "$py_here/idle.py" $sleep_s "$py_tmp/stop" >"$py_tmp/out" 2>"$py_tmp/err" </dev/null &
 	local pid=$!
 	for i in $(seq 100); do
 		grep -q ready "$py_tmp/out" && break
@@ -70,6 +71,7 @@ check_attach() {
 	sleep 0.5
 	timeout 40 "$MEMATTACH" --pid $pid --duration 5 $opt -q -o "$cap" >"$py_tmp/mout" 2>&1
 	rc=$?
+	touch "$py_tmp/stop"   # the target allocates until then: it outlives the capture
 	for i in $(seq 200); do
 		kill -0 $pid 2>/dev/null || break
 		sleep 0.1

@@ -1,6 +1,9 @@
 # For the attach test: sleeps (memattach --pid attaches meanwhile), says
 # how long the sleep really took, then allocates from known lines while
-# the capture runs.  TRUTH count -1: at least one, all with these frames.
+# the capture runs: until the file named by the second argument exists
+# (the test makes it once memattach is done), at most 120 s.  TRUTH count
+# -1: at least one, all with these frames.
+import os
 import sys
 import time
 
@@ -9,10 +12,10 @@ def make_buffer(n):
     return bytearray(n)  # @buffer
 
 
-def busy(seconds):
-    end = time.monotonic() + seconds
+def busy(stop):
+    end = time.monotonic() + 120
     keep = []
-    while time.monotonic() < end:
+    while time.monotonic() < end and not os.path.exists(stop):
         keep.append(make_buffer(1_234_567))  # @busy
         if len(keep) > 8:
             keep.clear()
@@ -27,5 +30,5 @@ if __name__ == "__main__":
     t0 = time.monotonic()
     time.sleep(float(sys.argv[1]))
     print("SLEPT %.3f" % (time.monotonic() - t0), flush=True)
-    busy(float(sys.argv[2]))
+    busy(sys.argv[2])
     print("TRUTH 1234568 -1 make_buffer idle.py:%d|busy idle.py:%d" % (line["buffer"], line["busy"]))
