@@ -60,6 +60,14 @@ int ma_inj_check_target(pid_t pid, struct ma_inj_error *err);
  * target, 0 when not, -1 when the target's maps cannot be read. */
 int ma_inj_library_loaded(pid_t pid, const char *so_path);
 
+/* 0 when the target can read so_path (in its root; /proc/self/fd/N as
+ * its own descriptor N), else the errno why not (target_view.c). */
+int ma_inj_visible_to(pid_t pid, const char *so_path);
+
+/* The target's seccomp mode (Seccomp: in /proc/PID/status): 0 none,
+ * 1 strict, 2 filter; 0 when unreadable. */
+int ma_inj_seccomp_mode(pid_t pid);
+
 struct ma_inj;   /* one seized thread */
 
 /* PTRACE_SEIZE + PTRACE_INTERRUPT one thread: tid, or the main thread when

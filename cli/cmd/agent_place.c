@@ -12,6 +12,8 @@
 #include <unistd.h>
 #include "cli/cmd/agent_place.h"
 #include "cli/cmd/agent_deps.h"
+#include "cli/cmd/agent_memfd.h"
+#include "injector/injector.h"
 #include "procfs/procfs.h"
 
 #define AGENT_NAME "libmemattach-agent.so"
@@ -156,9 +158,16 @@ static int reuse_mapped(pid_t pid, const char *agent, char *out, size_t len, cha
 			 (int)pid, AGENT_NAME, m.path);
 		return MA_AGENT_PLACE_FOREIGN;
 	}
+	/* loaded from memory: by the memfd it keeps open (agent_memfd.c) */
+	if (!strncmp(m.path, "/memfd:", 7) && ma_agent_memfd_path(pid, m.ino, out, len) < 0) {
+		snprintf(err, errlen, "process %d holds memattach's agent, loaded from memory, but no longer the "
+			 "descriptor it was loaded by: it cannot be attached again until it restarts", (int)pid);
+		return MA_AGENT_PLACE_ERROR;
+	}
 	/* dlopen of the path it was loaded by returns the loaded one, even
 	 * when that file is gone (a container's copy is removed after use) */
-	snprintf(out, len, "%s", m.path);
+	if (strncmp(m.path, "/memfd:", 7))
+		snprintf(out, len, "%s", m.path);
 	return 1;
 }
 
@@ -181,6 +190,21 @@ int ma_agent_place_in_dir(pid_t pid, const char *agent, struct ma_session_dir *d
 		return MA_AGENT_PLACE_ERROR;
 	snprintf(out, len, "%.4000s/%s", d->path, MA_SESSION_AGENT_COPY);
 	return MA_AGENT_PLACE_OK;
+}
+
+int ma_agent_place_in_memory(pid_t pid, const char *agent, char *out, size_t len, char *err, size_t errlen)
+{
+	struct ma_agent_deps deps;
+	int r = reuse_mapped(pid, agent, out, len, err, errlen);
+	if (r)
+		return r < 0 ? r : MA_AGENT_PLACE_OK;
+	if (ma_agent_deps(agent, &deps) < 0) {
+		snprintf(err, errlen, "cannot find %s, which the agent needs, on this machine: reinstall memattach's dependencies",
+			 deps.missing[0] ? deps.missing : "the agent's libraries");
+		return MA_AGENT_PLACE_ERROR;
+	}
+	r = ma_agent_memfd_load(pid, agent, &deps, out, len, err, errlen);
+	return r == 0 ? MA_AGENT_PLACE_OK : r == MA_INJ_ERR_NO_LIBRARY ? MA_AGENT_PLACE_DENIED : MA_AGENT_PLACE_ERROR;
 }
 
 int ma_agent_place(pid_t pid, const char *agent, uid_t uid,

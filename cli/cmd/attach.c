@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "cli/cmd/agent_place.h"
+#include "cli/cmd/agent_memfd.h"
 #include "cli/cmd/attach.h"
 #include "cli/cmd/capture_loop.h"
 #include "cli/cmd/cli_table.h"
@@ -236,6 +237,21 @@ static int open_dir(struct attach *a)
 	return -1;
 }
 
+/* A root with no directory for us (read-only, no writable mount): an
+ * abstract socket in its network namespace and the agent from memory,
+ * when its /proc lets it open a descriptor by path.  0; -2 (err says
+ * every place tried and why, and why not from memory); -1. */
+static int listen_in_memory(struct attach *a, char *err, size_t errlen)
+{
+	char why[128];
+	size_t n = strlen(err);
+	if (!ma_agent_memfd_usable(a->pid, why, sizeof(why))) {
+		snprintf(err + n, errlen - n, "; nor can it load the agent from memory: %s (mount proc there)", why);
+		return -2;
+	}
+	return ma_session_listen_abstract(&a->s, a->pid, err, errlen);
+}
+
 /* The session directory and socket, and the output, writable before we
  * touch the target. */
 int ma_attach_open_outputs(struct attach *a)
@@ -248,6 +264,8 @@ int ma_attach_open_outputs(struct attach *a)
 		a->out = a->outbuf;
 	}
 	int r = ma_session_listen_for(&a->s, a->pid, a->target.uid[1], a->target.gid[1], err, sizeof(err));
+	if (r == -2)   /* no place in its root: from memory, when it can */
+		r = listen_in_memory(a, err, sizeof(err));
 	if (r < 0) {
 		fprintf(stderr, "memattach: %s\n", err);
 		ma_session_cleanup(&a->s);
@@ -274,14 +292,17 @@ int ma_attach_open_outputs(struct attach *a)
 int ma_attach_place_agent(struct attach *a)
 {
 	char err[1024];
-	int placed = a->s.in_target_root
+	int placed = a->s.in_memory
+			     ? ma_agent_place_in_memory(a->pid, a->agent, a->agent_t, sizeof(a->agent_t), err, sizeof(err))
+		     : a->s.in_target_root
 			     ? ma_agent_place_in_dir(a->pid, a->agent, &a->s.sd, a->agent_t, sizeof(a->agent_t), err,
 						     sizeof(err))
 			     : ma_agent_place(a->pid, a->agent, a->target.uid[1], a->agent_t, sizeof(a->agent_t),
 					      err, sizeof(err));
 	if (placed != MA_AGENT_PLACE_OK) {
 		fprintf(stderr, "memattach: %s\n", err);
-		return abandon(a, placed == MA_AGENT_PLACE_FOREIGN ? MA_EXIT_AGENT_FAILED : MA_EXIT_ERROR);
+		return abandon(a, placed == MA_AGENT_PLACE_FOREIGN ? MA_EXIT_AGENT_FAILED
+				  : placed == MA_AGENT_PLACE_DENIED ? MA_EXIT_NO_AGENT : MA_EXIT_ERROR);
 	}
 	return -1;
 }

@@ -118,7 +118,7 @@ ns_capture() {
 	# What the target loaded is in its root; nothing of ours stays there.
 	grep "$AGENT_NAME" "/proc/$tpid/maps" | head -n 1 | sed 's/^/--- agent mapped: /'
 	# loaded once, however many attaches
-	[ "$(grep -c " 00000000 .*/$AGENT_NAME" "/proc/$tpid/maps")" = 1 ] ||
+	[ "$(grep -c " 00000000 .*[/:]$AGENT_NAME" "/proc/$tpid/maps")" = 1 ] ||
 		{ echo "FAIL: the agent is mapped more than once"; grep "$AGENT_NAME" "/proc/$tpid/maps"; return 1; }
 	left=$(find "$root" -name 'memattach-c[0-9]*' 2>/dev/null)
 	[ -z "$left" ] || { echo "FAIL: left in the target's root while attached: $left"; return 1; }
