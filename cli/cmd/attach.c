@@ -304,6 +304,9 @@ int ma_attach_place_agent(struct attach *a)
 		return abandon(a, placed == MA_AGENT_PLACE_FOREIGN ? MA_EXIT_AGENT_FAILED
 				  : placed == MA_AGENT_PLACE_DENIED ? MA_EXIT_NO_AGENT : MA_EXIT_ERROR);
 	}
+	/* tests/integration/ns-killed.sh: stopped with the agent in place */
+	if (a->s.in_target_root && getenv("MEMATTACH_TEST_STOP_PLACED"))
+		raise(SIGSTOP);
 	return -1;
 }
 
