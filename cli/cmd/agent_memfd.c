@@ -84,6 +84,15 @@ int ma_agent_memfd_usable(pid_t pid, char *why, size_t len)
 
 int ma_agent_memfd_path(pid_t pid, unsigned long long ino, char *out, size_t len)
 {
+	int n = ma_agent_memfd_number(pid, ino);
+	if (n < 0)
+		return -1;
+	snprintf(out, len, "/proc/self/fd/%d", n);
+	return 0;
+}
+
+int ma_agent_memfd_number(pid_t pid, unsigned long long ino)
+{
 	char p[64];
 	struct dirent *e;
 	snprintf(p, sizeof p, "/proc/%d/fd", (int)pid);
@@ -100,10 +109,7 @@ int ma_agent_memfd_path(pid_t pid, unsigned long long ino, char *out, size_t len
 	}
 	if (d)
 		closedir(d);
-	if (found < 0)
-		return -1;
-	snprintf(out, len, "/proc/self/fd/%d", found);
-	return 0;
+	return found;
 }
 
 struct files {

@@ -25,5 +25,7 @@ int ma_agent_memfd_load(pid_t pid, const char *agent, const struct ma_agent_deps
 /* The path pid opens the memfd of inode ino by: /proc/self/fd/N.  0, or
  * -1 when pid holds no descriptor of it. */
 int ma_agent_memfd_path(pid_t pid, unsigned long long ino, char *out, size_t len);
+/* The same descriptor's number in pid, or -1. */
+int ma_agent_memfd_number(pid_t pid, unsigned long long ino);
 
 #endif

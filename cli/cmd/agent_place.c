@@ -62,8 +62,12 @@ static int open_mapped(pid_t pid, const struct mapped *m)
 	char p[PATH_MAX + 64];
 	struct stat st;
 	snprintf(p, sizeof(p), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, (int)pid, m->start, m->end);
-	int fd = open(p, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-	if (fd < 0) {
+	int fd = open(p, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC), n;
+	if (fd < 0 && !strncmp(m->path, "/memfd:", 7) && (n = ma_agent_memfd_number(pid, m->ino)) >= 0) {
+		/* loaded from memory: the memfd it keeps (no map_files unless root) */
+		snprintf(p, sizeof(p), "/proc/%d/fd/%d", (int)pid, n);
+		fd = open(p, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	} else if (fd < 0) {
 		snprintf(p, sizeof(p), "/proc/%d/root%.4000s", (int)pid, m->path);
 		fd = open(p, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	}

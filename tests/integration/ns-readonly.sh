@@ -69,6 +69,42 @@ left=$(find "$root" -path "$root/proc" -prune -o -name 'memattach-*' -print; fin
 ns_capture "$root" "$ma_tmp/m2.cap" || fail
 ro_proc=0
 
+# The same in a user namespace an unprivileged user made (rootless), with
+# memattach run by root, then by that user (who owns the namespace: the
+# socket is made by a child that enters it).
+user=memattach-test
+ma_as_user=$ma_tmp/ma-as-user
+if ! unshare --user --map-root-user true 2>"$ma_tmp/uerr"; then
+	echo "--- user namespaces not tried: $(cat "$ma_tmp/uerr")"
+elif ! { id "$user" >/dev/null 2>&1 || useradd -M -s /usr/sbin/nologin "$user"; }; then
+	echo "FAIL: useradd $user"; fail
+else
+	uid=$(id -u "$user") gid=$(id -g "$user")
+	chmod 755 "$ma_tmp"
+	mkdir "$ma_tmp/u" && chown "$uid:$gid" "$ma_tmp/u" || fail
+	printf '#!/bin/sh
+exec setpriv --reuid=%s --regid=%s --clear-groups env TMPDIR=%s "%s" "$@"
+' \
+		"$uid" "$gid" "$ma_tmp/u" "$MEMATTACH" >"$ma_as_user" && chmod 755 "$ma_as_user" || fail
+	for who in root "$user"; do
+		ro_user="setpriv --reuid=$uid --regid=$gid --clear-groups unshare --user --map-root-user"
+		echo "=== $ro_user --mount --pid --net --fork: root read-only, its proc on /proc; memattach as $who"
+		ns_start "$root" $ro_user --mount --pid --net --fork sh -c \
+			"mount --bind $root $root && mount -o remount,bind,ro $root && mount -t proc proc $root/proc && exec chroot $root /bin/nsleak --wait-signal" || fail
+		if [ "$who" = root ]; then
+			ns_capture "$root" "$ma_tmp/u/r.cap" || fail
+		elif "$ma_as_user" --version >/dev/null 2>"$ma_tmp/uerr"; then
+			# twice: the second finds the agent by its memfd (no map_files for a user)
+			MEMATTACH=$ma_as_user attach_bg "$tpid" "$ma_tmp/u/u1.cap" || fail
+			stop_attach || fail
+			MEMATTACH=$ma_as_user ns_capture "$root" "$ma_tmp/u/u.cap" || fail
+		else
+			echo "--- memattach as $user not tried: it cannot run this build ($(head -n 1 "$ma_tmp/uerr"))"
+			kill -USR1 "$tpid"; kill -USR1 "$tpid"; wait_gone "$upid" 30
+		fi
+	done
+fi
+
 ro_start || fail
 timeout 60 "$MEMATTACH" --pid "$tpid" --duration 1 -o "$ma_tmp/n.cap" >"$ma_tmp/mout" 2>"$ma_tmp/merr" </dev/null
 rc=$?
