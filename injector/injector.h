@@ -68,6 +68,10 @@ int ma_inj_visible_to(pid_t pid, const char *so_path);
  * 1 strict, 2 filter; 0 when unreadable. */
 int ma_inj_seccomp_mode(pid_t pid);
 
+/* 1 when our user owns a user namespace the target is in, below ours
+ * (rootless containers): the kernel lets us trace it whatever its uid. */
+int ma_inj_owns_user_ns(pid_t pid);
+
 struct ma_inj;   /* one seized thread */
 
 /* PTRACE_SEIZE + PTRACE_INTERRUPT one thread: tid, or the main thread when

@@ -5,6 +5,10 @@
 #include "injector/inj_internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/nsfs.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -37,4 +41,38 @@ int ma_inj_seccomp_mode(pid_t pid)
 			break;
 	fclose(f);
 	return mode;
+}
+
+/* 1 when this process's user owns a user namespace between the target's
+ * and ours (a rootless container it made): the kernel then gives it every
+ * capability over the target, CAP_SYS_PTRACE included, whatever uid the
+ * target runs as inside.  The walk the kernel makes (cap_capable), by
+ * NS_GET_PARENT / NS_GET_OWNER_UID. */
+int ma_inj_owns_user_ns(pid_t pid)
+{
+	char p[64];
+	struct stat mine, st;
+	int owns = 0, fd;
+
+	snprintf(p, sizeof(p), "/proc/%d/ns/user", (int)pid);
+	if (stat("/proc/self/ns/user", &mine) < 0 || (fd = open(p, O_RDONLY | O_CLOEXEC)) < 0)
+		return 0;
+	for (int depth = 0; !owns && depth < 33; depth++) {
+		uid_t owner;
+		int parent = ioctl(fd, NS_GET_PARENT);
+
+		if (parent < 0 || fstat(parent, &st) < 0) {
+			if (parent >= 0)
+				close(parent);
+			break;   /* not below ours */
+		}
+		if (st.st_dev == mine.st_dev && st.st_ino == mine.st_ino)
+			owns = ioctl(fd, NS_GET_OWNER_UID, &owner) == 0 && owner == geteuid();
+		close(fd);
+		fd = parent;
+		if (st.st_dev == mine.st_dev && st.st_ino == mine.st_ino)
+			break;
+	}
+	close(fd);
+	return owns;
 }

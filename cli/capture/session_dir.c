@@ -373,14 +373,19 @@ int ma_session_dir_bind(struct ma_session_dir *d, int sock, const char *name,
 		snprintf(err, errlen, "cannot listen in %s: %s (is /proc mounted?)", d->path, strerror(errno));
 		return -1;
 	}
-	/* Only we can change the directory's entries, so this is our socket. */
-	if ((uid != geteuid() || gid != getegid()) &&
-	    fchownat(d->fd, name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0) {
-		snprintf(err, errlen, "cannot give the socket in %s to uid %u: %s", d->path, (unsigned)uid,
-			 strerror(errno));
-		return -1;
+	/* Only we can change the directory's entries, so this is our socket.
+	 * A user may attach a target of another uid only in a user namespace
+	 * it owns (a rootless container), where it cannot give the socket
+	 * away: open to all then, as an abstract socket is, and the accept
+	 * takes only the target's pid (SO_PEERCRED). */
+	if ((uid == geteuid() && gid == getegid()) || fchownat(d->fd, name, uid, gid, AT_SYMLINK_NOFOLLOW) == 0)
+		return 0;
+	if (errno == EPERM && geteuid() != 0 && fchmodat(d->fd, name, 0666, 0) == 0) {
+		d->open_to_all = 1;
+		return 0;
 	}
-	return 0;
+	snprintf(err, errlen, "cannot give the socket in %s to uid %u: %s", d->path, (unsigned)uid, strerror(errno));
+	return -1;
 }
 
 int ma_session_dir_create_file(struct ma_session_dir *d, const char *name, mode_t mode)

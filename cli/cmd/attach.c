@@ -271,6 +271,15 @@ int ma_attach_open_outputs(struct attach *a)
 		ma_session_cleanup(&a->s);
 		return r == -2 ? MA_EXIT_NO_AGENT : MA_EXIT_ERROR;
 	}
+	/* children are taken from whoever connects: only on a socket that
+	 * only the target's user can reach */
+	if (a->follow && (a->s.in_memory || a->s.sd.open_to_all)) {
+		fprintf(stderr, "memattach: --follow-fork needs a socket only process %d's user can reach, and %s; "
+			"give the process a writable mount (a tmpfs), or run memattach as root\n", (int)a->pid,
+			a->s.in_memory ? "its root has no place for one" : "you cannot give one to its user");
+		ma_session_cleanup(&a->s);
+		return MA_EXIT_NO_AGENT;
+	}
 	ma_proc_root(a->pid, "", a->s.root_prefix, sizeof(a->s.root_prefix));
 	ma_target_files_as(a->pid);   /* what the stream names is opened as the target's user */
 	/* A threshold snapshot is written later: check its directory now. */
