@@ -43,6 +43,7 @@ enum ma_inj_code {
 	MA_INJ_ERR_DLOPEN,        /* dlopen failed in the target (message in msg) */
 	MA_INJ_ERR_CALL,          /* a remote call crashed or timed out */
 	MA_INJ_ERR_TARGET_GONE,   /* target exited during the work */
+	MA_INJ_ERR_SECCOMP,       /* the target's seccomp filter forbids a call the attach needs */
 };
 
 struct ma_inj_error {
@@ -67,6 +68,12 @@ int ma_inj_visible_to(pid_t pid, const char *so_path);
 /* The target's seccomp mode (Seccomp: in /proc/PID/status): 0 none,
  * 1 strict, 2 filter; 0 when unreadable. */
 int ma_inj_seccomp_mode(pid_t pid);
+
+/* Seccomp strict mode, or a filter (read when we are root) that does
+ * not allow one of the syscalls the attach makes in the target (with
+ * memfd: memfd_create too): MA_INJ_ERR_SECCOMP naming it; else 0.  Stops
+ * one thread briefly to read the filters (seccomp.c). */
+int ma_inj_check_seccomp(pid_t pid, int memfd, struct ma_inj_error *err);
 
 /* 1 when our user owns a user namespace the target is in, below ours
  * (rootless containers): the kernel lets us trace it whatever its uid. */

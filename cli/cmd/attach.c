@@ -301,6 +301,11 @@ int ma_attach_open_outputs(struct attach *a)
 int ma_attach_place_agent(struct attach *a)
 {
 	char err[1024];
+	struct ma_inj_error ie;
+	if (ma_inj_check_seccomp(a->pid, a->s.in_memory, &ie) != 0) {
+		fprintf(stderr, "memattach: %s\n", ie.msg);
+		return abandon(a, ma_inject_exit_code(&ie));
+	}
 	int placed = a->s.in_memory
 			     ? ma_agent_place_in_memory(a->pid, a->agent, a->agent_t, sizeof(a->agent_t), err, sizeof(err))
 		     : a->s.in_target_root
