@@ -236,7 +236,7 @@ int ma_inj_check_seccomp(pid_t pid, int memfd, struct ma_inj_error *err)
 				 "the attach makes it call%s: not attaching (%s); allow %s in its filter%s", (int)pid, c->name,
 				 action_name(act), (int)pid,
 				 c->nr == SYS_memfd_create ? " to load the agent from memory" : "",
-				 (act & SECCOMP_RET_ACTION_FULL) == SECCOMP_RET_ERRNO ? "the agent could not load"
+				 (act & SECCOMP_RET_ACTION_FULL) == SECCOMP_RET_ERRNO ? "the attach would fail"
 										    : "it would kill the process",
 				 c->name, c->nr == SYS_memfd_create ? ", or give it a writable mount (a tmpfs)" : "");
 	for (int i = 0; i < MAX_FILTERS; i++)

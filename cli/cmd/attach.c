@@ -335,6 +335,15 @@ void ma_attach_catch_signals(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
+/* A failure in a target under a seccomp filter may be the filter's: one
+ * ma_inj_check_seccomp could not read (not root), or one that decides on
+ * arguments it did not try. */
+static const char *seccomp_hint(pid_t pid)
+{
+	return ma_inj_seccomp_mode(pid) == 2 ? " (the process runs under a seccomp filter, Seccomp: 2 in its "
+					       "/proc status, which may be why)" : "";
+}
+
 /* Loads the agent, which starts and connects. */
 int ma_attach_inject(struct attach *a, struct ma_capture *c)
 {
@@ -346,18 +355,18 @@ int ma_attach_inject(struct attach *a, struct ma_capture *c)
 	if (a->follow)   /* its children connect on the same socket */
 		strncat(cfg, ";follow=1", sizeof(cfg) - strlen(cfg) - 1);
 	if (ma_inject_library(a->pid, a->agent_t, "memattach_agent_start", cfg, &result, &ie) != 0) {
-		fprintf(stderr, "memattach: %s\n", ie.msg);
+		fprintf(stderr, "memattach: %s%s\n", ie.msg, seccomp_hint(a->pid));
 		return abandon(a, ma_inject_exit_code(&ie));
 	}
 	if (result != 0) {
 		int busy = result == -EALREADY;
-		fprintf(stderr, busy ? "memattach: pid %d is already being tracked by another memattach; wait for it to finish\n"
-				     : "memattach: the agent could not start in pid %d: %s\n",
-			(int)a->pid, strerror((int)-result));
+		fprintf(stderr, busy ? "memattach: pid %d is already being tracked by another memattach; wait for it to finish%s\n"
+				     : "memattach: the agent could not start in pid %d: %s%s\n",
+			(int)a->pid, busy ? "" : strerror((int)-result), busy ? "" : seccomp_hint(a->pid));
 		return abandon(a, busy ? MA_EXIT_BUSY : MA_EXIT_AGENT_FAILED);
 	}
 	if (!ma_capture_connect(c, AGENT_CONNECT_TIMEOUT_MS)) {
-		fprintf(stderr, "memattach: the agent in pid %d did not connect\n", (int)a->pid);
+		fprintf(stderr, "memattach: the agent in pid %d did not connect%s\n", (int)a->pid, seccomp_hint(a->pid));
 		return abandon(a, MA_EXIT_AGENT_FAILED);
 	}
 	if (!a->follow)
