@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "cli/cmd/agent_place.h"
+#include "cli/cmd/agent_build_id.h"
 #include "cli/cmd/agent_deps.h"
 #include "cli/cmd/agent_memfd.h"
 #include "injector/injector.h"
@@ -99,6 +100,9 @@ static int mapped_is_ours(pid_t pid, const struct mapped *m, const char *agent)
 {
 	int theirs = open_mapped(pid, m), mine = open(agent, O_RDONLY | O_CLOEXEC);
 	int same = theirs >= 0 && mine >= 0 && same_bytes(theirs, mine);
+	/* its file out of reach (not root, and gone): by its build id */
+	if (theirs < 0 && geteuid() != 0)
+		same = ma_agent_build_id_matches(pid, m->start, m->end, agent);
 	if (theirs >= 0)
 		close(theirs);
 	if (mine >= 0)

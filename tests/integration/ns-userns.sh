@@ -5,7 +5,7 @@
 # uid 1000 inside (another uid outside), in its own mount, pid and
 # network namespaces, chrooted.  memattach run by that same user (who
 # owns the namespace, so the kernel lets it trace the target): exact
-# truth and names; --follow-fork refused with the cause (the socket
+# truth and names, also at a second attach; --follow-fork refused with the cause (the socket
 # cannot be given to the target's user); memattach run by another
 # unprivileged user: refused by the kernel's rule, exit 6 naming it.
 . "$(dirname "$0")/ns-common.sh"
@@ -56,5 +56,9 @@ rc=$?
 ma_show "memattach stderr" "$ma_tmp/merr"
 [ "$rc" = 11 ] && grep -q "^memattach: --follow-fork needs a socket only process $tpid's user can reach, and you cannot give one to its user" "$ma_tmp/merr" ||
 	{ echo "FAIL: memattach --follow-fork as $user exited $rc (want 11 naming the cause)"; fail; }
+# twice: the second finds the agent the first loaded (its copy is gone,
+# map_files is root's) by its build id
+MEMATTACH=$ma_tmp/ma-$user attach_bg "$tpid" "$ma_tmp/u/c1.cap" || fail
+stop_attach || fail
 MEMATTACH=$ma_tmp/ma-$user ns_capture "$root" "$ma_tmp/u/c.cap" || fail
 echo "ns-userns: exact as the namespace's owner; refused with the cause otherwise"
