@@ -11,14 +11,15 @@
 . "$(dirname "$0")/ns-common.sh"
 fail() { kill -9 "${tpid:-}" "${upid:-}" "${mpid:-}" 2>/dev/null; exit 1; }
 user=memattach-test
-other=memattach-other
 
 unshare --user --map-root-user true 2>"$ma_tmp/uerr" ||
 	{ echo "SKIP: user namespaces refused here: $(cat "$ma_tmp/uerr")"; exit 77; }
 command -v newuidmap >/dev/null || { echo "SKIP: newuidmap (Debian's uidmap) not installed"; exit 77; }
-for u in "$user" "$other"; do
-	id "$u" >/dev/null 2>&1 || useradd -M -s /usr/sbin/nologin "$u" || { echo "FAIL: useradd $u"; exit 1; }
-done
+id "$user" >/dev/null 2>&1 || useradd -M -s /usr/sbin/nologin "$user" || { echo "FAIL: useradd $user"; exit 1; }
+# the other user is this test's alone: made unique, removed at the end
+other=ma-other-$$
+useradd -M -s /usr/sbin/nologin "$other" || { echo "FAIL: useradd $other"; exit 1; }
+trap 'userdel "$other" 2>/dev/null; rm -rf "$ma_tmp"' EXIT
 uid=$(id -u "$user") gid=$(id -g "$user")
 sub=$(sed -n "s/^$user:\([0-9]*\):\([0-9]*\)$/\1/p" /etc/subuid)
 subg=$(sed -n "s/^$user:\([0-9]*\):\([0-9]*\)$/\1/p" /etc/subgid)
