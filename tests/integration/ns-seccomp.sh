@@ -62,30 +62,27 @@ ns_capture "$root" "$ma_tmp/m.cap" || fail
 # A filter memattach may not read (run by an unprivileged user on its own
 # process): not judged; the failure it causes names it as the likely cause.
 user=memattach-test
-if { id "$user" >/dev/null 2>&1 || useradd -M -s /usr/sbin/nologin "$user"; } &&
-	chmod 755 "$ma_tmp" && mkdir "$ma_tmp/u" && chown "$user" "$ma_tmp/u" &&
-	setpriv --reuid="$(id -u "$user")" --regid="$(id -g "$user")" --clear-groups "$MEMATTACH" --version >/dev/null 2>&1; then
-	echo "=== (as $user) seccomp_exec socket errno nsleak"
-	as="setpriv --reuid=$(id -u "$user") --regid=$(id -g "$user") --clear-groups"
-	: >"$ma_tmp/out"
-	$as "$TARGETS/seccomp_exec" socket errno "$TARGETS/nsleak" --wait-signal >"$ma_tmp/out" 2>"$ma_tmp/terr" </dev/null &
-	upid=$!
-	ma_wait_for "$ma_tmp/out" '^ready ' 10 || fail
-	tpid=$upid
-	echo "--- memattach as root: the filter read and judged"
-	refused "$tpid" "a seccomp filter of process $tpid forbids socket (it fails it;" || fail
-	echo "--- memattach as $user: the filter not readable, the agent's socket() fails"
-	TMPDIR=$ma_tmp/u timeout 60 $as "$MEMATTACH" --pid "$tpid" --duration 1 -o "$ma_tmp/u/s.cap" >/dev/null 2>"$ma_tmp/merr" </dev/null
-	rc=$?
-	ma_show "memattach stderr" "$ma_tmp/merr"
-	[ "$rc" = 16 ] && grep -q "^memattach: the agent in pid $tpid did not connect (the process runs under a seccomp filter" "$ma_tmp/merr" ||
-		{ echo "FAIL: memattach as $user exited $rc (want 16, naming the seccomp filter)"; fail; }
-	kill -USR1 "$tpid"
-	ma_wait_for "$ma_tmp/out" '^{"total_allocations"' 60 || fail
-	ns_stop_target || fail
-else
-	echo "--- a filter memattach may not read: not tried ($user cannot run this build)"
-fi
+{ id "$user" >/dev/null 2>&1 || useradd -M -s /usr/sbin/nologin "$user"; } && ns_as_user "$user" ||
+	{ echo "FAIL: cannot set up $user"; fail; }
+echo "=== (as $user) seccomp_exec socket errno nsleak"
+as="setpriv --reuid=$(id -u "$user") --regid=$(id -g "$user") --clear-groups"
+: >"$ma_tmp/out"
+$as "$ma_tmp/ubin/targets/seccomp_exec" socket errno "$ma_tmp/ubin/targets/nsleak" --wait-signal \
+	>"$ma_tmp/out" 2>"$ma_tmp/terr" </dev/null &
+upid=$!
+ma_wait_for "$ma_tmp/out" '^ready ' 10 || fail
+tpid=$upid
+echo "--- memattach as root: the filter read and judged"
+refused "$tpid" "a seccomp filter of process $tpid forbids socket (it fails it;" || fail
+echo "--- memattach as $user: the filter not readable, the agent's socket() fails"
+timeout 60 "$ma_tmp/ma-$user" --pid "$tpid" --duration 1 -o "$ma_tmp/u/s.cap" >/dev/null 2>"$ma_tmp/merr" </dev/null
+rc=$?
+ma_show "memattach stderr" "$ma_tmp/merr"
+[ "$rc" = 16 ] && grep -q "^memattach: the agent in pid $tpid did not connect (the process runs under a seccomp filter" "$ma_tmp/merr" ||
+	{ echo "FAIL: memattach as $user exited $rc (want 16, naming the seccomp filter)"; fail; }
+kill -USR1 "$tpid"
+ma_wait_for "$ma_tmp/out" '^{"total_allocations"' 60 || fail
+ns_stop_target || fail
 
 echo "=== seccomp_exec --strict"
 mkfifo "$ma_tmp/in" || fail

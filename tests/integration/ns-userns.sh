@@ -25,19 +25,10 @@ sub=$(sed -n "s/^$user:\([0-9]*\):\([0-9]*\)$/\1/p" /etc/subuid)
 subg=$(sed -n "s/^$user:\([0-9]*\):\([0-9]*\)$/\1/p" /etc/subgid)
 [ -n "$sub" ] && [ -n "$subg" ] || { echo "SKIP: $user has no range in /etc/subuid, /etc/subgid"; exit 77; }
 
-chmod 755 "$ma_tmp"
 root=$ma_tmp/root
 ns_make_root "$root" || { echo "FAIL: cannot build the root"; exit 1; }
 mkdir -m 1777 "$root/tmp" || exit 1
-mkdir "$ma_tmp/u" && chown "$uid:$gid" "$ma_tmp/u" && chmod 755 "$ma_tmp/u" || exit 1
-# as_user USER — a memattach that runs as USER (exec: same pid)
-as_user() {
-	printf '#!/bin/sh\nexec setpriv --reuid=%s --regid=%s --clear-groups env TMPDIR=%s "%s" "$@"\n' \
-		"$(id -u "$1")" "$(id -g "$1")" "$ma_tmp/u" "$MEMATTACH" >"$ma_tmp/ma-$1" && chmod 755 "$ma_tmp/ma-$1"
-}
-as_user "$user" && as_user "$other" || fail
-"$ma_tmp/ma-$user" --version >/dev/null 2>"$ma_tmp/uerr" ||
-	{ echo "SKIP: $user cannot run this build: $(head -n 1 "$ma_tmp/uerr")"; exit 77; }
+ns_as_user "$user" && ns_as_user "$other" || fail
 
 echo "=== (as $user) unshare --user --map-root-user --map-users=$sub,1,65536 --mount --pid --net --fork --root=ROOT --setuid=1000 /bin/nsleak"
 ns_start "$root" setpriv --reuid="$uid" --regid="$gid" --clear-groups unshare --user --map-root-user \
