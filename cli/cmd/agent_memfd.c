@@ -152,23 +152,9 @@ static int target_errno(struct tracer *t)
 	return process_vm_readv(t->pid, &l, 1, &r, 1, 0) == (ssize_t)sizeof e ? e : 0;
 }
 
-static int seccomp_mode(pid_t pid)
-{
-	char p[64], line[256];
-	int mode = 0;
-	snprintf(p, sizeof p, "/proc/%d/status", (int)pid);
-	FILE *f = fopen(p, "re");
-	while (f && fgets(line, sizeof line, f))
-		if (sscanf(line, "Seccomp: %d", &mode) == 1)
-			break;
-	if (f)
-		fclose(f);
-	return mode;
-}
-
 static int fail(struct tracer *t, int code, int e, const char *what)
 {
-	int sc = seccomp_mode(t->pid);
+	int sc = ma_inj_seccomp_mode(t->pid);
 	t->err->code = code;
 	t->err->sys_errno = e;
 	if (sc && (e == EPERM || e == EACCES || e == ENOSYS))
