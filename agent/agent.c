@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -181,7 +182,12 @@ static int connect_socket(const char *path)
 		return -ENAMETOOLONG;
 	}
 	memcpy(sa.sun_path, path, n + 1);
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+	socklen_t len = sizeof(sa);
+	if (path[0] == '@') {   /* abstract: a root with no writable place */
+		sa.sun_path[0] = 0;
+		len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n);
+	}
+	if (connect(fd, (struct sockaddr *)&sa, len) < 0) {
 		int e = errno;
 		close(fd);
 		return -e;
@@ -264,6 +270,8 @@ static int session_started(void)
 static int socket_present(const char *path)
 {
 	struct stat st;
+	if (path[0] == '@')   /* abstract: no file to look at */
+		return 0;
 	if (stat(path, &st) < 0)
 		return -errno;
 	return S_ISSOCK(st.st_mode) ? 0 : -ENOTSOCK;

@@ -2,7 +2,8 @@
  * constructor (memattach run) or by the injector's remote call (--pid).
  *
  * The configuration is one string of ';'-separated key=value pairs:
- *   socket=PATH     Unix stream socket the CLI listens on (required)
+ *   socket=PATH     Unix stream socket the CLI listens on (required); @NAME:
+ *                   the abstract socket NAME (a root with no place for a file)
  *   depth=N         native frames per stack (default 64, max 256)
  *   python=0|1      read Python frames (default 1 when CPython is present)
  *   pyalloc=0|1     wrap the PyMem domains (default 0)

@@ -81,7 +81,7 @@ static int inject_here(pid_t pid, const char *so_path, const char *entry_symbol,
 	snprintf(path, sizeof(path), "/proc/%d/root%s", (int)pid, so_path);
 	/* a library loaded before is found by its name, even when its file
 	 * is gone (a container's copy is removed once loaded) */
-	if (access(path, R_OK) != 0 && ma_inj_library_loaded(pid, so_path) != 1)
+	if ((errno = ma_inj_visible_to(pid, so_path)) != 0 && ma_inj_library_loaded(pid, so_path) != 1)
 		return ma_inj_fail(err, MA_INJ_ERR_NO_LIBRARY, errno,
 				   "%s is not visible to process %d (%s): place it where the process "
 				   "can read it (containers: inside its root)", so_path, (int)pid,

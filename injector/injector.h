@@ -43,6 +43,7 @@ enum ma_inj_code {
 	MA_INJ_ERR_DLOPEN,        /* dlopen failed in the target (message in msg) */
 	MA_INJ_ERR_CALL,          /* a remote call crashed or timed out */
 	MA_INJ_ERR_TARGET_GONE,   /* target exited during the work */
+	MA_INJ_ERR_SECCOMP,       /* the target's seccomp filter forbids a call the attach needs */
 };
 
 struct ma_inj_error {
@@ -59,6 +60,24 @@ int ma_inj_check_target(pid_t pid, struct ma_inj_error *err);
 /* 1 when a file that is so_path (as seen by the target) is mapped in the
  * target, 0 when not, -1 when the target's maps cannot be read. */
 int ma_inj_library_loaded(pid_t pid, const char *so_path);
+
+/* 0 when the target can read so_path (in its root; /proc/self/fd/N as
+ * its own descriptor N), else the errno why not (target_view.c). */
+int ma_inj_visible_to(pid_t pid, const char *so_path);
+
+/* The target's seccomp mode (Seccomp: in /proc/PID/status): 0 none,
+ * 1 strict, 2 filter; 0 when unreadable. */
+int ma_inj_seccomp_mode(pid_t pid);
+
+/* Seccomp strict mode, or a filter (read when we are root) that does
+ * not allow one of the syscalls the attach makes in the target (with
+ * memfd: memfd_create too): MA_INJ_ERR_SECCOMP naming it; else 0.  Stops
+ * one thread briefly to read the filters (seccomp.c). */
+int ma_inj_check_seccomp(pid_t pid, int memfd, struct ma_inj_error *err);
+
+/* 1 when our user owns a user namespace the target is in, below ours
+ * (rootless containers): the kernel lets us trace it whatever its uid. */
+int ma_inj_owns_user_ns(pid_t pid);
 
 struct ma_inj;   /* one seized thread */
 

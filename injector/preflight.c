@@ -64,7 +64,7 @@ static int check_permission(pid_t pid, struct ma_inj_error *err)
 {
 	unsigned long long uids[4] = { 0 }, gids[4] = { 0 };
 	uid_t me = getuid();
-	int cap = have_cap_sys_ptrace(), scope = yama_scope(), i, same = 1;
+	int cap = have_cap_sys_ptrace() || ma_inj_owns_user_ns(pid), scope = yama_scope(), i, same = 1;
 	char name[64];
 
 	if (ma_proc_status_field(pid, 0, "Uid", uids, 4, 10) == 0 &&

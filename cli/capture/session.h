@@ -23,6 +23,9 @@ struct ma_session {
 	/* the directory is inside the target's root (a container): the agent
 	 * goes there too, and everything goes once the agent is connected */
 	int in_target_root;
+	/* no place in the target's root at all: the socket is abstract, in
+	 * its network namespace, and the agent is loaded from memory */
+	int in_memory;
 	/* the target's pid namespace is not ours: its ids, for TargetIds */
 	struct ma_target_ids *ids;
 	/* stream state */
@@ -56,6 +59,10 @@ int ma_session_listen(struct ma_session *s, uid_t uid, gid_t gid, char *err, siz
  * 0; -2 when the target's root has no usable directory; -1 otherwise
  * (message). */
 int ma_session_listen_in_root(struct ma_session *s, pid_t pid, uid_t uid, gid_t gid, char *err, size_t errlen);
+/* For a target whose root has no usable directory: an abstract socket
+ * of a random name in pid's network namespace (session_abstract.c);
+ * sock_path is "@name", in_memory set.  0, or -1 with a message. */
+int ma_session_listen_abstract(struct ma_session *s, pid_t pid, char *err, size_t errlen);
 /* The directory where pid can reach it: in $TMPDIR as ma_session_listen
  * does when pid sees that directory by its path, else inside pid's root
  * (in_target_root set).  The same returns. */

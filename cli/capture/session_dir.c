@@ -5,7 +5,8 @@
  * its creation goes through descriptors held open (*at() calls, no
  * symlink followed), so no path another user controls is ever resolved
  * again by root.  A directory whose memattach was killed, or whose
- * target is gone (an agent copy), is swept by the next memattach. */
+ * target is gone (an agent copy), is swept by the next memattach; in a
+ * container's root, by the lock its memattach holds (sweep_in_root). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
@@ -104,6 +106,39 @@ static int stale(const char *name)
 	    pid <= 0 || pid == getpid())
 		return 0;
 	return kill(pid, 0) < 0 && errno == ESRCH;
+}
+
+/* memattach-c<pid>.<start>-XXXXXX in a target's root: its owner holds
+ * a lock on it for the session's life (flock on the descriptor it keeps
+ * open, released by the kernel when it dies, whatever its pid namespace)
+ * and makes it 0711 only once it holds that lock; so a 0711 directory
+ * whose lock is free is a killed memattach's.  Removed under our lock. */
+static void sweep_in_root(int parent_fd)
+{
+	int dfd = openat(parent_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *dir = dfd >= 0 ? fdopendir(dfd) : NULL;
+	struct dirent *e;
+	if (!dir) {
+		if (dfd >= 0)
+			close(dfd);
+		return;
+	}
+	while ((e = readdir(dir))) {
+		int pid, end = 0;
+		unsigned long long start;
+		struct stat st;
+		if (sscanf(e->d_name, "memattach-c%d.%llu-%*6[A-Za-z0-9]%n", &pid, &start, &end) != 2 || !end ||
+		    e->d_name[end])
+			continue;
+		int fd = openat(parent_fd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		if (same_dir(parent_fd, e->d_name, fd, geteuid()) && fstat(fd, &st) == 0 &&
+		    (st.st_mode & 07777) == 0711 && flock(fd, LOCK_EX | LOCK_NB) == 0)
+			remove_dir(parent_fd, e->d_name, fd);
+		close(fd);
+	}
+	closedir(dir);
 }
 
 static void sweep(int parent_fd)
@@ -282,6 +317,8 @@ int ma_session_dir_create_in_root(struct ma_session_dir *d, pid_t target, uid_t 
 	for (int i = 0; i < nd; i++) {
 		const char *why;
 		d->parent_fd = open_target_parent(root_fd, dirs[i], uid, &why);
+		if (d->parent_fd >= 0)
+			sweep_in_root(d->parent_fd);
 		if (d->parent_fd >= 0 && make_dir(d, label) < 0) {
 			why = errno == EROFS ? "read-only" : strerror(errno);
 			close(d->parent_fd);
@@ -301,8 +338,10 @@ int ma_session_dir_create_in_root(struct ma_session_dir *d, pid_t target, uid_t 
 			 "give it a writable, executable mount (a tmpfs or an emptyDir volume)", (int)target, tried);
 		return -2;
 	}
+	/* locked before it is 0711: see sweep_in_root */
 	d->fd = openat(d->parent_fd, d->name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (d->fd < 0 || !same_dir(d->parent_fd, d->name, d->fd, geteuid()) || fchmod(d->fd, 0711) < 0) {
+	if (d->fd < 0 || !same_dir(d->parent_fd, d->name, d->fd, geteuid()) || flock(d->fd, LOCK_EX | LOCK_NB) < 0 ||
+	    fchmod(d->fd, 0711) < 0) {
 		snprintf(err, errlen, "cannot open the private directory %s in the root of process %d: %s", d->name,
 			 (int)target, strerror(errno));
 		return -1;
@@ -334,14 +373,19 @@ int ma_session_dir_bind(struct ma_session_dir *d, int sock, const char *name,
 		snprintf(err, errlen, "cannot listen in %s: %s (is /proc mounted?)", d->path, strerror(errno));
 		return -1;
 	}
-	/* Only we can change the directory's entries, so this is our socket. */
-	if ((uid != geteuid() || gid != getegid()) &&
-	    fchownat(d->fd, name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0) {
-		snprintf(err, errlen, "cannot give the socket in %s to uid %u: %s", d->path, (unsigned)uid,
-			 strerror(errno));
-		return -1;
+	/* Only we can change the directory's entries, so this is our socket.
+	 * A user may attach a target of another uid only in a user namespace
+	 * it owns (a rootless container), where it cannot give the socket
+	 * away: open to all then, as an abstract socket is, and the accept
+	 * takes only the target's pid (SO_PEERCRED). */
+	if ((uid == geteuid() && gid == getegid()) || fchownat(d->fd, name, uid, gid, AT_SYMLINK_NOFOLLOW) == 0)
+		return 0;
+	if (errno == EPERM && geteuid() != 0 && fchmodat(d->fd, name, 0666, 0) == 0) {
+		d->open_to_all = 1;
+		return 0;
 	}
-	return 0;
+	snprintf(err, errlen, "cannot give the socket in %s to uid %u: %s", d->path, (unsigned)uid, strerror(errno));
+	return -1;
 }
 
 int ma_session_dir_create_file(struct ma_session_dir *d, const char *name, mode_t mode)

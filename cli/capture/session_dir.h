@@ -16,6 +16,7 @@ struct ma_session_dir {
 	int fd;                 /* the directory itself */
 	char name[64];          /* memattach-<label>-XXXXXX, in parent_fd */
 	char path[PATH_MAX];    /* for the agent (and messages) only: as the target sees it */
+	int open_to_all;        /* the socket could not be given away: 0666 (ma_session_dir_bind) */
 };
 
 /* Removes directories left by memattach processes that are gone, then
@@ -30,8 +31,10 @@ int ma_session_dir_create_for(struct ma_session_dir *d, pid_t target, char *err,
  * through /proc/PID/root and resolved within it: memattach-c<pid>.<start>-
  * XXXXXX in its /tmp, /var/tmp, /dev/shm, /run or / — the first that is
  * writable, not noexec, and not open to others (root's or uid's, or
- * sticky).  path is then the directory as the target sees it.  0; -2 when
- * no such directory (the message names each one and why); -1 otherwise. */
+ * sticky).  path is then the directory as the target sees it.  It is
+ * locked (flock) while d holds it; unlocked ones left by a killed
+ * memattach are removed first.  0; -2 when no such directory (the
+ * message names each one and why); -1 otherwise. */
 int ma_session_dir_create_in_root(struct ma_session_dir *d, pid_t target, uid_t uid, char *err, size_t errlen);
 /* 1 when target, in its own mount namespace and root, reaches this very
  * directory by its path; 0 when not (a container). */

@@ -68,8 +68,10 @@ static int add_dep(struct ma_agent_deps *d, const char *soname)
 	}
 	snprintf(d->soname[d->n], sizeof d->soname[d->n], "%s", soname);
 	snprintf(d->path[d->n], sizeof d->path[d->n], "%s", lm->l_name);
-	d->n++;
-	return each_needed(d->path[d->n - 1], d, add_dep);
+	int i = d->n++;
+	int rc = each_needed(d->path[i], d, add_dep);
+	d->order[d->norder++] = i;   /* after what it needs */
+	return rc;
 }
 
 int ma_agent_deps(const char *agent, struct ma_agent_deps *d)

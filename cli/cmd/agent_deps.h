@@ -11,6 +11,8 @@ struct ma_agent_deps {
 	char soname[MA_AGENT_DEPS_MAX][64];
 	char path[MA_AGENT_DEPS_MAX][PATH_MAX];   /* this machine's file */
 	char missing[64];                         /* on failure: what was not found */
+	int norder;
+	int order[MA_AGENT_DEPS_MAX];             /* indexes, each after those it needs */
 };
 
 /* Every library the agent at path needs, directly or through another,

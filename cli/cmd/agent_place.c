@@ -11,7 +11,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "cli/cmd/agent_place.h"
+#include "cli/cmd/agent_build_id.h"
 #include "cli/cmd/agent_deps.h"
+#include "cli/cmd/agent_memfd.h"
+#include "injector/injector.h"
 #include "procfs/procfs.h"
 
 #define AGENT_NAME "libmemattach-agent.so"
@@ -60,8 +63,12 @@ static int open_mapped(pid_t pid, const struct mapped *m)
 	char p[PATH_MAX + 64];
 	struct stat st;
 	snprintf(p, sizeof(p), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, (int)pid, m->start, m->end);
-	int fd = open(p, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-	if (fd < 0) {
+	int fd = open(p, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC), n;
+	if (fd < 0 && !strncmp(m->path, "/memfd:", 7) && (n = ma_agent_memfd_number(pid, m->ino)) >= 0) {
+		/* loaded from memory: the memfd it keeps (no map_files unless root) */
+		snprintf(p, sizeof(p), "/proc/%d/fd/%d", (int)pid, n);
+		fd = open(p, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	} else if (fd < 0) {
 		snprintf(p, sizeof(p), "/proc/%d/root%.4000s", (int)pid, m->path);
 		fd = open(p, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	}
@@ -93,6 +100,9 @@ static int mapped_is_ours(pid_t pid, const struct mapped *m, const char *agent)
 {
 	int theirs = open_mapped(pid, m), mine = open(agent, O_RDONLY | O_CLOEXEC);
 	int same = theirs >= 0 && mine >= 0 && same_bytes(theirs, mine);
+	/* its file out of reach (not root, and gone): by its build id */
+	if (theirs < 0 && geteuid() != 0)
+		same = ma_agent_build_id_matches(pid, m->start, m->end, agent);
 	if (theirs >= 0)
 		close(theirs);
 	if (mine >= 0)
@@ -156,9 +166,16 @@ static int reuse_mapped(pid_t pid, const char *agent, char *out, size_t len, cha
 			 (int)pid, AGENT_NAME, m.path);
 		return MA_AGENT_PLACE_FOREIGN;
 	}
+	/* loaded from memory: by the memfd it keeps open (agent_memfd.c) */
+	if (!strncmp(m.path, "/memfd:", 7) && ma_agent_memfd_path(pid, m.ino, out, len) < 0) {
+		snprintf(err, errlen, "process %d holds memattach's agent, loaded from memory, but no longer the "
+			 "descriptor it was loaded by: it cannot be attached again until it restarts", (int)pid);
+		return MA_AGENT_PLACE_ERROR;
+	}
 	/* dlopen of the path it was loaded by returns the loaded one, even
 	 * when that file is gone (a container's copy is removed after use) */
-	snprintf(out, len, "%s", m.path);
+	if (strncmp(m.path, "/memfd:", 7))
+		snprintf(out, len, "%s", m.path);
 	return 1;
 }
 
@@ -181,6 +198,21 @@ int ma_agent_place_in_dir(pid_t pid, const char *agent, struct ma_session_dir *d
 		return MA_AGENT_PLACE_ERROR;
 	snprintf(out, len, "%.4000s/%s", d->path, MA_SESSION_AGENT_COPY);
 	return MA_AGENT_PLACE_OK;
+}
+
+int ma_agent_place_in_memory(pid_t pid, const char *agent, char *out, size_t len, char *err, size_t errlen)
+{
+	struct ma_agent_deps deps;
+	int r = reuse_mapped(pid, agent, out, len, err, errlen);
+	if (r)
+		return r < 0 ? r : MA_AGENT_PLACE_OK;
+	if (ma_agent_deps(agent, &deps) < 0) {
+		snprintf(err, errlen, "cannot find %s, which the agent needs, on this machine: reinstall memattach's dependencies",
+			 deps.missing[0] ? deps.missing : "the agent's libraries");
+		return MA_AGENT_PLACE_ERROR;
+	}
+	r = ma_agent_memfd_load(pid, agent, &deps, out, len, err, errlen);
+	return r == 0 ? MA_AGENT_PLACE_OK : r == MA_INJ_ERR_NO_LIBRARY ? MA_AGENT_PLACE_DENIED : MA_AGENT_PLACE_ERROR;
 }
 
 int ma_agent_place(pid_t pid, const char *agent, uid_t uid,

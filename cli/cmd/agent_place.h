@@ -10,6 +10,7 @@ enum {
 	MA_AGENT_PLACE_OK = 0,
 	MA_AGENT_PLACE_ERROR = -1,     /* the copy could not be made */
 	MA_AGENT_PLACE_FOREIGN = -2,   /* the target maps a library of our name that is not our agent */
+	MA_AGENT_PLACE_DENIED = -3,    /* the target may not load it (seccomp) */
 };
 
 /* Writes to out the path the target opens: the agent it already maps,
@@ -28,5 +29,10 @@ int ma_agent_place(pid_t pid, const char *agent, uid_t uid,
  * codes. */
 int ma_agent_place_in_dir(pid_t pid, const char *agent, struct ma_session_dir *d,
 			  char *out, size_t len, char *err, size_t errlen);
+
+/* For a target whose root has no place at all: the agent it already maps
+ * when ours, else the agent and its libraries loaded from memory
+ * (agent_memfd.h); out is then /proc/self/fd/N.  The same codes. */
+int ma_agent_place_in_memory(pid_t pid, const char *agent, char *out, size_t len, char *err, size_t errlen);
 
 #endif

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "cli/cmd/agent_place.h"
+#include "cli/cmd/agent_memfd.h"
 #include "cli/cmd/attach.h"
 #include "cli/cmd/capture_loop.h"
 #include "cli/cmd/cli_table.h"
@@ -236,6 +237,21 @@ static int open_dir(struct attach *a)
 	return -1;
 }
 
+/* A root with no directory for us (read-only, no writable mount): an
+ * abstract socket in its network namespace and the agent from memory,
+ * when its /proc lets it open a descriptor by path.  0; -2 (err says
+ * every place tried and why, and why not from memory); -1. */
+static int listen_in_memory(struct attach *a, char *err, size_t errlen)
+{
+	char why[128];
+	size_t n = strlen(err);
+	if (!ma_agent_memfd_usable(a->pid, why, sizeof(why))) {
+		snprintf(err + n, errlen - n, "; nor can it load the agent from memory: %s (mount proc there)", why);
+		return -2;
+	}
+	return ma_session_listen_abstract(&a->s, a->pid, err, errlen);
+}
+
 /* The session directory and socket, and the output, writable before we
  * touch the target. */
 int ma_attach_open_outputs(struct attach *a)
@@ -248,10 +264,21 @@ int ma_attach_open_outputs(struct attach *a)
 		a->out = a->outbuf;
 	}
 	int r = ma_session_listen_for(&a->s, a->pid, a->target.uid[1], a->target.gid[1], err, sizeof(err));
+	if (r == -2)   /* no place in its root: from memory, when it can */
+		r = listen_in_memory(a, err, sizeof(err));
 	if (r < 0) {
 		fprintf(stderr, "memattach: %s\n", err);
 		ma_session_cleanup(&a->s);
 		return r == -2 ? MA_EXIT_NO_AGENT : MA_EXIT_ERROR;
+	}
+	/* children are taken from whoever connects: only on a socket that
+	 * only the target's user can reach */
+	if (a->follow && (a->s.in_memory || a->s.sd.open_to_all)) {
+		fprintf(stderr, "memattach: --follow-fork needs a socket only process %d's user can reach, and %s; "
+			"give the process a writable mount (a tmpfs), or run memattach as root\n", (int)a->pid,
+			a->s.in_memory ? "its root has no place for one" : "you cannot give one to its user");
+		ma_session_cleanup(&a->s);
+		return MA_EXIT_NO_AGENT;
 	}
 	ma_proc_root(a->pid, "", a->s.root_prefix, sizeof(a->s.root_prefix));
 	ma_target_files_as(a->pid);   /* what the stream names is opened as the target's user */
@@ -274,15 +301,26 @@ int ma_attach_open_outputs(struct attach *a)
 int ma_attach_place_agent(struct attach *a)
 {
 	char err[1024];
-	int placed = a->s.in_target_root
+	struct ma_inj_error ie;
+	if (ma_inj_check_seccomp(a->pid, a->s.in_memory, &ie) != 0) {
+		fprintf(stderr, "memattach: %s\n", ie.msg);
+		return abandon(a, ma_inject_exit_code(&ie));
+	}
+	int placed = a->s.in_memory
+			     ? ma_agent_place_in_memory(a->pid, a->agent, a->agent_t, sizeof(a->agent_t), err, sizeof(err))
+		     : a->s.in_target_root
 			     ? ma_agent_place_in_dir(a->pid, a->agent, &a->s.sd, a->agent_t, sizeof(a->agent_t), err,
 						     sizeof(err))
 			     : ma_agent_place(a->pid, a->agent, a->target.uid[1], a->agent_t, sizeof(a->agent_t),
 					      err, sizeof(err));
 	if (placed != MA_AGENT_PLACE_OK) {
 		fprintf(stderr, "memattach: %s\n", err);
-		return abandon(a, placed == MA_AGENT_PLACE_FOREIGN ? MA_EXIT_AGENT_FAILED : MA_EXIT_ERROR);
+		return abandon(a, placed == MA_AGENT_PLACE_FOREIGN ? MA_EXIT_AGENT_FAILED
+				  : placed == MA_AGENT_PLACE_DENIED ? MA_EXIT_NO_AGENT : MA_EXIT_ERROR);
 	}
+	/* tests/integration/ns-killed.sh: stopped with the agent in place */
+	if (a->s.in_target_root && getenv("MEMATTACH_TEST_STOP_PLACED"))
+		raise(SIGSTOP);
 	return -1;
 }
 
@@ -297,6 +335,15 @@ void ma_attach_catch_signals(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
+/* A failure in a target under a seccomp filter may be the filter's: one
+ * ma_inj_check_seccomp could not read (not root), or one that decides on
+ * arguments it did not try. */
+static const char *seccomp_hint(pid_t pid)
+{
+	return ma_inj_seccomp_mode(pid) == 2 ? " (the process runs under a seccomp filter, Seccomp: 2 in its "
+					       "/proc status, which may be why)" : "";
+}
+
 /* Loads the agent, which starts and connects. */
 int ma_attach_inject(struct attach *a, struct ma_capture *c)
 {
@@ -308,18 +355,18 @@ int ma_attach_inject(struct attach *a, struct ma_capture *c)
 	if (a->follow)   /* its children connect on the same socket */
 		strncat(cfg, ";follow=1", sizeof(cfg) - strlen(cfg) - 1);
 	if (ma_inject_library(a->pid, a->agent_t, "memattach_agent_start", cfg, &result, &ie) != 0) {
-		fprintf(stderr, "memattach: %s\n", ie.msg);
+		fprintf(stderr, "memattach: %s%s\n", ie.msg, seccomp_hint(a->pid));
 		return abandon(a, ma_inject_exit_code(&ie));
 	}
 	if (result != 0) {
 		int busy = result == -EALREADY;
-		fprintf(stderr, busy ? "memattach: pid %d is already being tracked by another memattach; wait for it to finish\n"
-				     : "memattach: the agent could not start in pid %d: %s\n",
-			(int)a->pid, strerror((int)-result));
+		fprintf(stderr, busy ? "memattach: pid %d is already being tracked by another memattach; wait for it to finish%s\n"
+				     : "memattach: the agent could not start in pid %d: %s%s\n",
+			(int)a->pid, busy ? "" : strerror((int)-result), busy ? "" : seccomp_hint(a->pid));
 		return abandon(a, busy ? MA_EXIT_BUSY : MA_EXIT_AGENT_FAILED);
 	}
 	if (!ma_capture_connect(c, AGENT_CONNECT_TIMEOUT_MS)) {
-		fprintf(stderr, "memattach: the agent in pid %d did not connect\n", (int)a->pid);
+		fprintf(stderr, "memattach: the agent in pid %d did not connect%s\n", (int)a->pid, seccomp_hint(a->pid));
 		return abandon(a, MA_EXIT_AGENT_FAILED);
 	}
 	if (!a->follow)

@@ -14,7 +14,8 @@ int ma_inject_exit_code(const struct ma_inj_error *err)
 	case MA_INJ_ERR_SELF: return MA_EXIT_SELF;
 	case MA_INJ_ERR_NOT_PERMITTED: return MA_EXIT_NOT_PERMITTED;
 	case MA_INJ_ERR_STATIC: return MA_EXIT_STATIC;
-	case MA_INJ_ERR_NO_LIBRARY: return MA_EXIT_NO_AGENT;
+	case MA_INJ_ERR_NO_LIBRARY:
+	case MA_INJ_ERR_SECCOMP: return MA_EXIT_NO_AGENT;
 	case MA_INJ_ERR_NO_SAFE_POINT:
 	case MA_INJ_ERR_SYMBOL:
 	case MA_INJ_ERR_DLOPEN:

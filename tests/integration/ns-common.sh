@@ -26,6 +26,25 @@ ns_make_root() {
 	done
 }
 
+# ns_as_user USER — $ma_tmp/ma-USER: memattach run as USER (exec: the
+# same pid), from copies in $ma_tmp/ubin (with the agent where memattach
+# looks beside itself, and the targets) that USER can reach wherever the
+# build tree is; TMPDIR $ma_tmp/u, which USER owns.
+ns_as_user() {
+	local b=$ma_tmp/ubin
+	chmod 755 "$ma_tmp" || return 1
+	if [ ! -d "$b" ]; then
+		mkdir -p "$b/agent/.libs" "$b/targets" &&
+			cp "$MEMATTACH" "$b/memattach" &&
+			cp "$ma_builddir/agent/.libs/$AGENT_NAME" "$b/agent/.libs/" &&
+			cp "$TARGETS/nsleak" "$TARGETS/seccomp_exec" "$b/targets/" &&
+			chmod -R a+rX "$b" || return 1
+	fi
+	[ -d "$ma_tmp/u" ] || { mkdir -m 777 "$ma_tmp/u" && chmod +t "$ma_tmp/u"; } || return 1
+	printf '#!/bin/sh\nexec setpriv --reuid=%s --regid=%s --clear-groups env TMPDIR=%s "%s" "$@"\n' \
+		"$(id -u "$1")" "$(id -g "$1")" "$ma_tmp/u" "$b/memattach" >"$ma_tmp/ma-$1" && chmod 755 "$ma_tmp/ma-$1"
+}
+
 # ns_child PID — the pid of PID's only child (unshare --fork's), waiting
 # for it to appear.
 ns_child() {
@@ -118,7 +137,7 @@ ns_capture() {
 	# What the target loaded is in its root; nothing of ours stays there.
 	grep "$AGENT_NAME" "/proc/$tpid/maps" | head -n 1 | sed 's/^/--- agent mapped: /'
 	# loaded once, however many attaches
-	[ "$(grep -c " 00000000 .*/$AGENT_NAME" "/proc/$tpid/maps")" = 1 ] ||
+	[ "$(grep -c " 00000000 .*[/:]$AGENT_NAME" "/proc/$tpid/maps")" = 1 ] ||
 		{ echo "FAIL: the agent is mapped more than once"; grep "$AGENT_NAME" "/proc/$tpid/maps"; return 1; }
 	left=$(find "$root" -name 'memattach-c[0-9]*' 2>/dev/null)
 	[ -z "$left" ] || { echo "FAIL: left in the target's root while attached: $left"; return 1; }

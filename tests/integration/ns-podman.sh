@@ -43,6 +43,23 @@ for rt in "" "--runtime runc --cgroup-manager=cgroupfs"; do
 done
 [ -n "$upid" ] || { echo "SKIP: podman cannot run a container here: $why"; exit 77; }
 tpid=$(podman inspect -f '{{.State.Pid}}' "$name") || fail
-echo "--- podman inspect -f '{{.State.Pid}}': $tpid, $(grep NSpid "/proc/$tpid/status")"
+echo "--- podman inspect -f '{{.State.Pid}}': $tpid, $(grep NSpid "/proc/$tpid/status"), $(grep '^Seccomp:' "/proc/$tpid/status")"
 ns_capture "/proc/$tpid/root" "$ma_tmp/p.cap" || fail
-echo "ns-podman: exact"
+wait "$upid" 2>/dev/null
+
+# Kubernetes' readOnlyRootFilesystem with no volume: a read-only root and
+# no tmpfs of podman's (its /dev and /dev/shm are noexec): the agent comes
+# from memory, the socket is abstract.
+echo "=== podman $rt run --read-only --read-only-tmpfs=false --network none $limits $image /bin/nsleak --wait-signal"
+# shellcheck disable=SC2086  # words on purpose
+podman $rt run --rm --read-only --read-only-tmpfs=false --network none $limits --name "$name" "$image" \
+	/bin/nsleak --wait-signal >"$ma_tmp/out" 2>"$ma_tmp/terr" </dev/null &
+upid=$!
+ma_wait_for "$ma_tmp/out" '^ready ' 60 || { ma_show "podman stderr" "$ma_tmp/terr"; fail; }
+tpid=$(podman inspect -f '{{.State.Pid}}' "$name") || fail
+attach_bg "$tpid" "$ma_tmp/r1.cap" || fail
+grep -q " 00000000 .* /memfd:$AGENT_NAME (deleted)$" "/proc/$tpid/maps" ||
+	{ echo "FAIL: the agent is not loaded from memory: $(grep "$AGENT_NAME" "/proc/$tpid/maps" | head -n 1)"; fail; }
+stop_attach || fail
+ns_capture "/proc/$tpid/root" "$ma_tmp/r.cap" || fail
+echo "ns-podman: exact, also with a read-only root and no tmpfs (from memory)"
