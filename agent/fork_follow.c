@@ -73,8 +73,10 @@ static void in_child(void)
 	locked = 0;
 	lock_all(0);
 	/* A CLI that is gone (or refuses) leaves the child inert, as an
-	 * untracked one. */
-	ma_agent_start_in_child();
+	 * untracked one.  A program it execs is followed (exec_env.c). */
+	ma_exec_env_in_child();
+	if (ma_agent_start_in_child() < 0)
+		ma_exec_env_drop();
 	ma_tls.guard--;
 }
 
