@@ -310,8 +310,10 @@ int memattach_agent_start(const char *config)
 	pthread_mutex_lock(&session_lock);
 	if (atomic_load(&ma_tracking) || ma_writer_running())
 		r = -EALREADY;
-	else if ((r = parse_config(config, &c)) == 0)
+	else if ((r = parse_config(config, &c)) == 0) {
+		ma_exec_env_keep_config(config);   /* for a followed child's exec */
 		r = start_locked(&c);
+	}
 	start_call_ns = ma_now_ns() - t0;
 	start_call_cpu_ns = thread_cpu_ns() - cpu0;
 	pthread_mutex_unlock(&session_lock);

@@ -325,6 +325,12 @@ void ma_warnings_fork_lock(int take) MA_HIDDEN;
 void ma_buffers_fork_lock(int take) MA_HIDDEN;      /* threads, then pool */
 void ma_stacks_fork_lock(int take) MA_HIDDEN;
 void ma_arena_fork_lock(int take) MA_HIDDEN;
+/* exec_env.c: the configuration kept at each start; in a followed child
+ * LD_PRELOAD and the configuration put in its environment, so that a
+ * program it execs is followed; taken out at the session's end. */
+void ma_exec_env_keep_config(const char *cfg) MA_HIDDEN;
+void ma_exec_env_in_child(void) MA_HIDDEN;
+void ma_exec_env_drop(void) MA_HIDDEN;
 /* In the child (every lock above held): thread records of the parent's
  * other threads dropped, the caller's renamed, no batch kept. */
 void ma_buffers_forget_in_child(void) MA_HIDDEN;

@@ -21,6 +21,7 @@
 atomic_ulong ma_forks;
 static int installed;
 static int locked;          /* the forking thread holds every lock */
+static uint32_t fork_tid;   /* its tid in the parent */
 
 static void lock_all(int take)
 {
@@ -48,6 +49,7 @@ static void before_fork(void)
 	ma_tls.guard++;
 	lock_all(1);
 	locked = 1;
+	fork_tid = (uint32_t)ma_gettid();
 }
 
 static void in_parent(void)
@@ -69,12 +71,14 @@ static void in_child(void)
 	if (!follow)
 		return;
 	ma_buffers_forget_in_child();
-	ma_py_threads_off_in_child();
+	ma_py_threads_off_in_child(fork_tid);
 	locked = 0;
 	lock_all(0);
 	/* A CLI that is gone (or refuses) leaves the child inert, as an
-	 * untracked one. */
-	ma_agent_start_in_child();
+	 * untracked one.  A program it execs is followed (exec_env.c). */
+	ma_exec_env_in_child();
+	if (ma_agent_start_in_child() < 0)
+		ma_exec_env_drop();
 	ma_tls.guard--;
 }
 

@@ -396,8 +396,10 @@ static void finish(int reason)
 	out_len = out_off = 0;
 	/* A process that exits gets nothing from memory given back, and its
 	 * daemon threads may still run through the hooks and the module map. */
-	if (reason != MEMATTACH__STOP_REASON__STOP_PROCESS_EXIT)
+	if (reason != MEMATTACH__STOP_REASON__STOP_PROCESS_EXIT) {
+		ma_exec_env_drop();
 		release_memory();
+	}
 }
 
 static void writer_exit(void)

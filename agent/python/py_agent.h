@@ -63,7 +63,7 @@ void ma_py_threads_refresh(int want) MA_HIDDEN;
 /* Thread tid's Python name into buf (NUL-terminated); 0 when none. */
 int ma_py_thread_name(uint32_t tid, char *buf, size_t cap) MA_HIDDEN;
 void ma_py_threads_forget_in_child(void) MA_HIDDEN;
-void ma_py_threads_off_in_child(void) MA_HIDDEN;
+void ma_py_threads_off_in_child(uint32_t parent_tid) MA_HIDDEN;
 
 /* ---- private to agent/python ---- */
 struct ma_py_layout {

@@ -30,6 +30,12 @@ static atomic_int in_flight;
 static atomic_int unusable;       /* the C API we need is missing */
 static int pending;               /* writer only: a refresh is wanted */
 static uint64_t last_start;       /* writer only */
+static atomic_uint gate_tid;      /* a followed child's forking thread: no helper yet */
+static int gate_open(void);
+#define MAX_ALIASES 8
+static uint32_t alias_from[MAX_ALIASES], alias_to;   /* see ma_py_threads_off_in_child */
+static unsigned naliases;
+static uint32_t unalias(uint32_t tid);
 
 typedef struct pyobj pyobj;
 static struct {
@@ -115,7 +121,7 @@ static int read_thread(pyobj *th, struct entry *e)
 	const char *s = utf8 ? api.bytes_data(utf8) : NULL;
 	int ok = s && *s && tid && tid != (unsigned long)-1 && tid <= UINT32_MAX;
 	if (ok) {
-		e->tid = (uint32_t)tid;
+		e->tid = unalias((uint32_t)tid);
 		copy_name(e->name, s, sizeof(e->name));
 	}
 	api.decref(utf8);
@@ -188,7 +194,7 @@ void ma_py_threads_refresh(int want)
 	if (!ma_py_active || atomic_load_explicit(&unusable, memory_order_relaxed))
 		return;
 	pending |= want;
-	if (!pending || atomic_load(&in_flight))
+	if (!pending || atomic_load(&in_flight) || !gate_open())
 		return;
 	uint64_t now = ma_now_ns();
 	if (now - last_start < MIN_GAP_NS)
@@ -235,9 +241,61 @@ void ma_py_threads_forget_in_child(void)
 }
 
 /* A followed fork's child: its session starts before the interpreter's
- * fork handling ran, and a helper taking the GIL then crashed the child
- * (SIGSEGV in 11 of 14 runs): its threads keep their comm. */
-void ma_py_threads_off_in_child(void)
+ * fork handling (PyOS_AfterFork_Child remakes the GIL and deletes every
+ * other thread state), and a helper taking the GIL then crashed the child
+ * (SIGSEGV in 11 of 14 runs).  So: the one thread there is, the one that
+ * forked, keeps the name it had in the parent (threading keeps its Thread
+ * object); helpers wait until another thread of the child is seen — one
+ * the program started after fork() returned, when that handling is
+ * done — and then name its threads as in any process. */
+
+void ma_py_threads_off_in_child(uint32_t parent_tid)
 {
-	atomic_store(&unusable, 1);
+	uint32_t me = (uint32_t)ma_gettid();
+	unsigned n = atomic_load(&count), k = 0;
+	for (unsigned i = 0; i < n; i++)
+		if (table[i].tid == parent_tid) {
+			table[0] = table[i];
+			table[0].tid = me;
+			k = 1;
+			break;
+		}
+	atomic_store(&count, k);
+	atomic_store(&gate_tid, me);
+	/* threading keeps the forking thread's _native_id of the parent
+	 * (3.8-3.11 at least): that tid (and those it stood for) is this
+	 * thread's here */
+	unsigned a = 0;
+	for (unsigned i = 0; i < naliases; i++)
+		if (alias_to == parent_tid && a < MAX_ALIASES)
+			alias_from[a++] = alias_from[i];
+	if (a < MAX_ALIASES)
+		alias_from[a++] = parent_tid;
+	naliases = a;
+	alias_to = me;
+}
+
+/* A tid as threading may still give it: the forking thread's in a parent. */
+static uint32_t unalias(uint32_t tid)
+{
+	for (unsigned i = 0; i < naliases; i++)
+		if (alias_from[i] == tid)
+			return alias_to;
+	return tid;
+}
+
+/* Writer: is a thread other than the forking one recorded? */
+static int gate_open(void)
+{
+	uint32_t g = atomic_load(&gate_tid);
+	int open = !g;
+	if (open)
+		return 1;
+	ma_threads_lock();
+	for (struct ma_thread *t = ma_threads_first(); t && !open; t = t->next)
+		open = t->tid != g;
+	ma_threads_unlock();
+	if (open)
+		atomic_store(&gate_tid, 0);
+	return open;
 }

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "cli/capture/session_peer.h"
@@ -45,6 +46,23 @@ void ma_say_untracked(pid_t pid, uint64_t forks, int quiet)
 			n, n == 1 ? "" : "es", (int)pid, n == 1 ? "was" : "were");
 }
 
+static int pid_handle(pid_t pid)
+{
+#ifdef SYS_pidfd_open
+	return (int)syscall(SYS_pidfd_open, pid, 0);
+#else
+	(void)pid;
+	return -1;
+#endif
+}
+
+/* Has the process p was made for exited?  (0: running, or unknown.) */
+static int process_gone(const struct ma_proc_cap *p)
+{
+	struct pollfd pf = { p->pidfd, POLLIN, 0 };
+	return p->pidfd >= 0 && poll(&pf, 1, 0) > 0 && (pf.revents & (POLLIN | POLLHUP));
+}
+
 struct ma_proc_cap *ma_follow_add(struct ma_follow *f, struct ma_session *s, pid_t pid,
 				  const char *out, int named)
 {
@@ -67,6 +85,7 @@ struct ma_proc_cap *ma_follow_add(struct ma_follow *f, struct ma_session *s, pid
 		snprintf(p->comm, sizeof(p->comm), "?");
 	p->connected = p->ever_connected = s->conn_fd >= 0;
 	p->id.root_fd = -1;
+	p->pidfd = pid_handle(pid);
 	struct ma_proc_status ps;
 	if (!f->run_pid && ma_proc_status(pid, &ps) == 0) {
 		ma_target_files_as(pid);
@@ -199,9 +218,10 @@ static void take_connection(struct ma_follow *f, const struct ma_session *l, int
 	struct ma_proc_cap *p = find_gen(f, pid, &gen);
 	if (p && p->ever_connected)
 		drain(f, p);
-	/* Ended with its trailer: that process is gone, a new one has its
-	 * pid (an exec in place sends none). */
-	if (p && p->s->got_trailer)
+	/* Ended with its trailer, or its process exited (killed: no
+	 * trailer): a new process has its pid.  An exec in place sends no
+	 * trailer and is the same process. */
+	if (p && (p->s->got_trailer || process_gone(p)))
 		p = NULL;
 	if (!p && !in_tree(f, pid)) {
 		fprintf(stderr, "memattach: refused a connection from pid %d (not in the followed process tree)\n",
@@ -439,6 +459,9 @@ static void finish_one(struct ma_follow *f, struct ma_proc_cap *p)
 	if (p->finished)
 		return;
 	p->finished = 1;
+	if (p->pidfd >= 0)
+		close(p->pidfd);   /* its trailer (or the end) says it is gone */
+	p->pidfd = -1;
 	judge(f, p);
 	summary(f, p);
 	if (!f->follow)

@@ -30,6 +30,10 @@ struct ma_proc_cap {
 	struct ma_target_id id;
 	int id_known;
 	int finished;                /* its capture's end is written */
+	/* The process itself (pidfd_open when it came): readable once it has
+	 * exited, so that a later connection from its pid is known to be a new
+	 * process (CAP.<pid>.2), not its exec in place.  -1: none. */
+	int pidfd;
 	const char *note;            /* why the capture is incomplete */
 };
 

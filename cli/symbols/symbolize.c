@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "record_io.h"
 #include "record_limits.h"
@@ -862,6 +863,131 @@ static void free_ctx(struct ctx *c)
 	free(c->debuginfo_path);
 }
 
+/* ---- Modules kept from one capture's end to the next ----
+ * The processes of a tree (--pid-tree, --follow-fork) map the same files
+ * at the same addresses: a module opened and indexed for one capture
+ * (its DWARF read, compile units and line tables indexed) serves the
+ * next, instead of being read again for each.  Kept only when that is
+ * exact and safe: same path, load address and build id (so the same
+ * contents), same root (by inode) and the same user opening it (a capture
+ * never gets names from a file its own process's user could not read). */
+#define KEPT_MAX 16
+
+struct kept {
+	struct mod md;              /* path, base, build id */
+	struct ma_target_id id;     /* who opened it (root_fd not kept) */
+	dev_t root_dev;             /* in which root (0: none held) */
+	ino_t root_ino;
+	Dwfl_Callbacks cb;          /* the Dwfl points at these */
+	char *dipath;
+	Dwfl *d;
+	struct modctx mc;
+	uint64_t used;
+};
+
+static struct kept *kept_mods[KEPT_MAX];
+static uint64_t kept_clock;
+
+/* The user (and the root, by its inode: /proc/PID/root differs for
+ * every process of one tree) files are opened as now. */
+static void current_user(struct ma_target_id *id, dev_t *dev, ino_t *ino)
+{
+	struct stat st;
+	ma_target_files_get(id);
+	*dev = 0;
+	*ino = 0;
+	if (id->root_fd >= 0 && fstat(id->root_fd, &st) == 0) {
+		*dev = st.st_dev;
+		*ino = st.st_ino;
+	}
+	ma_target_files_drop(id);
+}
+
+static int same_user(const struct kept *k, const struct ma_target_id *b, dev_t dev, ino_t ino)
+{
+	const struct ma_target_id *a = &k->id;
+	return a->have == b->have && a->uid == b->uid && a->gid == b->gid && a->ngroups == b->ngroups &&
+	       !memcmp(a->groups, b->groups, sizeof(gid_t) * (size_t)a->ngroups) &&
+	       k->root_dev == dev && k->root_ino == ino && a->other_root == b->other_root;
+}
+
+static void kept_free(struct kept *k)
+{
+	if (!k)
+		return;
+	free_modctx(&k->mc);
+	if (k->d)
+		dwfl_end(k->d);
+	free(k->dipath);
+	free(k->md.path);
+	free(k);
+}
+
+/* The module of mc->md, from an earlier capture or opened now into a new
+ * entry (*kp) that kept_put keeps (without a build id: opened with cb,
+ * not kept, *kp NULL); NULL Dwfl when not found. */
+static Dwfl *kept_take(struct modctx *mc, const char *prefix, const Dwfl_Callbacks *cb, struct kept **kp)
+{
+	const struct mod *md = mc->md;
+	struct ma_target_id id;
+	dev_t dev;
+	ino_t ino;
+	current_user(&id, &dev, &ino);
+	*kp = NULL;
+	for (int i = 0; md->build_id_len && i < KEPT_MAX; i++) {
+		struct kept *k = kept_mods[i];
+		if (!k || k->md.base != md->base || k->md.build_id_len != md->build_id_len ||
+		    memcmp(k->md.build_id, md->build_id, md->build_id_len) || strcmp(k->md.path, md->path) ||
+		    !same_user(k, &id, dev, ino))
+			continue;
+		kept_mods[i] = NULL;
+		const struct mod *own = mc->md;
+		*mc = k->mc;
+		mc->md = own;
+		memset(&k->mc, 0, sizeof k->mc);
+		Dwfl *d = k->d;
+		k->d = NULL;
+		*kp = k;
+		return d;
+	}
+	struct kept *k = md->build_id_len ? calloc(1, sizeof *k) : NULL;
+	if (k && (!(k->md.path = strdup(md->path)) || debug_callbacks(&k->cb, &k->dipath, prefix) < 0)) {
+		kept_free(k);
+		k = NULL;
+	}
+	if (!k)
+		return open_module(cb, md, prefix, &mc->m);   /* not kept */
+	k->md.base = md->base;
+	memcpy(k->md.build_id, md->build_id, md->build_id_len);
+	k->md.build_id_len = md->build_id_len;
+	k->id = id;
+	k->root_dev = dev;
+	k->root_ino = ino;
+	*kp = k;
+	return open_module(&k->cb, md, prefix, &mc->m);
+}
+
+/* k back among the kept, with the module and indexes mc holds now (the
+ * least recently used entry makes room). */
+static void kept_put(struct kept *k, Dwfl *d, struct modctx *mc)
+{
+	k->d = d;
+	k->mc = *mc;
+	k->mc.md = &k->md;
+	k->used = ++kept_clock;
+	int slot = 0;
+	for (int i = 0; i < KEPT_MAX; i++) {
+		if (!kept_mods[i]) {
+			slot = i;
+			break;
+		}
+		if (kept_mods[i]->used < kept_mods[slot]->used)
+			slot = i;
+	}
+	kept_free(kept_mods[slot]);
+	kept_mods[slot] = k;
+}
+
 int ma_symbolize_capture(const char *capture_path, ma_capture_writer *w,
 			 const char *root_prefix, char *err, size_t errlen)
 {
@@ -917,12 +1043,17 @@ int ma_symbolize_capture(const char *capture_path, ma_capture_writer *w,
 		struct modctx mc;
 		memset(&mc, 0, sizeof mc);
 		mc.md = &c.mods[wk[i].mod];
+		struct kept *k = NULL;
 		Dwfl *d = warm_take(&mc);
 		if (!d)
-			d = open_module(&c.cb, mc.md, root_prefix, &mc.m);
+			d = kept_take(&mc, root_prefix, &c.cb, &k);
 		for (; i < j && rc == 0; i++) {
 			rc = write_symbol(&c, &mc, wk[i].addr);
 			written++;
+		}
+		if (k) {
+			kept_put(k, d, &mc);
+			continue;
 		}
 		free_modctx(&mc);
 		if (d)

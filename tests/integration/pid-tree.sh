@@ -28,54 +28,6 @@ bad_input --pid 12,13 --pid-tree 14
 bad_input --pid-tree 12 --dump-on-threshold 1MB
 bad_input --pid 12 --follow-fork --dump-on-threshold 1MB
 
-# start_server DIR ARGS... — prefork --wait-signal ARGS; sets master.
-start_server() {
-	local dir=$1
-	shift
-	mkdir "$dir"
-	"$TARGETS/prefork" --wait-signal --truth-dir "$dir" "$@" >"$dir/out" 2>"$dir/terr" </dev/null &
-	tpid=$!
-	ma_wait_for "$dir/out" '^ready ' 30 || { echo "FAIL: prefork did not get ready"; return 1; }
-	master=$(sed -n 's/^ready //p' "$dir/out")
-}
-
-# capture DIR WANT_LINE MEMATTACH_ARGS... — memattach in the background
-# until WANT_LINE, the workload, Ctrl-C, the end of the server; then every
-# capture against its truth.
-capture() {
-	local dir=$1 want=$2 i=0
-	shift 2
-	echo "=== memattach $*"
-	"$MEMATTACH" "$@" >"$dir/mout" 2>"$dir/err" </dev/null &
-	mpid=$!
-	while ! grep -q "$want" "$dir/err"; do
-		i=$((i + 1))
-		if ! kill -0 "$mpid" 2>/dev/null || [ "$i" -gt 600 ]; then
-			ma_show "memattach stderr" "$dir/err"
-			kill -9 "$mpid" "$tpid" 2>/dev/null
-			echo "FAIL: memattach never said '$want'"
-			return 1
-		fi
-		sleep 0.05
-	done
-	kill -USR1 "$master"
-	wait_truths "$dir" 4 120 || { echo "FAIL: the workload did not finish"; kill -9 "$mpid" "$tpid"; return 1; }
-	kill -INT "$mpid"
-	wait_gone "$mpid" 60 || { echo "FAIL: memattach did not end after SIGINT"; return 1; }
-	local rc=$wrc
-	kill -USR1 "$master"
-	wait_gone "$tpid" 60 || { echo "FAIL: prefork did not exit"; return 1; }
-	ma_show "memattach stderr" "$dir/err"
-	[ "$wrc" = 0 ] || { echo "FAIL: prefork exited $wrc after the capture"; return 1; }
-	[ "$rc" = 0 ] || { echo "FAIL: memattach exited $rc after SIGINT (want 0)"; return 1; }
-	check_prefork "$dir" "$dir/cap" 4 || return 1
-	local t
-	for t in "$dir"/truth.*; do
-		grep -q "^memattach: pid ${t##*.} (prefork): tracked heap .*, RSS .* written to $dir/cap" "$dir/err" ||
-			{ echo "FAIL: no summary line for pid ${t##*.}"; return 1; }
-	done
-}
-
 d=$ma_tmp/tree
 start_server "$d" --prefork || exit 1
 capture "$d" 'tracking 4 processes' --pid-tree "$master" -o "$d/cap" || bad=1

@@ -17,6 +17,10 @@
  *                                      passes each SIGUSR1 on to them
  * In attach mode each process waits for the second SIGUSR1 (the master
  * passes it on) after its truth, keeping its blocks, then exits.
+ *   --exec-worker: worker 2 keeps 5 blocks of its own (pre_exec_keep),
+ *   then execs this program as `prefork --exec-child ...`, which does
+ *   worker 2's work from its start (the workload of the exec'd program;
+ *   nothing inherited) and waits like the workers in attach mode.
  *   --threads: 2 threads of the master allocate and free 16-byte blocks
  *   while it forks (locks and batches of other threads at the fork); their
  *   live set stays below the churn's peak, so the peak is still exact. */
@@ -39,6 +43,8 @@ static void *inherited[WORKERS];
 static int with_threads;
 static atomic_int threads_stop, threads_rounds;
 static pthread_t hammer[2];
+static int exec_worker;
+static const char *self_path;
 
 static void *counted(size_t n)
 {
@@ -139,6 +145,42 @@ static void worker_work(int w)
 	t_untracked_free(&t_truth);
 }
 
+__attribute__((noinline)) static void pre_exec_keep(void)
+{
+	for (int i = 0; i < 5; i++)
+		kept[2][32 + i] = counted(777);
+}
+
+/* --exec-worker: the exec'd program does worker 2's work; what the worker
+ * kept before the exec is gone with its image. */
+static void exec_self(void)
+{
+	char wait[] = "--wait-signal", child[] = "--exec-child", dir[] = "--truth-dir";
+	char *argv[6], **a = argv;
+	*a++ = (char *)self_path;
+	if (t_truth.wait_signal)
+		*a++ = wait;     /* t_init reads it first */
+	*a++ = child;
+	*a++ = dir;
+	*a++ = (char *)truth_dir;
+	*a = NULL;
+	pre_exec_keep();
+	execv(self_path, argv);
+	t_die("execv");
+}
+
+/* prefork --exec-child: the exec'd worker, counted from its start. */
+static int exec_child_main(void)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	churn(600, 64);
+	worker2_keep();
+	return write_truth();
+}
+
 /* A worker of a prefork (forked before the attach): tells the master it
  * is ready, then waits for the workload's signal like the master. */
 static void worker_main(int w, int ready_fd)
@@ -149,6 +191,8 @@ static void worker_main(int w, int ready_fd)
 		t_wait_usr1();
 	}
 	t_reset(&t_truth);
+	if (exec_worker && w == 2)
+		exec_self();
 	worker_work(w);
 	exit(write_truth());
 }
@@ -207,15 +251,22 @@ static void prefork_workers(void)
 
 int main(int argc, char **argv)
 {
-	int i = t_init(argc, argv);
+	int i = t_init(argc, argv), exec_child = 0;
+	self_path = argv[0];
 	for (; i < argc; i++) {
 		if (!strcmp(argv[i], "--prefork"))
 			prefork = 1;
 		else if (!strcmp(argv[i], "--threads"))
 			with_threads = 1;
+		else if (!strcmp(argv[i], "--exec-worker"))
+			exec_worker = 1;
+		else if (!strcmp(argv[i], "--exec-child"))
+			exec_child = 1;
 		else if (!strcmp(argv[i], "--truth-dir") && i + 1 < argc)
 			truth_dir = argv[++i];
 	}
+	if (exec_child)
+		return exec_child_main();
 	if (prefork)
 		prefork_workers();
 	t_begin();

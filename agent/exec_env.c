@@ -1,0 +1,130 @@
+/* exec_env.c — a followed child's exec is followed too.
+ *
+ * Under `run --follow-fork` every process inherits LD_PRELOAD and the
+ * configuration from CMD's environment, so a program a child execs loads
+ * the agent and connects.  An attached process (--pid P --follow-fork)
+ * has neither: its followed children get them here, in the fork's child
+ * handler (single-threaded, no lock taken: a new environ array of our own
+ * pages, the strings beside it), so that an exec with the process's
+ * environment (execv, execvp, posix_spawn, Python's subprocess) preloads
+ * this agent's file with the parent's configuration and follow=1.  The
+ * session's end takes them out again: the agent's file is removed when
+ * the capture ends, and a later exec would make the loader complain on
+ * the target's stderr. */
+#include <dlfcn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "agent.h"
+#include "agent_internal.h"
+
+#define PRELOAD "LD_PRELOAD="
+#define CONFIG MEMATTACH_AGENT_CONFIG_ENV "="
+/* Marks a configuration given for an exec: its session's end drops it. */
+#define EXEC_KEY "execenv=1"
+
+extern char **environ;
+
+static char config[1024];         /* the session's configuration, as given */
+static char **env_before, **env_ours;
+static size_t env_pages;
+static const char *our_preload;   /* "LD_PRELOAD=..." in env_ours */
+static const char *our_config;
+
+void ma_exec_env_keep_config(const char *cfg)
+{
+	snprintf(config, sizeof(config), "%s", cfg ? cfg : "");
+}
+
+/* This agent's file as the process loaded it; NULL when an exec could
+ * not load it by that name (a descriptor's path, gone, unreadable). */
+static const char *agent_file(void)
+{
+	Dl_info di;
+	if (!dladdr((void *)ma_exec_env_keep_config, &di) || !di.dli_fname || di.dli_fname[0] != '/')
+		return NULL;
+	if (!strncmp(di.dli_fname, "/proc/", 6) || access(di.dli_fname, R_OK) < 0)
+		return NULL;
+	return di.dli_fname;
+}
+
+/* The new environ: ours first, then every entry but the two we replace. */
+static int build(const char *preload, const char *cfg)
+{
+	const char *old_preload = getenv("LD_PRELOAD");
+	size_t n = 0, slen = strlen(preload) + strlen(cfg) + 256 +
+			     (old_preload ? strlen(old_preload) : 0);
+	for (char **e = environ; e && *e; e++)
+		n++;
+	size_t size = (n + 3) * sizeof(char *) + sizeof(PRELOAD) + sizeof(CONFIG) + slen;
+	size = (size + 4095) & ~(size_t)4095;
+	char **env = ma_pages_alloc(size);
+	if (!env)
+		return -1;
+	char *s = (char *)(env + n + 3);
+	size_t k = 0;
+	env[k++] = s;
+	our_preload = s;
+	s += sprintf(s, PRELOAD "%s%s%s", preload, old_preload ? ":" : "", old_preload ? old_preload : "") + 1;
+	env[k++] = s;
+	our_config = s;
+	sprintf(s, CONFIG "%s;attached=0;inproc=0;follow=1;pid=%ld;" EXEC_KEY, cfg, (long)getpid());
+	for (char **e = environ; e && *e; e++)
+		if (strncmp(*e, PRELOAD, sizeof(PRELOAD) - 1) && strncmp(*e, CONFIG, sizeof(CONFIG) - 1))
+			env[k++] = *e;
+	env[k] = NULL;
+	env_before = environ;
+	env_ours = environ = env;
+	env_pages = size;
+	return 0;
+}
+
+void ma_exec_env_in_child(void)
+{
+	const char *file;
+	env_ours = NULL;
+	our_preload = our_config = NULL;
+	/* run's tree has them already; an exec'd program's own config too */
+	if (getenv(MEMATTACH_AGENT_CONFIG_ENV) || !config[0] || !(file = agent_file()))
+		return;
+	if (strlen(config) + 128 > sizeof(config))
+		return;   /* would not fit the constructor's copy */
+	build(file, config);
+}
+
+/* LD_PRELOAD without this agent's file (first in the list, as we put it). */
+static void drop_preload(const char *file)
+{
+	const char *v = getenv("LD_PRELOAD");
+	size_t fl = file ? strlen(file) : 0;
+	if (!v || !fl || strncmp(v, file, fl) || (v[fl] && v[fl] != ':'))
+		return;
+	if (v[fl] == ':' && v[fl + 1]) {
+		char rest[4096];
+		snprintf(rest, sizeof(rest), "%s", v + fl + 1);
+		setenv("LD_PRELOAD", rest, 1);
+	} else {
+		unsetenv("LD_PRELOAD");
+	}
+}
+
+void ma_exec_env_drop(void)
+{
+	if (env_ours && environ == env_ours) {
+		/* unchanged since: the process's own array back (ours stays
+		 * mapped: another thread may be reading it) */
+		environ = env_before;
+	} else if (env_ours || strstr(config, EXEC_KEY)) {
+		/* changed by the program since, or given to this exec'd
+		 * program: take out what we put in */
+		const char *c = getenv(MEMATTACH_AGENT_CONFIG_ENV);
+		if (c && strstr(c, EXEC_KEY)) {
+			ma_tls.guard++;
+			drop_preload(agent_file());
+			unsetenv(MEMATTACH_AGENT_CONFIG_ENV);
+			ma_tls.guard--;
+		}
+	}
+	env_ours = NULL;
+}

@@ -1,0 +1,29 @@
+#!/bin/sh
+# follow-exec.sh — a followed child that execs is followed into the new
+# program: prefork --exec-worker's worker 2 keeps 5 blocks of 777 bytes
+# (pre_exec_keep), then execs prefork --exec-child, which does worker 2's
+# work from its start.  Its capture CAP.<pid> must be the exec'd program's
+# exactly (99990 bytes leaked under worker2_keep; nothing of before the
+# exec), the other processes' their own, for
+#   1. memattach --pid MASTER --follow-fork (the attached master has no
+#      LD_PRELOAD: the agent gives its followed children one), and
+#   2. memattach run --follow-fork (the environment is CMD's).
+. "$(dirname "$0")/prefork-common.sh"
+
+bad=0
+d=$ma_tmp/attach
+start_server "$d" --exec-worker || exit 1
+capture "$d" 'tracking 1 process' --pid "$master" --follow-fork -o "$d/cap" || bad=1
+
+r=$ma_tmp/run
+mkdir "$r"
+echo "=== memattach run --follow-fork -o $r/cap -- prefork --exec-worker"
+"$MEMATTACH" run --follow-fork -o "$r/cap" -- "$TARGETS/prefork" --exec-worker --truth-dir "$r" \
+	>"$ma_tmp/out" 2>"$ma_tmp/err" </dev/null
+rc=$?
+ma_show "stderr" "$ma_tmp/err"
+[ "$rc" = 0 ] || { echo "FAIL: memattach run --follow-fork exited $rc"; bad=1; }
+check_prefork "$r" "$r/cap" 4 || bad=1
+
+[ "$bad" = 0 ] && echo "follow-exec: the exec'd program of a followed child captured exactly (--pid and run)"
+exit "$bad"

@@ -1,0 +1,145 @@
+/* pidreuse.c — children of a tracked process that reuse one pid: run as
+ * the first process of a new pid namespace's tree (unshare --pid), it
+ * forks a child, lets it end, writes the child's pid - 1 to
+ * /proc/sys/kernel/ns_last_pid and forks again: the second child gets the
+ * same pid (checked: exit 77 when it does not).  Twice:
+ *   1. the first child exits normally (its agent sends its trailer);
+ *   2. the first child is killed (SIGKILL: no trailer), after a
+ *      memattach_agent_sync that put every event of it on the socket.
+ * Each child keeps a known number of bytes from a function of its own
+ * (keep_a: 5 x 1000, keep_b: 7 x 3000) and writes its truth to
+ * DIR/truth.<pid>.<n> (n = 1 for the first process with that pid, 2 for
+ * the second).  pidreuse --truth-dir DIR */
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <sys/wait.h>
+#include "truth.h"
+
+T_DEFINE_TRUTH;
+
+static const char *truth_dir = ".";
+static void *kept[16];
+
+static void *counted(size_t n)
+{
+	void *p = malloc(n);
+	if (!p)
+		t_die("malloc");
+	t_touch(p, n);
+	t_alloc(&t_truth, T_MALLOC, n);
+	return p;
+}
+
+__attribute__((noinline)) static void keep_a(void)
+{
+	for (int i = 0; i < 5; i++)
+		kept[i] = counted(1000);
+}
+
+__attribute__((noinline)) static void keep_b(void)
+{
+	for (int i = 0; i < 7; i++)
+		kept[i] = counted(3000);
+}
+
+static void write_truth(int n)
+{
+	char path[4096];
+	snprintf(path, sizeof path, "%s/truth.%ld.%d", truth_dir, (long)getpid(), n);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0 || dup2(fd, 1) < 0)
+		t_die("truth file");
+	close(fd);
+	t_end();
+}
+
+/* Every event so far on the agent's socket (the agent is loaded: run). */
+static void agent_sync(void)
+{
+	int (*sync)(unsigned long long) = (int (*)(unsigned long long))dlsym(RTLD_DEFAULT, "memattach_agent_sync");
+	if (!sync || sync(1) != 0)
+		t_die("memattach_agent_sync");
+}
+
+/* A child: its work, its truth; killed: syncs, says so on fd, waits. */
+static void child(void (*keep)(void), int n, int killed_fd)
+{
+	t_reset(&t_truth);
+	for (int i = 0; i < 100; i++) {
+		void *p = counted(64 + (size_t)i);
+		t_free(&t_truth, 64 + (size_t)i);
+		free(p);
+	}
+	keep();
+	write_truth(n);
+	if (killed_fd < 0)
+		exit(0);   /* the agent's destructor sends its trailer */
+	agent_sync();
+	if (write(killed_fd, "s", 1) != 1)
+		t_die("pipe");
+	for (;;)
+		pause();
+}
+
+static pid_t start(void (*keep)(void), int n, int killed_fd)
+{
+	pid_t pid = fork();
+	if (pid < 0)
+		t_die("fork");
+	if (pid == 0)
+		child(keep, n, killed_fd);
+	return pid;
+}
+
+static void reap(pid_t pid, int want_signal)
+{
+	int st;
+	if (waitpid(pid, &st, 0) != pid || (want_signal ? !WIFSIGNALED(st) : !WIFEXITED(st) || WEXITSTATUS(st)))
+		t_die("child");
+}
+
+/* The next fork gets pid. */
+static void next_pid(pid_t pid)
+{
+	int fd = open("/proc/sys/kernel/ns_last_pid", O_WRONLY | O_CLOEXEC);
+	char b[32];
+	int len = snprintf(b, sizeof b, "%ld", (long)pid - 1);
+	if (fd < 0 || write(fd, b, (size_t)len) != len)
+		t_die("ns_last_pid");
+	close(fd);
+}
+
+static void same_pid_twice(int kill_first)
+{
+	int p[2] = { -1, -1 };
+	char c;
+	if (kill_first && pipe(p) < 0)
+		t_die("pipe");
+	pid_t a = start(keep_a, 1, p[1]);
+	if (kill_first) {
+		if (read(p[0], &c, 1) != 1)
+			t_die("read");
+		kill(a, SIGKILL);
+		close(p[0]);
+		close(p[1]);
+	}
+	reap(a, kill_first);
+	next_pid(a);
+	pid_t b = start(keep_b, 2, -1);
+	reap(b, 0);
+	if (b != a) {
+		fprintf(stderr, "pidreuse: the second child got pid %ld, not %ld\n", (long)b, (long)a);
+		exit(77);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	int i = t_init(argc, argv);
+	for (; i < argc; i++)
+		if (!strcmp(argv[i], "--truth-dir") && i + 1 < argc)
+			truth_dir = argv[++i];
+	same_pid_twice(0);
+	same_pid_twice(1);
+	return 0;
+}
