@@ -108,6 +108,9 @@ struct ma_inj_syms {
 	unsigned long dlopen_flag; /* extra mode bits for __libc_dlopen_mode */
 	unsigned long dlsym;       /* dlsym, or __libc_dlsym */
 	unsigned long dlerror;     /* 0 when not available */
+	/* for the loader thread; 0 when not found (dlopen then runs on the
+	 * seized thread) */
+	unsigned long pthread_create, pthread_self, pthread_detach, munmap;
 };
 int ma_inj_resolve_loader(pid_t pid, struct ma_inj_syms *syms, struct ma_inj_error *err);
 
@@ -123,6 +126,7 @@ struct ma_inj_stats {
 	int attempts;        /* safe-point attempts (1 = first try) */
 	pid_t tid;           /* thread that ran the calls */
 	int already_loaded;  /* the library was mapped before this call */
+	int on_own_thread;   /* dlopen ran on a loader thread, not the seized one */
 };
 
 /* The whole job: dlopen(so_path, RTLD_NOW) in the target, dlsym(handle,

@@ -234,7 +234,8 @@ int ma_inj_seize(pid_t pid, pid_t tid, struct ma_inj **out, struct ma_inj_error 
 	if (access(path, F_OK) != 0)
 		rc = ma_inj_fail(err, MA_INJ_ERR_NO_PROCESS, errno,
 				 "no thread %d in process %d", (int)tid, (int)pid);
-	else if ((rc = ma_inj_resolve_return(pid, &inj->ret, err)) == 0)
+	else if ((rc = ma_inj_resolve_return(pid, &inj->ret, err)) == 0 &&
+		 (rc = ma_inj_stub_prepare(inj, err)) == 0)
 		rc = ma_inj_attach_thread(inj, tid, err);
 	if (rc) {
 		ma_arch_state_free(inj->orig);
