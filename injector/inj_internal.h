@@ -26,6 +26,8 @@ int ma_maps_module_range(pid_t pid, const char *prefix, unsigned long *lo,
 /* The kernel task list of pid, main thread first.  Returns count (<= max). */
 int ma_list_threads(pid_t pid, pid_t *tids, int max);
 
+struct ma_umap;
+
 struct ma_touched {             /* saved stack bytes, restored on release */
 	unsigned long lo, hi;
 	unsigned char *bytes;
@@ -64,6 +66,7 @@ struct ma_inj {
 	size_t stub_stop_off;       /* pc offset of the stub's signal stop */
 	unsigned long stub_found;   /* an earlier injection's page, found before the seize */
 	unsigned long mmap_fn;      /* libc's mmap, looked up before the seize */
+	struct ma_umap *umap;       /* the target's code (unwind_map.h), made before the seize */
 };
 
 /* The loader thread's page (load_thread.c): one per injection, read-write,
@@ -136,9 +139,15 @@ int ma_inj_load_start(struct ma_inj *inj, struct ma_load_req *req, struct ma_inj
 int ma_inj_load_wait(pid_t pid, const struct ma_load_req *req, int timeout_ms,
 		     long *entry_result, struct ma_inj_error *err);
 
-/* 1 when the stopped thread is at a safe point, 0 when not (reason in
- * why), -1 when it could not be unwound. */
-int ma_inj_thread_is_safe(pid_t pid, pid_t tid, char *why, size_t whysz);
+/* safepoint.c: 1 when a function of that name must not be on the stack
+ * of the thread that calls pthread_create or dlopen (the allocator's, the
+ * loader's, fork's, exit's, pthread_create's own). */
+int ma_inj_unsafe_name(const char *name);
+/* Walks the stopped thread tid with the map made before the seize: 1 at a
+ * safe point, 0 when not (reason in why; *stale when a pc is in code the
+ * map does not know), -1 when it could not be unwound. */
+int ma_inj_thread_is_safe(const struct ma_umap *map, pid_t tid, int *stale, char *why,
+			  size_t whysz);
 
 /* The steps of an injection after which the tracer may vanish, named for
  * the test hook (test_kill.c), which SIGKILLs this process at the one

@@ -2,6 +2,7 @@
  * for its stops, and giving it back exactly as found. */
 #include "config.h"
 #include "injector/inj_internal.h"
+#include "injector/unwind_map.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -213,6 +214,14 @@ int ma_inj_detach_thread(struct ma_inj *inj)
 	return rc;
 }
 
+static void free_umap(struct ma_inj *inj)
+{
+	if (inj->umap)
+		ma_umap_free(inj->umap);
+	free(inj->umap);
+	inj->umap = NULL;
+}
+
 int ma_inj_seize(pid_t pid, pid_t tid, struct ma_inj **out, struct ma_inj_error *err)
 {
 	struct ma_inj *inj = calloc(1, sizeof(*inj));
@@ -234,10 +243,14 @@ int ma_inj_seize(pid_t pid, pid_t tid, struct ma_inj **out, struct ma_inj_error 
 	if (access(path, F_OK) != 0)
 		rc = ma_inj_fail(err, MA_INJ_ERR_NO_PROCESS, errno,
 				 "no thread %d in process %d", (int)tid, (int)pid);
+	else if (!(inj->umap = calloc(1, sizeof(*inj->umap))) || ma_umap_build(pid, inj->umap))
+		rc = ma_inj_fail(err, MA_INJ_ERR_NO_PROCESS, errno,
+				 "cannot read /proc/%d/maps: the process is gone or not ours", (int)pid);
 	else if ((rc = ma_inj_resolve_return(pid, &inj->ret, err)) == 0 &&
 		 (rc = ma_inj_stub_prepare(inj, err)) == 0)
 		rc = ma_inj_attach_thread(inj, tid, err);
 	if (rc) {
+		free_umap(inj);
 		ma_arch_state_free(inj->orig);
 		ma_arch_state_free(inj->work);
 		free(inj);
@@ -260,6 +273,7 @@ int ma_inj_release(struct ma_inj *inj)
 	if (!inj)
 		return 0;
 	rc = ma_inj_detach_thread(inj);
+	free_umap(inj);
 	ma_arch_state_free(inj->orig);
 	ma_arch_state_free(inj->work);
 	free(inj);
