@@ -17,6 +17,8 @@ int ma_inj_fail(struct ma_inj_error *err, int code, int sys_errno, const char *f
 
 double ma_inj_now_ms(void);
 void ma_inj_sleep_us(long us);
+/* SCHED_FIFO for this thread while on (when permitted), as before when off. */
+void ma_inj_hurry(int on);
 
 /* Address range [lo, hi) of every mapping of the first file whose base
  * name starts with prefix.  0 or -1. */
@@ -143,11 +145,12 @@ int ma_inj_load_wait(pid_t pid, const struct ma_load_req *req, int timeout_ms,
  * of the thread that calls pthread_create or dlopen (the allocator's, the
  * loader's, fork's, exit's, pthread_create's own). */
 int ma_inj_unsafe_name(const char *name);
+/* Sets libunwind up before the seize. */
+void ma_inj_safepoint_warm(void);
 /* Walks the stopped thread tid with the map made before the seize: 1 at a
  * safe point, 0 when not (reason in why; *stale when a pc is in code the
  * map does not know), -1 when it could not be unwound. */
-int ma_inj_thread_is_safe(const struct ma_umap *map, pid_t tid, int *stale, char *why,
-			  size_t whysz);
+int ma_inj_thread_is_safe(struct ma_umap *map, pid_t tid, int *stale, char *why, size_t whysz);
 
 /* The steps of an injection after which the tracer may vanish, named for
  * the test hook (test_kill.c), which SIGKILLs this process at the one

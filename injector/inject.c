@@ -145,6 +145,7 @@ static void tracer_main(int fd, pid_t parent, pid_t pid, const char *so_path,
 	sigaddset(&stops, SIGTSTP);
 	sigaddset(&stops, SIGTTIN);
 	sigaddset(&stops, SIGTTOU);
+	sigaddset(&stops, SIGCHLD);   /* taken by sigtimedwait: a tracee's stop wakes us */
 	sigprocmask(SIG_BLOCK, &stops, NULL);
 	memset(&r, 0, sizeof(r));
 	r.rc = inject_here(pid, so_path, entry_symbol, arg, &r.entry_result, &r.stats, &r.err);

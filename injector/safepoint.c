@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <libunwind-ptrace.h>
+#include <libunwind.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,23 +52,18 @@ extern int _Ux86_64_dwarf_search_unwind_table(unw_addr_space_t as, unw_word_t ip
 					      unw_dyn_info_t *di, unw_proc_info_t *pi,
 					      int need_unwind_info, void *arg);
 
-#define PAGE_SLOTS 64
-
-/* One look: the module map, registers through ptrace, memory through a
- * small page cache filled with process_vm_readv. */
+/* One look: the module map, registers through ptrace, memory through the
+ * map's page cache filled with process_vm_readv. */
 struct look {
-	const struct ma_umap *map;
+	struct ma_umap *map;
 	void *upt;
-	pid_t tid;
-	unsigned long page[PAGE_SLOTS];   /* address + 1, 0: empty */
-	unsigned char data[PAGE_SLOTS][4096];
 };
 
 static int look_mem(unw_addr_space_t as, unw_word_t addr, unw_word_t *val, int write, void *arg)
 {
-	struct look *l = arg;
+	struct ma_umap *u = ((struct look *)arg)->map;
 	unsigned long pg = addr & ~4095UL, off = addr & 4095;
-	unsigned slot = (unsigned)(pg >> 12) % PAGE_SLOTS;
+	unsigned slot = (unsigned)(pg >> 12) % MA_UMAP_PAGES;
 
 	(void)as;
 	if (write)
@@ -83,14 +79,14 @@ static int look_mem(unw_addr_space_t as, unw_word_t addr, unw_word_t *val, int w
 		memcpy(val, b, sizeof(b));
 		return 0;
 	}
-	if (l->page[slot] != pg + 1) {
-		if (ma_inj_mem_read(l->map->pid, pg, l->data[slot], 4096)) {
-			l->page[slot] = 0;
+	if (u->page[slot] != pg + 1) {
+		if (ma_inj_mem_read(u->pid, pg, u->data[slot], 4096)) {
+			u->page[slot] = 0;
 			return -UNW_EINVAL;
 		}
-		l->page[slot] = pg + 1;
+		u->page[slot] = pg + 1;
 	}
-	memcpy(val, l->data[slot] + off, sizeof(*val));
+	memcpy(val, u->data[slot] + off, sizeof(*val));
 	return 0;
 }
 
@@ -159,22 +155,23 @@ static unw_accessors_t look_accessors = {
 	.get_proc_name = look_name,
 };
 
-int ma_inj_thread_is_safe(const struct ma_umap *map, pid_t tid, int *stale, char *why,
-			  size_t whysz)
+int ma_inj_thread_is_safe(struct ma_umap *map, pid_t tid, int *stale, char *why, size_t whysz)
 {
-	struct look *l = calloc(1, sizeof(*l));
+	struct look look = { map, NULL }, *l = &look;
 	unw_addr_space_t as = NULL;
 	unw_cursor_t c;
 	int depth, rc = 1;
 
 	snprintf(why, whysz, "?");
 	*stale = 0;
-	if (!l || !(as = unw_create_addr_space(&look_accessors, 0)) || !(l->upt = _UPT_create(tid))) {
+	/* the stack changed since the last look; code and tables did not */
+	for (int i = 0; i < MA_UMAP_PAGES; i++)
+		if (map->page[i] && ma_umap_find(map, map->page[i] - 1) == NULL)
+			map->page[i] = 0;
+	if (!(as = unw_create_addr_space(&look_accessors, 0)) || !(l->upt = _UPT_create(tid))) {
 		rc = -1;
 		goto out;
 	}
-	l->map = map;
-	l->tid = tid;
 	if (unw_init_remote(&c, as, l) < 0) {
 		snprintf(why, whysz, "stack could not be unwound");
 		rc = -1;
@@ -211,12 +208,24 @@ int ma_inj_thread_is_safe(const struct ma_umap *map, pid_t tid, int *stale, char
 			break;
 	}
 out:
-	if (l && l->upt)
+	if (l->upt)
 		_UPT_destroy(l->upt);
 	if (as)
 		unw_destroy_addr_space(as);
-	free(l);
 	return rc;
+}
+
+/* libunwind sets itself up on first use (its tables, its caches): done
+ * here, on our own stack, before a thread is stopped. */
+void ma_inj_safepoint_warm(void)
+{
+	unw_context_t uc;
+	unw_cursor_t c;
+	int i;
+
+	if (unw_getcontext(&uc) == 0 && unw_init_local(&c, &uc) == 0)
+		for (i = 0; i < 8 && unw_step(&c) > 0; i++)
+			;
 }
 
 /* A pc in code the map does not know: the map is made again, with the

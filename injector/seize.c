@@ -5,17 +5,37 @@
 #include "injector/unwind_map.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifndef PTRACE_EVENT_STOP
 #define PTRACE_EVENT_STOP 128
 #endif
+
+/* Sleeps until a child or tracee changes state (SIGCHLD, when the caller
+ * blocks it, as the tracer does: a stop is seen at once, the thread is
+ * not kept stopped by our polling), else for us microseconds. */
+static void wait_for_change(long us)
+{
+	struct timespec ts = { 0, us * 1000 };
+	sigset_t chld, cur;
+
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	if (pthread_sigmask(SIG_BLOCK, NULL, &cur) == 0 && sigismember(&cur, SIGCHLD)) {
+		ts.tv_nsec = 10 * 1000000L;   /* a lost wake-up costs 10 ms at most */
+		sigtimedwait(&chld, NULL, &ts);
+	} else {
+		ma_inj_sleep_us(us);
+	}
+}
 
 int ma_inj_wait(struct ma_inj *inj, double deadline, struct ma_inj_error *err)
 {
@@ -41,7 +61,7 @@ int ma_inj_wait(struct ma_inj *inj, double deadline, struct ma_inj_error *err)
 					    "thread %d of process %d did not stop in time (uninterruptible "
 					    "sleep? check its state in /proc/%d/task/%d/stat)",
 					    (int)inj->tid, (int)inj->pid, (int)inj->pid, (int)inj->tid);
-		ma_inj_sleep_us(backoff);
+		wait_for_change(backoff);
 		if (backoff < 1000)
 			backoff *= 2;
 	}
@@ -247,9 +267,13 @@ int ma_inj_seize(pid_t pid, pid_t tid, struct ma_inj **out, struct ma_inj_error 
 		rc = ma_inj_fail(err, MA_INJ_ERR_NO_PROCESS, errno,
 				 "cannot read /proc/%d/maps: the process is gone or not ours", (int)pid);
 	else if ((rc = ma_inj_resolve_return(pid, &inj->ret, err)) == 0 &&
-		 (rc = ma_inj_stub_prepare(inj, err)) == 0)
+		 (rc = ma_inj_stub_prepare(inj, err)) == 0) {
+		ma_inj_safepoint_warm();
+		ma_inj_hurry(1);
 		rc = ma_inj_attach_thread(inj, tid, err);
+	}
 	if (rc) {
+		ma_inj_hurry(0);
 		free_umap(inj);
 		ma_arch_state_free(inj->orig);
 		ma_arch_state_free(inj->work);
@@ -273,6 +297,7 @@ int ma_inj_release(struct ma_inj *inj)
 	if (!inj)
 		return 0;
 	rc = ma_inj_detach_thread(inj);
+	ma_inj_hurry(0);
 	free_umap(inj);
 	ma_arch_state_free(inj->orig);
 	ma_arch_state_free(inj->work);

@@ -171,6 +171,10 @@ int ma_umap_build(pid_t pid, struct ma_umap *u)
 	memset(u, 0, sizeof(*u));
 	u->pid = pid;
 	elf_version(EV_CURRENT);
+	/* touched now: page faults in the look would lengthen the stop */
+	if (!(u->data = malloc(MA_UMAP_PAGES * sizeof(*u->data))))
+		return -1;
+	memset(u->data, 0, MA_UMAP_PAGES * sizeof(*u->data));
 	if (ma_maps_foreach(pid, add_mapping, u) < 0) {
 		ma_umap_free(u);
 		return -1;
@@ -189,6 +193,7 @@ void ma_umap_free(struct ma_umap *u)
 		free(u->mods[i].syms);
 	}
 	free(u->mods);
+	free(u->data);
 	memset(u, 0, sizeof(*u));
 }
 

@@ -19,10 +19,15 @@ struct ma_umap_mod {            /* one executable mapping */
 	size_t nsyms;
 };
 
+#define MA_UMAP_PAGES 64
+
 struct ma_umap {
 	pid_t pid;
 	int n;
 	struct ma_umap_mod *mods;
+	/* the looks' page cache, allocated and touched before the seize */
+	unsigned long page[MA_UMAP_PAGES];   /* address + 1, 0: empty */
+	unsigned char (*data)[4096];
 };
 
 /* 0, or -1 when the target's maps cannot be read. */
