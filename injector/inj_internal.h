@@ -145,8 +145,8 @@ int ma_inj_load_wait(pid_t pid, const struct ma_load_req *req, int timeout_ms,
  * of the thread that calls pthread_create or dlopen (the allocator's, the
  * loader's, fork's, exit's, pthread_create's own). */
 int ma_inj_unsafe_name(const char *name);
-/* Sets libunwind up before the seize. */
-void ma_inj_safepoint_warm(void);
+/* Sets libunwind up for the looks at map's process, before the seize. */
+void ma_inj_safepoint_warm(struct ma_umap *map);
 /* Walks the stopped thread tid with the map made before the seize: 1 at a
  * safe point, 0 when not (reason in why; *stale when a pc is in code the
  * map does not know), -1 when it could not be unwound. */

@@ -276,7 +276,8 @@ int ma_inj_stub_prepare(struct ma_inj *inj, struct ma_inj_error *err)
 	stub_code(inj, code, sizeof(code), &f);
 	ma_maps_foreach(inj->pid, find_stub, &f);
 	inj->stub_found = f.found;
-	if (!f.found && (rc = ma_inj_lookup(inj->pid, "libc.so", "mmap", &inj->mmap_fn, err)) != 0)
+	/* mapping the stub's page and the loader thread's both need it */
+	if ((rc = ma_inj_lookup(inj->pid, "libc.so", "mmap", &inj->mmap_fn, err)) != 0)
 		return rc;
 	return 0;
 }

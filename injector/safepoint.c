@@ -168,7 +168,9 @@ int ma_inj_thread_is_safe(struct ma_umap *map, pid_t tid, int *stale, char *why,
 	for (int i = 0; i < MA_UMAP_PAGES; i++)
 		if (map->page[i] && ma_umap_find(map, map->page[i] - 1) == NULL)
 			map->page[i] = 0;
-	if (!(as = unw_create_addr_space(&look_accessors, 0)) || !(l->upt = _UPT_create(tid))) {
+	if (!map->as)
+		ma_inj_safepoint_warm(map);
+	if (!(as = map->as) || !(l->upt = _UPT_create(tid))) {
 		rc = -1;
 		goto out;
 	}
@@ -210,14 +212,13 @@ int ma_inj_thread_is_safe(struct ma_umap *map, pid_t tid, int *stale, char *why,
 out:
 	if (l->upt)
 		_UPT_destroy(l->upt);
-	if (as)
-		unw_destroy_addr_space(as);
 	return rc;
 }
 
-/* libunwind sets itself up on first use (its tables, its caches): done
- * here, on our own stack, before a thread is stopped. */
-void ma_inj_safepoint_warm(void)
+/* libunwind sets itself up on first use (its tables, its caches, the
+ * address space's): done before a thread is stopped, on our own stack and
+ * with the address space every look of this injection uses. */
+void ma_inj_safepoint_warm(struct ma_umap *map)
 {
 	unw_context_t uc;
 	unw_cursor_t c;
@@ -226,6 +227,8 @@ void ma_inj_safepoint_warm(void)
 	if (unw_getcontext(&uc) == 0 && unw_init_local(&c, &uc) == 0)
 		for (i = 0; i < 8 && unw_step(&c) > 0; i++)
 			;
+	if (!map->as && (map->as = unw_create_addr_space(&look_accessors, 0)) != NULL)
+		unw_set_caching_policy(map->as, UNW_CACHE_GLOBAL);
 }
 
 /* A pc in code the map does not know: the map is made again, with the

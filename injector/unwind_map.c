@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <gelf.h>
 #include <libelf.h>
+#include <libunwind.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -194,6 +195,8 @@ void ma_umap_free(struct ma_umap *u)
 	}
 	free(u->mods);
 	free(u->data);
+	if (u->as)
+		unw_destroy_addr_space(u->as);
 	memset(u, 0, sizeof(*u));
 }
 

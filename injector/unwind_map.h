@@ -28,6 +28,7 @@ struct ma_umap {
 	/* the looks' page cache, allocated and touched before the seize */
 	unsigned long page[MA_UMAP_PAGES];   /* address + 1, 0: empty */
 	unsigned char (*data)[4096];
+	void *as;                   /* libunwind's address space (safepoint.c) */
 };
 
 /* 0, or -1 when the target's maps cannot be read. */
