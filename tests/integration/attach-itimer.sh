@@ -11,6 +11,7 @@
 #  - no EINTR of main's read() without a handler run (a stop or restart of
 #    ours that made one shows); the command thread, which blocks the
 #    signals, never sees EINTR;
+#  - main still handles its signals after the detach ("tick");
 #  - no handler runs on another thread than main (the injector's loader
 #    thread and the agent's threads block them; a thread of ours that took
 #    the target's signals shows);
@@ -36,6 +37,10 @@ kill -INT "$mpid"
 wait_gone "$mpid" 60
 ma_show "memattach stderr" "$ma_tmp/err"
 [ "$wrc" = 0 ] || { echo "FAIL: memattach --pid exited $wrc after SIGINT"; kill -9 "$tpid"; exit 1; }
+# main still takes its signals after the detach (its mask is its own)
+echo tick >&3
+ma_wait_for "$ma_tmp/out" '^tick ' 20 || { echo "FAIL: the target did not answer tick"; kill -9 "$tpid"; exit 1; }
+grep -q '^tick ok' "$ma_tmp/out" || { echo "FAIL: main handles no more SIGRTMIN after the detach"; kill -9 "$tpid"; exit 1; }
 echo quit >&3
 wait_gone "$tpid" 20 || { echo "FAIL: the target did not quit"; exit 1; }
 [ "$wrc" = 0 ] || { echo "FAIL: the target exited $wrc"; ma_show "target stderr" "$ma_tmp/terr"; exit 1; }

@@ -18,6 +18,8 @@
  *    the timer had (final_count).  A tick lost or a handler run twice makes
  *    rt + rt_overrun differ from rt_expected.
  *   "alloc N"  N malloc(4242) + free, then "done N" on stdout
+ *   "tick"     "tick ok" once main has handled 3 more SIGRTMIN, "tick stuck"
+ *              when it has not within 5 s (its signals left blocked)
  *   "quit"     main stops taking SIGRTMIN, the last pending one is taken
  *              with sigtimedwait; prints {"alrm":..., "rt":..., ...}, exit
  * Nothing else allocates after "ready PID" (stdin read with read(), output
@@ -124,6 +126,19 @@ static void say(const char *s)
 	}
 }
 
+/* Main goes on handling SIGRTMIN: 3 more within 5 s (15 expected). */
+static int ticking(void)
+{
+	long from = rt;
+	struct timespec ms = { 0, 1000000L };
+	for (int i = 0; i < 5000; i++) {
+		if (rt >= from + 3)
+			return 1;
+		nanosleep(&ms, NULL);
+	}
+	return 0;
+}
+
 /* The command thread: allocations on demand; "quit" asks main to finish. */
 static void *commands(void *arg)
 {
@@ -138,6 +153,8 @@ static void *commands(void *arg)
 			}
 			snprintf(out, sizeof out, "done %ld\n", n);
 			say(out);
+		} else if (!strcmp(line, "tick")) {
+			say(ticking() ? "tick ok\n" : "tick stuck\n");
 		} else if (!strcmp(line, "quit")) {
 			kill(getpid(), SIGRTMIN + 1);   /* after any pending SIGRTMIN */
 			return NULL;
