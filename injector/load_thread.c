@@ -15,7 +15,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <unistd.h>
 
 #define START_CALL_MS 2000
 
@@ -146,16 +145,17 @@ static void read_text(pid_t pid, unsigned long addr, char *buf, size_t size)
 	buf[got] = '\0';
 }
 
-/* The loader thread sees the ack within 1 ms and ends: waited for (1 s at
- * most), so that an injection leaves no thread and no page behind. */
-static void wait_thread_gone(pid_t pid, pid_t tid)
+/* The loader thread sees the ack within 1 ms, unmaps its page and ends:
+ * waited for (1 s at most; the page, not the thread id, which a pid
+ * namespace numbers otherwise), so that an injection leaves no page
+ * behind when it returns. */
+static void wait_page_gone(pid_t pid, unsigned long block)
 {
 	double deadline = ma_inj_now_ms() + 1000;
-	char path[64];
+	uint64_t w;
 	long us = 50;
 
-	snprintf(path, sizeof(path), "/proc/%d/task/%d", (int)pid, (int)tid);
-	while (tid > 0 && access(path, F_OK) == 0 && ma_inj_now_ms() < deadline) {
+	while (ma_inj_mem_read(pid, block, &w, sizeof(w)) == 0 && ma_inj_now_ms() < deadline) {
 		ma_inj_sleep_us(us);
 		if (us < 1000)
 			us *= 2;
@@ -193,6 +193,6 @@ int ma_inj_load_wait(pid_t pid, const struct ma_load_req *req, int timeout_ms,
 	rc = outcome(pid, req, &b, msg, entry_result, err);
 	/* the thread may unmap its page and end now */
 	ma_inj_mem_write(pid, req->block + offsetof(struct ma_load_block, ack), &one, sizeof(one));
-	wait_thread_gone(pid, (pid_t)b.tid);
+	wait_page_gone(pid, req->block);
 	return rc;
 }
