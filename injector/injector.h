@@ -138,10 +138,12 @@ struct ma_inj_stats {
  * calling thread and ignores Ctrl-Z; the caller waits for it at most
  * ~38 s and kills it when it finds it stopped, so a stopped caller or
  * tracer never holds the target for long.
- * What the entry point must know: it runs on a borrowed thread of the
- * target, with every asynchronous signal blocked (threads it creates
- * inherit that mask); arg lives on that thread's stack only until the entry
- * returns (copy it); it should return quickly (10 s limit). */
+ * What the entry point must know: it runs on a loader thread the injector
+ * starts in the target (load_thread.c; on the borrowed thread itself in a
+ * stopped process or an old glibc without libpthread loaded), with every
+ * asynchronous signal blocked (threads it creates inherit that mask); arg
+ * lives only until the entry returns (copy it); it should return quickly
+ * (10 s limit). */
 int ma_inject_library(pid_t pid, const char *so_path, const char *entry_symbol,
 		      const char *arg, long *entry_result, struct ma_inj_error *err);
 int ma_inject_library_stats(pid_t pid, const char *so_path, const char *entry_symbol,
