@@ -78,10 +78,10 @@ int ma_inj_load_start(struct ma_inj *inj, struct ma_load_req *req, struct ma_inj
 		return err ? err->code : MA_INJ_ERR_CALL;
 	if ((rc = ma_inj_call(inj, mmap_fn, map_args, 6, &block, START_CALL_MS, err)) != 0)
 		return rc;
-	if ((long)block < 0 && (long)block > -4096)
-		return ma_inj_fail(err, MA_INJ_ERR_CALL, (int)-(long)block,
-				   "mmap in process %d failed: %s", (int)inj->pid,
-				   strerror((int)-(long)block));
+	if (block == (unsigned long)MAP_FAILED)   /* libc's mmap: its errno is the target's */
+		return ma_inj_fail(err, MA_INJ_ERR_CALL, ENOMEM,
+				   "mmap of one page in process %d failed (its address space or memory "
+				   "limit reached?)", (int)inj->pid);
 	if (fill_block(&b, block, req))
 		rc = ma_inj_fail(err, MA_INJ_ERR_CALL, E2BIG, "the library path or argument is too long");
 	else if (ma_inj_mem_write(inj->tid, block, &b, sizeof(b)))
