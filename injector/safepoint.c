@@ -239,8 +239,11 @@ static int refresh_map(struct ma_inj *inj, struct ma_inj_error *err)
 
 	if (!inj->group_stopped && ma_inj_detach_thread(inj))
 		return ma_inj_fail(err, MA_INJ_ERR_TARGET_GONE, errno, "thread %d is gone", (int)tid);
+	ma_inj_hurry(0);   /* reading symbol tables: no realtime priority for that */
 	ma_umap_free(inj->umap);
 	ma_umap_build(inj->pid, inj->umap);
+	ma_inj_safepoint_warm(inj->umap);
+	ma_inj_hurry(1);
 	return inj->group_stopped ? 0 : ma_inj_attach_thread(inj, tid, err);
 }
 
