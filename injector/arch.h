@@ -70,4 +70,11 @@ size_t ma_arch_stub(unsigned char *buf, size_t size, pid_t pid, int sig, size_t 
 /* The call's return value, at the stub's signal stop. */
 unsigned long ma_arch_stub_result(const struct ma_arch_state *s);
 
+/* Writes to buf the start routine of the loader thread (load_thread.c),
+ * position-independent, for the stub's page: given a struct ma_load_block,
+ * it detaches itself, dlopens, dlsyms, calls the entry, publishes the
+ * outcome in the block, waits (5 s at most) for the injector's ack, unmaps
+ * the block and returns.  Returns its length, 0 when buf is too small. */
+size_t ma_arch_load_thread(unsigned char *buf, size_t size);
+
 #endif

@@ -277,3 +277,59 @@ unsigned long ma_arch_stub_result(const struct ma_arch_state *s)
 {
 	return s->regs.r12;
 }
+
+/* The loader thread's start routine, assembled here but never run here:
+ * its bytes are copied into the target's stub page.  Offsets are those of
+ * struct ma_load_block (inj_internal.h, checked in load_thread.c).  On
+ * entry rsp % 16 == 8; three words pushed make calls aligned. */
+__asm__(".pushsection .rodata\n"
+	".balign 16\n"
+	"ma_x86_load_thread:\n"
+	"\tpush %rbx\n\tpush %r12\n\tsub $8, %rsp\n"
+	"\tmov %rdi, %rbx\n"
+	"\tmov $186, %eax\n\tsyscall\n"    /* gettid(), for the injector */
+	"\tmov %rax, 120(%rbx)\n"
+	"\tcall *56(%rbx)\n"              /* pthread_self() */
+	"\tmov %rax, %rdi\n"
+	"\tcall *64(%rbx)\n"              /* pthread_detach(self): nobody joins */
+	"\tmov $157, %eax\n\tmov $15, %edi\n\tlea 128(%rbx), %rsi\n"
+	"\tsyscall\n"                     /* prctl(PR_SET_NAME, name) */
+	"\tmov 80(%rbx), %rdi\n\tmov 72(%rbx), %rsi\n"
+	"\tcall *32(%rbx)\n"              /* dlopen(path, mode) */
+	"\ttest %rax, %rax\n\tjz 2f\n"
+	"\tmov %rax, %rdi\n\tmov 88(%rbx), %rsi\n"
+	"\tcall *40(%rbx)\n"              /* dlsym(handle, entry) */
+	"\ttest %rax, %rax\n\tjz 3f\n"
+	"\tmov 96(%rbx), %rdi\n"
+	"\tcall *%rax\n"                  /* entry(arg) */
+	"\tmovslq %eax, %rax\n\tmov %rax, 16(%rbx)\n"
+	"\tmov $1, %eax\n\tjmp 4f\n"
+	"2:\tmov 48(%rbx), %rax\n\ttest %rax, %rax\n\tjz 5f\n"
+	"\tcall *%rax\n"                  /* dlerror() */
+	"\tmov %rax, 24(%rbx)\n"
+	"5:\tmov $2, %eax\n\tjmp 4f\n"
+	"3:\tmov $3, %eax\n"
+	"4:\tmov %rax, 0(%rbx)\n"         /* the state last: x86 keeps store order */
+	"\tmov $5000, %r12d\n"
+	"6:\tcmpq $0, 8(%rbx)\n\tjne 7f\n"
+	"\tmov $35, %eax\n\tlea 104(%rbx), %rdi\n\txor %esi, %esi\n"
+	"\tsyscall\n"                     /* nanosleep(1 ms) until the ack */
+	"\tdec %r12d\n\tjnz 6b\n"
+	"7:\tmov $11, %eax\n\tmov %rbx, %rdi\n\tmov $4096, %esi\n"
+	"\tsyscall\n"                     /* munmap(block): not touched after */
+	"\txor %eax, %eax\n"
+	"\tadd $8, %rsp\n\tpop %r12\n\tpop %rbx\n\tret\n"
+	"ma_x86_load_thread_end:\n"
+	".popsection\n");
+extern const unsigned char ma_x86_load_thread[] __attribute__((visibility("hidden")));
+extern const unsigned char ma_x86_load_thread_end[] __attribute__((visibility("hidden")));
+
+size_t ma_arch_load_thread(unsigned char *buf, size_t size)
+{
+	size_t len = (size_t)(ma_x86_load_thread_end - ma_x86_load_thread);
+
+	if (len > size)
+		return 0;
+	memcpy(buf, ma_x86_load_thread, len);
+	return len;
+}

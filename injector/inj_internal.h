@@ -17,6 +17,8 @@ int ma_inj_fail(struct ma_inj_error *err, int code, int sys_errno, const char *f
 
 double ma_inj_now_ms(void);
 void ma_inj_sleep_us(long us);
+/* SCHED_FIFO for this thread while on (when permitted), as before when off. */
+void ma_inj_hurry(int on);
 
 /* Address range [lo, hi) of every mapping of the first file whose base
  * name starts with prefix.  0 or -1. */
@@ -25,6 +27,8 @@ int ma_maps_module_range(pid_t pid, const char *prefix, unsigned long *lo,
 
 /* The kernel task list of pid, main thread first.  Returns count (<= max). */
 int ma_list_threads(pid_t pid, pid_t *tids, int max);
+
+struct ma_umap;
 
 struct ma_touched {             /* saved stack bytes, restored on release */
 	unsigned long lo, hi;
@@ -62,7 +66,32 @@ struct ma_inj {
 	struct ma_safe_return ret;
 	unsigned long stub;         /* the stub's page in the target, 0 if none yet */
 	size_t stub_stop_off;       /* pc offset of the stub's signal stop */
+	unsigned long stub_found;   /* an earlier injection's page, found before the seize */
+	unsigned long mmap_fn;      /* libc's mmap, looked up before the seize */
+	struct ma_umap *umap;       /* the target's code (unwind_map.h), made before the seize */
 };
+
+/* The loader thread's page (load_thread.c): one per injection, read-write,
+ * mapped by the seized thread, unmapped by the loader thread itself once
+ * the injector acknowledged its outcome.  The offsets are the assembly's
+ * (arch_<cpu>.c). */
+enum ma_load_state { MA_LOAD_RUNNING, MA_LOAD_DONE, MA_LOAD_NO_DLOPEN, MA_LOAD_NO_SYMBOL };
+struct ma_load_block {
+	uint64_t state;             /* enum ma_load_state, written last by the thread */
+	uint64_t ack;               /* set by the injector: the thread may go */
+	int64_t result;             /* the entry's return value */
+	uint64_t dlerror_text;      /* dlerror()'s string, valid until the ack */
+	uint64_t fn_dlopen, fn_dlsym, fn_dlerror, fn_self, fn_detach;
+	uint64_t dlopen_mode;
+	uint64_t path, entry, arg;  /* strings, in data[] */
+	uint64_t ack_poll[2];       /* a timespec: 1 ms */
+	uint64_t tid;               /* the loader thread's, set first */
+	char name[16];              /* the thread's name */
+	char data[4096 - 144];
+};
+/* Where the start routine sits in the stub's page. */
+#define MA_LOAD_THREAD_OFF 256
+
 
 /* Waits for the next stop of inj->tid, up to deadline (ms, ma_inj_now_ms
  * clock).  Returns the wait status, or -1 with err set (gone / timeout). */
@@ -96,9 +125,32 @@ void ma_inj_abandon(struct ma_inj *inj);
 /* 1 when sig at a signal-delivery-stop is a fault in code we called. */
 int ma_inj_is_fault(struct ma_inj *inj, int sig, siginfo_t *si);
 
-/* 1 when the stopped thread is at a safe point, 0 when not (reason in
- * why), -1 when it could not be unwound. */
-int ma_inj_thread_is_safe(pid_t pid, pid_t tid, char *why, size_t whysz);
+/* Before the seize: libc's mmap, and an earlier injection's stub page. */
+int ma_inj_stub_prepare(struct ma_inj *inj, struct ma_inj_error *err);
+
+/* load_thread.c: dlopen + dlsym + entry on a thread of the target's own
+ * (pthread_create), so that the seized thread is stopped only for that
+ * call.  ma_inj_load_start runs on the seized thread (at a safe point);
+ * the injector then releases it and calls ma_inj_load_wait. */
+struct ma_load_req {
+	const struct ma_inj_syms *syms;
+	const char *so_path, *entry_symbol, *arg;
+	unsigned long block;        /* set by ma_inj_load_start */
+};
+int ma_inj_load_start(struct ma_inj *inj, struct ma_load_req *req, struct ma_inj_error *err);
+int ma_inj_load_wait(pid_t pid, const struct ma_load_req *req, int timeout_ms,
+		     long *entry_result, struct ma_inj_error *err);
+
+/* safepoint.c: 1 when a function of that name must not be on the stack
+ * of the thread that calls pthread_create or dlopen (the allocator's, the
+ * loader's, fork's, exit's, pthread_create's own). */
+int ma_inj_unsafe_name(const char *name);
+/* Sets libunwind up for the looks at map's process, before the seize. */
+void ma_inj_safepoint_warm(struct ma_umap *map);
+/* Walks the stopped thread tid with the map made before the seize: 1 at a
+ * safe point, 0 when not (reason in why; *stale when a pc is in code the
+ * map does not know), -1 when it could not be unwound. */
+int ma_inj_thread_is_safe(struct ma_umap *map, pid_t tid, int *stale, char *why, size_t whysz);
 
 /* The steps of an injection after which the tracer may vanish, named for
  * the test hook (test_kill.c), which SIGKILLs this process at the one
@@ -113,7 +165,8 @@ enum ma_inj_step {
 	MA_STEP_DATA,           /* data pushed below the stack */
 	MA_STEP_MASK_BACK,      /* the thread's own mask restored */
 	MA_STEP_REGS_BACK,      /* the thread's own registers restored */
-	MA_STEP_LAST = MA_STEP_REGS_BACK
+	MA_STEP_LOADING,        /* the seized thread released, the loader thread running */
+	MA_STEP_LAST = MA_STEP_LOADING
 };
 void ma_inj_checkpoint(enum ma_inj_step step);
 extern pid_t ma_inj_caller;   /* who called ma_inject_library (the tracer's parent) */

@@ -1,6 +1,7 @@
 /* inject.c — the whole job: dlopen a library in the target and call its
- * entry point, with the target stopped as briefly as possible, from a
- * child process of the caller (the tracer) whose time the caller bounds. */
+ * entry point, with the target stopped as briefly as possible (the seized
+ * thread only starts a thread that does it: load_thread.c), from a child
+ * process of the caller (the tracer) whose time the caller bounds. */
 #include "config.h"
 #include "injector/inj_internal.h"
 
@@ -17,8 +18,10 @@
 
 #define CALL_TIMEOUT_MS 10000
 #define SAFE_POINT_MS 2000
-/* Every wait of the tracer is bounded (safe point, three calls, the stub's
- * two); past this the caller kills the tracer. */
+#define LOAD_WAIT_MS (2 * CALL_TIMEOUT_MS)   /* dlopen and the entry, on the loader thread */
+/* Every wait of the tracer is bounded (safe point, three calls on the
+ * seized thread, or two short ones and the loader thread's LOAD_WAIT_MS;
+ * the stub's two); past this the caller kills the tracer. */
 #define TRACER_BOUND_MS (SAFE_POINT_MS + 3 * CALL_TIMEOUT_MS + 6000)
 
 static int run_calls(struct ma_inj *inj, const struct ma_inj_syms *syms, const char *so_path,
@@ -70,7 +73,8 @@ static int inject_here(pid_t pid, const char *so_path, const char *entry_symbol,
 	char path[PATH_MAX + 64];
 	struct ma_inj_syms syms;
 	struct ma_inj *inj = NULL;
-	int rc;
+	struct ma_load_req req = { &syms, so_path, entry_symbol, arg, 0 };
+	int rc, threaded;
 
 	if (!so_path || so_path[0] != '/' || !entry_symbol)
 		return ma_inj_fail(err, MA_INJ_ERR_NO_LIBRARY, EINVAL,
@@ -95,19 +99,27 @@ static int inject_here(pid_t pid, const char *so_path, const char *entry_symbol,
 		return rc;
 	t_seize = ma_inj_now_ms();
 	rc = ma_inj_find_safe_point(inj, SAFE_POINT_MS, err);
-	if (rc == 0)
+	/* A stopped process (SIGSTOP) would stop a new thread at once: there
+	 * the borrowed thread does it all, the others are stopped anyway. */
+	threaded = rc == 0 && syms.pthread_create && !inj->group_stopped;
+	if (threaded)
+		rc = ma_inj_load_start(inj, &req, err);
+	else if (rc == 0)
 		rc = run_calls(inj, &syms, so_path, entry_symbol, arg, entry_result, err);
 	if (stats) {
 		stats->attempts = inj->attempts;
 		stats->tid = inj->tid;
+		stats->on_own_thread = threaded;
 	}
 	if (ma_inj_release(inj) && rc == 0)
 		rc = ma_inj_fail(err, MA_INJ_ERR_TARGET_GONE, errno,
 				 "could not restore process %d after the injection", (int)pid);
-	if (stats) {
+	if (stats)
 		stats->stopped_ms = ma_inj_now_ms() - t_seize;
+	if (rc == 0 && threaded)
+		rc = ma_inj_load_wait(pid, &req, LOAD_WAIT_MS, entry_result, err);
+	if (stats)
 		stats->total_ms = ma_inj_now_ms() - t0;
-	}
 	return rc;
 }
 
@@ -133,6 +145,7 @@ static void tracer_main(int fd, pid_t parent, pid_t pid, const char *so_path,
 	sigaddset(&stops, SIGTSTP);
 	sigaddset(&stops, SIGTTIN);
 	sigaddset(&stops, SIGTTOU);
+	sigaddset(&stops, SIGCHLD);   /* taken by sigtimedwait: a tracee's stop wakes us */
 	sigprocmask(SIG_BLOCK, &stops, NULL);
 	memset(&r, 0, sizeof(r));
 	r.rc = inject_here(pid, so_path, entry_symbol, arg, &r.entry_result, &r.stats, &r.err);

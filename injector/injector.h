@@ -127,6 +127,9 @@ struct ma_inj_syms {
 	unsigned long dlopen_flag; /* extra mode bits for __libc_dlopen_mode */
 	unsigned long dlsym;       /* dlsym, or __libc_dlsym */
 	unsigned long dlerror;     /* 0 when not available */
+	/* for the loader thread; 0 when not found (dlopen then runs on the
+	 * seized thread) */
+	unsigned long pthread_create, pthread_self, pthread_detach, munmap;
 };
 int ma_inj_resolve_loader(pid_t pid, struct ma_inj_syms *syms, struct ma_inj_error *err);
 
@@ -142,6 +145,7 @@ struct ma_inj_stats {
 	int attempts;        /* safe-point attempts (1 = first try) */
 	pid_t tid;           /* thread that ran the calls */
 	int already_loaded;  /* the library was mapped before this call */
+	int on_own_thread;   /* dlopen ran on a loader thread, not the seized one */
 };
 
 /* The whole job: dlopen(so_path, RTLD_NOW) in the target, dlsym(handle,
@@ -153,10 +157,12 @@ struct ma_inj_stats {
  * calling thread and ignores Ctrl-Z; the caller waits for it at most
  * ~38 s and kills it when it finds it stopped, so a stopped caller or
  * tracer never holds the target for long.
- * What the entry point must know: it runs on a borrowed thread of the
- * target, with every asynchronous signal blocked (threads it creates
- * inherit that mask); arg lives on that thread's stack only until the entry
- * returns (copy it); it should return quickly (10 s limit). */
+ * What the entry point must know: it runs on a loader thread the injector
+ * starts in the target (load_thread.c; on the borrowed thread itself in a
+ * stopped process or an old glibc without libpthread loaded), with every
+ * asynchronous signal blocked (threads it creates inherit that mask); arg
+ * lives only until the entry returns (copy it); it should return quickly
+ * (10 s limit). */
 int ma_inject_library(pid_t pid, const char *so_path, const char *entry_symbol,
 		      const char *arg, long *entry_result, struct ma_inj_error *err);
 int ma_inject_library_stats(pid_t pid, const char *so_path, const char *entry_symbol,

@@ -239,42 +239,73 @@ static int find_stub(const struct ma_map *m, void *p)
 	return 1;
 }
 
-static int stub_differs(struct ma_inj *inj, const unsigned char *code, size_t len)
+static int bytes_differ(struct ma_inj *inj, unsigned long at, const unsigned char *code,
+			size_t len)
 {
-	unsigned char cur[64];
+	unsigned char cur[STUB_PAGE];
 
-	return ma_inj_mem_read(inj->tid, inj->stub, cur, len) || memcmp(cur, code, len) != 0;
+	return ma_inj_mem_read(inj->tid, at, cur, len) || memcmp(cur, code, len) != 0;
+}
+
+/* The stub as this process needs it (its own pid: a container's pid
+ * namespace numbers it differently) and the pattern that finds an earlier
+ * injection's page whatever its signal. */
+static size_t stub_code(struct ma_inj *inj, unsigned char *code, size_t size,
+			struct stub_find *f)
+{
+	size_t off;
+	pid_t own = inj->pid;
+
+	if (ma_proc_nspid(inj->pid, 0, &own, NULL) < 0)
+		own = inj->pid;
+	if (f) {
+		f->len = ma_arch_stub(f->a, sizeof(f->a), own, 1, &off);
+		ma_arch_stub(f->b, sizeof(f->b), own, 2, &off);
+	}
+	return ma_arch_stub(code, size, own, inj->ret.stub_sig, &inj->stub_stop_off);
+}
+
+/* Before the seize, so that the stop does not wait for /proc reads and
+ * symbol tables: libc's mmap and an earlier injection's page. */
+int ma_inj_stub_prepare(struct ma_inj *inj, struct ma_inj_error *err)
+{
+	struct stub_find f = { inj->pid, { 0 }, { 0 }, 0, 0 };
+	unsigned char code[64];
+	int rc;
+
+	stub_code(inj, code, sizeof(code), &f);
+	ma_maps_foreach(inj->pid, find_stub, &f);
+	inj->stub_found = f.found;
+	/* mapping the stub's page and the loader thread's both need it */
+	if ((rc = ma_inj_lookup(inj->pid, "libc.so", "mmap", &inj->mmap_fn, err)) != 0)
+		return rc;
+	return 0;
 }
 
 /* The stub's page stays mapped after the injection (as the agent stays
- * loaded): a later injection finds it and rewrites it for its thread. */
+ * loaded): a later injection finds it and rewrites it for its thread.  It
+ * holds the return stub and, at MA_LOAD_THREAD_OFF, the loader thread's
+ * start routine. */
 int ma_inj_stub_create(struct ma_inj *inj, struct ma_inj_error *err)
 {
 	unsigned long args[6] = { 0, STUB_PAGE, PROT_READ | PROT_EXEC,
 				  MAP_PRIVATE | MAP_ANONYMOUS, (unsigned long)-1, 0 };
-	struct stub_find f = { inj->pid, { 0 }, { 0 }, 0, 0 };
-	unsigned char code[64];
-	unsigned long mmap_fn;
-	size_t len, off;
+	unsigned char code[64], thread[STUB_PAGE - MA_LOAD_THREAD_OFF];
+	size_t len, tlen;
 	long addr;
 	int rc;
 
 	if (inj->stub)
 		return 0;
-	/* the stub's tgkill names the process as it is known in its own pid
-	 * namespace (a container's): the host's number means nothing there */
-	pid_t own = inj->pid;
-	if (ma_proc_nspid(inj->pid, 0, &own, NULL) < 0)
-		own = inj->pid;
-	f.len = ma_arch_stub(f.a, sizeof(f.a), own, 1, &off);
-	ma_arch_stub(f.b, sizeof(f.b), own, 2, &off);
-	len = ma_arch_stub(code, sizeof(code), own, inj->ret.stub_sig, &inj->stub_stop_off);
-	ma_maps_foreach(inj->pid, find_stub, &f);
-	addr = (long)f.found;
+	len = stub_code(inj, code, sizeof(code), NULL);
+	tlen = ma_arch_load_thread(thread, sizeof(thread));
+	addr = (long)inj->stub_found;
 	/* none yet: libc's mmap, returning into libc's restorer */
-	if (!addr && ((rc = ma_inj_lookup(inj->pid, "libc.so", "mmap", &mmap_fn, err)) != 0 ||
-		      (rc = call_via_restorer(inj, mmap_fn, args, 6, SYS_mmap, &addr, err)) != 0))
-		return rc;
+	if (!addr && (!inj->mmap_fn ||
+		      (rc = call_via_restorer(inj, inj->mmap_fn, args, 6, SYS_mmap, &addr, err)) != 0))
+		return inj->mmap_fn ? rc : ma_inj_fail(err, MA_INJ_ERR_SYMBOL, 0,
+							"no mmap in the libc of process %d",
+							(int)inj->pid);
 	if (addr < 0 && addr > -4096)
 		return ma_inj_fail(err, MA_INJ_ERR_CALL, (int)-addr,
 				   "mmap in process %d failed: %s", (int)inj->pid, strerror((int)-addr));
@@ -282,7 +313,10 @@ int ma_inj_stub_create(struct ma_inj *inj, struct ma_inj_error *err)
 	/* the same bytes for every thread: rewritten only when new or when the
 	 * signal differs.  A read-only page: written through ptrace
 	 * (process_vm_writev refuses), which needs the traced thread's id. */
-	if (stub_differs(inj, code, len) && ma_inj_mem_write(inj->tid, inj->stub, code, len))
+	if ((bytes_differ(inj, inj->stub, code, len) &&
+	     ma_inj_mem_write(inj->tid, inj->stub, code, len)) ||
+	    (tlen && bytes_differ(inj, inj->stub + MA_LOAD_THREAD_OFF, thread, tlen) &&
+	     ma_inj_mem_write(inj->tid, inj->stub + MA_LOAD_THREAD_OFF, thread, tlen)))
 		return ma_inj_fail(err, MA_INJ_ERR_CALL, errno, "cannot write the stub in process %d",
 				   (int)inj->pid);
 	ma_inj_checkpoint(MA_STEP_STUB);

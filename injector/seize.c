@@ -2,19 +2,40 @@
  * for its stops, and giving it back exactly as found. */
 #include "config.h"
 #include "injector/inj_internal.h"
+#include "injector/unwind_map.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifndef PTRACE_EVENT_STOP
 #define PTRACE_EVENT_STOP 128
 #endif
+
+/* Sleeps until a child or tracee changes state (SIGCHLD, when the caller
+ * blocks it, as the tracer does: a stop is seen at once, the thread is
+ * not kept stopped by our polling), else for us microseconds. */
+static void wait_for_change(long us)
+{
+	struct timespec ts = { 0, us * 1000 };
+	sigset_t chld, cur;
+
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	if (pthread_sigmask(SIG_BLOCK, NULL, &cur) == 0 && sigismember(&cur, SIGCHLD)) {
+		ts.tv_nsec = 10 * 1000000L;   /* a lost wake-up costs 10 ms at most */
+		sigtimedwait(&chld, NULL, &ts);
+	} else {
+		ma_inj_sleep_us(us);
+	}
+}
 
 int ma_inj_wait(struct ma_inj *inj, double deadline, struct ma_inj_error *err)
 {
@@ -40,7 +61,7 @@ int ma_inj_wait(struct ma_inj *inj, double deadline, struct ma_inj_error *err)
 					    "thread %d of process %d did not stop in time (uninterruptible "
 					    "sleep? check its state in /proc/%d/task/%d/stat)",
 					    (int)inj->tid, (int)inj->pid, (int)inj->pid, (int)inj->tid);
-		ma_inj_sleep_us(backoff);
+		wait_for_change(backoff);
 		if (backoff < 1000)
 			backoff *= 2;
 	}
@@ -213,6 +234,14 @@ int ma_inj_detach_thread(struct ma_inj *inj)
 	return rc;
 }
 
+static void free_umap(struct ma_inj *inj)
+{
+	if (inj->umap)
+		ma_umap_free(inj->umap);
+	free(inj->umap);
+	inj->umap = NULL;
+}
+
 int ma_inj_seize(pid_t pid, pid_t tid, struct ma_inj **out, struct ma_inj_error *err)
 {
 	struct ma_inj *inj = calloc(1, sizeof(*inj));
@@ -234,9 +263,18 @@ int ma_inj_seize(pid_t pid, pid_t tid, struct ma_inj **out, struct ma_inj_error 
 	if (access(path, F_OK) != 0)
 		rc = ma_inj_fail(err, MA_INJ_ERR_NO_PROCESS, errno,
 				 "no thread %d in process %d", (int)tid, (int)pid);
-	else if ((rc = ma_inj_resolve_return(pid, &inj->ret, err)) == 0)
+	else if (!(inj->umap = calloc(1, sizeof(*inj->umap))) || ma_umap_build(pid, inj->umap))
+		rc = ma_inj_fail(err, MA_INJ_ERR_NO_PROCESS, errno,
+				 "cannot read /proc/%d/maps: the process is gone or not ours", (int)pid);
+	else if ((rc = ma_inj_resolve_return(pid, &inj->ret, err)) == 0 &&
+		 (rc = ma_inj_stub_prepare(inj, err)) == 0) {
+		ma_inj_safepoint_warm(inj->umap);
+		ma_inj_hurry(1);
 		rc = ma_inj_attach_thread(inj, tid, err);
+	}
 	if (rc) {
+		ma_inj_hurry(0);
+		free_umap(inj);
 		ma_arch_state_free(inj->orig);
 		ma_arch_state_free(inj->work);
 		free(inj);
@@ -259,6 +297,8 @@ int ma_inj_release(struct ma_inj *inj)
 	if (!inj)
 		return 0;
 	rc = ma_inj_detach_thread(inj);
+	ma_inj_hurry(0);
+	free_umap(inj);
 	ma_arch_state_free(inj->orig);
 	ma_arch_state_free(inj->work);
 	free(inj);

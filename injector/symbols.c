@@ -159,6 +159,23 @@ int ma_inj_lookup(pid_t pid, const char *module_prefix, const char *symbol,
 	return 0;
 }
 
+/* glibc >= 2.34 has them in libc; older ones in libpthread, loaded only
+ * by threaded programs (others get dlopen on the seized thread). */
+static void resolve_pthread(pid_t pid, struct ma_inj_syms *syms)
+{
+	static const char *const where[] = { "libc.so", "libpthread.so" };
+	size_t i;
+
+	for (i = 0; i < 2; i++) {
+		if (ma_inj_lookup(pid, where[i], "pthread_create", &syms->pthread_create, NULL) ||
+		    ma_inj_lookup(pid, where[i], "pthread_detach", &syms->pthread_detach, NULL) ||
+		    ma_inj_lookup(pid, where[i], "pthread_self", &syms->pthread_self, NULL))
+			syms->pthread_create = syms->pthread_detach = syms->pthread_self = 0;
+		else
+			return;
+	}
+}
+
 int ma_inj_resolve_loader(pid_t pid, struct ma_inj_syms *syms, struct ma_inj_error *err)
 {
 	memset(syms, 0, sizeof(*syms));
@@ -183,5 +200,7 @@ int ma_inj_resolve_loader(pid_t pid, struct ma_inj_syms *syms, struct ma_inj_err
 	if (!syms->dlsym)
 		return ma_inj_fail(err, MA_INJ_ERR_SYMBOL, 0,
 				   "no dlsym in process %d's libc", (int)pid);
+	resolve_pthread(pid, syms);
+	ma_inj_lookup(pid, "libc.so", "munmap", &syms->munmap, NULL);
 	return 0;
 }

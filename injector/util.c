@@ -3,6 +3,7 @@
 #include "injector/inj_internal.h"
 
 #include <dirent.h>
+#include <sched.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -105,4 +106,26 @@ int ma_inj_mem_write(pid_t pid, unsigned long addr, const void *buf, size_t len)
 			return -1;
 	}
 	return 0;
+}
+
+/* While a thread of the target is stopped, the tracer must not queue for a
+ * CPU behind the machine's load: from the seize to the release it runs
+ * SCHED_FIFO at the lowest realtime priority, when permitted (root,
+ * CAP_SYS_NICE or RLIMIT_RTPRIO); otherwise as it was.  Its waits sleep,
+ * and the kernel keeps 5% of each CPU for others (sched_rt_runtime_us). */
+void ma_inj_hurry(int on)
+{
+	static int saved, policy;
+	static struct sched_param param;
+	struct sched_param rt = { .sched_priority = 1 };
+
+	if (on && !saved) {
+		policy = sched_getscheduler(0);
+		if (policy >= 0 && sched_getparam(0, &param) == 0 &&
+		    sched_setscheduler(0, SCHED_FIFO, &rt) == 0)
+			saved = 1;
+	} else if (!on && saved) {
+		sched_setscheduler(0, policy, &param);
+		saved = 0;
+	}
 }

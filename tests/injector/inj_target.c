@@ -257,6 +257,59 @@ static int mode_sigsuspend(void)
 	return 0;
 }
 
+/* Unsafe places the safe-point test must refuse, left only when a byte
+ * comes on stdin: a function named like the allocator's (its name alone
+ * makes it unsafe), and a signal handler. */
+__attribute__((noinline, used)) void malloc_named_wait(void);
+__attribute__((noinline, used)) void malloc_named_wait(void)
+{
+	char c;
+
+	if (read(0, &c, 1) < 0)
+		perror("read");
+	__asm__ volatile("" ::: "memory");   /* not a tail call: this frame stays */
+}
+
+static void on_usr2_wait(int sig)
+{
+	char c;
+
+	(void)sig;
+	if (read(0, &c, 1) < 0)
+		perror("read");
+}
+
+static void *free_thread(void *p)
+{
+	(void)p;
+	for (;;)
+		pause();
+	return NULL;
+}
+
+/* 1: one thread, in malloc_named_wait; 2: that and a free thread; 3: one
+ * thread, in a signal handler. */
+static int mode_unsafe(long how)
+{
+	pthread_t t;
+
+	if (how == 2)
+		pthread_create(&t, NULL, free_thread, NULL);
+	if (how == 3) {
+		struct sigaction sa;
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = on_usr2_wait;
+		sigaction(SIGUSR2, &sa, NULL);
+	}
+	ready();
+	if (how == 3)
+		raise(SIGUSR2);
+	else
+		malloc_named_wait();
+	printf("done\n");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "";
@@ -279,6 +332,8 @@ int main(int argc, char **argv)
 		return mode_sigsuspend();
 	if (!strcmp(mode, "pause"))
 		return mode_pause();
-	fprintf(stderr, "usage: inj_target read|sleep MS|epoll|cond|malloc N|regs|pause|sigsuspend\n");
+	if (!strcmp(mode, "unsafe"))
+		return mode_unsafe(arg);
+	fprintf(stderr, "usage: inj_target read|sleep MS|epoll|cond|malloc N|regs|pause|sigsuspend|unsafe 1-3\n");
 	return 2;
 }

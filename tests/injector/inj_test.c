@@ -897,6 +897,50 @@ static int t_cycles(void)
 	return PASS;
 }
 
+/* inj_target unsafe HOW, its main thread blocked in read() inside an
+ * unsafe place: the injection must not run there.  want_ok: another
+ * thread is free and must be the one used; else the error must name why. */
+static int unsafe_case(const char *how, int want_ok, const char *why)
+{
+	struct child c;
+	struct ma_inj_error err;
+	struct ma_inj_stats s;
+	char out[256];
+	long res = 0;
+	int st, rc;
+
+	if (spawn(&c, target_bin, "unsafe", how))
+		return fail("cannot start target");
+	if (wait_in_syscall(c.pid, c.pid, SYS_read, 3000)) {
+		kill_child(&c);
+		return fail("target not blocked in read");
+	}
+	rc = ma_inject_library_stats(c.pid, lib, "test_entry", NULL, &res, &s, &err);
+	if (want_ok && (rc || res != 1001 || s.tid == c.pid))
+		rc = fail("unsafe %s: rc %d (%s), result %ld, thread %d (main %d)", how, rc,
+			  rc ? err.msg : "", res, (int)s.tid, (int)c.pid);
+	else if (!want_ok && (rc != MA_INJ_ERR_NO_SAFE_POINT || !strstr(err.msg, why)))
+		rc = fail("unsafe %s: rc %d (%s), want no safe point in %s", how, rc,
+			  rc ? err.msg : "injected", why);
+	else
+		rc = PASS;
+	printf("  unsafe %s: %s\n", how, want_ok ? "another thread used" : err.msg);
+	if (write(c.in, "x", 1) != 1 || finish(&c, 0, out, sizeof(out), &st) ||
+	    strcmp(out, "done\n") != 0)
+		return rc ? rc : fail("unsafe %s: target printed '%s' after the byte", how, out);
+	return rc;
+}
+
+static int t_unsafe(void)
+{
+	int rc;
+
+	if ((rc = unsafe_case("1", 0, "malloc_named_wait")) ||
+	    (rc = unsafe_case("3", 0, "a signal handler")))
+		return rc;
+	return unsafe_case("2", 1, NULL);
+}
+
 static const struct {
 	const char *name;
 	int (*fn)(void);
@@ -914,6 +958,7 @@ static const struct {
 	{ "signals", t_signals },
 	{ "sigsuspend", t_sigsuspend },
 	{ "cycles", t_cycles },
+	{ "unsafe", t_unsafe },
 };
 
 int main(int argc, char **argv)

@@ -61,12 +61,13 @@ INJ_LIB=$ma_builddir/tests/injector/.libs/libinjtest.so
 [ -x "$INJ_ONCE" ] && [ -r "$INJ_LIB" ] || { echo "FAIL: tests/injector/inj_once or libinjtest not built"; exit 1; }
 
 # The steps of an injection (enum ma_inj_step in injector/inj_internal.h)
-# as STEP,NTH: NTH runs over the calls and the strings pushed (library,
-# entry name).  The first injection that gets there maps the stub's page
-# (libc's mmap returning into libc's restorer), later ones reuse it: so
-# the first six runs go through the mmap call (frame, registers, mask,
-# running, stub written), later ones through dlopen, dlsym and the entry.
-ALL_STEPS="1,1 2,1 3,1 4,1 5,1 6,1 7,1 7,2 2,2 2,3 3,2 3,3 5,2 5,3 8,1 9,1"
+# as STEP,NTH: NTH runs over the calls.  The first injection that gets
+# there maps the stub's page (libc's mmap returning into libc's restorer),
+# later ones reuse it; then the seized thread makes two calls (mmap of the
+# loader thread's page, pthread_create), is restored and released (8, 9),
+# and the loader thread runs dlopen, dlsym and the entry while the tracer
+# polls (10).  Every step listed is reached by first and later injections.
+ALL_STEPS="1,1 2,1 3,1 4,1 5,1 6,1 7,1 2,2 3,2 5,2 8,1 9,1 10,1"
 nsteps=$(echo $ALL_STEPS | wc -w)
 
 # kill_runs N — N injections (tests/injector/inj_once) SIGKILLed by the
@@ -126,7 +127,7 @@ kill_runs() {
 # target is fine.
 stop_runs() {
 	local how hook p0 p1 t0 i waited
-	for how in hook:1,1 hook:5,1 hook:6,1 hook:7,1 hook:5,3 shell shell shell; do
+	for how in hook:1,1 hook:5,1 hook:6,1 hook:7,1 hook:5,2 hook:10,1 shell shell shell; do
 		hook=
 		[ "${how%%:*}" = hook ] && hook=${how#hook:}
 		MEMATTACH_TEST_STOP_AT_STEP=$hook "$MEMATTACH" --pid "$tpid" --duration 2s \

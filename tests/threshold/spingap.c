@@ -11,6 +11,10 @@
  *                           or closes it and prints, per thread,
  *                           "window N tid=T stolen_ns=S gap_ns=G";
  *                           SIGTERM ends it.
+ *   spingap --busy-loader LIB  the same, with a third thread that dlopens
+ *                           and dlcloses LIB in a loop (its constructor
+ *                           takes 20 ms: the loader's lock is held most of
+ *                           the time);
  *   spingap --dlopen PATH   prints "dlopen_cpu_ns=C" (the CPU time of
  *                           dlopen(PATH) in this thread) and exits. */
 #include <dlfcn.h>
@@ -149,6 +153,19 @@ static void *reporter(void *arg)
 	return NULL;
 }
 
+static void *busy_loader(void *lib)
+{
+	for (;;) {
+		void *h = dlopen(lib, RTLD_NOW);
+		if (!h) {
+			fprintf(stderr, "spingap: %s\n", dlerror());
+			exit(2);
+		}
+		dlclose(h);
+	}
+	return NULL;
+}
+
 static int dlopen_time(const char *path)
 {
 	uint64_t c0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
@@ -174,6 +191,9 @@ int main(int argc, char **argv)
 	pthread_t th;
 	if (pthread_create(&th, NULL, spinner_main, &spin[1]) ||
 	    pthread_create(&th, NULL, reporter, NULL))
+		return 2;
+	if (argc == 3 && !strcmp(argv[1], "--busy-loader") &&
+	    pthread_create(&th, NULL, busy_loader, argv[2]))
 		return 2;
 	while (!__atomic_load_n(&spin[1].tid, __ATOMIC_ACQUIRE))
 		usleep(1000);
