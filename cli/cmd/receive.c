@@ -12,6 +12,8 @@
  *   viewer ID            a `memattach live --connect` came for tracker ID
  *   stats SYNC {json}    tracker's totals at the Tick carrying sync_id SYNC
  *   final ID {json}      tracker ID's capture is finished: its totals
+ *   done                 (follow_fork) the stream ended, and the captures
+ *                        of the children that had exited are finished
  * stdin has the commands, each written before the memattach_agent_sync
  * call whose Tick carries its SYNC (the first open: before the agent
  * starts, SYNC 0) and done at that Tick:
@@ -196,6 +198,11 @@ static int pump_all(struct receiver *rv, const char **note)
 			rx_hub_end(&rv->h, *note);
 			if (!rv->s.got_trailer && !*note)
 				*note = "the agent's stream ended early";
+			if (rv->follow) {
+				rx_children_drain_gone(&rv->kids);
+				fprintf(rv->h.talk, "done\n");
+				fflush(rv->h.talk);
+			}
 		}
 	}
 	return rc;

@@ -1,4 +1,6 @@
 /* rx_children.c — see rx_children.h. */
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,6 +95,37 @@ void rx_children_pump(struct rx_children *k, const struct pollfd *pf, size_t n)
 				finish(c, r < 0 ? "capture stopped: output error" : NULL);
 			break;
 		}
+	}
+}
+
+/* Gone: exited (a zombie) or reaped. */
+static int gone(pid_t pid)
+{
+	char path[64], buf[512];
+	if (kill(pid, 0) < 0 && errno == ESRCH)
+		return 1;
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return 1;
+	char *p = fgets(buf, sizeof(buf), f) ? strrchr(buf, ')') : NULL;
+	fclose(f);
+	return p && (p[2] == 'Z' || p[2] == 'X');
+}
+
+void rx_children_drain_gone(struct rx_children *k)
+{
+	char err[512];
+	for (size_t i = 0; i < k->n; i++) {
+		struct rx_child *c = k->c[i];
+		if (c->s.conn_fd < 0 || !gone(c->pid))
+			continue;
+		int r;
+		while ((r = ma_session_pump(&c->s, 1000, err, sizeof(err))) > 0)
+			;
+		if (r < 0)
+			fprintf(stderr, "memattach: child process %d: %s; stopping its capture\n", (int)c->pid, err);
+		finish(c, r < 0 ? "capture stopped: output error" : NULL);
 	}
 }
 

@@ -27,6 +27,9 @@ void rx_children_accept(struct rx_children *k, struct ma_session *l);
 size_t rx_children_poll(const struct rx_children *k, struct pollfd *pf, size_t max);
 /* Moves what came on the streams pf reported; ended ones are finished. */
 void rx_children_pump(struct rx_children *k, const struct pollfd *pf, size_t n);
+/* Finishes the captures of the children that have exited (their streams
+ * are read to their end): what the parent's stop() waits for. */
+void rx_children_drain_gone(struct rx_children *k);
 size_t rx_children_open(const struct rx_children *k);
 void rx_children_free(struct rx_children *k);
 

@@ -14,6 +14,7 @@ import errno
 import itertools
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -41,6 +42,17 @@ def _load_agent(path):
         lib.memattach_agent_active.restype = ctypes.c_int
         _agents[path] = lib
     return lib
+
+
+def _stall_config():
+    """$MEMATTACH_STALL_LIMIT as the CLI takes it (e.g. 60s, 100ms): the
+    test suite sets it, its exact checks need every event on a loaded
+    machine."""
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(us|ms|s|m|h)\s*", os.environ.get("MEMATTACH_STALL_LIMIT", ""))
+    if not m:
+        return b""
+    us = float(m.group(1)) * {"us": 1, "ms": 1e3, "s": 1e6, "m": 60e6, "h": 3600e6}[m.group(2)]
+    return (";stall_us=%d" % min(max(us, 1), 3600e6)).encode()
 
 
 class Hub:
@@ -124,7 +136,7 @@ class Hub:
         return tid
 
     def start_agent(self, config):
-        r = self.lib.memattach_agent_start(config)
+        r = self.lib.memattach_agent_start(config + _stall_config())
         if r < 0:
             self.proc.kill()
             self.proc.wait()
@@ -169,9 +181,11 @@ class Hub:
             self.proc.stdin.close()
         except OSError:
             pass
-        if not self.follow:
+        if self.follow:   # children still running go on: not waited for
+            self._answer(lambda k, rest: k == "done")
+        else:
             self.proc.wait()
-            self.proc.stdout.close()
+        self.proc.stdout.close()
 
 
 def after_fork_in_child():

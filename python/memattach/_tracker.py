@@ -113,6 +113,8 @@ class Tracker:
             cfg += ";pyalloc=1"
         if self.native_traces:
             cfg += ";pynative=1"
+        if self.follow_fork:
+            cfg += ";follow=1"
         if self.sample:
             cfg += ";sample=%d" % self.sample
             seed = os.environ.get("MEMATTACH_SAMPLE_SEED", "")
