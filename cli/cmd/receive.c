@@ -140,6 +140,8 @@ static void accept_viewers(struct receiver *rv)
 {
 	for (unsigned s = 0; s < RX_MAX_TRACKERS; s++) {
 		struct rx_tracker *t = rv->h.t[s];
+		if (t)
+			rx_viewer_check(t);
 		if (t && rx_viewer_accept(t)) {
 			fprintf(rv->h.talk, "viewer %u\n", t->id);
 			fflush(rv->h.talk);
@@ -175,9 +177,13 @@ static int pump_all(struct receiver *rv, const char **note)
 			pf[n++] = (struct pollfd){ rv->s.conn_fd, POLLIN, 0 };
 		if (rv->follow)
 			pf[n++] = (struct pollfd){ rv->s.listen_fd, POLLIN, 0 };
-		for (unsigned s = 0; s < RX_MAX_TRACKERS && n < MAX_POLL - 1; s++)
-			if (rv->h.t[s] && rv->h.t[s]->viewer_listen >= 0)
-				pf[n++] = (struct pollfd){ rv->h.t[s]->viewer_listen, POLLIN, 0 };
+		for (unsigned s = 0; s < RX_MAX_TRACKERS && n < MAX_POLL - 2; s++) {
+			struct rx_tracker *t = rv->h.t[s];
+			if (t && t->viewer_listen >= 0)
+				pf[n++] = (struct pollfd){ t->viewer_listen, POLLIN, 0 };
+			if (t && t->viewer_fd >= 0)
+				pf[n++] = (struct pollfd){ t->viewer_fd, POLLIN, 0 };
+		}
 		size_t nk = rx_children_poll(&rv->kids, pf + n, MAX_POLL - n);
 		if (poll(pf, n + nk, 1000) < 0 && errno != EINTR)
 			break;

@@ -120,3 +120,23 @@ void rx_viewer_close(struct rx_tracker *t)
 	t->vbuf = NULL;
 	t->vbuf_len = t->vbuf_cap = 0;
 }
+
+void rx_viewer_check(struct rx_tracker *t)
+{
+	uint8_t b[64];
+	if (t->viewer_fd < 0)
+		return;
+	ssize_t n = recv(t->viewer_fd, b, sizeof(b), MSG_DONTWAIT);
+	if (n > 0) {
+		/* its Control.STOP (q): the end it waits for, as an agent would
+		 * send it, so that it ends as after a detach */
+		Memattach__Record r = MEMATTACH__RECORD__INIT;
+		Memattach__AgentTrailer at = MEMATTACH__AGENT_TRAILER__INIT;
+		at.reason = MEMATTACH__STOP_REASON__STOP_REQUESTED;
+		r.r_case = MEMATTACH__RECORD__R_AGENT_TRAILER;
+		r.agent_trailer = &at;
+		rx_viewer_send(t, &r);
+	}
+	if (n >= 0 || (errno != EAGAIN && errno != EINTR))
+		rx_viewer_close(t);
+}

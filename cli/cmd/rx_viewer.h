@@ -19,6 +19,9 @@ int rx_viewer_accept(struct rx_tracker *t);
 /* One record to the viewer (kept until one comes); a viewer that went
  * away is forgotten, tracking goes on. */
 void rx_viewer_send(struct rx_tracker *t, const Memattach__Record *r);
+/* The viewer quit (it hung up, or asked the "agent" to stop): forgotten,
+ * so that it sees the end at once. */
+void rx_viewer_check(struct rx_tracker *t);
 void rx_viewer_close(struct rx_tracker *t);
 
 #endif
