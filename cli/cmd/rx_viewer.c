@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 #include "cli/cmd/rx_trackers.h"
@@ -52,6 +53,8 @@ static int send_all(int fd, const uint8_t *p, size_t len)
 	return 0;
 }
 
+static int flush_backlog(struct rx_tracker *t);
+
 int rx_viewer_accept(struct rx_tracker *t)
 {
 	if (t->viewer_listen < 0)
@@ -63,11 +66,10 @@ int rx_viewer_accept(struct rx_tracker *t)
 	unlink(t->viewer_path);
 	t->viewer_listen = -1;
 	t->viewer_fd = fd;
-	if (send_all(fd, t->vbuf, t->vbuf_len) < 0)
+	if (flush_backlog(t) < 0) {
+		t->vbuf_len = 0;
 		rx_viewer_close(t);
-	free(t->vbuf);
-	t->vbuf = NULL;
-	t->vbuf_len = t->vbuf_cap = 0;
+	}
 	return 1;
 }
 
@@ -87,8 +89,31 @@ static void keep(struct rx_tracker *t, const uint8_t *p, size_t n)
 	t->vbuf_len += n;
 }
 
-/* Blocking once connected: a record the viewer missed would make its
- * view wrong, so it sets the pace (as a slow disk would). */
+#define VIEWER_BACKLOG_MAX (256u << 20)
+
+/* What the viewer has not taken yet goes out without waiting: a viewer
+ * that is slow (a stopped terminal) must not hold the agent's stream up,
+ * which would make the tracked program's threads wait and, past the
+ * stall limit, drop events from every capture.  Past 256 MiB behind, it
+ * is dropped (tracking goes on). */
+static int flush_backlog(struct rx_tracker *t)
+{
+	size_t off = 0;
+	while (off < t->vbuf_len) {
+		ssize_t w = send(t->viewer_fd, t->vbuf + off, t->vbuf_len - off, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		if (w <= 0)
+			return -1;
+		off += (size_t)w;
+	}
+	memmove(t->vbuf, t->vbuf + off, t->vbuf_len - off);
+	t->vbuf_len -= off;
+	return 0;
+}
+
 void rx_viewer_send(struct rx_tracker *t, const Memattach__Record *r)
 {
 	if (t->viewer_fd < 0 && t->viewer_listen < 0)
@@ -99,16 +124,30 @@ void rx_viewer_send(struct rx_tracker *t, const Memattach__Record *r)
 	if (!buf)
 		return;
 	size_t len = ma_record_pack_framed(r, buf);
-	if (t->viewer_fd < 0)
-		keep(t, buf, len);
-	else if (send_all(t->viewer_fd, buf, len) < 0)
-		rx_viewer_close(t);   /* the viewer quit: tracking goes on */
+	keep(t, buf, len);
 	if (buf != stackbuf)
 		free(buf);
+	if (t->viewer_fd < 0)
+		return;   /* kept for the viewer to come */
+	int gone = flush_backlog(t) < 0;   /* the viewer quit: tracking goes on */
+	if (!gone && t->vbuf_len > VIEWER_BACKLOG_MAX) {
+		fprintf(stderr, "memattach: the live viewer of %s fell %u MiB behind; it is disconnected (tracking goes on)\n",
+			t->path, VIEWER_BACKLOG_MAX >> 20);
+		gone = 1;
+	}
+	if (gone) {
+		t->vbuf_len = 0;
+		rx_viewer_close(t);
+	}
 }
 
 void rx_viewer_close(struct rx_tracker *t)
 {
+	if (t->viewer_fd >= 0 && t->vbuf_len) {
+		struct timeval tv = { 2, 0 };   /* its last records (the end): 2 s at most */
+		setsockopt(t->viewer_fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+		send_all(t->viewer_fd, t->vbuf, t->vbuf_len);
+	}
 	if (t->viewer_fd >= 0)
 		close(t->viewer_fd);
 	if (t->viewer_listen >= 0) {
