@@ -186,14 +186,13 @@ const struct ma_cli_cmd ma_cli_symbolize = {
 
 /* Hidden: started by the Python package, not in --help or the man page. */
 static const struct ma_cli_opt receive_opts[] = {
-	{ "output", 'o', MA_KEY_OUTPUT, "FILE", "write the capture to FILE" },
-	{ "pid", 0, MA_KEY_PID, "PID", "the process whose agent connects" },
+	{ "pid", 0, MA_KEY_PID, "PID", "the process whose agent connects (the captures are named on stdin)" },
 	{ NULL, 0, 0, NULL, NULL },
 };
 
 const struct ma_cli_cmd ma_cli_receive = {
 	"receive",
-	"receive -o FILE --pid PID",
+	"receive --pid PID",
 	"The CLI's end of an in-process session (the Python package starts it).",
 	receive_opts, 0,
 };

@@ -239,7 +239,7 @@ int ma_receive_main(int argc, char **argv)
 	while ((c = ma_cli_getopt(&ma_cli_receive, argc, argv)) != -1) {
 		if (c == MA_KEY_PID)
 			pid = (pid_t)atoi(optarg);
-		else if (c != MA_KEY_OUTPUT)
+		else
 			return MA_EXIT_USAGE;   /* said by ma_cli_getopt */
 	}
 	if (pid <= 0) {
