@@ -9,7 +9,7 @@ libelf-dev libdw-dev libprotobuf-c-dev protobuf-c-compiler libcmocka-dev
 libzstd-dev python3 zlib1g-dev libncurses-dev ${EXTRA_PACKAGES:-}"
 # clang and its libFuzzer runtime: `make fuzz` (tests/fuzz); pytest, xdist and IPython:
 # tests/pyapi; exceptiongroup: Debian's pytest (which IPython.testing imports) on
-# CPython 3.8-3.10, which lack BaseExceptionGroup (tests/pyapi/magic.sh).
+# CPython 3.8-3.10, which lack BaseExceptionGroup (tests/pyapi/magic.sh, pytest.sh).
 # podman and runc: a container made by a real runtime (tests/integration/ns-podman.sh).
 # tmux: memattach live driven in a terminal (tests/live/live-view.sh).
 [ "${1:-}" = --tests ] && PACKAGES="$PACKAGES tmux golang-go chromium python3-numpy clang libclang-rt-14-dev python3-pytest
