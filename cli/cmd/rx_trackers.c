@@ -228,6 +228,7 @@ int rx_hub_push(struct rx_hub *h, const uint8_t *rec, size_t len, Memattach__Rec
 		break;
 	case MEMATTACH__RECORD__R_TICK:
 		h->last_time_ns = r->tick->time_ns;
+		h->last_rss = r->tick->rss_bytes;
 		to_all(h, r, 0, 0);
 		break;
 	case MEMATTACH__RECORD__R_AGENT_TRAILER:
@@ -308,8 +309,11 @@ void rx_tracker_start(struct rx_hub *h, struct rx_tracker *t, uint64_t from_seq)
 		p += k + len;
 		if (!r)
 			continue;
-		if (r->r_case == MEMATTACH__RECORD__R_HEADER && r->header->first_seq < from_seq)
+		if (r->r_case == MEMATTACH__RECORD__R_HEADER && r->header->first_seq < from_seq) {
+			/* its start: event times stay the session's */
 			r->header->first_seq = from_seq;
+			r->header->rss_at_start = h->last_rss;
+		}
 		emit(t, r);
 		memattach__record__free_unpacked(r, NULL);
 	}

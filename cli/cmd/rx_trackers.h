@@ -61,7 +61,7 @@ struct rx_hub {
 	ma_u64map tids;                          /* tid -> index in thr */
 	struct rx_thread *thr;
 	size_t nthr, thr_cap;
-	uint64_t last_time_ns;
+	uint64_t last_time_ns, last_rss;           /* the latest Tick's */
 	int got_header, got_trailer;
 	FILE *talk;                              /* the answers to the Python side */
 };
