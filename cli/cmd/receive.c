@@ -66,7 +66,7 @@ static void cmd_open(struct receiver *rv, char *args, uint64_t watermark, int fi
 	char *path = args + n;
 	struct rx_tracker *t = rx_tracker_new(&rv->h, id, (uint32_t)tid, path, err, sizeof(err));
 	if (t && strcmp(live, "-") && rx_viewer_listen(t, live, err, sizeof(err)) < 0) {
-		rx_tracker_close(&rv->h, t, 0, "could not listen for a viewer");
+		rx_tracker_drop(&rv->h, t);
 		t = NULL;
 	}
 	if (!t) {
@@ -214,19 +214,18 @@ static int pump_all(struct receiver *rv, const char **note)
 	return rc;
 }
 
-/* The first command (the first tracker's open) comes before the agent. */
-static int first_open(struct receiver *rv)
+/* The first command (the first tracker's open) comes before the agent:
+ * the tracker, not started yet (it starts with the stream). */
+static struct rx_tracker *first_open(struct receiver *rv)
 {
 	char line[4200 + PATH_MAX];
 	if (!fgets(line, sizeof(line), rv->cmd))
-		return -1;
+		return NULL;
 	run_command(rv, line, 0);
 	for (unsigned s = 0; s < RX_MAX_TRACKERS; s++)
-		if (rv->h.t[s]) {
-			rx_tracker_start(&rv->h, rv->h.t[s], 0);
-			return 0;
-		}
-	return -1;
+		if (rv->h.t[s])
+			return rv->h.t[s];
+	return NULL;
 }
 
 int ma_receive_main(int argc, char **argv)
@@ -269,19 +268,19 @@ int ma_receive_main(int argc, char **argv)
 	}
 	printf("socket %s\nagent %s\n", rv.s.sock_path, agent);
 	fflush(stdout);
-	if (first_open(&rv) < 0) {
+	struct rx_tracker *first = first_open(&rv);
+	if (!first) {
 		ma_session_cleanup(&rv.s);
 		return MA_EXIT_OUTPUT;   /* said in the error line */
 	}
 	rv.follow = rv.kids.base[0] != 0;
 	if (wait_agent(&rv, pid, err, sizeof(err)) < 0) {
 		fprintf(stderr, "memattach: %s\n", err);
-		for (unsigned s = 0; s < RX_MAX_TRACKERS; s++)
-			if (rv.h.t[s])
-				rx_tracker_close(&rv.h, rv.h.t[s], 0, "the agent never connected");
+		rx_tracker_drop(&rv.h, first);   /* whatever had the name stays */
 		ma_session_cleanup(&rv.s);
 		return MA_EXIT_AGENT_FAILED;
 	}
+	rx_tracker_start(&rv.h, first, 0);
 	if (!rv.follow)   /* else children connect to it by its path */
 		ma_session_remove_dir(&rv.s);
 	rv.s.on_record = on_record;

@@ -277,7 +277,6 @@ struct rx_tracker *rx_tracker_new(struct rx_hub *h, unsigned id, uint32_t opener
 		free(t);
 		return NULL;
 	}
-	ma_capture_writer_publish(t->w);
 	t->id = id;
 	t->slot = s;
 	t->opener = opener;
@@ -285,6 +284,15 @@ struct rx_tracker *rx_tracker_new(struct rx_hub *h, unsigned id, uint32_t opener
 	snprintf(t->path, sizeof(t->path), "%s", path);
 	h->t[s] = t;
 	return t;
+}
+
+void rx_tracker_drop(struct rx_hub *h, struct rx_tracker *t)
+{
+	ma_capture_writer_abandon(t->w);
+	rx_viewer_close(t);
+	h->t[t->slot] = NULL;
+	ma_live_free(&t->live);
+	free(t);
 }
 
 struct rx_tracker *rx_tracker_find(struct rx_hub *h, unsigned id)
@@ -299,6 +307,7 @@ void rx_tracker_start(struct rx_hub *h, struct rx_tracker *t, uint64_t from_seq)
 {
 	t->from_seq = from_seq;
 	t->active = 1;
+	ma_capture_writer_publish(t->w);   /* the name is the capture's from now on */
 	const uint8_t *p = h->pre, *end = h->pre + h->pre_len;
 	while (p < end) {
 		uint64_t len;

@@ -75,6 +75,8 @@ struct rx_tracker *rx_tracker_new(struct rx_hub *h, unsigned id, uint32_t opener
 /* Records from seq from_seq on: the records so far that events need
  * (header, modules, stacks, frames, threads) are written first. */
 void rx_tracker_start(struct rx_hub *h, struct rx_tracker *t, uint64_t from_seq);
+/* A tracker that never started: its file goes, nothing is said. */
+void rx_tracker_drop(struct rx_hub *h, struct rx_tracker *t);
 struct rx_tracker *rx_tracker_find(struct rx_hub *h, unsigned id);
 /* Ends its capture (symbols, trailer) and prints "final ID {totals}".
  * watermark nonzero: cut there (the agent goes on), else the stream ended
