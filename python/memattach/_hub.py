@@ -196,7 +196,12 @@ def after_fork_in_child():
     global LOCK, current
     LOCK = threading.Lock()     # a parent's thread may have held it
     hub, current = current, None
-    if hub is None or not hub.follow or not hub.lib.memattach_agent_active():
+    if hub is None or not hub.follow:
+        return
+    if not hub.lib.memattach_agent_active():
+        # its session could not connect (the receiver gone, or its socket)
+        sys.stderr.write("memattach: warning: forked child %d is not tracked (follow_fork: its agent "
+                         "could not reach the receiver)\n" % os.getpid())
         return
     lib, real_exit = hub.lib, os._exit
 
