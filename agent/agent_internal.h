@@ -7,6 +7,7 @@
 #ifndef MEMATTACH_AGENT_INTERNAL_H
 #define MEMATTACH_AGENT_INTERNAL_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -181,7 +182,16 @@ struct ma_thread {
 	int py_named;             /* name came from Python's threading */
 	char name[MA_THREAD_NAME];
 	struct ma_sample_thread smp;   /* sampler.c: the owner's countdown and counts */
+	uint32_t parent_tid;      /* thread_lineage.c: its creator (0: unknown) */
+	uint64_t born_seq;        /* seq at its pthread_create */
 };
+
+/* thread_lineage.c: the pthread_create hook, and what the calling
+ * thread's record is to say about its creator (zero: not known). */
+typedef int (*ma_pthread_create_fn)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
+int ma_h_pthread_create(pthread_t *th, const pthread_attr_t *at, void *(*fn)(void *), void *arg) MA_HIDDEN;
+extern MA_HIDDEN ma_pthread_create_fn ma_real_pthread_create;
+void ma_lineage_of_self(uint32_t *parent_tid, uint64_t *born_seq) MA_HIDDEN;
 
 /* Records one event of the calling thread (the hook holds the guard). */
 void ma_record(uint32_t kind, uint64_t addr, uint64_t size, uint32_t stack) MA_HIDDEN;

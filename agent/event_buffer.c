@@ -231,6 +231,7 @@ static struct ma_thread *thread_attach(void)
 	t->pending = UINT64_MAX;
 	t->tid = (uint32_t)ma_gettid();
 	t->self = (unsigned long)pthread_self();
+	ma_lineage_of_self(&t->parent_tid, &t->born_seq);
 	pthread_mutex_lock(&threads_lock);
 	t->next = threads_head;
 	threads_head = t;

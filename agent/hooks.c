@@ -401,6 +401,7 @@ const struct ma_hook_def ma_hook_defs[] = {
 	D("dlopen", h_dlopen, real_dlopen),
 	D("dlclose", h_dlclose, real_dlclose),
 	D("pthread_setname_np", h_setname, real_setname),
+	D("pthread_create", ma_h_pthread_create, ma_real_pthread_create),
 };
 const size_t ma_hook_count = sizeof(ma_hook_defs) / sizeof(ma_hook_defs[0]);
 

@@ -211,6 +211,8 @@ static int emit_threads(int rescan)
 		ti.tid = t->tid;
 		ti.name = t->name;
 		ti.seq = atomic_load(&ma_seq);
+		ti.parent_tid = t->parent_tid;
+		ti.born_seq = t->born_seq;
 		rec.r_case = MEMATTACH__RECORD__R_THREAD;
 		rec.thread = &ti;
 		emit(&rec, NULL);

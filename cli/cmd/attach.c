@@ -120,6 +120,7 @@ static int apply_option(struct attach *a, int c, const char *arg)
 		a->tree = 1;
 		return -1;
 	case MA_KEY_FOLLOW_FORK: a->follow = 1; return -1;
+	case MA_KEY_CONNECT: a->connect = arg; return -1;
 	case MA_KEY_DURATION: return parse_duration(a, arg);
 	case MA_KEY_OUTPUT: a->out = arg; return -1;
 	case MA_KEY_QUIET: a->quiet = 1; return -1;
@@ -177,7 +178,9 @@ static int parse_options(int argc, char **argv, struct attach *a)
 		fprintf(stderr, "memattach: unexpected argument '%s' (see memattach --help)\n", argv[optind]);
 		return MA_EXIT_USAGE;
 	}
-	if (!a->pid && !a->npids) {
+	if (a->connect && a->pid)
+		return usage_error("--connect", "views a Python Tracker's socket: give it without --pid");
+	if (!a->pid && !a->npids && !a->connect) {
 		ma_cli_usage(stderr, a->cmd);
 		return MA_EXIT_USAGE;
 	}
@@ -448,6 +451,10 @@ static int attach_main(int argc, char **argv, const struct ma_cli_cmd *cmd)
 		return rc;
 	if (a.npids || a.tree || a.follow)
 		return ma_attach_many(&a);
+	if (a.connect) {
+		ma_attach_catch_signals();
+		return ma_live_connect(&a, &stop_signal);
+	}
 	if ((rc = ma_attach_preflight(&a)) >= 0 ||
 	    (rc = ma_attach_open_outputs(&a)) >= 0 || (rc = ma_attach_place_agent(&a)) >= 0)
 		return rc;

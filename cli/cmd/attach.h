@@ -37,6 +37,7 @@ struct attach {
 	size_t npids;
 	int tree;                        /* --pid-tree: pid and its descendants */
 	int follow;                      /* --follow-fork */
+	const char *connect;             /* live --connect PATH (live_connect.c) */
 };
 
 extern volatile sig_atomic_t ma_attach_stop_signal;
@@ -54,5 +55,9 @@ void ma_attach_catch_signals(void);
 int ma_attach_parse_pids(struct attach *a, const char *arg);
 int ma_attach_many_check(const struct attach *a);
 int ma_attach_many(struct attach *tmpl);
+
+/* live_connect.c: `live --connect PATH`, a Python Tracker's stream
+ * (cli/cmd/rx_viewer.c) viewed as an agent's.  Returns the exit code. */
+int ma_live_connect(struct attach *a, volatile sig_atomic_t *stop_signal);
 
 #endif

@@ -68,6 +68,9 @@ static const struct ma_cli_opt attach_opts[] = {
 
 static const struct ma_cli_opt live_opts[] = {
 	{ "pid", 'p', MA_KEY_PID, "PID", "the process to attach to" },
+	{ "connect", 0, MA_KEY_CONNECT, "PATH",
+	  "view a Python Tracker(live_mode=True) instead: the socket it names\n"
+	  "(tracker.live_address; the program waits for the viewer)" },
 	{ "interval", 0, MA_KEY_INTERVAL, "TIME", "redraw every TIME (default 1s, at least 10ms)" },
 	{ "output", 'o', MA_KEY_OUTPUT, "FILE", "also write the whole session as a capture to FILE" },
 	AGENT_OPTS,
@@ -149,7 +152,8 @@ const struct ma_cli_cmd ma_cli_attach = {
 
 const struct ma_cli_cmd ma_cli_live = {
 	"live",
-	"live --pid PID [--interval TIME] [-o FILE] [--trace-python-allocators] [--native]",
+	"live --pid PID [--interval TIME] [-o FILE] [--trace-python-allocators] [--native]\n"
+	"          live --connect PATH [--interval TIME] [-o FILE]",
 	"A full-screen view of the memory live now in PID, redrawn every interval: the tracked\n"
 	"heap, RSS and rates over time, and the locations holding memory; keys sort, show a\n"
 	"location's call tree, filter by thread, pause and write snapshots (? lists them).",
@@ -182,14 +186,13 @@ const struct ma_cli_cmd ma_cli_symbolize = {
 
 /* Hidden: started by the Python package, not in --help or the man page. */
 static const struct ma_cli_opt receive_opts[] = {
-	{ "output", 'o', MA_KEY_OUTPUT, "FILE", "write the capture to FILE" },
-	{ "pid", 0, MA_KEY_PID, "PID", "the process whose agent connects" },
+	{ "pid", 0, MA_KEY_PID, "PID", "the process whose agent connects (the captures are named on stdin)" },
 	{ NULL, 0, 0, NULL, NULL },
 };
 
 const struct ma_cli_cmd ma_cli_receive = {
 	"receive",
-	"receive -o FILE --pid PID",
+	"receive --pid PID",
 	"The CLI's end of an in-process session (the Python package starts it).",
 	receive_opts, 0,
 };

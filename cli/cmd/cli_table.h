@@ -28,6 +28,7 @@ enum ma_cli_key {
 	MA_KEY_EVERY,
 	MA_KEY_KEEP,
 	MA_KEY_DUMP_COUNT,
+	MA_KEY_CONNECT = 0x170,       /* py's: live --connect */
 };
 
 struct ma_cli_opt {

@@ -1,29 +1,23 @@
 """Tracker: the agent started inside this process (no ptrace).
 
-A `memattach receive` child listens, writes the capture and runs the live
-analysis; this process loads libmemattach-agent.so with ctypes and calls
-memattach_agent_start with the receiver's socket.  stats() asks the agent
-for a Tick that covers every allocation made so far (memattach_agent_sync)
-and reads the receiver's totals at that Tick.  See DESIGN.md "In-process
-use from Python"."""
+Every Tracker of the process is a capture cut from the stream of one
+agent session (_hub.py): its own window (from start() to stop()) and its
+own threads (all, or threads="current": the thread that started it and
+the threads it starts).  stats() asks the agent for a Tick that covers
+every allocation made so far (memattach_agent_sync) and reads the
+tracker's totals at that Tick.  See DESIGN.md "In-process use from
+Python"."""
 import atexit
-import ctypes
 import errno
-import itertools
-import json
 import os
-import re
-import subprocess
+import tempfile
 import threading
 
-from ._locate import find_cli
+from . import _hub
 from ._units import parse_size
 
-_agents = {}                 # path -> ctypes.CDLL, loaded once per process
-_sync_ids = itertools.count(1)
 _local = threading.local()
-_active_lock = threading.Lock()
-_active = None               # the Tracker running in this process, if any
+_active = set()              # the Trackers running in this process
 
 
 class Stats:
@@ -42,20 +36,6 @@ class Stats:
 
     def __repr__(self):
         return "Stats(%s)" % ", ".join("%s=%r" % (k, getattr(self, k)) for k in self.__slots__)
-
-
-def _load_agent(path):
-    lib = _agents.get(path)
-    if lib is None:
-        lib = ctypes.CDLL(path)   # CDLL: the GIL is released during calls
-        lib.memattach_agent_start.argtypes = [ctypes.c_char_p]
-        lib.memattach_agent_start.restype = ctypes.c_int
-        lib.memattach_agent_stop.argtypes = []
-        lib.memattach_agent_stop.restype = ctypes.c_int
-        lib.memattach_agent_sync.argtypes = [ctypes.c_ulonglong]
-        lib.memattach_agent_sync.restype = ctypes.c_int
-        _agents[path] = lib
-    return lib
 
 
 def _sample_bytes(sample):
@@ -77,25 +57,13 @@ def _stop_at_exit():
     """A Tracker started and never stopped is stopped when the interpreter
     exits, so that its capture is whole (symbols, trailer) when the program
     ends; without this the receiver saw the stream cut off."""
-    tracker = _active
-    if tracker is not None and not tracker._forked_child():
-        tracker.stop()
+    for tracker in sorted(_active, key=lambda t: -t._id):
+        if not tracker._forked_child():
+            tracker.stop()
 
 
-def _refuse_unsupported(follow_fork, live_mode, threads):
-    """Options of the issue's interface that the engine does not do yet:
-    said plainly rather than ignored."""
-    if follow_fork:
-        raise NotImplementedError("memattach: Tracker(follow_fork=True) is not supported yet (child processes "
-                                  "are not tracked in-process); track a process tree with `memattach run --follow-fork` instead")
-    if live_mode:
-        raise NotImplementedError("memattach: Tracker(live_mode=True) is not supported yet; "
-                                  "watch the process with `memattach --pid PID` instead")
-    if threads == "current":
-        raise NotImplementedError("memattach: Tracker(threads='current') is not supported yet (a Tracker records "
-                                  "every thread of the process); filter afterwards with `memattach report "
-                                  "--thread TID|NAME`")
-    if threads != "all":
+def _check_threads(threads):
+    if threads not in ("all", "current"):
         raise ValueError("memattach: threads must be 'all' or 'current', not %r" % (threads,))
 
 
@@ -107,7 +75,7 @@ class Tracker:
     def __init__(self, destination, *, native_traces=False, trace_python_allocators=False,
                  follow_fork=False, live_mode=False, native_depth=64, overwrite=False, threads="all",
                  sample=None):
-        _refuse_unsupported(follow_fork, live_mode, threads)
+        _check_threads(threads)
         if not 1 <= int(native_depth) <= 256:
             raise ValueError("memattach: native_depth must be between 1 and 256, not %r" % (native_depth,))
         self.destination = os.fspath(destination)
@@ -116,10 +84,15 @@ class Tracker:
         self.native_depth = int(native_depth)
         self.overwrite = overwrite
         self.sample = _sample_bytes(sample)
-        self._proc = None
-        self._lib = None
+        self.follow_fork = bool(follow_fork)
+        self.live_mode = bool(live_mode)
+        self.threads = threads
+        self.live_address = None        # live_mode: where `memattach live --connect` goes
+        self._hub = None
+        self._id = None                 # the receiver's number for it
+        self._opener = 0                # threads="current": the starting thread's tid
+        self._live_path = None
         self._final = None
-        self._talk = threading.Lock()   # one conversation with the receiver at a time
         self._pid = None                # the process that started it
 
     # -- start ---------------------------------------------------------
@@ -128,28 +101,11 @@ class Tracker:
             raise RuntimeError("memattach: a Tracker is already active in this thread (writing %s); "
                                "nested trackers are not supported: stop it first"
                                % _local.tracker.destination)
-        if self._proc is not None:
+        if self._id is not None:
             raise RuntimeError("memattach: this Tracker was already started; make a new one")
         if os.path.lexists(self.destination) and not self.overwrite:
             raise FileExistsError(errno.EEXIST, "memattach: the capture file already exists; "
                                   "pass overwrite=True to replace it", self.destination)
-
-    def _spawn_receiver(self):
-        cmd = [find_cli(), "receive", "-o", self.destination, "--pid", str(os.getpid())]
-        # its own session: a Ctrl-C meant for this program must not end the capture
-        self._proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                      start_new_session=True, close_fds=True)
-        info = {}
-        for _ in range(2):
-            line = self._proc.stdout.readline().decode("utf-8", "replace")
-            key, _, value = line.rstrip("\n").partition(" ")
-            info[key] = value
-        if "socket" not in info or "agent" not in info:
-            rc = self._proc.wait()
-            self._proc = None
-            raise RuntimeError("memattach: the receiver (%s receive) failed to start (exit %d); "
-                               "see its message above" % (cmd[0], rc))
-        return info["socket"], info["agent"]
 
     def _config(self, socket_path):
         cfg = "socket=%s;depth=%d;attached=1;inproc=1" % (socket_path, self.native_depth)
@@ -157,6 +113,8 @@ class Tracker:
             cfg += ";pyalloc=1"
         if self.native_traces:
             cfg += ";pynative=1"
+        if self.follow_fork:
+            cfg += ";follow=1"
         if self.sample:
             cfg += ";sample=%d" % self.sample
             seed = os.environ.get("MEMATTACH_SAMPLE_SEED", "")
@@ -164,101 +122,97 @@ class Tracker:
                 cfg += ";seed=%d" % int(seed, 0)
         return cfg.encode()
 
-    def start(self):
-        global _active
-        self._check_can_start()
-        with _active_lock:
-            if _active is not None:
-                raise RuntimeError("memattach: another Tracker is active in this process (writing %s, "
-                                   "started in another thread); one Tracker at a time per process is "
-                                   "supported: stop it first" % _active.destination)
-            _active = self
+    def _agent_options(self):
+        """What the agent is started with: the first tracker of the process
+        decides, a later one must agree (one agent, one configuration)."""
+        return (self.native_traces, self.trace_python_allocators, self.native_depth, self.sample,
+                self.follow_fork)
+
+    def _join(self, hub):
+        if hub.config != self._agent_options():
+            names = ("native_traces", "trace_python_allocators", "native_depth", "sample", "follow_fork")
+            diff = ", ".join("%s=%r" % (n, v) for n, v, w in zip(names, self._agent_options(), hub.config)
+                             if v != w)
+            raise RuntimeError("memattach: another Tracker is active in this process with other agent "
+                               "options (this one has %s); trackers active at once share one agent: "
+                               "give them the same options" % diff)
+        return hub.open(self, first=False)
+
+    def _first(self):
+        hub = _hub.Hub(self._agent_options(), self.follow_fork)
         try:
+            tid = hub.open(self, first=True)
+            hub.start_agent(self._config(hub.socket))
+        except BaseException:
+            if hub.proc.poll() is None:
+                hub.proc.kill()
+                hub.proc.wait()
+            raise
+        _hub.current = hub
+        return hub, tid
+
+    def start(self):
+        self._check_can_start()
+        self._opener = threading.get_native_id() if self.threads == "current" else 0
+        if self.live_mode:
+            self._live_path = os.path.join(tempfile.gettempdir(), "memattach-live-%d-%d.sock"
+                                           % (os.getpid(), id(self) & 0xffffff))
+            if any(c.isspace() for c in self._live_path):
+                raise ValueError("memattach: live_mode needs a temporary directory without spaces "
+                                 "(TMPDIR=%s); set TMPDIR" % tempfile.gettempdir())
+            self.live_address = self._live_path
+        with _hub.LOCK:
             if self.overwrite and os.path.lexists(self.destination):
                 os.unlink(self.destination)
-            socket_path, agent = self._spawn_receiver()
-            self._lib = _load_agent(agent)
-            r = self._lib.memattach_agent_start(self._config(socket_path))
-            if r < 0:
-                self._proc.kill()
-                self._proc.wait()
-                self._proc = None
-                raise RuntimeError("memattach: the agent did not start: %s%s" % (
-                    os.strerror(-r),
-                    " (is this process already tracked, e.g. under `memattach run`?)"
-                    if -r == errno.EALREADY else ""))
-        except BaseException:
-            with _active_lock:
-                _active = None
-            raise
+            hub = _hub.current
+            if hub is None:
+                hub, self._id = self._first()
+            else:
+                self._id = self._join(hub)
+            self._hub = hub
+        _active.add(self)
         _local.tracker = self
         self._pid = os.getpid()
         return self
 
     def _forked_child(self):
-        """True in a child forked while tracking: its allocations are not
-        recorded (the agent goes inert there) and the capture is the parent's."""
+        """True in a child forked while tracking: the capture is the
+        parent's (with follow_fork the child's allocations go to a capture
+        of its own, ended when it exits)."""
         return self._pid is not None and os.getpid() != self._pid
 
     # -- stats ---------------------------------------------------------
-    def _read_line(self, want):
-        while True:
-            line = self._proc.stdout.readline().decode("utf-8", "replace")
-            if not line:
-                return None
-            key, _, rest = line.partition(" ")
-            if key == "final":
-                self._final = json.loads(rest)
-                if want == "final":
-                    return self._final
-            elif key == "stats" and want != "final":
-                sid, _, body = rest.partition(" ")
-                if int(sid) == want:
-                    return json.loads(body)
-
     def stats(self):
-        """The totals now (exact for every allocation made before the call,
-        by any thread), or at the end once stopped (with leaked_bytes).
-        Any thread may call it."""
-        with self._talk:
-            return self._stats()
-
-    def _stats(self):
+        """The totals now (exact for every allocation made before the call
+        by the threads it records), or at the end once stopped (with
+        leaked_bytes).  Any thread may call it."""
         if self._forked_child():
             raise RuntimeError("memattach: this Tracker belongs to process %d; a forked child is not "
-                               "tracked (follow_fork is not supported yet)" % self._pid)
-        if self._final is not None:
-            return Stats(self._final, True)
-        if self._proc is None:
-            raise RuntimeError("memattach: this Tracker was never started")
-        sid = next(_sync_ids)
-        r = self._lib.memattach_agent_sync(sid)
-        totals = self._read_line(sid) if r == 0 else None
-        if totals is None:
-            raise RuntimeError("memattach: the capture ended early (the receiver is gone: %s)"
-                               % os.strerror(-r) if r < 0 else "memattach: the receiver ended early")
-        return Stats(totals, False)
+                               "tracked by it (follow_fork=True gives the child a capture of its own, "
+                               "%s.<pid>, to read once it has exited)" % (self._pid, self.destination))
+        with _hub.LOCK:
+            if self._final is not None:
+                return Stats(self._final, True)
+            if self._hub is None:
+                raise RuntimeError("memattach: this Tracker was never started")
+            if self._id in self._hub.finals:   # the agent's stream ended (the process is exiting)
+                return Stats(self._hub.finals[self._id], False)
+            return Stats(self._hub.stats(self._id), False)
 
     # -- stop ----------------------------------------------------------
     def stop(self):
-        global _active
-        if self._proc is None or self._final is not None or self._forked_child():
+        if self._hub is None or self._final is not None or self._forked_child():
             return   # in a forked child: the parent ends the capture
         try:
-            with self._talk:
-                self._lib.memattach_agent_stop()
-                self._read_line("final")
-                rc = self._proc.wait()
-                self._proc.stdout.close()
+            with _hub.LOCK:
+                self._final = self._hub.close(self._id)
         finally:
             if getattr(_local, "tracker", None) is self:
                 _local.tracker = None
-            with _active_lock:
-                if _active is self:
-                    _active = None
-        if rc != 0 or self._final is None:
-            raise RuntimeError("memattach: the capture %s may be incomplete (the receiver exited %d)"
-                               % (self.destination, rc))
+            _active.discard(self)
+        if self._final is None:
+            raise RuntimeError("memattach: the capture %s may be incomplete (the receiver ended early)"
+                               % self.destination)
 
     def __enter__(self):
         return self.start()

@@ -54,6 +54,13 @@ void ma_unwind_thread_reset(void *unwind)
 	(void)unwind;
 }
 
+/* thread_lineage.c is not linked: these threads' creators are not known. */
+void ma_lineage_of_self(uint32_t *parent_tid, uint64_t *born_seq)
+{
+	*parent_tid = 0;
+	*born_seq = 0;
+}
+
 /* Not sampled: a dead thread has no counts left to send. */
 int ma_sample_unsent(const struct ma_thread *t)
 {
