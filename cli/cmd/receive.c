@@ -19,6 +19,7 @@
 #include "cli/util/json_writer.h"
 #include "cli/capture/session.h"
 #include "cli/analysis/live_heap.h"
+#include "cli/report/report.h"
 #include "cli/cmd/cli_table.h"
 #include "cli/cmd/commands.h"
 
@@ -41,6 +42,7 @@ static void print_totals(FILE *f, const ma_analysis *a)
 	ma_json_u64(&j, "peak_bytes", a->peak_bytes);
 	ma_json_u64(&j, "live_bytes", a->live_bytes);
 	ma_json_u64(&j, "live_allocations", a->live_blocks);
+	ma_report_sampled_json(a, &j);   /* --sample: which are estimates, the exact counts */
 	ma_json_end(&j);
 	fputc('\n', f);
 	fflush(f);
