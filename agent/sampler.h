@@ -67,6 +67,11 @@ static inline __attribute__((always_inline)) int ma_sample_maybe(uint64_t a)
 	struct ma_sample_set *s = &ma_sample_set;
 	uint64_t x = ma_sample_hash(a);
 	unsigned z = (unsigned)(x >> 56);
+	/* A zone's bit does not depend on the table's size and stays set while
+	 * an entry of it is live; a's own insert happened before its free (the
+	 * program handed a on): a clear bit needs no consistent reading. */
+	if (!((atomic_load_explicit(&s->zones[z >> 6], memory_order_relaxed) >> (z & 63)) & 1))
+		return 0;
 	for (;;) {
 		unsigned v = atomic_load_explicit(&s->version, memory_order_acquire);
 		if (!(v & 1)) {
