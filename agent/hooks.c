@@ -83,7 +83,7 @@ static inline void on_alloc(uint32_t kind, void *p, size_t size)
 	}
 }
 
-static inline void on_free(uint32_t kind, void *p)
+static inline __attribute__((always_inline)) void on_free(uint32_t kind, void *p)
 {
 	if (p && ma_sample_free(p))
 		ma_record(kind, (uintptr_t)p, 0, 0);

@@ -19,9 +19,10 @@
 
 /* Out of line: the countdown reached zero (or the thread is new to this
  * session): redraw it, and record p when the set takes it. */
-int ma_sample_take(struct ma_thread *t, uintptr_t p, size_t n) MA_HIDDEN;
-/* Removes p from the sampled set: 1 when it was there. */
-int ma_sample_forget(uintptr_t p) MA_HIDDEN;
+int ma_sample_take(struct ma_thread *t, uintptr_t p, size_t n) MA_HIDDEN __attribute__((noinline));
+/* Removes p from the sampled set: 1 when it was there.  Out of line (LTO
+ * would inline it, and then not the hooks' fast path around it). */
+int ma_sample_forget(uintptr_t p) MA_HIDDEN __attribute__((noinline));
 /* Puts p back (a realloc that failed after its old block was forgotten). */
 void ma_sample_restore(uintptr_t p) MA_HIDDEN;
 /* Session start (before tracking): set emptied, counts and seeds reset. */
@@ -35,35 +36,54 @@ void ma_sample_forget_in_child(void) MA_HIDDEN;
 void ma_sample_emit_counts(void (*emit)(const void *rec, void *ctx)) MA_HIDDEN;
 int ma_sample_unsent(const struct ma_thread *t) MA_HIDDEN;
 
-/* The set's header (sampler.c), on one line: what every free reads. */
+/* The set's header (sampler.c), on one line: what every free reads.
+ * zones: bit z set while some entry's home slot lies in the z-th 256th of
+ * the table (z: the top 8 bits of the address's hash, whatever the
+ * table's size), so that most frees read nothing but this line. */
 struct ma_sample_set {
 	atomic_uint version;         /* odd while the set changes */
 	atomic_uint bits;            /* the table has 2^bits slots */
 	_Atomic(_Atomic uint64_t *) table, homes;
+	_Atomic uint64_t zones[4];
 } __attribute__((aligned(64)));
 extern MA_HIDDEN struct ma_sample_set ma_sample_set;
 
+static inline uint64_t ma_sample_hash(uint64_t a)
+{
+	return a * 0x9e3779b97f4a7c15ull;
+}
+
 static inline size_t ma_sample_home(uint64_t a, unsigned bits)
 {
-	return (size_t)((a * 0x9e3779b97f4a7c15ull) >> (64 - bits));
+	return (size_t)(ma_sample_hash(a) >> (64 - bits));
 }
 
 /* Lock-free, inline: 0 when a is certainly not in the set (no entry has
- * its home slot: the bitmap), as most frees find. */
-static inline int ma_sample_maybe(uint64_t a)
+ * its home zone, or its home slot: the bitmap), as most frees find.  The
+ * bitmap was a cache miss for a free after the program touched a lot of
+ * memory (2% of a malloc-heavy run); the zones share the header's line. */
+static inline __attribute__((always_inline)) int ma_sample_maybe(uint64_t a)
 {
 	struct ma_sample_set *s = &ma_sample_set;
+	uint64_t x = ma_sample_hash(a);
+	unsigned z = (unsigned)(x >> 56);
+	/* A zone's bit does not depend on the table's size and stays set while
+	 * an entry of it is live; a's own insert happened before its free (the
+	 * program handed a on): a clear bit needs no consistent reading. */
+	if (!((atomic_load_explicit(&s->zones[z >> 6], memory_order_relaxed) >> (z & 63)) & 1))
+		return 0;
 	for (;;) {
 		unsigned v = atomic_load_explicit(&s->version, memory_order_acquire);
 		if (!(v & 1)) {
+			int maybe = (atomic_load_explicit(&s->zones[z >> 6], memory_order_relaxed) >> (z & 63)) & 1;
 			_Atomic uint64_t *homes = atomic_load_explicit(&s->homes, memory_order_relaxed);
-			if (!homes)
-				return 0;
-			size_t h = ma_sample_home(a, atomic_load_explicit(&s->bits, memory_order_relaxed));
-			int maybe = (atomic_load_explicit(&homes[h >> 6], memory_order_relaxed) >> (h & 63)) & 1;
+			if (maybe && homes) {
+				size_t h = (size_t)(x >> (64 - atomic_load_explicit(&s->bits, memory_order_relaxed)));
+				maybe = (atomic_load_explicit(&homes[h >> 6], memory_order_relaxed) >> (h & 63)) & 1;
+			}
 			atomic_thread_fence(memory_order_acquire);
 			if (atomic_load_explicit(&s->version, memory_order_relaxed) == v)
-				return maybe;
+				return maybe && homes;
 		}
 		MA_CPU_PAUSE();
 	}
@@ -94,7 +114,7 @@ static inline int ma_sample_alloc(uint32_t kind, void *p, size_t n)
 }
 
 /* Whether the free of p is recorded: p was sampled (it leaves the set). */
-static inline int ma_sample_free(void *p)
+static inline __attribute__((always_inline)) int ma_sample_free(void *p)
 {
 	if (__builtin_expect(!ma_cfg.sample, 1))
 		return 1;

@@ -445,9 +445,10 @@ static void *writer_main(void *arg)
 		}
 		uint64_t now = ma_now_ns(), seq = atomic_load(&ma_seq);
 		atomic_store_explicit(&ma_clock_ns, now, memory_order_relaxed);
-		/* Events flowing: wake every millisecond to keep the clock fresh. */
+		/* Events flowing: wake every millisecond to keep the clock fresh
+		 * (sampled events read the clock themselves: ma_event_ns). */
 		int timeout = now >= next_tick ? 0 : (int)((next_tick - now) / 1000000) + 1;
-		if (seq != last_seq && timeout > 1)
+		if (seq != last_seq && timeout > 1 && !ma_cfg.sample)
 			timeout = 1;
 		if (atomic_load(&sync_want))
 			timeout = 0;

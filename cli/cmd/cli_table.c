@@ -144,7 +144,8 @@ const struct ma_cli_cmd ma_cli_attach = {
 	"--pid-tree PID [--duration TIME] [-o FILE] [--follow-fork] [options]\n"
 	"--pid PID --dump-on-threshold SIZE [--threshold-on rss|heap] [--duration TIME]\n"
 	"          [-o FILE] [--native-depth N] [--sample SIZE] [--quiet]\n"
-	"--pid PID --every TIME [--keep N] [-o DIR] [--dump-on-threshold SIZE [--dump-count N]]",
+	"--pid PID --every TIME [--keep N] [-o DIR] [--dump-on-threshold SIZE [--dump-count N]]\n"
+	"          [--sample SIZE]",
 	"Attach to the running process PID (ptrace, then the agent is loaded into it), capture its\n"
 	"allocations with their stacks, and leave the process as it was.",
 	attach_opts, 0,
@@ -153,6 +154,7 @@ const struct ma_cli_cmd ma_cli_attach = {
 const struct ma_cli_cmd ma_cli_live = {
 	"live",
 	"live --pid PID [--interval TIME] [-o FILE] [--trace-python-allocators] [--native]\n"
+	"          [--sample SIZE]\n"
 	"          live --connect PATH [--interval TIME] [-o FILE]",
 	"A full-screen view of the memory live now in PID, redrawn every interval: the tracked\n"
 	"heap, RSS and rates over time, and the locations holding memory; keys sort, show a\n"

@@ -31,8 +31,10 @@ void ma_follow_free(struct ma_follow *f)
 	ma_live_free(&f->live);
 	free(f->meta);
 	free(f->ticks);
+	free(f->counts);
 	f->meta = NULL;
 	f->ticks = NULL;
+	f->counts = NULL;
 }
 
 static int append_meta(struct ma_follow *f, const uint8_t *rec, size_t len)
@@ -78,6 +80,34 @@ static void keep_tick(struct ma_follow *f, const Memattach__Tick *t)
 	k->rss_bytes = t->rss_bytes;
 }
 
+/* A thread's counts replace its earlier ones (they are cumulative). */
+static int keep_counts(struct ma_follow *f, const Memattach__ThreadCounts *c)
+{
+	size_t i = 0;
+	while (i < f->ncounts && f->counts[i].tid != c->tid)
+		i++;
+	if (i == f->ncounts) {
+		if (f->ncounts == f->cap_counts) {
+			size_t cap = f->cap_counts ? f->cap_counts * 2 : 16;
+			Memattach__ThreadCounts *n = realloc(f->counts, cap * sizeof(*n));
+			if (!n)
+				return -1;
+			f->counts = n;
+			f->cap_counts = cap;
+		}
+		f->ncounts++;
+	}
+	Memattach__ThreadCounts *k = &f->counts[i];
+	memattach__thread_counts__init(k);
+	k->tid = c->tid;
+	k->allocations = c->allocations;
+	k->allocation_bytes = c->allocation_bytes;
+	k->frees = c->frees;
+	k->samples = c->samples;
+	k->samples_refused = c->samples_refused;
+	return 0;
+}
+
 static void on_tick(struct ma_follow *f, const Memattach__Tick *t)
 {
 	keep_tick(f, t);
@@ -111,6 +141,10 @@ int ma_follow_on_record(void *ctx, const uint8_t *p, size_t len)
 	case MEMATTACH__RECORD__R_WARNING:
 	case MEMATTACH__RECORD__R_TARGET_IDS:   /* a container's pids (the CLI's record) */
 		if (append_meta(f, p, len) < 0)
+			f->failed = 1;
+		break;
+	case MEMATTACH__RECORD__R_THREAD_COUNTS:
+		if (keep_counts(f, r->thread_counts) < 0)
 			f->failed = 1;
 		break;
 	case MEMATTACH__RECORD__R_TICK:
@@ -203,6 +237,19 @@ static int write_ticks(struct ma_follow *f, ma_capture_writer *w, uint64_t until
 	return 0;
 }
 
+/* --sample: the exact counts as the last Tick left them. */
+static int write_counts(struct ma_follow *f, ma_capture_writer *w)
+{
+	for (size_t i = 0; i < f->ncounts; i++) {
+		Memattach__Record rec = MEMATTACH__RECORD__INIT;
+		rec.r_case = MEMATTACH__RECORD__R_THREAD_COUNTS;
+		rec.thread_counts = &f->counts[i];
+		if (write_record(w, &rec) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 /* The moment's Tick and the trailers, the symbols between them. */
 static int write_end(ma_capture_writer *w, pid_t pid, uint64_t seq, uint64_t time_ns, uint64_t rss,
 		     const char *note)
@@ -252,7 +299,8 @@ int ma_follow_write_snapshot(struct ma_follow *f, const char *path, pid_t pid, u
 	s->w = w;
 	s->next_seq = f->first_seq;
 	s->time_ns = time_ns;
-	int bad = ma_capture_writer_write(w, f->meta, f->meta_len) < 0 || write_ticks(f, w, time_ns) < 0;
+	int bad = ma_capture_writer_write(w, f->meta, f->meta_len) < 0 || write_ticks(f, w, time_ns) < 0 ||
+		  write_counts(f, w) < 0;
 	if (!bad) {
 		ma_analysis_foreach_live(f->a, snap_block, s);
 		snap_flush(s);

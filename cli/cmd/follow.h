@@ -25,6 +25,10 @@ struct ma_follow {
 	uint64_t tick_mono_ns, prev_tick_mono_ns;
 	uint64_t tick_time_ns, tick_rss;   /* the last Tick's time and RSS */
 	uint64_t ticks_seen;
+	/* --sample: each thread's last ThreadCounts (cumulative), for the
+	 * snapshot's exact counts; one per thread seen. */
+	Memattach__ThreadCounts *counts;
+	size_t ncounts, cap_counts;
 	int failed;
 	/* Called with every record decoded, after the analysis took it. */
 	void (*after)(void *ctx, const Memattach__Record *r);

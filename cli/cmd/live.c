@@ -155,8 +155,13 @@ static void draw_header(struct view *v)
 	put(0, "memattach live  pid %d (%s)  elapsed %.1fs  refresh %llu every %.3gs%s", (int)v->o->pid,
 		 v->o->comm, (double)v->fo.tick_time_ns / 1e9, (unsigned long long)v->refreshes,
 		 (double)v->o->interval_ns / 1e9, v->paused ? "  [paused]" : "");
-	put(1, "tracked heap %s (%s B, peak %s)  RSS %s  not attributed %s", heap,
-		 ma_fmt_count(hb, exact, sizeof exact), peak, rss, na);
+	if (a->sample_interval)   /* --sample: estimates, and said so */
+		put(1, "tracked heap ~%s (~%s B, peak ~%s)  RSS %s  estimated from %llu samples (--sample %s)",
+		    heap, ma_fmt_count(hb, exact, sizeof exact), peak, rss,
+		    (unsigned long long)a->sample_count, ma_fmt_bytes(a->sample_interval, th, sizeof th));
+	else
+		put(1, "tracked heap %s (%s B, peak %s)  RSS %s  not attributed %s", heap,
+		    ma_fmt_count(hb, exact, sizeof exact), peak, rss, na);
 	char vis[256] = "";
 	if (v->o->out)
 		ma_visible(v->o->out, vis, sizeof vis);

@@ -60,26 +60,39 @@ static void keep_last(struct monitor *m, const char *path)
 	m->kept[m->nkept++] = p;
 }
 
+/* --sample: the heap figures are estimates; the lines say so ("~", and
+ * the interval at the end). */
+static const char *estimate_note(const ma_analysis *a, char *buf, size_t len)
+{
+	char iv[32];
+	if (!a->sample_interval)
+		return "";
+	snprintf(buf, len, "; estimates from %llu samples (--sample %s)",
+		 (unsigned long long)a->sample_count, ma_fmt_bytes(a->sample_interval, iv, sizeof iv));
+	return buf;
+}
+
 /* One snapshot now and its line on stderr.  why: "every" or "threshold". */
 static int dump(struct monitor *m, int periodic)
 {
-	char path[4096], note[512], err[1024], heap[32], d[32], rss[32];
+	char path[4096], note[512], err[1024], heap[32], d[32], rss[32], est[96];
 	const ma_analysis *a = m->fo.a;
+	const char *tilde = a->sample_interval ? "~" : "", *en = estimate_note(a, est, sizeof est);
 	unsigned n = m->periodic + m->dumps + 1;
 	int64_t growth = (int64_t)(a->live_bytes - m->last_heap);
 	ma_snapshot_name(path, sizeof path, m->o->dir, m->o->comm, m->o->pid, n);
 	ma_fmt_count(growth < 0 ? (uint64_t)-growth : (uint64_t)growth, d, sizeof d);
 	if (periodic)
 		snprintf(note, sizeof note,
-			 "snapshot %u (every %.6gs) at %.3f s: tracked heap %llu bytes, %s%s bytes since the previous snapshot",
-			 n, (double)m->o->every_ns / 1e9, (double)m->fo.tick_time_ns / 1e9,
-			 (unsigned long long)a->live_bytes, growth < 0 ? "-" : "+", d);
+			 "snapshot %u (every %.6gs) at %.3f s: tracked heap %s%llu bytes, %s%s bytes since the previous snapshot%s",
+			 n, (double)m->o->every_ns / 1e9, (double)m->fo.tick_time_ns / 1e9, tilde,
+			 (unsigned long long)a->live_bytes, growth < 0 ? "-" : "+", d, en);
 	else
 		snprintf(note, sizeof note,
-			 "snapshot %u at %.3f s: %s reached %llu bytes (dump %u of %u, threshold %s, then every %s more); tracked heap %llu bytes, %s%s bytes since the previous snapshot",
+			 "snapshot %u at %.3f s: %s reached %llu bytes (dump %u of %u, threshold %s, then every %s more); tracked heap %s%llu bytes, %s%s bytes since the previous snapshot%s",
 			 n, (double)m->fo.tick_time_ns / 1e9, m->o->on_heap ? "the tracked heap" : "RSS",
 			 (unsigned long long)m->dump_value, m->dumps + 1, m->o->dump_count, m->o->thr_text,
-			 m->o->thr_text, (unsigned long long)a->live_bytes, growth < 0 ? "-" : "+", d);
+			 m->o->thr_text, tilde, (unsigned long long)a->live_bytes, growth < 0 ? "-" : "+", d, en);
 	if (ma_follow_write_snapshot(&m->fo, path, m->o->pid, m->fo.tick_time_ns, m->fo.tick_rss, note, err,
 				     sizeof err) < 0) {
 		fprintf(stderr, "memattach: cannot write the snapshot %s: %s\n", path, err);
@@ -87,16 +100,16 @@ static int dump(struct monitor *m, int periodic)
 		return -1;
 	}
 	if (!m->o->quiet && periodic)
-		fprintf(stderr, "memattach: snapshot %u at %.3f s: tracked heap %llu B = %s (%s%s B since the previous), RSS %s: %s\n",
-			n, (double)m->fo.tick_time_ns / 1e9, (unsigned long long)a->live_bytes,
+		fprintf(stderr, "memattach: snapshot %u at %.3f s: tracked heap %s%llu B = %s (%s%s B since the previous), RSS %s%s: %s\n",
+			n, (double)m->fo.tick_time_ns / 1e9, tilde, (unsigned long long)a->live_bytes,
 			ma_fmt_bytes(a->live_bytes, heap, sizeof heap), growth < 0 ? "-" : "+", d,
-			ma_fmt_bytes(m->fo.tick_rss, rss, sizeof rss), path);
+			ma_fmt_bytes(m->fo.tick_rss, rss, sizeof rss), en, path);
 	else if (!m->o->quiet)
-		fprintf(stderr, "memattach: snapshot %u at %.3f s (dump %u of %u: %s reached %llu B): tracked heap %llu B = %s (%s%s B since the previous), RSS %s: %s\n",
+		fprintf(stderr, "memattach: snapshot %u at %.3f s (dump %u of %u: %s reached %llu B): tracked heap %s%llu B = %s (%s%s B since the previous), RSS %s%s: %s\n",
 			n, (double)m->fo.tick_time_ns / 1e9, m->dumps + 1, m->o->dump_count,
 			m->o->on_heap ? "the tracked heap" : "RSS", (unsigned long long)m->dump_value,
-			(unsigned long long)a->live_bytes, ma_fmt_bytes(a->live_bytes, heap, sizeof heap),
-			growth < 0 ? "-" : "+", d, ma_fmt_bytes(m->fo.tick_rss, rss, sizeof rss), path);
+			tilde, (unsigned long long)a->live_bytes, ma_fmt_bytes(a->live_bytes, heap, sizeof heap),
+			growth < 0 ? "-" : "+", d, ma_fmt_bytes(m->fo.tick_rss, rss, sizeof rss), en, path);
 	m->last_heap = a->live_bytes;
 	if (periodic) {
 		m->periodic++;

@@ -12,6 +12,7 @@
 #include "cli/cmd/rx_trackers.h"
 #include "cli/cmd/rx_viewer.h"
 #include "cli/symbols/symbolize.h"
+#include "cli/report/report.h"
 #include "cli/util/json_writer.h"
 #include "record_io.h"
 #include "record_limits.h"
@@ -28,6 +29,7 @@ void rx_print_totals(FILE *f, const ma_analysis *a)
 	ma_json_u64(&j, "peak_bytes", a->peak_bytes);
 	ma_json_u64(&j, "live_bytes", a->live_bytes);
 	ma_json_u64(&j, "live_allocations", a->live_blocks);
+	ma_report_sampled_json(a, &j);   /* --sample: which are estimates, the exact counts */
 	ma_json_end(&j);
 	fputc('\n', f);
 	fflush(f);

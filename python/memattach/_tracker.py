@@ -21,10 +21,14 @@ _active = set()              # the Trackers running in this process
 
 
 class Stats:
-    """Totals with the counting rules of `memattach report stats --json`."""
+    """Totals with the counting rules of `memattach report stats --json`.
+    sampled: None, or (sample=SIZE) what `report stats --json` says in
+    "sampled": the interval, the samples, the keys that are estimates
+    ("estimated") and the agent's exact counts ("exact": total_allocations,
+    total_bytes_allocated, total_frees); the other figures are estimates."""
 
     __slots__ = ("current_memory", "peak_memory", "total_allocations", "total_frees",
-                 "total_bytes_allocated", "leaked_bytes")
+                 "total_bytes_allocated", "leaked_bytes", "sampled")
 
     def __init__(self, totals, final):
         self.current_memory = totals["live_bytes"]
@@ -33,6 +37,7 @@ class Stats:
         self.total_frees = totals["total_frees"]
         self.total_bytes_allocated = totals["total_bytes_allocated"]
         self.leaked_bytes = totals["live_bytes"] if final else None
+        self.sampled = totals.get("sampled")
 
     def __repr__(self):
         return "Stats(%s)" % ", ".join("%s=%r" % (k, getattr(self, k)) for k in self.__slots__)

@@ -4,7 +4,8 @@
 # grow_here() up to 64 MiB.  memattach must dump at the crossing of 40MB:
 # exit 0, a snapshot naming grow_here first whose estimate of the live heap
 # is between what the crossing implies and what the target ever held
-# (4 standard deviations of sampling either side), marked as sampled.
+# (4 standard deviations of sampling either side), marked as sampled, with
+# the exact counts of the allocations made up to the crossing.
 set -u
 top=${top_builddir:-.}
 here=$(cd "$(dirname "$0")" && pwd)
@@ -65,6 +66,15 @@ est = st["leaked_bytes"]
 print("estimate %d, bounds [%d, %d], rss %d, rss at attach %d" % (est, lo, hi, rss, st["rss_at_start"]))
 if not lo <= est <= hi:
     print("FAIL: the snapshot's live heap is out of bounds"); ok = False
+# the exact counts (ThreadCounts) are in the snapshot too: since the attach
+# the target made only 64 KiB mallocs, as many as the crossing implies
+ex = (st["sampled"] or {}).get("exact") or {}
+n = ex.get("total_allocations", 0)
+print("exact counts in the snapshot: %r" % ex)
+if not (rss - st["rss_at_start"] - (8 << 20)) // B <= n <= grow // B:
+    print("FAIL: the snapshot's exact allocation count %d is out of bounds" % n); ok = False
+if ex.get("total_bytes_allocated") != n * B or ex.get("total_frees") != 0:
+    print("FAIL: the snapshot's exact bytes/frees are not those of %d 64 KiB mallocs" % n); ok = False
 print("PASS: threshold with --sample" if ok else "FAIL: threshold with --sample")
 sys.exit(0 if ok else 1)
 PY
