@@ -93,19 +93,41 @@ static unsigned long long start_time(int pid)
 	return st;
 }
 
+/* The inode of our pid namespace: pids and start times read from our
+ * /proc mean something only for directories made in it. */
+static unsigned long long pidns_ino(void)
+{
+	struct stat st;
+	return stat("/proc/self/ns/pid", &st) == 0 ? (unsigned long long)st.st_ino : 0;
+}
+
 /* Ours and stale: memattach-<pid>-XXXXXX whose memattach is gone (a
- * SIGKILL), memattach-t<pid>.<start>-XXXXXX whose target is gone. */
-static int stale(const char *name)
+ * SIGKILL: its lock is free, see is_unlocked), memattach-t<pid>.<start>.<ns>-XXXXXX
+ * whose target is gone, judged only in the pid namespace that named it
+ * (a memattach in another one, sharing this /tmp, sees other pids). */
+static int stale(const char *name, int *needs_lock)
 {
 	int pid, end = 0;
-	unsigned long long start;
-	if (sscanf(name, "memattach-t%d.%llu-%*6[A-Za-z0-9]%n", &pid, &start, &end) == 2 && end && !name[end])
-		return pid > 0 && start_time(pid) != start;
+	unsigned long long start, ns;
+	*needs_lock = 0;
+	if (sscanf(name, "memattach-t%d.%llu.%llu-%*6[A-Za-z0-9]%n", &pid, &start, &ns, &end) == 3 && end &&
+	    !name[end])
+		return pid > 0 && ns == pidns_ino() && start_time(pid) != start;
 	end = 0;
 	if (sscanf(name, "memattach-%d-%*6[A-Za-z0-9]%n", &pid, &end) != 1 || !end || name[end] ||
 	    pid <= 0 || pid == getpid())
 		return 0;
-	return kill(pid, 0) < 0 && errno == ESRCH;
+	*needs_lock = 1;
+	return 1;
+}
+
+/* A session directory's memattach holds a lock on it for its life and
+ * makes it 0711 only once locked (create): 0711 and a free lock is a
+ * killed memattach's, whatever pid namespace either one is in. */
+static int is_unlocked(int fd)
+{
+	struct stat st;
+	return fstat(fd, &st) == 0 && (st.st_mode & 07777) == 0711 && flock(fd, LOCK_EX | LOCK_NB) == 0;
 }
 
 /* memattach-c<pid>.<start>-XXXXXX in a target's root: its owner holds
@@ -152,12 +174,13 @@ static void sweep(int parent_fd)
 		return;
 	}
 	while ((e = readdir(dir))) {
-		if (strncmp(e->d_name, "memattach-", 10) || !stale(e->d_name))
+		int needs_lock;
+		if (strncmp(e->d_name, "memattach-", 10) || !stale(e->d_name, &needs_lock))
 			continue;
 		int fd = openat(parent_fd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (fd < 0)
 			continue;
-		if (same_dir(parent_fd, e->d_name, fd, geteuid()))
+		if (same_dir(parent_fd, e->d_name, fd, geteuid()) && (!needs_lock || is_unlocked(fd)))
 			remove_dir(parent_fd, e->d_name, fd);
 		close(fd);
 	}
@@ -201,7 +224,8 @@ static int create(struct ma_session_dir *d, const char *label, char *err, size_t
 		return -1;
 	}
 	d->fd = openat(d->parent_fd, d->name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (d->fd < 0 || !same_dir(d->parent_fd, d->name, d->fd, geteuid()) || fchmod(d->fd, 0711) < 0) {
+	if (d->fd < 0 || !same_dir(d->parent_fd, d->name, d->fd, geteuid()) ||
+	    flock(d->fd, LOCK_EX | LOCK_NB) < 0 || fchmod(d->fd, 0711) < 0) {
 		snprintf(err, errlen, "cannot open the private directory %s/%s: %s", tmp, d->name, strerror(errno));
 		return -1;
 	}
@@ -218,14 +242,14 @@ int ma_session_dir_create(struct ma_session_dir *d, char *err, size_t errlen)
 
 int ma_session_dir_create_for(struct ma_session_dir *d, pid_t target, char *err, size_t errlen)
 {
-	char label[48];
+	char label[72];
 	unsigned long long st = start_time((int)target);
 	if (!st) {
 		snprintf(err, errlen, "process %d is gone", (int)target);
 		d->fd = d->parent_fd = -1;
 		return -1;
 	}
-	snprintf(label, sizeof label, "t%d.%llu", (int)target, st);
+	snprintf(label, sizeof label, "t%d.%llu.%llu", (int)target, st, pidns_ino());
 	return create(d, label, err, errlen);
 }
 

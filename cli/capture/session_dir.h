@@ -14,7 +14,7 @@
 struct ma_session_dir {
 	int parent_fd;          /* $TMPDIR, checked when opened */
 	int fd;                 /* the directory itself */
-	char name[64];          /* memattach-<label>-XXXXXX, in parent_fd */
+	char name[96];          /* memattach-<label>-XXXXXX, in parent_fd */
 	char path[PATH_MAX];    /* for the agent (and messages) only: as the target sees it */
 	int open_to_all;        /* the socket could not be given away: 0666 (ma_session_dir_bind) */
 };
