@@ -66,6 +66,8 @@ static delete_nothrow_fn real_delete_nt, real_delete_array_nt;
 static dlopen_fn real_dlopen;
 static dlclose_fn real_dlclose;
 static setname_fn real_setname;
+/* python/py_thread_start.c: Python threads named as they start. */
+int ma_py_h_pthread_create(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *) MA_HIDDEN;
 
 /* Guard held for the hook's own work; released even when operator new
  * throws through the hook (the agent is built with -fexceptions). */
@@ -401,7 +403,8 @@ const struct ma_hook_def ma_hook_defs[] = {
 	D("dlopen", h_dlopen, real_dlopen),
 	D("dlclose", h_dlclose, real_dlclose),
 	D("pthread_setname_np", h_setname, real_setname),
-	D("pthread_create", ma_h_pthread_create, ma_real_pthread_create),
+	/* the Python thread names (python/py_thread_start.c) around the lineage hook */
+	D("pthread_create", ma_py_h_pthread_create, ma_real_pthread_create),
 };
 const size_t ma_hook_count = sizeof(ma_hook_defs) / sizeof(ma_hook_defs[0]);
 

@@ -10,6 +10,7 @@
 #ifndef MEMATTACH_PY_AGENT_H
 #define MEMATTACH_PY_AGENT_H
 
+#include <pthread.h>
 #include <stdint.h>
 #include MA_AGENT_ARCH_H
 #include "../agent_internal.h"
@@ -63,6 +64,13 @@ void ma_py_threads_refresh(int want) MA_HIDDEN;
 /* Thread tid's Python name into buf (NUL-terminated); 0 when none. */
 int ma_py_thread_name(uint32_t tid, char *buf, size_t cap) MA_HIDDEN;
 void ma_py_threads_forget_in_child(void) MA_HIDDEN;
+/* Names caught as threading starts a thread (py_thread_start.c): the
+ * pthread_create hook, and tid's name as it was started, if caught. */
+int ma_py_h_pthread_create(pthread_t *th, const pthread_attr_t *at,
+			   void *(*fn)(void *), void *arg) MA_HIDDEN;
+int ma_py_thread_start_name(uint32_t tid, char *buf, size_t cap) MA_HIDDEN;
+void ma_py_thread_start_forget(void) MA_HIDDEN;
+void ma_py_copy_name(char *dst, const char *src, size_t cap) MA_HIDDEN;
 void ma_py_threads_off_in_child(uint32_t parent_tid) MA_HIDDEN;
 
 /* ---- private to agent/python ---- */

@@ -80,7 +80,7 @@ static int resolve(void)
 }
 
 /* Copies at most cap - 1 bytes of UTF-8, cut at a character boundary. */
-static void copy_name(char *dst, const char *src, size_t cap)
+void ma_py_copy_name(char *dst, const char *src, size_t cap)
 {
 	size_t n = strlen(src);
 	if (n >= cap) {
@@ -122,7 +122,7 @@ static int read_thread(pyobj *th, struct entry *e)
 	int ok = s && *s && tid && tid != (unsigned long)-1 && tid <= UINT32_MAX;
 	if (ok) {
 		e->tid = unalias((uint32_t)tid);
-		copy_name(e->name, s, sizeof(e->name));
+		ma_py_copy_name(e->name, s, sizeof(e->name));
 	}
 	api.decref(utf8);
 	api.decref(name);
@@ -215,24 +215,27 @@ void ma_py_threads_refresh(int want)
 
 int ma_py_thread_name(uint32_t tid, char *buf, size_t cap)
 {
+	/* A rename since the start wins; a thread gone from _active keeps
+	 * the name it was started with (py_thread_start.c). */
 	if (!atomic_load_explicit(&count, memory_order_relaxed))
-		return 0;
+		return ma_py_thread_start_name(tid, buf, cap);
 	int found = 0;
 	pthread_mutex_lock(&lock);
 	unsigned n = atomic_load(&count);
 	for (unsigned i = 0; i < n && !found; i++)
 		if (table[i].tid == tid) {
-			copy_name(buf, table[i].name, cap);
+			ma_py_copy_name(buf, table[i].name, cap);
 			found = 1;
 		}
 	pthread_mutex_unlock(&lock);
-	return found;
+	return found || ma_py_thread_start_name(tid, buf, cap);
 }
 
 /* In a forked child no helper runs, whatever the parent's did. */
 void ma_py_threads_forget_in_child(void)
 {
 	pthread_mutex_init(&lock, NULL);
+	ma_py_thread_start_forget();
 	atomic_store(&in_flight, 0);
 	pending = 0;
 	/* The interpreter remakes its GIL after fork() returns
