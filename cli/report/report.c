@@ -145,7 +145,8 @@ int ma_report_check_thread(const ma_report_args *args, const ma_analysis *a)
 		return MA_EXIT_OK;
 	for (size_t i = 0; i < a->nthreads; i++) {
 		const ma_thread_stats *t = &a->threads[i];
-		if (f->tid ? t->tid == f->tid : t->selected || (t->name && !strcmp(t->name, f->thread_name)))
+		if (f->tid ? t->tid == f->tid || ma_analysis_host_tid(a, t->tid) == f->tid
+			   : t->selected || (t->name && !strcmp(t->name, f->thread_name)))
 			return MA_EXIT_OK;
 	}
 	char tid[16];
@@ -204,7 +205,10 @@ static int analyze_path(const ma_report_args *args, const ma_analyze_want *want,
 		fprintf(stderr, "memattach report: out of memory\n");
 		return MA_EXIT_ERROR;
 	}
-	ma_analysis_set_filter(a, &args->opts.filter);
+	ma_filter filter = args->opts.filter;
+	if (filter.tid)       /* a host thread id of a container's thread */
+		filter.tid = ma_report_ns_tid(path, filter.tid);
+	ma_analysis_set_filter(a, &filter);
 	if (want->snapshots)
 		ma_analysis_want_snapshots(a, want->snapshots);
 	if (want->by_thread)

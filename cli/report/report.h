@@ -147,6 +147,10 @@ typedef struct ma_tree {
  * base's are in ->base.  Children are unsorted (ma_tree_sort_change).
  * now, base and their analyses must outlive it.  NULL on OOM. */
 ma_tree *ma_tree_diff(const ma_tree *now, const ma_tree *base, int by_line);
+/* The same, and where each node of now and of base went in the result
+ * (now_to: now->nnodes entries, base_to: base->nnodes). */
+ma_tree *ma_tree_diff_mapped(const ma_tree *now, const ma_tree *base, int by_line,
+			     uint32_t *now_to, uint32_t *base_to);
 ma_count ma_tree_base(const ma_tree *t, uint32_t node, ma_metric m);
 ma_count ma_tree_base_self(const ma_tree *t, uint32_t node, ma_metric m);
 /* now minus base, in bytes. */
@@ -256,6 +260,11 @@ void ma_report_lost_json(const ma_analysis *a, struct ma_json *j);
  * line; the stats --json "sampled" object (null when not sampled); a
  * rough 95% error bound of an estimated byte value (0 when not sampled). */
 const char *ma_report_sampled_text(const ma_analysis *a, char *buf, size_t len);
+/* --thread N in a capture of a container: N's id in the target's pid
+ * namespace when N is a host thread id the capture pairs with one, else N
+ * (ns_tid.c). */
+uint32_t ma_report_ns_tid(const char *path, uint32_t tid);
+const char *ma_report_sampled_short(const ma_analysis *a, char *buf, size_t len);
 void ma_report_sampled_line(const ma_analysis *a, FILE *f);
 void ma_report_sampled_json(const ma_analysis *a, struct ma_json *j);
 uint64_t ma_report_error_bytes(const ma_analysis *a, uint64_t bytes);

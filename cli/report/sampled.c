@@ -66,3 +66,15 @@ void ma_report_sampled_json(const ma_analysis *a, ma_json *j)
 	ma_json_end(j);
 	ma_json_end(j);
 }
+
+/* The same without the ± (for outputs that show no bounds: the flame
+ * graph page, folded). */
+const char *ma_report_sampled_short(const ma_analysis *a, char *buf, size_t len)
+{
+	char iv[32], n[32];
+	if (!a->sample_interval)
+		return NULL;
+	snprintf(buf, len, "%s samples, one per %s allocated on average (--sample)",
+		 ma_fmt_count(a->sample_count, n, sizeof n), ma_fmt_bytes(a->sample_interval, iv, sizeof iv));
+	return buf;
+}

@@ -13,6 +13,7 @@ typedef struct merger {
 	const ma_tree *now, *base;
 	int by_line;
 	uint8_t *taken;          /* per base node: matched to a node of now */
+	uint32_t *now_to, *base_to;   /* optional: where each node went */
 } merger;
 
 /* A new child of parent (or the root when parent is UINT32_MAX) with the
@@ -35,6 +36,10 @@ static uint32_t add(merger *m, uint32_t parent, uint32_t a, uint32_t b)
 		m->cap = c;
 	}
 	uint32_t id = (uint32_t)r->nnodes++;
+	if (m->now_to && a != UINT32_MAX)
+		m->now_to[a] = id;
+	if (m->base_to && b != UINT32_MAX)
+		m->base_to[b] = id;
 	ma_tree_node *n = &r->nodes[id];
 	memset(n, 0, sizeof *n);
 	n->first_child = n->next_sibling = UINT32_MAX;
@@ -96,7 +101,13 @@ static int merge(merger *m, uint32_t at, uint32_t a, uint32_t b)
 
 ma_tree *ma_tree_diff(const ma_tree *now, const ma_tree *base, int by_line)
 {
-	merger m = { .now = now, .base = base, .by_line = by_line };
+	return ma_tree_diff_mapped(now, base, by_line, NULL, NULL);
+}
+
+ma_tree *ma_tree_diff_mapped(const ma_tree *now, const ma_tree *base, int by_line,
+			     uint32_t *now_to, uint32_t *base_to)
+{
+	merger m = { .now = now, .base = base, .by_line = by_line, .now_to = now_to, .base_to = base_to };
 	m.r = calloc(1, sizeof *m.r);
 	m.taken = calloc(base->nnodes ? base->nnodes : 1, 1);
 	if (!m.r || !m.taken || add(&m, UINT32_MAX, 0, 0) == UINT32_MAX || merge(&m, 0, 0, 0) < 0) {

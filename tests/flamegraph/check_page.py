@@ -39,6 +39,10 @@ def main():
     ap.add_argument("--diff-truth")
     ap.add_argument("--range-truth", help='JSON {"ranges": [[from ns, to ns, {name: bytes}]]}')
     ap.add_argument("--py-truth")
+    ap.add_argument("--thread-option", action="append", default=[],
+                    help="LABEL=BYTES: the thread list has an option starting with LABEL; choosing it shows BYTES allocated")
+    ap.add_argument("--note", help="the header's note must contain this text")
+    ap.add_argument("--no-note", help="the header's note and facts must not contain this word")
     ap.add_argument("--py-native", action="store_true")
     ap.add_argument("--shot-drag", help="before --screenshot: drag the chart FROM:TO (fractions of its width)")
     ap.add_argument("--shot-height", type=int, help="cut the screenshot at this height")
@@ -133,6 +137,28 @@ def run(a, b):
         check_diff(b, json.load(open(a.diff_truth)))
     if a.py_truth:
         check_python(b, a.py_truth, a.py_native)
+    for spec in a.thread_option:
+        label, want = spec.rsplit("=", 1)
+        opts = json.loads(b.eval("JSON.stringify(Array.from(document.getElementById('thread').options)"
+                                 ".map(function(o){return [o.value, o.textContent];}))"))
+        hit = [v for v, text in opts if text.startswith(label + " \u2014")]
+        check(len(hit) == 1, f"thread list has {label!r} ({[t for _, t in opts]})")
+        if hit:
+            b.eval("__memattach.setMode('total')")
+            b.eval(f"(function(){{var s=document.getElementById('thread');s.value='{hit[0]}';"
+                   "s.dispatchEvent(new Event('change'));})()")
+            got = b.eval("__memattach.totalBytes")
+            check(got == int(want), f"thread {label!r} chosen: total {got} (want {want})")
+            b.eval("__memattach.setThread(-1)")
+    if a.note or a.no_note:
+        note = b.eval("(function(){var e=document.getElementById('note');return e.hidden?'':e.textContent;})()")
+        facts = b.eval("document.getElementById('facts').textContent")
+        if a.note:
+            check(a.note in note, f"header note {note!r} says {a.note!r}")
+            check("estimates (sampled)" in facts, f"header facts {facts!r} say 'estimates (sampled)'")
+        if a.no_note:
+            check(a.no_note not in note.lower() and a.no_note not in facts.lower(),
+                  f"header {facts!r} / {note!r} does not say {a.no_note!r}")
 
     if a.click:
         p = b.eval(f"__memattach.rectOf({json.dumps(a.click)})")
@@ -276,6 +302,33 @@ def check_diff(b, truth):
     for name, hue in truth["colors"].items():
         check(colors.get(name, "").startswith(f"hsl({hue},"), f"{name} is coloured {colors.get(name)} (hue {hue})")
     click_el(b, "#widthbase")
+    # no moment or range on a diff: the buttons are hidden and the page says why
+    why = b.eval("(function(){var e=document.getElementById('diffnote');return e&&!e.hidden?e.textContent:'';})()")
+    hidden = b.eval("document.getElementById('momentbtn').hidden && document.getElementById('rangebtn').hidden")
+    check(hidden and "no counterpart in the base" in why and "--time FROM:TO" in why,
+          f"--base page: moment and range hidden ({hidden}) and why shown: {why!r}")
+    check_diff_threads(b, truth.get("threads", {}))
+
+
+def check_diff_threads(b, threads):
+    """The thread filter on a diff page: threads matched by name in both
+    captures, chosen in the page's own select (a real change event)."""
+    names = b.eval("__memattach.threadNames") or []
+    for tname, modes in threads.items():
+        check(tname in names, f"--base page lists thread {tname!r} ({names})")
+        if tname not in names:
+            continue
+        k = names.index(tname)
+        b.eval(f"(function(){{var s=document.getElementById('thread');s.value='{k}';"
+               "s.dispatchEvent(new Event('change'));})()")
+        for mode, (now, changes) in modes.items():
+            b.eval(f"__memattach.setMode('{mode}')")
+            got = b.eval("__memattach.totalBytes")
+            check(got == now, f"--base, thread {tname}, {mode}: this capture {got} (want {now})")
+            for name, want in changes.items():
+                got = b.eval("__memattach.totalChange" if name == "all" else f"__memattach.changeOf({json.dumps(name)})")
+                check(got == want, f"--base, thread {tname}, {mode}: change of {name} = {got} (want {want})")
+    b.eval("__memattach.setThread(-1)")
 
 
 def check_python(b, truth_path, native):

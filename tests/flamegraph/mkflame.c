@@ -5,6 +5,10 @@
  *   mkflame OUT.cap --older    the same program's first phase only: the
  *                              base of a --base page; prints the changes
  *                              the page must show (JSON)
+ *   mkflame OUT.cap --ns       the small capture of a container's target:
+ *                              its pid and threads paired with the host's
+ *                              (TargetIds: 4242 is 9876, tids 100 and 101
+ *                              are 5100 and 5101)
  *   mkflame OUT.cap --stacks N N distinct stacks (load-time measurement) */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,10 +21,30 @@ static const char *fname[] = { "", "main", "parse_input", "build_index", "load_c
 			       "leak_cache", "grow_buf", "worker_thread" };
 #define ADDR(f) (0x400000ull + (uint64_t)(f) * 0x100)
 
-static void small(const char *path, int older)
+/* A container's target: the ids memattach saw on the host for the
+ * agent's pid 4242 and threads 100 and 101 (TargetIds, as session.c
+ * writes it). */
+static void target_ids(synth *s)
+{
+	static uint32_t host[] = { 5100, 5101 }, inner[] = { 100, 101 };
+	Memattach__Record rec = MEMATTACH__RECORD__INIT;
+	Memattach__TargetIds t = MEMATTACH__TARGET_IDS__INIT;
+	t.pid = 9876;
+	t.pid_in_namespace = 4242;
+	t.n_tid = t.n_tid_in_namespace = 2;
+	t.tid = host;
+	t.tid_in_namespace = inner;
+	rec.r_case = MEMATTACH__RECORD__R_TARGET_IDS;
+	rec.target_ids = &t;
+	synth_record(s, &rec);
+}
+
+static void small(const char *path, int older, int ns)
 {
 	synth *s = synth_open(path);
 	synth_header(s, 1);
+	if (ns)
+		target_ids(s);
 	for (int f = F_MAIN; f <= F_WORKER; f++)
 		synth_symbol(s, ADDR(f), fname[f]);
 	synth_thread(s, 100, "main");
@@ -52,7 +76,16 @@ static void small(const char *path, int older)
 		       " \"worker_thread\": -10000, \"leak_cache\": 12288, \"grow_buf\": -18000}},"
 		       " \"hover_mode\": \"leak\", \"hover\": \"worker_thread\","
 		       " \"hover_text\": \"this capture 0 B, base 10,000 B, change -10,000 B\","
-		       " \"colors\": {\"worker_thread\": 215, \"leak_cache\": 0}}\n");
+		       " \"colors\": {\"worker_thread\": 215, \"leak_cache\": 0},"
+		       /* the thread filter, matched by name in both captures:
+			* [this capture's total, changes by function] */
+		       " \"threads\": {"
+		       "\"worker\": {\"leak\": [2000, {\"all\": -8000, \"main\": 2000, \"worker_thread\": -10000,"
+		       " \"grow_buf\": -8000, \"leak_cache\": 0}],"
+		       " \"total\": [12000, {\"all\": 2000, \"main\": 2000, \"worker_thread\": 0, \"build_index\": 2000}]},"
+		       " \"main\": {\"leak\": [12288, {\"all\": 2288, \"main\": 2288, \"leak_cache\": 12288,"
+		       " \"parse_input\": -10000, \"worker_thread\": 0}],"
+		       " \"total\": [28288, {\"all\": 18288, \"parse_input\": 6000, \"leak_cache\": 12288}]}}}\n");
 		return;
 	}
 	for (int i = 0; i < 3; i++)
@@ -178,9 +211,11 @@ static void big(const char *path, uint32_t nstacks)
 int main(int argc, char **argv)
 {
 	if (argc == 2) {
-		small(argv[1], 0);
+		small(argv[1], 0, 0);
 	} else if (argc == 3 && !strcmp(argv[2], "--older")) {
-		small(argv[1], 1);
+		small(argv[1], 1, 0);
+	} else if (argc == 3 && !strcmp(argv[2], "--ns")) {
+		small(argv[1], 0, 1);
 	} else if (argc == 4 && !strcmp(argv[2], "--stacks")) {
 		big(argv[1], (uint32_t)strtoul(argv[3], NULL, 0));
 	} else {

@@ -37,4 +37,17 @@ int flame_kind(const ma_loc *l, const ma_analysis *a);
 /* Python's import machinery (importlib's bootstrap), hidden by default. */
 int flame_is_import(const ma_loc *l);
 
+/* --base (flame_diff.c): both captures, each analysed per thread with its
+ * own tree, and the maps of their nodes to the merged tree's. */
+typedef struct flame_diff {
+	const ma_analysis *now, *base;
+	const ma_tree *now_tree, *base_tree;
+	const uint32_t *now_to, *base_to;
+} flame_diff;
+/* The threads (one per name, both captures) and the leaves (per merged
+ * node and thread) as the page reads them; newid: merged node → page node.
+ * -1 on OOM. */
+int flame_diff_put(FILE *out, const flame_diff *d, const uint32_t *newid,
+		   void (*put_str)(FILE *, const char *));
+
 #endif

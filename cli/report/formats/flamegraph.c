@@ -104,6 +104,13 @@ static void put_meta(FILE *f, const ma_analysis *a, const ma_report_args *args)
 		put_str(f, note);
 	else
 		fputs("null", f);
+	/* --sample: every figure of the page is an estimate (its header says so) */
+	char smp[512];
+	fprintf(f, ",\"sampled\":");
+	if (ma_report_sampled_short(a, smp, sizeof smp))
+		put_str(f, smp);
+	else
+		fputs("null", f);
 	putc('}', f);
 }
 
@@ -195,7 +202,10 @@ static void put_threads(FILE *out, const ma_analysis *a)
 {
 	fprintf(out, ",\"threads\":[");
 	for (size_t i = 0; i < a->nthreads; i++) {
-		fprintf(out, "%s{\"tid\":%u,\"name\":", i ? "," : "", a->threads[i].tid);
+		/* a container's thread: the host's id, and its own in its namespace */
+		uint32_t tid = a->threads[i].tid, host = ma_analysis_host_tid(a, tid);
+		fprintf(out, "%s{\"tid\":%u,\"tid_in_namespace\":", i ? "," : "", host ? host : tid);
+		fprintf(out, host ? "%u,\"name\":" : "null,\"name\":", tid);
 		if (a->threads[i].name)
 			put_str(out, a->threads[i].name);
 		else
@@ -238,34 +248,6 @@ static int put_stack_leaves(FILE *out, const ma_analysis *a, const ma_tree *tr, 
 		putc(']', out);
 	}
 	return 0;
-}
-
-/* --base: a leaf per node of the merged tree, with its own (self) values
- * in this capture and, under "base", in the base capture. */
-static void put_diff_leaves(FILE *out, const ma_tree *tr, const uint32_t *newid)
-{
-	size_t nn = tr->nnodes;
-	fprintf(out, ",\"leaf_node\":[");
-	for (size_t i = 0; i < nn; i++)
-		fprintf(out, i ? ",%u" : "%u", newid[i]);
-	fprintf(out, "],\"leaf_thread\":[");
-	for (size_t i = 0; i < nn; i++)
-		fputs(i ? ",-1" : "-1", out);
-	putc(']', out);
-	for (int side = 0; side < 2; side++) {
-		if (side)
-			fprintf(out, ",\"base\":{\"x\":0");
-		for (int m = 0; m < 2 * MA_METRICS; m++) {
-			fprintf(out, ",\"%s\":[", value_keys[m]);
-			for (size_t i = 0; i < nn; i++) {
-				ma_count v = side ? ma_tree_base_self(tr, (uint32_t)i, (ma_metric)(m / 2))
-						  : tr->nodes[i].self[m / 2];
-				fprintf(out, i ? ",%llu" : "%llu", (unsigned long long)(m & 1 ? v.count : v.bytes));
-			}
-			putc(']', out);
-		}
-	}
-	putc('}', out);
 }
 
 /* memory over time, at most MAX_POINTS (each bucket's highest heap).  -1 on OOM. */
@@ -347,11 +329,11 @@ static void put_hist(FILE *out, const ma_analysis *a)
 	putc(']', out);
 }
 
-/* The page with the data (tr: a tree of a, or with --base a merged tree;
- * range: NULL or the time-range data).  -1: OOM, -2: the template has no
- * data marker. */
+/* The page with the data (tr: a tree of a, or with --base the merged
+ * tree of fd; range: NULL or the time-range data).  -1: OOM, -2: the
+ * template has no data marker. */
 static int write_page(FILE *out, const ma_report_args *args, const ma_analysis *a, const ma_tree *tr,
-		      const flame_range *range)
+		      const flame_range *range, const flame_diff *fd)
 {
 	size_t nn = tr->nnodes;
 	const char *h = (const char *)ma_flamegraph_html;
@@ -360,7 +342,7 @@ static int write_page(FILE *out, const ma_report_args *args, const ma_analysis *
 	if (!at || !strstr(at, "@@MEMATTACH_RANGE@@"))
 		return -2;
 	uint32_t *order = malloc(nn * sizeof *order), *newid = malloc(nn * sizeof *newid);
-	int rc = -1, diff = tr->base != NULL;
+	int rc = -1, diff = fd != NULL;
 	if (!order || !newid || preorder(tr, order, newid) < 0)
 		goto out;
 	fwrite(h, 1, (size_t)(at - h), out);
@@ -372,13 +354,22 @@ static int write_page(FILE *out, const ma_report_args *args, const ma_analysis *
 		put_str(out, args->opts.base);
 	else
 		fputs("null", out);
+	char smp[512];
+	fprintf(out, ",\"base_sampled\":");
+	if (diff && ma_report_sampled_short(fd->base, smp, sizeof smp))
+		put_str(out, smp);
+	else
+		fputs("null", out);
 	if (put_nodes(out, a, tr, order, newid) < 0)
 		goto out;
-	put_threads(out, a);
-	if (diff)
-		put_diff_leaves(out, tr, newid);
-	else if (put_stack_leaves(out, a, tr, newid) < 0)
-		goto out;
+	if (diff) {
+		if (flame_diff_put(out, fd, newid, put_str) < 0)
+			goto out;
+	} else {
+		put_threads(out, a);
+		if (put_stack_leaves(out, a, tr, newid) < 0)
+			goto out;
+	}
 	if (put_series(out, a) < 0)
 		goto out;
 	put_moments(out, a, diff);
@@ -403,21 +394,36 @@ out:
 	return rc;
 }
 
-/* --base: the tree of this capture merged with the base capture's (by
- * function and file:line).  MA_EXIT_OK and *out, or an exit code. */
-static int diff_tree(const ma_report_args *args, ma_tree **tr)
+/* --base: the base capture analysed per thread as this one, its tree,
+ * and both merged (by function and file:line), with the maps the page's
+ * per-thread leaves need.  Then the page.  MA_EXIT_OK, or an exit code
+ * (printed); *r: write_page's result. */
+static int diff_page(const ma_report_args *args, const ma_analysis *a, const ma_tree *tr, int *r)
 {
+	ma_report_args bargs = *args;
+	bargs.capture = args->opts.base;
+	ma_analyze_want want = { .by_thread = 1 };
 	ma_analysis *b;
-	int rc = ma_report_analyze_base(args, &b);
+	int rc = ma_report_analyze_with(&bargs, &want, &b);
 	if (rc != MA_EXIT_OK)
 		return rc;
 	ma_report_opts o = args->opts;
 	o.inverted = 0;          /* the page inverts */
-	ma_tree *bt = ma_tree_build(b, &o, 1);
-	ma_tree *d = bt ? ma_tree_diff(*tr, bt, 1) : NULL;
-	ma_tree_free(*tr);
-	*tr = d;
-	ma_tree_free(bt);
+	ma_tree *bt = ma_tree_build(b, &o, 1), *d = NULL;
+	uint32_t *now_to = malloc((tr->nnodes + 1) * sizeof *now_to);
+	uint32_t *base_to = bt ? malloc((bt->nnodes + 1) * sizeof *base_to) : NULL;
+	if (base_to)
+		d = ma_tree_diff_mapped(tr, bt, 1, now_to, base_to);
+	*r = -1;
+	if (d) {
+		flame_diff fd = { a, b, tr, bt, now_to, base_to };
+		*r = write_page(args->out, args, a, d, NULL, &fd);
+	}
+	if (d)
+		ma_tree_free(d);
+	if (bt)
+		ma_tree_free(bt);
+	free(now_to), free(base_to);
 	ma_analysis_free(b);
 	return MA_EXIT_OK;
 }
@@ -439,12 +445,13 @@ int ma_report_flamegraph(const ma_report_args *args)
 	o.inverted = 0;
 	ma_tree *tr = ma_tree_build(a, &o, 1);
 	flame_range range = { 0 };
-	int rr = 1;
+	int rr = 1, r = -1;
 	if (tr && args->opts.base)
-		rc = diff_tree(args, &tr);
-	else if (tr)
-		rr = flame_range_build(args, a, &range);
-	int r = rc != MA_EXIT_OK ? 0 : !tr || rr < 0 ? -1 : write_page(args->out, args, a, tr, rr ? NULL : &range);
+		rc = diff_page(args, a, tr, &r);
+	else if (tr && (rr = flame_range_build(args, a, &range)) >= 0)
+		r = write_page(args->out, args, a, tr, rr ? NULL : &range, NULL);
+	if (rc != MA_EXIT_OK)
+		r = 0;
 	if (r == -2) {
 		fprintf(stderr, "memattach report: the flame graph page template is broken (no data marker)\n");
 		rc = MA_EXIT_ERROR;

@@ -40,6 +40,30 @@ static int emit(FILE *f, const ma_tree *t, ma_metric m, uint32_t node, char *pat
 	return 0;
 }
 
+/* A sampled capture's figures are estimates, said on a first line that
+ * folded readers take as a stack of weight 0 (two columns with --base):
+ * flamegraph.pl and inferno skip a line without a count with a warning,
+ * and speedscope only recognises the format when every line ends in
+ * one.  No ';' in it: that would split it into frames. */
+static void put_sampled_note(FILE *f, const ma_analysis *a, const ma_analysis *b)
+{
+	char now[512], base[512], line[1200];
+	const char *tn = ma_report_sampled_short(a, now, sizeof now);
+	const char *tb = b ? ma_report_sampled_short(b, base, sizeof base) : NULL;
+	if (!tn && !tb)
+		return;
+	if (tn && tb)
+		snprintf(line, sizeof line, "# memattach: the values are estimates: both captures were sampled "
+			 "(this one: %s, the base: %s)", tn, tb);
+	else
+		snprintf(line, sizeof line, "# memattach: %s values are estimates: %s was sampled (%s)",
+			 tn ? "the" : "the base's", tn ? "the capture" : "the base", tn ? tn : tb);
+	for (char *p = line; *p; p++)
+		if (*p == ';')
+			*p = ',';
+	fprintf(f, "%s%s\n", line, b ? " 0 0" : " 0");
+}
+
 int ma_report_folded(const ma_report_args *args)
 {
 	const ma_report_opts *o = &args->opts;
@@ -73,6 +97,7 @@ int ma_report_folded(const ma_report_args *args)
 		ma_analysis_free(a);
 		return MA_EXIT_ERROR;
 	}
+	put_sampled_note(args->out, a, b);
 	/* Stacks with no frames recorded still count, under one name. */
 	ma_count rootself = t->nodes[0].self[o->metric], rootbase = ma_tree_base_self(t, 0, o->metric);
 	if (t->base && (rootself.bytes || rootbase.bytes))

@@ -3,7 +3,8 @@
  * types: alloc_objects/count, alloc_space/bytes (all allocated),
  * inuse_objects/count, inuse_space/bytes (live at the peak, or at the end
  * with --leaks).  One sample per (thread, stack), labelled with the
- * thread's id (`thread`) and name (`thread_name`), so `-tagfocus` and
+ * thread's id (`thread`; for a container's thread the host's, and its id
+ * in its namespace as `thread_in_namespace`) and name (`thread_name`), so `-tagfocus` and
  * `-tagshow` select and split by thread.  With --base, the base capture's
  * samples are in it negated: a difference profile. */
 #include <errno.h>
@@ -210,15 +211,22 @@ static void add_labels(profile *p, Sample *smp, uint32_t tid)
 	if (!tid)
 		return;
 	const char *name = thread_name(p, tid);
-	Label **lb = palloc(p, 2 * sizeof *lb);
-	Label *id = palloc(p, sizeof *id), *nm = palloc(p, sizeof *nm);
-	if (!lb || !id || !nm)
+	uint32_t host = ma_analysis_host_tid(p->a, tid);
+	Label **lb = palloc(p, 3 * sizeof *lb);
+	Label *id = palloc(p, sizeof *id), *nm = palloc(p, sizeof *nm), *ns = palloc(p, sizeof *ns);
+	if (!lb || !id || !nm || !ns)
 		return;
 	memattach__pprof__label__init(id);
 	id->key = str_id(p, "thread");
-	id->num = tid;
+	id->num = host ? host : tid;
 	lb[0] = id;
 	smp->n_label = 1;
+	if (host) {          /* a container's thread: its id there too */
+		memattach__pprof__label__init(ns);
+		ns->key = str_id(p, "thread_in_namespace");
+		ns->num = tid;
+		lb[smp->n_label++] = ns;
+	}
 	if (name) {
 		memattach__pprof__label__init(nm);
 		nm->key = str_id(p, "thread_name");
