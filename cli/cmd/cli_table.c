@@ -102,7 +102,8 @@ static const struct ma_cli_opt report_opts[] = {
 	  "allocations freed before their thread's next allocation" },
 	{ "thread", 0, MA_RKEY_THREAD, "TID|NAME",
 	  "only allocations made by this thread (its id, or the name the\n"
-	  "reports show: its last; Python's thread name when known)" },
+	  "reports show: its last; Python's thread name when known; a\n"
+	  "container's thread by its host id or its id in its namespace)" },
 	{ "min-size", 0, MA_RKEY_MIN_SIZE, "BYTES", "ignore allocations smaller than this (4096, 1MiB)" },
 	{ "time", 0, MA_RKEY_TIME, "FROM:TO",
 	  "allocations made between these seconds since the start\n"
