@@ -47,6 +47,7 @@ def main():
     ap.add_argument("--shot-drag", help="before --screenshot: drag the chart FROM:TO (fractions of its width)")
     ap.add_argument("--shot-height", type=int, help="cut the screenshot at this height")
     ap.add_argument("--shot-click", action="append", default=[], help="before --screenshot: click this element (CSS)")
+    ap.add_argument("--shot-thread", help="before --screenshot: choose the thread of this name in the thread list")
     a = ap.parse_args()
     chromium = cdp.find_chromium()
     if not chromium:
@@ -189,6 +190,10 @@ def run(a, b):
     if a.screenshot:
         for sel in a.shot_click:
             click_el(b, sel)
+        if a.shot_thread:
+            k = (b.eval("__memattach.threadNames") or []).index(a.shot_thread)
+            b.eval(f"(function(){{var s=document.getElementById('thread');s.value='{k}';"
+                   "s.dispatchEvent(new Event('change'));})()")
         if a.shot_drag:
             f0, f1 = (float(x) for x in a.shot_drag.split(":"))
             r = json.loads(b.eval("JSON.stringify(document.getElementById('chart').getBoundingClientRect())"))
