@@ -120,7 +120,8 @@ static const struct ma_cli_opt report_opts[] = {
 	  "summary, tree, folded, flamegraph, pprof: this capture minus OLD, per\n"
 	  "location (function and file:line: captures of different builds compare)" },
 	{ "inverted", 0, MA_RKEY_INVERTED, NULL,
-	  "tree, folded, flamegraph: bottom-up, allocation sites first, then who called them" },
+	  "summary, tree, folded, flamegraph: bottom-up, allocation sites first, then\n"
+	  "who called them (summary: each top location with its biggest callers)" },
 	{ "callers", 0, MA_RKEY_CALLERS, "FUNC",
 	  "tree, folded, flamegraph: who called FUNC, the stacks through it from it outwards" },
 	{ "callees", 0, MA_RKEY_CALLEES, "FUNC",

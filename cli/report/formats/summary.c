@@ -8,6 +8,7 @@
 
 #include "cli/util/exit_codes.h"
 #include "cli/report/report.h"
+#include "cli/report/formats/summary.h"
 #include "cli/util/json_writer.h"
 #include "cli/util/visible.h"
 
@@ -252,7 +253,7 @@ void ma_report_json_loc(ma_json *j, const ma_loc *l)
 }
 
 static void summary_json(const ma_report_args *args, const ma_analysis *a, const table *t, size_t shown,
-			 size_t ranked, ma_count all)
+			 size_t ranked, ma_count all, const ma_tree *inv)
 {
 	const ma_report_opts *o = &args->opts;
 	ma_json j;
@@ -260,6 +261,7 @@ static void summary_json(const ma_report_args *args, const ma_analysis *a, const
 	ma_json_object(&j, NULL);
 	ma_json_str(&j, "memory", ma_metric_name(o->metric));
 	ma_json_str(&j, "sort", o->sort == MA_SORT_TOTAL ? "total" : o->sort == MA_SORT_COUNT ? "count" : "own");
+	ma_json_bool(&j, "inverted", inv != NULL);
 	ma_json_bool(&j, "filtered", a->filtered);
 	ma_json_u64(&j, "bytes", all.bytes);
 	ma_json_u64(&j, "count", all.count);
@@ -285,6 +287,8 @@ static void summary_json(const ma_report_args *args, const ma_analysis *a, const
 			ma_json_u64(&j, "own_error_bytes", ma_report_error_bytes(a, r->own.bytes));
 			ma_json_u64(&j, "total_error_bytes", ma_report_error_bytes(a, r->total.bytes));
 		}
+		if (inv)
+			ma_summary_callers_json(&j, inv, &r->loc, o->metric);
 		ma_json_end(&j);
 	}
 	ma_json_end(&j);
@@ -328,8 +332,13 @@ int ma_report_summary(const ma_report_args *args)
 		while (ranked && !t.rows[ranked - 1].own.bytes && !t.rows[ranked - 1].own.count)
 			ranked--;
 	size_t shown = ranked < o->max ? ranked : o->max;
+	/* --inverted: bottom-up, each site with the callers it was reached from */
+	ma_tree *inv = o->inverted ? ma_summary_callers_tree(a, o) : NULL;
+	if (o->inverted && !inv)
+		goto oom;
 	if (args->json) {
-		summary_json(args, a, &t, shown, ranked, all);
+		summary_json(args, a, &t, shown, ranked, all, inv);
+		ma_tree_free(inv);
 		free(t.rows);
 		free(t.slots);
 		ma_analysis_free(a);
@@ -349,6 +358,8 @@ int ma_report_summary(const ma_report_args *args)
 	if (ranked < t.n)
 		fprintf(f, "(%zu locations that allocate nothing themselves are left out: --sort total lists them)\n",
 			t.n - ranked);
+	if (inv)
+		fprintf(f, "Bottom-up (--inverted): under each location, the callers its memory came through\n");
 	fputc('\n', f);
 	int smp = a->sample_interval != 0;
 	fprintf(f, "%15s %7s %*s%15s %7s %12s  %s\n", "own bytes", "own%", smp ? 14 : 0,
@@ -368,7 +379,10 @@ int ma_report_summary(const ma_report_args *args)
 			ma_fmt_count(r->total.bytes, tb, sizeof tb), pct(r->total.bytes, all.bytes),
 			ma_fmt_count(r->own.count, cn, sizeof cn), ma_visible(name, vname, sizeof vname),
 			where[0] ? "  " : "", ma_visible(where, vwhere, sizeof vwhere));
+		if (inv)
+			ma_summary_callers_text(f, inv, &r->loc, o->metric, all.bytes);
 	}
+	ma_tree_free(inv);
 	free(t.rows);
 	free(t.slots);
 	ma_analysis_free(a);
