@@ -400,28 +400,46 @@ uint64_t ma_report_rss_at_end(const ma_analysis *a)
 	return a->nsamples ? a->samples[a->nsamples - 1].rss_bytes : 0;
 }
 
+/* What the numbers cannot show, as one sentence (NULL: nothing to say):
+ * a tracked heap above RSS (pages allocated, not yet touched: calloc,
+ * numpy's zeros, big buffers), or, attached, an RSS mostly not attributed. */
+const char *ma_report_attribution_note(const ma_analysis *a, char *buf, size_t len)
+{
+	uint64_t rss = ma_report_rss_at_end(a);
+	if (!rss)
+		return NULL;
+	uint64_t unattributed = rss > a->live_bytes ? rss - a->live_bytes : 0;
+	if (a->live_bytes > rss)
+		snprintf(buf, len, "the tracked heap is above RSS: allocated pages the program has not "
+			 "touched yet (calloc, mmap, large buffers) count in the heap, and in RSS only "
+			 "once written");
+	else if (a->attached && unattributed > rss / 2)
+		snprintf(buf, len, "most of RSS is not attributed: memory allocated before the attach "
+			 "(its frees show as untracked), outside the hooked allocators (thread stacks, "
+			 "code, static data), or the allocator's own overhead and free lists");
+	else
+		return NULL;
+	return buf;
+}
+
 /* For a capture of a process that was already running: what the capture
  * cannot attribute.  RSS holds memory allocated before the attach and
  * outside the hooked allocators (stacks, code, static data, the
- * allocator's own overhead); the tracked heap is what has stacks. */
+ * allocator's own overhead); the tracked heap is what has stacks.  For
+ * any capture: the note above. */
 void ma_report_attribution(const ma_analysis *a, FILE *f)
 {
-	char b1[32], b2[32], b3[32], b4[32];
+	char b1[32], b2[32], b3[32], b4[32], note[512];
 	uint64_t rss = ma_report_rss_at_end(a);
-	if (!a->attached || !rss)
+	if (!rss)
 		return;
 	uint64_t unattributed = rss > a->live_bytes ? rss - a->live_bytes : 0;
-	fprintf(f, "RSS at attach %s, at the end %s; tracked live heap %s; not attributed %s "
-		   "(allocated before attach or outside the hooked allocators)\n",
-		ma_fmt_bytes(a->rss_at_start, b1, sizeof b1), ma_fmt_bytes(rss, b2, sizeof b2),
-		ma_fmt_bytes(a->live_bytes, b3, sizeof b3),
-		unattributed ? ma_fmt_bytes(unattributed, b4, sizeof b4) : "0 B");
-	if (a->live_bytes > rss)
-		fprintf(f, "note: the tracked heap is above RSS: allocated pages the program has not "
-			   "touched yet (calloc, mmap, large buffers) count in the heap, and in RSS only "
-			   "once written\n");
-	else if (unattributed > rss / 2)
-		fprintf(f, "note: most of RSS is not attributed: memory allocated before the attach "
-			   "(its frees show as untracked), outside the hooked allocators (thread stacks, "
-			   "code, static data), or the allocator's own overhead and free lists\n");
+	if (a->attached)
+		fprintf(f, "RSS at attach %s, at the end %s; tracked live heap %s; not attributed %s "
+			   "(allocated before attach or outside the hooked allocators)\n",
+			ma_fmt_bytes(a->rss_at_start, b1, sizeof b1), ma_fmt_bytes(rss, b2, sizeof b2),
+			ma_fmt_bytes(a->live_bytes, b3, sizeof b3),
+			unattributed ? ma_fmt_bytes(unattributed, b4, sizeof b4) : "0 B");
+	if (ma_report_attribution_note(a, note, sizeof note))
+		fprintf(f, "note: %s\n", note);
 }

@@ -286,5 +286,7 @@ uint64_t ma_report_rss_at_end(const ma_analysis *a);
 /* One line for attached captures: RSS at attach and at the end, tracked
  * live heap, and the part that is not attributed. */
 void ma_report_attribution(const ma_analysis *a, FILE *f);
+/* Its note alone (heap above RSS; attached: RSS mostly not attributed), or NULL. */
+const char *ma_report_attribution_note(const ma_analysis *a, char *buf, size_t len);
 
 #endif

@@ -97,6 +97,8 @@ static void put_meta(FILE *f, const ma_analysis *a, const ma_report_args *args)
 			 "%sThe agent dropped %llu events: totals are low by that much.",
 			 *note ? " " : "", (unsigned long long)a->dropped_events);
 	char lost[512];
+	if (ma_report_attribution_note(a, lost, sizeof lost))
+		snprintf(note + strlen(note), sizeof note - strlen(note), "%sNote: %s.", *note ? " " : "", lost);
 	if (ma_report_lost_text(a, lost, sizeof lost))
 		snprintf(note + strlen(note), sizeof note - strlen(note), "%s%s; totals and leaks are incomplete.",
 			 *note ? " " : "", lost);
