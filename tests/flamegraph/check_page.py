@@ -42,6 +42,7 @@ def main():
     ap.add_argument("--thread-option", action="append", default=[],
                     help="LABEL=BYTES: the thread list has an option starting with LABEL; choosing it shows BYTES allocated")
     ap.add_argument("--note", help="the header's note must contain this text")
+    ap.add_argument("--facts", help="the header's facts must contain this text")
     ap.add_argument("--any-facts", action="store_true", help="with --note: not a sampled capture's note")
     ap.add_argument("--no-note", help="the header's note and facts must not contain this word")
     ap.add_argument("--py-native", action="store_true")
@@ -152,6 +153,9 @@ def run(a, b):
             got = b.eval("__memattach.totalBytes")
             check(got == int(want), f"thread {label!r} chosen: total {got} (want {want})")
             b.eval("__memattach.setThread(-1)")
+    if a.facts:
+        facts = b.eval("document.getElementById('facts').textContent")
+        check(a.facts in facts, f"header facts {facts!r} say {a.facts!r}")
     if a.note or a.no_note:
         note = b.eval("(function(){var e=document.getElementById('note');return e.hidden?'':e.textContent;})()")
         facts = b.eval("document.getElementById('facts').textContent")

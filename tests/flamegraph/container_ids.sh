@@ -5,7 +5,8 @@
 # `--thread` takes either id and selects the same allocations (exact
 # totals); pprof labels carry `thread` (the host's) and
 # `thread_in_namespace`; the flame graph page lists "tid 5101 (101 in its
-# namespace)" and its thread filter gives that thread's exact bytes.
+# namespace)" and its thread filter gives that thread's exact bytes; its
+# header names the pid both ways and the process by its comm.
 . "$(dirname "$0")/../integration/common.sh"
 here=$(cd "$(dirname "$0")" && pwd)
 MKFLAME=$ma_builddir/tests/flamegraph/mkflame
@@ -57,6 +58,7 @@ fi
 "$MEMATTACH" report flamegraph "$ma_tmp/ns.cap" -o "$ma_tmp/ns.html" &&
 	"$PYTHON" "$here/check_page.py" "$ma_tmp/ns.html" \
 		--thread-option "tid 5101 (101 in its namespace) (worker)=12000" \
-		--thread-option "tid 5100 (100 in its namespace) (main)=28288" || fail=1
+		--thread-option "tid 5100 (100 in its namespace) (main)=28288" \
+		--facts "pid 9876 (4242 in its namespace) (synth, running /usr/bin/synth)" || fail=1
 [ "$fail" = 0 ] && echo "PASS"
 exit "$fail"

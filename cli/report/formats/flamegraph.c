@@ -106,6 +106,13 @@ static void put_meta(FILE *f, const ma_analysis *a, const ma_report_args *args)
 		put_str(f, note);
 	else
 		fputs("null", f);
+	/* the name it was started as beside the file it runs (a symlinked
+	 * redis-server runs redis-check-rdb), and a container's own pid */
+	fprintf(f, ",\"comm\":");
+	put_str(f, a->comm ? a->comm : "");
+	fprintf(f, ",\"executable\":");
+	put_str(f, a->executable ? a->executable : "");
+	fprintf(f, ",\"pid_in_namespace\":%u", a->pid_in_namespace);
 	/* --sample: every figure of the page is an estimate (its header says so) */
 	char smp[512];
 	fprintf(f, ",\"sampled\":");
