@@ -569,7 +569,9 @@ void ma_threads_reap(void)
 				queue_full(b);
 			else if (b)
 				ma_buffers_release(b);
-			if (has_lost(t) || ma_sample_unsent(t)) {   /* sent by the next cycle, then reaped */
+			/* A thread born and gone since this cycle's announcements is
+			 * announced by the next one (its name, or it had none) */
+			if (has_lost(t) || ma_sample_unsent(t) || !t->announced) {   /* sent by the next cycle, then reaped */
 				pp = &t->next;
 				continue;
 			}
