@@ -51,6 +51,8 @@ PY
 -1 28000 25000 25 main"
 "$MEMATTACH" report summary --json --base "$ma_tmp/old.cap" "$ma_tmp/new.cap" >/dev/null 2>&1
 check "summary --json --base refused" "$?" 2
+"$MEMATTACH" report summary --inverted --base "$ma_tmp/old.cap" "$ma_tmp/new.cap" >/dev/null 2>&1
+check "summary --inverted --base refused" "$?" 2
 
 # a program started through a symlink is named as started, beside the file it runs
 ln -s "$TARGETS/leaker" "$ma_tmp/my-server"

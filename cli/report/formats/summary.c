@@ -310,6 +310,10 @@ int ma_report_summary(const ma_report_args *args)
 	if (o->base && args->json) {
 		fprintf(stderr, "memattach report: summary --json has no --base form; drop one of them\n");
 		rc = MA_EXIT_USAGE;
+	} else if (o->base && o->inverted) {
+		fprintf(stderr, "memattach report: summary --inverted has no --base form; use tree --inverted "
+			"--base, or drop one of them\n");
+		rc = MA_EXIT_USAGE;
 	} else if (o->base) {
 		rc = summary_diff(args, a, &t, all);
 	}
