@@ -4,9 +4,9 @@
  * where nobody else can rename our entries, and every operation after
  * its creation goes through descriptors held open (*at() calls, no
  * symlink followed), so no path another user controls is ever resolved
- * again by root.  A directory whose memattach was killed, or whose
+ * again by root.  A directory whose memattach was killed (its lock free), or whose
  * target is gone (an agent copy), is swept by the next memattach; in a
- * container's root, by the lock its memattach holds (sweep_in_root). */
+ * container's root, the same by its lock (stale_in_root). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -130,40 +130,20 @@ static int is_unlocked(int fd)
 	return fstat(fd, &st) == 0 && (st.st_mode & 07777) == 0711 && flock(fd, LOCK_EX | LOCK_NB) == 0;
 }
 
-/* memattach-c<pid>.<start>-XXXXXX in a target's root: its owner holds
- * a lock on it for the session's life (flock on the descriptor it keeps
- * open, released by the kernel when it dies, whatever its pid namespace)
- * and makes it 0711 only once it holds that lock; so a 0711 directory
- * whose lock is free is a killed memattach's.  Removed under our lock. */
-static void sweep_in_root(int parent_fd)
+/* memattach-c<pid>.<start>-XXXXXX in a target's root: locked like ours
+ * (is_unlocked), whatever pid namespace its owner was in. */
+static int stale_in_root(const char *name, int *needs_lock)
 {
-	int dfd = openat(parent_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	DIR *dir = dfd >= 0 ? fdopendir(dfd) : NULL;
-	struct dirent *e;
-	if (!dir) {
-		if (dfd >= 0)
-			close(dfd);
-		return;
-	}
-	while ((e = readdir(dir))) {
-		int pid, end = 0;
-		unsigned long long start;
-		struct stat st;
-		if (sscanf(e->d_name, "memattach-c%d.%llu-%*6[A-Za-z0-9]%n", &pid, &start, &end) != 2 || !end ||
-		    e->d_name[end])
-			continue;
-		int fd = openat(parent_fd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		if (same_dir(parent_fd, e->d_name, fd, geteuid()) && fstat(fd, &st) == 0 &&
-		    (st.st_mode & 07777) == 0711 && flock(fd, LOCK_EX | LOCK_NB) == 0)
-			remove_dir(parent_fd, e->d_name, fd);
-		close(fd);
-	}
-	closedir(dir);
+	int pid, end = 0;
+	unsigned long long start;
+	*needs_lock = 1;
+	return sscanf(name, "memattach-c%d.%llu-%*6[A-Za-z0-9]%n", &pid, &start, &end) == 2 && end &&
+	       !name[end];
 }
 
-static void sweep(int parent_fd)
+/* Removes the directories of parent_fd that is_stale names, those that
+ * need it only once their lock is ours. */
+static void sweep_with(int parent_fd, int (*is_stale)(const char *, int *))
 {
 	int dfd = openat(parent_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	DIR *dir = dfd >= 0 ? fdopendir(dfd) : NULL;
@@ -175,7 +155,7 @@ static void sweep(int parent_fd)
 	}
 	while ((e = readdir(dir))) {
 		int needs_lock;
-		if (strncmp(e->d_name, "memattach-", 10) || !stale(e->d_name, &needs_lock))
+		if (strncmp(e->d_name, "memattach-", 10) || !is_stale(e->d_name, &needs_lock))
 			continue;
 		int fd = openat(parent_fd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (fd < 0)
@@ -216,7 +196,7 @@ static int create(struct ma_session_dir *d, const char *label, char *err, size_t
 	d->name[0] = d->path[0] = 0;
 	if ((d->parent_fd = open_parent(tmp, err, errlen)) < 0)
 		return -1;
-	sweep(d->parent_fd);
+	sweep_with(d->parent_fd, stale);
 	if (make_dir(d, label) < 0) {
 		snprintf(err, errlen, "cannot create a private directory in %s: %s (set TMPDIR to a writable directory)",
 			 tmp, strerror(errno));
@@ -342,7 +322,7 @@ int ma_session_dir_create_in_root(struct ma_session_dir *d, pid_t target, uid_t 
 		const char *why;
 		d->parent_fd = open_target_parent(root_fd, dirs[i], uid, &why);
 		if (d->parent_fd >= 0)
-			sweep_in_root(d->parent_fd);
+			sweep_with(d->parent_fd, stale_in_root);
 		if (d->parent_fd >= 0 && make_dir(d, label) < 0) {
 			why = errno == EROFS ? "read-only" : strerror(errno);
 			close(d->parent_fd);
@@ -362,7 +342,7 @@ int ma_session_dir_create_in_root(struct ma_session_dir *d, pid_t target, uid_t 
 			 "give it a writable, executable mount (a tmpfs or an emptyDir volume)", (int)target, tried);
 		return -2;
 	}
-	/* locked before it is 0711: see sweep_in_root */
+	/* locked before it is 0711: see is_unlocked */
 	d->fd = openat(d->parent_fd, d->name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (d->fd < 0 || !same_dir(d->parent_fd, d->name, d->fd, geteuid()) || flock(d->fd, LOCK_EX | LOCK_NB) < 0 ||
 	    fchmod(d->fd, 0711) < 0) {
