@@ -101,26 +101,6 @@ static unsigned long long pidns_ino(void)
 	return stat("/proc/self/ns/pid", &st) == 0 ? (unsigned long long)st.st_ino : 0;
 }
 
-/* Ours and stale: memattach-<pid>-XXXXXX whose memattach is gone (a
- * SIGKILL: its lock is free, see is_unlocked), memattach-t<pid>.<start>.<ns>-XXXXXX
- * whose target is gone, judged only in the pid namespace that named it
- * (a memattach in another one, sharing this /tmp, sees other pids). */
-static int stale(const char *name, int *needs_lock)
-{
-	int pid, end = 0;
-	unsigned long long start, ns;
-	*needs_lock = 0;
-	if (sscanf(name, "memattach-t%d.%llu.%llu-%*6[A-Za-z0-9]%n", &pid, &start, &ns, &end) == 3 && end &&
-	    !name[end])
-		return pid > 0 && ns == pidns_ino() && start_time(pid) != start;
-	end = 0;
-	if (sscanf(name, "memattach-%d-%*6[A-Za-z0-9]%n", &pid, &end) != 1 || !end || name[end] ||
-	    pid <= 0 || pid == getpid())
-		return 0;
-	*needs_lock = 1;
-	return 1;
-}
-
 /* A session directory's memattach holds a lock on it for its life and
  * makes it 0711 only once locked (create): 0711 and a free lock is a
  * killed memattach's, whatever pid namespace either one is in. */
@@ -130,20 +110,56 @@ static int is_unlocked(int fd)
 	return fstat(fd, &st) == 0 && (st.st_mode & 07777) == 0711 && flock(fd, LOCK_EX | LOCK_NB) == 0;
 }
 
-/* memattach-c<pid>.<start>-XXXXXX in a target's root: locked like ours
- * (is_unlocked), whatever pid namespace its owner was in. */
-static int stale_in_root(const char *name, int *needs_lock)
+/* The mark of the pid namespace a session directory was made in: there
+ * its owner's pid means something (in another one, sharing this /tmp,
+ * every pid of ours looks gone). */
+static void mark_name(char *buf, size_t len)
+{
+	snprintf(buf, len, "pidns.%llu", pidns_ino());
+}
+
+/* Ours and stale, judged on the open directory fd: memattach-<pid>-XXXXXX
+ * whose lock is free, or whose memattach is gone from our pid namespace
+ * (a child that got the lock through fork may outlive it briefly) or
+ * died before it took the lock (a microsecond window: there the pid
+ * alone decides);
+ * memattach-t<pid>.<start>.<ns>-XXXXXX whose target is gone, judged
+ * only in the pid namespace that named it. */
+static int stale(const char *name, int fd)
+{
+	int pid, end = 0;
+	unsigned long long start, ns;
+	char mark[64];
+	struct stat st;
+	if (sscanf(name, "memattach-t%d.%llu.%llu-%*6[A-Za-z0-9]%n", &pid, &start, &ns, &end) == 3 && end &&
+	    !name[end])
+		return pid > 0 && ns == pidns_ino() && start_time(pid) != start;
+	end = 0;
+	if (sscanf(name, "memattach-%d-%*6[A-Za-z0-9]%n", &pid, &end) != 1 || !end || name[end] ||
+	    pid <= 0 || pid == getpid())
+		return 0;
+	int gone = kill(pid, 0) < 0 && errno == ESRCH;
+	/* not 0711 yet: its memattach died (or is) between mkdir and lock */
+	if (fstat(fd, &st) < 0 || (st.st_mode & 07777) != 0711)
+		return gone;
+	mark_name(mark, sizeof mark);
+	if (gone && fstatat(fd, mark, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
+		return 1;
+	return is_unlocked(fd);
+}
+
+/* memattach-c<pid>.<start>-XXXXXX in a target's root: by its lock alone,
+ * whatever pid namespace its owner was in. */
+static int stale_in_root(const char *name, int fd)
 {
 	int pid, end = 0;
 	unsigned long long start;
-	*needs_lock = 1;
 	return sscanf(name, "memattach-c%d.%llu-%*6[A-Za-z0-9]%n", &pid, &start, &end) == 2 && end &&
-	       !name[end];
+	       !name[end] && is_unlocked(fd);
 }
 
-/* Removes the directories of parent_fd that is_stale names, those that
- * need it only once their lock is ours. */
-static void sweep_with(int parent_fd, int (*is_stale)(const char *, int *))
+/* Removes the directories of parent_fd that is_stale names. */
+static void sweep_with(int parent_fd, int (*is_stale)(const char *, int))
 {
 	int dfd = openat(parent_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	DIR *dir = dfd >= 0 ? fdopendir(dfd) : NULL;
@@ -154,13 +170,12 @@ static void sweep_with(int parent_fd, int (*is_stale)(const char *, int *))
 		return;
 	}
 	while ((e = readdir(dir))) {
-		int needs_lock;
-		if (strncmp(e->d_name, "memattach-", 10) || !is_stale(e->d_name, &needs_lock))
+		if (strncmp(e->d_name, "memattach-", 10))
 			continue;
 		int fd = openat(parent_fd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (fd < 0)
 			continue;
-		if (same_dir(parent_fd, e->d_name, fd, geteuid()) && (!needs_lock || is_unlocked(fd)))
+		if (same_dir(parent_fd, e->d_name, fd, geteuid()) && is_stale(e->d_name, fd))
 			remove_dir(parent_fd, e->d_name, fd);
 		close(fd);
 	}
@@ -204,7 +219,12 @@ static int create(struct ma_session_dir *d, const char *label, char *err, size_t
 		return -1;
 	}
 	d->fd = openat(d->parent_fd, d->name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (d->fd < 0 || !same_dir(d->parent_fd, d->name, d->fd, geteuid()) ||
+	char mark[64];
+	mark_name(mark, sizeof mark);
+	int mfd = d->fd < 0 ? -1 : openat(d->fd, mark, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (mfd >= 0)
+		close(mfd);
+	if (d->fd < 0 || !same_dir(d->parent_fd, d->name, d->fd, geteuid()) || mfd < 0 ||
 	    flock(d->fd, LOCK_EX | LOCK_NB) < 0 || fchmod(d->fd, 0711) < 0) {
 		snprintf(err, errlen, "cannot open the private directory %s/%s: %s", tmp, d->name, strerror(errno));
 		return -1;
