@@ -26,12 +26,15 @@
 # 10 attaches to one target (the first loads the agent, the others find it
 # loaded); for each: both spinning threads' longest stolen time <= 5 ms,
 # and the agent's start call (parse, check the socket, start its thread)
-# <= 0.5 ms of CPU.  Before the loader thread the stopped thread was away
+# <= 2 ms of CPU (80-900 us measured, the top under a loaded distcheck; it
+# runs on the loader thread and stops nothing, so the bound only catches
+# the agent's thread work (hooks, GOT, modules) moved back into it).
+# Before the loader thread the stopped thread was away
 # 28-332 ms on a machine at load 20 (7-14 ms with memattach under chrt -f,
 # no busy loader).
 . "$(dirname "$0")/../integration/common.sh"
 ATTACHES=10
-START_CALL_MAX_NS=500000
+START_CALL_MAX_NS=2000000
 STOP_MAX_NS=5000000
 fail=0
 bad() { echo "FAIL: $*"; fail=1; }
