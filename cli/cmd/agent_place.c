@@ -179,18 +179,31 @@ static int reuse_mapped(pid_t pid, const char *agent, char *out, size_t len, cha
 	return 1;
 }
 
+/* The agent already mapped in pid (*done: out names it), or its
+ * libraries found on this machine for a new placement. */
+static int reuse_or_deps(pid_t pid, const char *agent, struct ma_agent_deps *deps, int *done,
+			 char *out, size_t len, char *err, size_t errlen)
+{
+	int r = reuse_mapped(pid, agent, out, len, err, errlen);
+	*done = r != 0;
+	if (r)
+		return r < 0 ? r : MA_AGENT_PLACE_OK;
+	if (ma_agent_deps(agent, deps) < 0) {
+		snprintf(err, errlen, "cannot find %s, which the agent needs, on this machine: reinstall memattach's dependencies",
+			 deps->missing[0] ? deps->missing : "the agent's libraries");
+		*done = 1;
+		return MA_AGENT_PLACE_ERROR;
+	}
+	return MA_AGENT_PLACE_OK;
+}
+
 int ma_agent_place_in_dir(pid_t pid, const char *agent, struct ma_session_dir *d,
 			  char *out, size_t len, char *err, size_t errlen)
 {
 	struct ma_agent_deps deps;
-	int r = reuse_mapped(pid, agent, out, len, err, errlen);
-	if (r)
-		return r < 0 ? r : MA_AGENT_PLACE_OK;
-	if (ma_agent_deps(agent, &deps) < 0) {
-		snprintf(err, errlen, "cannot find %s, which the agent needs, on this machine: reinstall memattach's dependencies",
-			 deps.missing[0] ? deps.missing : "the agent's libraries");
-		return MA_AGENT_PLACE_ERROR;
-	}
+	int done, r = reuse_or_deps(pid, agent, &deps, &done, out, len, err, errlen);
+	if (done)
+		return r;
 	for (int i = 0; i < deps.n; i++)
 		if (copy_into(d, deps.path[i], deps.soname[i], err, errlen) < 0)
 			return MA_AGENT_PLACE_ERROR;
@@ -203,14 +216,9 @@ int ma_agent_place_in_dir(pid_t pid, const char *agent, struct ma_session_dir *d
 int ma_agent_place_in_memory(pid_t pid, const char *agent, char *out, size_t len, char *err, size_t errlen)
 {
 	struct ma_agent_deps deps;
-	int r = reuse_mapped(pid, agent, out, len, err, errlen);
-	if (r)
-		return r < 0 ? r : MA_AGENT_PLACE_OK;
-	if (ma_agent_deps(agent, &deps) < 0) {
-		snprintf(err, errlen, "cannot find %s, which the agent needs, on this machine: reinstall memattach's dependencies",
-			 deps.missing[0] ? deps.missing : "the agent's libraries");
-		return MA_AGENT_PLACE_ERROR;
-	}
+	int done, r = reuse_or_deps(pid, agent, &deps, &done, out, len, err, errlen);
+	if (done)
+		return r;
 	r = ma_agent_memfd_load(pid, agent, &deps, out, len, err, errlen);
 	return r == 0 ? MA_AGENT_PLACE_OK : r == MA_INJ_ERR_NO_LIBRARY ? MA_AGENT_PLACE_DENIED : MA_AGENT_PLACE_ERROR;
 }
