@@ -195,6 +195,8 @@ static int connect_socket(const char *path)
 	return fd;
 }
 
+static int forked_start;   /* session_setup runs in a fork's child */
+
 /* Everything a session needs before its first record: the hooks' real
  * functions, the writer's state, tracking on, the GOT patched — then the
  * connection, so that the CLI, once it accepts, knows the hooks are in
@@ -242,6 +244,8 @@ static int session_setup(void)
 		ma_writer_unprepare();
 		return fd;
 	}
+	/* before any other record: which process this is */
+	ma_identity_send(fd, forked_start);
 	ma_writer_set_socket(fd);
 	return 0;
 }
@@ -330,7 +334,9 @@ int ma_agent_start_in_child(void)
 	uint64_t t0 = ma_now_ns(), cpu0 = thread_cpu_ns();
 	c.attached = c.inproc = 1;
 	pthread_mutex_lock(&session_lock);
+	forked_start = 1;
 	int r = start_locked(&c);
+	forked_start = 0;
 	start_call_ns = ma_now_ns() - t0;
 	start_call_cpu_ns = thread_cpu_ns() - cpu0;
 	pthread_mutex_unlock(&session_lock);

@@ -96,6 +96,9 @@ static inline void ma_clock_tick(void)
 	atomic_store_explicit(&ma_clock_ns, ma_now_ns(), memory_order_relaxed);
 }
 pid_t ma_gettid(void) MA_HIDDEN;
+/* process_identity.c: the connection's first record, who this process is
+ * (forked: started in a followed fork's child).  0, or -1. */
+int ma_identity_send(int fd, int forked) MA_HIDDEN;
 
 /* Hash of n words: independent multiplies summed, one final mix — it runs
  * on every event (stack frames, Python frame keys), and a dependent chain

@@ -142,7 +142,7 @@ int ma_session_accept(struct ma_session *s, pid_t expect_pid, int timeout_ms, ch
  * -1 with why set when what it decodes is outside record_limits.h. */
 static int peek_record(struct ma_session *s, const uint8_t *p, size_t len, char *why, size_t wlen)
 {
-	const uint8_t *end = p + len;
+	const uint8_t *end = p + len, *rec = p;
 	uint64_t tag, l;
 	int k = ma_varint_get(p, end, &tag);
 	if (k <= 0 || (tag & 7) != 2)
@@ -155,6 +155,9 @@ static int peek_record(struct ma_session *s, const uint8_t *p, size_t len, char 
 	switch (tag >> 3) {
 	case MEMATTACH__RECORD__R_HEADER:
 		s->got_header = 1;
+		break;
+	case MEMATTACH__RECORD__R_IDENTITY:
+		ma_peer_identity_parse(rec, len, &s->ident);
 		break;
 	case MEMATTACH__RECORD__R_THREAD:
 		/* a new thread: its id here, before the agent's record of it */
@@ -338,6 +341,7 @@ int ma_session_restart(struct ma_session *s, char *err, size_t errlen)
 	s->buf_len = 0;
 	s->bytes_in = s->events = s->last_rss = s->last_time_ns = s->warnings = 0;
 	s->got_header = s->got_trailer = s->eof = s->write_failed = s->trailer_reason = 0;
+	memset(&s->ident, 0, sizeof(s->ident));   /* the new program sends it */
 	return 0;
 }
 

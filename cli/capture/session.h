@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include "cli/capture/capture_file.h"
+#include "cli/capture/peer_identity.h"
 #include "cli/capture/session_dir.h"
 
 struct ma_session {
@@ -38,6 +39,7 @@ struct ma_session {
 	uint64_t warnings;        /* Warning records seen (printed as they came) */
 	uint64_t forks;           /* the target's fork() calls so far (Tick.forks) */
 	int got_header;
+	struct ma_peer_identity ident;   /* the stream's ProcessIdentity */
 	int got_trailer;
 	int trailer_reason;      /* AgentTrailer.reason (StopReason) */
 	int eof;

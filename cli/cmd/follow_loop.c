@@ -7,6 +7,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "cli/capture/peer_identity.h"
 #include "cli/capture/session_peer.h"
 #include "cli/cmd/follow_loop.h"
 #include "cli/report/report.h"
@@ -211,29 +212,49 @@ static int restart(struct ma_follow *f, struct ma_proc_cap *p, char *err, size_t
 	return 0;
 }
 
-static void take_connection(struct ma_follow *f, const struct ma_session *l, int fd, pid_t pid)
+/* Is the process behind a new connection p's (an exec in place)?  Told
+ * by the identities both connections began with; by p's pidfd only for
+ * agents that send none. */
+static int same_process(const struct ma_proc_cap *p, const struct ma_peer_identity *now)
+{
+	int same = p->ever_connected ? ma_peer_identity_same(&p->s->ident, now) : -1;
+	return same >= 0 ? same : !process_gone(p);
+}
+
+static void take_connection(struct ma_follow *f, const struct ma_session *l, int fd, pid_t pid,
+			    const struct ma_peer_identity *ident, int peer_pidfd)
 {
 	char err[1024];
 	int gen;
 	struct ma_proc_cap *p = find_gen(f, pid, &gen);
 	if (p && p->ever_connected)
 		drain(f, p);
-	/* Ended with its trailer, or its process exited (killed: no
-	 * trailer): a new process has its pid.  An exec in place sends no
-	 * trailer and is the same process. */
-	if (p && (p->s->got_trailer || process_gone(p)))
+	/* Ended with its trailer, or another process (the first one exited,
+	 * killed or not, and its pid was given again).  An exec in place
+	 * sends no trailer and is the same process. */
+	if (p && (p->s->got_trailer || !same_process(p, ident)))
 		p = NULL;
 	if (!p && !in_tree(f, pid)) {
 		fprintf(stderr, "memattach: refused a connection from pid %d (not in the followed process tree)\n",
 			(int)pid);
 		close(fd);
+		if (peer_pidfd >= 0)
+			close(peer_pidfd);
 		return;
 	}
 	int bad = 0;
 	if (p && p->ever_connected)
 		bad = restart(f, p, err, sizeof(err)) < 0;
-	else if (!p)
-		bad = !(p = new_child(f, l, pid, gen + 1, err, sizeof(err)));
+	else if (!p && (p = new_child(f, l, pid, gen + 1, err, sizeof(err)))) {
+		/* the process that connected, not whichever has its pid now */
+		if (p->pidfd >= 0)
+			close(p->pidfd);
+		p->pidfd = peer_pidfd;
+		peer_pidfd = -1;
+	} else if (!p)
+		bad = 1;
+	if (peer_pidfd >= 0)
+		close(peer_pidfd);
 	if (bad) {
 		fprintf(stderr, "memattach: pid %d: %s; it is not tracked\n", (int)pid, err);
 		close(fd);
@@ -250,12 +271,59 @@ static void take_connection(struct ma_follow *f, const struct ma_session *l, int
 	p->connected = p->ever_connected = 1;
 }
 
+/* Has an earlier pending connection the same pid?  Then it goes first
+ * (the first process with a pid has CAP.<pid>). */
+static int earlier_same_pid(const struct ma_follow *f, size_t i)
+{
+	for (size_t k = 0; k < i; k++)
+		if (f->pend[k].pid == f->pend[i].pid)
+			return 1;
+	return 0;
+}
+
+/* Gives each pending connection whose identity came (or whose stream
+ * ended) to its capture; all of them when force (the end). */
+static void settle_pending(struct ma_follow *f, int force)
+{
+	size_t i = 0;
+	while (i < f->npend) {
+		struct ma_peer_identity id;
+		if (earlier_same_pid(f, i) || (!ma_peer_identity_peek(f->pend[i].fd, &id) && !force)) {
+			i++;
+			continue;
+		}
+		struct ma_pending_conn c = f->pend[i];
+		memmove(&f->pend[i], &f->pend[i + 1], (f->npend - i - 1) * sizeof(c));
+		f->npend--;
+		take_connection(f, c.l, c.fd, c.pid, &id, c.pidfd);
+		i = 0;   /* a later one of that pid may be ready now */
+	}
+}
+
+static int add_pending(struct ma_follow *f, struct ma_session *l, int fd, pid_t pid)
+{
+	if (f->npend == f->cap_pend) {
+		size_t cap = f->cap_pend ? f->cap_pend * 2 : 16;
+		struct ma_pending_conn *g = realloc(f->pend, cap * sizeof(*g));
+		if (!g)
+			return -1;
+		f->pend = g;
+		f->cap_pend = cap;
+	}
+	f->pend[f->npend++] = (struct ma_pending_conn){ fd, pid, ma_peer_pidfd(fd), l };
+	return 0;
+}
+
 static void accept_on(struct ma_follow *f, struct ma_session *l)
 {
 	int fd;
 	pid_t pid;
 	while (ma_session_accept_peer(l, 0, &fd, &pid) > 0)
-		take_connection(f, l, fd, pid);
+		if (add_pending(f, l, fd, pid) < 0) {
+			fprintf(stderr, "memattach: pid %d: out of memory; it is not tracked\n", (int)pid);
+			close(fd);
+		}
+	settle_pending(f, 0);
 }
 
 /* Every listener (the sessions of the processes named or started by the
@@ -319,9 +387,17 @@ static void pump_ready(struct ma_follow *f, int timeout_ms)
 			pf[n++] = (struct pollfd){ p->s->conn_fd, POLLIN, 0 };
 		}
 	}
+	nfds_t npoll = n;
+	for (size_t i = 0; i < f->npend && n < MAX_POLL; i++)
+		pf[n++] = (struct pollfd){ f->pend[i].fd, POLLIN, 0 };
 	if (poll(pf, n, timeout_ms) <= 0)
 		return;
-	for (nfds_t i = 0; i < n; i++) {
+	for (nfds_t i = npoll; i < n; i++)
+		if (pf[i].revents) {
+			settle_pending(f, 0);
+			break;
+		}
+	for (nfds_t i = 0; i < npoll; i++) {
 		if (!pf[i].revents)
 			continue;
 		if (listening[i])
@@ -333,6 +409,8 @@ static void pump_ready(struct ma_follow *f, int timeout_ms)
 
 static int any_connected(const struct ma_follow *f)
 {
+	if (f->npend)
+		return 1;
 	for (size_t i = 0; i < f->n; i++)
 		if (f->p[i]->connected)
 			return 1;
@@ -389,6 +467,7 @@ void ma_follow_run(struct ma_follow *f)
 void ma_follow_stop_all(struct ma_follow *f)
 {
 	uint64_t t0 = ma_monotonic_ns();
+	settle_pending(f, 1);
 	for (size_t i = 0; i < f->n; i++)
 		if (f->p[i]->connected)
 			ma_session_send_stop(f->p[i]->s);
@@ -489,5 +568,8 @@ int ma_follow_finish(struct ma_follow *f)
 	free(f->p);
 	f->p = NULL;
 	f->n = f->cap = 0;
+	free(f->pend);
+	f->pend = NULL;
+	f->npend = f->cap_pend = 0;
 	return f->rc;
 }

@@ -30,11 +30,20 @@ struct ma_proc_cap {
 	struct ma_target_id id;
 	int id_known;
 	int finished;                /* its capture's end is written */
-	/* The process itself (pidfd_open when it came): readable once it has
-	 * exited, so that a later connection from its pid is known to be a new
-	 * process (CAP.<pid>.2), not its exec in place.  -1: none. */
+	/* The process itself (named: pidfd_open when it came; a child: its
+	 * connection's SO_PEERPIDFD): readable once it has exited.  Only for
+	 * agents that send no ProcessIdentity (peer_identity.h).  -1: none. */
 	int pidfd;
 	const char *note;            /* why the capture is incomplete */
+};
+
+/* A connection whose ProcessIdentity has not come yet: which capture it
+ * belongs to is decided once it has (or the stream ended). */
+struct ma_pending_conn {
+	int fd;
+	pid_t pid;
+	int pidfd;                   /* SO_PEERPIDFD, -1 */
+	struct ma_session *l;        /* the listener it came on */
 };
 
 struct ma_follow {
@@ -51,6 +60,8 @@ struct ma_follow {
 	int run_status, run_exited;
 	int rc;                      /* exit code so far */
 	size_t ended;                /* children that exited, capture not finished */
+	struct ma_pending_conn *pend;   /* in the order they were accepted */
+	size_t npend, cap_pend;
 };
 
 /* Without --follow-fork: "N child processes of pid P were not tracked"

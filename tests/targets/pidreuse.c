@@ -9,7 +9,13 @@
  * Each child keeps a known number of bytes from a function of its own
  * (keep_a: 5 x 1000, keep_b: 7 x 3000) and writes its truth to
  * DIR/truth.<pid>.<n> (n = 1 for the first process with that pid, 2 for
- * the second).  pidreuse --truth-dir DIR */
+ * the second).  pidreuse --truth-dir DIR [--hold-parent]
+ *
+ * --hold-parent: memattach (our parent) is stopped (SIGSTOP, seen stopped
+ * in /proc) from before the first child's fork until the second child is
+ * reaped, so that both connections wait in its queue and the first
+ * child's is accepted only after its pid is the second child's: the race
+ * memattach must get right, every time. */
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <sys/wait.h>
@@ -98,6 +104,32 @@ static void reap(pid_t pid, int want_signal)
 		t_die("child");
 }
 
+static int hold_parent;
+
+/* Our parent stopped (stop) or running again; waits until /proc shows
+ * it stopped (a signal to another process arrives later). */
+static void hold(int stop)
+{
+	pid_t pp = getppid();
+	if (!hold_parent)
+		return;
+	if (kill(pp, stop ? SIGSTOP : SIGCONT) < 0)
+		t_die("kill parent");
+	for (int i = 0; stop && i < 100000; i++) {
+		char path[64], buf[512];
+		snprintf(path, sizeof path, "/proc/%ld/stat", (long)pp);
+		FILE *f = fopen(path, "r");
+		char *c = f && fgets(buf, sizeof buf, f) ? strrchr(buf, ')') : NULL;
+		if (f)
+			fclose(f);
+		if (c && c[1] == ' ' && c[2] == 'T')
+			return;
+		usleep(100);
+	}
+	if (stop)
+		t_die("parent not stopped");
+}
+
 /* The next fork gets pid. */
 static void next_pid(pid_t pid)
 {
@@ -115,6 +147,7 @@ static void same_pid_twice(int kill_first)
 	char c;
 	if (kill_first && pipe(p) < 0)
 		t_die("pipe");
+	hold(1);
 	pid_t a = start(keep_a, 1, p[1]);
 	if (kill_first) {
 		if (read(p[0], &c, 1) != 1)
@@ -127,6 +160,7 @@ static void same_pid_twice(int kill_first)
 	next_pid(a);
 	pid_t b = start(keep_b, 2, -1);
 	reap(b, 0);
+	hold(0);
 	if (b != a) {
 		fprintf(stderr, "pidreuse: the second child got pid %ld, not %ld\n", (long)b, (long)a);
 		exit(77);
@@ -139,6 +173,8 @@ int main(int argc, char **argv)
 	for (; i < argc; i++)
 		if (!strcmp(argv[i], "--truth-dir") && i + 1 < argc)
 			truth_dir = argv[++i];
+		else if (!strcmp(argv[i], "--hold-parent"))
+			hold_parent = 1;
 	same_pid_twice(0);
 	same_pid_twice(1);
 	return 0;
