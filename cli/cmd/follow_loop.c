@@ -387,9 +387,12 @@ static void pump_ready(struct ma_follow *f, int timeout_ms)
 			pf[n++] = (struct pollfd){ p->s->conn_fd, POLLIN, 0 };
 		}
 	}
+	/* a connection waiting for an earlier one of its pid is not looked
+	 * at (its identity may be there already: no busy loop) */
 	nfds_t npoll = n;
 	for (size_t i = 0; i < f->npend && n < MAX_POLL; i++)
-		pf[n++] = (struct pollfd){ f->pend[i].fd, POLLIN, 0 };
+		if (!earlier_same_pid(f, i))
+			pf[n++] = (struct pollfd){ f->pend[i].fd, POLLIN, 0 };
 	if (poll(pf, n, timeout_ms) <= 0)
 		return;
 	for (nfds_t i = npoll; i < n; i++)
@@ -568,6 +571,11 @@ int ma_follow_finish(struct ma_follow *f)
 	free(f->p);
 	f->p = NULL;
 	f->n = f->cap = 0;
+	for (size_t i = 0; i < f->npend; i++) {   /* came after the end */
+		close(f->pend[i].fd);
+		if (f->pend[i].pidfd >= 0)
+			close(f->pend[i].pidfd);
+	}
 	free(f->pend);
 	f->pend = NULL;
 	f->npend = f->cap_pend = 0;
