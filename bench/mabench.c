@@ -4,12 +4,7 @@
  * leaves and frees older blocks from a ring.  Prints its own event count
  * and its peak RSS (VmHWM), so the overhead of a profiler inside the
  * process can be compared.  usage: mabench THREADS ALLOCS_PER_THREAD [MAX_DEPTH] */
-#include <pthread.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/resource.h>
+#include "bench_util.h"
 
 #define RING 4096
 
@@ -25,10 +20,7 @@ struct ctx {
 
 static uint64_t rnd(struct ctx *c)
 {
-	c->rng ^= c->rng << 13;
-	c->rng ^= c->rng >> 7;
-	c->rng ^= c->rng << 17;
-	return c->rng;
+	return bench_xorshift(&c->rng);
 }
 
 static size_t pick(struct ctx *c)
@@ -120,20 +112,6 @@ static void *worker(void *arg)
 	return NULL;
 }
 
-static long vm_hwm_kb(void)
-{
-	char buf[4096];
-	FILE *f = fopen("/proc/self/status", "r");
-	long kb = -1;
-	if (!f)
-		return -1;
-	while (fgets(buf, sizeof buf, f))
-		if (strncmp(buf, "VmHWM:", 6) == 0)
-			kb = strtol(buf + 6, NULL, 10);
-	fclose(f);
-	return kb;
-}
-
 int main(int argc, char **argv)
 {
 	int n = argc > 1 ? atoi(argv[1]) : 1;
@@ -145,26 +123,18 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	struct ctx *c = calloc((size_t)n, sizeof *c);
-	pthread_t *th = calloc((size_t)n, sizeof *th);
-	if (!c || !th)
+	if (!c)
 		return 1;
 	for (int i = 0; i < n; i++) {
 		c[i].rng = 0x2545F4914F6CDD1Dull * (uint64_t)(i + 1);
 		c[i].todo = per;
-		if (pthread_create(&th[i], NULL, worker, &c[i]) != 0)
-			return 1;
 	}
+	if (bench_threads(c, n, sizeof *c, worker))
+		return 1;
 	long events = 0;
-	for (int i = 0; i < n; i++) {
-		pthread_join(th[i], NULL);
+	for (int i = 0; i < n; i++)
 		events += c[i].allocs + c[i].frees;
-	}
-	struct rusage ru;
-	getrusage(RUSAGE_SELF, &ru);
-	printf("mabench events %ld hwm_kb %ld cpu_ms %ld\n", events, vm_hwm_kb(),
-	       (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000L +
-	       (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000L);
+	bench_result("mabench", events);
 	free(c);
-	free(th);
 	return 0;
 }

@@ -11,12 +11,7 @@
  *
  * Prints "neutral events N hwm_kb K cpu_ms C" (events = allocations and
  * frees, a realloc counting as both; CPU of the whole process). */
-#include <pthread.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/resource.h>
+#include "bench_util.h"
 
 #define SLOTS 1000
 #define NSTACKS 200
@@ -31,10 +26,7 @@ struct ctx {
 
 static uint64_t rnd(struct ctx *c)
 {
-	c->rng ^= c->rng << 13;
-	c->rng ^= c->rng >> 7;
-	c->rng ^= c->rng << 17;
-	return c->rng;
+	return bench_xorshift(&c->rng);
 }
 
 static const unsigned classes[24] = {
@@ -148,28 +140,6 @@ static void *worker(void *arg)
 	return NULL;
 }
 
-static long vm_hwm_kb(void)
-{
-	char buf[4096];
-	FILE *f = fopen("/proc/self/status", "r");
-	long kb = -1;
-	if (!f)
-		return -1;
-	while (fgets(buf, sizeof buf, f))
-		if (strncmp(buf, "VmHWM:", 6) == 0)
-			kb = strtol(buf + 6, NULL, 10);
-	fclose(f);
-	return kb;
-}
-
-static long cpu_ms(void)
-{
-	struct rusage ru;
-	getrusage(RUSAGE_SELF, &ru);
-	return (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000L +
-	       (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000L;
-}
-
 int main(int argc, char **argv)
 {
 	int n = argc > 1 ? atoi(argv[1]) : 1;
@@ -180,23 +150,19 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	struct ctx *c = calloc((size_t)n, sizeof *c);
-	pthread_t *th = calloc((size_t)n, sizeof *th);
-	if (!c || !th)
+	if (!c)
 		return 1;
 	for (int i = 0; i < n; i++) {
 		c[i].rng = 0x9E3779B97F4A7C15ull * (uint64_t)(i + 1);
 		c[i].todo = calls;
 		c[i].fixed_depth = depth;
-		if (pthread_create(&th[i], NULL, worker, &c[i]) != 0)
-			return 1;
 	}
+	if (bench_threads(c, n, sizeof *c, worker))
+		return 1;
 	long events = 0;
-	for (int i = 0; i < n; i++) {
-		pthread_join(th[i], NULL);
+	for (int i = 0; i < n; i++)
 		events += c[i].events;
-	}
-	printf("neutral events %ld hwm_kb %ld cpu_ms %ld\n", events, vm_hwm_kb(), cpu_ms());
+	bench_result("neutral", events);
 	free(c);
-	free(th);
 	return 0;
 }

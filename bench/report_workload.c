@@ -6,6 +6,7 @@
  * usage: report_workload EVENTS [PATHS]
  * PATHS (default 256, at most 1024) sets how many call paths are used. */
 #include <stdint.h>
+#include "bench_util.h"
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -23,10 +24,7 @@ struct ctx {
 
 static uint64_t rnd(struct ctx *c)
 {
-	c->rng ^= c->rng << 13;
-	c->rng ^= c->rng >> 7;
-	c->rng ^= c->rng << 17;
-	return c->rng;
+	return bench_xorshift(&c->rng);
 }
 
 /* Sizes are multiples of 16: with arbitrary byte sizes, the many distinct
