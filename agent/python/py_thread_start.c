@@ -11,11 +11,10 @@
  * threading._active (py_threads.c) only sees the threads alive then.
  * The name is read with the C API on the caller's own thread, which
  * already holds the GIL: no tracing, no Python code of ours, no waiting. */
-#include <dlfcn.h>
 #include <pthread.h>
 #include <string.h>
 #include <time.h>
-#include "py_agent.h"
+#include "py_capi.h"
 
 /* Direct-mapped by tid: tids are handed out in order, so a slot is
  * reused only thousands of threads later, long after its thread was
@@ -29,78 +28,45 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct started slots[SLOTS];
 static atomic_uint filed;          /* nonzero once anything was filed */
 
-typedef struct pyobj pyobj;
-static struct {
-	int (*is_initialized)(void), (*is_finalizing)(void);
-	void *(*this_tstate)(void), *(*current_tstate)(void);
-	pyobj *(*str_from)(const char *);
-	pyobj *(*get_module)(pyobj *);
-	pyobj *(*getattr)(pyobj *, const char *);
-	pyobj *(*dict_values)(pyobj *);
-	long (*list_size)(pyobj *);
-	pyobj *(*list_item)(pyobj *, long);
-	pyobj *(*as_utf8)(pyobj *);
-	char *(*bytes_data)(pyobj *);
-	void (*fetch)(pyobj **, pyobj **, pyobj **), (*restore)(pyobj *, pyobj *, pyobj *);
-	void (*decref)(pyobj *);
-	pyobj *none;
-	atomic_int state;              /* 0 unresolved, 1 usable, -1 not */
-} api;
-
-#define SYM(field, name) (*(void **)&api.field = dlsym(RTLD_DEFAULT, name))
-
-static int resolve(void)
-{
-	int st = atomic_load_explicit(&api.state, memory_order_acquire);
-	if (st)
-		return st;
-	api.is_initialized = ma_py.is_initialized;
-	api.is_finalizing = ma_py.is_finalizing;
-	/* 3.13 renamed the unchecked getter; the old name is gone there. */
-	if (!SYM(current_tstate, "PyThreadState_GetUnchecked"))
-		SYM(current_tstate, "_PyThreadState_UncheckedGet");
-	int ok = api.is_initialized && api.is_finalizing && api.current_tstate &&
-		SYM(this_tstate, "PyGILState_GetThisThreadState") &&
-		SYM(str_from, "PyUnicode_FromString") && SYM(get_module, "PyImport_GetModule") &&
-		SYM(getattr, "PyObject_GetAttrString") && SYM(dict_values, "PyDict_Values") &&
-		SYM(list_size, "PyList_Size") && SYM(list_item, "PyList_GetItem") &&
-		SYM(as_utf8, "PyUnicode_AsUTF8String") && SYM(bytes_data, "PyBytes_AsString") &&
-		SYM(fetch, "PyErr_Fetch") && SYM(restore, "PyErr_Restore") &&
-		SYM(decref, "Py_DecRef") && SYM(none, "_Py_NoneStruct");
-	st = ok ? 1 : -1;
-	atomic_store_explicit(&api.state, st, memory_order_release);
-	return st;
-}
-
 /* The calling thread holds the GIL: its thread state is the one running.
  * (PyGILState_Check answers 1 whenever its check is off: not enough.) */
 static int holds_gil(void)
 {
-	if (!api.is_initialized() || api.is_finalizing())
+	if (!ma_capi.is_initialized() || ma_capi.is_finalizing())
 		return 0;
-	void *mine = api.this_tstate();
-	return mine && mine == api.current_tstate();
+	void *mine = ma_capi.this_tstate();
+	return mine && mine == ma_capi.current_tstate();
 }
 
 /* Thread th's name as UTF-8 into out, if it has not started (no ident). */
 static int unstarted_name(pyobj *th, char *out, size_t cap)
 {
-	pyobj *ident = api.getattr(th, "_ident");
-	int unstarted = ident == api.none;
-	api.decref(ident);
-	if (!unstarted)
+	pyobj *ident = ma_capi.getattr(th, "_ident");
+	int unstarted = ident == ma_capi.none;
+	ma_capi.decref(ident);
+	return unstarted && ma_capi_thread_name(th, out, cap);
+}
+
+/* The one name of _limbo's unstarted Threads: found 1 with it in out, -1
+ * when two differ. */
+struct limbo {
+	char *out;
+	size_t cap;
+	int found;
+	char other[MA_THREAD_NAME];
+};
+
+static int limbo_one(pyobj *th, void *ctx)
+{
+	struct limbo *l = ctx;
+	int again = l->found != 0;
+	if (!unstarted_name(th, again ? l->other : l->out, again ? sizeof(l->other) : l->cap))
 		return 0;
-	/* UTF-8 bytes of our own: PyUnicode_AsUTF8 would cache a copy
-	 * inside the program's str. */
-	pyobj *name = api.getattr(th, "_name");
-	pyobj *utf8 = name ? api.as_utf8(name) : NULL;
-	const char *s = utf8 ? api.bytes_data(utf8) : NULL;
-	int ok = s && *s;
-	if (ok)
-		ma_py_copy_name(out, s, cap);
-	api.decref(utf8);
-	api.decref(name);
-	return ok;
+	if (!again)
+		l->found = 1;
+	else if (strcmp(l->other, l->out))
+		l->found = -1;
+	return l->found < 0;
 }
 
 /* With the GIL: the name of the one Thread of _limbo not started yet;
@@ -108,40 +74,22 @@ static int unstarted_name(pyobj *th, char *out, size_t cap)
  * interleaved: then the periodic read names them, if it can). */
 static int limbo_name(char *out, size_t cap)
 {
-	int found = 0;
-	pyobj *mod_name = api.str_from("threading");
-	pyobj *mod = mod_name ? api.get_module(mod_name) : NULL;
-	pyobj *limbo = mod ? api.getattr(mod, "_limbo") : NULL;
-	pyobj *threads = limbo ? api.dict_values(limbo) : NULL;
-	long k = threads ? api.list_size(threads) : 0;
-	char other[MA_THREAD_NAME];
-	for (long i = 0; i < k && found >= 0; i++) {
-		pyobj *th = api.list_item(threads, i);
-		if (!th || !unstarted_name(th, found ? other : out, found ? sizeof(other) : cap))
-			continue;
-		if (!found)
-			found = 1;
-		else if (strcmp(other, out))
-			found = -1;
-	}
-	api.decref(threads);
-	api.decref(limbo);
-	api.decref(mod);
-	api.decref(mod_name);
-	return found > 0;
+	struct limbo l = { .out = out, .cap = cap };
+	ma_capi_each_thread("_limbo", limbo_one, &l);
+	return l.found > 0;
 }
 
 /* The name of the Python thread the caller is starting, or 0. */
 static int starting_name(char *out, size_t cap)
 {
 	if (!ma_py_active || !atomic_load_explicit(&ma_tracking, memory_order_relaxed) ||
-	    ma_tls.guard || resolve() < 0 || !holds_gil())
+	    ma_tls.guard || ma_capi_resolve() < 0 || !holds_gil())
 		return 0;
 	ma_tls.guard++;   /* what the C API allocates here is ours */
 	pyobj *t, *v, *tb;
-	api.fetch(&t, &v, &tb);
+	ma_capi.fetch(&t, &v, &tb);
 	int ok = limbo_name(out, cap);
-	api.restore(t, v, tb);
+	ma_capi.restore(t, v, tb);
 	ma_tls.guard--;
 	return ok;
 }

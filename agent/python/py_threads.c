@@ -9,10 +9,9 @@
  * (a C extension busy in a call) must not stall the stream; the helper
  * then just finishes late and no other one starts meanwhile.  Nothing runs
  * Python code of the threading module (no enumerate(), no import). */
-#include <dlfcn.h>
 #include <pthread.h>
 #include <string.h>
-#include "py_agent.h"
+#include "py_capi.h"
 
 #define MAX_NAMES 256
 #define MIN_GAP_NS 100000000ull  /* refreshes start at most every 100 ms */
@@ -37,70 +36,15 @@ static uint32_t alias_from[MAX_ALIASES], alias_to;   /* see ma_py_threads_off_in
 static unsigned naliases;
 static uint32_t unalias(uint32_t tid);
 
-typedef struct pyobj pyobj;
-static struct {
-	int (*is_initialized)(void), (*is_finalizing)(void);
-	int (*ensure)(void);
-	void (*release)(int);
-	pyobj *(*str_from)(const char *);
-	pyobj *(*get_module)(pyobj *);
-	pyobj *(*getattr)(pyobj *, const char *);
-	pyobj *(*dict_values)(pyobj *);
-	long (*list_size)(pyobj *);
-	pyobj *(*list_item)(pyobj *, long);
-	pyobj *(*as_utf8)(pyobj *);
-	char *(*bytes_data)(pyobj *);
-	unsigned long (*as_ulong)(pyobj *);
-	int (*str_is)(pyobj *, const char *);
-	void (*err_clear)(void);
-	void (*decref)(pyobj *);
-	int ok;
-} api;
-
-#define SYM(field, name) (*(void **)&api.field = dlsym(RTLD_DEFAULT, name))
-
-/* On the helper thread, the first time only. */
-static int resolve(void)
-{
-	if (api.ok)
-		return 0;
-	api.is_initialized = ma_py.is_initialized;
-	api.is_finalizing = ma_py.is_finalizing;
-	if (!SYM(ensure, "PyGILState_Ensure") | !SYM(release, "PyGILState_Release") |
-	    !SYM(str_from, "PyUnicode_FromString") | !SYM(get_module, "PyImport_GetModule") |
-	    !SYM(getattr, "PyObject_GetAttrString") | !SYM(dict_values, "PyDict_Values") |
-	    !SYM(list_size, "PyList_Size") | !SYM(list_item, "PyList_GetItem") |
-	    !SYM(as_utf8, "PyUnicode_AsUTF8String") | !SYM(bytes_data, "PyBytes_AsString") |
-	    !SYM(as_ulong, "PyLong_AsUnsignedLong") | !SYM(err_clear, "PyErr_Clear") |
-	    !SYM(str_is, "PyUnicode_CompareWithASCIIString") |
-	    !SYM(decref, "Py_DecRef"))
-		return -1;
-	api.ok = 1;
-	return 0;
-}
-
-/* Copies at most cap - 1 bytes of UTF-8, cut at a character boundary. */
-void ma_py_copy_name(char *dst, const char *src, size_t cap)
-{
-	size_t n = strlen(src);
-	if (n >= cap) {
-		n = cap - 1;
-		while (n && ((unsigned char)src[n] & 0xC0) == 0x80)
-			n--;
-	}
-	memcpy(dst, src, n);
-	dst[n] = 0;
-}
-
 /* threading's stand-in for a thread it did not start (one that called
  * current_thread()): its "Dummy-N" would hide a better comm. */
 static int is_dummy(pyobj *th)
 {
-	pyobj *cls = api.getattr(th, "__class__");
-	pyobj *name = cls ? api.getattr(cls, "__name__") : NULL;
-	int dummy = name && api.str_is(name, "_DummyThread") == 0;
-	api.decref(name);
-	api.decref(cls);
+	pyobj *cls = ma_capi.getattr(th, "__class__");
+	pyobj *name = cls ? ma_capi.getattr(cls, "__name__") : NULL;
+	int dummy = name && ma_capi.str_is(name, "_DummyThread") == 0;
+	ma_capi.decref(name);
+	ma_capi.decref(cls);
 	return dummy;
 }
 
@@ -108,50 +52,41 @@ static int is_dummy(pyobj *th)
 static int read_thread(pyobj *th, struct entry *e)
 {
 	if (is_dummy(th)) {
-		api.err_clear();
+		ma_capi.err_clear();
 		return 0;
 	}
-	pyobj *nid = api.getattr(th, "_native_id");
-	unsigned long tid = nid ? api.as_ulong(nid) : 0;
-	api.decref(nid);
-	/* As UTF-8 bytes of our own, not PyUnicode_AsUTF8: that would leave a
-	 * cached copy inside the program's str object. */
-	pyobj *name = api.getattr(th, "_name");
-	pyobj *utf8 = name ? api.as_utf8(name) : NULL;
-	const char *s = utf8 ? api.bytes_data(utf8) : NULL;
-	int ok = s && *s && tid && tid != (unsigned long)-1 && tid <= UINT32_MAX;
-	if (ok) {
+	pyobj *nid = ma_capi.getattr(th, "_native_id");
+	unsigned long tid = nid ? ma_capi.as_ulong(nid) : 0;
+	ma_capi.decref(nid);
+	int ok = tid && tid != (unsigned long)-1 && tid <= UINT32_MAX &&
+		ma_capi_thread_name(th, e->name, sizeof(e->name));
+	if (ok)
 		e->tid = unalias((uint32_t)tid);
-		ma_py_copy_name(e->name, s, sizeof(e->name));
-	}
-	api.decref(utf8);
-	api.decref(name);
-	api.err_clear();
+	ma_capi.err_clear();
 	return ok;
+}
+
+/* The Threads of threading._active into out[0..cap). */
+struct active {
+	struct entry *out;
+	unsigned n, cap;
+};
+
+static int active_one(pyobj *th, void *ctx)
+{
+	struct active *a = ctx;
+	if (read_thread(th, &a->out[a->n]))
+		a->n++;
+	return a->n >= a->cap;
 }
 
 /* With the GIL: threading._active, if the program imported threading. */
 static unsigned read_active(struct entry *out, unsigned cap)
 {
-	unsigned n = 0;
-	pyobj *mod_name = api.str_from("threading");
-	pyobj *mod = mod_name ? api.get_module(mod_name) : NULL;
-	pyobj *active = mod ? api.getattr(mod, "_active") : NULL;
-	/* A list of the Thread objects: the dict may change if anything
-	 * below ever ran Python code; the list holds them alive. */
-	pyobj *threads = active ? api.dict_values(active) : NULL;
-	long k = threads ? api.list_size(threads) : 0;
-	for (long i = 0; i < k && n < cap; i++) {
-		pyobj *th = api.list_item(threads, i);
-		if (th && read_thread(th, &out[n]))
-			n++;
-	}
-	api.decref(threads);
-	api.decref(active);
-	api.decref(mod);
-	api.decref(mod_name);
-	api.err_clear();
-	return n;
+	struct active a = { .out = out, .cap = cap };
+	ma_capi_each_thread("_active", active_one, &a);
+	ma_capi.err_clear();
+	return a.n;
 }
 
 static int same(const struct entry *a, unsigned na, const struct entry *b, unsigned nb)
@@ -169,12 +104,12 @@ static void *names_thread(void *arg)
 	(void)arg;
 	ma_tls.guard = 1;    /* nothing this thread allocates is recorded */
 	static struct entry fresh[MAX_NAMES];   /* one helper at a time */
-	if (resolve() < 0)
+	if (ma_capi_resolve() < 0)
 		atomic_store(&unusable, 1);
-	else if (api.is_initialized() && !api.is_finalizing()) {
-		int st = api.ensure();
-		unsigned n = api.is_finalizing() ? 0 : read_active(fresh, MAX_NAMES);
-		api.release(st);
+	else if (ma_capi.is_initialized() && !ma_capi.is_finalizing()) {
+		int st = ma_capi.ensure();
+		unsigned n = ma_capi.is_finalizing() ? 0 : read_active(fresh, MAX_NAMES);
+		ma_capi.release(st);
 		pthread_mutex_lock(&lock);
 		int changed = !same(table, atomic_load(&count), fresh, n);
 		if (changed) {
