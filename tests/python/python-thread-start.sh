@@ -8,14 +8,9 @@
 # them is alive when the periodic read of threading._active comes.
 . "$(dirname "$0")/common.sh"
 
-N=40
+. "$py_here/thread-names.sh"
 
-check_final() {
-	"$PYEVENTS" --threads "$1" >"$py_tmp/threads" || return 1
-	"$PYEVENTS" "$1" 1000 >"$py_tmp/events" || return 1
-	"$CHECKPY" "$py_here/check_threads.py" "$py_tmp/out" "$py_tmp/threads" \
-		"$py_tmp/events" "$MEMATTACH" "$1"
-}
+N=40
 
 start_run() {
 	local py=$1 cap=$py_tmp/run.cap rc
@@ -29,61 +24,22 @@ start_run() {
 		echo "FAIL: memattach run -- $py exited $rc"
 		return 1
 	fi
-	check_final "$cap"
+	tn_check "$cap"
+}
+
+# allocated CAPTURE PID: until the threads are all done (none is alive
+# when the periodic read of threading._active comes).
+allocated() {
+	local i
+	for i in $(seq 600); do
+		grep -qs ALLOCATED "$py_tmp/out" && break
+		kill -0 $2 2>/dev/null || break
+		sleep 0.05
+	done
 }
 
 start_attach() {
-	local py=$1 cap=$py_tmp/attach.cap rc prc i
-	echo "=== memattach --pid: $py short_threads.py $N"
-	rm -f "$py_tmp"/*
-	"$py" "$py_here/short_threads.py" $N "$py_tmp/start" "$py_tmp/go" \
-		>"$py_tmp/out" 2>"$py_tmp/err" </dev/null &
-	local pid=$!
-	for i in $(seq 200); do
-		grep -qs ready "$py_tmp/out" && break
-		sleep 0.05
-	done
-	timeout 60 "$MEMATTACH" --pid $pid -o "$cap" >"$py_tmp/mout" 2>&1 &
-	local mpid=$!
-	for i in $(seq 400); do
-		grep -qs "tracking pid" "$py_tmp/mout" && break
-		kill -0 $mpid 2>/dev/null || break
-		sleep 0.05
-	done
-	touch "$py_tmp/start"
-	for i in $(seq 600); do
-		grep -qs ALLOCATED "$py_tmp/out" && break
-		kill -0 $pid 2>/dev/null || break
-		sleep 0.05
-	done
-	kill -INT $mpid
-	wait $mpid
-	rc=$?
-	touch "$py_tmp/go"
-	wait $pid
-	prc=$?
-	py_show memattach "$py_tmp/mout"
-	py_show "target stderr" "$py_tmp/err"
-	if [ $rc != 0 ] || [ $prc != 0 ]; then
-		echo "FAIL: memattach --pid exited $rc, the target $prc"
-		return 1
-	fi
-	check_final "$cap"
+	tn_attach "$1" allocated "$py_here/short_threads.py" $N "$py_tmp/start" "$py_tmp/go"
 }
 
-fail=0 n=0
-pys=$(pyenv_pythons)
-if [ -z "${MA_PYTHONS:-}" ] && [ -x /usr/bin/python3 ] &&
-	/usr/bin/python3 -c 'import sys; sys.exit(not (3, 8) <= sys.version_info[:2] <= (3, 13))'; then
-	pys="$pys /usr/bin/python3"
-fi
-for py in $pys; do
-	n=$((n + 1))
-	start_run "$py" || fail=1
-	start_attach "$py" || fail=1
-done
-if [ $n = 0 ]; then
-	echo "SKIP: no CPython 3.8-3.13"
-	exit 77
-fi
-exit $fail
+tn_each_python start_run start_attach

@@ -6,6 +6,7 @@
 # report's --thread NAME finds it.  The threads stay alive until the names
 # are in the capture (read while it is written), 20 s at most.
 . "$(dirname "$0")/common.sh"
+. "$py_here/thread-names.sh"
 
 # names_seen CAPTURE: the capture (so far) names every thread of the script.
 names_seen() {
@@ -21,13 +22,6 @@ wait_names() {
 		sleep 0.1
 	done
 	echo "(the names never all came; going on to show what the capture has)"
-}
-
-check_final() {
-	"$PYEVENTS" --threads "$1" >"$py_tmp/threads" || return 1
-	"$PYEVENTS" "$1" 1000 >"$py_tmp/events" || return 1
-	"$CHECKPY" "$py_here/check_threads.py" "$py_tmp/out" "$py_tmp/threads" \
-		"$py_tmp/events" "$MEMATTACH" "$1"
 }
 
 threads_run() {
@@ -46,57 +40,11 @@ threads_run() {
 		echo "FAIL: memattach run -- $py exited $rc"
 		return 1
 	fi
-	check_final "$cap"
+	tn_check "$cap"
 }
 
 threads_attach() {
-	local py=$1 cap=$py_tmp/attach.cap rc prc i
-	echo "=== memattach --pid: $py threads.py"
-	rm -f "$py_tmp"/*
-	"$py" "$py_here/threads.py" "$py_tmp/go" "$py_tmp/start" \
-		>"$py_tmp/out" 2>"$py_tmp/err" </dev/null &
-	local pid=$!
-	for i in $(seq 100); do
-		grep -qs ready "$py_tmp/out" && break
-		sleep 0.05
-	done
-	timeout 60 "$MEMATTACH" --pid $pid -o "$cap" >"$py_tmp/mout" 2>&1 &
-	local mpid=$!
-	for i in $(seq 200); do
-		grep -qs "tracking pid" "$py_tmp/mout" && break
-		kill -0 $mpid 2>/dev/null || break
-		sleep 0.05
-	done
-	touch "$py_tmp/start"
-	wait_names "$cap"
-	kill -INT $mpid
-	wait $mpid
-	rc=$?
-	touch "$py_tmp/go"
-	wait $pid
-	prc=$?
-	py_show memattach "$py_tmp/mout"
-	py_show "target stderr" "$py_tmp/err"
-	if [ $rc != 0 ] || [ $prc != 0 ]; then
-		echo "FAIL: memattach --pid exited $rc, the target $prc"
-		return 1
-	fi
-	check_final "$cap"
+	tn_attach "$1" wait_names "$py_here/threads.py" "$py_tmp/go" "$py_tmp/start"
 }
 
-fail=0 n=0
-pys=$(pyenv_pythons)
-if [ -z "${MA_PYTHONS:-}" ] && [ -x /usr/bin/python3 ] &&
-	/usr/bin/python3 -c 'import sys; sys.exit(not (3, 8) <= sys.version_info[:2] <= (3, 13))'; then
-	pys="$pys /usr/bin/python3"
-fi
-for py in $pys; do
-	n=$((n + 1))
-	threads_run "$py" || fail=1
-	threads_attach "$py" || fail=1
-done
-if [ $n = 0 ]; then
-	echo "SKIP: no CPython 3.8-3.13"
-	exit 77
-fi
-exit $fail
+tn_each_python threads_run threads_attach
