@@ -8,47 +8,11 @@
 # to nothing: exit 5, one line.
 set -u
 . "$(dirname "$0")/common.sh"
-command -v tmux >/dev/null || { echo "SKIP: tmux is needed (apt-get install tmux)"; exit 77; }
 py=$(pa_pythons | tail -1)
 [ -n "$py" ] || { echo "SKIP: no CPython 3.8-3.13"; exit 77; }
 tmp=$pa_tmp
-sock=ma-pylive-$$
-fail=0
-tm() { tmux -L "$sock" "$@"; }
-cleanup() {
-	tm kill-server 2>/dev/null
-	exec 9>&- 2>/dev/null
-	kill $(jobs -p) 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-bad() { echo "FAIL: $*"; fail=1; }
-screen() { tm capture-pane -p -t live > "$tmp/screen"; }
-show() { echo "--- screen:"; sed 's/^/    /' "$tmp/screen"; [ -s "$tmp/err" ] && sed 's/^/    stderr: /' "$tmp/err"; }
-wait_screen() {
-	for _ in $(seq 600); do
-		screen
-		grep -Eq "$1" "$tmp/screen" && return 0
-		sleep 0.05
-	done
-	bad "the screen never showed /$1/"
-	show
-	return 1
-}
-refresh_no() { screen; sed -n 's/.* refresh \([0-9]*\) every.*/\1/p' "$tmp/screen" | head -1; }
-# the second refresh after the program said it is done holds it (one more for tmux)
-settle() {
-	local r0
-	r0=$(refresh_no)
-	[ -n "$r0" ] || { bad "no refresh number on the screen"; show; return 1; }
-	for _ in $(seq 600); do
-		[ "$(refresh_no)" -ge $((r0 + 3)) ] && return 0
-		sleep 0.05
-	done
-	bad "the view stopped refreshing at $(refresh_no)"
-	show
-	return 1
-}
+tv_sock=ma-pylive-$$
+. "$pa_here/../lib/tmux-view.sh"
 # wait_out REGEX: until the program printed it
 wait_out() {
 	for _ in $(seq 600); do
@@ -58,8 +22,6 @@ wait_out() {
 	bad "the program never printed /$1/ ($(tr '\n' ' ' < "$tmp/out"); $(cat "$tmp/perr"))"
 	return 1
 }
-commas() { echo "$1" | sed ':a;s/\B[0-9]\{3\}\>/,&/;ta'; }
-row() { awk -v n="$1" 'f && ++k == n {print; exit} /own bytes +total bytes/ {f=1}' "$tmp/screen"; }
 
 # 1. Nothing listens there: one line, exit 5.
 "$MEMATTACH" live --connect "$tmp/nothing.sock" > "$tmp/none" 2> "$tmp/none.err" < /dev/null

@@ -11,24 +11,10 @@ top=$(cd "${top_builddir:-.}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
 ma="$top/memattach"
 tmp=$(mktemp -d)
-sock=ma-smp-live-$$
-tp=
-tm() { tmux -L "$sock" "$@"; }
-trap 'tm kill-server 2>/dev/null; [ -n "$tp" ] && kill $tp 2>/dev/null; rm -rf "$tmp"' EXIT
-command -v tmux >/dev/null || { echo "SKIP: tmux is needed (apt-get install tmux)"; exit 77; }
+tv_sock=ma-smp-live-$$
+. "$here/../lib/tmux-view.sh"
 export MEMATTACH_SAMPLE_SEED=7 MEMATTACH_STALL_LIMIT=60s
 grow=$((32 * 1024 * 1024))
-screen() { tm capture-pane -p -t live > "$tmp/screen"; }
-show() { echo "--- screen:"; sed 's/^/    /' "$tmp/screen"; [ -s "$tmp/err" ] && sed 's/^/    /' "$tmp/err"; }
-wait_screen() {
-	for _ in $(seq 600); do
-		screen
-		grep -Eq "$1" "$tmp/screen" && return 0
-		sleep 0.05
-	done
-	echo "FAIL: the screen never showed /$1/"; show; exit 1
-}
-refresh_no() { screen; sed -n 's/.* refresh \([0-9]*\) every.*/\1/p' "$tmp/screen" | head -1; }
 
 "$top/tests/sample/sampled" grow $grow > "$tmp/target.out" &
 tp=$!
@@ -37,18 +23,15 @@ grep -q ready "$tmp/target.out" || { echo "FAIL: the target did not start"; exit
 mkdir "$tmp/snaps"
 tm new-session -d -s live -x 200 -y 50 -c "$tmp/snaps" \
 	"'$ma' live --pid $tp --sample 64KiB --interval 200ms 2> '$tmp/err'; echo \$? > '$tmp/rc'; sleep 600"
-wait_screen 'refresh [0-9]+ every'
+wait_screen 'refresh [0-9]+ every' || exit 1
 kill -USR1 $tp
 for _ in $(seq 1200); do grep -q grown "$tmp/target.out" && break; sleep 0.05; done
 grep -q grown "$tmp/target.out" || { echo "FAIL: the target did not grow"; exit 1; }
-r0=$(refresh_no)
-[ -n "$r0" ] || { echo "FAIL: no refresh number on the screen"; show; exit 1; }
-for _ in $(seq 600); do [ "$(refresh_no)" -ge $((r0 + 3)) ] && break; sleep 0.05; done
-[ "$(refresh_no)" -ge $((r0 + 3)) ] || { echo "FAIL: the view stopped refreshing"; show; exit 1; }
+settle || exit 1
 head_line=$(grep 'tracked heap' "$tmp/screen" | head -1)
 first=$(awk '/own bytes +total bytes/ {getline; print; exit}' "$tmp/screen")
 tm send-keys -t live s
-wait_screen 'snapshot written: '
+wait_screen 'snapshot written: ' || exit 1
 tm send-keys -t live q
 for _ in $(seq 600); do [ -s "$tmp/rc" ] && break; sleep 0.05; done
 snap=$(ls "$tmp/snaps"/*.memcap 2>/dev/null | head -1)
