@@ -3,32 +3,14 @@
 # method) each leak a bytearray of a size nothing else allocates; each
 # capture (DEST, DEST.<pid>) must hold exactly its own, complete once the
 # children have exited.  argv[1]: a scratch directory.
-import json
 import multiprocessing
 import os
-import subprocess
 import sys
 
+from checker import big, check, status
 from memattach import Tracker
 
 tmp = sys.argv[1]
-failed = 0
-MIN = 2_000_000
-
-
-def check(ok, what):
-    global failed
-    print(("ok: " if ok else "FAIL: ") + what)
-    failed |= not ok
-
-
-def big(path):
-    out = subprocess.run([os.environ["MEMATTACH_BIN"], "report", "stats", "--json", "--min-size", str(MIN), path],
-                         stdout=subprocess.PIPE).stdout
-    j = json.loads(out or b"{}")
-    return j.get("total_bytes_allocated"), j.get("total_allocations"), j.get("leaked_bytes"), j.get("complete")
-
-
 leaked = []
 
 
@@ -61,4 +43,4 @@ check(files == sorted("tree.memcap.%d" % pid for pid in sizes), "one capture per
 for pid, n in sizes.items():
     got, want = big("%s.%d" % (dest, pid)), (n + 1, 1, n + 1, True)
     check(got == want, "child %d's capture %r == %r (its own leak, complete)" % (pid, got, want))
-sys.exit(1 if failed else 0)
+sys.exit(status())

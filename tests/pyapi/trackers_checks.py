@@ -6,31 +6,14 @@
 # bytearray(n) is one malloc of n + 1 bytes.  The windows are driven by
 # the test (events between the threads), never by time.
 # argv[1]: a scratch directory.  One line per check; "FAIL: ..." fails.
-import json
 import os
-import subprocess
 import sys
 import threading
 
+from checker import big, check, status
 from memattach import Tracker, stats_from
 
 tmp = sys.argv[1]
-failed = 0
-MIN = 2_000_000
-
-
-def check(ok, what):
-    global failed
-    print(("ok: " if ok else "FAIL: ") + what)
-    failed |= not ok
-
-
-def big(path):
-    """(bytes, count, leaked bytes) of the capture's allocations >= MIN."""
-    out = subprocess.run([os.environ["MEMATTACH_BIN"], "report", "stats", "--json", "--min-size", str(MIN), path],
-                         stdout=subprocess.PIPE, check=True).stdout
-    j = json.loads(out)
-    return j["total_bytes_allocated"], j["total_allocations"], j["leaked_bytes"], j["complete"]
 
 
 def alloc(n):
@@ -159,4 +142,4 @@ with Tracker(os.path.join(tmp, "first.memcap")):
     t2.join()
 check(res[0] is not None and "native_traces=True" in res[0] and "same options" in res[0],
       "other agent options: RuntimeError: %s" % res[0])
-sys.exit(1 if failed else 0)
+sys.exit(status())
