@@ -14,11 +14,4 @@ pa_tmp=$(mktemp -d "${TMPDIR:-/tmp}/ma-pyapi.XXXXXX")
 trap 'rm -rf "$pa_tmp"' EXIT
 
 . "$pa_here/../python/pythons.sh"
-
-# The pyenv builds of 3.8-3.13, then /usr/bin/python3 (MA_PYTHONS overrides).
-pa_pythons() {
-	pyenv_pythons
-	[ -z "${MA_PYTHONS:-}" ] || return 0
-	/usr/bin/python3 -c 'import sys; sys.exit(not (3, 8) <= sys.version_info[:2] <= (3, 13))' \
-		2>/dev/null && echo /usr/bin/python3
-}
+pa_pythons() { all_pythons; }   # the pyapi tests' name for it

@@ -101,15 +101,6 @@ check_attach() {
 	"$CHECKPY" "$py_here/check.py" "$py_tmp/out" "$py_tmp/events" $kind
 }
 
-# Every CPython 3.8-3.13 to try: the pyenv ones, then the distribution's
-# /usr/bin/python3 (Debian: libpython linked into a non-PIE executable).
-all_pythons() {
-	pyenv_pythons
-	[ -n "${MA_PYTHONS:-}" ] && return
-	/usr/bin/python3 -c 'import sys; sys.exit(not (3, 8) <= sys.version_info[:2] <= (3, 13))' \
-		2>/dev/null && echo /usr/bin/python3
-}
-
 # py_wait_line FILE REGEX SECONDS: waits for a line of FILE to match.
 py_wait_line() {
 	local i=0

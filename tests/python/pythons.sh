@@ -13,3 +13,12 @@ pyenv_pythons() {
 		done
 	done
 }
+
+# Every CPython 3.8-3.13 to try: the pyenv ones, then the distribution's
+# /usr/bin/python3 (Debian: libpython linked into a non-PIE executable).
+all_pythons() {
+	pyenv_pythons
+	[ -n "${MA_PYTHONS:-}" ] && return
+	/usr/bin/python3 -c 'import sys; sys.exit(not (3, 8) <= sys.version_info[:2] <= (3, 13))' \
+		2>/dev/null && echo /usr/bin/python3
+}
