@@ -4,17 +4,12 @@
 # known crossing, its content; the hand-written polling loop) on every
 # CPython present: reader_checks.py, monitor_checks.py.
 . "$(dirname "$0")/common.sh"
-fail=0 n=0
-for py in $(pa_pythons); do
-	n=$((n + 1))
-	d=$pa_tmp/$n
+reader_monitor() {
+	local py=$1 d=$pa_tmp/$2 fail=0
 	mkdir -p "$d"
 	echo "=== $py"
 	timeout 120 "$py" "$pa_here/reader_checks.py" "$d" || fail=1
 	timeout 120 "$py" "$pa_here/monitor_checks.py" "$d" || fail=1
-done
-if [ $n = 0 ]; then
-	echo "SKIP: no CPython 3.8-3.13"
-	exit 77
-fi
-exit $fail
+	return $fail
+}
+each_python reader_monitor

@@ -12,21 +12,6 @@
 
 N=40
 
-start_run() {
-	local py=$1 cap=$py_tmp/run.cap rc
-	echo "=== memattach run -- $py short_threads.py $N"
-	rm -f "$py_tmp"/*
-	timeout 60 "$MEMATTACH" run -q -o "$cap" -- "$py" "$py_here/short_threads.py" $N \
-		>"$py_tmp/out" 2>"$py_tmp/err" </dev/null
-	rc=$?
-	py_show stderr "$py_tmp/err"
-	if [ $rc != 0 ]; then
-		echo "FAIL: memattach run -- $py exited $rc"
-		return 1
-	fi
-	tn_check "$cap"
-}
-
 # allocated CAPTURE PID: until the threads are all done (none is alive
 # when the periodic read of threading._active comes).
 allocated() {
@@ -38,8 +23,12 @@ allocated() {
 	done
 }
 
+start_run() {
+	tn_run "$1" true "$py_here/short_threads.py" $N
+}
+
 start_attach() {
 	tn_attach "$1" allocated "$py_here/short_threads.py" $N "$py_tmp/start" "$py_tmp/go"
 }
 
-tn_each_python start_run start_attach
+each_python start_run start_attach

@@ -25,26 +25,11 @@ wait_names() {
 }
 
 threads_run() {
-	local py=$1 cap=$py_tmp/run.cap rc
-	echo "=== memattach run -- $py threads.py"
-	rm -f "$py_tmp"/*    # what an earlier case left must not be read as this one's
-	timeout 60 "$MEMATTACH" run -q -o "$cap" -- "$py" "$py_here/threads.py" "$py_tmp/go" \
-		>"$py_tmp/out" 2>"$py_tmp/err" </dev/null &
-	local mpid=$!
-	wait_names "$cap"
-	touch "$py_tmp/go"
-	wait $mpid
-	rc=$?
-	py_show stderr "$py_tmp/err"
-	if [ $rc != 0 ]; then
-		echo "FAIL: memattach run -- $py exited $rc"
-		return 1
-	fi
-	tn_check "$cap"
+	tn_run "$1" wait_names "$py_here/threads.py" "$py_tmp/go"
 }
 
 threads_attach() {
 	tn_attach "$1" wait_names "$py_here/threads.py" "$py_tmp/go" "$py_tmp/start"
 }
 
-tn_each_python threads_run threads_attach
+each_python threads_run threads_attach

@@ -8,9 +8,8 @@
 . "$(dirname "$0")/common.sh"
 MEMATTACH_TEST_UNWIND_CHECK=1
 export MEMATTACH_TEST_UNWIND_CHECK
-fail=0 n=0
-for py in $(all_pythons); do
-	n=$((n + 1))
+unwind_check() {
+	local py=$1 fail=0
 	check_python "$py" alloc.py || fail=1
 	if grep -q 'unwind check: fast walk differs' "$py_tmp/err"; then
 		echo "FAIL: $py: the fast unwinder and libunwind disagree"
@@ -20,9 +19,6 @@ for py in $(all_pythons); do
 		echo "FAIL: $py: no fast walk was compared"
 		fail=1
 	fi
-done
-if [ $n = 0 ]; then
-	echo "SKIP: no CPython 3.8-3.13"
-	exit 77
-fi
-exit $fail
+	return $fail
+}
+each_python unwind_check

@@ -22,3 +22,21 @@ all_pythons() {
 	/usr/bin/python3 -c 'import sys; sys.exit(not (3, 8) <= sys.version_info[:2] <= (3, 13))' \
 		2>/dev/null && echo /usr/bin/python3
 }
+
+# each_python FUNC...: each FUNC PY N for each interpreter of all_pythons
+# (N counts from 1); then exits: 1 when a call failed, 77 (skip) when
+# there was no interpreter.
+each_python() {
+	local fail=0 n=0 py f
+	for py in $(all_pythons); do
+		n=$((n + 1))
+		for f in "$@"; do
+			"$f" "$py" $n || fail=1
+		done
+	done
+	if [ $n = 0 ]; then
+		echo "SKIP: no CPython 3.8-3.13"
+		exit 77
+	fi
+	exit $fail
+}

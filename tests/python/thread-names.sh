@@ -11,6 +11,29 @@ tn_check() {
 		"$py_tmp/events" "$MEMATTACH" "$1"
 }
 
+# tn_run PY WAIT SCRIPT ARGS...: `memattach run` of SCRIPT, until the
+# function WAIT (given the capture and memattach's pid) returns; then
+# $py_tmp/go lets the script end, and tn_check.
+tn_run() {
+	local py=$1 wait_fn=$2 cap=$py_tmp/run.cap rc
+	shift 2
+	echo "=== memattach run -- $py $(basename "$1")"
+	rm -f "$py_tmp"/*    # what an earlier case left must not be read as this one's
+	timeout 60 "$MEMATTACH" run -q -o "$cap" -- "$py" "$@" \
+		>"$py_tmp/out" 2>"$py_tmp/err" </dev/null &
+	local mpid=$!
+	"$wait_fn" "$cap" $mpid
+	touch "$py_tmp/go"
+	wait $mpid
+	rc=$?
+	py_show stderr "$py_tmp/err"
+	if [ $rc != 0 ]; then
+		echo "FAIL: memattach run -- $py exited $rc"
+		return 1
+	fi
+	tn_check "$cap"
+}
+
 # tn_attach PY WAIT SCRIPT ARGS...: runs SCRIPT, which prints "ready",
 # waits for the file $py_tmp/start, allocates and goes on at $py_tmp/go;
 # memattach --pid records it until the function WAIT (given the capture)
@@ -48,20 +71,4 @@ tn_attach() {
 		return 1
 	fi
 	tn_check "$cap"
-}
-
-# tn_each_python RUN ATTACH: both cases under every CPython 3.8-3.13;
-# exits with the result (77: no CPython).
-tn_each_python() {
-	local fail=0 n=0 py
-	for py in $(all_pythons); do
-		n=$((n + 1))
-		"$1" "$py" || fail=1
-		"$2" "$py" || fail=1
-	done
-	if [ $n = 0 ]; then
-		echo "SKIP: no CPython 3.8-3.13"
-		exit 77
-	fi
-	exit $fail
 }
