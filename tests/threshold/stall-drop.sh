@@ -40,17 +40,7 @@ tpid=$!
 ma_wait_for "$ma_tmp/out" '^ready ' 10 || { echo "FAIL: the target did not start"; exit 1; }
 "$MEMATTACH" --pid "$tpid" --stall-limit ${LIMIT_MS}ms -o "$cap" >/dev/null 2>"$ma_tmp/err" </dev/null &
 mpid=$!
-while ! grep -q 'tracking pid' "$ma_tmp/err" 2>/dev/null; do
-	if ! kill -0 "$mpid" 2>/dev/null; then
-		wait "$mpid"
-		rc=$?
-		ma_show "memattach stderr" "$ma_tmp/err"
-		[ "$rc" = 6 ] && { echo "SKIP: ptrace is not permitted here"; exit 77; }
-		echo "FAIL: memattach --pid exited $rc before tracking"
-		exit 1
-	fi
-	sleep 0.05
-done
+ma_wait_tracking || exit 1
 
 # The CLI stops reading; the target allocates until a call of its own has
 # waited (the batches ran out), then 200000 pairs more.
