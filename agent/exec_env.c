@@ -10,7 +10,8 @@
  * this agent's file with the parent's configuration and follow=1.  The
  * session's end takes them out again: the agent's file is removed when
  * the capture ends, and a later exec would make the loader complain on
- * the target's stderr. */
+ * the target's stderr.  exec_hooks.c gives the same two entries to an
+ * exec with an environment of its own. */
 #include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -127,4 +128,25 @@ void ma_exec_env_drop(void)
 		}
 	}
 	env_ours = NULL;
+}
+
+int ma_exec_env_follows(void)
+{
+	const char *c = getenv(MEMATTACH_AGENT_CONFIG_ENV);
+	return c && strstr(c, "follow=1");
+}
+
+/* The entries an exec with this process's environment would carry, for
+ * one given another (exec_hooks.c): the configuration as it is here, and
+ * LD_PRELOAD with this agent's file (only: the program's other preloads
+ * were its own choice to keep or drop) before the exec's own. */
+int ma_exec_env_entries(const char *old_preload, char *preload, size_t plen, char *cfg, size_t clen)
+{
+	const char *file = agent_file(), *c = getenv(MEMATTACH_AGENT_CONFIG_ENV);
+	if (!file || !c)
+		return -1;
+	int n = snprintf(preload, plen, PRELOAD "%s%s%s", file, old_preload && *old_preload ? ":" : "",
+			 old_preload ? old_preload : "");
+	int m = snprintf(cfg, clen, CONFIG "%s", c);
+	return n < 0 || (size_t)n >= plen || m < 0 || (size_t)m >= clen ? -1 : 0;
 }
