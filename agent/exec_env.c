@@ -33,16 +33,28 @@ static size_t env_pages;
 static const char *our_preload;   /* "LD_PRELOAD=..." in env_ours */
 static const char *our_config;
 
+/* agentfile=: the copy memattach keeps for execs in a container whose
+ * agent was loaded from a copy since removed (cli/cmd/attach.c) */
+static char given_file[512];
+
 void ma_exec_env_keep_config(const char *cfg)
 {
 	snprintf(config, sizeof(config), "%s", cfg ? cfg : "");
+	const char *k = strstr(config, "agentfile=");
+	size_t n = k ? strcspn(k + 10, ";") : 0;
+	given_file[0] = 0;
+	if (k && n < sizeof(given_file))
+		snprintf(given_file, sizeof(given_file), "%.*s", (int)n, k + 10);
 }
 
-/* This agent's file as the process loaded it; NULL when an exec could
- * not load it by that name (a descriptor's path, gone, unreadable). */
+/* The agent's file for an exec: the one memattach gave, else this
+ * agent's file as the process loaded it; NULL when an exec could not load
+ * it by that name (a descriptor's path, gone, unreadable). */
 static const char *agent_file(void)
 {
 	Dl_info di;
+	if (given_file[0] == '/' && access(given_file, R_OK) == 0)
+		return given_file;
 	if (!dladdr((void *)ma_exec_env_keep_config, &di) || !di.dli_fname || di.dli_fname[0] != '/')
 		return NULL;
 	if (!strncmp(di.dli_fname, "/proc/", 6) || access(di.dli_fname, R_OK) < 0)

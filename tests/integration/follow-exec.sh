@@ -14,7 +14,7 @@
 . "$(dirname "$0")/prefork-common.sh"
 
 bad=0
-for how in execv execve execle; do
+for how in ${FE_HOW:-execv execve execle}; do
 	set --
 	[ "$how" = execv ] || set -- --exec-env "$how"
 	d=$ma_tmp/attach-$how

@@ -3,9 +3,10 @@
 # in a container (its own mount, pid and network namespaces, chrooted
 # into a root that holds only tests/targets/prefork and its libraries):
 # worker 2 execs (prefork --exec-worker), with the process's environment
-# (execv), then with one of its own (--exec-env execve).  The exec'd
-# program loads the agent copy memattach keeps in the container's root
-# for the session and is captured exactly (CAP.<host pid>: its own truth,
+# (execv; the server attached once before, so the agent it maps was
+# loaded from a copy since removed), then with one of its own
+# (--exec-env execve).  The exec'd program loads the agent copy memattach
+# keeps in the container's root for the session and is captured exactly (CAP.<host pid>: its own truth,
 # nothing of before the exec), as are the master and the other workers;
 # nothing of ours is left in the root afterwards.
 . "$(dirname "$0")/ns-common.sh"
@@ -42,7 +43,7 @@ host_truths() {
 }
 
 bad=0
-for how in execv execve; do
+for how in ${FE_HOW:-execv execve}; do
 	set -- --exec-worker
 	[ "$how" = execv ] || set -- --exec-env "$how"
 	d=$ma_tmp/$how
@@ -58,6 +59,15 @@ for how in execv execve; do
 		c=$(ns_child "$tpid") && tpid=$c
 		sleep 0.05
 	done
+	if [ "$how" = execv ]; then
+		# attached before: the agent it maps was loaded from a copy since
+		# removed, which no exec could preload
+		timeout 120 "$MEMATTACH" --pid "$tpid" --duration 1 -o "$d/first.cap" >/dev/null 2>"$d/err0" </dev/null ||
+			{ ma_show "memattach stderr" "$d/err0"; echo "FAIL: the first attach"; fail; }
+		left=$(find "$root" -name 'memattach-*')
+		[ -z "$left" ] || { echo "FAIL: left in the container's root after the first attach: $left"; fail; }
+		echo "--- attached once before: $(grep -o " [^ ]*$AGENT_NAME" "/proc/$tpid/maps" | head -n 1) (deleted)"
+	fi
 	"$MEMATTACH" --pid "$tpid" --follow-fork -o "$d/cap" >"$d/mout" 2>"$d/err" </dev/null &
 	mpid=$!
 	ma_wait_for "$d/err" 'tracking 1 process' 60 || { ma_show "memattach stderr" "$d/err"; echo "FAIL: memattach did not attach"; fail; }
