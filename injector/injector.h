@@ -71,9 +71,13 @@ int ma_inj_seccomp_mode(pid_t pid);
 
 /* Seccomp strict mode, or a filter (read when we are root) that does
  * not allow one of the syscalls the attach makes in the target (with
- * memfd: memfd_create too): MA_INJ_ERR_SECCOMP naming it; else 0.  Stops
- * one thread briefly to read the filters (seccomp.c). */
+ * memfd: memfd_create too): MA_INJ_ERR_SECCOMP naming it (and the thread,
+ * when its filters are its own); else 0.  Stops each thread with a filter
+ * briefly, one at a time, to read them (seccomp.c). */
 int ma_inj_check_seccomp(pid_t pid, int memfd, struct ma_inj_error *err);
+struct ma_inj;
+/* The thread inj moves to for its calls must allow the memfd load's too. */
+void ma_inj_judge_memfd(struct ma_inj *inj);
 
 /* 1 when our user owns a user namespace the target is in, below ours
  * (rootless containers): the kernel lets us trace it whatever its uid. */

@@ -276,6 +276,7 @@ static int load_here(pid_t pid, struct files *f, struct ma_inj_error *err)
 		return set_err(err, MA_INJ_ERR_SYSTEM, errno, "pidfd_open(%d): %s (Linux 5.6 or newer needed to "
 				   "load the agent from memory)", (int)pid, strerror(errno));
 	if ((rc = ma_inj_seize(pid, 0, &t.inj, err)) == 0) {
+		ma_inj_judge_memfd(t.inj);   /* a thread it moves to must allow memfd_create too */
 		rc = ma_inj_find_safe_point(t.inj, 2000, err);
 		if (rc == 0)
 			rc = run_calls(&t, f);
