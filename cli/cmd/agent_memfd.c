@@ -230,6 +230,7 @@ static int load_dep(struct tracer *t, const char *soname, int tfd)
 			   (int)t->pid, msg);
 }
 
+
 static void close_in_target(struct tracer *t, int tfd)
 {
 	unsigned long a[1] = { (unsigned long)tfd }, ret;
@@ -237,15 +238,71 @@ static void close_in_target(struct tracer *t, int tfd)
 		ma_inj_call(t->inj, t->close, a, 1, &ret, CALL_MS, NULL);
 }
 
+/* The memfd of ours (one of f's names) that descriptor name of the
+ * target is, by its link: its inode, or 0. */
+static unsigned long long ours(pid_t pid, const struct files *f, const char *name)
+{
+	char link[320], target[320];
+	struct stat st;
+	snprintf(link, sizeof link, "/proc/%d/fd/%s", (int)pid, name);
+	ssize_t n = readlink(link, target, sizeof target - 1);
+	if (n <= 7 || stat(link, &st) < 0)
+		return 0;
+	target[n] = 0;
+	for (int i = 0; i < f->n; i++) {
+		size_t l = strlen(f->name[i]);
+		if (!strncmp(target, "/memfd:", 7) && !strncmp(target + 7, f->name[i], l) &&
+		    !strcmp(target + 7 + l, " (deleted)"))
+			return (unsigned long long)st.st_ino;
+	}
+	return 0;
+}
+
+/* Memfds a memattach killed inside this stop left in the target (about
+ * 1 MB): the libraries' are closed once loaded and the agent's is kept
+ * only once it is mapped, which it is not when we load it again.  Closed
+ * here, by number, in the stop: only the program's own close of a
+ * descriptor it never opened (and a new one made at that number between
+ * our look and the close) could race with that. */
+static void close_leftovers(struct tracer *t, const struct files *f)
+{
+	char p[64];
+	struct dirent *e;
+	snprintf(p, sizeof p, "/proc/%d/fd", (int)t->pid);
+	DIR *d = opendir(p);
+	while (d && (e = readdir(d))) {
+		if (ours(t->pid, f, e->d_name))
+			close_in_target(t, atoi(e->d_name));
+	}
+	if (d)
+		closedir(d);
+}
+
+/* tests/integration/ns-memfd-killed.sh: memattach stopped inside the
+ * stop, the memfds made and the libraries loaded; the tracer waits there
+ * until memattach is gone (then PR_SET_PDEATHSIG kills it). */
+static void test_stop_inside(void)
+{
+	if (!getenv("MEMATTACH_TEST_STOP_IN_MEMFD"))
+		return;
+	pid_t parent = getppid();
+	kill(parent, SIGSTOP);
+	while (getppid() == parent)
+		poll(NULL, 0, 10);
+}
+
 /* Every memfd made and filled, the libraries loaded, theirs closed;
  * on failure the agent's too. */
 static int run_calls(struct tracer *t, struct files *f)
 {
 	int rc = 0, last = f->n - 1;
+	close_leftovers(t, f);
 	for (int i = 0; rc == 0 && i < f->n; i++)
 		rc = make_memfd(t, f, i);
 	for (int i = 0; rc == 0 && i < last; i++)
 		rc = load_dep(t, f->name[i], f->tfd[i]);
+	if (rc == 0)
+		test_stop_inside();
 	for (int i = 0; i < f->n; i++)
 		if (i < last || rc)
 			close_in_target(t, f->tfd[i]);
