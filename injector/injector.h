@@ -156,7 +156,8 @@ struct ma_inj_stats {
  * entry_symbol), then entry_symbol(arg) — an `int f(const char *)` — whose
  * result goes to *entry_result.  arg may be NULL.  A library already loaded
  * is reused (dlopen returns the same handle, constructors do not run
- * again).  stats may be NULL.
+ * again).  stats may be NULL.  entry_symbol NULL: the library only, arg
+ * its soname (not loaded when one of that soname is) or NULL.
  * The work is done by a child process (the tracer), which dies with the
  * calling thread and ignores Ctrl-Z; the caller waits for it at most
  * ~38 s and kills it when it finds it stopped, so a stopped caller or

@@ -204,32 +204,18 @@ static int make_memfd(struct tracer *t, struct files *f, int i)
 	if ((int)ret < 0)
 		return fail(t, MA_INJ_ERR_NO_LIBRARY, target_errno(t), "memfd_create");
 	f->tfd[i] = (int)ret;
-	return fill(t, f->tfd[i], f->path[i]);
+	return 0;
 }
 
-/* The library the memfd tfd holds, unless one of its soname is loaded. */
+/* The library the memfd tfd holds, unless one of its soname is loaded:
+ * on a loader thread of the target's (the injector's, as for the agent),
+ * so that no thread is stopped while the loader works. */
 static int load_dep(struct tracer *t, const char *soname, int tfd)
 {
-	char path[48], msg[300] = "no message";
-	unsigned long a[2], h = 0, m = 0;
-	int rc;
-	if (!(a[0] = ma_inj_push_string(t->inj, soname, t->err)))
-		return t->err->code;
-	a[1] = RTLD_LAZY | RTLD_NOLOAD | t->syms.dlopen_flag;
-	if ((rc = ma_inj_call(t->inj, t->syms.dlopen, a, 2, &h, CALL_MS, t->err)) != 0 || h)
-		return rc;
+	char path[48];
 	snprintf(path, sizeof path, "/proc/self/fd/%d", tfd);
-	if (!(a[0] = ma_inj_push_string(t->inj, path, t->err)))
-		return t->err->code;
-	a[1] = RTLD_NOW | t->syms.dlopen_flag;
-	if ((rc = ma_inj_call(t->inj, t->syms.dlopen, a, 2, &h, CALL_MS, t->err)) != 0 || h)
-		return rc;
-	if (t->syms.dlerror && ma_inj_call(t->inj, t->syms.dlerror, NULL, 0, &m, CALL_MS, NULL) == 0 && m)
-		ma_inj_read_string(t->inj, m, msg, sizeof msg);
-	return set_err(t->err, MA_INJ_ERR_DLOPEN, 0, "dlopen of %s from memory failed in process %d: %s", soname,
-			   (int)t->pid, msg);
+	return ma_inject_library(t->pid, path, NULL, soname, NULL, t->err);
 }
-
 
 static void close_in_target(struct tracer *t, int tfd)
 {
@@ -278,9 +264,10 @@ static void close_leftovers(struct tracer *t, const struct files *f)
 		closedir(d);
 }
 
-/* tests/integration/ns-memfd-killed.sh: memattach stopped inside the
- * stop, the memfds made and the libraries loaded; the tracer waits there
- * until memattach is gone (then PR_SET_PDEATHSIG kills it). */
+/* tests/integration/ns-memfd-killed.sh: memattach stopped with the
+ * memfds made and the libraries loaded, before the stop that closes
+ * theirs; the tracer waits there until memattach is gone (then
+ * PR_SET_PDEATHSIG kills it). */
 static void test_stop_inside(void)
 {
 	if (!getenv("MEMATTACH_TEST_STOP_IN_MEMFD"))
@@ -291,21 +278,66 @@ static void test_stop_inside(void)
 		poll(NULL, 0, 10);
 }
 
-/* Every memfd made and filled, the libraries loaded, theirs closed;
- * on failure the agent's too. */
-static int run_calls(struct tracer *t, struct files *f)
+/* In a stop: leftovers closed, every memfd made. */
+static int make_all(struct tracer *t, struct files *f)
 {
-	int rc = 0, last = f->n - 1;
+	int rc = 0;
 	close_leftovers(t, f);
 	for (int i = 0; rc == 0 && i < f->n; i++)
 		rc = make_memfd(t, f, i);
+	return rc;
+}
+
+/* In a stop: the libraries' memfds closed (loaded, they are not needed);
+ * on failure (failed) the agent's too. */
+static int close_all(struct tracer *t, struct files *f, int failed)
+{
+	for (int i = 0; i < f->n; i++)
+		if (i < f->n - 1 || failed)
+			close_in_target(t, f->tfd[i]);
+	return 0;
+}
+
+/* One stop of one thread at a safe point, which runs make_all or close_all. */
+static int in_a_stop(struct tracer *t, struct files *f, int closing, int failed)
+{
+	int rc = ma_inj_seize(t->pid, 0, &t->inj, t->err);
+	if (rc)
+		return rc;
+	ma_inj_judge_memfd(t->inj);
+	rc = ma_inj_find_safe_point(t->inj, 2000, t->err);
+	if (rc == 0)
+		rc = closing ? close_all(t, f, failed) : make_all(t, f);
+	if (ma_inj_release(t->inj) && rc == 0)
+		rc = set_err(t->err, MA_INJ_ERR_TARGET_GONE, errno, "could not restore process %d", (int)t->pid);
+	t->inj = NULL;
+	return rc;
+}
+
+/* The memfds made in a stop (calls only), filled from here while the
+ * target runs, the libraries loaded by loader threads, their memfds
+ * closed in a second stop; on failure the agent's too.  The loader's work
+ * (16-113 ms under load) stops no thread. */
+static int run_calls(struct tracer *t, struct files *f)
+{
+	int rc = in_a_stop(t, f, 0, 0), last = f->n - 1;
+	for (int i = 0; rc == 0 && i < f->n; i++)
+		rc = fill(t, f->tfd[i], f->path[i]);
 	for (int i = 0; rc == 0 && i < last; i++)
 		rc = load_dep(t, f->name[i], f->tfd[i]);
 	if (rc == 0)
 		test_stop_inside();
+	int made = 0;
 	for (int i = 0; i < f->n; i++)
-		if (i < last || rc)
-			close_in_target(t, f->tfd[i]);
+		made |= f->tfd[i] >= 0;
+	if (made) {
+		struct ma_inj_error e2, *keep = t->err;
+		t->err = &e2;   /* the first failure is the one to tell */
+		int rc2 = in_a_stop(t, f, 1, rc != 0);
+		t->err = keep;
+		if (rc == 0 && rc2)
+			*t->err = e2, rc = rc2;
+	}
 	return rc;
 }
 
@@ -332,14 +364,7 @@ static int load_here(pid_t pid, struct files *f, struct ma_inj_error *err)
 	if ((t.pidfd = (int)syscall(SYS_pidfd_open, pid, 0)) < 0)
 		return set_err(err, MA_INJ_ERR_SYSTEM, errno, "pidfd_open(%d): %s (Linux 5.6 or newer needed to "
 				   "load the agent from memory)", (int)pid, strerror(errno));
-	if ((rc = ma_inj_seize(pid, 0, &t.inj, err)) == 0) {
-		ma_inj_judge_memfd(t.inj);   /* a thread it moves to must allow memfd_create too */
-		rc = ma_inj_find_safe_point(t.inj, 2000, err);
-		if (rc == 0)
-			rc = run_calls(&t, f);
-		if (ma_inj_release(t.inj) && rc == 0)
-			rc = set_err(err, MA_INJ_ERR_TARGET_GONE, errno, "could not restore process %d", (int)pid);
-	}
+	rc = run_calls(&t, f);
 	close(t.pidfd);
 	return rc;
 }
