@@ -117,6 +117,7 @@ struct files {
 	const char *name[MAX_FILES];  /* memfd name: the soname, the agent's */
 	const char *path[MAX_FILES];  /* this machine's file */
 	int tfd[MAX_FILES];           /* the target's memfd, -1 none yet */
+	int left[16], nleft;          /* memfds of ours a killed memattach left */
 };
 
 struct tracer {
@@ -244,24 +245,36 @@ static unsigned long long ours(pid_t pid, const struct files *f, const char *nam
 	return 0;
 }
 
-/* Memfds a memattach killed inside this stop left in the target (about
+/* Memfds a memattach killed during a memory load left in the target (about
  * 1 MB): the libraries' are closed once loaded and the agent's is kept
- * only once it is mapped, which it is not when we load it again.  Closed
- * here, by number, in the stop: only the program's own close of a
- * descriptor it never opened (and a new one made at that number between
- * our look and the close) could race with that. */
-static void close_leftovers(struct tracer *t, const struct files *f)
+ * only once it is mapped, which it is not when we load it again.  Found
+ * by their names, closed by number in the stop (each looked at again
+ * there): only the program's own close of a descriptor it never opened
+ * (and a new one made at that number between our look and the close)
+ * could race with that. */
+static void find_leftovers(pid_t pid, struct files *f)
 {
 	char p[64];
 	struct dirent *e;
-	snprintf(p, sizeof p, "/proc/%d/fd", (int)t->pid);
+	snprintf(p, sizeof p, "/proc/%d/fd", (int)pid);
 	DIR *d = opendir(p);
-	while (d && (e = readdir(d))) {
-		if (ours(t->pid, f, e->d_name))
-			close_in_target(t, atoi(e->d_name));
-	}
+	f->nleft = 0;
+	while (d && f->nleft < 16 && (e = readdir(d)))
+		if (ours(pid, f, e->d_name))
+			f->left[f->nleft++] = atoi(e->d_name);
 	if (d)
 		closedir(d);
+}
+
+/* In the stop: each found before, if it still is ours. */
+static void close_leftovers(struct tracer *t, const struct files *f)
+{
+	for (int i = 0; i < f->nleft; i++) {
+		char name[16];
+		snprintf(name, sizeof name, "%d", f->left[i]);
+		if (ours(t->pid, f, name))
+			close_in_target(t, f->left[i]);
+	}
 }
 
 /* tests/integration/ns-memfd-killed.sh: memattach stopped with the
@@ -298,7 +311,9 @@ static int close_all(struct tracer *t, struct files *f, int failed)
 	return 0;
 }
 
-/* One stop of one thread at a safe point, which runs make_all or close_all. */
+/* One stop of one thread at a safe point, which runs make_all or
+ * close_all: calls only, about 1 ms each way (one stop per call was no
+ * shorter: stops in a row are one gap for the thread). */
 static int in_a_stop(struct tracer *t, struct files *f, int closing, int failed)
 {
 	int rc = ma_inj_seize(t->pid, 0, &t->inj, t->err);
@@ -316,10 +331,12 @@ static int in_a_stop(struct tracer *t, struct files *f, int closing, int failed)
 
 /* The memfds made in a stop (calls only), filled from here while the
  * target runs, the libraries loaded by loader threads, their memfds
- * closed in a second stop; on failure the agent's too.  The loader's work
- * (16-113 ms under load) stops no thread. */
+ * closed in a second stop; on failure the agent's too.  The loader's
+ * work (16-113 ms under load, 260-717 ms with a busy loader) stops no
+ * thread. */
 static int run_calls(struct tracer *t, struct files *f)
 {
+	find_leftovers(t->pid, f);   /* looked for before the stop, closed in it */
 	int rc = in_a_stop(t, f, 0, 0), last = f->n - 1;
 	for (int i = 0; rc == 0 && i < f->n; i++)
 		rc = fill(t, f->tfd[i], f->path[i]);

