@@ -10,11 +10,12 @@
 #   2. memattach run --follow-fork (the environment is CMD's);
 # each with the exec given the process's environment (execv), then an
 # environment of its own (--exec-env: execve, execle with PREFORK_ENV=own
-# only, which the exec'd program checks is all it was given of ours).
+# only, which the exec'd program checks it kept; spawn: posix_spawn with
+# it, the program in a child of worker 2, which keeps no truth of its own).
 . "$(dirname "$0")/prefork-common.sh"
 
 bad=0
-for how in ${FE_HOW:-execv execve execle}; do
+for how in ${FE_HOW:-execv execve execle spawn}; do
 	set --
 	[ "$how" = execv ] || set -- --exec-env "$how"
 	d=$ma_tmp/attach-$how
@@ -32,5 +33,5 @@ for how in ${FE_HOW:-execv execve execle}; do
 	check_prefork "$r" "$r/cap" 4 || bad=1
 done
 
-[ "$bad" = 0 ] && echo "follow-exec: the exec'd program of a followed child captured exactly (--pid and run; execv, execve and execle with an environment of their own)"
+[ "$bad" = 0 ] && echo "follow-exec: the exec'd program of a followed child captured exactly (--pid and run; execv; execve, execle and posix_spawn with an environment of their own)"
 exit "$bad"

@@ -22,12 +22,15 @@
  *   worker 2's work from its start (the workload of the exec'd program;
  *   nothing inherited) and waits like the workers in attach mode.
  *   --exec-env execve|execle: the same exec given an environment of its
- *   own (PREFORK_ENV=own only), which the exec'd program checks.
+ *   own (PREFORK_ENV=own only), which the exec'd program checks; spawn:
+ *   the program started with that environment by posix_spawn in a child
+ *   of worker 2 (which then writes no truth).
  *   --threads: 2 threads of the master allocate and free 16-byte blocks
  *   while it forks (locks and batches of other threads at the fork); their
  *   live set stays below the churn's peak, so the peak is still exact. */
 #include <fcntl.h>
 #include <pthread.h>
+#include <spawn.h>
 #include <sys/wait.h>
 #include "truth.h"
 
@@ -154,6 +157,24 @@ __attribute__((noinline)) static void pre_exec_keep(void)
 		kept[2][32 + i] = counted(777);
 }
 
+/* --exec-env spawn: the program started by posix_spawn in a child of
+ * worker 2, which writes no truth of its own: it passes the second
+ * SIGUSR1 on and exits with the child's status. */
+static void spawn_self(char **argv, char **env)
+{
+	pid_t c;
+	int st;
+	if (posix_spawn(&c, self_path, NULL, NULL, argv, env))
+		t_die("posix_spawn");
+	if (t_truth.wait_signal) {
+		t_wait_usr1();
+		kill(c, SIGUSR1);
+	}
+	if (waitpid(c, &st, 0) != c)
+		t_die("waitpid");
+	exit(WIFEXITED(st) ? WEXITSTATUS(st) : 1);
+}
+
 /* --exec-worker: the exec'd program does worker 2's work; what the worker
  * kept before the exec is gone with its image. */
 static void exec_self(void)
@@ -179,6 +200,8 @@ static void exec_self(void)
 		execle(self_path, argv[0], argv[1], argv[2], argv[3], argv[4], argv[5], argv[6], (char *)NULL, env);
 	else if (!strcmp(exec_env, "execle"))                            /* 6 */
 		execle(self_path, argv[0], argv[1], argv[2], argv[3], argv[4], argv[5], (char *)NULL, env);
+	else if (!strcmp(exec_env, "spawn"))
+		spawn_self(argv, env);
 	else
 		execve(self_path, argv, env);
 	t_die("exec");
