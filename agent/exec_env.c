@@ -36,9 +36,18 @@ static const char *our_config;
 /* agentfile=: the copy memattach keeps for execs in a container whose
  * agent was loaded from a copy since removed (cli/cmd/attach.c) */
 static char given_file[512];
+/* this agent's file as the process loaded it, found at a session's start:
+ * dladdr takes the loader's lock, which a fork's child (where exec_hooks.c
+ * and ma_exec_env_in_child run) may find held by a thread it does not have */
+static char loaded_file[512];
 
 void ma_exec_env_keep_config(const char *cfg)
 {
+	Dl_info di;
+	loaded_file[0] = 0;
+	if (dladdr((void *)ma_exec_env_keep_config, &di) && di.dli_fname && di.dli_fname[0] == '/' &&
+	    strncmp(di.dli_fname, "/proc/", 6) && strlen(di.dli_fname) < sizeof(loaded_file))
+		snprintf(loaded_file, sizeof(loaded_file), "%s", di.dli_fname);
 	snprintf(config, sizeof(config), "%s", cfg ? cfg : "");
 	const char *k = strstr(config, "agentfile=");
 	size_t n = k ? strcspn(k + 10, ";") : 0;
@@ -52,14 +61,9 @@ void ma_exec_env_keep_config(const char *cfg)
  * it by that name (a descriptor's path, gone, unreadable). */
 static const char *agent_file(void)
 {
-	Dl_info di;
 	if (given_file[0] == '/' && access(given_file, R_OK) == 0)
 		return given_file;
-	if (!dladdr((void *)ma_exec_env_keep_config, &di) || !di.dli_fname || di.dli_fname[0] != '/')
-		return NULL;
-	if (!strncmp(di.dli_fname, "/proc/", 6) || access(di.dli_fname, R_OK) < 0)
-		return NULL;
-	return di.dli_fname;
+	return loaded_file[0] && access(loaded_file, R_OK) == 0 ? loaded_file : NULL;
 }
 
 /* The new environ: ours first, then every entry but the two we replace. */
