@@ -232,11 +232,12 @@ static void free_filters(struct sock_filter **f)
 
 /* One thread's filters (it is stopped by us) judged: the call refused, or
  * NULL (also when they cannot be read: not root, not judged). */
-static const struct call *judge_thread(pid_t tid, int memfd, int every, uint32_t *act)
+static const struct call *judge_thread(pid_t tid, int memfd, int every, uint32_t *act, int *unreadable)
 {
 	struct sock_filter *f[MAX_FILTERS] = { 0 };
 	int n[MAX_FILTERS];
 	int nf = read_filters(tid, f, n);
+	*unreadable = nf < 0 && (errno == EACCES || errno == EPERM);   /* not root */
 	const struct call *c = nf > 0 ? judge(f, n, nf, memfd, every, act) : NULL;
 	free_filters(f);
 	return c;
@@ -289,7 +290,9 @@ void ma_inj_judge_memfd(struct ma_inj *inj)
 int ma_inj_thread_seccomp_ok(struct ma_inj *inj, int memfd, const char **forbidden)
 {
 	uint32_t act;
-	const struct call *c = thread_mode(inj->pid, inj->tid) == 2 ? judge_thread(inj->tid, memfd, 0, &act) : NULL;
+	int unreadable;
+	const struct call *c =
+		thread_mode(inj->pid, inj->tid) == 2 ? judge_thread(inj->tid, memfd, 0, &act, &unreadable) : NULL;
 	*forbidden = c ? c->name : NULL;
 	return !c;
 }
@@ -302,7 +305,7 @@ int ma_inj_thread_seccomp_ok(struct ma_inj *inj, int memfd, const char **forbidd
 int ma_inj_check_seccomp(pid_t pid, int memfd, struct ma_inj_error *err)
 {
 	pid_t tids[256];
-	int nt = ma_list_threads(pid, tids, 256), filtered = 0, rc;
+	int nt = ma_list_threads(pid, tids, 256), filtered = 0, rc, unreadable = 0;
 	struct ma_inj *inj = NULL;
 	const struct call *c = NULL;
 	uint32_t act = 0;
@@ -317,7 +320,7 @@ int ma_inj_check_seccomp(pid_t pid, int memfd, struct ma_inj_error *err)
 		return 0;
 	if ((rc = ma_inj_seize(pid, 0, &inj, err)) != 0)
 		return rc;
-	for (int i = 0; i < nt && !c; i++) {
+	for (int i = 0; i < nt && !c && !unreadable; i++) {   /* unreadable: not root, none is */
 		pid_t tid = tids[i];
 		if (thread_mode(pid, tid) != 2)
 			continue;
@@ -326,7 +329,7 @@ int ma_inj_check_seccomp(pid_t pid, int memfd, struct ma_inj_error *err)
 			if (ma_inj_attach_thread(inj, tid, err) != 0)
 				continue;   /* gone meanwhile */
 		}
-		c = judge_thread(tid, memfd, tid != pid, &act);
+		c = judge_thread(tid, memfd, tid != pid, &act, &unreadable);
 		if (c)
 			rc = refuse(err, pid, tid, c, act);
 	}
