@@ -287,9 +287,21 @@ void ma_inj_judge_memfd(struct ma_inj *inj)
 	inj->seccomp_memfd = 1;
 }
 
+void ma_inj_seccomp_note(struct ma_inj *inj)
+{
+	pid_t tids[256];
+	int nt = ma_list_threads(inj->pid, tids, 256);
+	inj->seccomp_any = nt <= 0;   /* unknown: judged */
+	for (int i = 0; i < nt && !inj->seccomp_any; i++)
+		inj->seccomp_any = thread_mode(inj->pid, tids[i]) == 2;
+}
+
 int ma_inj_thread_seccomp_ok(struct ma_inj *inj, int memfd, const char **forbidden)
 {
 	uint32_t act;
+	*forbidden = NULL;
+	if (!inj->seccomp_any)
+		return 1;
 	int unreadable;
 	const struct call *c =
 		thread_mode(inj->pid, inj->tid) == 2 ? judge_thread(inj->tid, memfd, 0, &act, &unreadable) : NULL;
