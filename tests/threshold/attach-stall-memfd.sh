@@ -6,18 +6,20 @@
 # threads of its own, the memfds made and closed in stops of calls only;
 # dlopen on the stopped thread (as before) waits for the busy loader's lock.
 # 3 containers, one first attach each (each loads from memory).  The
-# bound is 20 ms, not 5: a memory load stops the thread 7 times (the
+# bound is 150 ms, not 5: a memory load stops the thread 7 times (the
 # memfds made, 4 library loads each starting a loader thread, their
 # memfds closed, the agent's), and stops that follow one another before
 # the thread reads its clock again count as one gap (the wait for a CPU
-# between them is taken out, the stops are not): 2.4-8.1 ms measured at
-# load 23-31 on the 2-core test machine.  A dlopen in a stop waits for the
-# busy loader's lock (20 ms at a time).  With the dlopens in the stop (before) the thread was away
+# between them is taken out, the stops are not), each exposed to the
+# tracer's own delays: 2.4-8.1 ms measured at load 23-56 on the shared
+# 2-core test machine, once 95 ms (load 56, 1 container of 21).  What it
+# catches is a dlopen back in a stop, which waits for the busy loader's
+# lock (20 ms at a time): 260-717 ms.  With the dlopens in the stop (before) the thread was away
 # 260-717 ms (the busy loader holds the loader's lock).  See
 # attach-stall.sh for how the stolen time is told from the machine's load.
 . "$(dirname "$0")/../integration/common.sh"
 TARGETS_N=3
-STOP_MAX_NS=20000000
+STOP_MAX_NS=150000000
 fail=0
 bad() { echo "FAIL: $*"; fail=1; }
 trap 'kill -9 "${up:-}" "${gp:-}" "${mp:-}" 2>/dev/null; rm -rf "$ma_tmp"' EXIT
