@@ -348,6 +348,25 @@ void ma_arena_fork_lock(int take) MA_HIDDEN;
 void ma_exec_env_keep_config(const char *cfg) MA_HIDDEN;
 void ma_exec_env_in_child(void) MA_HIDDEN;
 void ma_exec_env_drop(void) MA_HIDDEN;
+/* Whether an exec with this process's environment loads the agent (its
+ * configuration is there); the two entries (LD_PRELOAD= the agent's file
+ * then old_preload, the configuration) for an exec given another
+ * environment: 0, or -1 when the agent's file is not usable by name. */
+int ma_exec_env_follows(void) MA_HIDDEN;
+int ma_exec_env_entries(const char *old_preload, char *preload, size_t plen,
+			char *config, size_t clen) MA_HIDDEN;
+/* exec_hooks.c: the exec family, whose own environments get those entries */
+int ma_h_execve(const char *path, char *const argv[], char *const envp[]) MA_HIDDEN;
+int ma_h_execvpe(const char *file, char *const argv[], char *const envp[]) MA_HIDDEN;
+int ma_h_execveat(int dirfd, const char *path, char *const argv[], char *const envp[], int flags) MA_HIDDEN;
+int ma_h_fexecve(int fd, char *const argv[], char *const envp[]) MA_HIDDEN;
+int ma_h_execle(const char *path, const char *arg, ...) MA_HIDDEN;
+int ma_h_posix_spawn(pid_t *pid, const char *path, const void *fa, const void *at,
+		     char *const argv[], char *const envp[]) MA_HIDDEN;
+int ma_h_posix_spawnp(pid_t *pid, const char *file, const void *fa, const void *at,
+		      char *const argv[], char *const envp[]) MA_HIDDEN;
+extern MA_HIDDEN void *ma_real_execve, *ma_real_execvpe, *ma_real_execveat, *ma_real_fexecve,
+	*ma_real_posix_spawn, *ma_real_posix_spawnp, *ma_real_execle;
 /* In the child (every lock above held): thread records of the parent's
  * other threads dropped, the caller's renamed, no batch kept. */
 void ma_buffers_forget_in_child(void) MA_HIDDEN;

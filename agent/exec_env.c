@@ -10,7 +10,8 @@
  * this agent's file with the parent's configuration and follow=1.  The
  * session's end takes them out again: the agent's file is removed when
  * the capture ends, and a later exec would make the loader complain on
- * the target's stderr. */
+ * the target's stderr.  exec_hooks.c gives the same two entries to an
+ * exec with an environment of its own. */
 #include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,21 +33,37 @@ static size_t env_pages;
 static const char *our_preload;   /* "LD_PRELOAD=..." in env_ours */
 static const char *our_config;
 
+/* agentfile=: the copy memattach keeps for execs in a container whose
+ * agent was loaded from a copy since removed (cli/cmd/attach.c) */
+static char given_file[512];
+/* this agent's file as the process loaded it, found at a session's start:
+ * dladdr takes the loader's lock, which a fork's child (where exec_hooks.c
+ * and ma_exec_env_in_child run) may find held by a thread it does not have */
+static char loaded_file[512];
+
 void ma_exec_env_keep_config(const char *cfg)
 {
+	Dl_info di;
+	loaded_file[0] = 0;
+	if (dladdr((void *)ma_exec_env_keep_config, &di) && di.dli_fname && di.dli_fname[0] == '/' &&
+	    strncmp(di.dli_fname, "/proc/", 6) && strlen(di.dli_fname) < sizeof(loaded_file))
+		snprintf(loaded_file, sizeof(loaded_file), "%s", di.dli_fname);
 	snprintf(config, sizeof(config), "%s", cfg ? cfg : "");
+	const char *k = strstr(config, "agentfile=");
+	size_t n = k ? strcspn(k + 10, ";") : 0;
+	given_file[0] = 0;
+	if (k && n < sizeof(given_file))
+		snprintf(given_file, sizeof(given_file), "%.*s", (int)n, k + 10);
 }
 
-/* This agent's file as the process loaded it; NULL when an exec could
- * not load it by that name (a descriptor's path, gone, unreadable). */
+/* The agent's file for an exec: the one memattach gave, else this
+ * agent's file as the process loaded it; NULL when an exec could not load
+ * it by that name (a descriptor's path, gone, unreadable). */
 static const char *agent_file(void)
 {
-	Dl_info di;
-	if (!dladdr((void *)ma_exec_env_keep_config, &di) || !di.dli_fname || di.dli_fname[0] != '/')
-		return NULL;
-	if (!strncmp(di.dli_fname, "/proc/", 6) || access(di.dli_fname, R_OK) < 0)
-		return NULL;
-	return di.dli_fname;
+	if (given_file[0] == '/' && access(given_file, R_OK) == 0)
+		return given_file;
+	return loaded_file[0] && access(loaded_file, R_OK) == 0 ? loaded_file : NULL;
 }
 
 /* The new environ: ours first, then every entry but the two we replace. */
@@ -127,4 +144,25 @@ void ma_exec_env_drop(void)
 		}
 	}
 	env_ours = NULL;
+}
+
+int ma_exec_env_follows(void)
+{
+	const char *c = getenv(MEMATTACH_AGENT_CONFIG_ENV);
+	return c && strstr(c, "follow=1");
+}
+
+/* The entries an exec with this process's environment would carry, for
+ * one given another (exec_hooks.c): the configuration as it is here, and
+ * LD_PRELOAD with this agent's file (only: the program's other preloads
+ * were its own choice to keep or drop) before the exec's own. */
+int ma_exec_env_entries(const char *old_preload, char *preload, size_t plen, char *cfg, size_t clen)
+{
+	const char *file = agent_file(), *c = getenv(MEMATTACH_AGENT_CONFIG_ENV);
+	if (!file || !c)
+		return -1;
+	int n = snprintf(preload, plen, PRELOAD "%s%s%s", file, old_preload && *old_preload ? ":" : "",
+			 old_preload ? old_preload : "");
+	int m = snprintf(cfg, clen, CONFIG "%s", c);
+	return n < 0 || (size_t)n >= plen || m < 0 || (size_t)m >= clen ? -1 : 0;
 }

@@ -405,6 +405,14 @@ const struct ma_hook_def ma_hook_defs[] = {
 	D("pthread_setname_np", h_setname, real_setname),
 	/* the Python thread names (python/py_thread_start.c) around the lineage hook */
 	D("pthread_create", ma_py_h_pthread_create, ma_real_pthread_create),
+	/* an exec given an environment of its own (exec_hooks.c) */
+	D("execve", ma_h_execve, ma_real_execve),
+	D("execvpe", ma_h_execvpe, ma_real_execvpe),
+	D("execveat", ma_h_execveat, ma_real_execveat),
+	D("fexecve", ma_h_fexecve, ma_real_fexecve),
+	D("execle", ma_h_execle, ma_real_execle),
+	D("posix_spawn", ma_h_posix_spawn, ma_real_posix_spawn),
+	D("posix_spawnp", ma_h_posix_spawnp, ma_real_posix_spawnp),
 };
 const size_t ma_hook_count = sizeof(ma_hook_defs) / sizeof(ma_hook_defs[0]);
 

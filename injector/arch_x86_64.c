@@ -281,7 +281,9 @@ unsigned long ma_arch_stub_result(const struct ma_arch_state *s)
 /* The loader thread's start routine, assembled here but never run here:
  * its bytes are copied into the target's stub page.  Offsets are those of
  * struct ma_load_block (inj_internal.h, checked in load_thread.c).  On
- * entry rsp % 16 == 8; three words pushed make calls aligned. */
+ * entry rsp % 16 == 8; three words pushed make calls aligned.  Without an
+ * entry (a library only) arg is the library's soname: a library of that
+ * soname loaded already is not loaded again. */
 __asm__(".pushsection .rodata\n"
 	".balign 16\n"
 	"ma_x86_load_thread:\n"
@@ -294,7 +296,16 @@ __asm__(".pushsection .rodata\n"
 	"\tcall *64(%rbx)\n"              /* pthread_detach(self): nobody joins */
 	"\tmov $157, %eax\n\tmov $15, %edi\n\tlea 128(%rbx), %rsi\n"
 	"\tsyscall\n"                     /* prctl(PR_SET_NAME, name) */
-	"\tmov 80(%rbx), %rdi\n\tmov 72(%rbx), %rsi\n"
+	"\tcmpq $0, 88(%rbx)\n\tjne 8f\n"  /* no entry: a library only */
+	"\tmov 96(%rbx), %rdi\n\ttest %rdi, %rdi\n\tjz 9f\n"
+	"\tmov 72(%rbx), %rsi\n\tand $-4, %rsi\n\tor $5, %rsi\n"
+	"\tcall *32(%rbx)\n"              /* dlopen(soname, RTLD_LAZY | RTLD_NOLOAD) */
+	"\ttest %rax, %rax\n\tjnz 1f\n"  /* loaded already */
+	"9:\tmov 80(%rbx), %rdi\n\tmov 72(%rbx), %rsi\n"
+	"\tcall *32(%rbx)\n"              /* dlopen(path, mode) */
+	"\ttest %rax, %rax\n\tjz 2f\n"
+	"1:\tmov $1, %eax\n\tjmp 4f\n"
+	"8:\tmov 80(%rbx), %rdi\n\tmov 72(%rbx), %rsi\n"
 	"\tcall *32(%rbx)\n"              /* dlopen(path, mode) */
 	"\ttest %rax, %rax\n\tjz 2f\n"
 	"\tmov %rax, %rdi\n\tmov 88(%rbx), %rsi\n"

@@ -69,6 +69,8 @@ struct ma_inj {
 	unsigned long stub_found;   /* an earlier injection's page, found before the seize */
 	unsigned long mmap_fn;      /* libc's mmap, looked up before the seize */
 	struct ma_umap *umap;       /* the target's code (unwind_map.h), made before the seize */
+	int seccomp_memfd;          /* the calls judged on a thread include the memfd load's */
+	int seccomp_any;            /* a thread had a filter at the seize (else none is judged) */
 };
 
 /* The loader thread's page (load_thread.c): one per injection, read-write,
@@ -107,6 +109,13 @@ int ma_inj_touch(struct ma_inj *inj, unsigned long addr, struct ma_inj_error *er
 int ma_inj_prepare(struct ma_inj *inj, struct ma_inj_error *err);
 /* Restores and detaches the current thread, inj stays allocated. */
 int ma_inj_detach_thread(struct ma_inj *inj);
+/* 1 when the seized thread's seccomp filters (if readable: root) let every
+ * call of the attach through (memfd: the memfd load's too), else 0 and
+ * *forbidden names the first refused (seccomp.c). */
+int ma_inj_thread_seccomp_ok(struct ma_inj *inj, int memfd, const char **forbidden);
+/* Before the seize: whether any thread has a filter (seccomp_any), so
+ * that a process without one reads nothing more in its stops. */
+void ma_inj_seccomp_note(struct ma_inj *inj);
 
 /* safe_return.c: a call returns into a stub (or libc's restorer) above an
  * rt_sigreturn frame that gives the thread back its state by itself, so

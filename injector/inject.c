@@ -28,13 +28,19 @@ static int run_calls(struct ma_inj *inj, const struct ma_inj_syms *syms, const c
 		     const char *entry_symbol, const char *arg, long *entry_result,
 		     struct ma_inj_error *err)
 {
-	unsigned long a[2], handle, entry, ret, s_path, s_entry, s_arg = 0;
+	unsigned long a[2], handle = 0, entry, ret, s_path, s_entry = 0, s_arg = 0;
 	int rc;
 
 	if (!(s_path = ma_inj_push_string(inj, so_path, err)) ||
-	    !(s_entry = ma_inj_push_string(inj, entry_symbol, err)) ||
+	    (entry_symbol && !(s_entry = ma_inj_push_string(inj, entry_symbol, err))) ||
 	    (arg && !(s_arg = ma_inj_push_string(inj, arg, err))))
 		return err ? err->code : MA_INJ_ERR_CALL;
+	if (!entry_symbol && arg) {   /* a library only: not when one of its soname is loaded */
+		a[0] = s_arg;
+		a[1] = RTLD_LAZY | RTLD_NOLOAD | syms->dlopen_flag;
+		if ((rc = ma_inj_call(inj, syms->dlopen, a, 2, &handle, CALL_TIMEOUT_MS, err)) != 0 || handle)
+			return rc;
+	}
 	a[0] = s_path;
 	a[1] = RTLD_NOW | syms->dlopen_flag;
 	if ((rc = ma_inj_call(inj, syms->dlopen, a, 2, &handle, CALL_TIMEOUT_MS, err)) != 0)
@@ -49,6 +55,8 @@ static int run_calls(struct ma_inj *inj, const struct ma_inj_syms *syms, const c
 		return ma_inj_fail(err, MA_INJ_ERR_DLOPEN, 0, "dlopen(%s) failed in process %d: %s",
 				   so_path, (int)inj->pid, msg);
 	}
+	if (!entry_symbol)
+		return 0;
 	a[0] = handle;
 	a[1] = s_entry;
 	if ((rc = ma_inj_call(inj, syms->dlsym, a, 2, &entry, CALL_TIMEOUT_MS, err)) != 0)
@@ -76,7 +84,7 @@ static int inject_here(pid_t pid, const char *so_path, const char *entry_symbol,
 	struct ma_load_req req = { &syms, so_path, entry_symbol, arg, 0 };
 	int rc, threaded;
 
-	if (!so_path || so_path[0] != '/' || !entry_symbol)
+	if (!so_path || so_path[0] != '/')
 		return ma_inj_fail(err, MA_INJ_ERR_NO_LIBRARY, EINVAL,
 				   "the library path must be absolute (got %s)", so_path ? so_path : "none");
 	if ((rc = ma_inj_check_target(pid, err)) != 0)

@@ -71,9 +71,13 @@ int ma_inj_seccomp_mode(pid_t pid);
 
 /* Seccomp strict mode, or a filter (read when we are root) that does
  * not allow one of the syscalls the attach makes in the target (with
- * memfd: memfd_create too): MA_INJ_ERR_SECCOMP naming it; else 0.  Stops
- * one thread briefly to read the filters (seccomp.c). */
+ * memfd: memfd_create too): MA_INJ_ERR_SECCOMP naming it (and the thread,
+ * when its filters are its own); else 0.  Stops each thread with a filter
+ * briefly, one at a time, to read them (seccomp.c). */
 int ma_inj_check_seccomp(pid_t pid, int memfd, struct ma_inj_error *err);
+struct ma_inj;
+/* The thread inj moves to for its calls must allow the memfd load's too. */
+void ma_inj_judge_memfd(struct ma_inj *inj);
 
 /* 1 when our user owns a user namespace the target is in, below ours
  * (rootless containers): the kernel lets us trace it whatever its uid. */
@@ -152,7 +156,8 @@ struct ma_inj_stats {
  * entry_symbol), then entry_symbol(arg) — an `int f(const char *)` — whose
  * result goes to *entry_result.  arg may be NULL.  A library already loaded
  * is reused (dlopen returns the same handle, constructors do not run
- * again).  stats may be NULL.
+ * again).  stats may be NULL.  entry_symbol NULL: the library only, arg
+ * its soname (not loaded when one of that soname is) or NULL.
  * The work is done by a child process (the tracer), which dies with the
  * calling thread and ignores Ctrl-Z; the caller waits for it at most
  * ~38 s and kills it when it finds it stopped, so a stopped caller or

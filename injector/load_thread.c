@@ -55,10 +55,11 @@ static int fill_block(struct ma_load_block *b, unsigned long at, const struct ma
 	b->ack_poll[1] = 1000000;
 	snprintf(b->name, sizeof(b->name), "memattach-load");
 	b->path = put_string(b, at, &used, req->so_path);
-	b->entry = put_string(b, at, &used, req->entry_symbol);
+	if (req->entry_symbol)   /* else a library only (arg: its soname) */
+		b->entry = put_string(b, at, &used, req->entry_symbol);
 	if (req->arg)
 		b->arg = put_string(b, at, &used, req->arg);
-	return b->path && b->entry && (!req->arg || b->arg) ? 0 : -1;
+	return b->path && (!req->entry_symbol || b->entry) && (!req->arg || b->arg) ? 0 : -1;
 }
 
 /* On the seized thread: the page, then pthread_create.  A page left by a
@@ -183,7 +184,7 @@ int ma_inj_load_wait(pid_t pid, const struct ma_load_req *req, int timeout_ms,
 			return ma_inj_fail(err, MA_INJ_ERR_CALL, ETIMEDOUT,
 					   "dlopen(%s) or its entry %s did not return within %d ms in "
 					   "process %d (deadlock?); it was left to finish on its own",
-					   req->so_path, req->entry_symbol, timeout_ms, (int)pid);
+					   req->so_path, req->entry_symbol ? req->entry_symbol : "(none)", timeout_ms, (int)pid);
 		ma_inj_sleep_us(us);
 		if (us < 2000)
 			us *= 2;

@@ -257,8 +257,16 @@ int ma_inj_find_safe_point(struct ma_inj *inj, int timeout_ms, struct ma_inj_err
 	for (;;) {
 		inj->attempts++;
 		on_thread++;
-		if (ma_inj_thread_is_safe(inj->umap, inj->tid, &stale, why, sizeof(why)) == 1)
+		/* a thread whose own seccomp filter forbids a call of ours (one
+		 * installed without TSYNC) is passed over */
+		const char *forbidden = NULL;
+		if (on_thread == 1 && !ma_inj_thread_seccomp_ok(inj, inj->seccomp_memfd, &forbidden)) {
+			snprintf(why, sizeof(why), "a seccomp filter forbidding %s", forbidden);
+			on_thread = 3;
+			stale = 0;
+		} else if (ma_inj_thread_is_safe(inj->umap, inj->tid, &stale, why, sizeof(why)) == 1) {
 			return ma_inj_prepare(inj, err);
+		}
 		if (ma_inj_now_ms() > deadline)
 			break;
 		if (stale && refreshed++ < 3) {

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <unistd.h>
 #include <sys/mman.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
@@ -48,37 +49,43 @@ struct call {
 	int nr;
 	unsigned long args[6];
 	int errno_ok;    /* a refusal the attach gets over (glibc falls back, the agent copes) */
+	int every;       /* made by the hooks in any thread that allocates, not only ours */
 };
 
 /* What the attach makes the target do, with the arguments that matter. */
 static const struct call calls[] = {
-	{ "mmap", SYS_mmap, { 0, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, (unsigned long)-1, 0 }, 0 },
-	{ "tgkill", SYS_tgkill, { 0, 0, SIGURG }, 0 },
-	{ "rt_sigreturn", SYS_rt_sigreturn, { 0 }, 0 },
-	{ "rt_sigprocmask", SYS_rt_sigprocmask, { 0 }, 0 },
-	{ "openat", SYS_openat, { (unsigned long)AT_FDCWD, 0, O_RDONLY | O_CLOEXEC }, 0 },
-	{ "read", SYS_read, { 0 }, 0 },
-	{ "pread64", SYS_pread64, { 0 }, 0 },
-	{ "newfstatat", SYS_newfstatat, { 0 }, 0 },
-	{ "close", SYS_close, { 0 }, 0 },
-	{ "mprotect", SYS_mprotect, { 0, 0, PROT_READ }, 0 },
-	{ "munmap", SYS_munmap, { 0 }, 0 },
-	{ "futex", SYS_futex, { 0 }, 0 },
-	{ "clone3", SYS_clone3, { 0 }, 1 },
-	{ "clone", SYS_clone, { 0x3d0f00 }, 0 },   /* pthread_create's flags */
-	{ "set_robust_list", SYS_set_robust_list, { 0 }, 1 },
-	{ "rseq", SYS_rseq, { 0 }, 1 },
-	{ "madvise", SYS_madvise, { 0 }, 1 },
-	{ "socket", SYS_socket, { AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0 }, 0 },
-	{ "connect", SYS_connect, { 0 }, 0 },
-	{ "sendto", SYS_sendto, { 0 }, 0 },
-	{ "write", SYS_write, { 0 }, 0 },
-	{ "poll", SYS_poll, { 0 }, 0 },
-	{ "eventfd2", SYS_eventfd2, { 0 }, 0 },
-	{ "getpid", SYS_getpid, { 0 }, 0 },
-	{ "gettid", SYS_gettid, { 0 }, 0 },
-	{ "process_vm_readv", SYS_process_vm_readv, { 0 }, 1 },
-	{ "memfd_create", SYS_memfd_create, { 0, MFD_CLOEXEC }, 0 },   /* last: the memfd load only */
+	{ "mmap", SYS_mmap, { 0, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, (unsigned long)-1, 0 }, 0, 0 },
+	/* the hooks' own: the arena, a thread's id, locks, libunwind's
+	 * address check (unwind_fds.c: a failure other than EFAULT would
+	 * pass a bad address as readable) */
+	{ "mmap", SYS_mmap, { 0, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, (unsigned long)-1, 0 }, 0, 1 },
+	{ "gettid", SYS_gettid, { 0 }, 0, 1 },
+	{ "futex", SYS_futex, { 0 }, 0, 1 },
+	{ "access", SYS_access, { 0, F_OK }, 0, 1 },
+	{ "tgkill", SYS_tgkill, { 0, 0, SIGURG }, 0, 0 },
+	{ "rt_sigreturn", SYS_rt_sigreturn, { 0 }, 0, 0 },
+	{ "rt_sigprocmask", SYS_rt_sigprocmask, { 0 }, 0, 0 },
+	{ "openat", SYS_openat, { (unsigned long)AT_FDCWD, 0, O_RDONLY | O_CLOEXEC }, 0, 0 },
+	{ "read", SYS_read, { 0 }, 0, 0 },
+	{ "pread64", SYS_pread64, { 0 }, 0, 0 },
+	{ "newfstatat", SYS_newfstatat, { 0 }, 0, 0 },
+	{ "close", SYS_close, { 0 }, 0, 0 },
+	{ "mprotect", SYS_mprotect, { 0, 0, PROT_READ }, 0, 0 },
+	{ "munmap", SYS_munmap, { 0 }, 0, 1 },
+	{ "clone3", SYS_clone3, { 0 }, 1, 0 },
+	{ "clone", SYS_clone, { 0x3d0f00 }, 0, 0 },   /* pthread_create's flags */
+	{ "set_robust_list", SYS_set_robust_list, { 0 }, 1, 0 },
+	{ "rseq", SYS_rseq, { 0 }, 1, 0 },
+	{ "madvise", SYS_madvise, { 0 }, 1, 0 },
+	{ "socket", SYS_socket, { AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0 }, 0, 0 },
+	{ "connect", SYS_connect, { 0 }, 0, 0 },
+	{ "sendto", SYS_sendto, { 0 }, 0, 0 },
+	{ "write", SYS_write, { 0 }, 0, 0 },
+	{ "poll", SYS_poll, { 0 }, 0, 0 },
+	{ "eventfd2", SYS_eventfd2, { 0 }, 0, 0 },
+	{ "getpid", SYS_getpid, { 0 }, 0, 0 },
+	{ "process_vm_readv", SYS_process_vm_readv, { 0 }, 1, 0 },
+	{ "memfd_create", SYS_memfd_create, { 0, MFD_CLOEXEC }, 0, 0 },   /* last: the memfd load only */
 };
 
 /* One classic BPF program run on a seccomp_data; its return value. */
@@ -178,11 +185,16 @@ static const char *action_name(uint32_t r)
 	}
 }
 
-/* The first call the filters do not let through, or NULL. */
-static const struct call *judge(struct sock_filter *const *f, const int *n, int nf, int memfd, uint32_t *act)
+/* The first call the filters do not let through, or NULL: of them all
+ * (the thread the attach runs on, and the threads it starts, which inherit
+ * its filters), or only those every thread makes (every). */
+static const struct call *judge(struct sock_filter *const *f, const int *n, int nf, int memfd, int every,
+				uint32_t *act)
 {
 	int ncalls = (int)(sizeof calls / sizeof *calls) - !memfd;
 	for (int i = 0; i < ncalls; i++) {
+		if (every && !calls[i].every)
+			continue;
 		uint32_t r = verdict(f, n, nf, &calls[i]), a = r & SECCOMP_RET_ACTION_FULL;
 		if (a == SECCOMP_RET_ALLOW || a == SECCOMP_RET_LOG || (calls[i].errno_ok && a == SECCOMP_RET_ERRNO))
 			continue;
@@ -210,36 +222,129 @@ static int read_filters(pid_t tid, struct sock_filter **f, int *n)
 	return nf;
 }
 
-int ma_inj_check_seccomp(pid_t pid, int memfd, struct ma_inj_error *err)
+static void free_filters(struct sock_filter **f)
+{
+	for (int i = 0; i < MAX_FILTERS; i++) {
+		free(f[i]);
+		f[i] = NULL;
+	}
+}
+
+/* One thread's filters (it is stopped by us) judged: the call refused, or
+ * NULL (also when they cannot be read: not root, not judged). */
+static const struct call *judge_thread(pid_t tid, int memfd, int every, uint32_t *act, int *unreadable)
 {
 	struct sock_filter *f[MAX_FILTERS] = { 0 };
-	int n[MAX_FILTERS], nf, mode = ma_inj_seccomp_mode(pid), rc;
-	struct ma_inj *inj = NULL;
-	uint32_t act = 0;
+	int n[MAX_FILTERS];
+	int nf = read_filters(tid, f, n);
+	*unreadable = nf < 0 && (errno == EACCES || errno == EPERM);   /* not root */
+	const struct call *c = nf > 0 ? judge(f, n, nf, memfd, every, act) : NULL;
+	free_filters(f);
+	return c;
+}
 
-	if (mode == 1)
+static int thread_mode(pid_t pid, pid_t tid)
+{
+	unsigned long long m = 0;
+	return ma_proc_status_field(pid, tid, "Seccomp", &m, 1, 10) ? 0 : (int)m;
+}
+
+static int refuse(struct ma_inj_error *err, pid_t pid, pid_t tid, const struct call *c, uint32_t act)
+{
+	char who[96], status[96];
+	if (tid == pid) {
+		snprintf(who, sizeof who, "process %d", (int)pid);
+		snprintf(status, sizeof status, "/proc/%d/status", (int)pid);
+	} else {
+		snprintf(who, sizeof who, "thread %d of process %d", (int)tid, (int)pid);
+		snprintf(status, sizeof status, "/proc/%d/task/%d/status", (int)pid, (int)tid);
+	}
+	return ma_inj_fail(err, MA_INJ_ERR_SECCOMP, EPERM,
+			   "a seccomp filter of %s forbids %s (it %s; Seccomp: 2 in %s), which the attach makes "
+			   "%s call%s: not attaching (%s); allow %s in its filter%s", who, c->name,
+			   action_name(act), status, tid == pid ? "it" : "every thread that allocates",
+			   c->nr == SYS_memfd_create ? " to load the agent from memory" : "",
+			   (act & SECCOMP_RET_ACTION_FULL) == SECCOMP_RET_ERRNO ? "the attach would fail"
+									      : "it would kill the process",
+			   c->name, c->nr == SYS_memfd_create ? ", or give it a writable mount (a tmpfs)" : "");
+}
+
+static int refuse_strict(struct ma_inj_error *err, pid_t pid, pid_t tid)
+{
+	if (tid == pid)
 		return ma_inj_fail(err, MA_INJ_ERR_SECCOMP, EPERM,
 				   "process %d runs in seccomp strict mode (Seccomp: 1 in /proc/%d/status): it may "
 				   "only read, write and exit, and any other call would kill it; not attaching",
 				   (int)pid, (int)pid);
-	if (mode != 2)
+	return ma_inj_fail(err, MA_INJ_ERR_SECCOMP, EPERM,
+			   "thread %d of process %d runs in seccomp strict mode (Seccomp: 1 in /proc/%d/task/%d/status): "
+			   "any allocation it made under the agent's hooks would kill the process; not attaching",
+			   (int)tid, (int)pid, (int)pid, (int)tid);
+}
+
+void ma_inj_judge_memfd(struct ma_inj *inj)
+{
+	inj->seccomp_memfd = 1;
+}
+
+void ma_inj_seccomp_note(struct ma_inj *inj)
+{
+	pid_t tids[256];
+	int nt = ma_list_threads(inj->pid, tids, 256);
+	inj->seccomp_any = nt <= 0;   /* unknown: judged */
+	for (int i = 0; i < nt && !inj->seccomp_any; i++)
+		inj->seccomp_any = thread_mode(inj->pid, tids[i]) == 2;
+}
+
+int ma_inj_thread_seccomp_ok(struct ma_inj *inj, int memfd, const char **forbidden)
+{
+	uint32_t act;
+	*forbidden = NULL;
+	if (!inj->seccomp_any)
+		return 1;
+	int unreadable;
+	const struct call *c =
+		thread_mode(inj->pid, inj->tid) == 2 ? judge_thread(inj->tid, memfd, 0, &act, &unreadable) : NULL;
+	*forbidden = c ? c->name : NULL;
+	return !c;
+}
+
+/* The main thread, where the attach starts, on every call (the threads it
+ * starts inherit its filters), and each other thread with filters of its
+ * own (installed without TSYNC, they differ) on the hooks' calls; the
+ * injector itself moves only to a thread that passes them all
+ * (ma_inj_thread_seccomp_ok).  Each thread is stopped briefly in turn. */
+int ma_inj_check_seccomp(pid_t pid, int memfd, struct ma_inj_error *err)
+{
+	pid_t tids[256];
+	int nt = ma_list_threads(pid, tids, 256), filtered = 0, rc, unreadable = 0;
+	struct ma_inj *inj = NULL;
+	const struct call *c = NULL;
+	uint32_t act = 0;
+
+	for (int i = 0; i < nt; i++) {
+		int m = thread_mode(pid, tids[i]);
+		if (m == 1)
+			return refuse_strict(err, pid, tids[i]);
+		filtered += m == 2;
+	}
+	if (!filtered)
 		return 0;
 	if ((rc = ma_inj_seize(pid, 0, &inj, err)) != 0)
 		return rc;
-	nf = read_filters(ma_inj_tid(inj), f, n);   /* -1 when not root: not judged */
+	for (int i = 0; i < nt && !c && !unreadable; i++) {   /* unreadable: not root, none is */
+		pid_t tid = tids[i];
+		if (thread_mode(pid, tid) != 2)
+			continue;
+		if (tid != inj->tid) {   /* the next one: a brief stop each */
+			ma_inj_detach_thread(inj);
+			if (ma_inj_attach_thread(inj, tid, err) != 0)
+				continue;   /* gone meanwhile */
+		}
+		c = judge_thread(tid, memfd, tid != pid, &act, &unreadable);
+		if (c)
+			rc = refuse(err, pid, tid, c, act);
+	}
 	ma_inj_release(inj);
-	const struct call *c = nf > 0 ? judge(f, n, nf, memfd, &act) : NULL;
-	rc = 0;
-	if (c)
-		rc = ma_inj_fail(err, MA_INJ_ERR_SECCOMP, EPERM,
-				 "a seccomp filter of process %d forbids %s (it %s; Seccomp: 2 in /proc/%d/status), which "
-				 "the attach makes it call%s: not attaching (%s); allow %s in its filter%s", (int)pid, c->name,
-				 action_name(act), (int)pid,
-				 c->nr == SYS_memfd_create ? " to load the agent from memory" : "",
-				 (act & SECCOMP_RET_ACTION_FULL) == SECCOMP_RET_ERRNO ? "the attach would fail"
-										    : "it would kill the process",
-				 c->name, c->nr == SYS_memfd_create ? ", or give it a writable mount (a tmpfs)" : "");
-	for (int i = 0; i < MAX_FILTERS; i++)
-		free(f[i]);
-	return rc;
+	return c ? rc : 0;
 }

@@ -269,6 +269,7 @@ int ma_inj_seize(pid_t pid, pid_t tid, struct ma_inj **out, struct ma_inj_error 
 	else if ((rc = ma_inj_resolve_return(pid, &inj->ret, err)) == 0 &&
 		 (rc = ma_inj_stub_prepare(inj, err)) == 0) {
 		ma_inj_safepoint_warm(inj->umap);
+		ma_inj_seccomp_note(inj);
 		ma_inj_hurry(1);
 		rc = ma_inj_attach_thread(inj, tid, err);
 	}

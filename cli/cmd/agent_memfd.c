@@ -117,6 +117,7 @@ struct files {
 	const char *name[MAX_FILES];  /* memfd name: the soname, the agent's */
 	const char *path[MAX_FILES];  /* this machine's file */
 	int tfd[MAX_FILES];           /* the target's memfd, -1 none yet */
+	int left[16], nleft;          /* memfds of ours a killed memattach left */
 };
 
 struct tracer {
@@ -204,30 +205,17 @@ static int make_memfd(struct tracer *t, struct files *f, int i)
 	if ((int)ret < 0)
 		return fail(t, MA_INJ_ERR_NO_LIBRARY, target_errno(t), "memfd_create");
 	f->tfd[i] = (int)ret;
-	return fill(t, f->tfd[i], f->path[i]);
+	return 0;
 }
 
-/* The library the memfd tfd holds, unless one of its soname is loaded. */
+/* The library the memfd tfd holds, unless one of its soname is loaded:
+ * on a loader thread of the target's (the injector's, as for the agent),
+ * so that no thread is stopped while the loader works. */
 static int load_dep(struct tracer *t, const char *soname, int tfd)
 {
-	char path[48], msg[300] = "no message";
-	unsigned long a[2], h = 0, m = 0;
-	int rc;
-	if (!(a[0] = ma_inj_push_string(t->inj, soname, t->err)))
-		return t->err->code;
-	a[1] = RTLD_LAZY | RTLD_NOLOAD | t->syms.dlopen_flag;
-	if ((rc = ma_inj_call(t->inj, t->syms.dlopen, a, 2, &h, CALL_MS, t->err)) != 0 || h)
-		return rc;
+	char path[48];
 	snprintf(path, sizeof path, "/proc/self/fd/%d", tfd);
-	if (!(a[0] = ma_inj_push_string(t->inj, path, t->err)))
-		return t->err->code;
-	a[1] = RTLD_NOW | t->syms.dlopen_flag;
-	if ((rc = ma_inj_call(t->inj, t->syms.dlopen, a, 2, &h, CALL_MS, t->err)) != 0 || h)
-		return rc;
-	if (t->syms.dlerror && ma_inj_call(t->inj, t->syms.dlerror, NULL, 0, &m, CALL_MS, NULL) == 0 && m)
-		ma_inj_read_string(t->inj, m, msg, sizeof msg);
-	return set_err(t->err, MA_INJ_ERR_DLOPEN, 0, "dlopen of %s from memory failed in process %d: %s", soname,
-			   (int)t->pid, msg);
+	return ma_inject_library(t->pid, path, NULL, soname, NULL, t->err);
 }
 
 static void close_in_target(struct tracer *t, int tfd)
@@ -237,18 +225,136 @@ static void close_in_target(struct tracer *t, int tfd)
 		ma_inj_call(t->inj, t->close, a, 1, &ret, CALL_MS, NULL);
 }
 
-/* Every memfd made and filled, the libraries loaded, theirs closed;
- * on failure the agent's too. */
-static int run_calls(struct tracer *t, struct files *f)
+/* The memfd of ours (one of f's names) that descriptor name of the
+ * target is, by its link: its inode, or 0. */
+static unsigned long long ours(pid_t pid, const struct files *f, const char *name)
 {
-	int rc = 0, last = f->n - 1;
+	char link[320], target[320];
+	struct stat st;
+	snprintf(link, sizeof link, "/proc/%d/fd/%s", (int)pid, name);
+	ssize_t n = readlink(link, target, sizeof target - 1);
+	if (n <= 7 || stat(link, &st) < 0)
+		return 0;
+	target[n] = 0;
+	for (int i = 0; i < f->n; i++) {
+		size_t l = strlen(f->name[i]);
+		if (!strncmp(target, "/memfd:", 7) && !strncmp(target + 7, f->name[i], l) &&
+		    !strcmp(target + 7 + l, " (deleted)"))
+			return (unsigned long long)st.st_ino;
+	}
+	return 0;
+}
+
+/* Memfds a memattach killed during a memory load left in the target (about
+ * 1 MB): the libraries' are closed once loaded and the agent's is kept
+ * only once it is mapped, which it is not when we load it again.  Found
+ * by their names, closed by number in the stop (each looked at again
+ * there): only the program's own close of a descriptor it never opened
+ * (and a new one made at that number between our look and the close)
+ * could race with that. */
+static void find_leftovers(pid_t pid, struct files *f)
+{
+	char p[64];
+	struct dirent *e;
+	snprintf(p, sizeof p, "/proc/%d/fd", (int)pid);
+	DIR *d = opendir(p);
+	f->nleft = 0;
+	while (d && f->nleft < 16 && (e = readdir(d)))
+		if (ours(pid, f, e->d_name))
+			f->left[f->nleft++] = atoi(e->d_name);
+	if (d)
+		closedir(d);
+}
+
+/* In the stop: each found before, if it still is ours. */
+static void close_leftovers(struct tracer *t, const struct files *f)
+{
+	for (int i = 0; i < f->nleft; i++) {
+		char name[16];
+		snprintf(name, sizeof name, "%d", f->left[i]);
+		if (ours(t->pid, f, name))
+			close_in_target(t, f->left[i]);
+	}
+}
+
+/* tests/integration/ns-memfd-killed.sh: memattach stopped with the
+ * memfds made and the libraries loaded, before the stop that closes
+ * theirs; the tracer waits there until memattach is gone (then
+ * PR_SET_PDEATHSIG kills it). */
+static void test_stop_inside(void)
+{
+	if (!getenv("MEMATTACH_TEST_STOP_IN_MEMFD"))
+		return;
+	pid_t parent = getppid();
+	kill(parent, SIGSTOP);
+	while (getppid() == parent)
+		poll(NULL, 0, 10);
+}
+
+/* In a stop: leftovers closed, every memfd made. */
+static int make_all(struct tracer *t, struct files *f)
+{
+	int rc = 0;
+	close_leftovers(t, f);
 	for (int i = 0; rc == 0 && i < f->n; i++)
 		rc = make_memfd(t, f, i);
+	return rc;
+}
+
+/* In a stop: the libraries' memfds closed (loaded, they are not needed);
+ * on failure (failed) the agent's too. */
+static int close_all(struct tracer *t, struct files *f, int failed)
+{
+	for (int i = 0; i < f->n; i++)
+		if (i < f->n - 1 || failed)
+			close_in_target(t, f->tfd[i]);
+	return 0;
+}
+
+/* One stop of one thread at a safe point, which runs make_all or
+ * close_all: calls only, about 1 ms each way (one stop per call was no
+ * shorter: stops in a row are one gap for the thread). */
+static int in_a_stop(struct tracer *t, struct files *f, int closing, int failed)
+{
+	int rc = ma_inj_seize(t->pid, 0, &t->inj, t->err);
+	if (rc)
+		return rc;
+	ma_inj_judge_memfd(t->inj);
+	rc = ma_inj_find_safe_point(t->inj, 2000, t->err);
+	if (rc == 0)
+		rc = closing ? close_all(t, f, failed) : make_all(t, f);
+	if (ma_inj_release(t->inj) && rc == 0)
+		rc = set_err(t->err, MA_INJ_ERR_TARGET_GONE, errno, "could not restore process %d", (int)t->pid);
+	t->inj = NULL;
+	return rc;
+}
+
+/* The memfds made in a stop (calls only), filled from here while the
+ * target runs, the libraries loaded by loader threads, their memfds
+ * closed in a second stop; on failure the agent's too.  The loader's
+ * work (16-113 ms under load, 260-717 ms with a busy loader) stops no
+ * thread. */
+static int run_calls(struct tracer *t, struct files *f)
+{
+	find_leftovers(t->pid, f);   /* looked for before the stop, closed in it */
+	int rc = in_a_stop(t, f, 0, 0), last = f->n - 1;
+	for (int i = 0; rc == 0 && i < f->n; i++)
+		rc = fill(t, f->tfd[i], f->path[i]);
 	for (int i = 0; rc == 0 && i < last; i++)
 		rc = load_dep(t, f->name[i], f->tfd[i]);
+	if (rc == 0)
+		test_stop_inside();
+	int made = 0;
 	for (int i = 0; i < f->n; i++)
-		if (i < last || rc)
-			close_in_target(t, f->tfd[i]);
+		made |= f->tfd[i] >= 0;
+	if (made) {
+		struct ma_inj_error e2, *keep = t->err;
+		t->err = &e2;   /* the first failure is the one to tell */
+		int rc2 = in_a_stop(t, f, 1, rc != 0);
+		t->err = keep;
+		if (rc == 0 && rc2)
+			*t->err = e2, rc = rc2;
+	}
 	return rc;
 }
 
@@ -275,13 +381,7 @@ static int load_here(pid_t pid, struct files *f, struct ma_inj_error *err)
 	if ((t.pidfd = (int)syscall(SYS_pidfd_open, pid, 0)) < 0)
 		return set_err(err, MA_INJ_ERR_SYSTEM, errno, "pidfd_open(%d): %s (Linux 5.6 or newer needed to "
 				   "load the agent from memory)", (int)pid, strerror(errno));
-	if ((rc = ma_inj_seize(pid, 0, &t.inj, err)) == 0) {
-		rc = ma_inj_find_safe_point(t.inj, 2000, err);
-		if (rc == 0)
-			rc = run_calls(&t, f);
-		if (ma_inj_release(t.inj) && rc == 0)
-			rc = set_err(err, MA_INJ_ERR_TARGET_GONE, errno, "could not restore process %d", (int)pid);
-	}
+	rc = run_calls(&t, f);
 	close(t.pidfd);
 	return rc;
 }

@@ -197,6 +197,19 @@ static int reuse_or_deps(pid_t pid, const char *agent, struct ma_agent_deps *dep
 	return MA_AGENT_PLACE_OK;
 }
 
+/* The agent and its libraries copied into d; out names the agent's copy. */
+static int copy_with_deps(const char *agent, const struct ma_agent_deps *deps, struct ma_session_dir *d,
+			  char *out, size_t len, char *err, size_t errlen)
+{
+	for (int i = 0; i < deps->n; i++)
+		if (copy_into(d, deps->path[i], deps->soname[i], err, errlen) < 0)
+			return MA_AGENT_PLACE_ERROR;
+	if (copy_into(d, agent, MA_SESSION_AGENT_COPY, err, errlen) < 0)
+		return MA_AGENT_PLACE_ERROR;
+	snprintf(out, len, "%.4000s/%s", d->path, MA_SESSION_AGENT_COPY);
+	return MA_AGENT_PLACE_OK;
+}
+
 int ma_agent_place_in_dir(pid_t pid, const char *agent, struct ma_session_dir *d,
 			  char *out, size_t len, char *err, size_t errlen)
 {
@@ -204,13 +217,19 @@ int ma_agent_place_in_dir(pid_t pid, const char *agent, struct ma_session_dir *d
 	int done, r = reuse_or_deps(pid, agent, &deps, &done, out, len, err, errlen);
 	if (done)
 		return r;
-	for (int i = 0; i < deps.n; i++)
-		if (copy_into(d, deps.path[i], deps.soname[i], err, errlen) < 0)
-			return MA_AGENT_PLACE_ERROR;
-	if (copy_into(d, agent, MA_SESSION_AGENT_COPY, err, errlen) < 0)
+	return copy_with_deps(agent, &deps, d, out, len, err, errlen);
+}
+
+int ma_agent_copy_for_exec(const char *agent, struct ma_session_dir *d, char *out, size_t len,
+			   char *err, size_t errlen)
+{
+	struct ma_agent_deps deps;
+	if (ma_agent_deps(agent, &deps) < 0) {
+		snprintf(err, errlen, "cannot find %s, which the agent needs, on this machine: reinstall memattach's dependencies",
+			 deps.missing[0] ? deps.missing : "the agent's libraries");
 		return MA_AGENT_PLACE_ERROR;
-	snprintf(out, len, "%.4000s/%s", d->path, MA_SESSION_AGENT_COPY);
-	return MA_AGENT_PLACE_OK;
+	}
+	return copy_with_deps(agent, &deps, d, out, len, err, errlen);
 }
 
 int ma_agent_place_in_memory(pid_t pid, const char *agent, char *out, size_t len, char *err, size_t errlen)

@@ -29,6 +29,11 @@ int ma_agent_place(pid_t pid, const char *agent, uid_t uid,
  * codes. */
 int ma_agent_place_in_dir(pid_t pid, const char *agent, struct ma_session_dir *d,
 			  char *out, size_t len, char *err, size_t errlen);
+/* --follow-fork in a container whose agent was loaded by an earlier
+ * attach (its copy gone): a new copy with its libraries in d, for the
+ * programs the followed children exec to preload (out names it). */
+int ma_agent_copy_for_exec(const char *agent, struct ma_session_dir *d, char *out, size_t len,
+			   char *err, size_t errlen);
 
 /* For a target whose root has no place at all: the agent it already maps
  * when ours, else the agent and its libraries loaded from memory

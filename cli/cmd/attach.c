@@ -321,6 +321,17 @@ int ma_attach_place_agent(struct attach *a)
 		return abandon(a, placed == MA_AGENT_PLACE_FOREIGN ? MA_EXIT_AGENT_FAILED
 				  : placed == MA_AGENT_PLACE_DENIED ? MA_EXIT_NO_AGENT : MA_EXIT_ERROR);
 	}
+	/* --follow-fork in a container: the programs its children exec
+	 * preload the agent by a path in its root, which an earlier
+	 * attach's copy no longer has */
+	if (a->follow && a->s.in_target_root && strncmp(a->agent_t, a->s.sd.path, strlen(a->s.sd.path))) {
+		char copy[PATH_MAX];
+		placed = ma_agent_copy_for_exec(a->agent, &a->s.sd, copy, sizeof(copy), err, sizeof(err));
+		if (placed != MA_AGENT_PLACE_OK) {
+			fprintf(stderr, "memattach: %s\n", err);
+			return abandon(a, MA_EXIT_ERROR);
+		}
+	}
 	/* tests/integration/ns-killed.sh: stopped with the agent in place */
 	if (a->s.in_target_root && getenv("MEMATTACH_TEST_STOP_PLACED"))
 		raise(SIGSTOP);
@@ -357,6 +368,11 @@ int ma_attach_inject(struct attach *a, struct ma_capture *c)
 	ma_agent_config(cfg, sizeof(cfg), a->s.sock_path, &a->ao, 1);
 	if (a->follow)   /* its children connect on the same socket */
 		strncat(cfg, ";follow=1", sizeof(cfg) - strlen(cfg) - 1);
+	size_t used = strlen(cfg);
+	if (a->follow && a->s.in_target_root &&   /* what their execs preload (exec_env.c) */
+	    (size_t)snprintf(cfg + used, sizeof(cfg) - used, ";agentfile=%s/%s", a->s.sd.path,
+			     MA_SESSION_AGENT_COPY) >= sizeof(cfg) - used)
+		cfg[used] = 0;   /* too long: their execs are not followed */
 	if (ma_inject_library(a->pid, a->agent_t, "memattach_agent_start", cfg, &result, &ie) != 0) {
 		fprintf(stderr, "memattach: %s%s\n", ie.msg, seccomp_hint(a->pid));
 		return abandon(a, ma_inject_exit_code(&ie));

@@ -7,23 +7,45 @@
 # exec), the other processes' their own, for
 #   1. memattach --pid MASTER --follow-fork (the attached master has no
 #      LD_PRELOAD: the agent gives its followed children one), and
-#   2. memattach run --follow-fork (the environment is CMD's).
+#   2. memattach run --follow-fork (the environment is CMD's);
+# each with the exec given the process's environment (execv), then an
+# environment of its own (--exec-env: execve, execle with PREFORK_ENV=own
+# only, which the exec'd program checks it kept; spawn: posix_spawn with
+# it, the program in a child of worker 2, which keeps no truth of its own);
+# and a program Python's subprocess.run(env=...) runs under run --follow-fork.
 . "$(dirname "$0")/prefork-common.sh"
 
 bad=0
-d=$ma_tmp/attach
-start_server "$d" --exec-worker || exit 1
-capture "$d" 'tracking 1 process' --pid "$master" --follow-fork -o "$d/cap" || bad=1
+for how in ${FE_HOW:-execv execve execle spawn}; do
+	set --
+	[ "$how" = execv ] || set -- --exec-env "$how"
+	d=$ma_tmp/attach-$how
+	start_server "$d" --exec-worker "$@" || exit 1
+	capture "$d" 'tracking 1 process' --pid "$master" --follow-fork -o "$d/cap" || bad=1
 
-r=$ma_tmp/run
-mkdir "$r"
-echo "=== memattach run --follow-fork -o $r/cap -- prefork --exec-worker"
-"$MEMATTACH" run --follow-fork -o "$r/cap" -- "$TARGETS/prefork" --exec-worker --truth-dir "$r" \
-	>"$ma_tmp/out" 2>"$ma_tmp/err" </dev/null
+	r=$ma_tmp/run-$how
+	mkdir "$r"
+	echo "=== memattach run --follow-fork -o $r/cap -- prefork --exec-worker $*"
+	"$MEMATTACH" run --follow-fork -o "$r/cap" -- "$TARGETS/prefork" --exec-worker "$@" --truth-dir "$r" \
+		>"$ma_tmp/out" 2>"$ma_tmp/err" </dev/null
+	rc=$?
+	ma_show "stderr" "$ma_tmp/err"
+	[ "$rc" = 0 ] || { echo "FAIL: memattach run --follow-fork exited $rc"; bad=1; }
+	check_prefork "$r" "$r/cap" 4 || bad=1
+done
+
+# Python's subprocess with env= (its child execve()s from _posixsubprocess):
+# the program it runs is captured exactly.
+p=$ma_tmp/python
+mkdir "$p"
+echo "=== memattach run --follow-fork -- python3: subprocess.run(prefork --exec-child, env={PREFORK_ENV: own})"
+"$MEMATTACH" run --follow-fork -o "$p/cap" -- "$PYTHON" -c 'import subprocess, sys
+sys.exit(subprocess.run(sys.argv[1:], env={"PREFORK_ENV": "own"}).returncode)' \
+	"$TARGETS/prefork" --exec-child --truth-dir "$p" --exec-env execve >"$ma_tmp/out" 2>"$ma_tmp/err" </dev/null
 rc=$?
 ma_show "stderr" "$ma_tmp/err"
-[ "$rc" = 0 ] || { echo "FAIL: memattach run --follow-fork exited $rc"; bad=1; }
-check_prefork "$r" "$r/cap" 4 || bad=1
+[ "$rc" = 0 ] || { echo "FAIL: memattach run --follow-fork python3 exited $rc"; bad=1; }
+check_prefork "$p" "$p/cap" 1 || bad=1
 
-[ "$bad" = 0 ] && echo "follow-exec: the exec'd program of a followed child captured exactly (--pid and run)"
+[ "$bad" = 0 ] && echo "follow-exec: the exec'd program of a followed child captured exactly (--pid and run; execv; execve, execle and posix_spawn with an environment of their own; Python's subprocess with env=)"
 exit "$bad"

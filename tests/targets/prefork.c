@@ -21,11 +21,16 @@
  *   then execs this program as `prefork --exec-child ...`, which does
  *   worker 2's work from its start (the workload of the exec'd program;
  *   nothing inherited) and waits like the workers in attach mode.
+ *   --exec-env execve|execle: the same exec given an environment of its
+ *   own (PREFORK_ENV=own only), which the exec'd program checks; spawn:
+ *   the program started with that environment by posix_spawn in a child
+ *   of worker 2 (which then writes no truth).
  *   --threads: 2 threads of the master allocate and free 16-byte blocks
  *   while it forks (locks and batches of other threads at the fork); their
  *   live set stays below the churn's peak, so the peak is still exact. */
 #include <fcntl.h>
 #include <pthread.h>
+#include <spawn.h>
 #include <sys/wait.h>
 #include "truth.h"
 
@@ -44,6 +49,7 @@ static int with_threads;
 static atomic_int threads_stop, threads_rounds;
 static pthread_t hammer[2];
 static int exec_worker;
+static const char *exec_env;   /* --exec-env: how, or NULL (execv) */
 static const char *self_path;
 
 static void *counted(size_t n)
@@ -151,27 +157,62 @@ __attribute__((noinline)) static void pre_exec_keep(void)
 		kept[2][32 + i] = counted(777);
 }
 
+/* --exec-env spawn: the program started by posix_spawn in a child of
+ * worker 2, which writes no truth of its own: it passes the second
+ * SIGUSR1 on and exits with the child's status. */
+static void spawn_self(char **argv, char **env)
+{
+	pid_t c;
+	int st;
+	if (posix_spawn(&c, self_path, NULL, NULL, argv, env))
+		t_die("posix_spawn");
+	if (t_truth.wait_signal) {
+		t_wait_usr1();
+		kill(c, SIGUSR1);
+	}
+	if (waitpid(c, &st, 0) != c)
+		t_die("waitpid");
+	exit(WIFEXITED(st) ? WEXITSTATUS(st) : 1);
+}
+
 /* --exec-worker: the exec'd program does worker 2's work; what the worker
  * kept before the exec is gone with its image. */
 static void exec_self(void)
 {
-	char wait[] = "--wait-signal", child[] = "--exec-child", dir[] = "--truth-dir";
-	char *argv[6], **a = argv;
+	char wait[] = "--wait-signal", child[] = "--exec-child", dir[] = "--truth-dir", how[] = "--exec-env";
+	char *argv[8], **a = argv;
 	*a++ = (char *)self_path;
 	if (t_truth.wait_signal)
 		*a++ = wait;     /* t_init reads it first */
 	*a++ = child;
 	*a++ = dir;
 	*a++ = (char *)truth_dir;
+	if (exec_env) {          /* the exec'd program checks its environment */
+		*a++ = how;
+		*a++ = (char *)exec_env;
+	}
 	*a = NULL;
 	pre_exec_keep();
-	execv(self_path, argv);
-	t_die("execv");
+	char own[] = "PREFORK_ENV=own", *env[] = {own, NULL};
+	if (!exec_env)
+		execv(self_path, argv);
+	else if (!strcmp(exec_env, "execle") && t_truth.wait_signal)   /* 7 arguments */
+		execle(self_path, argv[0], argv[1], argv[2], argv[3], argv[4], argv[5], argv[6], (char *)NULL, env);
+	else if (!strcmp(exec_env, "execle"))                            /* 6 */
+		execle(self_path, argv[0], argv[1], argv[2], argv[3], argv[4], argv[5], (char *)NULL, env);
+	else if (!strcmp(exec_env, "spawn"))
+		spawn_self(argv, env);
+	else
+		execve(self_path, argv, env);
+	t_die("exec");
 }
 
 /* prefork --exec-child: the exec'd worker, counted from its start. */
 static int exec_child_main(void)
 {
+	const char *e = getenv("PREFORK_ENV");
+	if (exec_env && (!e || strcmp(e, "own")))
+		t_die("the exec's own environment was not kept");
 	sigset_t set;
 	sigemptyset(&set);
 	sigaddset(&set, SIGUSR1);
@@ -262,6 +303,8 @@ int main(int argc, char **argv)
 			exec_worker = 1;
 		else if (!strcmp(argv[i], "--exec-child"))
 			exec_child = 1;
+		else if (!strcmp(argv[i], "--exec-env") && i + 1 < argc)
+			exec_worker = 1, exec_env = argv[++i];
 		else if (!strcmp(argv[i], "--truth-dir") && i + 1 < argc)
 			truth_dir = argv[++i];
 	}

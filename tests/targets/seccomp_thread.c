@@ -1,0 +1,122 @@
+/* seccomp_thread.c — a process whose second thread alone runs under a
+ * seccomp filter (installed by that thread, without TSYNC: the main thread
+ * has none), which fails (EPERM) or kills the process on one syscall: the
+ * target of tests/integration/seccomp-threads.sh.
+ *   seccomp_thread [--wait-signal] gettid|socket errno|kill
+ * The workload: the second thread keeps 30 blocks of 2,000 B from
+ * thread_keep(), then the main thread 5 of 500 B from main_keep(); the
+ * second thread stays until the end. */
+#include <pthread.h>
+#include <stddef.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include "truth.h"
+
+T_DEFINE_TRUTH;
+
+static void *volatile keep[64];
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
+static int filtered, go, done, release_;
+static int nr;
+static unsigned int deny;
+
+/* A macro, not a function: the block is the keeping function's own. */
+#define KEEP(slot, n)                                   \
+	do {                                            \
+		void *p_ = malloc(n);                   \
+		if (!p_)                                \
+			t_die("malloc");                \
+		t_touch(p_, n);                         \
+		t_alloc(&t_truth, T_MALLOC, n);         \
+		keep[slot] = p_;                        \
+	} while (0)
+
+__attribute__((noinline)) static void thread_keep(void)
+{
+	for (int i = 0; i < 30; i++)
+		KEEP(i, 2000);
+}
+
+__attribute__((noinline)) static void main_keep(void)
+{
+	for (int i = 0; i < 5; i++)
+		KEEP(32 + i, 500);
+}
+
+/* This thread's own filter: everything allowed but nr. */
+static void install_filter(void)
+{
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned int)nr, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, deny),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = { sizeof f / sizeof *f, f };
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) < 0)
+		t_die("prctl(PR_SET_SECCOMP)");
+}
+
+static void wait_for(int *flag)
+{
+	pthread_mutex_lock(&lock);
+	while (!*flag)
+		pthread_cond_wait(&cond, &lock);
+	pthread_mutex_unlock(&lock);
+}
+
+static void set(int *flag)
+{
+	pthread_mutex_lock(&lock);
+	*flag = 1;
+	pthread_cond_broadcast(&cond);
+	pthread_mutex_unlock(&lock);
+}
+
+static void *filtered_thread(void *arg)
+{
+	(void)arg;
+	install_filter();
+	set(&filtered);
+	wait_for(&go);
+	thread_keep();
+	set(&done);
+	wait_for(&release_);
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	pthread_t th;
+	int i = t_init(argc, argv);
+	if (argc - i != 2 || (strcmp(argv[i], "gettid") && strcmp(argv[i], "socket")) ||
+	    (strcmp(argv[i + 1], "errno") && strcmp(argv[i + 1], "kill"))) {
+		static const char usage[] = "usage: seccomp_thread [--wait-signal] gettid|socket errno|kill\n";
+		t_write(usage, sizeof usage - 1);
+		return 2;
+	}
+	nr = strcmp(argv[i], "gettid") ? SYS_socket : SYS_gettid;
+	deny = strcmp(argv[i + 1], "kill") ? SECCOMP_RET_ERRNO | EPERM : SECCOMP_RET_KILL_PROCESS;
+	sigset_t set_;
+	sigemptyset(&set_);
+	sigaddset(&set_, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &set_, NULL);   /* sigwait in main only */
+	if (pthread_create(&th, NULL, filtered_thread, NULL))
+		t_die("pthread_create");
+	wait_for(&filtered);
+	t_begin();
+	set(&go);
+	wait_for(&done);
+	main_keep();
+	int rc = t_end();
+	set(&release_);
+	pthread_join(th, NULL);
+	return rc;
+}
