@@ -15,6 +15,11 @@
 int ma_inj_fail(struct ma_inj_error *err, int code, int sys_errno, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
+/* The target could not give the attach a page (mmap's errno e) or a
+ * thread (pthread_create's e): its limits, said in one line. */
+int ma_inj_page_failed(struct ma_inj_error *err, pid_t pid, int e);
+int ma_inj_thread_failed(struct ma_inj_error *err, pid_t pid, int e);
+
 double ma_inj_now_ms(void);
 void ma_inj_sleep_us(long us);
 /* SCHED_FIFO for this thread while on (when permitted), as before when off. */
@@ -63,6 +68,7 @@ struct ma_inj {
 	unsigned long stack_top;    /* next free byte (exclusive) of our stack data */
 	struct ma_touched touched;
 	double t_seized;
+	double t_interrupt;         /* the first PTRACE_INTERRUPT: the stop began after it */
 	struct ma_safe_return ret;
 	unsigned long stub;         /* the stub's page in the target, 0 if none yet */
 	size_t stub_stop_off;       /* pc offset of the stub's signal stop */
@@ -119,6 +125,9 @@ int ma_inj_enter_call(struct ma_inj *inj, unsigned long func, const unsigned lon
 /* Finds (an earlier injection's) or maps the stub's page and writes the
  * stub. */
 int ma_inj_stub_create(struct ma_inj *inj, struct ma_inj_error *err);
+/* Unmaps the stub's page when this injection mapped it (an injection
+ * that failed before anything was loaded leaves nothing behind). */
+void ma_inj_stub_remove(struct ma_inj *inj, unsigned long munmap_fn);
 /* Stops a call still running and lets it go on untraced: its return
  * restores the thread.  inj is abandoned (release only frees it). */
 void ma_inj_abandon(struct ma_inj *inj);
@@ -169,6 +178,10 @@ enum ma_inj_step {
 	MA_STEP_LAST = MA_STEP_LOADING
 };
 void ma_inj_checkpoint(enum ma_inj_step step);
+/* MEMATTACH_TEST_NO_LOADER_THREAD=1: the target's pthread_create is not
+ * looked for, as in a glibc older than 2.34 without libpthread loaded
+ * (the fallback: dlopen on the seized thread), for the tests. */
+int ma_inj_test_no_loader_thread(void);
 extern pid_t ma_inj_caller;   /* who called ma_inject_library (the tracer's parent) */
 
 int ma_inj_mem_read(pid_t pid, unsigned long addr, void *buf, size_t len);

@@ -97,7 +97,7 @@ static int inject_here(pid_t pid, const char *so_path, const char *entry_symbol,
 		return rc;
 	if ((rc = ma_inj_seize(pid, 0, &inj, err)) != 0)
 		return rc;
-	t_seize = ma_inj_now_ms();
+	t_seize = inj->t_interrupt;   /* the stop began after it: never understated */
 	rc = ma_inj_find_safe_point(inj, SAFE_POINT_MS, err);
 	/* A stopped process (SIGSTOP) would stop a new thread at once: there
 	 * the borrowed thread does it all, the others are stopped anyway. */
@@ -110,6 +110,7 @@ static int inject_here(pid_t pid, const char *so_path, const char *entry_symbol,
 		stats->attempts = inj->attempts;
 		stats->tid = inj->tid;
 		stats->on_own_thread = threaded;
+		stats->no_pthread = !syms.pthread_create;
 	}
 	if (ma_inj_release(inj) && rc == 0)
 		rc = ma_inj_fail(err, MA_INJ_ERR_TARGET_GONE, errno,

@@ -61,8 +61,8 @@ static int fill_block(struct ma_load_block *b, unsigned long at, const struct ma
 	return b->path && b->entry && (!req->arg || b->arg) ? 0 : -1;
 }
 
-/* On the seized thread: the page, then pthread_create.  A page left by a
- * failed start is unmapped again. */
+/* On the seized thread: the page, then pthread_create.  A failed start
+ * unmaps the page again, and the stub's page when it mapped it. */
 int ma_inj_load_start(struct ma_inj *inj, struct ma_load_req *req, struct ma_inj_error *err)
 {
 	unsigned long map_args[6] = { 0, sizeof(struct ma_load_block), PROT_READ | PROT_WRITE,
@@ -78,10 +78,10 @@ int ma_inj_load_start(struct ma_inj *inj, struct ma_load_req *req, struct ma_inj
 		return err ? err->code : MA_INJ_ERR_CALL;
 	if ((rc = ma_inj_call(inj, mmap_fn, map_args, 6, &block, START_CALL_MS, err)) != 0)
 		return rc;
-	if (block == (unsigned long)MAP_FAILED)   /* libc's mmap: its errno is the target's */
-		return ma_inj_fail(err, MA_INJ_ERR_CALL, ENOMEM,
-				   "mmap of one page in process %d failed (its address space or memory "
-				   "limit reached?)", (int)inj->pid);
+	if (block == (unsigned long)MAP_FAILED) {   /* libc's mmap: its errno is the target's */
+		ma_inj_stub_remove(inj, req->syms->munmap);
+		return ma_inj_page_failed(err, inj->pid, ENOMEM);
+	}
 	if (fill_block(&b, block, req))
 		rc = ma_inj_fail(err, MA_INJ_ERR_CALL, E2BIG, "the library path or argument is too long");
 	else if (ma_inj_mem_write(inj->tid, block, &b, sizeof(b)))
@@ -98,14 +98,13 @@ int ma_inj_load_start(struct ma_inj *inj, struct ma_load_req *req, struct ma_inj
 			req->block = block;
 			return 0;
 		}
-		rc = ma_inj_fail(err, MA_INJ_ERR_CALL, (int)ret,
-				 "pthread_create in process %d failed: %s (at its thread limit?)",
-				 (int)inj->pid, strerror((int)ret));
+		rc = ma_inj_thread_failed(err, inj->pid, (int)ret);
 	}
 	a[0] = block;
 	a[1] = sizeof(struct ma_load_block);
 	if (req->syms->munmap)
 		ma_inj_call(inj, req->syms->munmap, a, 2, &ret, START_CALL_MS, NULL);
+	ma_inj_stub_remove(inj, req->syms->munmap);   /* nothing loaded: nothing left */
 	return rc;
 }
 

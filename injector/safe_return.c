@@ -307,8 +307,7 @@ int ma_inj_stub_create(struct ma_inj *inj, struct ma_inj_error *err)
 							"no mmap in the libc of process %d",
 							(int)inj->pid);
 	if (addr < 0 && addr > -4096)
-		return ma_inj_fail(err, MA_INJ_ERR_CALL, (int)-addr,
-				   "mmap in process %d failed: %s", (int)inj->pid, strerror((int)-addr));
+		return ma_inj_page_failed(err, inj->pid, (int)-addr);
 	inj->stub = (unsigned long)addr;
 	/* the same bytes for every thread: rewritten only when new or when the
 	 * signal differs.  A read-only page: written through ptrace
@@ -321,6 +320,18 @@ int ma_inj_stub_create(struct ma_inj *inj, struct ma_inj_error *err)
 				   (int)inj->pid);
 	ma_inj_checkpoint(MA_STEP_STUB);
 	return 0;
+}
+
+/* Through libc's restorer (the stub cannot return from its own unmapping). */
+void ma_inj_stub_remove(struct ma_inj *inj, unsigned long munmap_fn)
+{
+	unsigned long args[2] = { inj->stub, STUB_PAGE };
+	long ret;
+
+	if (!inj->stub || inj->stub_found || inj->abandoned || !munmap_fn)
+		return;
+	if (call_via_restorer(inj, munmap_fn, args, 2, SYS_munmap, &ret, NULL) == 0 && ret == 0)
+		inj->stub = 0;
 }
 
 void ma_inj_abandon(struct ma_inj *inj)
