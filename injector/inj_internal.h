@@ -68,7 +68,7 @@ struct ma_inj {
 	unsigned long stack_top;    /* next free byte (exclusive) of our stack data */
 	struct ma_touched touched;
 	double t_seized;
-	double t_interrupt;         /* the first PTRACE_INTERRUPT: the stop began after it */
+	double t_interrupt;         /* the last PTRACE_INTERRUPT: the stop the calls run in began after it */
 	struct ma_safe_return ret;
 	unsigned long stub;         /* the stub's page in the target, 0 if none yet */
 	size_t stub_stop_off;       /* pc offset of the stub's signal stop */

@@ -143,7 +143,9 @@ int ma_inj_lookup(pid_t pid, const char *module_prefix, const char *symbol,
 
 struct ma_inj_stats {
 	double total_ms;     /* whole ma_inject_library call */
-	double stopped_ms;   /* seized thread stopped, at most (interrupt .. release) */
+	double stopped_ms;   /* the stop of the thread that ran the calls, at most
+			      * (its interrupt .. release; a safe-point retry's
+			      * earlier stops are one unwind each) */
 	int attempts;        /* safe-point attempts (1 = first try) */
 	pid_t tid;           /* thread that ran the calls */
 	int already_loaded;  /* the library was mapped before this call */

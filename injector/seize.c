@@ -150,8 +150,7 @@ int ma_inj_attach_thread(struct ma_inj *inj, pid_t tid, struct ma_inj_error *err
 	inj->mask_set = 0;
 	if (ptrace(PTRACE_SEIZE, tid, 0, (void *)(long)PTRACE_O_TRACESYSGOOD) == -1)
 		return seize_failed(inj, tid, err);
-	if (!inj->t_interrupt)
-		inj->t_interrupt = ma_inj_now_ms();
+	inj->t_interrupt = ma_inj_now_ms();
 	if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) == -1) {
 		rc = ma_inj_fail(err, MA_INJ_ERR_TARGET_GONE, errno, "cannot interrupt thread %d: %s",
 				 (int)tid, strerror(errno));
