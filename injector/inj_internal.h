@@ -75,6 +75,10 @@ struct ma_inj {
 	unsigned long stub_found;   /* an earlier injection's page, found before the seize */
 	unsigned long mmap_fn;      /* libc's mmap, looked up before the seize */
 	struct ma_umap *umap;       /* the target's code (unwind_map.h), made before the seize */
+	long errno_tpoff;           /* errno's offset from the thread pointer (keep_errno.c) */
+	int errno_known;            /* errno_tpoff found */
+	int errno_saved;            /* the seized thread's errno is in saved_errno */
+	int saved_errno;
 };
 
 /* The loader thread's page (load_thread.c): one per injection, read-write,
@@ -133,6 +137,13 @@ void ma_inj_stub_remove(struct ma_inj *inj, unsigned long munmap_fn);
 void ma_inj_abandon(struct ma_inj *inj);
 /* 1 when sig at a signal-delivery-stop is a fault in code we called. */
 int ma_inj_is_fault(struct ma_inj *inj, int sig, siginfo_t *si);
+
+/* keep_errno.c: a failed mmap or pthread_create in a call, or dlopen on
+ * the seized thread, sets the thread's errno: it is saved before the first
+ * call and written back on release.  Before the seize: where errno is. */
+void ma_inj_errno_prepare(struct ma_inj *inj);
+void ma_inj_errno_save(struct ma_inj *inj);
+void ma_inj_errno_restore(struct ma_inj *inj);
 
 /* Before the seize: libc's mmap, and an earlier injection's stub page. */
 int ma_inj_stub_prepare(struct ma_inj *inj, struct ma_inj_error *err);

@@ -207,6 +207,7 @@ int ma_inj_detach_thread(struct ma_inj *inj)
 
 	if (inj->abandoned)
 		return -1;
+	ma_inj_errno_restore(inj);
 	if (inj->mask_set) {
 		if (ptrace(PTRACE_SETSIGMASK, inj->tid, (void *)sizeof(inj->orig_mask),
 			   &inj->orig_mask) == -1)
@@ -269,6 +270,7 @@ int ma_inj_seize(pid_t pid, pid_t tid, struct ma_inj **out, struct ma_inj_error 
 				 "cannot read /proc/%d/maps: the process is gone or not ours", (int)pid);
 	else if ((rc = ma_inj_resolve_return(pid, &inj->ret, err)) == 0 &&
 		 (rc = ma_inj_stub_prepare(inj, err)) == 0) {
+		ma_inj_errno_prepare(inj);
 		ma_inj_safepoint_warm(inj->umap);
 		ma_inj_hurry(1);
 		rc = ma_inj_attach_thread(inj, tid, err);
