@@ -132,6 +132,9 @@ int ma_inj_stub_create(struct ma_inj *inj, struct ma_inj_error *err);
 /* Unmaps the stub's page when this injection mapped it (an injection
  * that failed before anything was loaded leaves nothing behind). */
 void ma_inj_stub_remove(struct ma_inj *inj, unsigned long munmap_fn);
+/* The same after the seized thread was released (the loader thread's
+ * dlopen failed): one more short stop, at a safe point. */
+void ma_inj_stub_unmap_later(pid_t pid, unsigned long stub, unsigned long munmap_fn);
 /* Stops a call still running and lets it go on untraced: its return
  * restores the thread.  inj is abandoned (release only frees it). */
 void ma_inj_abandon(struct ma_inj *inj);
@@ -160,6 +163,8 @@ struct ma_load_req {
 int ma_inj_load_start(struct ma_inj *inj, struct ma_load_req *req, struct ma_inj_error *err);
 int ma_inj_load_wait(pid_t pid, const struct ma_load_req *req, int timeout_ms,
 		     long *entry_result, struct ma_inj_error *err);
+/* 1 once no thread of pid is the loader thread (1 s at most), else 0. */
+int ma_inj_load_thread_gone(pid_t pid);
 
 /* safepoint.c: 1 when a function of that name must not be on the stack
  * of the thread that calls pthread_create or dlopen (the allocator's, the

@@ -334,6 +334,21 @@ void ma_inj_stub_remove(struct ma_inj *inj, unsigned long munmap_fn)
 		inj->stub = 0;
 }
 
+void ma_inj_stub_unmap_later(pid_t pid, unsigned long stub, unsigned long munmap_fn)
+{
+	struct ma_inj *inj;
+
+	if (ma_inj_seize(pid, 0, &inj, NULL))
+		return;
+	if (ma_inj_find_safe_point(inj, 2000, NULL) == 0 && inj->stub_found == stub &&
+	    ma_inj_prepare(inj, NULL) == 0) {
+		inj->stub = stub;
+		inj->stub_found = 0;   /* ours after all: ma_inj_stub_remove may unmap it */
+		ma_inj_stub_remove(inj, munmap_fn);
+	}
+	ma_inj_release(inj);
+}
+
 void ma_inj_abandon(struct ma_inj *inj)
 {
 	int st;

@@ -7,6 +7,10 @@
 #  - RLIMIT_AS at the target's size: the stub page's mmap fails;
 #  - RLIMIT_AS one page above: the stub is mapped, the loader thread's
 #    page is not (the stub must go again);
+#  - RLIMIT_AS two pages above: both pages are mapped, the loader thread
+#    starts on a cached stack (below), and its dlopen cannot map the
+#    agent: the seized thread was released by then, the stub goes in a
+#    second short stop once the loader thread is gone;
 #  - RLIMIT_NPROC at its thread count: pthread_create fails.  glibc keeps
 #    the stack it mapped for the thread in its own cache (as for any
 #    failed pthread_create of the program), so in both targets a thread
@@ -67,6 +71,9 @@ at_limits() {
 	echo "=== pid $1, RLIMIT_AS one page above: the stub is mapped, the loader thread's page is not"
 	$as prlimit --pid "$1" --as="$(($(vm_bytes "$1") + 4096)):" || return 1
 	refused "$1" "could not map one page for the attach (mmap: Cannot allocate memory)" || return 1
+	echo "=== pid $1, RLIMIT_AS two pages above: the loader thread starts (on a cached stack), its dlopen cannot map the agent"
+	$as prlimit --pid "$1" --as="$(($(vm_bytes "$1") + 8192)):" || return 1
+	refused "$1" "could not map the library for the attach (dlopen: .*): it is at its address-space limit (RLIMIT_AS)" || return 1
 	$as prlimit --pid "$1" --as="$as0:" || return 1
 	echo "=== pid $1, RLIMIT_NPROC at its thread count: pthread_create fails"
 	$as prlimit --pid "$1" --nproc="$(ls "/proc/$1/task" | wc -l):" || return 1
