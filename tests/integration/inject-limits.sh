@@ -15,7 +15,9 @@
 #    the stack it mapped for the thread in its own cache (as for any
 #    failed pthread_create of the program), so in both targets a thread
 #    has ended before: the new one takes that cached stack and the maps
-#    compare exactly.
+#    compare exactly;
+#  - the same with its cgroup's pids.max (v1 pids controller, where there
+#    is one) at its thread count.
 # Targets: tests/targets/errno_keeper, whose main thread (the one the
 # injector seizes) checks its errno never changes (libc's mmap and
 # pthread_create set it when they fail: exit 3 if it changed), and
@@ -78,7 +80,29 @@ at_limits() {
 	echo "=== pid $1, RLIMIT_NPROC at its thread count: pthread_create fails"
 	$as prlimit --pid "$1" --nproc="$(ls "/proc/$1/task" | wc -l):" || return 1
 	refused "$1" "could not start a thread for the attach (pthread_create: Resource temporarily unavailable): it is at its thread limit (RLIMIT_NPROC" || return 1
-	$as prlimit --pid "$1" --nproc="$nproc0:"
+	$as prlimit --pid "$1" --nproc="$nproc0:" || return 1
+	at_pids_max "$1"
+}
+
+# at_pids_max PID — the same refusal with PID in a cgroup (v1 pids
+# controller) whose pids.max is its thread count; PID is moved back to its
+# own and the cgroup removed after.  Skipped where there is no such controller.
+at_pids_max() {
+	local top=/sys/fs/cgroup/pids cg was bad=0
+	was=$(sed -n 's/^[0-9]*:pids:\(.*\)$/\1/p' "/proc/$1/cgroup")
+	[ -n "$was" ] && [ -w "$top$was/cgroup.procs" ] ||
+		{ echo "--- no cgroup v1 pids controller here: the pids.max case is skipped"; return 0; }
+	cg=$top/ma-inject-limits-$$
+	mkdir "$cg" || return 1
+	echo "=== pid $1, its cgroup's pids.max at its thread count: pthread_create fails"
+	if echo "$1" >"$cg/cgroup.procs" && ls "/proc/$1/task" | wc -l >"$cg/pids.max"; then
+		refused "$1" "could not start a thread for the attach (pthread_create: Resource temporarily unavailable): it is at its thread limit (RLIMIT_NPROC, its cgroup's pids.max)" || bad=1
+	else
+		bad=1
+	fi
+	echo "$1" >"$top$was/cgroup.procs"
+	rmdir "$cg"
+	return $bad
 }
 
 echo "=== errno_keeper"
