@@ -32,6 +32,15 @@ unsigned long ma_arch_retval(const struct ma_arch_state *s);
 /* Bytes below sp that the ABI lets the thread use without moving sp. */
 unsigned long ma_arch_redzone(void);
 
+/* The thread pointer (the TLS base) of a stopped thread's state. */
+unsigned long ma_arch_tp(const struct ma_arch_state *s);
+/* code (len bytes, at code_addr in the target) is libc's __errno_location:
+ * when it loads errno's offset from the thread pointer out of a GOT slot
+ * and adds the thread pointer, *slot gets that slot's address and 0 is
+ * returned; -1 for any other code. */
+int ma_arch_errno_slot(const unsigned char *code, size_t len, unsigned long code_addr,
+		       unsigned long *slot);
+
 /* Set up s for a call of func(args) whose return address is the word at
  * frame (frame must be aligned as a call leaves the stack: see
  * ma_arch_sigframe, which provides it). */

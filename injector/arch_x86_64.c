@@ -90,6 +90,25 @@ unsigned long ma_arch_pc(const struct ma_arch_state *s) { return s->regs.rip; }
 unsigned long ma_arch_sp(const struct ma_arch_state *s) { return s->regs.rsp; }
 unsigned long ma_arch_retval(const struct ma_arch_state *s) { return s->regs.rax; }
 unsigned long ma_arch_redzone(void) { return REDZONE; }
+unsigned long ma_arch_tp(const struct ma_arch_state *s) { return s->regs.fs_base; }
+
+/* [endbr64] mov slot(%rip),%rax; add %fs:0,%rax; ret — glibc's, built
+ * with or without CET. */
+int ma_arch_errno_slot(const unsigned char *code, size_t len, unsigned long code_addr,
+		       unsigned long *slot)
+{
+	static const unsigned char endbr[] = { 0xf3, 0x0f, 0x1e, 0xfa };
+	static const unsigned char add_tp_ret[] = { 0x64, 0x48, 0x03, 0x04, 0x25, 0, 0, 0, 0, 0xc3 };
+	size_t at = len >= sizeof(endbr) && !memcmp(code, endbr, sizeof(endbr)) ? sizeof(endbr) : 0;
+	int32_t rel;
+
+	if (len < at + 7 + sizeof(add_tp_ret) || code[at] != 0x48 || code[at + 1] != 0x8b ||
+	    code[at + 2] != 0x05 || memcmp(code + at + 7, add_tp_ret, sizeof(add_tp_ret)))
+		return -1;
+	memcpy(&rel, code + at + 3, sizeof(rel));
+	*slot = code_addr + at + 7 + (unsigned long)(long)rel;
+	return 0;
+}
 
 int ma_arch_setup_call(struct ma_arch_state *s, unsigned long func,
 		       const unsigned long *args, int nargs, unsigned long frame)

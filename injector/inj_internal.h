@@ -15,6 +15,11 @@
 int ma_inj_fail(struct ma_inj_error *err, int code, int sys_errno, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
+/* The target could not give the attach a page (mmap's errno e) or a
+ * thread (pthread_create's e): its limits, said in one line. */
+int ma_inj_page_failed(struct ma_inj_error *err, pid_t pid, int e);
+int ma_inj_thread_failed(struct ma_inj_error *err, pid_t pid, int e);
+
 double ma_inj_now_ms(void);
 void ma_inj_sleep_us(long us);
 /* SCHED_FIFO for this thread while on (when permitted), as before when off. */
@@ -63,6 +68,7 @@ struct ma_inj {
 	unsigned long stack_top;    /* next free byte (exclusive) of our stack data */
 	struct ma_touched touched;
 	double t_seized;
+	double t_interrupt;         /* the last PTRACE_INTERRUPT: the stop the calls run in began after it */
 	struct ma_safe_return ret;
 	unsigned long stub;         /* the stub's page in the target, 0 if none yet */
 	size_t stub_stop_off;       /* pc offset of the stub's signal stop */
@@ -71,6 +77,10 @@ struct ma_inj {
 	struct ma_umap *umap;       /* the target's code (unwind_map.h), made before the seize */
 	int seccomp_memfd;          /* the calls judged on a thread include the memfd load's */
 	int seccomp_any;            /* a thread had a filter at the seize (else none is judged) */
+	long errno_tpoff;           /* errno's offset from the thread pointer (keep_errno.c) */
+	int errno_known;            /* errno_tpoff found */
+	int errno_saved;            /* the seized thread's errno is in saved_errno */
+	int saved_errno;
 };
 
 /* The loader thread's page (load_thread.c): one per injection, read-write,
@@ -128,11 +138,24 @@ int ma_inj_enter_call(struct ma_inj *inj, unsigned long func, const unsigned lon
 /* Finds (an earlier injection's) or maps the stub's page and writes the
  * stub. */
 int ma_inj_stub_create(struct ma_inj *inj, struct ma_inj_error *err);
+/* Unmaps the stub's page when this injection mapped it (an injection
+ * that failed before anything was loaded leaves nothing behind). */
+void ma_inj_stub_remove(struct ma_inj *inj, unsigned long munmap_fn);
+/* The same after the seized thread was released (the loader thread's
+ * dlopen failed): one more short stop, at a safe point. */
+void ma_inj_stub_unmap_later(pid_t pid, unsigned long stub, unsigned long munmap_fn);
 /* Stops a call still running and lets it go on untraced: its return
  * restores the thread.  inj is abandoned (release only frees it). */
 void ma_inj_abandon(struct ma_inj *inj);
 /* 1 when sig at a signal-delivery-stop is a fault in code we called. */
 int ma_inj_is_fault(struct ma_inj *inj, int sig, siginfo_t *si);
+
+/* keep_errno.c: a failed mmap or pthread_create in a call, or dlopen on
+ * the seized thread, sets the thread's errno: it is saved before the first
+ * call and written back on release.  Before the seize: where errno is. */
+void ma_inj_errno_prepare(struct ma_inj *inj);
+void ma_inj_errno_save(struct ma_inj *inj);
+void ma_inj_errno_restore(struct ma_inj *inj);
 
 /* Before the seize: libc's mmap, and an earlier injection's stub page. */
 int ma_inj_stub_prepare(struct ma_inj *inj, struct ma_inj_error *err);
@@ -149,6 +172,8 @@ struct ma_load_req {
 int ma_inj_load_start(struct ma_inj *inj, struct ma_load_req *req, struct ma_inj_error *err);
 int ma_inj_load_wait(pid_t pid, const struct ma_load_req *req, int timeout_ms,
 		     long *entry_result, struct ma_inj_error *err);
+/* 1 once no thread of pid is the loader thread (1 s at most), else 0. */
+int ma_inj_load_thread_gone(pid_t pid);
 
 /* safepoint.c: 1 when a function of that name must not be on the stack
  * of the thread that calls pthread_create or dlopen (the allocator's, the
@@ -178,6 +203,10 @@ enum ma_inj_step {
 	MA_STEP_LAST = MA_STEP_LOADING
 };
 void ma_inj_checkpoint(enum ma_inj_step step);
+/* MEMATTACH_TEST_NO_LOADER_THREAD=1: the target's pthread_create is not
+ * looked for, as in a glibc older than 2.34 without libpthread loaded
+ * (the fallback: dlopen on the seized thread), for the tests. */
+int ma_inj_test_no_loader_thread(void);
 extern pid_t ma_inj_caller;   /* who called ma_inject_library (the tracer's parent) */
 
 int ma_inj_mem_read(pid_t pid, unsigned long addr, void *buf, size_t len);

@@ -21,8 +21,10 @@
 #define LOAD_WAIT_MS (2 * CALL_TIMEOUT_MS)   /* dlopen and the entry, on the loader thread */
 /* Every wait of the tracer is bounded (safe point, three calls on the
  * seized thread, or two short ones and the loader thread's LOAD_WAIT_MS;
- * the stub's two); past this the caller kills the tracer. */
-#define TRACER_BOUND_MS (SAFE_POINT_MS + 3 * CALL_TIMEOUT_MS + 6000)
+ * the stub's two; when the loader thread's dlopen lacked memory, the
+ * stub unmapped later: 1 s, a safe point, one call); past this the
+ * caller kills the tracer. */
+#define TRACER_BOUND_MS (2 * SAFE_POINT_MS + 4 * CALL_TIMEOUT_MS + 7000)
 
 static int run_calls(struct ma_inj *inj, const struct ma_inj_syms *syms, const char *so_path,
 		     const char *entry_symbol, const char *arg, long *entry_result,
@@ -82,6 +84,7 @@ static int inject_here(pid_t pid, const char *so_path, const char *entry_symbol,
 	struct ma_inj_syms syms;
 	struct ma_inj *inj = NULL;
 	struct ma_load_req req = { &syms, so_path, entry_symbol, arg, 0 };
+	unsigned long new_stub = 0;
 	int rc, threaded;
 
 	if (!so_path || so_path[0] != '/')
@@ -105,7 +108,7 @@ static int inject_here(pid_t pid, const char *so_path, const char *entry_symbol,
 		return rc;
 	if ((rc = ma_inj_seize(pid, 0, &inj, err)) != 0)
 		return rc;
-	t_seize = ma_inj_now_ms();
+	t_seize = inj->t_interrupt;   /* the stop began after it: never understated */
 	rc = ma_inj_find_safe_point(inj, SAFE_POINT_MS, err);
 	/* A stopped process (SIGSTOP) would stop a new thread at once: there
 	 * the borrowed thread does it all, the others are stopped anyway. */
@@ -114,10 +117,13 @@ static int inject_here(pid_t pid, const char *so_path, const char *entry_symbol,
 		rc = ma_inj_load_start(inj, &req, err);
 	else if (rc == 0)
 		rc = run_calls(inj, &syms, so_path, entry_symbol, arg, entry_result, err);
+	if (!inj->stub_found)
+		new_stub = inj->stub;   /* mapped by this injection */
 	if (stats) {
 		stats->attempts = inj->attempts;
 		stats->tid = inj->tid;
 		stats->on_own_thread = threaded;
+		stats->no_pthread = !syms.pthread_create;
 	}
 	if (ma_inj_release(inj) && rc == 0)
 		rc = ma_inj_fail(err, MA_INJ_ERR_TARGET_GONE, errno,
@@ -126,6 +132,9 @@ static int inject_here(pid_t pid, const char *so_path, const char *entry_symbol,
 		stats->stopped_ms = ma_inj_now_ms() - t_seize;
 	if (rc == 0 && threaded)
 		rc = ma_inj_load_wait(pid, &req, LOAD_WAIT_MS, entry_result, err);
+	/* nothing loaded for lack of memory: nothing left either */
+	if (rc == MA_INJ_ERR_LIMIT && threaded && new_stub && ma_inj_load_thread_gone(pid))
+		ma_inj_stub_unmap_later(pid, new_stub, syms.munmap);
 	if (stats)
 		stats->total_ms = ma_inj_now_ms() - t0;
 	return rc;

@@ -44,6 +44,8 @@ enum ma_inj_code {
 	MA_INJ_ERR_CALL,          /* a remote call crashed or timed out */
 	MA_INJ_ERR_TARGET_GONE,   /* target exited during the work */
 	MA_INJ_ERR_SECCOMP,       /* the target's seccomp filter forbids a call the attach needs */
+	MA_INJ_ERR_LIMIT,         /* the target could not give the attach a page or a thread
+				   * (RLIMIT_AS, RLIMIT_NPROC, pids.max): nothing was left in it */
 };
 
 struct ma_inj_error {
@@ -145,11 +147,15 @@ int ma_inj_lookup(pid_t pid, const char *module_prefix, const char *symbol,
 
 struct ma_inj_stats {
 	double total_ms;     /* whole ma_inject_library call */
-	double stopped_ms;   /* seized thread stopped (seize .. release) */
+	double stopped_ms;   /* the stop of the thread that ran the calls, at most
+			      * (its interrupt .. release; a safe-point retry's
+			      * earlier stops are one unwind each) */
 	int attempts;        /* safe-point attempts (1 = first try) */
 	pid_t tid;           /* thread that ran the calls */
 	int already_loaded;  /* the library was mapped before this call */
 	int on_own_thread;   /* dlopen ran on a loader thread, not the seized one */
+	int no_pthread;      /* the target has no pthread_create to call (glibc < 2.34
+			      * without libpthread): dlopen ran on the seized thread */
 };
 
 /* The whole job: dlopen(so_path, RTLD_NOW) in the target, dlsym(handle,

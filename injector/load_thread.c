@@ -62,8 +62,8 @@ static int fill_block(struct ma_load_block *b, unsigned long at, const struct ma
 	return b->path && (!req->entry_symbol || b->entry) && (!req->arg || b->arg) ? 0 : -1;
 }
 
-/* On the seized thread: the page, then pthread_create.  A page left by a
- * failed start is unmapped again. */
+/* On the seized thread: the page, then pthread_create.  A failed start
+ * unmaps the page again, and the stub's page when it mapped it. */
 int ma_inj_load_start(struct ma_inj *inj, struct ma_load_req *req, struct ma_inj_error *err)
 {
 	unsigned long map_args[6] = { 0, sizeof(struct ma_load_block), PROT_READ | PROT_WRITE,
@@ -79,10 +79,10 @@ int ma_inj_load_start(struct ma_inj *inj, struct ma_load_req *req, struct ma_inj
 		return err ? err->code : MA_INJ_ERR_CALL;
 	if ((rc = ma_inj_call(inj, mmap_fn, map_args, 6, &block, START_CALL_MS, err)) != 0)
 		return rc;
-	if (block == (unsigned long)MAP_FAILED)   /* libc's mmap: its errno is the target's */
-		return ma_inj_fail(err, MA_INJ_ERR_CALL, ENOMEM,
-				   "mmap of one page in process %d failed (its address space or memory "
-				   "limit reached?)", (int)inj->pid);
+	if (block == (unsigned long)MAP_FAILED) {   /* libc's mmap: its errno is the target's */
+		ma_inj_stub_remove(inj, req->syms->munmap);
+		return ma_inj_page_failed(err, inj->pid, ENOMEM);
+	}
 	if (fill_block(&b, block, req))
 		rc = ma_inj_fail(err, MA_INJ_ERR_CALL, E2BIG, "the library path or argument is too long");
 	else if (ma_inj_mem_write(inj->tid, block, &b, sizeof(b)))
@@ -99,15 +99,27 @@ int ma_inj_load_start(struct ma_inj *inj, struct ma_load_req *req, struct ma_inj
 			req->block = block;
 			return 0;
 		}
-		rc = ma_inj_fail(err, MA_INJ_ERR_CALL, (int)ret,
-				 "pthread_create in process %d failed: %s (at its thread limit?)",
-				 (int)inj->pid, strerror((int)ret));
+		rc = ma_inj_thread_failed(err, inj->pid, (int)ret);
 	}
 	a[0] = block;
 	a[1] = sizeof(struct ma_load_block);
 	if (req->syms->munmap)
 		ma_inj_call(inj, req->syms->munmap, a, 2, &ret, START_CALL_MS, NULL);
+	ma_inj_stub_remove(inj, req->syms->munmap);   /* nothing loaded: nothing left */
 	return rc;
+}
+
+/* dlopen's text when it could not map the library: the target's limits
+ * (glibc says a segment's mmap failed with no reason when it was for
+ * memory; a noexec mount adds its errno's text). */
+static int out_of_memory(const char *dlerror_text)
+{
+	static const char no_segment[] = "failed to map segment from shared object";
+	size_t n = strlen(dlerror_text), k = sizeof(no_segment) - 1;
+
+	return strstr(dlerror_text, "out of memory") || strstr(dlerror_text, strerror(ENOMEM)) ||
+	       strstr(dlerror_text, "cannot map zero-fill pages") ||
+	       (n >= k && !strcmp(dlerror_text + n - k, no_segment));
 }
 
 /* The loader thread's outcome: the entry's result, or which step failed. */
@@ -123,6 +135,12 @@ static int outcome(pid_t pid, const struct ma_load_req *req, const struct ma_loa
 		return ma_inj_fail(err, MA_INJ_ERR_SYMBOL, 0,
 				   "%s has no symbol %s (loaded in process %d): wrong library?",
 				   req->so_path, req->entry_symbol, (int)pid);
+	if (out_of_memory(dlerror_text))
+		return ma_inj_fail(err, MA_INJ_ERR_LIMIT, ENOMEM,
+				   "process %d could not map the library for the attach (dlopen: %s): it is "
+				   "at its address-space limit (RLIMIT_AS) or out of memory; nothing was "
+				   "loaded and it runs on; raise its limit, then attach again", (int)pid,
+				   dlerror_text);
 	return ma_inj_fail(err, MA_INJ_ERR_DLOPEN, 0, "dlopen(%s) failed in process %d: %s",
 			   req->so_path, (int)pid, dlerror_text);
 }
@@ -196,4 +214,28 @@ int ma_inj_load_wait(pid_t pid, const struct ma_load_req *req, int timeout_ms,
 	ma_inj_mem_write(pid, req->block + offsetof(struct ma_load_block, ack), &one, sizeof(one));
 	wait_page_gone(pid, req->block);
 	return rc;
+}
+
+/* The loader thread runs its last instructions in the stub's page after
+ * unmapping its own: its name gone from the process, the page is free
+ * (1 s at most; 1 when gone). */
+int ma_inj_load_thread_gone(pid_t pid)
+{
+	double deadline = ma_inj_now_ms() + 1000;
+	pid_t tids[1024];
+	int i, n, found;
+
+	do {
+		n = ma_list_threads(pid, tids, 1024);
+		for (found = 0, i = 0; i < n && !found; i++) {
+			struct ma_proc_stat st;
+
+			found = ma_proc_task_stat(pid, tids[i], &st) == 0 &&
+				!strcmp(st.comm, "memattach-load");
+		}
+		if (!found)
+			return 1;
+		ma_inj_sleep_us(1000);
+	} while (ma_inj_now_ms() < deadline);
+	return 0;
 }

@@ -108,6 +108,7 @@ int ma_inj_prepare(struct ma_inj *inj, struct ma_inj_error *err)
 	if (ptrace(PTRACE_GETSIGMASK, inj->tid, (void *)sizeof(uint64_t), &inj->orig_mask) == -1)
 		return ma_inj_fail(err, MA_INJ_ERR_CALL, errno, "cannot read thread %d's signal mask",
 				   (int)inj->tid);
+	ma_inj_errno_save(inj);
 	inj->call_mask = ~0ULL;
 	for (i = 0; i < sizeof(open) / sizeof(open[0]); i++)
 		inj->call_mask &= ~(1ULL << (open[i] - 1));

@@ -307,8 +307,7 @@ int ma_inj_stub_create(struct ma_inj *inj, struct ma_inj_error *err)
 							"no mmap in the libc of process %d",
 							(int)inj->pid);
 	if (addr < 0 && addr > -4096)
-		return ma_inj_fail(err, MA_INJ_ERR_CALL, (int)-addr,
-				   "mmap in process %d failed: %s", (int)inj->pid, strerror((int)-addr));
+		return ma_inj_page_failed(err, inj->pid, (int)-addr);
 	inj->stub = (unsigned long)addr;
 	/* the same bytes for every thread: rewritten only when new or when the
 	 * signal differs.  A read-only page: written through ptrace
@@ -321,6 +320,33 @@ int ma_inj_stub_create(struct ma_inj *inj, struct ma_inj_error *err)
 				   (int)inj->pid);
 	ma_inj_checkpoint(MA_STEP_STUB);
 	return 0;
+}
+
+/* Through libc's restorer (the stub cannot return from its own unmapping). */
+void ma_inj_stub_remove(struct ma_inj *inj, unsigned long munmap_fn)
+{
+	unsigned long args[2] = { inj->stub, STUB_PAGE };
+	long ret;
+
+	if (!inj->stub || inj->stub_found || inj->abandoned || !munmap_fn)
+		return;
+	if (call_via_restorer(inj, munmap_fn, args, 2, SYS_munmap, &ret, NULL) == 0 && ret == 0)
+		inj->stub = 0;
+}
+
+void ma_inj_stub_unmap_later(pid_t pid, unsigned long stub, unsigned long munmap_fn)
+{
+	struct ma_inj *inj;
+
+	if (ma_inj_seize(pid, 0, &inj, NULL))
+		return;
+	if (ma_inj_find_safe_point(inj, 2000, NULL) == 0 && inj->stub_found == stub &&
+	    ma_inj_prepare(inj, NULL) == 0) {
+		inj->stub = stub;
+		inj->stub_found = 0;   /* ours after all: ma_inj_stub_remove may unmap it */
+		ma_inj_stub_remove(inj, munmap_fn);
+	}
+	ma_inj_release(inj);
 }
 
 void ma_inj_abandon(struct ma_inj *inj)

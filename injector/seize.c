@@ -150,6 +150,7 @@ int ma_inj_attach_thread(struct ma_inj *inj, pid_t tid, struct ma_inj_error *err
 	inj->mask_set = 0;
 	if (ptrace(PTRACE_SEIZE, tid, 0, (void *)(long)PTRACE_O_TRACESYSGOOD) == -1)
 		return seize_failed(inj, tid, err);
+	inj->t_interrupt = ma_inj_now_ms();
 	if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) == -1) {
 		rc = ma_inj_fail(err, MA_INJ_ERR_TARGET_GONE, errno, "cannot interrupt thread %d: %s",
 				 (int)tid, strerror(errno));
@@ -206,6 +207,7 @@ int ma_inj_detach_thread(struct ma_inj *inj)
 
 	if (inj->abandoned)
 		return -1;
+	ma_inj_errno_restore(inj);
 	if (inj->mask_set) {
 		if (ptrace(PTRACE_SETSIGMASK, inj->tid, (void *)sizeof(inj->orig_mask),
 			   &inj->orig_mask) == -1)
@@ -268,6 +270,7 @@ int ma_inj_seize(pid_t pid, pid_t tid, struct ma_inj **out, struct ma_inj_error 
 				 "cannot read /proc/%d/maps: the process is gone or not ours", (int)pid);
 	else if ((rc = ma_inj_resolve_return(pid, &inj->ret, err)) == 0 &&
 		 (rc = ma_inj_stub_prepare(inj, err)) == 0) {
+		ma_inj_errno_prepare(inj);
 		ma_inj_safepoint_warm(inj->umap);
 		ma_inj_seccomp_note(inj);
 		ma_inj_hurry(1);

@@ -166,7 +166,7 @@ static void resolve_pthread(pid_t pid, struct ma_inj_syms *syms)
 	static const char *const where[] = { "libc.so", "libpthread.so" };
 	size_t i;
 
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < 2 && !ma_inj_test_no_loader_thread(); i++) {
 		if (ma_inj_lookup(pid, where[i], "pthread_create", &syms->pthread_create, NULL) ||
 		    ma_inj_lookup(pid, where[i], "pthread_detach", &syms->pthread_detach, NULL) ||
 		    ma_inj_lookup(pid, where[i], "pthread_self", &syms->pthread_self, NULL))

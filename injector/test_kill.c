@@ -4,7 +4,9 @@
  *    US microseconds later when given: the target must survive the tracer
  *    vanishing after every step;
  *  - MEMATTACH_TEST_STOP_AT_STEP=STEP[,NTH] SIGSTOPs the caller of
- *    ma_inject_library there: the target must not wait for it. */
+ *    ma_inject_library there: the target must not wait for it;
+ *  - MEMATTACH_TEST_NO_LOADER_THREAD=1 hides the target's pthread_create
+ *    (symbols.c): the old glibc's path, dlopen on the seized thread. */
 #include "config.h"
 #include "injector/inj_internal.h"
 
@@ -72,4 +74,11 @@ void ma_inj_checkpoint(enum ma_inj_step step)
 		kill(ma_inj_caller ? ma_inj_caller : getpid(), SIGSTOP);
 	if (hook_hit(&kill_at, step))
 		kill_self_after(kill_at.delay_us);
+}
+
+int ma_inj_test_no_loader_thread(void)
+{
+	const char *e = getenv("MEMATTACH_TEST_NO_LOADER_THREAD");
+
+	return e && !strcmp(e, "1");
 }

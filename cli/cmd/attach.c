@@ -358,6 +358,17 @@ static const char *seccomp_hint(pid_t pid)
 					       "/proc status, which may be why)" : "";
 }
 
+/* The old glibc's path stops a thread for dlopen and the start call: the
+ * user is told how long, as the thread saw it at most. */
+static void say_old_path(const struct attach *a, const struct ma_inj_stats *st)
+{
+	if (a->quiet || st->on_own_thread || !st->no_pthread)
+		return;
+	fprintf(stderr, "memattach: note: process %d has no pthread_create to call (glibc older than 2.34 "
+		"without libpthread): the agent was loaded on its thread %d, stopped for up to %.1f ms\n",
+		(int)a->pid, (int)st->tid, st->stopped_ms);
+}
+
 /* Loads the agent, which starts and connects. */
 int ma_attach_inject(struct attach *a, struct ma_capture *c)
 {
@@ -373,10 +384,12 @@ int ma_attach_inject(struct attach *a, struct ma_capture *c)
 	    (size_t)snprintf(cfg + used, sizeof(cfg) - used, ";agentfile=%s/%s", a->s.sd.path,
 			     MA_SESSION_AGENT_COPY) >= sizeof(cfg) - used)
 		cfg[used] = 0;   /* too long: their execs are not followed */
-	if (ma_inject_library(a->pid, a->agent_t, "memattach_agent_start", cfg, &result, &ie) != 0) {
+	struct ma_inj_stats st;
+	if (ma_inject_library_stats(a->pid, a->agent_t, "memattach_agent_start", cfg, &result, &st, &ie) != 0) {
 		fprintf(stderr, "memattach: %s%s\n", ie.msg, seccomp_hint(a->pid));
 		return abandon(a, ma_inject_exit_code(&ie));
 	}
+	say_old_path(a, &st);
 	if (result != 0) {
 		int busy = result == -EALREADY;
 		fprintf(stderr, busy ? "memattach: pid %d is already being tracked by another memattach; wait for it to finish%s\n"

@@ -423,6 +423,7 @@ static const struct man_exit exit_codes[] = {
 	{ MA_EXIT_NO_JSON, "report --json for a format that has no JSON output (folded, pprof, flamegraph)" },
 	{ MA_EXIT_DAMAGED, "report: the capture is damaged; the report covers what was readable" },
 	{ MA_EXIT_NOT_A_TERMINAL, "live: the standard output is not a terminal" },
+	{ MA_EXIT_TARGET_LIMIT, "the target could not give the attach a page or a thread (RLIMIT_AS, RLIMIT_NPROC, pids.max); nothing was loaded" },
 };
 
 static void man_command(FILE *f, const struct ma_cli_cmd *c, const char *title)

@@ -21,6 +21,7 @@ int ma_inject_exit_code(const struct ma_inj_error *err)
 	case MA_INJ_ERR_DLOPEN:
 	case MA_INJ_ERR_CALL: return MA_EXIT_INJECT_FAILED;
 	case MA_INJ_ERR_TARGET_GONE: return MA_EXIT_TARGET_GONE;
+	case MA_INJ_ERR_LIMIT: return MA_EXIT_TARGET_LIMIT;
 	default: return MA_EXIT_ERROR;
 	}
 }

@@ -26,6 +26,7 @@ enum ma_exit {
 	MA_EXIT_NO_JSON = 19,         /* report --json for a format that has none */
 	MA_EXIT_DAMAGED = 20,         /* report made, but damaged parts of the capture were skipped */
 	MA_EXIT_NOT_A_TERMINAL = 21,  /* live: standard output is not a terminal */
+	MA_EXIT_TARGET_LIMIT = 22,    /* the target could not give the attach a page or a thread */
 };
 
 #endif

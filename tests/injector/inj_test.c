@@ -337,7 +337,9 @@ static int t_errors(void)
 	z = fork();
 	if (z == 0)
 		_exit(0);
-	sleep_ms(50);
+	/* a zombie once it ran (50 ms was too short at load 50) */
+	for (int i = 0; i < 1000 && proc_state(z) != 'Z'; i++)
+		sleep_ms(5);
 	rc = expect_err(z, MA_INJ_ERR_ZOMBIE, MA_EXIT_ZOMBIE, "zombie");
 	waitpid(z, NULL, 0);
 	if (rc)
