@@ -224,6 +224,7 @@ static int pump_all(struct receiver *rv, const char **note)
 		}
 		if (p <= 0) {
 			main_open = 0;
+			rv->h.ending = 1;
 			if (rx_lazy_drain(&rv->lazy, process_record, rv))
 				fprintf(stderr, "memattach: the agent's stream could not be analysed to its end\n");
 			rx_hub_end(&rv->h, *note);

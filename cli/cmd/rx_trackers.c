@@ -286,7 +286,9 @@ int rx_hub_push(struct rx_hub *h, const uint8_t *rec, size_t len, Memattach__Rec
 		note_thread(h, r->thread);
 	if (h->raw)
 		raw_push(h, r);
-	if (ma_replayer_push(h->rp, r, err, errlen) < 0)
+	/* the raw one alone to the end: no other tracker can open, nothing
+	 * needs the stream ordered but its own analysis */
+	if (!(h->raw && h->ending) && ma_replayer_push(h->rp, r, err, errlen) < 0)
 		return -1;
 	switch (r->r_case) {
 	case MEMATTACH__RECORD__R_EVENTS:

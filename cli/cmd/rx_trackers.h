@@ -72,6 +72,7 @@ struct rx_hub {
 	size_t nthr, thr_cap;
 	uint64_t last_time_ns, last_rss;           /* the latest Tick's */
 	int got_header, got_trailer;
+	int ending;                              /* the stream has ended */
 	FILE *talk;                              /* the answers to the Python side */
 };
 
