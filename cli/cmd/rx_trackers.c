@@ -378,8 +378,9 @@ void rx_tracker_start(struct rx_hub *h, struct rx_tracker *t, uint64_t from_seq)
 		end_raw(h);
 	t->from_seq = from_seq;
 	t->active = 1;
-	/* the stream's first, of every thread, no viewer: its records as they are */
-	if (!from_seq && !h->got_header && !t->opener && t->viewer_listen < 0) {
+	/* the stream's first, of every thread, not live_mode (its viewer, come
+	 * already or not, is sent rebuilt records): its records as they are */
+	if (!from_seq && !h->got_header && !t->opener && !t->viewer_path[0]) {
 		t->raw = 1;
 		h->raw = t;
 	}
