@@ -36,6 +36,7 @@
 #include "cli/cmd/cli_table.h"
 #include "cli/cmd/commands.h"
 #include "cli/cmd/rx_children.h"
+#include "cli/cmd/rx_lazy.h"
 #include "cli/cmd/rx_trackers.h"
 #include "cli/cmd/rx_viewer.h"
 
@@ -45,6 +46,7 @@ struct receiver {
 	struct ma_session s;
 	struct rx_hub h;
 	struct rx_children kids;
+	struct rx_lazy lazy;  /* the raw tracker's records not yet analysed */
 	FILE *cmd;
 	int follow;          /* children connect on the socket: it stays */
 	int cmd_eof;
@@ -122,7 +124,7 @@ static void serve_sync(struct receiver *rv, uint64_t sync, uint64_t watermark)
 	}
 }
 
-static int on_record(void *ctx, const uint8_t *rec, size_t len)
+static int process_record(void *ctx, const uint8_t *rec, size_t len)
 {
 	struct receiver *rv = ctx;
 	char err[256];
@@ -134,6 +136,27 @@ static int on_record(void *ctx, const uint8_t *rec, size_t len)
 		serve_sync(rv, r->tick->sync_id, r->tick->watermark);
 	ma_live_record_free(r);
 	return bad;
+}
+
+/* A raw tracker (the only one): the record to its file now, the rest of
+ * the work when it is due (rx_lazy.h). */
+static int on_record(void *ctx, const uint8_t *rec, size_t len)
+{
+	struct receiver *rv = ctx;
+	const uint8_t *framed;
+	size_t flen;
+	if (!rv->h.raw)
+		return process_record(rv, rec, len);
+	if (rx_lazy_keep(&rv->lazy, rec, len, &framed, &flen) < 0) {
+		/* out of memory: what waits is done first, which makes room */
+		int bad = rx_lazy_drain(&rv->lazy, process_record, rv);
+		if (bad || rx_lazy_keep(&rv->lazy, rec, len, &framed, &flen) < 0)
+			return -1;
+	}
+	rx_hub_write_raw(&rv->h, framed, flen);
+	if (!rx_lazy_due(&rv->lazy, rec, len))
+		return 0;
+	return rx_lazy_drain(&rv->lazy, process_record, rv);
 }
 
 static void accept_viewers(struct receiver *rv)
@@ -201,6 +224,9 @@ static int pump_all(struct receiver *rv, const char **note)
 		}
 		if (p <= 0) {
 			main_open = 0;
+			rv->h.ending = 1;
+			if (rx_lazy_drain(&rv->lazy, process_record, rv))
+				fprintf(stderr, "memattach: the agent's stream could not be analysed to its end\n");
 			rx_hub_end(&rv->h, *note);
 			if (!rv->s.got_trailer && !*note)
 				*note = "the agent's stream ended early";
@@ -288,6 +314,7 @@ int ma_receive_main(int argc, char **argv)
 	const char *note = NULL;
 	int rc = pump_all(&rv, &note);
 	rx_children_free(&rv.kids);
+	rx_lazy_free(&rv.lazy);
 	rx_hub_free(&rv.h);
 	ma_session_cleanup(&rv.s);
 	return rc;

@@ -100,15 +100,24 @@ static int owns(const struct rx_hub *h, const struct rx_tracker *t, uint32_t tid
 	return i != UINT32_MAX && (mask_at(&h->thr[i], seq) >> t->slot & 1);
 }
 
+/* A tracker that was raw has the events of the batches it was given then. */
+static int had_raw(const struct rx_hub *h, const struct rx_tracker *t, const ma_event *e)
+{
+	if (!t->was_raw)
+		return 0;
+	uint32_t i = ma_u64map_get(&h->tids, e->tid);
+	return i != UINT32_MAX && e->seq < h->thr[i].raw_cut;
+}
+
 static void on_events(void *ctx, const ma_event *e, size_t n)
 {
 	struct rx_hub *h = ctx;
 	for (unsigned s = 0; s < RX_MAX_TRACKERS; s++) {
 		struct rx_tracker *t = h->t[s];
-		if (!t || !t->active)
+		if (!t || !t->active || t->raw)
 			continue;
 		for (size_t i = 0; i < n; i++) {
-			if (e[i].seq < t->from_seq || !owns(h, t, e[i].tid, e[i].seq))
+			if (e[i].seq < t->from_seq || !owns(h, t, e[i].tid, e[i].seq) || had_raw(h, t, &e[i]))
 				continue;
 			if (t->b.n && (t->b.tid != e[i].tid || t->b.n == RX_BATCH))
 				flush_batch(t);
@@ -139,26 +148,34 @@ void rx_hub_free(struct rx_hub *h)
 	h->pre = NULL;
 }
 
-/* The thread's owners, decided once at its birth: the trackers that owned
- * its creator then and had opened before it. */
-static void note_thread(struct rx_hub *h, const Memattach__ThreadInfo *ti)
+/* tid's entry, made (empty) on first sight; NULL: out of memory. */
+static struct rx_thread *thread_of(struct rx_hub *h, uint32_t tid)
 {
-	uint32_t *slot = ma_u64map_slot(&h->tids, ti->tid);
+	uint32_t *slot = ma_u64map_slot(&h->tids, tid);
 	if (!slot)
-		return;
+		return NULL;
 	if (*slot == UINT32_MAX) {
 		if (h->nthr == h->thr_cap) {
 			size_t cap = h->thr_cap ? h->thr_cap * 2 : 64;
 			struct rx_thread *n = realloc(h->thr, cap * sizeof(*n));
 			if (!n)
-				return;
+				return NULL;
 			h->thr = n;
 			h->thr_cap = cap;
 		}
 		memset(&h->thr[h->nthr], 0, sizeof(h->thr[0]));
 		*slot = (uint32_t)h->nthr++;
 	}
-	struct rx_thread *x = &h->thr[*slot];
+	return &h->thr[*slot];
+}
+
+/* The thread's owners, decided once at its birth: the trackers that owned
+ * its creator then and had opened before it. */
+static void note_thread(struct rx_hub *h, const Memattach__ThreadInfo *ti)
+{
+	struct rx_thread *x = thread_of(h, ti->tid);
+	if (!x)
+		return;
 	if (x->known && x->parent == ti->parent_tid && x->born_seq == ti->born_seq)
 		return;   /* the same thread again (a new name) */
 	uint64_t mask = 0;
@@ -203,11 +220,55 @@ static void to_all(struct rx_hub *h, const Memattach__Record *r, int only_tid, u
 {
 	for (unsigned s = 0; s < RX_MAX_TRACKERS; s++) {
 		struct rx_tracker *t = h->t[s];
-		if (!t || !t->active || (only_tid && !owns(h, t, tid, UINT64_MAX)))
+		if (!t || !t->active || t->raw || (only_tid && !owns(h, t, tid, UINT64_MAX)))
 			continue;
 		flush_batch(t);
 		emit(t, r);
 	}
+}
+
+/* The raw tracker's analysis gets the record itself (its file got its
+ * bytes: rx_hub_write_raw); each thread's last seq is noted, for the
+ * switch in rx_tracker_start. */
+static void raw_push(struct rx_hub *h, const Memattach__Record *r)
+{
+	struct rx_tracker *t = h->raw;
+	char err[256];
+	if (r->r_case == MEMATTACH__RECORD__R_EVENTS && r->events->n_seq_delta) {
+		struct rx_thread *x = thread_of(h, r->events->tid);
+		uint64_t seq = 0;
+		for (size_t i = 0; i < r->events->n_seq_delta; i++)
+			seq += r->events->seq_delta[i];
+		if (x && seq + 1 > x->raw_end)
+			x->raw_end = seq + 1;
+	}
+	if (!t->live.failed && (ma_replayer_push(t->live.rp, r, err, sizeof(err)) < 0 ||
+				ma_analysis_limit_error(t->live.a, err, sizeof(err)))) {
+		fprintf(stderr, "memattach: %s: %s\n", t->path, err);
+		t->live.failed = 1;
+	}
+}
+
+void rx_hub_write_raw(struct rx_hub *h, const uint8_t *framed, size_t len)
+{
+	struct rx_tracker *t = h->raw;
+	if (t && t->w && !t->write_failed && ma_capture_writer_write(t->w, framed, len) < 0) {
+		fprintf(stderr, "memattach: %s: %s; its capture stops here\n", t->path,
+			ma_capture_writer_error(t->w));
+		t->write_failed = 1;
+	}
+}
+
+/* A second tracker opens: the raw one gets rebuilt batches from now on,
+ * without the events of the batches it already has (per thread, seqs
+ * come in order). */
+static void end_raw(struct rx_hub *h)
+{
+	for (size_t i = 0; i < h->nthr; i++)
+		h->thr[i].raw_cut = h->thr[i].raw_end;
+	h->raw->raw = 0;
+	h->raw->was_raw = 1;
+	h->raw = NULL;
 }
 
 int rx_hub_push(struct rx_hub *h, const uint8_t *rec, size_t len, Memattach__Record **out,
@@ -223,7 +284,11 @@ int rx_hub_push(struct rx_hub *h, const uint8_t *rec, size_t len, Memattach__Rec
 		return -1;
 	if (r->r_case == MEMATTACH__RECORD__R_THREAD)
 		note_thread(h, r->thread);
-	if (ma_replayer_push(h->rp, r, err, errlen) < 0)
+	if (h->raw)
+		raw_push(h, r);
+	/* the raw one alone to the end: no other tracker can open, nothing
+	 * needs the stream ordered but its own analysis */
+	if (!(h->raw && h->ending) && ma_replayer_push(h->rp, r, err, errlen) < 0)
 		return -1;
 	switch (r->r_case) {
 	case MEMATTACH__RECORD__R_EVENTS:
@@ -290,6 +355,8 @@ struct rx_tracker *rx_tracker_new(struct rx_hub *h, unsigned id, uint32_t opener
 
 void rx_tracker_drop(struct rx_hub *h, struct rx_tracker *t)
 {
+	if (h->raw == t)
+		h->raw = NULL;
 	ma_capture_writer_abandon(t->w);
 	rx_viewer_close(t);
 	h->t[t->slot] = NULL;
@@ -307,8 +374,16 @@ struct rx_tracker *rx_tracker_find(struct rx_hub *h, unsigned id)
 
 void rx_tracker_start(struct rx_hub *h, struct rx_tracker *t, uint64_t from_seq)
 {
+	if (h->raw)
+		end_raw(h);
 	t->from_seq = from_seq;
 	t->active = 1;
+	/* the stream's first, of every thread, not live_mode (its viewer, come
+	 * already or not, is sent rebuilt records): its records as they are */
+	if (!from_seq && !h->got_header && !t->opener && !t->viewer_path[0]) {
+		t->raw = 1;
+		h->raw = t;
+	}
 	ma_capture_writer_publish(t->w);   /* the name is the capture's from now on */
 	const uint8_t *p = h->pre, *end = h->pre + h->pre_len;
 	while (p < end) {
@@ -379,6 +454,8 @@ void rx_tracker_close(struct rx_hub *h, struct rx_tracker *t, uint64_t watermark
 		h->thr[i].prev_mask &= ~(1ull << t->slot);
 	}
 	h->t[t->slot] = NULL;
+	if (h->raw == t)
+		h->raw = NULL;
 	ma_live_free(&t->live);
 	free(t);
 }

@@ -31,6 +31,11 @@ struct rx_tracker {
 	uint64_t from_seq;         /* its window starts here */
 	int active;
 	int write_failed;          /* said once; its stats go on */
+	/* raw: the only tracker, of every thread, from the stream's start
+	 * (rx_raw.c): its file gets the agent's records as they come and its
+	 * analysis the records themselves, nothing rebuilt.  was_raw: it was,
+	 * until a second tracker opened; events it had then are skipped */
+	int raw, was_raw;
 	char path[PATH_MAX];
 	ma_capture_writer *w;
 	struct ma_live live;
@@ -50,10 +55,14 @@ struct rx_thread {
 	uint64_t born_seq;
 	uint32_t parent;
 	int known;
+	/* 1 + the highest seq of its batches seen while a tracker was raw;
+	 * raw_cut: that when the raw one stopped being raw (0: none) */
+	uint64_t raw_end, raw_cut;
 };
 
 struct rx_hub {
 	struct rx_tracker *t[RX_MAX_TRACKERS];   /* by slot; NULL: free */
+	struct rx_tracker *raw;                  /* the raw one, if any */
 	ma_replayer *rp;                         /* the whole stream, in seq order */
 	ma_replay_result res;
 	uint8_t *pre;                            /* the records a later tracker */
@@ -63,6 +72,7 @@ struct rx_hub {
 	size_t nthr, thr_cap;
 	uint64_t last_time_ns, last_rss;           /* the latest Tick's */
 	int got_header, got_trailer;
+	int ending;                              /* the stream has ended */
 	FILE *talk;                              /* the answers to the Python side */
 };
 
@@ -86,6 +96,9 @@ void rx_tracker_close(struct rx_hub *h, struct rx_tracker *t, uint64_t watermark
  * it with ma_live_record_free, also on error).  0, or -1 with a message. */
 int rx_hub_push(struct rx_hub *h, const uint8_t *rec, size_t len, Memattach__Record **out,
 		char *err, size_t errlen);
+/* The raw tracker's file gets the framed record as it came (its analysis
+ * gets it from rx_hub_push); nothing when none is raw. */
+void rx_hub_write_raw(struct rx_hub *h, const uint8_t *framed, size_t len);
 /* The stream is over: every pending event delivered, every tracker closed. */
 void rx_hub_end(struct rx_hub *h, const char *note);
 /* The totals of `report stats --json` as one JSON line. */

@@ -142,4 +142,54 @@ with Tracker(os.path.join(tmp, "first.memcap")):
     t2.join()
 check(res[0] is not None and "native_traces=True" in res[0] and "same options" in res[0],
       "other agent options: RuntimeError: %s" % res[0])
+# 5. The first tracker of a process takes the agent's records as they come
+#    (receive.c); a second one opening while another thread allocates
+#    without pause makes it go on with rebuilt batches.  Each allocation of
+#    that thread, counted by the thread itself, is in its capture exactly
+#    once: none of the batches it had already is given to it again.
+SZ = 2_050_000
+pa5, pb5 = os.path.join(tmp, "A5.memcap"), os.path.join(tmp, "B5.memcap")
+churned, want_more, reached, halt = [0], [50], threading.Event(), threading.Event()
+
+
+def churn():
+    while not halt.is_set():
+        x = alloc(SZ)
+        del x
+        churned[0] += 1
+        if churned[0] >= want_more[0]:
+            reached.set()
+
+
+b_opened, b_close, b_closed = threading.Event(), threading.Event(), threading.Event()
+
+
+def second():
+    with Tracker(pb5):
+        b_opened.set()
+        b_close.wait()
+    b_closed.set()
+
+
+a5 = Tracker(pa5).start()
+ch = threading.Thread(target=churn)
+ch.start()
+reached.wait()
+reached.clear()
+sec = threading.Thread(target=second)
+sec.start()       # opens while churn allocates
+b_opened.wait()
+want_more[0] = churned[0] + 50
+reached.wait()    # and churn goes on a while after it
+halt.set()
+ch.join()
+b_close.set()
+sec.join()
+a5.stop()
+b, n, leaked, complete = big(pa5)
+check((b, n, leaked, complete) == (churned[0] * (SZ + 1), churned[0], 0, True),
+      "the first tracker across a second one's opening: %d B in %d big allocations (%d leaked, complete %r); "
+      "want the thread's %d allocations of %d B, each once, none leaked" % (b, n, leaked, complete, churned[0], SZ + 1))
+check(a5.stats().total_allocations == stats_from(pa5).total_allocations,
+      "its stats() after stop equals its report (%d allocations)" % a5.stats().total_allocations)
 sys.exit(status())
