@@ -20,18 +20,20 @@
 #include "batch_wire.h"
 
 #define TICK_NS 10000000ull
-/* --sample: while RSS stays within RSS_STEADY of the last Tick's, each
- * Tick comes twice as late, up to TICK_MAX_NS (a wakeup of this thread
- * was most of the agent's CPU in a sampled Python run); RSS moving, what
- * a threshold watches, brings TICK_NS back at once.  Exact: TICK_NS. */
+/* --sample: while RSS stays within an eighth of the last Tick's (1 MiB at
+ * least), each Tick comes twice as late, up to TICK_MAX_NS (this thread's
+ * wakeups were most of the agent's CPU in a sampled run: 170 us each);
+ * RSS moving more, what a threshold watches, brings TICK_NS back at once.
+ * Exact: TICK_NS. */
 #define TICK_MAX_NS 80000000ull
-#define RSS_STEADY (1ull << 20)
+#define RSS_STEADY_MIN (1ull << 20)
 static uint64_t tick_ns = TICK_NS, tick_rss;
 
 static void tick_adapt(uint64_t rss)
 {
 	uint64_t moved = rss > tick_rss ? rss - tick_rss : tick_rss - rss;
-	if (!ma_cfg.sample || moved >= RSS_STEADY)
+	uint64_t steady = tick_rss / 8 > RSS_STEADY_MIN ? tick_rss / 8 : RSS_STEADY_MIN;
+	if (!ma_cfg.sample || moved >= steady)
 		tick_ns = TICK_NS;
 	else if (tick_ns < TICK_MAX_NS)
 		tick_ns *= 2;

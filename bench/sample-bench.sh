@@ -9,8 +9,8 @@
 # the target's CPU time (every thread of it, the agent's too: getrusage at
 # its end) to the untracked run's.
 # BASE=BUILDDIR2 adds the same SIZEs with that build ("base"): a before /
-# after in one run.  SIZES="..." and WORKLOADS="c py" choose; numbers, not
-# pass/fail.
+# after in one run.  SIZES="..." ("exact": no --sample) and WORKLOADS="c py"
+# choose; numbers, not pass/fail.
 set -u
 builddir=${1:?usage: sample-bench.sh BUILDDIR [ROUNDS]}
 rounds=${2:-7}
@@ -46,8 +46,10 @@ run() {
 	c) cmd=("$builddir/bench/neutral" 1 3000000 mixed) ;;
 	py) cmd=("$py" -c "$pycode" "$srcdir/tests/python/workload.py") ;;
 	esac
+	local how=(--sample "$size")
+	[ "$size" = exact ] && how=()
 	if [ -n "$ma" ]; then
-		"$ma" run --sample "$size" -o "$tmp/cap" -- "${cmd[@]}" >"$tmp/out" 2>"$tmp/err" </dev/null
+		"$ma" run "${how[@]}" -o "$tmp/cap" -- "${cmd[@]}" >"$tmp/out" 2>"$tmp/err" </dev/null
 	else
 		"${cmd[@]}" >"$tmp/out" 2>"$tmp/err" </dev/null
 	fi
