@@ -85,10 +85,8 @@ extern MA_HIDDEN struct ma_line ma_clock_line;
 #define ma_clock_ns (ma_clock_line.v)
 static inline uint64_t ma_event_ns(void)
 {
-	/* --sample: events are rare, so they read the clock (the writer
-	 * then need not wake every millisecond to keep it fresh). */
-	if (ma_cfg.sample)
-		return ma_now_ns();
+	/* --sample: a sampled event sets the clock first (sampler.c), so the
+	 * writer need not wake every millisecond to keep it fresh. */
 	return atomic_load_explicit(&ma_clock_ns, memory_order_relaxed);
 }
 static inline void ma_clock_tick(void)

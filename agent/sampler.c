@@ -254,6 +254,8 @@ int ma_sample_forget(uintptr_t p)
 	if (found)
 		remove_at(t, bits, i);
 	change_end();
+	if (found)
+		ma_clock_tick();   /* the event's time (ma_event_ns) */
 	return found;
 }
 
@@ -316,6 +318,7 @@ int ma_sample_take(struct ma_thread *t, uintptr_t p, size_t n)
 		return 0;
 	}
 	ma_sample_count(&s->samples, 1);
+	ma_clock_tick();   /* the event's time (ma_event_ns) */
 	return 1;
 }
 

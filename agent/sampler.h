@@ -72,18 +72,20 @@ static inline __attribute__((always_inline)) int ma_sample_maybe(uint64_t a)
 	 * program handed a on): a clear bit needs no consistent reading. */
 	if (!((atomic_load_explicit(&s->zones[z >> 6], memory_order_relaxed) >> (z & 63)) & 1))
 		return 0;
+	/* The zone bit, once seen set, needs no second look: the home slot's
+	 * bit below says the same for a's slot, read consistently. */
 	for (;;) {
 		unsigned v = atomic_load_explicit(&s->version, memory_order_acquire);
 		if (!(v & 1)) {
-			int maybe = (atomic_load_explicit(&s->zones[z >> 6], memory_order_relaxed) >> (z & 63)) & 1;
+			int maybe = 0;
 			_Atomic uint64_t *homes = atomic_load_explicit(&s->homes, memory_order_relaxed);
-			if (maybe && homes) {
+			if (homes) {
 				size_t h = (size_t)(x >> (64 - atomic_load_explicit(&s->bits, memory_order_relaxed)));
 				maybe = (atomic_load_explicit(&homes[h >> 6], memory_order_relaxed) >> (h & 63)) & 1;
 			}
 			atomic_thread_fence(memory_order_acquire);
 			if (atomic_load_explicit(&s->version, memory_order_relaxed) == v)
-				return maybe && homes;
+				return maybe;
 		}
 		MA_CPU_PAUSE();
 	}
@@ -106,8 +108,10 @@ static inline int ma_sample_alloc(uint32_t kind, void *p, size_t n)
 		return 0;
 	ma_sample_count(&t->smp.allocs, 1);
 	ma_sample_count(&t->smp.bytes, n);
-	if (kind == MEMATTACH__EVENT_KIND__MMAP || kind == MEMATTACH__EVENT_KIND__MREMAP)
+	if (kind == MEMATTACH__EVENT_KIND__MMAP || kind == MEMATTACH__EVENT_KIND__MREMAP) {
+		ma_clock_tick();   /* recorded: its time (ma_event_ns) */
 		return 1;
+	}
 	if ((t->smp.left -= (int64_t)n) > 0)
 		return 0;
 	return ma_sample_take(t, (uintptr_t)p, n);
