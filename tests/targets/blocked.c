@@ -4,7 +4,7 @@
  *
  * usage: blocked read|sleep|epoll|cond
  *   read   read(0) once (stdin is a pipe the test writes to)
- *   sleep  nanosleep(3 s) once, then read stdin to its end (the call may end
+ *   sleep  nanosleep(5 s) once, then read stdin to its end (the call may end
  *          before memattach does on a loaded machine: the process stays)
  *   epoll  epoll_wait(stdin, timeout -1) once, then read what is there
  *   cond   pthread_cond_wait until a helper thread has read stdin
@@ -96,7 +96,7 @@ int main(int argc, char **argv)
 		err = errno;
 		data_len = rc > 0 ? rc : 0;
 	} else if (!strcmp(mode, "sleep")) {
-		struct timespec ts = { 3, 0 }, rem = { 0, 0 };
+		struct timespec ts = { 5, 0 }, rem = { 0, 0 };
 		rc = nanosleep(&ts, &rem);
 		err = errno;
 	} else if (!strcmp(mode, "epoll")) {
