@@ -41,8 +41,13 @@ extern MA_HIDDEN atomic_int ma_tracking;
 /* Set when the CLI stopped reading for ma_cfg.stall_ns and the session is
  * to end (stall_end): the writer drops the session. */
 extern MA_HIDDEN atomic_int ma_stalled;
-/* The last flush at the end of a session waits this long without progress. */
+/* The last flush at the end of a session waits this long without progress
+ * when the process exits (its exit waits for it). */
 #define MA_FINAL_FLUSH_MS 2000
+/* ... and when memattach asked for the end: only the writer thread waits
+ * (tracking is off), for a CLI that reads dozens of streams at once on a
+ * loaded machine; a CLI that gives up closes the socket, which ends it. */
+#define MA_STOP_FLUSH_MS 30000
 /* Counters written often get a cache line each, away from what every
  * hook reads (ma_tracking, ma_cfg): the writer thread writing the clock,
  * or any thread taking a seq, must not make the others miss. */

@@ -335,6 +335,10 @@ static void serve_sync(unsigned *tick_no)
 	pthread_mutex_unlock(&state_lock);
 }
 
+/* memattach asked for the end (not the program): the final flush may
+ * wait longer, no thread of the program waits for it. */
+static int cli_asked_stop;
+
 /* Reads the CLI's commands.  Returns nonzero when the CLI hung up. */
 static uint8_t in[4096];
 static size_t in_len;
@@ -357,8 +361,10 @@ static int read_control(void)
 		Memattach__Record *r = memattach__record__unpack(NULL, len, in + k);
 		if (r) {
 			if (r->r_case == MEMATTACH__RECORD__R_CONTROL && r->control &&
-			    r->control->op == MEMATTACH__CONTROL__OP__STOP)
+			    r->control->op == MEMATTACH__CONTROL__OP__STOP) {
+				cli_asked_stop = 1;
 				atomic_store(&stop_reason, MEMATTACH__STOP_REASON__STOP_REQUESTED);
+			}
 			memattach__record__free_unpacked(r, NULL);
 		}
 		memmove(in, in + k + len, in_len - k - len);
@@ -406,7 +412,7 @@ static void finish(int reason)
 		rec.r_case = MEMATTACH__RECORD__R_AGENT_TRAILER;
 		rec.agent_trailer = &at;
 		emit(&rec, NULL);
-		flush_all(MA_FINAL_FLUSH_MS);
+		flush_all(cli_asked_stop ? MA_STOP_FLUSH_MS : MA_FINAL_FLUSH_MS);
 		shutdown(sock, SHUT_WR);
 	}
 	ma_buffers_reset();
@@ -520,6 +526,7 @@ int ma_writer_prepare(int fd)
 {
 	sock = fd;
 	disconnected = 0;
+	cli_asked_stop = 0;
 	atomic_store(&sync_want, 0);
 	if (ma_batch_wire_prepare() < 0)
 		return -ENOMEM;

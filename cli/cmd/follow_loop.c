@@ -17,27 +17,16 @@
 
 #define PUMP_WAIT_MS 50
 #define AGENT_STOP_TIMEOUT_NS (10ull * 1000000000ull)
+#define AGENT_STOP_MAX_NS (120ull * 1000000000ull)
 #define MAX_POLL 1024
 /* Captures of children that exited are finished (symbols, trailer) at the
  * end, so that symbolizing does not hold the other streams up; past this
- * many, the oldest is finished at once (a descriptor and a compressor
- * each: a server recycling its workers for hours). */
+ * many, the oldest is finished when no stream has anything to read (a
+ * descriptor and a compressor each: a server recycling its workers for
+ * hours), past twice as many at once.  Finished while streams flow, it
+ * kept agents of exiting processes waiting past their final flush's
+ * limit on a loaded machine. */
 #define MAX_ENDED 32
-
-static void live_start(struct ma_proc_cap *p)
-{
-	p->have_live = ma_live_init(&p->live) == 0;
-	p->s->on_record = p->have_live ? ma_live_on_record : NULL;
-	p->s->on_record_ctx = p->have_live ? &p->live : NULL;
-}
-
-static void live_stop(struct ma_proc_cap *p)
-{
-	if (p->have_live)
-		ma_live_free(&p->live);
-	p->have_live = 0;
-	p->s->on_record = NULL;
-}
 
 void ma_say_untracked(pid_t pid, uint64_t forks, int quiet)
 {
@@ -93,7 +82,6 @@ struct ma_proc_cap *ma_follow_add(struct ma_follow *f, struct ma_session *s, pid
 		ma_target_files_get(&p->id);
 		p->id_known = 1;
 	}
-	live_start(p);
 	f->p[f->n++] = p;
 	return p;
 }
@@ -203,10 +191,8 @@ static int restart(struct ma_follow *f, struct ma_proc_cap *p, char *err, size_t
 	if (p->s->conn_fd >= 0)
 		close(p->s->conn_fd);
 	p->s->conn_fd = -1;
-	live_stop(p);
 	if (ma_session_restart(p->s, err, errlen) < 0)
 		return -1;
-	live_start(p);
 	p->note = NULL;
 	ma_proc_comm(p->pid, p->comm, sizeof(p->comm));
 	return 0;
@@ -361,7 +347,7 @@ static void pump_one(struct ma_follow *f, struct ma_proc_cap *p)
 		close(p->s->conn_fd);
 		p->s->conn_fd = -1;
 		p->connected = 0;
-		if (!p->named && p->s->got_trailer && ++f->ended > MAX_ENDED)
+		if (!p->named && p->s->got_trailer && ++f->ended > 2 * MAX_ENDED)
 			finish_oldest_ended(f);
 	}
 }
@@ -393,7 +379,10 @@ static void pump_ready(struct ma_follow *f, int timeout_ms)
 	for (size_t i = 0; i < f->npend && n < MAX_POLL; i++)
 		if (!earlier_same_pid(f, i))
 			pf[n++] = (struct pollfd){ f->pend[i].fd, POLLIN, 0 };
-	if (poll(pf, n, timeout_ms) <= 0)
+	int ready = poll(pf, n, timeout_ms);
+	while (ready == 0 && f->ended > MAX_ENDED)
+		finish_oldest_ended(f);
+	if (ready <= 0)
 		return;
 	for (nfds_t i = npoll; i < n; i++)
 		if (pf[i].revents) {
@@ -467,15 +456,32 @@ void ma_follow_run(struct ma_follow *f)
 	}
 }
 
+static uint64_t bytes_in(const struct ma_follow *f)
+{
+	uint64_t n = 0;
+	for (size_t i = 0; i < f->n; i++)
+		n += f->p[i]->s->bytes_in;
+	return n;
+}
+
+/* The agents' ends: given up only when nothing came for the stop timeout
+ * (dozens of agents flush their backlog at once: on a loaded machine that
+ * takes longer than any one of them would), or past AGENT_STOP_MAX_NS. */
 void ma_follow_stop_all(struct ma_follow *f)
 {
-	uint64_t t0 = ma_monotonic_ns();
+	uint64_t t0 = ma_monotonic_ns(), last = t0, seen = bytes_in(f);
 	settle_pending(f, 1);
 	for (size_t i = 0; i < f->n; i++)
 		if (f->p[i]->connected)
 			ma_session_send_stop(f->p[i]->s);
-	while (any_connected(f) && ma_monotonic_ns() - t0 < AGENT_STOP_TIMEOUT_NS)
+	for (uint64_t now = t0; any_connected(f) && now - last < AGENT_STOP_TIMEOUT_NS &&
+				now - t0 < AGENT_STOP_MAX_NS; now = ma_monotonic_ns()) {
 		pump_ready(f, PUMP_WAIT_MS);
+		if (bytes_in(f) != seen) {
+			seen = bytes_in(f);
+			last = ma_monotonic_ns();
+		}
+	}
 	for (size_t i = 0; i < f->n; i++)
 		if (f->p[i]->connected)
 			f->p[i]->note = "the agent did not finish in time";
@@ -504,16 +510,30 @@ static void judge(struct ma_follow *f, struct ma_proc_cap *p)
 	}
 }
 
+/* The tracked heap at the end, read from the finished capture: the
+ * streams are not analysed while they come (with dozens of processes the
+ * CLI fell behind them, and agents gave up their last flush); read one
+ * after the other here, the analysis costs a few ms each. */
+static void tracked_heap(struct ma_proc_cap *p, char *heap, size_t len)
+{
+	char err[512];
+	ma_analysis *a = ma_analysis_new();
+	if (a && ma_analysis_run(a, p->out, err, sizeof(err)) == 0) {
+		ma_fmt_bytes(a->live_bytes, heap, len);
+		/* gone before we looked: the name its agent sent */
+		if (a->has_header && a->comm && !strcmp(p->comm, "?"))
+			snprintf(p->comm, sizeof(p->comm), "%s", a->comm);
+	}
+	ma_analysis_free(a);
+}
+
 static void summary(const struct ma_follow *f, struct ma_proc_cap *p)
 {
 	char heap[32] = "?", rss[32];
 	if (f->quiet)
 		return;
-	if (p->have_live && !p->live.failed)
-		ma_fmt_bytes(p->live.a->live_bytes, heap, sizeof(heap));
-	/* gone before we looked: the name its agent sent */
-	if (p->have_live && p->live.a->has_header && p->live.a->comm && !strcmp(p->comm, "?"))
-		snprintf(p->comm, sizeof(p->comm), "%s", p->live.a->comm);
+	if (p->ever_connected)
+		tracked_heap(p, heap, sizeof(heap));
 	ma_fmt_bytes(p->s->last_rss, rss, sizeof(rss));
 	fprintf(stderr, "memattach: pid %d (%s): tracked heap %s, RSS %s, %llu events%s, written to %s\n",
 		(int)p->pid, p->comm, heap, rss, (unsigned long long)p->s->events,
@@ -545,16 +565,15 @@ static void finish_one(struct ma_follow *f, struct ma_proc_cap *p)
 		close(p->pidfd);   /* its trailer (or the end) says it is gone */
 	p->pidfd = -1;
 	judge(f, p);
-	summary(f, p);
-	if (!f->follow)
-		ma_say_untracked(p->pid, p->s->forks, f->quiet);
-	live_stop(p);
 	if (!f->run_pid)
 		files_as(p);
 	if (ma_session_finish(p->s, p->note, err, sizeof(err)) < 0) {
 		fprintf(stderr, "memattach: %s\n", err);
 		f->rc = MA_EXIT_OUTPUT;
 	}
+	summary(f, p);
+	if (!f->follow)
+		ma_say_untracked(p->pid, p->s->forks, f->quiet);
 }
 
 int ma_follow_finish(struct ma_follow *f)

@@ -11,7 +11,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <sys/types.h>
-#include "cli/analysis/live_heap.h"
+#include "cli/analysis/analysis.h"
 #include "cli/capture/session.h"
 #include "cli/symbols/target_files.h"
 
@@ -20,8 +20,6 @@ struct ma_proc_cap {
 	pid_t pid;
 	char comm[64];
 	char out[PATH_MAX];
-	struct ma_live live;         /* the tracked heap, for the summary */
-	int have_live;
 	int connected, ever_connected;
 	int named;                   /* named by the user (not a followed child) */
 	int owned;                   /* s is ours to free */
