@@ -111,13 +111,6 @@ static struct ma_stack *stack_intern_h(const uint64_t *f, uint32_t n, uint64_t h
 	return NULL;
 }
 
-/* The shared table alone (tests/agent/test_stack_table.c). */
-static __attribute__((unused)) uint32_t stack_intern(const uint64_t *f, uint32_t n)
-{
-	struct ma_stack *s = stack_intern_h(f, n, ma_hash_words(f, n));
-	return s ? s->id : 0;
-}
-
 /* Native frames looked at first in a Python process: enough to reach the
  * innermost eval-loop frame from an allocator almost always (the bench's
  * dicts/lists/strings: 95-99% within 8, 98-99.5% within 24; each step of
