@@ -37,6 +37,7 @@ agent_mapped() { grep -q "$AGENT_NAME" "/proc/$1/maps" 2>/dev/null; }
 
 # start_hammer — starts tests/targets/hammer; sets hpid, output in $ma_tmp/hout.
 start_hammer() {
+	: >"$ma_tmp/hout"   # a restart must not see the last hammer's lines
 	"$TARGETS/hammer" >"$ma_tmp/hout" 2>"$ma_tmp/herr" </dev/null &
 	hpid=$!
 	ma_wait_for "$ma_tmp/hout" '^ready ' 10 || { echo "FAIL: hammer did not start"; return 1; }

@@ -22,6 +22,9 @@ PYEOF
 
 # start — the target, until its controller runs; sets tpid, cpid.
 start() {
+	# emptied here, not only by the background redirection: that may come
+	# after the wait below has read the last round's "ready" line
+	: >"$ma_tmp/out"
 	"$TARGETS/signals" >"$ma_tmp/out" 2>"$ma_tmp/terr" </dev/null &
 	tpid=$!
 	if ! ma_wait_for "$ma_tmp/out" '^ready ' 20; then
