@@ -42,8 +42,10 @@ extern MA_HIDDEN atomic_int ma_tracking;
  * to end (stall_end): the writer drops the session. */
 extern MA_HIDDEN atomic_int ma_stalled;
 /* The last flush at the end of a session waits this long without progress
- * when the process exits (its exit waits for it). */
+ * (the CLI reading bytes) when the process exits (its exit waits for it),
+ * and at most MA_FINAL_FLUSH_MAX_MS in all for a CLI that reads slowly. */
 #define MA_FINAL_FLUSH_MS 2000
+#define MA_FINAL_FLUSH_MAX_MS 30000
 /* ... and when memattach asked for the end: only the writer thread waits
  * (tracking is off), for a CLI that reads dozens of streams at once on a
  * loaded machine; a CLI that gives up closes the socket, which ends it. */

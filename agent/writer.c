@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include "agent_internal.h"
@@ -20,6 +21,7 @@
 #include "batch_wire.h"
 
 #define TICK_NS 10000000ull
+#define FLUSH_SLICE_MS 20     /* flush_all's look at the CLI's progress */
 /* --sample: while RSS stays within an eighth of the last Tick's (1 MiB at
  * least), each Tick comes twice as late, up to TICK_MAX_NS (this thread's
  * wakeups were most of the agent's CPU in a sampled run: 170 us each);
@@ -105,18 +107,52 @@ static int flush_some(void)
 	return 0;
 }
 
-/* Sends everything, giving up (the session ends) after wait_ms without
- * progress. */
-static void flush_all(int wait_ms)
+/* Bytes the CLI has not read yet (sent or not): it reading any of them
+ * is progress, though the socket may not take more yet (POLLOUT waits
+ * for three quarters of the buffer to drain). */
+static size_t unread_bytes(void)
 {
+	int q = 0;
+	if (ioctl(sock, TIOCOUTQ, &q) < 0 || q < 0)
+		q = 0;
+	return out_len - out_off + (size_t)q;
+}
+
+/* Sends everything, giving up (the session ends) after idle_ms without
+ * progress (the CLI reading bytes), or after max_ms in all (0: no cap).
+ * A slow but reading CLI gets every byte; a stopped or dead one costs
+ * idle_ms.  Polled in short slices, the socket's own wakeup being coarse. */
+static void flush_all(int idle_ms, int max_ms)
+{
+	uint64_t t0 = ma_now_ns(), last = t0;
+	size_t left = unread_bytes();
 	while (flush_some()) {
 		struct pollfd pf = {sock, POLLOUT, 0};
-		int r = poll(&pf, 1, wait_ms > 0 ? wait_ms : 1);
-		if (r == 0 || (r < 0 && errno != EINTR)) {
+		int r = poll(&pf, 1, idle_ms < FLUSH_SLICE_MS ? (idle_ms > 0 ? idle_ms : 1) : FLUSH_SLICE_MS);
+		uint64_t now = ma_now_ns();
+		size_t now_left = unread_bytes();
+		if (now_left < left)
+			last = now;
+		left = now_left;
+		if ((r < 0 && errno != EINTR) || now - last >= (uint64_t)idle_ms * 1000000ull ||
+		    (max_ms > 0 && now - t0 >= (uint64_t)max_ms * 1000000ull)) {
 			disconnected = 1;
 			out_len = out_off = 0;
 		}
 	}
+}
+
+/* The last flush: a send buffer as large as the kernel allows
+ * (net.core.wmem_max) for what is left, so that fewer waits happen. */
+static void grow_send_buffer(void)
+{
+	int cur = 0, want;
+	socklen_t l = sizeof(cur);
+	size_t left = out_len - out_off;
+	if (getsockopt(sock, SOL_SOCKET, SO_SNDBUF, &cur, &l) < 0 || left <= (size_t)cur)
+		return;
+	want = left > (64u << 20) ? (64 << 20) : (int)left;
+	(void)setsockopt(sock, SOL_SOCKET, SO_SNDBUF, &want, sizeof(want));
 }
 
 static int stall_ms(void)
@@ -131,7 +167,7 @@ static int stall_ms(void)
 static void flush_out(void)
 {
 	if (ma_cfg.stall_end)
-		flush_all(stall_ms());
+		flush_all(stall_ms(), 0);
 	else
 		flush_some();
 }
@@ -412,7 +448,11 @@ static void finish(int reason)
 		rec.r_case = MEMATTACH__RECORD__R_AGENT_TRAILER;
 		rec.agent_trailer = &at;
 		emit(&rec, NULL);
-		flush_all(cli_asked_stop ? MA_STOP_FLUSH_MS : MA_FINAL_FLUSH_MS);
+		grow_send_buffer();
+		if (cli_asked_stop)
+			flush_all(MA_STOP_FLUSH_MS, 0);
+		else
+			flush_all(MA_FINAL_FLUSH_MS, MA_FINAL_FLUSH_MAX_MS);
 		shutdown(sock, SHUT_WR);
 	}
 	ma_buffers_reset();

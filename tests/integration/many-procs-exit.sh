@@ -1,0 +1,49 @@
+#!/bin/sh
+# many-procs-exit.sh — 45 processes that exit on their own under
+# `memattach run --follow-fork` (tests/targets/fanout in run mode: a
+# master and 44 workers started at once, each churning 30000 malloc/free
+# pairs, keeping blocks from keep_mine, writing its truth and exiting):
+# every one of the 45 captures is complete (a trailer, no "(incomplete)"
+# line) and equal to its process's own truth exactly.  Each exit waits
+# for its agent's last flush while the CLI reads 45 streams at once; the
+# flush gave up after 2 s without the socket signalling room, though the
+# CLI was reading (0-4 of 45 incomplete under load); now it waits while
+# the CLI reads any byte (2 s without that, 30 s in all).
+. "$(dirname "$0")/attach-common.sh"
+
+W=44
+N=$((W + 1))
+d=$ma_tmp/fan
+mkdir "$d"
+echo "=== memattach run --follow-fork -- fanout --workers $W ($N processes)"
+"$MEMATTACH" run --follow-fork -o "$d/cap" -- \
+	"$TARGETS/fanout" --workers "$W" --churn 30000 --truth-dir "$d" \
+	>"$d/out" 2>"$d/err" </dev/null &
+mpid=$!
+wait_gone "$mpid" 600 || { echo "FAIL: memattach run did not end"; exit 1; }
+rc=$wrc
+ma_show "memattach stderr" "$d/err"
+echo "--- load $(cut -d' ' -f1-3 /proc/loadavg)"
+bad=0
+[ "$rc" = 0 ] || { echo "FAIL: memattach run exited $rc (want 0)"; bad=1; }
+inc=$(grep -c '(incomplete)' "$d/err")
+[ "$inc" = 0 ] || { echo "FAIL: $inc of $N captures incomplete"; bad=1; }
+n=0 inexact=0
+for t in "$d"/truth.*; do
+	n=$((n + 1))
+	p=${t##*.}
+	c=$d/cap.$p
+	[ -f "$c" ] || c=$d/cap
+	grep -q "^memattach: pid $p (fanout): tracked heap .* written to $c\$" "$d/err" ||
+		{ echo "FAIL: no summary line for pid $p"; bad=1; }
+	report_json "$c" "$d/report.$p" || { bad=1; continue; }
+	if ! "$PYTHON" "$ma_here/compare.py" "$t" "$d/report.$p" >"$d/cmp.$p"; then
+		echo "--- pid $p: $(cat "$t")"
+		cat "$d/cmp.$p"
+		inexact=$((inexact + 1))
+	fi
+done
+[ "$inexact" = 0 ] || { echo "FAIL: $inexact of $N captures differ from their truth"; bad=1; }
+[ "$n" = "$N" ] || { echo "FAIL: $n processes wrote their truth, want $N"; bad=1; }
+[ "$bad" = 0 ] && echo "many-procs-exit: $N processes exited on their own, every capture complete and exact"
+exit "$bad"
