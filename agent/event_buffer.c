@@ -653,8 +653,14 @@ void ma_buffers_forget_in_child(void)
 		me->self = (unsigned long)pthread_self();
 		pool_budget += POOL_PER_THREAD;
 	}
-	for (struct ma_buf *b = pool_free; b; b = b->next)
+	/* the batches the parent's writer held at the fork are not the
+	 * child's: counted, they could leave it at its (smaller) budget with
+	 * none free, every event then waiting out the stall limit */
+	pool_allocated = 0;
+	for (struct ma_buf *b = pool_free; b; b = b->next) {
 		b->n = b->nmarks = 0;
+		pool_allocated++;
+	}
 	atomic_store(&pool_dropping, 0);
 	atomic_store(&ma_stalled, 0);
 	notify_fd = -1;
