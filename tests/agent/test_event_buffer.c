@@ -346,6 +346,51 @@ static void test_batch_order(void **s)
 	assert_int_equal(next_k[0], 5 + MA_BATCH_EVENTS + 10);
 }
 
+/* A followed child (ma_buffers_forget_in_child) forked while the parent's
+ * writer held every batch: those are not the child's, and the child's one
+ * thread must still get batches.  Before the fix its pool count stayed the
+ * parent's, above the child's budget, so with no batch free its events
+ * waited out the stall limit and were dropped. */
+#define FORK_THREADS 24
+
+static void *fill_two(void *arg)
+{
+	(void)arg;
+	for (uint64_t k = 0; k < 2 * MA_BATCH_EVENTS; k++)
+		ma_record(K_ALLOC, ADDR(0, k), 16, 1);
+	return NULL;
+}
+
+static void test_fork_child_batches(void **s)
+{
+	(void)s;
+	pthread_t th[FORK_THREADS];
+	reset_seen();
+	atomic_store(&ma_tracking, 1);
+	ma_record(K_ALLOC, ADDR(1, 0), 16, 1);   /* this thread: the one that forks */
+	for (int i = 0; i < FORK_THREADS; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, fill_two, NULL), 0);
+	for (int i = 0; i < FORK_THREADS; i++)
+		pthread_join(th[i], NULL);
+	struct ma_buf *held = ma_buffers_sweep(NULL);   /* the parent's writer's */
+	assert_non_null(held);
+	ma_buffers_fork_lock(1);
+	ma_buffers_forget_in_child();
+	ma_buffers_fork_lock(0);
+	uint64_t stall = ma_cfg.stall_ns;
+	ma_cfg.stall_ns = 20000000;   /* 20 ms: a stalled child drops at once */
+	next_k[1] = 0;
+	for (uint64_t k = 0; k < 3 * MA_BATCH_EVENTS; k++)
+		ma_record(K_ALLOC, ADDR(1, k), 16, 1);
+	atomic_store(&ma_tracking, 0);
+	cycle();
+	ma_cfg.stall_ns = stall;
+	ma_buffers_reset();
+	/* `held` stays unfreed, as in a child: its pages are the parent's */
+	assert_int_equal(wrong, 0);
+	assert_int_equal(next_k[1], 3 * MA_BATCH_EVENTS);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -353,6 +398,7 @@ int main(void)
 		cmocka_unit_test(test_sessions),
 		cmocka_unit_test(test_reap),
 		cmocka_unit_test(test_batch_order),
+		cmocka_unit_test(test_fork_child_batches),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }
