@@ -4,7 +4,8 @@
 # still reports, exits 20 with one warning naming the damaged byte range
 # (the frame holding the bit), and counts exactly the allocations of the
 # undamaged capture minus those of the frames skipped (tests/unit/capframes
-# decodes the frames on its own).
+# decodes the frames on its own).  A bit zstd does not read (a few in a
+# frame's header and tables) changes nothing: exit 0 and the same report.
 . "$(dirname "$0")/common.sh"
 check_run 0 threads || exit 1
 cap=$ma_tmp/threads.cap
@@ -34,6 +35,15 @@ for off in offsets:
     p = subprocess.run([memattach, 'report', 'stats', '--json', path],
                        capture_output=True, text=True)
     warn = [l for l in p.stderr.splitlines() if 'damaged' in l]
+    if p.returncode == 0 and not warn:
+        # zstd leaves a few bits of a frame unread (seen: 14 of 3,200 in
+        # a first frame): then the content is the same, and so the report
+        same = {k: v for k, v in json.loads(p.stdout).items() if k.startswith('total') or k == 'by_allocator'}
+        want = {k: v for k, v in json.load(open(report)).items() if k.startswith('total') or k == 'by_allocator'}
+        print("%s: bit %d of byte %d: not read by zstd: %s report" % ("ok" if same == want else "FAIL", bit, off,
+              "the same" if same == want else "a different"))
+        bad += same != want
+        continue
     m = re.search(r'compressed bytes (\d+)-(\d+)', warn[0]) if len(warn) == 1 else None
     if p.returncode != 20 or not m:
         print("FAIL: bit %d of byte %d: exit %d (want 20), damage warnings %d (want 1):\n%s"
