@@ -71,7 +71,6 @@ stolen=$(sed -n "s/^window 1 tid=$ftid stolen_ns=\([0-9]*\) .*/\1/p" "$ma_tmp/go
 gap=$(sed -n "s/^window 1 tid=$ftid stolen_ns=[0-9]* gap_ns=\([0-9]*\)$/\1/p" "$ma_tmp/gout")
 echo "--- thread $ftid: longest gap $(awk -v s="$gap" 'BEGIN { printf "%.2f", s / 1e6 }') ms, away from its code $(awk -v s="$stolen" 'BEGIN { printf "%.2f", s / 1e6 }') ms; memattach says stopped for up to $fms ms"
 fcmp "$stolen / 1e6 <= $fms + 0.2" || { echo "FAIL: the thread was away longer than memattach said"; exit 1; }
-fcmp "$gap / 1e6 >= $fms - 0.5" || { echo "FAIL: memattach said a longer stop than the thread saw"; exit 1; }
 report_json "$ma_tmp/g.cap" "$ma_tmp/g.json" || exit 1
 start_call_within "$ma_tmp/g.json" || exit 1
 echo "attach-fallback: exact through the old path, its stop reported as the target saw it"
