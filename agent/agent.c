@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include "agent.h"
 #include "agent_internal.h"
+#include "batch_wire.h"
 #include "python/py_agent.h"
 #include "sampler.h"
 #include "memattach.pb-c.h"
@@ -281,6 +282,23 @@ static int socket_present(const char *path)
 	return S_ISSOCK(st.st_mode) ? 0 : -ENOTSOCK;
 }
 
+/* Attached: the injector stopped this thread for us (or runs it as its
+ * loader thread): it only starts ours, which does the rest (the setup,
+ * then the writer's work).  The large tables are mapped here first: a
+ * target at its address-space limit fails this call (ENOMEM; EAGAIN when
+ * our thread cannot start), which the CLI explains, and keeps no mapping
+ * of ours but the libraries. */
+static int start_attached(void)
+{
+	int r = -ENOMEM;
+	if (ma_stacks_reserve() == 0 && ma_batch_wire_prepare() == 0 &&
+	    (r = ma_writer_start(session_setup_locked)) == 0)
+		return 0;
+	ma_batch_wire_release();
+	ma_stacks_unreserve();
+	return r;
+}
+
 /* A session with configuration c; the caller holds session_lock. */
 static int start_locked(const struct ma_config *c)
 {
@@ -289,11 +307,8 @@ static int start_locked(const struct ma_config *c)
 		return r;
 	ma_cfg = *c;
 	ma_warnings_new_session();
-	if (c->attached && !c->inproc) {
-		/* The injector stopped this thread for us: it only starts ours,
-		 * which does the rest (the setup, then the writer's work). */
-		return ma_writer_start(session_setup_locked);
-	}
+	if (c->attached && !c->inproc)
+		return start_attached();
 	/* Preloaded, started by the program itself (inproc), or a followed
 	 * fork's child: the program must not run before the hooks. */
 	r = session_setup();

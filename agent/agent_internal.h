@@ -273,6 +273,8 @@ struct ma_stack {
 	uint64_t frames[];
 };
 int ma_stacks_init(void) MA_HIDDEN;
+int ma_stacks_reserve(void) MA_HIDDEN;
+void ma_stacks_unreserve(void) MA_HIDDEN;
 /* Unwinds the caller and returns its stack id (0 when unknown). */
 uint32_t ma_stack_capture(void) MA_HIDDEN;
 /* PyMem domain allocations (gil: the caller holds the GIL). */

@@ -36,13 +36,35 @@ static struct ma_scratch stacks_mem;
 static _Atomic uint64_t dropped;
 static uintptr_t agent_lo, agent_hi;
 
+static int stacks_ready;
+
+/* The table's address space (its pages are touched only when used); -1
+ * when it cannot be mapped.  An attach reserves it in the start call, so
+ * that a target without room fails the call with ENOMEM, which the CLI
+ * explains (agent.c), rather than the agent's thread failing unseen. */
+int ma_stacks_reserve(void)
+{
+	if (!table)
+		table = ma_pages_alloc(sizeof(*table) * TABLE_SIZE);
+	return table ? 0 : -1;
+}
+
+/* Gives back a table reserved by a start that failed (no session used it). */
+void ma_stacks_unreserve(void)
+{
+	if (stacks_ready || !table)
+		return;
+	ma_pages_free((void *)table, sizeof(*table) * TABLE_SIZE);
+	table = NULL;
+}
+
 int ma_stacks_init(void)
 {
-	if (table)
+	if (stacks_ready)
 		return 0;
-	table = ma_pages_alloc(sizeof(*table) * TABLE_SIZE);
-	if (!table)
+	if (ma_stacks_reserve() < 0)
 		return -1;
+	stacks_ready = 1;
 	ma_unwind_fds_redirect();   /* before libunwind opens its pipe */
 	unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
 	ma_unwind_check = getenv("MEMATTACH_TEST_UNWIND_CHECK") != NULL;

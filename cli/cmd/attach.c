@@ -369,6 +369,22 @@ static void say_old_path(const struct attach *a, const struct ma_inj_stats *st)
 		(int)a->pid, (int)st->tid, st->stopped_ms);
 }
 
+/* Why the agent's start call failed: out of memory or threads, the
+ * process's limits are the likely cause (agent.c maps its tables and
+ * starts its thread in that call). */
+static const char *start_failure(long result)
+{
+	if (result == -ENOMEM)
+		return "it could not map its tables (Cannot allocate memory): the process is at its address-space "
+		       "limit (RLIMIT_AS) or out of memory; the agent stays loaded, idle, and the process runs on; "
+		       "raise its limit and attach again";
+	if (result == -EAGAIN)
+		return "it could not start its thread (Resource temporarily unavailable): the process is at its "
+		       "thread or address-space limit (RLIMIT_NPROC, its cgroup's pids.max, RLIMIT_AS); the agent "
+		       "stays loaded, idle, and the process runs on; raise its limit and attach again";
+	return strerror((int)-result);
+}
+
 /* Loads the agent, which starts and connects. */
 int ma_attach_inject(struct attach *a, struct ma_capture *c)
 {
@@ -394,7 +410,7 @@ int ma_attach_inject(struct attach *a, struct ma_capture *c)
 		int busy = result == -EALREADY;
 		fprintf(stderr, busy ? "memattach: pid %d is already being tracked by another memattach; wait for it to finish%s\n"
 				     : "memattach: the agent could not start in pid %d: %s%s\n",
-			(int)a->pid, busy ? "" : strerror((int)-result), busy ? "" : seccomp_hint(a->pid));
+			(int)a->pid, busy ? "" : start_failure(result), busy ? "" : seccomp_hint(a->pid));
 		return abandon(a, busy ? MA_EXIT_BUSY : MA_EXIT_AGENT_FAILED);
 	}
 	if (!ma_capture_connect(c, AGENT_CONNECT_TIMEOUT_MS)) {
