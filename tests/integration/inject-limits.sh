@@ -15,9 +15,8 @@
 #    the stack it mapped for the thread in its own cache (as for any
 #    failed pthread_create of the program), so in both targets a thread
 #    has ended before: the new one takes that cached stack and the maps
-#    compare exactly;
-#  - the same with its cgroup's pids.max (v1 pids controller, where there
-#    is one) at its thread count.
+#    compare exactly.
+# The same refusal at a cgroup's pids.max: inject-pids-max.sh.
 # Targets: tests/targets/errno_keeper, whose main thread (the one the
 # injector seizes) checks its errno never changes (libc's mmap and
 # pthread_create set it when they fail: exit 3 if it changed), and
@@ -27,7 +26,7 @@
 # The targets run as a uid of their own, unused (RLIMIT_NPROC counts the
 # user's tasks; root is exempt), which also sets their limits (prlimit
 # needs the same uid without CAP_SYS_RESOURCE).  Needs root.
-. "$(dirname "$0")/attach-common.sh"
+. "$(dirname "$0")/inject-common.sh"
 fail() { kill -9 "${hpid:-}" "${epid:-}" "${mpid:-}" 2>/dev/null; exit 1; }
 
 [ "$(id -u)" = 0 ] || { echo "SKIP: needs root (to run the target as a uid of its own)"; exit 77; }
@@ -36,28 +35,6 @@ command -v setpriv >/dev/null && command -v prlimit >/dev/null ||
 uid=$((3100000 + $$ % 100000))
 as="setpriv --reuid=$uid --regid=$uid --clear-groups"
 $as test -x "$TARGETS/hammer" || { echo "SKIP: uid $uid cannot execute $TARGETS/hammer"; exit 77; }
-
-# refused PID WHAT — memattach --pid PID exits 22 saying WHAT (a grep
-# pattern), in one line, and PID's maps are unchanged.
-refused() {
-	cp "/proc/$1/maps" "$ma_tmp/maps0" || fail
-	timeout 60 "$MEMATTACH" --pid "$1" --duration 1 -o "$ma_tmp/r.cap" >/dev/null 2>"$ma_tmp/merr" </dev/null
-	rc=$?
-	cp "/proc/$1/maps" "$ma_tmp/maps1" || fail
-	ma_show "memattach stderr" "$ma_tmp/merr"
-	[ "$rc" = 22 ] || { echo "FAIL: memattach exited $rc (want 22)"; return 1; }
-	[ "$(wc -l <"$ma_tmp/merr")" = 1 ] || { echo "FAIL: the message is not one line"; return 1; }
-	grep -q "^memattach: process $1 $2.*; nothing was loaded and it runs on; raise its limit" "$ma_tmp/merr" ||
-		{ echo "FAIL: the message does not say: $2"; return 1; }
-	if ! cmp -s "$ma_tmp/maps0" "$ma_tmp/maps1"; then
-		echo "FAIL: the target's maps changed:"
-		diff "$ma_tmp/maps0" "$ma_tmp/maps1" | head -n 20
-		return 1
-	fi
-	[ -e "$ma_tmp/r.cap" ] && { echo "FAIL: a capture was left"; return 1; }
-	kill -0 "$1" || { echo "FAIL: the target is gone"; return 1; }
-	echo "--- refused, maps unchanged ($(wc -l <"$ma_tmp/maps1") mappings)"
-}
 
 # soft PID RES — PID's soft limit of RES (as, nproc), to restore it.
 soft() { $as prlimit --pid "$1" --"$2" -o SOFT --noheadings --raw; }
@@ -80,29 +57,7 @@ at_limits() {
 	echo "=== pid $1, RLIMIT_NPROC at its thread count: pthread_create fails"
 	$as prlimit --pid "$1" --nproc="$(ls "/proc/$1/task" | wc -l):" || return 1
 	refused "$1" "could not start a thread for the attach (pthread_create: Resource temporarily unavailable): it is at its thread limit (RLIMIT_NPROC" || return 1
-	$as prlimit --pid "$1" --nproc="$nproc0:" || return 1
-	at_pids_max "$1"
-}
-
-# at_pids_max PID — the same refusal with PID in a cgroup (v1 pids
-# controller) whose pids.max is its thread count; PID is moved back to its
-# own and the cgroup removed after.  Skipped where there is no such controller.
-at_pids_max() {
-	local top=/sys/fs/cgroup/pids cg was bad=0
-	was=$(sed -n 's/^[0-9]*:pids:\(.*\)$/\1/p' "/proc/$1/cgroup")
-	[ -n "$was" ] && [ -w "$top$was/cgroup.procs" ] ||
-		{ echo "--- no cgroup v1 pids controller here: the pids.max case is skipped"; return 0; }
-	cg=$top/ma-inject-limits-$$
-	mkdir "$cg" || return 1
-	echo "=== pid $1, its cgroup's pids.max at its thread count: pthread_create fails"
-	if echo "$1" >"$cg/cgroup.procs" && ls "/proc/$1/task" | wc -l >"$cg/pids.max"; then
-		refused "$1" "could not start a thread for the attach (pthread_create: Resource temporarily unavailable): it is at its thread limit (RLIMIT_NPROC, its cgroup's pids.max)" || bad=1
-	else
-		bad=1
-	fi
-	echo "$1" >"$top$was/cgroup.procs"
-	rmdir "$cg"
-	return $bad
+	$as prlimit --pid "$1" --nproc="$nproc0:"
 }
 
 echo "=== errno_keeper"
