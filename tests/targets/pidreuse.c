@@ -17,46 +17,23 @@
  * child's is accepted only after its pid is the second child's: the race
  * memattach must get right, every time. */
 #include <dlfcn.h>
-#include <fcntl.h>
-#include <sys/wait.h>
-#include "truth.h"
+#include "keep.h"
 
 T_DEFINE_TRUTH;
 
 static const char *truth_dir = ".";
 static void *kept[16];
 
-static void *counted(size_t n)
-{
-	void *p = malloc(n);
-	if (!p)
-		t_die("malloc");
-	t_touch(p, n);
-	t_alloc(&t_truth, T_MALLOC, n);
-	return p;
-}
-
 __attribute__((noinline)) static void keep_a(void)
 {
 	for (int i = 0; i < 5; i++)
-		kept[i] = counted(1000);
+		kept[i] = t_counted_malloc(1000);
 }
 
 __attribute__((noinline)) static void keep_b(void)
 {
 	for (int i = 0; i < 7; i++)
-		kept[i] = counted(3000);
-}
-
-static void write_truth(int n)
-{
-	char path[4096];
-	snprintf(path, sizeof path, "%s/truth.%ld.%d", truth_dir, (long)getpid(), n);
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0 || dup2(fd, 1) < 0)
-		t_die("truth file");
-	close(fd);
-	t_end();
+		kept[i] = t_counted_malloc(3000);
 }
 
 /* Every event so far on the agent's socket (the agent is loaded: run). */
@@ -71,13 +48,11 @@ static void agent_sync(void)
 static void child(void (*keep)(void), int n, int killed_fd)
 {
 	t_reset(&t_truth);
-	for (int i = 0; i < 100; i++) {
-		void *p = counted(64 + (size_t)i);
-		t_free(&t_truth, 64 + (size_t)i);
-		free(p);
-	}
+	char suffix[16];
+	t_churn(100, 64, 100);
 	keep();
-	write_truth(n);
+	snprintf(suffix, sizeof suffix, ".%d", n);
+	t_end_in_dir(truth_dir, suffix);
 	if (killed_fd < 0)
 		exit(0);   /* the agent's destructor sends its trailer */
 	agent_sync();

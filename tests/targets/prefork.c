@@ -28,11 +28,9 @@
  *   --threads: 2 threads of the master allocate and free 16-byte blocks
  *   while it forks (locks and batches of other threads at the fork); their
  *   live set stays below the churn's peak, so the peak is still exact. */
-#include <fcntl.h>
 #include <pthread.h>
 #include <spawn.h>
-#include <sys/wait.h>
-#include "truth.h"
+#include "keep.h"
 
 T_DEFINE_TRUTH;
 
@@ -52,31 +50,11 @@ static int exec_worker;
 static const char *exec_env;   /* --exec-env: how, or NULL (execv) */
 static const char *self_path;
 
-static void *counted(size_t n)
-{
-	void *p = malloc(n);
-	if (!p)
-		t_die("malloc");
-	t_touch(p, n);
-	t_alloc(&t_truth, T_MALLOC, n);
-	return p;
-}
-
-static void churn(int rounds, size_t base)
-{
-	for (int i = 0; i < rounds; i++) {
-		size_t n = base + (size_t)i % 97;
-		void *p = counted(n);
-		t_free(&t_truth, n);
-		free(p);
-	}
-}
-
 /* The master's live set: MASTER_BLOCKS x MASTER_BLOCK bytes. */
 __attribute__((noinline)) static void master_keep(void)
 {
 	for (int i = 0; i < MASTER_BLOCKS; i++)
-		master_blocks[i] = counted(MASTER_BLOCK);
+		master_blocks[i] = t_counted_malloc(MASTER_BLOCK);
 }
 
 /* Each worker's live set, from a function of its own. */
@@ -84,26 +62,24 @@ static void *kept[WORKERS][64];
 __attribute__((noinline)) static void worker0_keep(void)
 {
 	for (int i = 0; i < 10; i++)
-		kept[0][i] = counted(1111);
+		kept[0][i] = t_counted_malloc(1111);
 }
 __attribute__((noinline)) static void worker1_keep(void)
 {
 	for (int i = 0; i < 20; i++)
-		kept[1][i] = counted(2222);
+		kept[1][i] = t_counted_malloc(2222);
 }
 __attribute__((noinline)) static void worker2_keep(void)
 {
 	for (int i = 0; i < 30; i++)
-		kept[2][i] = counted(3333);
+		kept[2][i] = t_counted_malloc(3333);
 }
 
 static void *hammer_main(void *arg)
 {
 	(void)arg;
 	while (!atomic_load(&threads_stop)) {
-		void *p = counted(16);
-		t_free(&t_truth, 16);
-		free(p);
+		t_counted_free(t_counted_malloc(16), 16);
 		atomic_fetch_add(&threads_rounds, 1);
 	}
 	return NULL;
@@ -127,22 +103,10 @@ static void threads_stop_all(void)
 		pthread_join(hammer[i], NULL);
 }
 
-/* The truth line to DIR/truth.<pid>, and in attach mode the wait. */
-static int write_truth(void)
-{
-	char path[4096];
-	snprintf(path, sizeof path, "%s/truth.%ld", truth_dir, (long)getpid());
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0 || dup2(fd, 1) < 0)
-		t_die("truth file");
-	close(fd);
-	return t_end();
-}
-
 static void worker_work(int w)
 {
 	static void (*const keep[WORKERS])(void) = { worker0_keep, worker1_keep, worker2_keep };
-	churn(200 * (w + 1), 64);
+	t_churn(200 * (w + 1), 64, 97);
 	keep[w]();
 	/* One of the master's blocks, inherited: not the worker's to count. */
 	void **b = prefork ? &inherited[w] : &master_blocks[w];
@@ -154,7 +118,7 @@ static void worker_work(int w)
 __attribute__((noinline)) static void pre_exec_keep(void)
 {
 	for (int i = 0; i < 5; i++)
-		kept[2][32 + i] = counted(777);
+		kept[2][32 + i] = t_counted_malloc(777);
 }
 
 /* --exec-env spawn: the program started by posix_spawn in a child of
@@ -217,77 +181,31 @@ static int exec_child_main(void)
 	sigemptyset(&set);
 	sigaddset(&set, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	churn(600, 64);
+	t_churn(600, 64, 97);
 	worker2_keep();
-	return write_truth();
+	return t_end_in_dir(truth_dir, "");
 }
 
 /* A worker of a prefork (forked before the attach): tells the master it
  * is ready, then waits for the workload's signal like the master. */
 static void worker_main(int w, int ready_fd)
 {
-	if (prefork) {
-		if (write(ready_fd, "r", 1) != 1)
-			t_die("ready pipe");
-		t_wait_usr1();
-	}
+	if (prefork)
+		t_worker_ready(ready_fd);
 	t_reset(&t_truth);
 	if (exec_worker && w == 2)
 		exec_self();
 	worker_work(w);
-	exit(write_truth());
+	exit(t_end_in_dir(truth_dir, ""));
 }
 
-static void fork_workers(int ready_fd)
-{
-	for (int w = 0; w < WORKERS; w++) {
-		pid_t pid = fork();
-		if (pid < 0)
-			t_die("fork");
-		if (pid == 0)
-			worker_main(w, ready_fd);
-		workers[w] = pid;
-	}
-}
-
-static void signal_workers(void)
-{
-	for (int w = 0; w < WORKERS; w++)
-		kill(workers[w], SIGUSR1);
-}
-
-static void wait_workers(void)
-{
-	for (int w = 0; w < WORKERS; w++) {
-		int st;
-		if (waitpid(workers[w], &st, 0) != workers[w] || !WIFEXITED(st) || WEXITSTATUS(st))
-			t_die("worker");
-	}
-}
-
-/* --prefork: the workers exist before "ready"; each waits for the
- * master's SIGUSR1. */
+/* --prefork: the workers exist before "ready", each with a block of the
+ * master's from before the attach (the reset) to free. */
 static void prefork_workers(void)
 {
-	int p[2];
-	char b[WORKERS];
-	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, SIGUSR1);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	if (pipe(p) < 0)
-		t_die("pipe");
 	for (int w = 0; w < WORKERS; w++)
-		inherited[w] = counted(MASTER_BLOCK);   /* before the attach: reset */
-	fork_workers(p[1]);
-	for (size_t got = 0; got < WORKERS;) {
-		ssize_t n = read(p[0], b, sizeof b - got);
-		if (n <= 0)
-			t_die("read");
-		got += (size_t)n;
-	}
-	close(p[0]);
-	close(p[1]);
+		inherited[w] = t_counted_malloc(MASTER_BLOCK);
+	t_prefork_workers(workers, WORKERS, worker_main);
 }
 
 int main(int argc, char **argv)
@@ -314,20 +232,20 @@ int main(int argc, char **argv)
 		prefork_workers();
 	t_begin();
 	if (prefork)
-		signal_workers();
+		t_signal_workers(workers, WORKERS);
 	master_keep();
-	churn(300, 128);
+	t_churn(300, 128, 97);
 	if (!prefork) {
 		threads_start();
-		fork_workers(-1);
+		t_fork_workers(workers, WORKERS, worker_main, -1);
 		threads_stop_all();
 	}
 	if (!t_truth.wait_signal)
-		wait_workers();
-	int rc = write_truth();
+		t_wait_workers(workers, WORKERS);
+	int rc = t_end_in_dir(truth_dir, "");
 	if (t_truth.wait_signal) {
-		signal_workers();
-		wait_workers();
+		t_signal_workers(workers, WORKERS);
+		t_wait_workers(workers, WORKERS);
 	}
 	return rc;
 }

@@ -4,16 +4,10 @@
  *   seccomp_exec SYSCALL errno|kill CMD [ARG...]   (SYSCALL: a name below)
  *   seccomp_exec --strict                          (reads stdin until EOF,
  *                         printing "ready strict" first, then exits 0) */
-#include <errno.h>
-#include <stddef.h>
 #include <stdio.h>
-#include <string.h>
 #include <unistd.h>
-#include <sys/prctl.h>
 #include <sys/syscall.h>
-#include <linux/audit.h>
-#include <linux/filter.h>
-#include <linux/seccomp.h>
+#include "seccomp_deny.h"
 
 static const struct { const char *name; int nr; } names[] = {
 	{ "memfd_create", SYS_memfd_create },
@@ -45,18 +39,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: seccomp_exec memfd_create|process_vm_readv|socket errno|kill CMD...\n");
 		return 2;
 	}
-	unsigned int deny = strcmp(argv[2], "kill") ? SECCOMP_RET_ERRNO | EPERM : SECCOMP_RET_KILL_PROCESS;
-	struct sock_filter f[] = {
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned int)nr, 0, 1),
-		BPF_STMT(BPF_RET | BPF_K, deny),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-	};
-	struct sock_fprog prog = { sizeof f / sizeof *f, f };
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) < 0) {
+	if (seccomp_deny_one(nr, seccomp_deny_action(argv[2])) < 0) {
 		perror("seccomp_exec: prctl");
 		return 1;
 	}

@@ -7,12 +7,8 @@
  * thread_keep(), then the main thread 5 of 500 B from main_keep(); the
  * second thread stays until the end. */
 #include <pthread.h>
-#include <stddef.h>
-#include <sys/prctl.h>
 #include <sys/syscall.h>
-#include <linux/audit.h>
-#include <linux/filter.h>
-#include <linux/seccomp.h>
+#include "seccomp_deny.h"
 #include "truth.h"
 
 T_DEFINE_TRUTH;
@@ -47,23 +43,6 @@ __attribute__((noinline)) static void main_keep(void)
 		KEEP(32 + i, 500);
 }
 
-/* This thread's own filter: everything allowed but nr. */
-static void install_filter(void)
-{
-	struct sock_filter f[] = {
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned int)nr, 0, 1),
-		BPF_STMT(BPF_RET | BPF_K, deny),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-	};
-	struct sock_fprog prog = { sizeof f / sizeof *f, f };
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) < 0)
-		t_die("prctl(PR_SET_SECCOMP)");
-}
-
 static void wait_for(int *flag)
 {
 	pthread_mutex_lock(&lock);
@@ -83,7 +62,9 @@ static void set(int *flag)
 static void *filtered_thread(void *arg)
 {
 	(void)arg;
-	install_filter();
+	/* this thread's own filter: everything allowed but nr */
+	if (seccomp_deny_one(nr, deny) < 0)
+		t_die("prctl(PR_SET_SECCOMP)");
 	set(&filtered);
 	wait_for(&go);
 	thread_keep();
@@ -103,7 +84,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	nr = strcmp(argv[i], "gettid") ? SYS_socket : SYS_gettid;
-	deny = strcmp(argv[i + 1], "kill") ? SECCOMP_RET_ERRNO | EPERM : SECCOMP_RET_KILL_PROCESS;
+	deny = seccomp_deny_action(argv[i + 1]);
 	sigset_t set_;
 	sigemptyset(&set_);
 	sigaddset(&set_, SIGUSR1);

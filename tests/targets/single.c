@@ -1,6 +1,6 @@
 /* single.c — one thread: malloc/free of varied sizes, some blocks leaked,
  * the peak in the middle (a burst freed before the end). */
-#include "truth.h"
+#include "keep.h"
 
 T_DEFINE_TRUTH;
 
@@ -21,22 +21,6 @@ static size_t pick_size(uint64_t *rng)
 	}
 }
 
-static void *m(size_t n)
-{
-	void *p = malloc(n);
-	if (!p)
-		t_die("malloc");
-	t_touch(p, n);
-	t_alloc(&t_truth, T_MALLOC, n);
-	return p;
-}
-
-static void f(void *p, size_t n)
-{
-	t_free(&t_truth, n);
-	free(p);
-}
-
 int main(int argc, char **argv)
 {
 	uint64_t rng = 0x9e3779b97f4a7c15ull;
@@ -46,32 +30,32 @@ int main(int argc, char **argv)
 	for (int i = 0; i < OPS; i++) {
 		unsigned s = (unsigned)(t_rand(&rng) % SLOTS);
 		if (slot[s].p) {
-			f(slot[s].p, slot[s].n);
+			t_counted_free(slot[s].p, slot[s].n);
 			slot[s].p = NULL;
 		} else {
 			slot[s].n = pick_size(&rng);
-			slot[s].p = m(slot[s].n);
+			slot[s].p = t_counted_malloc(slot[s].n);
 		}
 	}
 	/* The burst: 64 x 256 KiB on top of everything live, freed again,
 	 * so the peak is here and not at the end.  Some are above glibc's
 	 * mmap threshold: still malloc to the program. */
 	for (int i = 0; i < BURST; i++)
-		burst[i] = m(256 * 1024 + (size_t)i);
+		burst[i] = t_counted_malloc(256 * 1024 + (size_t)i);
 	for (int i = 0; i < BURST; i++)
-		f(burst[i], 256 * 1024 + (size_t)i);
+		t_counted_free(burst[i], 256 * 1024 + (size_t)i);
 
 	/* Zero-byte blocks are blocks; free(NULL) is nothing. */
-	void *z = m(0);
-	f(z, 0);
-	(void)m(0);           /* leaked */
+	void *z = t_counted_malloc(0);
+	t_counted_free(z, 0);
+	(void)t_counted_malloc(0);   /* leaked */
 	free(NULL);
 	free(NULL);
 
 	/* Free about 7/8 of what is left; the rest leaks. */
 	for (unsigned s = 0; s < SLOTS; s++)
 		if (slot[s].p && (s % 8) != 3) {
-			f(slot[s].p, slot[s].n);
+			t_counted_free(slot[s].p, slot[s].n);
 			slot[s].p = NULL;
 		}
 	return t_end();

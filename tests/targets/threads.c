@@ -6,7 +6,7 @@
  * THREAD_LIVE_MAX (bounded queues, bounded local sets); the peak is the
  * single-threaded burst after the join, which is larger than that. */
 #include <pthread.h>
-#include "truth.h"
+#include "keep.h"
 
 T_DEFINE_TRUTH;
 
@@ -33,22 +33,6 @@ struct queue {
 static struct queue q[NTHREADS];
 static const size_t sizes[] = { 16, 24, 32, 48, 64, 100, 256, 1000, MAXSZ };
 #define NSIZES (sizeof sizes / sizeof sizes[0])
-
-static void *m(size_t n)
-{
-	void *p = malloc(n);
-	if (!p)
-		t_die("malloc");
-	t_touch(p, n);
-	t_alloc(&t_truth, T_MALLOC, n);
-	return p;
-}
-
-static void f(void *p, size_t n)
-{
-	t_free(&t_truth, n);
-	free(p);
-}
 
 static void push(struct queue *qu, const struct item *v, unsigned k)
 {
@@ -85,29 +69,29 @@ static void *worker(void *arg)
 	for (int r = 0; r < ROUNDS; r++) {
 		for (unsigned i = 0; i < BATCH; i++) {
 			b[i].n = sizes[t_rand(&rng) % NSIZES];
-			b[i].p = m(b[i].n);
+			b[i].p = t_counted_malloc(b[i].n);
 		}
 		push(&q[(me + 1) % NTHREADS], b, BATCH);
 		pop(&q[me], b, BATCH);
 		for (unsigned i = 0; i < BATCH; i++)
-			f(b[i].p, b[i].n);
+			t_counted_free(b[i].p, b[i].n);
 		/* Same sizes freed and taken again: the allocator hands the
 		 * same addresses back over and over. */
 		for (int k = 0; k < 8; k++) {
 			unsigned s = (unsigned)(t_rand(&rng) % LOCAL);
 			if (local[s].p) {
-				f(local[s].p, local[s].n);
+				t_counted_free(local[s].p, local[s].n);
 				local[s].p = NULL;
 			} else {
 				local[s].n = sizes[s % NSIZES];
-				local[s].p = m(local[s].n);
+				local[s].p = t_counted_malloc(local[s].n);
 			}
 		}
 	}
 	/* Half of the local set leaks, the other half is freed. */
 	for (unsigned s = 0; s < LOCAL; s++)
 		if (local[s].p && s % 2 == 0)
-			f(local[s].p, local[s].n);
+			t_counted_free(local[s].p, local[s].n);
 	return NULL;
 }
 
@@ -133,8 +117,8 @@ int main(int argc, char **argv)
 		pthread_join(th[i], NULL);
 
 	for (int i = 0; i < BURST_BLOCKS; i++)
-		burst[i] = m(BURST_SIZE);
+		burst[i] = t_counted_malloc(BURST_SIZE);
 	for (int i = 0; i < BURST_BLOCKS; i++)
-		f(burst[i], BURST_SIZE);
+		t_counted_free(burst[i], BURST_SIZE);
 	return t_end();
 }

@@ -12,24 +12,19 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <ucontext.h>
-#include "truth.h"
+#include "keep.h"
 
 T_DEFINE_TRUTH;
 
+// Kept as frames of their own (noinline).
 static __attribute__((noinline)) void *m(size_t n)
 {
-	void *p = malloc(n);
-	if (!p)
-		t_die("malloc");
-	t_touch(p, n);
-	t_alloc(&t_truth, T_MALLOC, n);
-	return p;
+	return t_counted_malloc(n);
 }
 
 static __attribute__((noinline)) void f(void *p, size_t n)
 {
-	t_free(&t_truth, n);
-	free(p);
+	t_counted_free(p, n);
 }
 
 // An allocation at the bottom of a chain of depth d (freed at once).
