@@ -16,7 +16,7 @@
 # it imports) from /proc/PID/mem; that it sees a patch is shown while the
 # last attach tracks.  Target: tests/targets/errno_keeper (exit 3 when its
 # errno changed under it).
-. "$(dirname "$0")/attach-common.sh"
+. "$(dirname "$0")/inject-common.sh"
 fail() { kill -9 "${epid:-}" "${mpid:-}" 2>/dev/null; exit 1; }
 command -v prlimit >/dev/null && command -v readelf >/dev/null ||
 	{ echo "SKIP: prlimit (util-linux) and readelf (binutils) are needed"; exit 77; }
@@ -39,21 +39,11 @@ PY
 }
 vm_bytes() { echo $(($(sed -n 's/^VmSize:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$1/status") * 1024)); }
 
-# no_start PID WHAT — memattach --pid PID exits 16 saying WHAT in one line;
-# the GOT slot is unchanged; the maps are copied to $ma_tmp/maps1.
+# no_start PID WHAT — memattach --pid PID exits 16 saying WHAT in one line
+# (inject-common.sh), and the GOT slot is unchanged.
 no_start() {
-	cp "/proc/$1/maps" "$ma_tmp/maps0" || fail
-	timeout 60 "$MEMATTACH" --pid "$1" --duration 1 -o "$ma_tmp/r.cap" >/dev/null 2>"$ma_tmp/merr" </dev/null
-	rc=$?
-	cp "/proc/$1/maps" "$ma_tmp/maps1" || fail
-	ma_show "memattach stderr" "$ma_tmp/merr"
-	[ "$rc" = 16 ] || { echo "FAIL: memattach exited $rc (want 16)"; return 1; }
-	[ "$(wc -l <"$ma_tmp/merr")" = 1 ] || { echo "FAIL: the message is not one line"; return 1; }
-	grep -q "^memattach: the agent could not start in pid $1: $2.*; the agent stays loaded, idle, and the process runs on; raise its limit" "$ma_tmp/merr" ||
-		{ echo "FAIL: the message does not say: $2"; return 1; }
+	attach_refused "$1" 16 "^memattach: the agent could not start in pid $1: $2.*; the agent stays loaded, idle, and the process runs on; raise its limit" || return 1
 	[ "$(got_slot "$1" pthread_create)" = "$got0" ] || { echo "FAIL: the GOT slot of pthread_create changed"; return 1; }
-	[ -e "$ma_tmp/r.cap" ] && { echo "FAIL: a capture was left"; return 1; }
-	kill -0 "$1" || { echo "FAIL: the target is gone"; return 1; }
 }
 
 # anon_added — KiB of anonymous mappings maps1 has more than maps0.

@@ -1,7 +1,8 @@
 # attach-common.sh — sourced by the attach robustness tests (attach-*.sh
 # beyond the counting ones): start/stop helpers with timeouts, so a hang
-# is a failure and never a stuck `make check`.  Sources common.sh.
-. "$(dirname "$0")/common.sh"
+# is a failure and never a stuck `make check`.  Sources common.sh (from
+# $ma_integration when a test outside tests/integration sets it).
+. "${ma_integration:-$(dirname "$0")}/common.sh"
 
 AGENT_NAME=libmemattach-agent.so
 

@@ -83,6 +83,21 @@ ns_start() {
 	echo "--- target: host pid $tpid, $(grep NSpid "/proc/$tpid/status")"
 }
 
+# ns_attach_stopped HOOK TICKS — memattach --pid $tpid with HOOK=1 (a
+# MEMATTACH_TEST_STOP_* that SIGSTOPs it at a point of the attach) in the
+# background (kpid, stderr in $ma_tmp/kerr), until it is stopped there
+# (TICKS times 50 ms at most).
+ns_attach_stopped() {
+	local i=0
+	env "$1=1" "$MEMATTACH" --pid "$tpid" -o "$ma_tmp/k.cap" >/dev/null 2>"$ma_tmp/kerr" </dev/null &
+	kpid=$!
+	until [ "$(proc_state "$kpid")" = T ]; do
+		i=$((i + 1))
+		[ "$i" -gt "$2" ] && { ma_show "memattach stderr" "$ma_tmp/kerr"; echo "FAIL: memattach did not stop at $1"; return 1; }
+		sleep 0.05
+	done
+}
+
 # ns_stop_target — its second SIGUSR1 ends it; it must exit 0.
 ns_stop_target() {
 	kill -USR1 "$tpid"

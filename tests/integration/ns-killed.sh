@@ -17,14 +17,7 @@ ns_start "$root" unshare --mount --pid --net --uts --ipc --fork chroot "$root" /
 # placed_dir — the memattach-c directory of ours in the root, if any.
 placed_dir() { find "$root/tmp" -maxdepth 1 -name "memattach-c$tpid.*"; }
 
-MEMATTACH_TEST_STOP_PLACED=1 "$MEMATTACH" --pid "$tpid" -o "$ma_tmp/k.cap" >/dev/null 2>"$ma_tmp/kerr" </dev/null &
-kpid=$!
-i=0
-until [ "$(proc_state "$kpid")" = T ]; do
-	i=$((i + 1))
-	[ "$i" -gt 600 ] && { ma_show "memattach stderr" "$ma_tmp/kerr"; echo "FAIL: memattach did not stop once placed"; fail; }
-	sleep 0.05
-done
+ns_attach_stopped MEMATTACH_TEST_STOP_PLACED 600 || fail
 killed=$(placed_dir)
 [ -S "$killed/agent.sock" ] && [ -f "$killed/$AGENT_NAME" ] ||
 	{ echo "FAIL: no socket and agent in the root while placed: '$killed' $(ls -l "$killed" 2>&1)"; fail; }

@@ -26,14 +26,7 @@ memfds() {
 }
 [ "$(memfds)" = "0 0" ] || { echo "FAIL: the target holds memfds before any attach: $(memfds)"; fail; }
 
-MEMATTACH_TEST_STOP_IN_MEMFD=1 "$MEMATTACH" --pid "$tpid" -o "$ma_tmp/k.cap" >/dev/null 2>"$ma_tmp/kerr" </dev/null &
-kpid=$!
-i=0
-until [ "$(proc_state "$kpid")" = T ]; do
-	i=$((i + 1))
-	[ "$i" -gt 1200 ] && { ma_show "memattach stderr" "$ma_tmp/kerr"; echo "FAIL: memattach did not stop inside the memfd stop"; fail; }
-	sleep 0.05
-done
+ns_attach_stopped MEMATTACH_TEST_STOP_IN_MEMFD 1200 || fail
 kill -9 "$kpid"
 wait "$kpid" 2>/dev/null
 # the tracer dies with it (PR_SET_PDEATHSIG); the target's thread returns

@@ -17,23 +17,13 @@
 # lock (20 ms at a time): 260-717 ms.  With the dlopens in the stop (before) the thread was away
 # 260-717 ms (the busy loader holds the loader's lock).  See
 # attach-stall.sh for how the stolen time is told from the machine's load.
-. "$(dirname "$0")/../integration/common.sh"
+. "$(dirname "$0")/stall-common.sh"
 TARGETS_N=3
 STOP_MAX_NS=150000000
-fail=0
-bad() { echo "FAIL: $*"; fail=1; }
-trap 'kill -9 "${up:-}" "${gp:-}" "${mp:-}" 2>/dev/null; rm -rf "$ma_tmp"' EXIT
-spin=$ma_builddir/tests/threshold/spingap
-slowlib=$ma_builddir/tests/threshold/.libs/libslowctor.so
-[ -r "$slowlib" ] || { echo "FAIL: $slowlib not built"; exit 1; }
 [ "$(id -u)" = 0 ] || { echo "SKIP: needs root (namespaces, chroot, mounts)"; exit 77; }
-for t in unshare chroot mount chrt; do
+for t in unshare chroot mount; do
 	command -v "$t" >/dev/null || { echo "SKIP: $t not found"; exit 77; }
 done
-if ! chrt -f 1 true 2>/dev/null; then
-	echo "SKIP: realtime scheduling is not permitted here (see attach-stall.sh)"
-	exit 77
-fi
 
 root=$ma_tmp/root
 mkdir -p "$root/bin" "$root/lib" "$root/proc" && chmod 755 "$ma_tmp" "$root" &&
@@ -52,19 +42,9 @@ mount -t proc proc $root/proc && exec chroot $root /bin/spingap --busy-loader /l
 	read -r _ _ seized other < <(grep '^ready ' "$ma_tmp/out")
 	gp=$(cut -d' ' -f1 "/proc/$up/task/$up/children")
 	while ! grep -q spingap "/proc/$gp/comm"; do gp=$(cut -d' ' -f1 "/proc/$gp/task/$gp/children"); done
-	kill -USR1 "$gp"
-	ma_wait_for "$ma_tmp/out" "^open 1\$" 10 || { echo "FAIL: window did not open"; exit 1; }
-	"$MEMATTACH" --pid "$gp" -o "$ma_tmp/$k.cap" >/dev/null 2>"$ma_tmp/err$k" </dev/null &
-	mp=$!
-	while ! grep -q 'tracking pid' "$ma_tmp/err$k"; do
-		kill -0 "$mp" 2>/dev/null || { wait "$mp"; rc=$?; cat "$ma_tmp/err$k"; echo "FAIL: memattach exited $rc before tracking"; exit 1; }
-		sleep 0.02
-	done
+	stall_attach 1 "$ma_tmp/$k.cap"
 	grep -q "/memfd:libmemattach-agent.so" "/proc/$gp/maps" || { echo "FAIL: the agent was not loaded from memory"; exit 1; }
-	kill -USR1 "$gp"
-	ma_wait_for "$ma_tmp/out" "^window 1 tid=$other " 10 || { echo "FAIL: window did not close"; exit 1; }
-	kill -INT "$mp"
-	wait "$mp" || bad "memattach exited $? after SIGINT (container $k)"
+	stall_detach 1 "$other"
 	kill -TERM "$gp"
 	wait "$up"
 	for t in "$seized" "$other"; do

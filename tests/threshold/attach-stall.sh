@@ -32,22 +32,10 @@
 # Before the loader thread the stopped thread was away
 # 28-332 ms on a machine at load 20 (7-14 ms with memattach under chrt -f,
 # no busy loader).
-. "$(dirname "$0")/../integration/common.sh"
+. "$(dirname "$0")/stall-common.sh"
 ATTACHES=10
 START_CALL_MAX_NS=2000000
 STOP_MAX_NS=5000000
-fail=0
-bad() { echo "FAIL: $*"; fail=1; }
-trap 'kill -9 "$gp" "$mp" 2>/dev/null; rm -rf "$ma_tmp"' EXIT
-spin=$ma_builddir/tests/threshold/spingap
-slowlib=$ma_builddir/tests/threshold/.libs/libslowctor.so
-[ -r "$slowlib" ] || { echo "FAIL: $slowlib not built"; exit 1; }
-
-if ! chrt -f 1 true 2>/dev/null; then
-	echo "SKIP: realtime scheduling is not permitted here (memattach's tracer could not keep"
-	echo "      out of the machine's load, so a long stop would not be its own doing)"
-	exit 77
-fi
 
 "$spin" --busy-loader "$slowlib" >"$ma_tmp/out" 2>"$ma_tmp/terr" </dev/null &
 gp=$!
@@ -55,25 +43,8 @@ ma_wait_for "$ma_tmp/out" '^ready ' 10 || { echo "FAIL: spingap did not start"; 
 read -r _ _ seized other < <(grep '^ready ' "$ma_tmp/out")
 
 for k in $(seq 1 $ATTACHES); do
-	kill -USR1 "$gp"
-	ma_wait_for "$ma_tmp/out" "^open $k\$" 10 || { echo "FAIL: window $k did not open"; exit 1; }
-	"$MEMATTACH" --pid "$gp" -o "$ma_tmp/$k.cap" >/dev/null 2>"$ma_tmp/err$k" </dev/null &
-	mp=$!
-	while ! grep -q 'tracking pid' "$ma_tmp/err$k"; do
-		if ! kill -0 "$mp" 2>/dev/null; then
-			wait "$mp"
-			rc=$?
-			ma_show "memattach stderr" "$ma_tmp/err$k"
-			[ "$rc" = 6 ] && { echo "SKIP: ptrace is not permitted here"; exit 77; }
-			echo "FAIL: memattach --pid exited $rc before tracking"
-			exit 1
-		fi
-		sleep 0.02
-	done
-	kill -USR1 "$gp"
-	ma_wait_for "$ma_tmp/out" "^window $k tid=$other " 10 || { echo "FAIL: window $k did not close"; exit 1; }
-	kill -INT "$mp"
-	wait "$mp" || bad "memattach exited $? after SIGINT (attach $k)"
+	stall_attach "$k" "$ma_tmp/$k.cap"
+	stall_detach "$k" "$other"
 	"$MEMATTACH" report stats --json "$ma_tmp/$k.cap" >"$ma_tmp/$k.json" || bad "report of attach $k"
 done
 kill -TERM "$gp"
