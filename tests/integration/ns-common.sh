@@ -26,6 +26,17 @@ ns_make_root() {
 	done
 }
 
+# ns_new_root SUBDIR... — root=$ma_tmp/root made by ns_make_root, with
+# each SUBDIR (tmp, proc) in it.
+ns_new_root() {
+	local d
+	root=$ma_tmp/root
+	ns_make_root "$root" || { echo "FAIL: cannot build the root"; return 1; }
+	for d; do
+		mkdir "$root/$d" || return 1
+	done
+}
+
 # ns_as_user USER — $ma_tmp/ma-USER: memattach run as USER (exec: the
 # same pid), from copies in $ma_tmp/ubin (with the agent where memattach
 # looks beside itself, and the targets) that USER can reach wherever the

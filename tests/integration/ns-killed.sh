@@ -8,9 +8,7 @@
 . "$(dirname "$0")/ns-common.sh"
 fail() { kill -9 "${tpid:-}" "${upid:-}" "${mpid:-}" "${kpid:-}" 2>/dev/null; exit 1; }
 
-root=$ma_tmp/root
-ns_make_root "$root" || { echo "FAIL: cannot build the root"; exit 1; }
-mkdir "$root/tmp" || exit 1
+ns_new_root tmp || exit 1
 echo "=== unshare --mount --pid --net --uts --ipc --fork chroot ROOT /bin/nsleak"
 ns_start "$root" unshare --mount --pid --net --uts --ipc --fork chroot "$root" /bin/nsleak --wait-signal || fail
 

@@ -9,9 +9,7 @@
 . "$(dirname "$0")/ns-common.sh"
 fail() { kill -9 "${tpid:-}" "${upid:-}" "${mpid:-}" "${kpid:-}" 2>/dev/null; exit 1; }
 
-root=$ma_tmp/root
-ns_make_root "$root" || { echo "FAIL: cannot build the root"; exit 1; }
-mkdir "$root/proc" || exit 1
+ns_new_root proc || exit 1
 echo "=== unshare --mount --pid --net --uts --ipc --fork: root read-only, its proc on /proc"
 ns_start "$root" unshare --mount --pid --net --uts --ipc --fork sh -c \
 	"mount --bind $root $root && mount -o remount,bind,ro $root && mount -t proc proc $root/proc && exec chroot $root /bin/nsleak --wait-signal" || fail
