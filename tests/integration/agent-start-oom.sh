@@ -17,7 +17,7 @@
 # last attach tracks.  Target: tests/targets/errno_keeper (exit 3 when its
 # errno changed under it).
 . "$(dirname "$0")/inject-common.sh"
-fail() { kill -9 "${epid:-}" "${mpid:-}" 2>/dev/null; exit 1; }
+fail() { kill -9 ${epid:-} ${mpid:-} 2>/dev/null; exit 1; }
 command -v prlimit >/dev/null && command -v readelf >/dev/null ||
 	{ echo "SKIP: prlimit (util-linux) and readelf (binutils) are needed"; exit 77; }
 

@@ -27,7 +27,8 @@
 # user's tasks; root is exempt), which also sets their limits (prlimit
 # needs the same uid without CAP_SYS_RESOURCE).  Needs root.
 . "$(dirname "$0")/inject-common.sh"
-fail() { kill -9 "${hpid:-}" "${epid:-}" "${mpid:-}" 2>/dev/null; exit 1; }
+# unquoted: dash's kill stops at an empty argument, leaving the rest alive
+fail() { kill -9 ${hpid:-} ${epid:-} ${mpid:-} 2>/dev/null; exit 1; }
 
 [ "$(id -u)" = 0 ] || { echo "SKIP: needs root (to run the target as a uid of its own)"; exit 77; }
 command -v setpriv >/dev/null && command -v prlimit >/dev/null ||

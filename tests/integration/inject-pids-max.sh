@@ -15,7 +15,7 @@
 . "$(dirname "$0")/inject-common.sh"
 cleanup() {
 	[ -n "${epid:-}" ] && [ -n "${was:-}" ] && echo "$epid" >"$was/cgroup.procs" 2>/dev/null
-	kill -9 "${epid:-}" "${mpid:-}" 2>/dev/null
+	kill -9 ${epid:-} ${mpid:-} 2>/dev/null
 	wait 2>/dev/null
 	[ -n "${cg:-}" ] && [ -d "$cg" ] && rmdir "$cg"
 	[ -n "${enabled:-}" ] && echo -pids >"$enabled/cgroup.subtree_control" 2>/dev/null

@@ -6,7 +6,7 @@
 # held), and the next one after its death removes them: nothing of ours
 # is left in the root, and the capture is exact with names.
 . "$(dirname "$0")/ns-common.sh"
-fail() { kill -9 "${tpid:-}" "${upid:-}" "${mpid:-}" "${kpid:-}" 2>/dev/null; exit 1; }
+fail() { kill -9 ${tpid:-} ${upid:-} ${mpid:-} ${kpid:-} 2>/dev/null; exit 1; }
 
 ns_new_root tmp || exit 1
 echo "=== unshare --mount --pid --net --uts --ipc --fork chroot ROOT /bin/nsleak"

@@ -7,7 +7,7 @@
 # did, else it proves nothing); the next attach closes them: the target
 # then holds the agent's memfd only, and the capture is exact with names.
 . "$(dirname "$0")/ns-common.sh"
-fail() { kill -9 "${tpid:-}" "${upid:-}" "${mpid:-}" "${kpid:-}" 2>/dev/null; exit 1; }
+fail() { kill -9 ${tpid:-} ${upid:-} ${mpid:-} ${kpid:-} 2>/dev/null; exit 1; }
 
 ns_new_root proc || exit 1
 echo "=== unshare --mount --pid --net --uts --ipc --fork: root read-only, its proc on /proc"

@@ -6,7 +6,7 @@ ma_integration=$(dirname "$0")/../integration
 . "$ma_integration/attach-common.sh"
 fail=0
 bad() { echo "FAIL: $*"; fail=1; }
-trap 'kill -9 "${up:-}" "${gp:-}" "${mpid:-}" 2>/dev/null; rm -rf "$ma_tmp"' EXIT
+trap 'kill -9 ${up:-} ${gp:-} ${mpid:-} 2>/dev/null; rm -rf "$ma_tmp"' EXIT
 spin=$ma_builddir/tests/threshold/spingap
 slowlib=$ma_builddir/tests/threshold/.libs/libslowctor.so
 [ -r "$slowlib" ] || { echo "FAIL: $slowlib not built"; exit 1; }
