@@ -11,7 +11,9 @@
 # its loop (every thread of it, the agent's writer too: what tracking adds
 # to the target, least disturbed by other load) and "work", the loop's wall
 # time.  Ratios are to the untracked run of the same interpreter and depth.
-# Numbers, not pass/fail.
+# Numbers, not pass/fail.  BASE=BUILDDIR adds the two tracked modes with that
+# build (an older memattach: "b-default", "b-pyalloc") to each round, for a
+# before / after in one interleaved run; MODES="..." chooses the modes.
 set -u
 top=${1:-.}
 ma="$top/memattach"
@@ -20,6 +22,8 @@ wl="$srcdir/python_workload.py"
 iters=${ITERS:-10000}
 runs=${RUNS:-5}
 depths=${DEPTHS:-"15 40"}
+base=${BASE:-}
+modes=${MODES:-"untracked default pyalloc${base:+ b-default b-pyalloc}"}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/ma-bench-py.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 
@@ -37,11 +41,12 @@ done
 
 # one KEY MODE PY DEPTH — one run, its "work cpu" line appended to $tmp/KEY
 one() {
-	local key=$1 mode=$2 py=$3 depth=$4 out
+	local key=$1 mode=$2 py=$3 depth=$4 out m=$ma
+	case $mode in b-*) m="$base/memattach"; mode=${mode#b-} ;; esac
 	case $mode in
 	untracked) out=$("$py" "$wl" "$iters" "$depth" 2>/dev/null | tail -1) ;;
-	default) out=$("$ma" run -q -o "$tmp/c.memcap" -- "$py" "$wl" "$iters" "$depth" 2>/dev/null | tail -1) ;;
-	pyalloc) out=$("$ma" run -q --trace-python-allocators -o "$tmp/c.memcap" -- \
+	default) out=$("$m" run -q -o "$tmp/c.memcap" -- "$py" "$wl" "$iters" "$depth" 2>/dev/null | tail -1) ;;
+	pyalloc) out=$("$m" run -q --trace-python-allocators -o "$tmp/c.memcap" -- \
 		"$py" "$wl" "$iters" "$depth" 2>/dev/null | tail -1) ;;
 	esac
 	rm -f "$tmp/c.memcap"
@@ -53,30 +58,39 @@ for r in $(seq "$runs"); do
 	for py in $pythons; do
 		k=$(echo "$py" | tr / _)
 		for depth in $depths; do
-			for mode in untracked default pyalloc; do
+			# each round starts at the next mode: no mode always
+			# runs first or last in a cell (on a loaded machine the
+			# last of two identical agents read up to 1.6x slower)
+			m=($modes)
+			o=$(( (r - 1) % ${#m[@]} ))
+			for mode in "${m[@]:o}" "${m[@]:0:o}"; do
 				one "$k.$depth.$mode" "$mode" "$py" "$depth"
 			done
 		done
 	done
 done
 
-python3 - "$tmp" "$depths" $pythons <<'PY'
+python3 - "$tmp" "$depths" "$modes" $pythons <<'PY'
 import statistics, sys
-tmp, depths, pys = sys.argv[1], sys.argv[2].split(), sys.argv[3:]
+tmp, depths, modes, pys = sys.argv[1], sys.argv[2].split(), sys.argv[3].split(), sys.argv[4:]
 def med(key, i):
     try:
         v = [float(l.split()[i]) for l in open("%s/%s" % (tmp, key)) if len(l.split()) == 2]
     except OSError:
         v = []
     return statistics.median(v) if v else float("nan")
-print("%-36s %5s  %-13s %-13s %-13s  %-11s %-11s" % ("", "", "untracked", "default", "pyalloc", "default/u", "pyalloc/u"))
-print("%-36s %5s  %-13s %-13s %-13s  %-11s %-11s" % ("interpreter", "depth", "cpu   work", "cpu   work", "cpu   work", "cpu  work", "cpu  work"))
+tracked = [m for m in modes if m != "untracked"]
+print("%-36s %5s  %-13s" % ("", "", "untracked") + "".join(" %-13s" % m for m in tracked)
+      + "  " + "".join(" %-11s" % (m + "/u") for m in tracked))
+print("%-36s %5s  %-13s" % ("interpreter", "depth", "cpu   work") + " cpu   work    " * len(tracked)
+      + "  " + " cpu  work   " * len(tracked))
 for py in pys:
     k = py.replace("/", "_")
     for d in depths:
-        u, dm, p = ((med("%s.%s.%s" % (k, d, m), 1), med("%s.%s.%s" % (k, d, m), 0))
-                    for m in ("untracked", "default", "pyalloc"))
-        print("%-36s %5s  %5.3f %6.3f  %5.3f %6.3f  %5.3f %6.3f  %4.2fx %4.2fx  %4.2fx %4.2fx"
-              % (py, d, u[0], u[1], dm[0], dm[1], p[0], p[1],
-                 dm[0] / u[0], dm[1] / u[1], p[0] / u[0], p[1] / u[1]))
+        c = {m: (med("%s.%s.%s" % (k, d, m), 1), med("%s.%s.%s" % (k, d, m), 0)) for m in modes}
+        u = c.get("untracked", (float("nan"), float("nan")))
+        line = "%-36s %5s  %5.3f %6.3f " % (py, d, u[0], u[1])
+        line += "".join(" %5.3f %6.3f " % c[m] for m in tracked) + " "
+        line += "".join(" %4.2fx %4.2fx " % (c[m][0] / u[0], c[m][1] / u[1]) for m in tracked)
+        print(line)
 PY
