@@ -28,9 +28,10 @@ cat > "$tmp/driver.py" <<PY
 import os, sys, time
 sys.path.insert(0, "$top/tests/python")
 import workload
+# every mode imports the package: the same modules loaded, the same heap
+from memattach import Tracker
 t = None
 if sys.argv[1] == "tracker":
-    from memattach import Tracker
     t = Tracker("$tmp/t.memcap", overwrite=True)
 
 def helper_cpu():

@@ -148,6 +148,7 @@ class Tracker:
         try:
             tid = hub.open(self, first=True)
             hub.start_agent(self._config(hub.socket))
+            hub.warm()
         except BaseException:
             if hub.proc.poll() is None:
                 hub.proc.kill()
