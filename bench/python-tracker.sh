@@ -3,12 +3,13 @@
 # started in-process by the Python package) next to `memattach run` and
 # untracked, on the Python overhead workload (tests/python/workload.py).
 # The modes are interleaved round by round (a load change hits them all);
-# medians of $RUNS rounds.  "wall" and "cpu" are the workload's (inside the
+# medians of $RUNS rounds [min-max].  "wall" and "cpu" are the workload's (inside the
 # tracked region for Tracker); "helper cpu" what the other process took over
 # the same region (Tracker's receiver, run's CLI: neither is in "cpu"; both
 # share the machine's cores with the program); "start"/"stop" what
 # Tracker.start() and stop() took (the receiver spawned, the agent loaded
-# and patched; the capture analysed, drained and symbolized).
+# and patched, the symbol prewarm of libc and the first stacks waited for;
+# the capture analysed, drained and symbolized).
 # BASE=DIR (another build tree, e.g. a worktree of main) adds its Tracker
 # to the rounds, for a before/after in one run.  Numbers, not pass/fail.
 set -u
@@ -28,9 +29,10 @@ cat > "$tmp/driver.py" <<PY
 import os, sys, time
 sys.path.insert(0, "$top/tests/python")
 import workload
+# every mode imports the package: the same modules loaded, the same heap
+from memattach import Tracker
 t = None
 if sys.argv[1] == "tracker":
-    from memattach import Tracker
     t = Tracker("$tmp/t.memcap", overwrite=True)
 
 def helper_cpu():
@@ -78,19 +80,22 @@ import statistics, sys
 py, u, r, t, b = sys.argv[1:]
 rows = lambda f: [l.split() for l in open(f) if l.strip()]
 med = lambda f, i: statistics.median(float(x[i]) for x in rows(f) if len(x) > i)
+col = lambda f, i: [float(x[i]) for x in rows(f) if len(x) > i]
+# a median with its spread over the rounds: "0.330 s [0.301-0.412]"
+ms = lambda f, i: "%.3f s [%.3f-%.3f]" % (med(f, i), min(col(f, i)), max(col(f, i)))
 n = len(rows(u))
 for i, what in ((0, "wall"), (1, "cpu")):
     mu, mr, mt = med(u, i), med(r, i), med(t, i)
-    line = ("%s: %s median of %d: untracked %.3f s, memattach run %.3f s (%.2fx), Tracker %.3f s (%.2fx)"
-            % (py, what, n, mu, mr, mr / mu, mt, mt / mu))
+    line = ("%s: %s median of %d: untracked %s, memattach run %s (%.2fx), Tracker %s (%.2fx)"
+            % (py, what, n, ms(u, i), ms(r, i), mr / mu, ms(t, i), mt / mu))
     if rows(b):
-        line += ", base Tracker %.3f s (%.2fx)" % (med(b, i), med(b, i) / mu)
+        line += ", base Tracker %s (%.2fx)" % (ms(b, i), med(b, i) / mu)
     print(line)
-line = "%s: helper cpu (medians): run's CLI %.3f s, Tracker's receiver %.3f s" % (py, med(r, 4), med(t, 4))
+line = "%s: helper cpu: run's CLI %s, Tracker's receiver %s" % (py, ms(r, 4), ms(t, 4))
 if rows(b):
-    line += ", base receiver %.3f s" % med(b, 4)
+    line += ", base receiver %s" % ms(b, 4)
 print(line)
 print("%s: Tracker start %.1f ms, stop %.1f ms (medians)" % (py, 1000 * med(t, 2), 1000 * med(t, 3))
-      + (", base stop %.1f ms" % (1000 * med(b, 3)) if rows(b) else ""))
+      + (", base start %.1f ms, stop %.1f ms" % (1000 * med(b, 2), 1000 * med(b, 3)) if rows(b) else ""))
 PY
 done

@@ -21,6 +21,10 @@
  *                                       LIVE: a socket path or -
  *   stats ID SYNC
  *   close ID SYNC
+ *   warm 0 SYNC     (after the first start) answered "warm SYNC" once the
+ *                   symbol prewarm has opened libc and the modules the
+ *                   stacks so far use: before the tracked code runs, as
+ *                   `run` does it during the interpreter's start
  * The process ends when the agent's stream does (the last tracker stopped
  * it, or the process exited) and every followed child's has. */
 #include <errno.h>
@@ -33,6 +37,7 @@
 #include <unistd.h>
 #include "cli/util/exit_codes.h"
 #include "cli/capture/session.h"
+#include "cli/symbols/symbolize.h"
 #include "cli/cmd/cli_table.h"
 #include "cli/cmd/commands.h"
 #include "cli/cmd/rx_children.h"
@@ -97,7 +102,14 @@ static uint64_t run_command(struct receiver *rv, char *line, uint64_t watermark)
 		return 0;
 	}
 	struct rx_tracker *t = rx_tracker_find(&rv->h, id);
-	if (!strcmp(verb, "open")) {
+	if (!strcmp(verb, "warm")) {
+		/* as under `run`, where every stack of the interpreter's start
+		 * ends in libc (__libc_start_call_main) */
+		ma_symbolize_prewarm_named("libc.so.6");
+		ma_symbolize_prewarm_wait();
+		fprintf(rv->h.talk, "warm %llu\n", sync);
+		fflush(rv->h.talk);
+	} else if (!strcmp(verb, "open")) {
 		cmd_open(rv, line + strlen(verb) + 1, watermark, sync == 0);
 	} else if (!t) {
 		fprintf(stderr, "memattach receive: no tracker %u\n", id);

@@ -631,6 +631,8 @@ struct warm {
 
 static pthread_mutex_t warm_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t warm_cond = PTHREAD_COND_INITIALIZER;
+static pthread_cond_t warm_idle_cond = PTHREAD_COND_INITIALIZER;
+static int warm_busy;               /* the worker is in warm_one */
 static struct warm **warm_mods;     /* in Module record order */
 static size_t warm_n, warm_cap;
 static struct warm *warm_todo, *warm_todo_tail;
@@ -687,9 +689,15 @@ static void *warm_main(void *arg)
 		if (!warm_todo)
 			warm_todo_tail = NULL;
 		w->queued = 0;
+		warm_busy = 1;
 		if (may_open)
 			warm_one(w);
+		warm_busy = 0;
+		if (!warm_todo)
+			pthread_cond_broadcast(&warm_idle_cond);
 	}
+	warm_busy = 0;
+	pthread_cond_broadcast(&warm_idle_cond);
 	pthread_mutex_unlock(&warm_lock);
 	return NULL;
 }
@@ -781,6 +789,40 @@ void ma_symbolize_prewarm_stack(const Memattach__Stack *st)
 			break;
 		}
 	}
+	pthread_mutex_unlock(&warm_lock);
+}
+
+/* Queues the loaded module whose file is named base (no addresses yet:
+ * its symbols and debug info opened). */
+void ma_symbolize_prewarm_named(const char *base)
+{
+	if (!warm_running)
+		return;
+	pthread_mutex_lock(&warm_lock);
+	for (size_t k = 0; k < warm_n; k++) {
+		struct warm *w = warm_mods[k];
+		const char *slash = strrchr(w->md.path, '/');
+		if (strcmp(slash ? slash + 1 : w->md.path, base) || w->queued || w->d)
+			continue;
+		w->queued = 1;
+		if (warm_todo_tail)
+			warm_todo_tail->next_todo = w;
+		else
+			warm_todo = w;
+		warm_todo_tail = w;
+		w->next_todo = NULL;
+		pthread_cond_signal(&warm_cond);
+	}
+	pthread_mutex_unlock(&warm_lock);
+}
+
+void ma_symbolize_prewarm_wait(void)
+{
+	if (!warm_running)
+		return;
+	pthread_mutex_lock(&warm_lock);
+	while ((warm_todo || warm_busy) && !warm_quit)
+		pthread_cond_wait(&warm_idle_cond, &warm_lock);
 	pthread_mutex_unlock(&warm_lock);
 }
 

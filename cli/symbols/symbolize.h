@@ -28,6 +28,12 @@ int ma_symbolize_capture(const char *capture_path, ma_capture_writer *w,
 int ma_symbolize_prewarm_start(const char *root_prefix);
 void ma_symbolize_prewarm_module(const Memattach__Module *mm);
 void ma_symbolize_prewarm_stack(const Memattach__Stack *st);
+/* Waits until the worker has done every module and address given so far
+ * (the Python Tracker's start: that work before the tracked program runs,
+ * as under `run` it overlaps the interpreter's start). */
+void ma_symbolize_prewarm_wait(void);
+/* Queues the module whose file is named base, before any stack uses it. */
+void ma_symbolize_prewarm_named(const char *base);
 void ma_symbolize_prewarm_end(void);
 
 /* Looking native addresses up while the capture runs (memattach live):

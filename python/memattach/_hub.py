@@ -144,6 +144,16 @@ class Hub:
                 os.strerror(-r),
                 " (is this process already tracked, e.g. under `memattach run`?)" if -r == errno.EALREADY else ""))
 
+    def warm(self):
+        """Waits until the receiver has opened the symbols the stacks so far
+        need (its prewarm): that work not beside the tracked code, as under
+        `run` it overlaps the interpreter's start (DESIGN.md)."""
+        sid = next(_sync_ids)
+        self._send("warm 0 %d" % sid)
+        self._sync(sid)
+        if self._answer(lambda k, rest: k == "warm" and rest == str(sid)) is None:
+            raise RuntimeError("memattach: the receiver ended early")
+
     def stats(self, tid):
         sid = next(_sync_ids)
         self._send("stats %d %d" % (tid, sid))

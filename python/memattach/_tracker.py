@@ -77,6 +77,11 @@ class Tracker:
     capture for `memattach report`) between start() and stop(), or for the
     body of a `with` block."""
 
+    # start() waits for the receiver's symbol prewarm (DESIGN.md): the
+    # tracked code then runs with nothing of memattach's beside it.  The
+    # pytest plugin's windows are single tests: they start without it.
+    _warm_start = True
+
     def __init__(self, destination, *, native_traces=False, trace_python_allocators=False,
                  follow_fork=False, live_mode=False, native_depth=64, overwrite=False, threads="all",
                  sample=None):
@@ -148,6 +153,8 @@ class Tracker:
         try:
             tid = hub.open(self, first=True)
             hub.start_agent(self._config(hub.socket))
+            if self._warm_start:
+                hub.warm()
         except BaseException:
             if hub.proc.poll() is None:
                 hub.proc.kill()

@@ -2,7 +2,8 @@
 # memattach.Tracker in-process: the issue's snippets as written (a list
 # comprehension's capture names its line; assert_max_memory around a 50 MB
 # bytearray fails at 10 and passes at 100), stats() while tracking and
-# after (equal to `report stats --json`), refusals; every CPython present.
+# after (equal to `report stats --json`), refusals, start() returning with
+# libc's symbols opened (warm_checks.py); every CPython present.
 . "$(dirname "$0")/common.sh"
 fail=0 n=0
 for py in $(pa_pythons); do
@@ -36,6 +37,7 @@ for py in $(pa_pythons); do
 		esac
 	done
 	timeout 120 "$py" "$pa_here/tracker_checks.py" "$d" || fail=1
+	timeout 60 "$py" "$pa_here/warm_checks.py" "$d" || fail=1
 done
 if [ $n = 0 ]; then
 	echo "SKIP: no CPython 3.8-3.13"
