@@ -375,8 +375,8 @@ int ma_replay_reader(ma_capture_reader *r, const ma_replay_ops *ops, void *ctx,
 	}
 	int rc = 0;
 	Memattach__Record *rec;
-	int k;
-	while ((k = ma_capture_reader_next(r, &rec)) > 0) {
+	int k, borrowed;
+	while ((k = ma_capture_reader_next_borrow(r, &rec, &borrowed)) > 0) {
 		char why[400];
 		rc = ma_replayer_push(p, rec, why, sizeof why);
 		if (rc == MA_ERR_NOMEM)
@@ -384,7 +384,8 @@ int ma_replay_reader(ma_capture_reader *r, const ma_replay_ops *ops, void *ctx,
 		else if (rc < 0)
 			snprintf(err, errlen, "corrupt capture at compressed byte %llu: %s",
 				 (unsigned long long)ma_capture_reader_offset(r), why);
-		ma_capture_record_free(rec);
+		if (!borrowed)
+			ma_capture_record_free(rec);
 		if (rc < 0)
 			break;
 	}

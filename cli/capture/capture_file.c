@@ -12,6 +12,7 @@
 #include <zstd.h>
 
 #include "cli/capture/capture_file.h"
+#include "cli/capture/batch_decode.h"
 #include "cli/util/outfile.h"
 #include "record_io.h"
 #include "record_limits.h"
@@ -290,6 +291,7 @@ struct ma_capture_reader {
 	slab *cur;
 	int seen_trailer, partial, truncated, failed, done, nrec;
 	uint64_t kinds;         /* nonzero: return only records of these r_cases (bits) */
+	ma_batch_cols cols;     /* EventBatches decoded for next_borrow */
 	ma_capture_damage damage;
 	char err[512];
 };
@@ -652,9 +654,32 @@ void ma_capture_reader_skip(ma_capture_reader *r, uint32_t r_case)
 	r->kinds = (r->kinds ? r->kinds : ~0ull) & ~(1ull << (r_case & 63));
 }
 
-int ma_capture_reader_next(ma_capture_reader *r, Memattach__Record **rec)
+/* The record [p, p+len): an EventBatch decoded into the reader's columns
+ * when the caller borrows (*borrowed set), else unpacked by protobuf-c. */
+static Memattach__Record *decode(ma_capture_reader *r, const uint8_t *p, size_t len, uint32_t kind,
+				 int *borrowed)
+{
+	if (borrowed && kind == MEMATTACH__RECORD__R_EVENTS) {
+		const Memattach__Record *m = ma_batch_decode(&r->cols, p, len);
+		if (m) {
+			*borrowed = 1;
+			return (Memattach__Record *)m;
+		}
+	}
+	return unpack(r, p, len);
+}
+
+static void drop(Memattach__Record *m, int borrowed)
+{
+	if (!borrowed)
+		ma_capture_record_free(m);
+}
+
+static int next_record(ma_capture_reader *r, Memattach__Record **rec, int *borrowed)
 {
 	*rec = NULL;
+	if (borrowed)
+		*borrowed = 0;
 	if (r->failed)
 		return -1;
 	if (r->done)
@@ -681,12 +706,12 @@ int ma_capture_reader_next(ma_capture_reader *r, Memattach__Record **rec)
 				r->nrec++;
 				continue;
 			}
-			Memattach__Record *m = unpack(r, p + k, (size_t)len);
+			Memattach__Record *m = decode(r, p + k, (size_t)len, kind, borrowed);
 			if (!m)
 				return -1;
 			char why[128];
 			if (ma_record_check(m, why, sizeof why) < 0) {
-				ma_capture_record_free(m);
+				drop(m, borrowed && *borrowed);
 				return rfail(r, "%s", why);
 			}
 			if (m->r_case == MEMATTACH__RECORD__R_HEADER &&
@@ -717,6 +742,16 @@ int ma_capture_reader_next(ma_capture_reader *r, Memattach__Record **rec)
 			return 0;
 		}
 	}
+}
+
+int ma_capture_reader_next(ma_capture_reader *r, Memattach__Record **rec)
+{
+	return next_record(r, rec, NULL);
+}
+
+int ma_capture_reader_next_borrow(ma_capture_reader *r, Memattach__Record **rec, int *borrowed)
+{
+	return next_record(r, rec, borrowed);
 }
 
 void ma_capture_record_free(Memattach__Record *rec)
@@ -760,6 +795,7 @@ void ma_capture_reader_close(ma_capture_reader *r)
 		return;
 	if (r->cur)
 		slab_unref(r->cur);
+	ma_batch_cols_free(&r->cols);
 	ZSTD_freeDCtx(r->dctx);
 	if (r->fd >= 0)
 		close(r->fd);
