@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli/analysis/replay.h"
+#include "cli/analysis/replay_pipe.h"
 
 /* Past this many slots the window stops growing and the oldest pending
  * events are released early (only a capture without watermarks or with a
@@ -257,14 +258,11 @@ ma_replayer *ma_replayer_new(const ma_replay_ops *ops, void *ctx, ma_replay_resu
 	return p;
 }
 
-int ma_replayer_push(ma_replayer *p, const Memattach__Record *rec, char *err, size_t errlen)
+/* What a record does to the ordering window (and the result). */
+static int push_window(ma_replayer *p, const Memattach__Record *rec, char *err, size_t errlen)
 {
 	window *w = &p->w;
-	const ma_replay_ops *ops = w->ops;
-	void *ctx = w->ctx;
 	ma_replay_result *res = p->res;
-	int rc = 0;
-
 	res->records++;
 	switch (rec->r_case) {
 	case MEMATTACH__RECORD__R_HEADER:
@@ -274,11 +272,39 @@ int ma_replayer_push(ma_replayer *p, const Memattach__Record *rec, char *err, si
 			w->base = w->hi = rec->header->first_seq;
 			w->based = 1;
 		}
-		if (ops->header)
-			ops->header(ctx, rec->header);
 		break;
 	case MEMATTACH__RECORD__R_EVENTS:
-		rc = batch(w, rec->events, err, errlen);
+		return batch(w, rec->events, err, errlen);
+	case MEMATTACH__RECORD__R_TICK:
+		if (w->based)
+			release(w, rec->tick->watermark);
+		if (rec->tick->time_ns > res->max_time_ns)
+			res->max_time_ns = rec->tick->time_ns;
+		break;
+	case MEMATTACH__RECORD__R_AGENT_TRAILER:
+		res->has_agent_trailer = 1;
+		if (w->based)
+			release(w, rec->agent_trailer->watermark);
+		if (rec->agent_trailer->time_ns > res->max_time_ns)
+			res->max_time_ns = rec->agent_trailer->time_ns;
+		break;
+	case MEMATTACH__RECORD__R_CAPTURE_TRAILER:
+		res->has_capture_trailer = 1;
+		if (w->based)
+			release(w, w->hi);
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+void ma_replay_dispatch(const ma_replay_ops *ops, void *ctx, const Memattach__Record *rec)
+{
+	switch (rec->r_case) {
+	case MEMATTACH__RECORD__R_HEADER:
+		if (ops->header)
+			ops->header(ctx, rec->header);
 		break;
 	case MEMATTACH__RECORD__R_STACK:
 		if (ops->stack)
@@ -301,19 +327,10 @@ int ma_replayer_push(ma_replayer *p, const Memattach__Record *rec, char *err, si
 			ops->thread(ctx, rec->thread);
 		break;
 	case MEMATTACH__RECORD__R_TICK:
-		if (w->based)
-			release(w, rec->tick->watermark);
-		if (rec->tick->time_ns > res->max_time_ns)
-			res->max_time_ns = rec->tick->time_ns;
 		if (ops->tick)
 			ops->tick(ctx, rec->tick);
 		break;
 	case MEMATTACH__RECORD__R_AGENT_TRAILER:
-		res->has_agent_trailer = 1;
-		if (w->based)
-			release(w, rec->agent_trailer->watermark);
-		if (rec->agent_trailer->time_ns > res->max_time_ns)
-			res->max_time_ns = rec->agent_trailer->time_ns;
 		if (ops->agent_trailer)
 			ops->agent_trailer(ctx, rec->agent_trailer);
 		break;
@@ -322,9 +339,6 @@ int ma_replayer_push(ma_replayer *p, const Memattach__Record *rec, char *err, si
 			ops->symbol(ctx, rec->symbol);
 		break;
 	case MEMATTACH__RECORD__R_CAPTURE_TRAILER:
-		res->has_capture_trailer = 1;
-		if (w->based)
-			release(w, w->hi);
 		if (ops->capture_trailer)
 			ops->capture_trailer(ctx, rec->capture_trailer);
 		break;
@@ -345,8 +359,14 @@ int ma_replayer_push(ma_replayer *p, const Memattach__Record *rec, char *err, si
 			ops->thread_counts(ctx, rec->thread_counts);
 		break;
 	default:
-		break;          /* Control, or a record type from a newer minor */
+		break;          /* EventBatch (events go through the window), Control, or newer */
 	}
+}
+
+int ma_replayer_push(ma_replayer *p, const Memattach__Record *rec, char *err, size_t errlen)
+{
+	int rc = push_window(p, rec, err, errlen);
+	ma_replay_dispatch(p->w.ops, p->w.ctx, rec);
 	return rc;
 }
 
@@ -365,14 +385,10 @@ void ma_replayer_free(ma_replayer *p)
 	free(p);
 }
 
-int ma_replay_reader(ma_capture_reader *r, const ma_replay_ops *ops, void *ctx,
-		     ma_replay_result *res, char *err, size_t errlen)
+int ma_replay_read_all(ma_capture_reader *r, ma_replayer *p,
+		       void (*keep)(void *kctx, Memattach__Record *rec), void *kctx,
+		       char *err, size_t errlen)
 {
-	ma_replayer *p = ma_replayer_new(ops, ctx, res);
-	if (!p) {
-		snprintf(err, errlen, "out of memory");
-		return MA_ERR_NOMEM;
-	}
 	int rc = 0;
 	Memattach__Record *rec;
 	int k, borrowed;
@@ -384,7 +400,9 @@ int ma_replay_reader(ma_capture_reader *r, const ma_replay_ops *ops, void *ctx,
 		else if (rc < 0)
 			snprintf(err, errlen, "corrupt capture at compressed byte %llu: %s",
 				 (unsigned long long)ma_capture_reader_offset(r), why);
-		if (!borrowed)
+		if (keep && rec->r_case != MEMATTACH__RECORD__R_EVENTS)
+			keep(kctx, rec);
+		else if (!borrowed)
 			ma_capture_record_free(rec);
 		if (rc < 0)
 			break;
@@ -394,6 +412,33 @@ int ma_replay_reader(ma_capture_reader *r, const ma_replay_ops *ops, void *ctx,
 		rc = -1;
 	}
 	ma_replayer_finish(p);
+	return rc;
+}
+
+/* One thread: read, order and hand out in turn. */
+static int replay_serial(ma_capture_reader *r, const ma_replay_ops *ops, void *ctx,
+			 ma_replay_result *res, char *err, size_t errlen, int *started)
+{
+	ma_replayer *p = ma_replayer_new(ops, ctx, res);
+	if (!p) {
+		snprintf(err, errlen, "out of memory");
+		return MA_ERR_NOMEM;
+	}
+	*started = 1;
+	int rc = ma_replay_read_all(r, p, NULL, NULL, err, errlen);
+	ma_replayer_free(p);
+	return rc;
+}
+
+int ma_replay_reader(ma_capture_reader *r, const ma_replay_ops *ops, void *ctx,
+		     ma_replay_result *res, char *err, size_t errlen)
+{
+	int started = 0;
+	int rc = ma_replay_piped(r, ops, ctx, res, err, errlen, &started);
+	if (rc == MA_REPLAY_NO_PIPE)
+		rc = replay_serial(r, ops, ctx, res, err, errlen, &started);
+	if (!started)
+		return rc;
 	res->truncated = ma_capture_reader_truncated(r);
 	res->damage = *ma_capture_reader_damage(r);
 	const ma_capture_damage *d = &res->damage;
@@ -406,7 +451,6 @@ int ma_replay_reader(ma_capture_reader *r, const ma_replay_ops *ops, void *ctx,
 		rc = -1;
 	}
 	res->compressed_bytes = ma_capture_reader_offset(r);
-	ma_replayer_free(p);
 	return rc;
 }
 

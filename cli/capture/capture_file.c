@@ -292,13 +292,16 @@ struct ma_capture_reader {
 	int seen_trailer, partial, truncated, failed, done, nrec;
 	uint64_t kinds;         /* nonzero: return only records of these r_cases (bits) */
 	ma_batch_cols cols;     /* EventBatches decoded for next_borrow */
+	uint64_t read_to;       /* file offset read so far (atomic: progress) */
 	ma_capture_damage damage;
 	char err[512];
 };
 
+/* Records may be freed on another thread than the reader's (the replay's
+ * applier, replay_pipe.c): the count is atomic. */
 static void slab_unref(slab *s)
 {
-	if (--s->refs == 0) {
+	if (__atomic_sub_fetch(&s->refs, 1, __ATOMIC_ACQ_REL) == 0) {
 		free(s->mem);
 		free(s);
 	}
@@ -519,6 +522,7 @@ static int read_input(ma_capture_reader *r)
 		return 0;
 	}
 	r->in_len = (size_t)k;
+	__atomic_store_n(&r->read_to, r->in_off + r->in_len, __ATOMIC_RELAXED);
 	return 1;
 }
 
@@ -583,7 +587,7 @@ static Memattach__Record *unpack(ma_capture_reader *r, const uint8_t *p, size_t 
 	}
 	size_t cap = SLAB_SIZE;
 	for (int attempt = 0; attempt < 4; attempt++) {
-		if (attempt == 0 && r->cur && r->cur->refs == 1) {
+		if (attempt == 0 && r->cur && __atomic_load_n(&r->cur->refs, __ATOMIC_ACQUIRE) == 1) {
 			r->cur->used = 0;       /* every record in it was freed: reuse */
 		} else if (attempt > 0 || !r->cur || r->cur->cap - r->cur->used < 4 * SLAB_ALIGN) {
 			if (attempt > 0) {
@@ -611,7 +615,7 @@ static Memattach__Record *unpack(ma_capture_reader *r, const uint8_t *p, size_t 
 			Memattach__Record *rec = memattach__record__unpack(&a, len, p);
 			if (rec && (uint8_t *)rec == (uint8_t *)back + SLAB_ALIGN) {
 				*back = s;
-				s->refs++;
+				__atomic_add_fetch(&s->refs, 1, __ATOMIC_RELAXED);
 				return rec;
 			}
 			if (rec) {
@@ -782,6 +786,11 @@ const ma_capture_damage *ma_capture_reader_damage(const ma_capture_reader *r)
 uint64_t ma_capture_reader_offset(const ma_capture_reader *r)
 {
 	return r->in_off + r->in_pos;
+}
+
+uint64_t ma_capture_reader_progress(const ma_capture_reader *r)
+{
+	return __atomic_load_n(&r->read_to, __ATOMIC_RELAXED);
 }
 
 uint64_t ma_capture_reader_size(const ma_capture_reader *r)

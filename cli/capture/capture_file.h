@@ -75,6 +75,9 @@ const char *ma_capture_reader_error(const ma_capture_reader *r);
 /* Compressed bytes consumed / total file size, for progress. */
 uint64_t ma_capture_reader_offset(const ma_capture_reader *r);
 uint64_t ma_capture_reader_size(const ma_capture_reader *r);
+/* Bytes of the file read so far: callable from another thread than the
+ * reader's (a progress bar beside a piped replay). */
+uint64_t ma_capture_reader_progress(const ma_capture_reader *r);
 void ma_capture_reader_close(ma_capture_reader *r);
 
 #endif
