@@ -266,7 +266,7 @@ typedef struct slab {
 	uint8_t *mem;
 } slab;
 
-#define SLAB_SIZE (4u << 20)
+#define SLAB_SIZE (256u << 10)
 /* Set when the layout check in unpack() fails; records then use malloc. */
 static int malloc_mode;
 #define SLAB_ALIGN 16
