@@ -15,7 +15,7 @@
 
 #include "cli/analysis/replay_pipe.h"
 
-#define CHUNK_EVENTS 1024       /* 48 KiB a chunk */
+#define CHUNK_EVENTS 2048       /* 96 KiB a chunk */
 #define NCHUNKS 3               /* one being filled, one being applied, one spare */
 #define CHUNK_RECORDS 1024      /* records held in a chunk before it goes */
 #define RUN 256                 /* events per ops->events call, as replay.c */
@@ -38,6 +38,7 @@ typedef struct pipe_state {
 	pthread_cond_t cv;
 	chunk *c;               /* NCHUNKS */
 	unsigned head, tail, full;  /* filled by the reader at head, applied at tail */
+	int reader_waits, applier_waits;   /* a wake-up is owed only to a sleeper */
 	chunk *cur;             /* the reader's */
 	int nomem;
 	ma_capture_reader *r;
@@ -53,9 +54,13 @@ static void send_chunk(pipe_state *s, int last)
 	pthread_mutex_lock(&s->mu);
 	s->full++;
 	s->head = (s->head + 1) % NCHUNKS;
-	pthread_cond_broadcast(&s->cv);
-	while (!last && s->full == NCHUNKS)
+	if (s->applier_waits)
+		pthread_cond_broadcast(&s->cv);
+	while (!last && s->full == NCHUNKS) {
+		s->reader_waits = 1;
 		pthread_cond_wait(&s->cv, &s->mu);
+		s->reader_waits = 0;
+	}
 	pthread_mutex_unlock(&s->mu);
 	if (last)
 		return;         /* the chunk at head may still be applied */
@@ -181,8 +186,11 @@ int ma_replay_piped(ma_capture_reader *r, const ma_replay_ops *ops, void *ctx,
 		*started = 1;
 		for (int last = 0; !last;) {
 			pthread_mutex_lock(&s->mu);
-			while (!s->full)
+			while (!s->full) {
+				s->applier_waits = 1;
 				pthread_cond_wait(&s->cv, &s->mu);
+				s->applier_waits = 0;
+			}
 			chunk *t = &c[s->tail];
 			pthread_mutex_unlock(&s->mu);
 			apply_chunk(ops, ctx, t);
@@ -190,7 +198,8 @@ int ma_replay_piped(ma_capture_reader *r, const ma_replay_ops *ops, void *ctx,
 			pthread_mutex_lock(&s->mu);
 			s->full--;
 			s->tail = (s->tail + 1) % NCHUNKS;
-			pthread_cond_broadcast(&s->cv);
+			if (s->reader_waits)
+				pthread_cond_broadcast(&s->cv);
 			pthread_mutex_unlock(&s->mu);
 		}
 		pthread_join(th, NULL);
