@@ -784,7 +784,7 @@ static void on_events(void *ctx, const ma_event *e, size_t n)
 	}
 	struct ma_analysis_priv *p = a->priv;
 	if (p->progress && p->reader && (++p->progress_n & 63) == 0)
-		p->progress(p->progress_ctx, ma_capture_reader_offset(p->reader),
+		p->progress(p->progress_ctx, ma_capture_reader_progress(p->reader),
 			    ma_capture_reader_size(p->reader));
 }
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli/analysis/replay.h"
+#include "cli/analysis/replay_pipe.h"
 
 /* Past this many slots the window stops growing and the oldest pending
  * events are released early (only a capture without watermarks or with a
@@ -15,10 +16,18 @@
 
 #define RUN 256
 
+/* A pending event; its seq is its place in the ring (the window holds
+ * seqs [base, base + capacity)), so it is not kept: 40 bytes, not 48 (the
+ * ring is a report's largest buffer, 128k slots for the bench's stream). */
+typedef struct slot {
+	uint64_t time_ns, addr, size;
+	uint32_t tid, kind, stack;
+} slot;
+
 typedef struct window {
 	ma_event run[RUN];      /* released events not yet handed to ops->events */
 	size_t nrun;
-	ma_event *slot;         /* slot[seq & mask]; kind == 0: empty */
+	slot *slot;             /* slot[seq & mask]; kind == 0: empty */
 	uint64_t mask;          /* capacity - 1 */
 	uint64_t base;          /* lowest seq not yet released */
 	uint64_t hi;            /* highest pending seq + 1 */
@@ -58,10 +67,11 @@ static void release(window *w, uint64_t upto)
 		return;
 	uint64_t end = upto < w->hi ? upto : w->hi;
 	for (uint64_t s = w->base; s < end; s++) {
-		ma_event *e = &w->slot[s & w->mask];
-		if (e->kind) {
-			deliver(w, e);
-			e->kind = 0;
+		slot *p = &w->slot[s & w->mask];
+		if (p->kind) {
+			ma_event e = { s, p->time_ns, p->addr, p->size, p->tid, p->kind, p->stack };
+			deliver(w, &e);
+			p->kind = 0;
 		}
 	}
 	w->base = upto;
@@ -75,7 +85,7 @@ static int grow(window *w, uint64_t need)
 	uint64_t cap = w->mask + 1;
 	while (cap < need)
 		cap *= 2;
-	ma_event *n = calloc(cap, sizeof *n);
+	slot *n = calloc(cap, sizeof *n);
 	if (!n)
 		return -1;
 	for (uint64_t s = w->base; s < w->hi; s++)
@@ -108,12 +118,12 @@ static int place(window *w, const ma_event *e)
 			release(w, e->seq - (w->mask + 1) + 1);
 		}
 	}
-	ma_event *slot = &w->slot[e->seq & w->mask];
-	if (slot->kind) {
+	slot *p = &w->slot[e->seq & w->mask];
+	if (p->kind) {
 		w->res->invalid_events++;       /* duplicate seq: keep the first */
 		return 0;
 	}
-	*slot = *e;
+	*p = (slot){ e->time_ns, e->addr, e->size, e->tid, e->kind, e->stack };
 	if (e->seq + 1 > w->hi)
 		w->hi = e->seq + 1;
 	return 0;
@@ -257,14 +267,11 @@ ma_replayer *ma_replayer_new(const ma_replay_ops *ops, void *ctx, ma_replay_resu
 	return p;
 }
 
-int ma_replayer_push(ma_replayer *p, const Memattach__Record *rec, char *err, size_t errlen)
+/* What a record does to the ordering window (and the result). */
+static int push_window(ma_replayer *p, const Memattach__Record *rec, char *err, size_t errlen)
 {
 	window *w = &p->w;
-	const ma_replay_ops *ops = w->ops;
-	void *ctx = w->ctx;
 	ma_replay_result *res = p->res;
-	int rc = 0;
-
 	res->records++;
 	switch (rec->r_case) {
 	case MEMATTACH__RECORD__R_HEADER:
@@ -274,11 +281,39 @@ int ma_replayer_push(ma_replayer *p, const Memattach__Record *rec, char *err, si
 			w->base = w->hi = rec->header->first_seq;
 			w->based = 1;
 		}
-		if (ops->header)
-			ops->header(ctx, rec->header);
 		break;
 	case MEMATTACH__RECORD__R_EVENTS:
-		rc = batch(w, rec->events, err, errlen);
+		return batch(w, rec->events, err, errlen);
+	case MEMATTACH__RECORD__R_TICK:
+		if (w->based)
+			release(w, rec->tick->watermark);
+		if (rec->tick->time_ns > res->max_time_ns)
+			res->max_time_ns = rec->tick->time_ns;
+		break;
+	case MEMATTACH__RECORD__R_AGENT_TRAILER:
+		res->has_agent_trailer = 1;
+		if (w->based)
+			release(w, rec->agent_trailer->watermark);
+		if (rec->agent_trailer->time_ns > res->max_time_ns)
+			res->max_time_ns = rec->agent_trailer->time_ns;
+		break;
+	case MEMATTACH__RECORD__R_CAPTURE_TRAILER:
+		res->has_capture_trailer = 1;
+		if (w->based)
+			release(w, w->hi);
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+void ma_replay_dispatch(const ma_replay_ops *ops, void *ctx, const Memattach__Record *rec)
+{
+	switch (rec->r_case) {
+	case MEMATTACH__RECORD__R_HEADER:
+		if (ops->header)
+			ops->header(ctx, rec->header);
 		break;
 	case MEMATTACH__RECORD__R_STACK:
 		if (ops->stack)
@@ -301,19 +336,10 @@ int ma_replayer_push(ma_replayer *p, const Memattach__Record *rec, char *err, si
 			ops->thread(ctx, rec->thread);
 		break;
 	case MEMATTACH__RECORD__R_TICK:
-		if (w->based)
-			release(w, rec->tick->watermark);
-		if (rec->tick->time_ns > res->max_time_ns)
-			res->max_time_ns = rec->tick->time_ns;
 		if (ops->tick)
 			ops->tick(ctx, rec->tick);
 		break;
 	case MEMATTACH__RECORD__R_AGENT_TRAILER:
-		res->has_agent_trailer = 1;
-		if (w->based)
-			release(w, rec->agent_trailer->watermark);
-		if (rec->agent_trailer->time_ns > res->max_time_ns)
-			res->max_time_ns = rec->agent_trailer->time_ns;
 		if (ops->agent_trailer)
 			ops->agent_trailer(ctx, rec->agent_trailer);
 		break;
@@ -322,9 +348,6 @@ int ma_replayer_push(ma_replayer *p, const Memattach__Record *rec, char *err, si
 			ops->symbol(ctx, rec->symbol);
 		break;
 	case MEMATTACH__RECORD__R_CAPTURE_TRAILER:
-		res->has_capture_trailer = 1;
-		if (w->based)
-			release(w, w->hi);
 		if (ops->capture_trailer)
 			ops->capture_trailer(ctx, rec->capture_trailer);
 		break;
@@ -345,8 +368,14 @@ int ma_replayer_push(ma_replayer *p, const Memattach__Record *rec, char *err, si
 			ops->thread_counts(ctx, rec->thread_counts);
 		break;
 	default:
-		break;          /* Control, or a record type from a newer minor */
+		break;          /* EventBatch (events go through the window), Control, or newer */
 	}
+}
+
+int ma_replayer_push(ma_replayer *p, const Memattach__Record *rec, char *err, size_t errlen)
+{
+	int rc = push_window(p, rec, err, errlen);
+	ma_replay_dispatch(p->w.ops, p->w.ctx, rec);
 	return rc;
 }
 
@@ -365,18 +394,14 @@ void ma_replayer_free(ma_replayer *p)
 	free(p);
 }
 
-int ma_replay_reader(ma_capture_reader *r, const ma_replay_ops *ops, void *ctx,
-		     ma_replay_result *res, char *err, size_t errlen)
+int ma_replay_read_all(ma_capture_reader *r, ma_replayer *p,
+		       void (*keep)(void *kctx, Memattach__Record *rec), void *kctx,
+		       char *err, size_t errlen)
 {
-	ma_replayer *p = ma_replayer_new(ops, ctx, res);
-	if (!p) {
-		snprintf(err, errlen, "out of memory");
-		return MA_ERR_NOMEM;
-	}
 	int rc = 0;
 	Memattach__Record *rec;
-	int k;
-	while ((k = ma_capture_reader_next(r, &rec)) > 0) {
+	int k, borrowed;
+	while ((k = ma_capture_reader_next_borrow(r, &rec, &borrowed)) > 0) {
 		char why[400];
 		rc = ma_replayer_push(p, rec, why, sizeof why);
 		if (rc == MA_ERR_NOMEM)
@@ -384,7 +409,10 @@ int ma_replay_reader(ma_capture_reader *r, const ma_replay_ops *ops, void *ctx,
 		else if (rc < 0)
 			snprintf(err, errlen, "corrupt capture at compressed byte %llu: %s",
 				 (unsigned long long)ma_capture_reader_offset(r), why);
-		ma_capture_record_free(rec);
+		if (keep && rec->r_case != MEMATTACH__RECORD__R_EVENTS)
+			keep(kctx, rec);
+		else if (!borrowed)
+			ma_capture_record_free(rec);
 		if (rc < 0)
 			break;
 	}
@@ -393,6 +421,33 @@ int ma_replay_reader(ma_capture_reader *r, const ma_replay_ops *ops, void *ctx,
 		rc = -1;
 	}
 	ma_replayer_finish(p);
+	return rc;
+}
+
+/* One thread: read, order and hand out in turn. */
+static int replay_serial(ma_capture_reader *r, const ma_replay_ops *ops, void *ctx,
+			 ma_replay_result *res, char *err, size_t errlen, int *started)
+{
+	ma_replayer *p = ma_replayer_new(ops, ctx, res);
+	if (!p) {
+		snprintf(err, errlen, "out of memory");
+		return MA_ERR_NOMEM;
+	}
+	*started = 1;
+	int rc = ma_replay_read_all(r, p, NULL, NULL, err, errlen);
+	ma_replayer_free(p);
+	return rc;
+}
+
+int ma_replay_reader(ma_capture_reader *r, const ma_replay_ops *ops, void *ctx,
+		     ma_replay_result *res, char *err, size_t errlen)
+{
+	int started = 0;
+	int rc = ma_replay_piped(r, ops, ctx, res, err, errlen, &started);
+	if (rc == MA_REPLAY_NO_PIPE)
+		rc = replay_serial(r, ops, ctx, res, err, errlen, &started);
+	if (!started)
+		return rc;
 	res->truncated = ma_capture_reader_truncated(r);
 	res->damage = *ma_capture_reader_damage(r);
 	const ma_capture_damage *d = &res->damage;
@@ -405,7 +460,6 @@ int ma_replay_reader(ma_capture_reader *r, const ma_replay_ops *ops, void *ctx,
 		rc = -1;
 	}
 	res->compressed_bytes = ma_capture_reader_offset(r);
-	ma_replayer_free(p);
 	return rc;
 }
 

@@ -12,6 +12,7 @@
 #include <zstd.h>
 
 #include "cli/capture/capture_file.h"
+#include "cli/capture/batch_decode.h"
 #include "cli/util/outfile.h"
 #include "record_io.h"
 #include "record_limits.h"
@@ -265,7 +266,7 @@ typedef struct slab {
 	uint8_t *mem;
 } slab;
 
-#define SLAB_SIZE (4u << 20)
+#define SLAB_SIZE (256u << 10)
 /* Set when the layout check in unpack() fails; records then use malloc. */
 static int malloc_mode;
 #define SLAB_ALIGN 16
@@ -290,13 +291,17 @@ struct ma_capture_reader {
 	slab *cur;
 	int seen_trailer, partial, truncated, failed, done, nrec;
 	uint64_t kinds;         /* nonzero: return only records of these r_cases (bits) */
+	ma_batch_cols cols;     /* EventBatches decoded for next_borrow */
+	uint64_t read_to;       /* file offset read so far (atomic: progress) */
 	ma_capture_damage damage;
 	char err[512];
 };
 
+/* Records may be freed on another thread than the reader's (the replay's
+ * applier, replay_pipe.c): the count is atomic. */
 static void slab_unref(slab *s)
 {
-	if (--s->refs == 0) {
+	if (__atomic_sub_fetch(&s->refs, 1, __ATOMIC_ACQ_REL) == 0) {
 		free(s->mem);
 		free(s);
 	}
@@ -517,6 +522,7 @@ static int read_input(ma_capture_reader *r)
 		return 0;
 	}
 	r->in_len = (size_t)k;
+	__atomic_store_n(&r->read_to, r->in_off + r->in_len, __ATOMIC_RELAXED);
 	return 1;
 }
 
@@ -581,7 +587,7 @@ static Memattach__Record *unpack(ma_capture_reader *r, const uint8_t *p, size_t 
 	}
 	size_t cap = SLAB_SIZE;
 	for (int attempt = 0; attempt < 4; attempt++) {
-		if (attempt == 0 && r->cur && r->cur->refs == 1) {
+		if (attempt == 0 && r->cur && __atomic_load_n(&r->cur->refs, __ATOMIC_ACQUIRE) == 1) {
 			r->cur->used = 0;       /* every record in it was freed: reuse */
 		} else if (attempt > 0 || !r->cur || r->cur->cap - r->cur->used < 4 * SLAB_ALIGN) {
 			if (attempt > 0) {
@@ -609,7 +615,7 @@ static Memattach__Record *unpack(ma_capture_reader *r, const uint8_t *p, size_t 
 			Memattach__Record *rec = memattach__record__unpack(&a, len, p);
 			if (rec && (uint8_t *)rec == (uint8_t *)back + SLAB_ALIGN) {
 				*back = s;
-				s->refs++;
+				__atomic_add_fetch(&s->refs, 1, __ATOMIC_RELAXED);
 				return rec;
 			}
 			if (rec) {
@@ -652,9 +658,32 @@ void ma_capture_reader_skip(ma_capture_reader *r, uint32_t r_case)
 	r->kinds = (r->kinds ? r->kinds : ~0ull) & ~(1ull << (r_case & 63));
 }
 
-int ma_capture_reader_next(ma_capture_reader *r, Memattach__Record **rec)
+/* The record [p, p+len): an EventBatch decoded into the reader's columns
+ * when the caller borrows (*borrowed set), else unpacked by protobuf-c. */
+static Memattach__Record *decode(ma_capture_reader *r, const uint8_t *p, size_t len, uint32_t kind,
+				 int *borrowed)
+{
+	if (borrowed && kind == MEMATTACH__RECORD__R_EVENTS) {
+		const Memattach__Record *m = ma_batch_decode(&r->cols, p, len);
+		if (m) {
+			*borrowed = 1;
+			return (Memattach__Record *)m;
+		}
+	}
+	return unpack(r, p, len);
+}
+
+static void drop(Memattach__Record *m, int borrowed)
+{
+	if (!borrowed)
+		ma_capture_record_free(m);
+}
+
+static int next_record(ma_capture_reader *r, Memattach__Record **rec, int *borrowed)
 {
 	*rec = NULL;
+	if (borrowed)
+		*borrowed = 0;
 	if (r->failed)
 		return -1;
 	if (r->done)
@@ -681,12 +710,12 @@ int ma_capture_reader_next(ma_capture_reader *r, Memattach__Record **rec)
 				r->nrec++;
 				continue;
 			}
-			Memattach__Record *m = unpack(r, p + k, (size_t)len);
+			Memattach__Record *m = decode(r, p + k, (size_t)len, kind, borrowed);
 			if (!m)
 				return -1;
 			char why[128];
 			if (ma_record_check(m, why, sizeof why) < 0) {
-				ma_capture_record_free(m);
+				drop(m, borrowed && *borrowed);
 				return rfail(r, "%s", why);
 			}
 			if (m->r_case == MEMATTACH__RECORD__R_HEADER &&
@@ -719,6 +748,16 @@ int ma_capture_reader_next(ma_capture_reader *r, Memattach__Record **rec)
 	}
 }
 
+int ma_capture_reader_next(ma_capture_reader *r, Memattach__Record **rec)
+{
+	return next_record(r, rec, NULL);
+}
+
+int ma_capture_reader_next_borrow(ma_capture_reader *r, Memattach__Record **rec, int *borrowed)
+{
+	return next_record(r, rec, borrowed);
+}
+
 void ma_capture_record_free(Memattach__Record *rec)
 {
 	if (!rec)
@@ -749,6 +788,11 @@ uint64_t ma_capture_reader_offset(const ma_capture_reader *r)
 	return r->in_off + r->in_pos;
 }
 
+uint64_t ma_capture_reader_progress(const ma_capture_reader *r)
+{
+	return __atomic_load_n(&r->read_to, __ATOMIC_RELAXED);
+}
+
 uint64_t ma_capture_reader_size(const ma_capture_reader *r)
 {
 	return r->file_size;
@@ -760,6 +804,7 @@ void ma_capture_reader_close(ma_capture_reader *r)
 		return;
 	if (r->cur)
 		slab_unref(r->cur);
+	ma_batch_cols_free(&r->cols);
 	ZSTD_freeDCtx(r->dctx);
 	if (r->fd >= 0)
 		close(r->fd);

@@ -49,6 +49,10 @@ ma_capture_reader *ma_capture_reader_open(const char *path, char *err, size_t er
  * corruption with a message naming the offset (ma_capture_reader_error). */
 int ma_capture_reader_next(ma_capture_reader *r, Memattach__Record **rec);
 void ma_capture_record_free(Memattach__Record *rec);
+/* The same, but an EventBatch may come decoded into the reader's own
+ * storage (no protobuf-c, no allocation): *borrowed is then set, and *rec
+ * is valid until the next call and must not be freed. */
+int ma_capture_reader_next_borrow(ma_capture_reader *r, Memattach__Record **rec, int *borrowed);
 /* From now on, next returns only records of this kind (a Record r_case)
  * and skips the others without decoding them: a cheap pass over one kind,
  * such as the thread names.  0: every record again. */
@@ -71,6 +75,9 @@ const char *ma_capture_reader_error(const ma_capture_reader *r);
 /* Compressed bytes consumed / total file size, for progress. */
 uint64_t ma_capture_reader_offset(const ma_capture_reader *r);
 uint64_t ma_capture_reader_size(const ma_capture_reader *r);
+/* Bytes of the file read so far: callable from another thread than the
+ * reader's (a progress bar beside a piped replay). */
+uint64_t ma_capture_reader_progress(const ma_capture_reader *r);
 void ma_capture_reader_close(ma_capture_reader *r);
 
 #endif
