@@ -9,14 +9,15 @@
 #      LD_PRELOAD: the agent gives its followed children one), and
 #   2. memattach run --follow-fork (the environment is CMD's);
 # each with the exec given the process's environment (execv), then an
-# environment of its own (--exec-env: execve, execle with PREFORK_ENV=own
-# only, which the exec'd program checks it kept; spawn: posix_spawn with
+# environment of its own (--exec-env: execve, execle, execvpe, execveat,
+# fexecve with PREFORK_ENV=own only, which the exec'd program checks it
+# kept; spawn: posix_spawn with
 # it, the program in a child of worker 2, which keeps no truth of its own);
 # and a program Python's subprocess.run(env=...) runs under run --follow-fork.
 . "$(dirname "$0")/prefork-common.sh"
 
 bad=0
-for how in ${FE_HOW:-execv execve execle spawn}; do
+for how in ${FE_HOW:-execv execve execle spawn execvpe execveat fexecve}; do
 	set --
 	[ "$how" = execv ] || set -- --exec-env "$how"
 	d=$ma_tmp/attach-$how
@@ -47,5 +48,5 @@ ma_show "stderr" "$ma_tmp/err"
 [ "$rc" = 0 ] || { echo "FAIL: memattach run --follow-fork python3 exited $rc"; bad=1; }
 check_prefork "$p" "$p/cap" 1 || bad=1
 
-[ "$bad" = 0 ] && echo "follow-exec: the exec'd program of a followed child captured exactly (--pid and run; execv; execve, execle and posix_spawn with an environment of their own; Python's subprocess with env=)"
+[ "$bad" = 0 ] && echo "follow-exec: the exec'd program of a followed child captured exactly (--pid and run; execv; execve, execle, execvpe, execveat, fexecve and posix_spawn with an environment of their own; Python's subprocess with env=)"
 exit "$bad"
