@@ -50,6 +50,11 @@ extern MA_HIDDEN atomic_int ma_stalled;
  * (tracking is off), for a CLI that reads dozens of streams at once on a
  * loaded machine; a CLI that gives up closes the socket, which ends it. */
 #define MA_STOP_FLUSH_MS 30000
+/* cli_watch.c: a descriptor on the CLI's /proc stat (-1: not visible
+ * here), and whether the CLI is at work (runnable, or in its disk I/O):
+ * progress for the final flush of an exiting process. */
+int ma_cli_watch_open(int sock) MA_HIDDEN;
+int ma_cli_at_work(int fd) MA_HIDDEN;
 /* Counters written often get a cache line each, away from what every
  * hook reads (ma_tracking, ma_cfg): the writer thread writing the clock,
  * or any thread taking a seq, must not make the others miss. */

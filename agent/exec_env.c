@@ -146,10 +146,20 @@ void ma_exec_env_drop(void)
 	env_ours = NULL;
 }
 
+/* An attached process whose session follows forks has no configuration
+ * in its environment: its own execs with an environment of their own,
+ * and those of its vfork children (posix_spawn, Python's subprocess),
+ * which run no fork handler, get the session's, as a followed child's
+ * environ has it (build). */
+static int attached_follows(void)
+{
+	return ma_cfg.follow && config[0] && !strstr(config, EXEC_KEY);
+}
+
 int ma_exec_env_follows(void)
 {
 	const char *c = getenv(MEMATTACH_AGENT_CONFIG_ENV);
-	return c && strstr(c, "follow=1");
+	return c ? strstr(c, "follow=1") != NULL : attached_follows();
 }
 
 /* The entries an exec with this process's environment would carry, for
@@ -159,10 +169,12 @@ int ma_exec_env_follows(void)
 int ma_exec_env_entries(const char *old_preload, char *preload, size_t plen, char *cfg, size_t clen)
 {
 	const char *file = agent_file(), *c = getenv(MEMATTACH_AGENT_CONFIG_ENV);
-	if (!file || !c)
+	if (!file || (!c && !attached_follows()))
 		return -1;
 	int n = snprintf(preload, plen, PRELOAD "%s%s%s", file, old_preload && *old_preload ? ":" : "",
 			 old_preload ? old_preload : "");
-	int m = snprintf(cfg, clen, CONFIG "%s", c);
+	int m = c ? snprintf(cfg, clen, CONFIG "%s", c)
+		  : snprintf(cfg, clen, CONFIG "%s;attached=0;inproc=0;follow=1;pid=%ld;" EXEC_KEY, config,
+			     (long)getpid());
 	return n < 0 || (size_t)n >= plen || m < 0 || (size_t)m >= clen ? -1 : 0;
 }

@@ -119,10 +119,11 @@ static size_t unread_bytes(void)
 }
 
 /* Sends everything, giving up (the session ends) after idle_ms without
- * progress (the CLI reading bytes), or after max_ms in all (0: no cap).
- * A slow but reading CLI gets every byte; a stopped or dead one costs
- * idle_ms.  Polled in short slices, the socket's own wakeup being coarse. */
-static void flush_all(int idle_ms, int max_ms)
+ * progress (the CLI reading bytes; with cli_fd >= 0 also the CLI seen at
+ * work, cli_watch.c), or after max_ms in all (0: no cap).  A slow but
+ * reading CLI gets every byte; a stopped or dead one costs idle_ms.
+ * Polled in short slices, the socket's own wakeup being coarse. */
+static void flush_all(int idle_ms, int max_ms, int cli_fd)
 {
 	uint64_t t0 = ma_now_ns(), last = t0;
 	size_t left = unread_bytes();
@@ -131,7 +132,7 @@ static void flush_all(int idle_ms, int max_ms)
 		int r = poll(&pf, 1, idle_ms < FLUSH_SLICE_MS ? (idle_ms > 0 ? idle_ms : 1) : FLUSH_SLICE_MS);
 		uint64_t now = ma_now_ns();
 		size_t now_left = unread_bytes();
-		if (now_left < left)
+		if (now_left < left || ma_cli_at_work(cli_fd))
 			last = now;
 		left = now_left;
 		if ((r < 0 && errno != EINTR) || now - last >= (uint64_t)idle_ms * 1000000ull ||
@@ -167,7 +168,7 @@ static int stall_ms(void)
 static void flush_out(void)
 {
 	if (ma_cfg.stall_end)
-		flush_all(stall_ms(), 0);
+		flush_all(stall_ms(), 0, -1);
 	else
 		flush_some();
 }
@@ -449,10 +450,14 @@ static void finish(int reason)
 		rec.agent_trailer = &at;
 		emit(&rec, NULL);
 		grow_send_buffer();
-		if (cli_asked_stop)
-			flush_all(MA_STOP_FLUSH_MS, 0);
-		else
-			flush_all(MA_FINAL_FLUSH_MS, MA_FINAL_FLUSH_MAX_MS);
+		if (cli_asked_stop) {
+			flush_all(MA_STOP_FLUSH_MS, 0, -1);
+		} else {
+			int cli = ma_cli_watch_open(sock);
+			flush_all(MA_FINAL_FLUSH_MS, MA_FINAL_FLUSH_MAX_MS, cli);
+			if (cli >= 0)
+				close(cli);
+		}
 		shutdown(sock, SHUT_WR);
 	}
 	ma_buffers_reset();

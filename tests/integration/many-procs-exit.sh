@@ -7,8 +7,11 @@
 # line) and equal to its process's own truth exactly.  Each exit waits
 # for its agent's last flush while the CLI reads 45 streams at once; the
 # flush gave up after 2 s without the socket signalling room, though the
-# CLI was reading (0-4 of 45 incomplete under load); now it waits while
-# the CLI reads any byte (2 s without that, 30 s in all).
+# CLI was reading (0-4 of 45 incomplete under load); then it waited while
+# the CLI read any of its bytes (2 s without that), and still lost 14 of
+# 405 captures in 9 runs beside a make -j2 (load 20-30): the CLI, starved
+# of CPU, read each stream once every 2-2.3 s.  Now a CLI seen runnable
+# is progress too (agent/cli_watch.c; 30 s in all): 0 of 270 in 6 runs.
 . "$(dirname "$0")/attach-common.sh"
 
 W=44

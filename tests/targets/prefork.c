@@ -21,8 +21,9 @@
  *   then execs this program as `prefork --exec-child ...`, which does
  *   worker 2's work from its start (the workload of the exec'd program;
  *   nothing inherited) and waits like the workers in attach mode.
- *   --exec-env execve|execle: the same exec given an environment of its
- *   own (PREFORK_ENV=own only), which the exec'd program checks; spawn:
+ *   --exec-env execve|execle|execvpe|execveat|fexecve: the same exec
+ *   given an environment of its own (PREFORK_ENV=own only), which the
+ *   exec'd program checks; spawn:
  *   the program started with that environment by posix_spawn in a child
  *   of worker 2 (which then writes no truth).
  *   --threads: 2 threads of the master allocate and free 16-byte blocks
@@ -166,6 +167,12 @@ static void exec_self(void)
 		execle(self_path, argv[0], argv[1], argv[2], argv[3], argv[4], argv[5], (char *)NULL, env);
 	else if (!strcmp(exec_env, "spawn"))
 		spawn_self(argv, env);
+	else if (!strcmp(exec_env, "execvpe"))
+		execvpe(self_path, argv, env);
+	else if (!strcmp(exec_env, "execveat"))
+		execveat(AT_FDCWD, self_path, argv, env, 0);
+	else if (!strcmp(exec_env, "fexecve"))
+		fexecve(open(self_path, O_RDONLY | O_CLOEXEC), argv, env);
 	else
 		execve(self_path, argv, env);
 	t_die("exec");
