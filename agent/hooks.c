@@ -75,14 +75,26 @@ static inline void guard_release(unsigned *g) { (void)g; ma_tls.guard--; }
 #define GUARDED unsigned ma_guard_ __attribute__((cleanup(guard_release), unused)) = ++ma_tls.guard
 #define PASS_THROUGH() \
 	(!atomic_load_explicit(&ma_tracking, memory_order_relaxed) || ma_tls.guard)
+/* --sample: a free of a block certainly not sampled, counted; no guard
+ * taken (nothing is called). */
+#define UNSAMPLED_FREE(p) \
+	(__builtin_expect(ma_cfg.sample != 0, 0) && ma_sample_free_unsampled(p))
 
-static inline void on_alloc(uint32_t kind, void *p, size_t size)
+/* The allocation's stack and event.  Out of line: with --sample most
+ * calls stop before it, and the hook's own frame stays small. */
+static __attribute__((noinline)) void record_alloc(uint32_t kind, void *p, size_t size)
 {
-	struct ma_thread *t;
-	if (p && ma_sample_alloc(kind, p, size) && (t = ma_enter())) {
+	struct ma_thread *t = ma_enter();
+	if (t) {
 		ma_record(kind, (uintptr_t)p, size, ma_stack_capture());
 		ma_leave(t);
 	}
+}
+
+static inline __attribute__((always_inline)) void on_alloc(uint32_t kind, void *p, size_t size)
+{
+	if (p && ma_sample_alloc(kind, p, size))
+		record_alloc(kind, p, size);
 }
 
 static inline __attribute__((always_inline)) void on_free(uint32_t kind, void *p)
@@ -116,7 +128,7 @@ static void *h_calloc(size_t a, size_t b)
 static void h_free(void *p)
 {
 	ma_mem_gen_note();
-	if (!p || PASS_THROUGH()) {
+	if (!p || PASS_THROUGH() || UNSAMPLED_FREE(p)) {
 		ma_real_free(p);
 		return;
 	}
@@ -254,7 +266,7 @@ NEW_AL_NT_HOOK(h_new_array_al_nt, real_new_array_al_nt, OPERATOR_NEW_ARRAY)
 #define DELETE_HOOK(name, real, kind, params, args)          \
 	static void name params                              \
 	{                                                    \
-		if (!p || PASS_THROUGH()) {                  \
+		if (!p || PASS_THROUGH() || UNSAMPLED_FREE(p)) { \
 			real args;                           \
 			return;                              \
 		}                                            \

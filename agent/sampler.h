@@ -117,6 +117,18 @@ static inline int ma_sample_alloc(uint32_t kind, void *p, size_t n)
 	return ma_sample_take(t, (uintptr_t)p, n);
 }
 
+/* A free's first look, before the hook takes its guard: 1 when p is
+ * certainly not sampled (the free counted: nothing more to do), 0 when
+ * ma_sample_free is to decide (which counts it). */
+static inline __attribute__((always_inline)) int ma_sample_free_unsampled(void *p)
+{
+	struct ma_thread *t = ma_tls.thr;
+	if (!t || ma_sample_maybe((uintptr_t)p))
+		return 0;
+	ma_sample_count(&t->smp.frees, 1);
+	return 1;
+}
+
 /* Whether the free of p is recorded: p was sampled (it leaves the set). */
 static inline __attribute__((always_inline)) int ma_sample_free(void *p)
 {

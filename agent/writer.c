@@ -22,24 +22,27 @@
 
 #define TICK_NS 10000000ull
 #define FLUSH_SLICE_MS 20     /* flush_all's look at the CLI's progress */
-/* --sample: while RSS stays within an eighth of the last Tick's (1 MiB at
- * least), each Tick comes twice as late, up to TICK_MAX_NS (this thread's
- * wakeups were most of the agent's CPU in a sampled run: 170 us each);
- * RSS moving more, what a threshold watches, brings TICK_NS back at once.
- * Exact: TICK_NS. */
+/* --sample: while RSS stays below the highest a Tick saw plus an eighth of
+ * it (1 MiB at least), each Tick comes twice as late, up to TICK_MAX_NS
+ * (this thread's wakeups were most of the agent's CPU in a sampled run:
+ * 170 us each); RSS rising past that brings TICK_NS back at once.  A
+ * threshold is always above every RSS a Tick sent (the CLI dumps at the
+ * first one that reaches it), so only a new high can cross one: RSS going
+ * up and down below its high (bench/neutral: 9.7-12 MiB, moves of 1-2 MiB
+ * between Ticks) waits 80 ms.  Exact: TICK_NS. */
 #define TICK_MAX_NS 80000000ull
 #define RSS_STEADY_MIN (1ull << 20)
-static uint64_t tick_ns = TICK_NS, tick_rss;
+static uint64_t tick_ns = TICK_NS, tick_rss_high;
 
 static void tick_adapt(uint64_t rss)
 {
-	uint64_t moved = rss > tick_rss ? rss - tick_rss : tick_rss - rss;
-	uint64_t steady = tick_rss / 8 > RSS_STEADY_MIN ? tick_rss / 8 : RSS_STEADY_MIN;
-	if (!ma_cfg.sample || moved >= steady)
+	uint64_t margin = tick_rss_high / 8 > RSS_STEADY_MIN ? tick_rss_high / 8 : RSS_STEADY_MIN;
+	if (!ma_cfg.sample || rss >= tick_rss_high + margin)
 		tick_ns = TICK_NS;
 	else if (tick_ns < TICK_MAX_NS)
 		tick_ns *= 2;
-	tick_rss = rss;
+	if (rss > tick_rss_high)
+		tick_rss_high = rss;
 }
 #define REAP_EVERY 10            /* ticks */
 #define NAMES_EVERY 100          /* ticks */
@@ -493,6 +496,7 @@ static void *writer_main(void *arg)
 	}
 	unsigned tick_no = 0;
 	tick_ns = TICK_NS;
+	tick_rss_high = 0;
 	uint64_t next_tick = ma_now_ns() + TICK_NS, last_seq = 0;
 	int reason = 0;
 

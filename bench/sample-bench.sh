@@ -8,6 +8,10 @@
 # alike; the figure is the median over the rounds of each round's ratio of
 # the target's CPU time (every thread of it, the agent's too: getrusage at
 # its end) to the untracked run's.
+# Accuracy, for each sampled run: the estimated bytes allocated over the
+# agent's exact count of them (`report stats --json`: total_bytes_allocated
+# against sampled.exact), as a signed error in percent; the table gives the
+# median and the range over the rounds, and the samples taken.
 # BASE=BUILDDIR2 adds the same SIZEs with that build ("base"): a before /
 # after in one run.  SIZES="..." ("exact": no --sample) and WORKLOADS="c py"
 # choose; numbers, not pass/fail.
@@ -59,7 +63,18 @@ run() {
 		out=NaN
 	fi
 	echo "$out" >>"$tmp/$w.$tool"
+	[ -n "$ma" ] && [ "$size" != exact ] && accuracy "$ma" >>"$tmp/$w.$tool.acc"
 	rm -f "$tmp/cap"
+}
+
+# accuracy MEMATTACH — "error_percent samples" of the capture in $tmp/cap.
+accuracy() {
+	"$1" report stats --json "$tmp/cap" 2>/dev/null | "$py" -c '
+import json, sys
+d = json.load(sys.stdin); s = d.get("sampled") or {}
+exact = (s.get("exact") or {}).get("total_bytes_allocated")
+if exact: print("%.2f %d" % (100.0 * (d["total_bytes_allocated"] - exact) / exact, s["samples"]))
+else: print("NaN 0")'
 }
 
 echo "--sample cost: $rounds interleaved rounds; target CPU over untracked, median of the rounds' ratios"
@@ -81,5 +96,26 @@ for w in $workloads; do
 				return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
 			$1 > 0 && $2 > 0 { n++; ms[n] = $2; x[n] = $2 / $1; all = all sprintf(" %.2f", $2 / $1) }
 			END { if (n) printf "%-4s %-14s %9.0f %7.3fx %s\n", w, t, med(ms, n), med(x, n), all }'
+	done
+done
+if [ -n "$base" ]; then
+	echo "new over base, the same round (median of the rounds' ratios):"
+	for w in $workloads; do
+		for s in $sizes; do
+			paste -d ' ' "$tmp/$w.base-$s" "$tmp/$w.new-$s" | awk -v w="$w" -v s="$s" '
+				$1 > 0 && $2 > 0 { n++; x[n] = $2 / $1 }
+				END { for (i = 2; i <= n; i++) { v = x[i]; for (j = i - 1; j >= 1 && x[j] > v; j--) x[j + 1] = x[j]; x[j + 1] = v }
+				      if (n) printf "%-4s %-10s %7.3fx\n", w, s, n % 2 ? x[(n + 1) / 2] : (x[n / 2] + x[n / 2 + 1]) / 2 }'
+		done
+	done
+fi
+echo "accuracy: estimated bytes allocated vs the exact count, error % (median, range), samples (median)"
+for w in $workloads; do
+	for tool in $tools; do
+		[ -s "$tmp/$w.$tool.acc" ] || continue
+		sort -g "$tmp/$w.$tool.acc" | awk -v w="$w" -v t="$tool" '
+			{ n++; e[n] = $1; c[n] = $2 }
+			END { for (i = 2; i <= n; i++) { v = c[i]; for (j = i - 1; j >= 1 && c[j] > v; j--) c[j + 1] = c[j]; c[j + 1] = v }
+			      printf "%-4s %-14s %+7.2f%% (%+.2f .. %+.2f)  samples %d\n", w, t, e[int((n + 1) / 2)], e[1], e[n], c[int((n + 1) / 2)] }'
 	done
 done
