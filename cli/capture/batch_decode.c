@@ -50,6 +50,8 @@ static inline int get_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
  * varint is longer than 10 bytes or cut. */
 static long decode_u64(const uint8_t *p, size_t len, uint64_t *out)
 {
+	if (!len)       /* a column never sent: its span is NULL */
+		return 0;
 	const uint8_t *end = p + len;
 	long n = 0;
 	while (p < end) {
@@ -63,6 +65,8 @@ static long decode_u64(const uint8_t *p, size_t len, uint64_t *out)
 /* sint64: zigzag-encoded. */
 static long decode_s64(const uint8_t *p, size_t len, int64_t *out)
 {
+	if (!len)       /* a column never sent: its span is NULL */
+		return 0;
 	const uint8_t *end = p + len;
 	long n = 0;
 	while (p < end) {
@@ -76,6 +80,8 @@ static long decode_s64(const uint8_t *p, size_t len, int64_t *out)
 /* uint32 keeps the low 32 bits of the varint, as protobuf-c does. */
 static long decode_u32(const uint8_t *p, size_t len, uint32_t *out)
 {
+	if (!len)       /* a column never sent: its span is NULL */
+		return 0;
 	const uint8_t *end = p + len;
 	long n = 0;
 	while (p < end) {
@@ -136,11 +142,11 @@ static int split_fields(const uint8_t *p, const uint8_t *end, span col[NCOLS], u
 
 const Memattach__Record *ma_batch_decode(ma_batch_cols *c, const uint8_t *p, size_t len)
 {
-	const uint8_t *end = p + len;
 	uint64_t blen;
 	/* Record: field 2 (events), length-delimited, and nothing else. */
 	if (len < 2 || p[0] != (2 << 3 | 2))
 		return NULL;
+	const uint8_t *end = p + len;
 	p++;
 	if (!get_varint(&p, end, &blen) || blen != (uint64_t)(end - p))
 		return NULL;
