@@ -47,50 +47,28 @@ static inline int get_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
 	} while (0)
 
 /* Each decoder returns the elements written (at most len), or -1 when a
- * varint is longer than 10 bytes or cut. */
-static long decode_u64(const uint8_t *p, size_t len, uint64_t *out)
-{
-	if (!len)       /* a column never sent: its span is NULL */
-		return 0;
-	const uint8_t *end = p + len;
-	long n = 0;
-	while (p < end) {
-		uint64_t v;
-		NEXT_VARINT(p, end, v, return -1);
-		out[n++] = v;
+ * varint is longer than 10 bytes or cut.  A column never sent has a NULL
+ * span of length 0.  CONVERT turns the varint v into the element. */
+#define DEFINE_DECODER(name, type, CONVERT)                                      \
+	static long name(const uint8_t *p, size_t len, type *out)                \
+	{                                                                        \
+		if (!len)                                                        \
+			return 0;                                                \
+		const uint8_t *end = p + len;                                    \
+		long n = 0;                                                      \
+		while (p < end) {                                                \
+			uint64_t v;                                              \
+			NEXT_VARINT(p, end, v, return -1);                       \
+			out[n++] = CONVERT;                                      \
+		}                                                                \
+		return n;                                                        \
 	}
-	return n;
-}
 
+DEFINE_DECODER(decode_u64, uint64_t, v)
 /* sint64: zigzag-encoded. */
-static long decode_s64(const uint8_t *p, size_t len, int64_t *out)
-{
-	if (!len)       /* a column never sent: its span is NULL */
-		return 0;
-	const uint8_t *end = p + len;
-	long n = 0;
-	while (p < end) {
-		uint64_t v;
-		NEXT_VARINT(p, end, v, return -1);
-		out[n++] = (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
-	}
-	return n;
-}
-
+DEFINE_DECODER(decode_s64, int64_t, (int64_t)(v >> 1) ^ -(int64_t)(v & 1))
 /* uint32 keeps the low 32 bits of the varint, as protobuf-c does. */
-static long decode_u32(const uint8_t *p, size_t len, uint32_t *out)
-{
-	if (!len)       /* a column never sent: its span is NULL */
-		return 0;
-	const uint8_t *end = p + len;
-	long n = 0;
-	while (p < end) {
-		uint64_t v;
-		NEXT_VARINT(p, end, v, return -1);
-		out[n++] = (uint32_t)v;
-	}
-	return n;
-}
+DEFINE_DECODER(decode_u32, uint32_t, (uint32_t)v)
 
 static int reserve(void **buf, size_t *cap, size_t need, size_t elem)
 {

@@ -642,6 +642,19 @@ static Dwfl_Callbacks warm_cb;
 static char *warm_dipath;
 static char warm_prefix[256];
 
+/* Puts w at the end of the worker's queue (warm_lock held). */
+static void warm_enqueue(struct warm *w)
+{
+	w->queued = 1;
+	w->next_todo = NULL;
+	if (warm_todo_tail)
+		warm_todo_tail->next_todo = w;
+	else
+		warm_todo = w;
+	warm_todo_tail = w;
+	pthread_cond_signal(&warm_cond);
+}
+
 /* Opens w's module (once), then indexes the compile units and line
  * tables of the addresses given since: the per-address work of the end,
  * done ahead.  Called with warm_lock held; drops it while working. */
@@ -776,16 +789,8 @@ void ma_symbolize_prewarm_stack(const Memattach__Stack *st)
 				w->capaddrs = cap;
 			}
 			w->addrs[w->naddrs++] = a;
-			if (!w->queued) {
-				w->queued = 1;
-				if (warm_todo_tail)
-					warm_todo_tail->next_todo = w;
-				else
-					warm_todo = w;
-				warm_todo_tail = w;
-				w->next_todo = NULL;
-				pthread_cond_signal(&warm_cond);
-			}
+			if (!w->queued)
+				warm_enqueue(w);
 			break;
 		}
 	}
@@ -804,14 +809,7 @@ void ma_symbolize_prewarm_named(const char *base)
 		const char *slash = strrchr(w->md.path, '/');
 		if (strcmp(slash ? slash + 1 : w->md.path, base) || w->queued || w->d)
 			continue;
-		w->queued = 1;
-		if (warm_todo_tail)
-			warm_todo_tail->next_todo = w;
-		else
-			warm_todo = w;
-		warm_todo_tail = w;
-		w->next_todo = NULL;
-		pthread_cond_signal(&warm_cond);
+		warm_enqueue(w);
 	}
 	pthread_mutex_unlock(&warm_lock);
 }
