@@ -119,6 +119,7 @@ check_attach() {
 	shift
 	local cap=$ma_tmp/$target.cap
 	echo "=== $target --wait-signal $*; memattach --pid PID -o $cap"
+	: >"$ma_tmp/out"   # the child truncates it only once it runs: a wait must not meet the last lines
 	"$TARGETS/$target" --wait-signal "$@" >"$ma_tmp/out" 2>"$ma_tmp/terr" </dev/null &
 	tpid=$!
 	if ! ma_wait_for "$ma_tmp/out" '^ready ' 10; then

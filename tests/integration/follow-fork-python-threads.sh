@@ -105,7 +105,7 @@ grep -q '^DONE 0$' "$ma_tmp/out" || { echo "FAIL: a worker died"; bad=1; }
 check "$ma_tmp/run.cap" || bad=1
 
 echo "=== memattach --pid MASTER --follow-fork"
-rm -f "$ma_tmp/go" "$ma_tmp/start"
+rm -f "$ma_tmp/go" "$ma_tmp/start" "$ma_tmp/out"   # out: the run's "ready" must not end the wait
 "$PYTHON" "$ma_tmp/server.py" "$ma_tmp/go" "$ma_tmp/start" >"$ma_tmp/out" 2>"$ma_tmp/terr" </dev/null &
 tpid=$!
 ma_wait_for "$ma_tmp/out" '^ready ' 30 || { echo "FAIL: the server did not get ready"; kill "$tpid"; exit 1; }

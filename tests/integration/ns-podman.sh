@@ -51,6 +51,7 @@ wait "$upid" 2>/dev/null
 # no tmpfs of podman's (its /dev and /dev/shm are noexec): the agent comes
 # from memory, the socket is abstract.
 echo "=== podman $rt run --read-only --read-only-tmpfs=false --network none $limits $image /bin/nsleak --wait-signal"
+: >"$ma_tmp/out"   # the first container's "ready" must not end the wait
 # shellcheck disable=SC2086  # words on purpose
 podman $rt run --rm --read-only --read-only-tmpfs=false --network none $limits --name "$name" "$image" \
 	/bin/nsleak --wait-signal >"$ma_tmp/out" 2>"$ma_tmp/terr" </dev/null &

@@ -21,6 +21,9 @@ blocks() { grep -c '^block' "$py_tmp/out"; }
 cycles() {
 	local py=$1 c=1 opt rc prev now st after2= after
 	echo "=== $py cycles.py: $CYCLES cycles"
+	# Gone before the start: the child truncates it only once it runs, and
+	# a wait could meet the last interpreter's lines.
+	rm -f "$py_tmp/out"
 	"$py" "$py_here/cycles.py" >"$py_tmp/out" 2>"$py_tmp/err" </dev/null &
 	tpid=$!
 	if ! py_wait_line "$py_tmp/out" '^block' 20; then

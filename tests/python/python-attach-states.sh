@@ -33,7 +33,9 @@ cleanup() {
 # st_start PY MODE SIZE: starts states.py with its stdin from a fifo that
 # this shell holds open on fd 3 (no end of file until we say so).
 st_start() {
-	rm -f "$py_tmp/fifo" "$py_tmp/got" "$py_tmp/cap"
+	# out too: the child truncates it only once it runs, and a wait could
+	# meet the last case's lines.
+	rm -f "$py_tmp/fifo" "$py_tmp/got" "$py_tmp/cap" "$py_tmp/out"
 	mkfifo "$py_tmp/fifo" || return 1
 	exec 3<>"$py_tmp/fifo"
 	"$1" "$py_here/states.py" "$2" "$py_tmp/got" "$3" <"$py_tmp/fifo" \

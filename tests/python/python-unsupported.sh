@@ -12,7 +12,7 @@ WARN='^memattach: warning: Python 3\.[67]\.[0-9]* is not supported'
 # attach_twice PY: a process blocked in stdin.readline(), two captures.
 attach_twice() {
 	local py=$1 k rc
-	rm -f "$py_tmp/fifo"
+	rm -f "$py_tmp/fifo" "$py_tmp/tout"   # tout: a wait must not meet the last run's lines
 	mkfifo "$py_tmp/fifo" || return 1
 	exec 3<>"$py_tmp/fifo"
 	"$py" -c 'import sys
