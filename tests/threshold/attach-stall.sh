@@ -25,10 +25,13 @@
 #
 # 10 attaches to one target (the first loads the agent, the others find it
 # loaded); for each: both spinning threads' longest stolen time <= 5 ms,
-# and the agent's start call (parse, check the socket, start its thread)
-# <= 2 ms of CPU (80-900 us measured, the top under a loaded distcheck; it
-# runs on the loader thread and stops nothing, so the bound only catches
-# the agent's thread work (hooks, GOT, modules) moved back into it).
+# and the agent's start call (parse, check the socket, map its tables,
+# start its thread) <= 2 ms of CPU in the median of the 10 (80-900 us
+# measured; it runs on the loader thread and stops nothing, so the bound
+# only catches the agent's thread work (hooks, GOT, modules) moved back
+# into it, which every call would show; one call took 8.4 ms under a
+# loaded distcheck: its mmaps wait on the busy loader's mmap lock, and
+# the kernel spins for such a lock on the caller's CPU time).
 # Before the loader thread the stopped thread was away
 # 28-332 ms on a machine at load 20 (7-14 ms with memattach under chrt -f,
 # no busy loader).
@@ -59,9 +62,11 @@ def stolen(k, tid):
     return int(m.group(1)), int(m.group(2))
 ok = True
 worst = [0, 0]
+cpus = []
 for k in range(1, n + 1):
     r = json.load(open(f"{tmp}/{k}.json"))
     cpu = r["agent_start_call_cpu_ns"]
+    cpus.append(cpu)
     s_st, s_gap = stolen(k, seized)
     o_st, o_gap = stolen(k, other)
     worst = [max(worst[0], s_st), max(worst[1], o_st)]
@@ -70,10 +75,15 @@ for k in range(1, n + 1):
     if s_st > stop_max or o_st > stop_max:
         print(f"FAIL: attach {k} took a thread away longer than {stop_max / 1e6:g} ms")
         ok = False
-    if not 0 < cpu <= start_max:
-        print(f"FAIL: attach {k}: the start call took {cpu} ns of CPU (max {start_max})")
+    if not cpu > 0:
+        print(f"FAIL: attach {k}: no start call CPU time in the capture")
         ok = False
 print(f"longest over {n} attaches: stopped thread {worst[0] / 1e6:.2f} ms, other {worst[1] / 1e6:.2f} ms")
+med = sorted(cpus)[len(cpus) // 2]
+print(f"start call CPU: median {med / 1e3:.0f} us, largest {max(cpus) / 1e3:.0f} us")
+if med > start_max:
+    print(f"FAIL: the start call's median CPU is {med} ns (max {start_max})")
+    ok = False
 sys.exit(0 if ok else 1)
 EOF
 [ $fail = 0 ] && echo "PASS: attach-stall"
