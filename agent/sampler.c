@@ -343,6 +343,18 @@ static int find_log(void)
 	return log_fn != NULL;
 }
 
+/* The set emptied, its pages given back, at its smallest size. */
+static void empty_table(void)
+{
+	change_begin();
+	madvise((void *)region, 2 * MAX_SLOTS * sizeof(uint64_t), MADV_DONTNEED);
+	madvise((void *)homes_region, 2 * MAX_SLOTS / 8, MADV_DONTNEED);
+	use_table(MIN_BITS);
+	zones_clear();
+	used = 0;
+	change_end();
+}
+
 void ma_sample_session_start(void)
 {
 	if (!ma_cfg.sample)
@@ -372,14 +384,8 @@ void ma_sample_session_start(void)
 		region = (_Atomic uint64_t *)r;
 		homes_region = (_Atomic uint64_t *)h;
 	}
-	change_begin();
 	/* empty, whatever an earlier session (or a parent, before fork) left */
-	madvise((void *)region, 2 * MAX_SLOTS * sizeof(uint64_t), MADV_DONTNEED);
-	madvise((void *)homes_region, 2 * MAX_SLOTS / 8, MADV_DONTNEED);
-	use_table(MIN_BITS);
-	zones_clear();
-	used = 0;
-	change_end();
+	empty_table();
 	atomic_store(&thread_ordinal, 0);
 	ma_threads_lock();
 	for (struct ma_thread *t = ma_threads_first(); t; t = t->next)
@@ -401,13 +407,7 @@ void ma_sample_release(void)
 {
 	if (!region)
 		return;
-	change_begin();
-	madvise((void *)region, 2 * MAX_SLOTS * sizeof(uint64_t), MADV_DONTNEED);
-	madvise((void *)homes_region, 2 * MAX_SLOTS / 8, MADV_DONTNEED);
-	use_table(MIN_BITS);
-	zones_clear();
-	used = 0;
-	change_end();
+	empty_table();
 }
 
 int ma_sample_unsent(const struct ma_thread *t)

@@ -15,6 +15,7 @@
 # memory and what the profiler keeps in the target).
 set -u
 builddir=${1:?usage: neutral.sh BUILDDIR [ROUNDS]}
+. "$(dirname "$0")/rounds.sh"
 rounds=${2:-5}
 memattach=$builddir/memattach
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/ma-neutral.XXXXXX")
@@ -70,14 +71,7 @@ $(echo "$out" | awk '{ print ($6 == "cpu_ms" ? $7 : -1), $3, $5 }') $bytes" | \
 }
 
 echo "issue-18 benchmark: $rounds interleaved rounds; medians"
-for r in $(seq "$rounds"); do
-	for w in $workloads; do
-		for tool in $tools; do
-			run "$tool" "$w"
-		done
-	done
-	echo "  round $r done" >&2
-done
+interleave "$rounds" "$workloads" "$tools"
 
 # Medians, and each round's ratio to the untracked run of the same round.
 # CPU columns come from the process tree's user+sys (bash time) and the

@@ -1,7 +1,7 @@
 #!/bin/bash
 # python-tracker.sh [TOP] — the overhead of memattach.Tracker (the agent
 # started in-process by the Python package) next to `memattach run` and
-# untracked, on the Python overhead workload (tests/python/workload.py).
+# untracked, on the Python overhead workload (bench/python_workload.py at depth 14).
 # The modes are interleaved round by round (a load change hits them all);
 # medians of $RUNS rounds [min-max].  "wall" and "cpu" are the workload's (inside the
 # tracked region for Tracker); "helper cpu" what the other process took over
@@ -15,20 +15,19 @@
 set -u
 top=$(cd "${1:-.}" && pwd)
 base=${BASE:+$(cd "$BASE" && pwd)}
-wl="$top/tests/python/workload.py"
 iters=${ITERS:-20000}
 runs=${RUNS:-7}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 # driver.py plain|tracker ITERS: "wall cpu start stop helper" of
-# workload.main (cpu: the process's CPU time, the agent's thread included;
+# python_workload.main (cpu: the process's CPU time, the agent's thread included;
 # less hurt by other load on the machine than wall time; helper: the CPU
 # time of the receiver, or of run's CLI, our parent, over the same region).
 cat > "$tmp/driver.py" <<PY
 import os, sys, time
-sys.path.insert(0, "$top/tests/python")
-import workload
+sys.path.insert(0, "$top/bench")
+import python_workload
 # every mode imports the package: the same modules loaded, the same heap
 from memattach import Tracker
 t = None
@@ -48,7 +47,7 @@ def helper_cpu():
 a = time.perf_counter()
 if t: t.start()
 b, cb, hb = time.perf_counter(), time.process_time(), helper_cpu()
-workload.main(int(sys.argv[2]))
+python_workload.main(int(sys.argv[2]), 14)
 c, cc, hc = time.perf_counter(), time.process_time(), helper_cpu()
 if t: t.stop()
 d = time.perf_counter()

@@ -2,8 +2,8 @@
 # sample-bench.sh BUILDDIR [ROUNDS] — what --sample costs: untracked vs
 # `memattach run --sample SIZE` for each SIZE (64KiB 512KiB 4MiB), on the C
 # workload of issue 19 (bench/neutral 1 3000000 mixed: malloc-heavy, deep
-# stacks, no frame pointers) and the Python one (tests/python/workload.py
-# 60000, Debian's python3, default mode).  Interleaved: each round runs
+# stacks, no frame pointers) and the Python one (bench/python_workload.py
+# 60000 at depth 14, Debian's python3, default mode).  Interleaved: each round runs
 # every (workload, tool) once, in turn, so load on the machine falls on all
 # alike; the figure is the median over the rounds of each round's ratio of
 # the target's CPU time (every thread of it, the agent's too: getrusage at
@@ -19,6 +19,7 @@ set -u
 builddir=${1:?usage: sample-bench.sh BUILDDIR [ROUNDS]}
 rounds=${2:-7}
 srcdir=$(cd "$(dirname "$0")/.." && pwd)
+. "$srcdir/bench/rounds.sh"
 sizes=${SIZES:-"64KiB 512KiB 4MiB"}
 workloads=${WORKLOADS:-"c py"}
 base=${BASE:-}
@@ -29,7 +30,7 @@ export MEMATTACH_STALL_LIMIT=${MEMATTACH_STALL_LIMIT:-10s}
 
 # The Python workload, then the process's CPU in ms on a line of its own.
 pycode='import resource, runpy, sys
-sys.argv = [sys.argv[1], "60000"]
+sys.argv = [sys.argv[1], "60000", "14"]
 runpy.run_path(sys.argv[0], run_name="__main__")
 r = resource.getrusage(resource.RUSAGE_SELF)
 print("cpu_ms %d" % ((r.ru_utime + r.ru_stime) * 1000))'
@@ -38,9 +39,9 @@ tools="untracked"
 for s in $sizes; do tools="$tools new-$s"; done
 [ -n "$base" ] && for s in $sizes; do tools="$tools base-$s"; done
 
-# run WORKLOAD TOOL — appends the target's CPU ms to $tmp/WORKLOAD.TOOL.
+# run TOOL WORKLOAD — appends the target's CPU ms to $tmp/WORKLOAD.TOOL.
 run() {
-	local w=$1 tool=$2 ma= size= out
+	local tool=$1 w=$2 ma= size= out
 	case $tool in
 	new-*) ma=$builddir/memattach size=${tool#new-} ;;
 	base-*) ma=$base/memattach size=${tool#base-} ;;
@@ -48,7 +49,7 @@ run() {
 	local cmd
 	case $w in
 	c) cmd=("$builddir/bench/neutral" 1 3000000 mixed) ;;
-	py) cmd=("$py" -c "$pycode" "$srcdir/tests/python/workload.py") ;;
+	py) cmd=("$py" -c "$pycode" "$srcdir/bench/python_workload.py") ;;
 	esac
 	local how=(--sample "$size")
 	[ "$size" = exact ] && how=()
@@ -78,14 +79,7 @@ else: print("NaN 0")'
 }
 
 echo "--sample cost: $rounds interleaved rounds; target CPU over untracked, median of the rounds' ratios"
-for r in $(seq "$rounds"); do
-	for w in $workloads; do
-		for tool in $tools; do
-			run "$w" "$tool"
-		done
-	done
-	echo "  round $r done" >&2
-done
+interleave "$rounds" "$workloads" "$tools"
 
 printf '%-4s %-14s %9s %8s %s\n' wl tool cpu_ms ratio "ratios (by round)"
 for w in $workloads; do

@@ -13,6 +13,7 @@
 # of CPU, read each stream once every 2-2.3 s.  Now a CLI seen runnable
 # is progress too (agent/cli_watch.c; 30 s in all): 0 of 270 in 6 runs.
 . "$(dirname "$0")/attach-common.sh"
+. "$(dirname "$0")/fanout-common.sh"
 
 W=44
 N=$((W + 1))
@@ -29,24 +30,6 @@ ma_show "memattach stderr" "$d/err"
 echo "--- load $(cut -d' ' -f1-3 /proc/loadavg)"
 bad=0
 [ "$rc" = 0 ] || { echo "FAIL: memattach run exited $rc (want 0)"; bad=1; }
-inc=$(grep -c '(incomplete)' "$d/err")
-[ "$inc" = 0 ] || { echo "FAIL: $inc of $N captures incomplete"; bad=1; }
-n=0 inexact=0
-for t in "$d"/truth.*; do
-	n=$((n + 1))
-	p=${t##*.}
-	c=$d/cap.$p
-	[ -f "$c" ] || c=$d/cap
-	grep -q "^memattach: pid $p (fanout): tracked heap .* written to $c\$" "$d/err" ||
-		{ echo "FAIL: no summary line for pid $p"; bad=1; }
-	report_json "$c" "$d/report.$p" || { bad=1; continue; }
-	if ! "$PYTHON" "$ma_here/compare.py" "$t" "$d/report.$p" >"$d/cmp.$p"; then
-		echo "--- pid $p: $(cat "$t")"
-		cat "$d/cmp.$p"
-		inexact=$((inexact + 1))
-	fi
-done
-[ "$inexact" = 0 ] || { echo "FAIL: $inexact of $N captures differ from their truth"; bad=1; }
-[ "$n" = "$N" ] || { echo "FAIL: $n processes wrote their truth, want $N"; bad=1; }
+fanout_exact "$d" "$N" || bad=1
 [ "$bad" = 0 ] && echo "many-procs-exit: $N processes exited on their own, every capture complete and exact"
 exit "$bad"

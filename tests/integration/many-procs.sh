@@ -10,6 +10,7 @@
 # left captures incomplete (7 of 45 under load).  The time from Ctrl-C to
 # memattach's exit is printed (not judged: wall-clock).
 . "$(dirname "$0")/attach-common.sh"
+. "$(dirname "$0")/fanout-common.sh"
 
 W=44
 N=$((W + 1))
@@ -46,26 +47,6 @@ ma_show "memattach stderr" "$d/err"
 echo "--- the end took $(awk "BEGIN { printf \"%.2f\", $t1 - $t0 }") s (load $(cut -d' ' -f1-3 /proc/loadavg))"
 bad=0
 [ "$rc" = 0 ] || { echo "FAIL: memattach exited $rc after SIGINT (want 0)"; bad=1; }
-inc=$(grep -c '(incomplete)' "$d/err")
-[ "$inc" = 0 ] || { echo "FAIL: $inc of $N captures incomplete"; bad=1; }
-n=0 inexact=0
-for t in "$d"/truth.*; do
-	n=$((n + 1))
-	p=${t##*.}
-	c=$d/cap.$p
-	[ "$p" = "$master" ] && c=$d/cap
-	grep -q "^memattach: pid $p (fanout): tracked heap .* written to $c\$" "$d/err" ||
-		{ echo "FAIL: no summary line for pid $p"; bad=1; }
-	report_json "$c" "$d/report.$p" || { bad=1; continue; }
-	if ! "$PYTHON" "$ma_here/compare.py" "$t" "$d/report.$p" >"$d/cmp.$p"; then
-		echo "--- pid $p: $(cat "$t")"
-		cat "$d/cmp.$p"
-		inexact=$((inexact + 1))
-	fi
-	"$MEMATTACH" report folded --leaks "$c" 2>/dev/null | grep -q ';keep_mine;' ||
-		{ echo "FAIL: the live set of $c is not under keep_mine"; bad=1; }
-done
-[ "$inexact" = 0 ] || { echo "FAIL: $inexact of $N captures differ from their truth"; bad=1; }
-[ "$n" = "$N" ] || { echo "FAIL: $n processes wrote their truth, want $N"; bad=1; }
+fanout_exact "$d" "$N" keep || bad=1
 [ "$bad" = 0 ] && echo "many-procs: $N processes, every capture complete and exact after Ctrl-C"
 exit "$bad"
