@@ -7,7 +7,11 @@
 # capture against its own truth (read through /proc/PID/root).  Children
 # connect on the abstract socket, which takes only the target's user and
 # root: a connection from uid 65534 is refused by name and gets no
-# capture.  memattach says once that programs they exec are not followed.
+# capture.  Programs they exec are not followed (memattach says so once):
+# worker 2 keeps 5 blocks of 777 bytes, then execs (--exec-worker, execv);
+# its capture holds at most those (the batch not sent yet goes with the
+# image), the exec'd program runs to its end untouched (its truth
+# written, exit 0, nothing on the target's stderr).
 . "$(dirname "$0")/ns-common.sh"
 . "$ma_here/prefork-common.sh"
 fail() { kill -9 ${tpid:-} ${upid:-} ${mpid:-} 2>/dev/null; exit 1; }
@@ -20,7 +24,7 @@ mkdir "$root/proc" "$root/truth" || exit 1
 echo "=== unshare --mount --net --fork: root read-only, proc on /proc, a noexec tmpfs on /truth"
 ns_start "$root" unshare --mount --net --fork sh -c \
 	"mount --bind $root $root && mount -o remount,bind,ro $root && mount -t proc proc $root/proc &&
-	 mount -t tmpfs -o noexec,mode=0777 tmpfs $root/truth && exec chroot $root /bin/nsleak --wait-signal --truth-dir /truth" || fail
+	 mount -t tmpfs -o noexec,mode=0777 tmpfs $root/truth && exec chroot $root /bin/nsleak --wait-signal --exec-worker --truth-dir /truth" || fail
 d=$ma_tmp/cap
 mkdir "$d"
 
@@ -68,5 +72,19 @@ ma_show "memattach stderr" "$d/err"
 ns_stop_target || fail
 ls "$d"/cap.* >/dev/null 2>&1 && [ "$(ls "$d"/cap.* | wc -l)" = 3 ] ||
 	{ echo "FAIL: captures $(ls "$d"), want cap and 3 workers' (none for the stranger)"; fail; }
-check_prefork "$d" "$d/cap" 4 || fail
-echo "ns-memfd-follow: --follow-fork with the agent from memory: the master and its 3 workers captured exactly; a stranger's connection refused"
+# the exec'd program's truth (worker 2's work) has no capture of its own
+t=$(grep -l '"leaked_bytes": 99990,' "$d"/truth.*) || { echo "FAIL: no truth of the exec'd program"; fail; }
+mv "$t" "$d/exec.${t##*.}"
+report_json "$d/cap.${t##*.}" "$d/exec.json" || fail
+"$PYTHON" - "$d/exec.json" <<'PY' || fail
+import json, sys
+s = json.load(open(sys.argv[1]))
+# before the exec: 5 blocks of 777 B, or fewer (the batch the image had
+# not sent yet goes with it); nothing of the exec'd program's 166479 B
+if s["total_bytes_allocated"] > 3885 or s["total_allocations"] > 5:
+    print(f"FAIL: worker 2's capture holds {s['total_allocations']} allocations, {s['total_bytes_allocated']} B: more than before its exec (5, 3885 B)")
+    sys.exit(1)
+PY
+[ -s "$ma_tmp/terr" ] && { ma_show "target stderr" "$ma_tmp/terr"; echo "FAIL: the target wrote to its stderr"; fail; }
+check_prefork "$d" "$d/cap" 3 || fail
+echo "ns-memfd-follow: --follow-fork with the agent from memory: the master and its workers captured exactly, an exec not followed (the program untouched); a stranger's connection refused"
