@@ -151,8 +151,12 @@ static uint64_t own_pidfs_inode(void)
 {
 	struct stat st;
 	struct statfs sf;
-	int fd = (int)syscall(SYS_pidfd_open, getpid(), 0);
 	uint64_t ino = 0;
+#ifdef SYS_pidfd_open
+	int fd = (int)syscall(SYS_pidfd_open, getpid(), 0);
+#else
+	int fd = -1;
+#endif
 	if (fd >= 0 && fstatfs(fd, &sf) == 0 && (uint32_t)sf.f_type == 0x50494446u && fstat(fd, &st) == 0)
 		ino = (uint64_t)st.st_ino;
 	if (fd >= 0)
