@@ -379,6 +379,13 @@ int ma_h_posix_spawnp(pid_t *pid, const char *file, const void *fa, const void *
 		      char *const argv[], char *const envp[]) MA_HIDDEN;
 extern MA_HIDDEN void *ma_real_execve, *ma_real_execvpe, *ma_real_execveat, *ma_real_fexecve,
 	*ma_real_posix_spawn, *ma_real_posix_spawnp, *ma_real_execle;
+/* exec_environ_hooks.c: execv, execvp, execl, execlp as execve / execvpe
+ * with environ (an attached process's environment lacks our entries) */
+int ma_h_execv(const char *path, char *const argv[]) MA_HIDDEN;
+int ma_h_execvp(const char *file, char *const argv[]) MA_HIDDEN;
+int ma_h_execl(const char *path, const char *arg, ...) MA_HIDDEN;
+int ma_h_execlp(const char *file, const char *arg, ...) MA_HIDDEN;
+extern MA_HIDDEN void *ma_real_execv, *ma_real_execvp, *ma_real_execl, *ma_real_execlp;
 /* In the child (every lock above held): thread records of the parent's
  * other threads dropped, the caller's renamed, no batch kept. */
 void ma_buffers_forget_in_child(void) MA_HIDDEN;

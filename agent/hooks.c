@@ -423,6 +423,11 @@ const struct ma_hook_def ma_hook_defs[] = {
 	D("execveat", ma_h_execveat, ma_real_execveat),
 	D("fexecve", ma_h_fexecve, ma_real_fexecve),
 	D("execle", ma_h_execle, ma_real_execle),
+	/* an exec with environ, which lacks our entries in an attached process (exec_environ_hooks.c) */
+	D("execv", ma_h_execv, ma_real_execv),
+	D("execvp", ma_h_execvp, ma_real_execvp),
+	D("execl", ma_h_execl, ma_real_execl),
+	D("execlp", ma_h_execlp, ma_real_execlp),
 	D("posix_spawn", ma_h_posix_spawn, ma_real_posix_spawn),
 	D("posix_spawnp", ma_h_posix_spawnp, ma_real_posix_spawnp),
 };

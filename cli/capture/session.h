@@ -27,6 +27,9 @@ struct ma_session {
 	/* no place in the target's root at all: the socket is abstract, in
 	 * its network namespace, and the agent is loaded from memory */
 	int in_memory;
+	/* in_memory: the user whose connections are taken besides root (an
+	 * abstract socket has no permissions; a path's would allow only it) */
+	uid_t peer_uid;
 	/* the target's pid namespace is not ours: its ids, for TargetIds */
 	struct ma_target_ids *ids;
 	/* stream state */

@@ -7,6 +7,18 @@
 #include <unistd.h>
 #include "cli/capture/session_peer.h"
 
+/* An abstract socket (in_memory) can be reached by any process of its
+ * network namespace: only the target's user and root are taken, as a
+ * socket file given to that user would allow. */
+static int peer_allowed(const struct ma_session *l, const struct ucred *cr)
+{
+	if (!l->in_memory || cr->uid == 0 || cr->uid == l->peer_uid)
+		return 1;
+	fprintf(stderr, "memattach: refused a connection from pid %d (uid %u: not the target's user)\n", (int)cr->pid,
+		(unsigned)cr->uid);
+	return 0;
+}
+
 int ma_session_accept_peer(struct ma_session *l, int timeout_ms, int *fd, pid_t *pid)
 {
 	struct pollfd pf = {l->listen_fd, POLLIN, 0};
@@ -17,7 +29,7 @@ int ma_session_accept_peer(struct ma_session *l, int timeout_ms, int *fd, pid_t 
 		return 0;
 	struct ucred cr;
 	socklen_t cl = sizeof(cr);
-	if (getsockopt(c, SOL_SOCKET, SO_PEERCRED, &cr, &cl) < 0 || cl != sizeof(cr)) {
+	if (getsockopt(c, SOL_SOCKET, SO_PEERCRED, &cr, &cl) < 0 || cl != sizeof(cr) || !peer_allowed(l, &cr)) {
 		close(c);
 		return 0;
 	}

@@ -275,14 +275,19 @@ int ma_attach_open_outputs(struct attach *a)
 		return r == -2 ? MA_EXIT_NO_AGENT : MA_EXIT_ERROR;
 	}
 	/* children are taken from whoever connects: only on a socket that
-	 * only the target's user can reach */
-	if (a->follow && (a->s.in_memory || a->s.sd.open_to_all)) {
-		fprintf(stderr, "memattach: --follow-fork needs a socket only process %d's user can reach, and %s; "
-			"give the process a writable mount (a tmpfs), or run memattach as root\n", (int)a->pid,
-			a->s.in_memory ? "its root has no place for one" : "you cannot give one to its user");
+	 * only the target's user can reach (an abstract one takes only its
+	 * user's connections, session_peer.c) */
+	if (a->follow && a->s.sd.open_to_all) {
+		fprintf(stderr, "memattach: --follow-fork needs a socket only process %d's user can reach, and you "
+			"cannot give one to its user; run memattach as root\n", (int)a->pid);
 		ma_session_cleanup(&a->s);
 		return MA_EXIT_NO_AGENT;
 	}
+	a->s.peer_uid = a->target.uid[1];
+	if (a->follow && a->s.in_memory && !a->quiet)
+		fprintf(stderr, "memattach: note: process %d will load the agent from memory (no writable place in its "
+			"root): the children it forks are followed, programs they exec are not (they cannot open it by "
+			"a path; give the process a writable mount, a tmpfs, to follow those)\n", (int)a->pid);
 	ma_proc_root(a->pid, "", a->s.root_prefix, sizeof(a->s.root_prefix));
 	ma_target_files_as(a->pid);   /* what the stream names is opened as the target's user */
 	/* A threshold snapshot is written later: check its directory now. */

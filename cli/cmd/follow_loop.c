@@ -409,6 +409,28 @@ static int any_connected(const struct ma_follow *f)
 	return 0;
 }
 
+/* Its stream ended without a trailer while the process lives on: it
+ * exec'd, and its new program connects again (an attached master too,
+ * whose exec'd program loads the agent from the environment the hooks
+ * gave it).  Not so for an agent that stopped for an error of ours. */
+static int exec_pending(const struct ma_follow *f, const struct ma_proc_cap *p)
+{
+	struct ma_proc_stat st;
+	if (!f->follow || p->connected || !p->ever_connected || p->s->got_trailer || p->note || p->finished)
+		return 0;
+	if (p->pidfd >= 0)
+		return !process_gone(p);
+	return ma_proc_stat(p->pid, &st) == 0 && st.state != 'Z' && st.state != 'X';
+}
+
+static int any_exec_pending(const struct ma_follow *f)
+{
+	for (size_t i = 0; i < f->n; i++)
+		if (exec_pending(f, f->p[i]))
+			return 1;
+	return 0;
+}
+
 /* run: reaps CMD and the orphans of its tree (we are their subreaper).
  * 1 once no process of the tree is left. */
 static int tree_gone(struct ma_follow *f)
@@ -438,7 +460,7 @@ static int should_end(struct ma_follow *f, uint64_t t0)
 		return 1;
 	if (f->run_pid)
 		return tree_gone(f) && !any_connected(f);
-	return !any_connected(f);
+	return !any_connected(f) && !any_exec_pending(f);
 }
 
 void ma_follow_run(struct ma_follow *f)

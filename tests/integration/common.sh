@@ -19,8 +19,12 @@ if ! "$PYTHON" -c 'import json' 2>/dev/null; then
 	exit 77
 fi
 
-ma_tmp=$(mktemp -d "${TMPDIR:-/tmp}/ma-test.XXXXXX")
-trap 'rm -rf "$ma_tmp"' EXIT
+# once per test, which may source two helpers that both source this file
+[ -n "${ma_tmp_made:-}" ] || {
+	ma_tmp=$(mktemp -d "${TMPDIR:-/tmp}/ma-test.XXXXXX")
+	trap 'rm -rf "$ma_tmp"' EXIT
+	ma_tmp_made=1
+}
 
 # Shows a file to the log, indented, when it has anything in it.
 ma_show() {

@@ -26,6 +26,10 @@
  *   exec'd program checks; spawn:
  *   the program started with that environment by posix_spawn in a child
  *   of worker 2 (which then writes no truth).
+ *   --exec-master HOW: the master execs this program after the first
+ *   SIGUSR1 (master_exec), by HOW: execv, execvp, execl, execlp or one of
+ *   --exec-env's; the exec'd program (--exec-started) does the master's
+ *   work at once, workers and all.
  *   --threads: 2 threads of the master allocate and free 16-byte blocks
  *   while it forks (locks and batches of other threads at the fork); their
  *   live set stays below the churn's peak, so the peak is still exact. */
@@ -140,12 +144,62 @@ static void spawn_self(char **argv, char **env)
 	exit(WIFEXITED(st) ? WEXITSTATUS(st) : 1);
 }
 
+/* execle's arguments are a list: one call per length used here. */
+static void execle_n(char **a, char **env)
+{
+	int n = 0;
+	while (a[n])
+		n++;
+	if (n == 5)
+		execle(self_path, a[0], a[1], a[2], a[3], a[4], (char *)NULL, env);
+	else if (n == 6)
+		execle(self_path, a[0], a[1], a[2], a[3], a[4], a[5], (char *)NULL, env);
+	else if (n == 7)
+		execle(self_path, a[0], a[1], a[2], a[3], a[4], a[5], a[6], (char *)NULL, env);
+	errno = E2BIG;
+}
+
+/* This program again with argv (at most 7 arguments, NULL after them up to
+ * a[8]), by how: execv, execvp, execl, execlp with the process's
+ * environment; execve, execle, execvpe, execveat, fexecve, spawn with
+ * PREFORK_ENV=own only.  Returns only when it failed. */
+static void exec_as(const char *how, char **a)
+{
+	char own[] = "PREFORK_ENV=own", *env[] = {own, NULL};
+	if (!strcmp(how, "execv"))
+		execv(self_path, a);
+	else if (!strcmp(how, "execvp"))
+		execvp(self_path, a);
+	else if (!strcmp(how, "execl"))   /* execl stops at the first NULL */
+		execl(self_path, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], (char *)NULL);
+	else if (!strcmp(how, "execlp"))
+		execlp(self_path, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], (char *)NULL);
+	else if (!strcmp(how, "execle"))
+		execle_n(a, env);
+	else if (!strcmp(how, "spawn"))
+		spawn_self(a, env);
+	else if (!strcmp(how, "execvpe"))
+		execvpe(self_path, a, env);
+	else if (!strcmp(how, "execveat"))
+		execveat(AT_FDCWD, self_path, a, env, 0);
+	else if (!strcmp(how, "fexecve"))
+		fexecve(open(self_path, O_RDONLY | O_CLOEXEC), a, env);
+	else
+		execve(self_path, a, env);
+}
+
+/* Whether how gives the exec an environment of its own. */
+static int own_env_how(const char *how)
+{
+	return strcmp(how, "execv") && strcmp(how, "execvp") && strcmp(how, "execl") && strcmp(how, "execlp");
+}
+
 /* --exec-worker: the exec'd program does worker 2's work; what the worker
  * kept before the exec is gone with its image. */
 static void exec_self(void)
 {
 	char wait[] = "--wait-signal", child[] = "--exec-child", dir[] = "--truth-dir", how[] = "--exec-env";
-	char *argv[8], **a = argv;
+	char *argv[9] = {0}, **a = argv;
 	*a++ = (char *)self_path;
 	if (t_truth.wait_signal)
 		*a++ = wait;     /* t_init reads it first */
@@ -156,26 +210,39 @@ static void exec_self(void)
 		*a++ = how;
 		*a++ = (char *)exec_env;
 	}
-	*a = NULL;
 	pre_exec_keep();
-	char own[] = "PREFORK_ENV=own", *env[] = {own, NULL};
-	if (!exec_env)
-		execv(self_path, argv);
-	else if (!strcmp(exec_env, "execle") && t_truth.wait_signal)   /* 7 arguments */
-		execle(self_path, argv[0], argv[1], argv[2], argv[3], argv[4], argv[5], argv[6], (char *)NULL, env);
-	else if (!strcmp(exec_env, "execle"))                            /* 6 */
-		execle(self_path, argv[0], argv[1], argv[2], argv[3], argv[4], argv[5], (char *)NULL, env);
-	else if (!strcmp(exec_env, "spawn"))
-		spawn_self(argv, env);
-	else if (!strcmp(exec_env, "execvpe"))
-		execvpe(self_path, argv, env);
-	else if (!strcmp(exec_env, "execveat"))
-		execveat(AT_FDCWD, self_path, argv, env, 0);
-	else if (!strcmp(exec_env, "fexecve"))
-		fexecve(open(self_path, O_RDONLY | O_CLOEXEC), argv, env);
-	else
-		execve(self_path, argv, env);
+	exec_as(exec_env ? exec_env : "execv", argv);
 	t_die("exec");
+}
+
+/* --exec-master HOW: the attached master, once its workload starts, keeps
+ * 5 blocks (gone with its image), then execs this program as `prefork
+ * --exec-started ...` by HOW, which is the master from its start: its
+ * capture must be that program's alone. */
+static const char *exec_master;
+static int exec_started, own_env;
+
+static void master_exec(void)
+{
+	char wait[] = "--wait-signal", started[] = "--exec-started", dir[] = "--truth-dir", own[] = "--own-env";
+	char *argv[9] = {(char *)self_path, wait, started, dir, (char *)truth_dir, NULL};
+	if (own_env_how(exec_master))
+		argv[5] = own;   /* the exec'd program checks it was kept */
+	pre_exec_keep();
+	exec_as(exec_master, argv);
+	t_die("exec");
+}
+
+/* prefork --exec-started: the first SIGUSR1 came before the exec. */
+static void exec_started_begin(void)
+{
+	const char *e = getenv("PREFORK_ENV");
+	sigset_t set;
+	if (own_env && (!e || strcmp(e, "own")))
+		t_die("the exec's own environment was not kept");
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
 }
 
 /* prefork --exec-child: the exec'd worker, counted from its start. */
@@ -230,6 +297,12 @@ int main(int argc, char **argv)
 			exec_child = 1;
 		else if (!strcmp(argv[i], "--exec-env") && i + 1 < argc)
 			exec_worker = 1, exec_env = argv[++i];
+		else if (!strcmp(argv[i], "--exec-master") && i + 1 < argc)
+			exec_master = argv[++i];
+		else if (!strcmp(argv[i], "--exec-started"))
+			exec_started = 1;
+		else if (!strcmp(argv[i], "--own-env"))
+			own_env = 1;
 		else if (!strcmp(argv[i], "--truth-dir") && i + 1 < argc)
 			truth_dir = argv[++i];
 	}
@@ -237,7 +310,12 @@ int main(int argc, char **argv)
 		return exec_child_main();
 	if (prefork)
 		prefork_workers();
-	t_begin();
+	if (exec_started)
+		exec_started_begin();
+	else
+		t_begin();
+	if (exec_master)
+		master_exec();
 	if (prefork)
 		t_signal_workers(workers, WORKERS);
 	master_keep();
