@@ -9,13 +9,12 @@
 #include <pthread.h>
 #include <sys/syscall.h>
 #include "seccomp_deny.h"
+#include "thread_flags.h"
 #include "truth.h"
 
 T_DEFINE_TRUTH;
 
 static void *volatile keep[64];
-static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
 static int filtered, go, done, release_;
 static int nr;
 static unsigned int deny;
@@ -41,22 +40,6 @@ __attribute__((noinline)) static void main_keep(void)
 {
 	for (int i = 0; i < 5; i++)
 		KEEP(32 + i, 500);
-}
-
-static void wait_for(int *flag)
-{
-	pthread_mutex_lock(&lock);
-	while (!*flag)
-		pthread_cond_wait(&cond, &lock);
-	pthread_mutex_unlock(&lock);
-}
-
-static void set(int *flag)
-{
-	pthread_mutex_lock(&lock);
-	*flag = 1;
-	pthread_cond_broadcast(&cond);
-	pthread_mutex_unlock(&lock);
 }
 
 static void *filtered_thread(void *arg)
