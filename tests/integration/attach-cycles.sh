@@ -2,12 +2,27 @@
 # attach-cycles.sh — 50 attach/detach cycles (--duration 0.1) on a target
 # whose 5 threads hammer malloc: every cycle exits 0 in bounded time; the
 # target's fds, mappings and threads do not grow (equal after cycle 2 and
-# after cycle 50); then a counted round unattached and one attached give the
+# after cycle 50), nor does its memory: the private anonymous memory
+# (smaps_rollup's Anonymous: the agent's mappings and what it leaves in the
+# heap, besides the hammer's own churn) has a median over the last six
+# cycles at most FLAT_KB above its median over cycles 2-7 (a session that
+# left 100 KiB behind would add 4.3 MiB); then a counted round unattached and one attached give the
 # same truth, the attached one exact in the capture, and no block was
 # corrupted.
 . "$(dirname "$0")/attach-common.sh"
 fail() { kill -9 "$hpid" 2>/dev/null; exit 1; }
 CYCLES=${CYCLES:-50}
+[ "$CYCLES" -ge 14 ] || CYCLES=14
+FLAT_KB=${FLAT_KB:-256}
+
+anon_kb() {
+	awk '/^Anonymous:/ { print $2 }' "/proc/$hpid/smaps_rollup"
+}
+
+# median_of FIRST LAST: the median of lines FIRST..LAST of $ma_tmp/anon
+median_of() {
+	sed -n "$1,$2p" "$ma_tmp/anon" | sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : int((v[NR / 2] + v[NR / 2 + 1]) / 2) }'
+}
 
 counts() {
 	echo "fds=$(ls "/proc/$hpid/fd" | wc -l) maps=$(wc -l <"/proc/$hpid/maps") threads=$(ls "/proc/$hpid/task" | wc -l)"
@@ -35,6 +50,7 @@ while [ "$c" -le "$CYCLES" ]; do
 	rm -f "$ma_tmp/c.cap"
 	[ "$(proc_state "$hpid")" = "" ] && { echo "FAIL: the target died in cycle $c"; fail; }
 	[ "$c" = 2 ] && after2=$(counts)
+	[ "$c" -ge 2 ] && anon_kb >>"$ma_tmp/anon"
 	c=$((c + 1))
 done
 after=$(counts)
@@ -43,6 +59,15 @@ echo "--- after cycle 2:  $after2"
 echo "--- after cycle $CYCLES: $after"
 if [ "$after2" != "$after" ]; then
 	echo "FAIL: the target's fds/mappings/threads changed between cycle 2 and cycle $CYCLES"
+	fail
+fi
+
+early=$(median_of 1 6)
+late=$(median_of $((CYCLES - 6)) $((CYCLES - 1)))
+echo "--- anonymous memory (KiB) after cycles 2..$CYCLES: $(tr '\n' ' ' <"$ma_tmp/anon")"
+echo "--- median of cycles 2-7: $early KiB; of the last six: $late KiB"
+if [ -z "$early" ] || [ -z "$late" ] || [ "$late" -gt $((early + FLAT_KB)) ]; then
+	echo "FAIL: the target's memory grew over the cycles ($early -> $late KiB, bound +$FLAT_KB KiB)"
 	fail
 fi
 

@@ -1,7 +1,7 @@
 #!/bin/sh
 # attach-inject-killed.sh — memattach SIGKILLed at every step of the
 # injection (50 times, the injector's hook) and at random instants (10,
-# fixed seed), then SIGSTOPped during it (8 times), against
+# fixed seed), then SIGSTOPped during it (9 times: at 6 steps, at 3 random instants), against
 # the 5-thread hammer (main + 4 threads, all in and out of malloc): the
 # hammer must never die, stay stopped or stay traced; every one of its
 # threads keeps running; a counted round after the kills gives the very
@@ -43,4 +43,4 @@ if [ "$(wc -l <"$ma_tmp/r2")" != 4 ] || ! cmp -s "$ma_tmp/r1" "$ma_tmp/r2"; then
 	fail
 fi
 stop_hammer || fail
-echo "attach-inject-killed: the hammer survived 60 killed and 8 stopped injections intact"
+echo "attach-inject-killed: the hammer survived 60 killed and 9 stopped injections intact"
