@@ -6,9 +6,10 @@
 # runs `shellout --child` twice by system() and twice by popen(); each
 # child's capture CAP.<pid> must equal its truth, its live set under
 # child_keep; the statuses system() and pclose() return must be the
-# children's; the master's environ after must be its entries of before
-# (pointer for pointer), ours gone — also with a thread calling setenv
-# and unsetenv during the calls (its values kept).  And an attached
+# children's; the master's environ after must be the array of before,
+# entry for entry, ours gone — also with a thread calling setenv and
+# unsetenv while the system() children run (its values kept).  Under run --follow-fork
+# (our entries there from the start) the hooks leave environ alone.  And an attached
 # python3 whose os.system and os.popen run the same children.
 . "$(dirname "$0")/prefork-common.sh"
 
@@ -81,7 +82,29 @@ for mode in plain preload --setenv-thread; do
 	master=$tpid
 	echo "=== shellout $mode"
 	follow "$d" '^done ok' || { echo "FAIL: shellout $mode"; bad=1; }
+	# without a setenv of the program's the very array is back
+	[ "$mode" = --setenv-thread ] || grep -Eq '^environ before (0x[0-9a-f]+) after \1$' "$d/out" ||
+		{ echo "FAIL: shellout $mode: environ is another array after the calls"; bad=1; }
 done
+
+# run --follow-fork: environ has our entries from the start; the hooks pass
+# through (the master's environ the same array, the same entries).
+d=$ma_tmp/run
+mkdir "$d"
+echo "=== memattach run --follow-fork -- shellout"
+"$MEMATTACH" run --follow-fork -o "$d/cap" -- "$TARGETS/shellout" "$d" >"$d/out" 2>"$d/err" </dev/null
+rc=$?
+ma_show "memattach run stdout" "$d/out"
+ma_show "memattach run stderr" "$d/err"
+if [ "$rc" != 0 ] || ! grep -q '^done ok' "$d/out"; then
+	echo "FAIL: run --follow-fork -- shellout exited $rc"
+	bad=1
+elif ! grep -Eq '^environ before (0x[0-9a-f]+) after \1$' "$d/out"; then
+	echo "FAIL: under run --follow-fork the master's environ array was replaced"
+	bad=1
+else
+	check_children "$d" "$d/cap" 4 || bad=1
+fi
 
 # Python's os.system (libc's system through the interpreter's GOT) and
 # os.popen (subprocess: a vfork child's execv).

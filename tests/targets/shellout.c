@@ -6,19 +6,25 @@
  *     first SIGUSR1 it runs `shellout --child DIR 5` twice by system() and
  *     `shellout --child DIR 6` twice by popen() (reading the child's line),
  *     checks each status (5 << 8, 6 << 8), and checks its environ after
- *     against a copy taken before: the same array contents, entry for
- *     entry (pointers too), no LD_PRELOAD or memattach configuration of
- *     the agent's (a LD_PRELOAD of the program's own is kept, the very
- *     string).  Prints "environ before <ptr> after <ptr>" and
- *     "done ok" (or "FAIL: ..." lines and "done bad"), then waits for the
- *     second SIGUSR1.  Its own capture is not compared (stdio, setenv).
- *     --setenv-thread: a second thread sets SO_VAR_0..7 (new names, then
- *     in place) and unsets/sets SO_TOGGLE in a loop during the calls; after,
- *     each must hold the thread's last value, every entry from before
- *     (but SO_TOGGLE's) must be there, and ours must be gone.
- *   shellout --child DIR CODE   keeps 3 blocks of 1234 bytes (child_keep),
- *     churns, writes its truth to DIR/truth.<pid>, prints "child <pid>" and
- *     exits CODE.  Counted from its start (it is followed from its exec). */
+ *     against a copy taken before: the same array, entry for entry
+ *     (pointers), no LD_PRELOAD or memattach configuration of the agent's
+ *     (a LD_PRELOAD of the program's own is kept, the very string).
+ *     Prints "environ before <ptr> after <ptr>" and "done ok" (or
+ *     "FAIL: ..." lines and "done bad"), then waits for the second SIGUSR1.
+ *     Its own capture is not compared (stdio, setenv).
+ *     --setenv-thread: while each system() child runs (it waits for the
+ *     thread: the spawn's reading of environ is over, glibc's setenv racing
+ *     it is the program's own race), a second thread changes environ: the
+ *     first time SO_VAR_0..7 in place (set before), the second time it
+ *     unsets SO_TOGGLE and sets SO_NEW_0..7 (glibc's new array).  After,
+ *     each must hold the thread's value, every other entry from before
+ *     must be there, and ours must be gone.
+ *   shellout DIR: the same at once, for run --follow-fork (whose environ
+ *     has our entries from the start: the hooks must leave it alone).
+ *   shellout --child DIR CODE [--sync AFD BFD]   keeps 3 blocks of 1234
+ *     bytes (child_keep), churns, writes its truth to DIR/truth.<pid>,
+ *     prints "child <pid>" and exits CODE.  Counted from its start (it is
+ *     followed from its exec).  --sync: first a byte to AFD, one from BFD. */
 #include <pthread.h>
 #include "keep.h"
 
@@ -32,9 +38,11 @@ __attribute__((noinline)) static void child_keep(void)
 		(void)t_counted_malloc(1234);
 }
 
-static int child_main(const char *dir, int code)
+static int child_main(const char *dir, int code, int afd, int bfd)
 {
-	char line[64];
+	char line[64], b = 1;
+	if (afd >= 0 && (write(afd, &b, 1) != 1 || read(bfd, &b, 1) != 1))
+		t_die("sync");
 	child_keep();
 	t_churn(50, 100, 400);
 	int n = snprintf(line, sizeof line, "child %ld\n", (long)getpid());
@@ -53,24 +61,34 @@ static void fail(const char *what)
 	bad = 1;
 }
 
-static atomic_int stop;
-static char last[8][32];
-static int toggle_set;
+static int sync_a[2] = {-1, -1}, sync_b[2] = {-1, -1};
 
-static void *setenv_loop(void *arg)
+static void set_all(const char *prefix, const char *value)
 {
-	(void)arg;
-	for (long i = 0; !atomic_load(&stop) || i < 64; i++) {
-		char name[16];
-		snprintf(name, sizeof name, "SO_VAR_%ld", i % 8);
-		snprintf(last[i % 8], sizeof last[0], "v%ld", i);
-		if (setenv(name, last[i % 8], 1))
+	char name[32];
+	for (int k = 0; k < 8; k++) {
+		snprintf(name, sizeof name, "%s%d", prefix, k);
+		if (setenv(name, value, 1))
 			t_die("setenv");
-		toggle_set = i % 3 == 0;
-		if (toggle_set)
-			setenv("SO_TOGGLE", "on", 1);
-		else
+	}
+}
+
+/* One burst per system() child, while it waits. */
+static void *setenv_bursts(void *arg)
+{
+	char b;
+	(void)arg;
+	for (int burst = 0; burst < 2; burst++) {
+		if (read(sync_a[0], &b, 1) != 1)
+			t_die("read");
+		if (burst == 0) {
+			set_all("SO_VAR_", "burst0");   /* in place */
+		} else {
 			unsetenv("SO_TOGGLE");
+			set_all("SO_NEW_", "burst1");   /* new names */
+		}
+		if (write(sync_b[1], &b, 1) != 1)
+			t_die("write");
 	}
 	return NULL;
 }
@@ -97,35 +115,54 @@ static int in_environ(const char *entry)
 	return 0;
 }
 
+/* run --follow-fork: environ had our entries from the start */
+static int was_there(char **before, size_t n, const char *entry)
+{
+	for (size_t i = 0; i < n; i++)
+		if (before[i] == entry)
+			return 1;
+	return 0;
+}
+
+static void check_value(const char *prefix, const char *want)
+{
+	char name[32];
+	for (int k = 0; k < 8; k++) {
+		snprintf(name, sizeof name, "%s%d", prefix, k);
+		const char *got = getenv(name);
+		if (!got || strcmp(got, want))
+			fail(name);
+	}
+}
+
 static void check_environ(char **before, size_t n, int threaded)
 {
 	size_t k = 0;
 	for (char **e = environ; *e; e++, k++)
-		if ((!strncmp(*e, "LD_PRELOAD=", 11) && strstr(*e, "memattach")) ||
-		    !strncmp(*e, "MEMATTACH_AGENT_CONFIG=", 23))
+		if (((!strncmp(*e, "LD_PRELOAD=", 11) && strstr(*e, "memattach")) ||
+		     !strncmp(*e, "MEMATTACH_AGENT_CONFIG=", 23)) && !was_there(before, n, *e))
 			fail(*e);
 	for (size_t i = 0; i < n; i++)
-		if (!(threaded ? in_environ(before[i]) || !strncmp(before[i], "SO_TOGGLE=", 10)
+		if (!(threaded ? !strncmp(before[i], "SO_", 3) || in_environ(before[i])
 			       : i < k && environ[i] == before[i]))
 			fail(before[i]);
 	if (!threaded && k != n)
 		fail("environ has another number of entries");
-	for (int v = 0; threaded && v < 8; v++) {
-		char name[16];
-		snprintf(name, sizeof name, "SO_VAR_%d", v);
-		const char *got = getenv(name);
-		if (!got || strcmp(got, last[v]))
-			fail(name);
+	if (threaded) {
+		check_value("SO_VAR_", "burst0");
+		check_value("SO_NEW_", "burst1");
+		if (getenv("SO_TOGGLE"))
+			fail("SO_TOGGLE is still set");
 	}
-	if (threaded && !getenv("SO_TOGGLE") != !toggle_set)
-		fail("SO_TOGGLE");
 }
 
 static void run_children(const char *self, const char *dir)
 {
-	char cmd[4096], line[64], msg[4200];
+	char cmd[4096], line[64], msg[4200], sync[64] = "";
+	if (sync_a[0] >= 0)
+		snprintf(sync, sizeof sync, " --sync %d %d", sync_a[1], sync_b[0]);
 	for (int i = 0; i < 2; i++) {
-		snprintf(cmd, sizeof cmd, "%s --child %s 5", self, dir);
+		snprintf(cmd, sizeof cmd, "%s --child %s 5%s", self, dir, sync);
 		int st = system(cmd);
 		if (st != 5 << 8)
 			snprintf(msg, sizeof msg, "system status %d, want %d", st, 5 << 8), fail(msg);
@@ -147,18 +184,23 @@ static int master_main(const char *self, const char *dir, int threaded)
 	char line[128];
 	size_t n;
 	t_begin();
+	if (threaded) {
+		set_all("SO_VAR_", "before");
+		if (setenv("SO_TOGGLE", "before", 1) || pipe(sync_a) || pipe(sync_b))
+			t_die("setenv, pipe");
+		if (pthread_create(&t, NULL, setenv_bursts, NULL))
+			t_die("pthread_create");
+	}
 	char **env_before = environ, **before = snapshot(&n);
-	if (threaded && pthread_create(&t, NULL, setenv_loop, NULL))
-		t_die("pthread_create");
 	run_children(self, dir);
-	atomic_store(&stop, 1);
 	if (threaded)
 		pthread_join(t, NULL);
 	check_environ(before, n, threaded);
 	int len = snprintf(line, sizeof line, "environ before %p after %p\ndone %s\n", (void *)env_before,
 			   (void *)environ, bad ? "bad" : "ok");
 	t_write(line, (size_t)len);
-	t_wait_usr1();
+	if (t_truth.wait_signal)
+		t_wait_usr1();
 	return bad;
 }
 
@@ -166,8 +208,9 @@ int main(int argc, char **argv)
 {
 	int i = t_init(argc, argv);
 	if (i + 2 < argc && !strcmp(argv[i], "--child"))
-		return child_main(argv[i + 1], atoi(argv[i + 2]));
+		return child_main(argv[i + 1], atoi(argv[i + 2]),
+				  i + 5 < argc ? atoi(argv[i + 4]) : -1, i + 5 < argc ? atoi(argv[i + 5]) : -1);
 	if (i >= argc)
-		t_die("usage: shellout --wait-signal DIR [--setenv-thread] | --child DIR CODE");
+		t_die("usage: shellout [--wait-signal] DIR [--setenv-thread] | --child DIR CODE [--sync AFD BFD]");
 	return master_main(argv[0], argv[i], i + 1 < argc && !strcmp(argv[i + 1], "--setenv-thread"));
 }
