@@ -25,7 +25,8 @@
  * waits for glibc's lock; if the array changed under us, the swap is
  * undone.  A fork's child takes our entries out of its copy at once
  * (ma_shell_env_in_child).  Signals are blocked while our lock is held:
- * a handler's own system() must not find it taken. */
+ * a handler's own system() must not find it taken.  Not covered: a
+ * signal handler that longjmps out of system(): the entries stay. */
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -109,6 +110,8 @@ static size_t snap_n;
 static int same_as_snap(char **env)
 {
 	size_t i = 0;
+	if (!env)   /* clearenv */
+		return snap_n == 0;
 	for (; i < snap_n; i++)
 		if (env[i] != snap[i])
 			return 0;
@@ -204,8 +207,9 @@ static int entries_in(void)
 	return in > 0;
 }
 
-static void entries_done(void)
+static void entries_done(void *unused)
 {
+	(void)unused;
 	sigset_t old;
 	lock_take(&old);
 	if (--users == 0) {
@@ -221,8 +225,11 @@ int ma_h_system(const char *cmd)
 {
 	if (!cmd || !entries_in())   /* system(NULL) asks whether a shell exists */
 		return ((system_fn)ma_real_system)(cmd);
-	int r = ((system_fn)ma_real_system)(cmd);
-	entries_done();
+	int r;
+	/* system() is a cancellation point: the entries go out then too */
+	pthread_cleanup_push(entries_done, NULL);
+	r = ((system_fn)ma_real_system)(cmd);
+	pthread_cleanup_pop(1);
 	return r;
 }
 
@@ -230,8 +237,10 @@ FILE *ma_h_popen(const char *cmd, const char *mode)
 {
 	if (!entries_in())
 		return ((popen_fn)ma_real_popen)(cmd, mode);
-	FILE *f = ((popen_fn)ma_real_popen)(cmd, mode);
-	entries_done();
+	FILE *f;
+	pthread_cleanup_push(entries_done, NULL);
+	f = ((popen_fn)ma_real_popen)(cmd, mode);
+	pthread_cleanup_pop(1);
 	return f;
 }
 
