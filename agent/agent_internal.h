@@ -392,6 +392,7 @@ int ma_h_system(const char *cmd) MA_HIDDEN;
 struct _IO_FILE *ma_h_popen(const char *cmd, const char *mode) MA_HIDDEN;
 extern MA_HIDDEN void *ma_real_system, *ma_real_popen;
 void ma_shell_env_in_child(void) MA_HIDDEN;
+void ma_shell_env_drop(void) MA_HIDDEN;
 /* In the child (every lock above held): thread records of the parent's
  * other threads dropped, the caller's renamed, no batch kept. */
 void ma_buffers_forget_in_child(void) MA_HIDDEN;

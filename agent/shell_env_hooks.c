@@ -25,8 +25,11 @@
  * waits for glibc's lock; if the array changed under us, the swap is
  * undone.  A fork's child takes our entries out of its copy at once
  * (ma_shell_env_in_child).  Signals are blocked while our lock is held:
- * a handler's own system() must not find it taken.  Not covered: a
- * signal handler that longjmps out of system(): the entries stay. */
+ * a handler's own system() must not find it taken.  A call that never
+ * returns to us (its thread cancelled in it, a handler's longjmp out of
+ * it: a cleanup handler of ours ran only when the program loads libgcc_s,
+ * likely as libunwind's _Unwind_* stand in for libgcc's in the agent's
+ * scope) leaves them until the session's end (ma_shell_env_drop). */
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -49,6 +52,8 @@ void *ma_real_system, *ma_real_popen;
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static int users;                    /* calls in flight with our entries in */
+/* one per session end: a call that began before it takes nothing out */
+static unsigned generation = 1;
 static char preload_s[8192], config_s[1400];
 static char *prog_preload;           /* the program's LD_PRELOAD entry */
 static char **before;                /* the array environ was swapped from */
@@ -185,34 +190,35 @@ static void swap_out(void)
 		arrays[turn] = NULL, slots[turn] = 0;
 }
 
-/* Our entries in for one call; 1 when this call is to take them out after. */
-static int entries_in(void)
+/* Our entries in for one call: the generation to give entries_done, or 0
+ * when this call has nothing to take out after. */
+static unsigned entries_in(void)
 {
 	sigset_t old;
-	int in = 0;
+	unsigned in = 0;
 	if (!atomic_load(&ma_tracking) || !ma_cfg.follow)
 		return 0;
 	lock_take(&old);
 	if (users > 0) {
-		in = ++users;
+		users++;
+		in = generation;
 	} else if (!getenv(MEMATTACH_AGENT_CONFIG_ENV) && ma_exec_env_follows()) {
 		/* environ without our configuration, in a session that follows */
 		ma_tls.guard++;
 		if (ma_exec_env_entries(getenv("LD_PRELOAD"), preload_s, sizeof preload_s, config_s,
 					sizeof config_s) == 0 && swap_in() == 0)
-			in = users = 1;
+			users = 1, in = generation;
 		ma_tls.guard--;
 	}
 	lock_drop(&old);
-	return in > 0;
+	return in;
 }
 
-static void entries_done(void *unused)
+static void entries_done(unsigned gen)
 {
-	(void)unused;
 	sigset_t old;
 	lock_take(&old);
-	if (--users == 0) {
+	if (gen == generation && --users == 0) {
 		entries_out();
 		ma_tls.guard++;
 		swap_out();
@@ -223,25 +229,41 @@ static void entries_done(void *unused)
 
 int ma_h_system(const char *cmd)
 {
-	if (!cmd || !entries_in())   /* system(NULL) asks whether a shell exists */
+	unsigned gen;
+	if (!cmd || !(gen = entries_in()))   /* system(NULL) asks whether a shell exists */
 		return ((system_fn)ma_real_system)(cmd);
-	int r;
-	/* system() is a cancellation point: the entries go out then too */
-	pthread_cleanup_push(entries_done, NULL);
-	r = ((system_fn)ma_real_system)(cmd);
-	pthread_cleanup_pop(1);
+	int r = ((system_fn)ma_real_system)(cmd);
+	entries_done(gen);
 	return r;
 }
 
 FILE *ma_h_popen(const char *cmd, const char *mode)
 {
-	if (!entries_in())
+	unsigned gen = entries_in();
+	if (!gen)
 		return ((popen_fn)ma_real_popen)(cmd, mode);
-	FILE *f;
-	pthread_cleanup_push(entries_done, NULL);
-	f = ((popen_fn)ma_real_popen)(cmd, mode);
-	pthread_cleanup_pop(1);
+	FILE *f = ((popen_fn)ma_real_popen)(cmd, mode);
+	entries_done(gen);
 	return f;
+}
+
+/* The session's end: our entries out now (the agent's file goes with the
+ * capture), also those of a call that never returned (its thread
+ * cancelled in it, or a handler's longjmp out of it). */
+void ma_shell_env_drop(void)
+{
+	sigset_t old;
+	lock_take(&old);
+	if (users > 0) {
+		entries_out();
+		ma_tls.guard++;
+		swap_out();
+		ma_tls.guard--;
+		users = 0;
+	}
+	if (++generation == 0)
+		generation = 1;
+	lock_drop(&old);
 }
 
 /* A fork's child (one thread) while a call was in flight in its parent:
