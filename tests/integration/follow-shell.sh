@@ -8,7 +8,8 @@
 # child_keep; the statuses system() and pclose() return must be the
 # children's; the master's environ after must be the array of before,
 # entry for entry, ours gone — also with a thread calling setenv and
-# unsetenv while the system() children run (its values kept).  Under run --follow-fork
+# unsetenv while the system() children run (its values kept); our entries
+# gone after the session when a thread was cancelled in system().  Under run --follow-fork
 # (our entries there from the start) the hooks leave environ alone.  And an attached
 # python3 whose os.system and os.popen run the same children.
 . "$(dirname "$0")/prefork-common.sh"
@@ -31,11 +32,12 @@ check_children() {
 	return "$bad"
 }
 
-# follow DIR DONE_PATTERN — memattach --pid $master --follow-fork around
-# the master's calls (first SIGUSR1 to DONE_PATTERN in DIR/out), then the
-# children's captures against their truth.
+# follow DIR PATTERN [WANT] — memattach --pid $master --follow-fork around
+# the master's calls (first SIGUSR1 to its "done" line in DIR/out), the
+# master's PATTERN line at its end, then WANT (4) children's captures
+# against their truth.
 follow() {
-	local d=$1 i=0
+	local d=$1 i=0 want=${3:-4}
 	"$MEMATTACH" --pid "$master" --follow-fork -o "$d/cap" >"$d/mout" 2>"$d/err" </dev/null &
 	mpid=$!
 	while ! grep -q 'tracking 1 process' "$d/err"; do
@@ -62,7 +64,7 @@ follow() {
 	[ "$wrc" = 0 ] || { echo "FAIL: the master exited $wrc"; return 1; }
 	[ -s "$d/terr" ] && { echo "FAIL: the master or a child wrote to stderr"; return 1; }
 	grep -q "$2" "$d/out" || { echo "FAIL: the master's checks failed"; return 1; }
-	check_children "$d" "$d/cap" 4
+	check_children "$d" "$d/cap" "$want"
 }
 
 bad=0
@@ -86,6 +88,20 @@ for mode in plain preload --setenv-thread; do
 	[ "$mode" = --setenv-thread ] || grep -Eq '^environ before (0x[0-9a-f]+) after \1$' "$d/out" ||
 		{ echo "FAIL: shellout $mode: environ is another array after the calls"; bad=1; }
 done
+
+# A thread cancelled in system() (its shell killed by glibc): our entries
+# stay until the session's end, then go (environ the array of before, and a
+# shell the master runs then gets no LD_PRELOAD of a removed agent: the
+# loader would say so on stderr).
+d=$ma_tmp/cancel
+mkdir "$d"
+: >"$d/out"
+"$TARGETS/shellout" --wait-signal "$d" --cancel >"$d/out" 2>"$d/terr" </dev/null &
+tpid=$!
+master=$tpid
+ma_wait_for "$d/out" '^ready ' 30 || { echo "FAIL: shellout did not get ready"; exit 1; }
+echo "=== shellout --cancel"
+follow "$d" '^after the session ok' 0 || { echo "FAIL: shellout --cancel"; bad=1; }
 
 # run --follow-fork: environ has our entries from the start; the hooks pass
 # through (the master's environ the same array, the same entries).

@@ -19,12 +19,17 @@
  *     unsets SO_TOGGLE and sets SO_NEW_0..7 (glibc's new array).  After,
  *     each must hold the thread's value, every other entry from before
  *     must be there, and ours must be gone.
+ *   shellout --wait-signal DIR --cancel   a thread cancelled in system()
+ *     while its child waits: "done cancelled"; after the second SIGUSR1
+ *     (the session over) its environ must be the array of before, entry
+ *     for entry, and system("true") must run: "after the session ok".
  *   shellout DIR: the same at once, for run --follow-fork (whose environ
  *     has our entries from the start: the hooks must leave it alone).
  *   shellout --child DIR CODE [--sync AFD BFD]   keeps 3 blocks of 1234
  *     bytes (child_keep), churns, writes its truth to DIR/truth.<pid>,
  *     prints "child <pid>" and exits CODE.  Counted from its start (it is
- *     followed from its exec).  --sync: first a byte to AFD, one from BFD. */
+ *     followed from its exec).  --sync: first a byte to AFD, one from BFD
+ *     (none: exit 3 at once). */
 #include <pthread.h>
 #include "keep.h"
 
@@ -41,8 +46,10 @@ __attribute__((noinline)) static void child_keep(void)
 static int child_main(const char *dir, int code, int afd, int bfd)
 {
 	char line[64], b = 1;
-	if (afd >= 0 && (write(afd, &b, 1) != 1 || read(bfd, &b, 1) != 1))
+	if (afd >= 0 && write(afd, &b, 1) != 1)
 		t_die("sync");
+	if (bfd >= 0 && read(bfd, &b, 1) != 1)
+		_exit(3);   /* --cancel: its system() was cancelled, its shell killed */
 	child_keep();
 	t_churn(50, 100, 400);
 	int n = snprintf(line, sizeof line, "child %ld\n", (long)getpid());
@@ -62,6 +69,15 @@ static void fail(const char *what)
 }
 
 static int sync_a[2] = {-1, -1}, sync_b[2] = {-1, -1};
+
+/* The two pipes; only the child's ends are inherited (its read gets EOF
+ * once the master closes its end). */
+static void sync_pipes(void)
+{
+	if (pipe2(sync_a, O_CLOEXEC) || pipe2(sync_b, O_CLOEXEC) || fcntl(sync_a[1], F_SETFD, 0) ||
+	    fcntl(sync_b[0], F_SETFD, 0))
+		t_die("pipe");
+}
 
 static void set_all(const char *prefix, const char *value)
 {
@@ -178,6 +194,50 @@ static void run_children(const char *self, const char *dir)
 	}
 }
 
+static const char *cancel_cmd;
+
+static void *system_thread(void *arg)
+{
+	(void)arg;
+	system(cancel_cmd);
+	fail("system() returned in a cancelled thread");
+	return NULL;
+}
+
+/* --cancel: a thread cancelled in system() while its child runs; our
+ * entries go with the session's end (then a shell runs without a word from
+ * the loader on stderr: the agent's file is gone). */
+static int cancel_main(const char *self, const char *dir)
+{
+	char cmd[4096], b, line[128];
+	pthread_t t;
+	void *res;
+	size_t n;
+	t_begin();
+	char **env_before = environ, **before = snapshot(&n);
+	sync_pipes();
+	snprintf(cmd, sizeof cmd, "%s --child %s 5 --sync %d %d", self, dir, sync_a[1], sync_b[0]);
+	cancel_cmd = cmd;
+	if (pthread_create(&t, NULL, system_thread, NULL))
+		t_die("pthread_create");
+	if (read(sync_a[0], &b, 1) != 1)
+		t_die("read");
+	pthread_cancel(t);
+	pthread_join(t, &res);
+	close(sync_b[1]);   /* the child's read ends */
+	if (res != PTHREAD_CANCELED)
+		fail("not cancelled");
+	t_write("done cancelled\n", 15);
+	t_wait_usr1();   /* the session has ended */
+	check_environ(before, n, 0);
+	if (system("true") != 0)
+		fail("system(true) after the session");
+	int len = snprintf(line, sizeof line, "environ before %p after %p\nafter the session %s\n",
+			   (void *)env_before, (void *)environ, bad ? "bad" : "ok");
+	t_write(line, (size_t)len);
+	return bad;
+}
+
 static int master_main(const char *self, const char *dir, int threaded)
 {
 	pthread_t t;
@@ -186,8 +246,9 @@ static int master_main(const char *self, const char *dir, int threaded)
 	t_begin();
 	if (threaded) {
 		set_all("SO_VAR_", "before");
-		if (setenv("SO_TOGGLE", "before", 1) || pipe(sync_a) || pipe(sync_b))
-			t_die("setenv, pipe");
+		if (setenv("SO_TOGGLE", "before", 1))
+			t_die("setenv");
+		sync_pipes();
 		if (pthread_create(&t, NULL, setenv_bursts, NULL))
 			t_die("pthread_create");
 	}
@@ -211,6 +272,8 @@ int main(int argc, char **argv)
 		return child_main(argv[i + 1], atoi(argv[i + 2]),
 				  i + 5 < argc ? atoi(argv[i + 4]) : -1, i + 5 < argc ? atoi(argv[i + 5]) : -1);
 	if (i >= argc)
-		t_die("usage: shellout [--wait-signal] DIR [--setenv-thread] | --child DIR CODE [--sync AFD BFD]");
+		t_die("usage: shellout [--wait-signal] DIR [--setenv-thread | --cancel] | --child DIR CODE [--sync AFD BFD]");
+	if (i + 1 < argc && !strcmp(argv[i + 1], "--cancel"))
+		return cancel_main(argv[0], argv[i]);
 	return master_main(argv[0], argv[i], i + 1 < argc && !strcmp(argv[i + 1], "--setenv-thread"));
 }
