@@ -9,7 +9,8 @@
 # children's; the master's environ after must be the array of before,
 # entry for entry, ours gone — also with a thread calling setenv and
 # unsetenv while the system() children run (its values kept); our entries
-# gone after the session when a thread was cancelled in system().  Under run --follow-fork
+# gone after the session when a thread was cancelled in system(), and from
+# a process another thread forked meanwhile.  Under run --follow-fork
 # (our entries there from the start) the hooks leave environ alone.  And an attached
 # python3 whose os.system and os.popen run the same children.
 . "$(dirname "$0")/prefork-common.sh"
@@ -102,6 +103,19 @@ master=$tpid
 ma_wait_for "$d/out" '^ready ' 30 || { echo "FAIL: shellout did not get ready"; exit 1; }
 echo "=== shellout --cancel"
 follow "$d" '^after the session ok' 0 || { echo "FAIL: shellout --cancel"; bad=1; }
+
+# A fork by another thread while a system() child runs: the forked process
+# (followed) takes our entries out of its copy of environ at its fork (or,
+# at the latest, at its session's end); after the session it has none.
+d=$ma_tmp/fork
+mkdir "$d"
+: >"$d/out"
+"$TARGETS/shellout" --wait-signal "$d" --fork >"$d/out" 2>"$d/terr" </dev/null &
+tpid=$!
+master=$tpid
+ma_wait_for "$d/out" '^ready ' 30 || { echo "FAIL: shellout did not get ready"; exit 1; }
+echo "=== shellout --fork"
+follow "$d" '^after the session ok' 1 || { echo "FAIL: shellout --fork"; bad=1; }
 
 # run --follow-fork: environ has our entries from the start; the hooks pass
 # through (the master's environ the same array, the same entries).

@@ -23,6 +23,10 @@
  *     while its child waits: "done cancelled"; after the second SIGUSR1
  *     (the session over) its environ must be the array of before, entry
  *     for entry, and system("true") must run: "after the session ok".
+ *   shellout --wait-signal DIR --fork   the main thread forks while a
+ *     thread's system() child runs; after the second SIGUSR1 the forked
+ *     process must have no entry of ours and run system("true"): "after
+ *     the session ok".
  *   shellout DIR: the same at once, for run --follow-fork (whose environ
  *     has our entries from the start: the hooks must leave it alone).
  *   shellout --child DIR CODE [--sync AFD BFD]   keeps 3 blocks of 1234
@@ -238,6 +242,63 @@ static int cancel_main(const char *self, const char *dir)
 	return bad;
 }
 
+/* --fork: the process forked by another thread while system()'s child
+ * runs (our entries in its parent's environ) must be without them once the
+ * session is over: exit 0, or 1. */
+static void forked_after_session(int cfd)
+{
+	char b;
+	if (read(cfd, &b, 1) != 1)
+		_exit(2);
+	for (char **e = environ; *e; e++)
+		if (!strncmp(*e, "MEMATTACH_AGENT_CONFIG=", 23) || (!strncmp(*e, "LD_PRELOAD=", 11) && strstr(*e, "memattach")))
+			fail(*e);
+	if (system("true") != 0)
+		fail("system(true) in the forked child");
+	_exit(bad);
+}
+
+static void *system_sync_thread(void *arg)
+{
+	int st = system(arg);
+	if (st != 5 << 8)
+		fail("system status");
+	return NULL;
+}
+
+static int fork_main(const char *self, const char *dir)
+{
+	char cmd[4096], b = 1, line[64];
+	int c[2], st;
+	pthread_t t;
+	t_begin();
+	sync_pipes();
+	if (pipe2(c, O_CLOEXEC))
+		t_die("pipe");
+	snprintf(cmd, sizeof cmd, "%s --child %s 5 --sync %d %d", self, dir, sync_a[1], sync_b[0]);
+	if (pthread_create(&t, NULL, system_sync_thread, cmd))
+		t_die("pthread_create");
+	if (read(sync_a[0], &b, 1) != 1)
+		t_die("read");
+	pid_t f = fork();
+	if (f < 0)
+		t_die("fork");
+	if (f == 0)
+		forked_after_session(c[0]);
+	if (write(sync_b[1], &b, 1) != 1)
+		t_die("write");
+	pthread_join(t, NULL);
+	t_write("done forked\n", 12);
+	t_wait_usr1();   /* the session has ended */
+	if (write(c[1], &b, 1) != 1 || waitpid(f, &st, 0) != f)
+		t_die("the forked child");
+	if (st != 0)
+		fail("the forked child kept our entries");
+	int len = snprintf(line, sizeof line, "after the session %s\n", bad ? "bad" : "ok");
+	t_write(line, (size_t)len);
+	return bad;
+}
+
 static int master_main(const char *self, const char *dir, int threaded)
 {
 	pthread_t t;
@@ -272,7 +333,9 @@ int main(int argc, char **argv)
 		return child_main(argv[i + 1], atoi(argv[i + 2]),
 				  i + 5 < argc ? atoi(argv[i + 4]) : -1, i + 5 < argc ? atoi(argv[i + 5]) : -1);
 	if (i >= argc)
-		t_die("usage: shellout [--wait-signal] DIR [--setenv-thread | --cancel] | --child DIR CODE [--sync AFD BFD]");
+		t_die("usage: shellout [--wait-signal] DIR [--setenv-thread | --cancel | --fork] | --child DIR CODE [--sync AFD BFD]");
+	if (i + 1 < argc && !strcmp(argv[i + 1], "--fork"))
+		return fork_main(argv[0], argv[i]);
 	if (i + 1 < argc && !strcmp(argv[i + 1], "--cancel"))
 		return cancel_main(argv[0], argv[i]);
 	return master_main(argv[0], argv[i], i + 1 < argc && !strcmp(argv[i + 1], "--setenv-thread"));
