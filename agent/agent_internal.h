@@ -386,6 +386,13 @@ int ma_h_execvp(const char *file, char *const argv[]) MA_HIDDEN;
 int ma_h_execl(const char *path, const char *arg, ...) MA_HIDDEN;
 int ma_h_execlp(const char *file, const char *arg, ...) MA_HIDDEN;
 extern MA_HIDDEN void *ma_real_execv, *ma_real_execvp, *ma_real_execl, *ma_real_execlp;
+/* shell_env_hooks.c: system and popen with our entries in environ for
+ * the call; a fork's child takes them out of its copy */
+int ma_h_system(const char *cmd) MA_HIDDEN;
+struct _IO_FILE *ma_h_popen(const char *cmd, const char *mode) MA_HIDDEN;
+extern MA_HIDDEN void *ma_real_system, *ma_real_popen;
+void ma_shell_env_in_child(void) MA_HIDDEN;
+void ma_shell_env_drop(void) MA_HIDDEN;
 /* In the child (every lock above held): thread records of the parent's
  * other threads dropped, the caller's renamed, no batch kept. */
 void ma_buffers_forget_in_child(void) MA_HIDDEN;

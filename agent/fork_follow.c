@@ -68,6 +68,7 @@ static void in_child(void)
 	int follow = locked;
 	ma_agent_forget_in_child();
 	atomic_store(&ma_forks, 0);
+	ma_shell_env_in_child();   /* before exec_env.c looks at environ */
 	if (!follow)
 		return;
 	ma_buffers_forget_in_child();

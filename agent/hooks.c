@@ -430,6 +430,9 @@ const struct ma_hook_def ma_hook_defs[] = {
 	D("execlp", ma_h_execlp, ma_real_execlp),
 	D("posix_spawn", ma_h_posix_spawn, ma_real_posix_spawn),
 	D("posix_spawnp", ma_h_posix_spawnp, ma_real_posix_spawnp),
+	/* a shell started with environ inside libc (shell_env_hooks.c) */
+	D("system", ma_h_system, ma_real_system),
+	D("popen", ma_h_popen, ma_real_popen),
 };
 const size_t ma_hook_count = sizeof(ma_hook_defs) / sizeof(ma_hook_defs[0]);
 

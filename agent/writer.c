@@ -474,6 +474,7 @@ static void finish(int reason)
 	 * daemon threads may still run through the hooks and the module map. */
 	if (reason != MEMATTACH__STOP_REASON__STOP_PROCESS_EXIT) {
 		ma_exec_env_drop();
+		ma_shell_env_drop();
 		release_memory();
 	}
 }
