@@ -393,6 +393,10 @@ struct _IO_FILE *ma_h_popen(const char *cmd, const char *mode) MA_HIDDEN;
 extern MA_HIDDEN void *ma_real_system, *ma_real_popen;
 void ma_shell_env_in_child(void) MA_HIDDEN;
 void ma_shell_env_drop(void) MA_HIDDEN;
+/* exit_hooks.c: _exit and _Exit end the session first (no destructor runs) */
+void ma_h__exit(int status) MA_HIDDEN __attribute__((noreturn));
+void ma_h__Exit(int status) MA_HIDDEN __attribute__((noreturn));
+extern MA_HIDDEN void *ma_real__exit, *ma_real__Exit;
 /* In the child (every lock above held): thread records of the parent's
  * other threads dropped, the caller's renamed, no batch kept. */
 void ma_buffers_forget_in_child(void) MA_HIDDEN;
@@ -412,6 +416,7 @@ void ma_writer_unprepare(void) MA_HIDDEN;
 void ma_writer_notify(void) MA_HIDDEN;
 /* Asks the writer to stop and waits for it. */
 void ma_writer_stop(int reason) MA_HIDDEN;
+void ma_writer_stop_at_exit(void) MA_HIDDEN;
 int ma_writer_running(void) MA_HIDDEN;
 /* Makes the writer send a Tick carrying id whose watermark covers every
  * event recorded before the call, and waits until it is sent.  0, or

@@ -433,6 +433,9 @@ const struct ma_hook_def ma_hook_defs[] = {
 	/* a shell started with environ inside libc (shell_env_hooks.c) */
 	D("system", ma_h_system, ma_real_system),
 	D("popen", ma_h_popen, ma_real_popen),
+	/* an end that runs no destructor (exit_hooks.c) */
+	D("_exit", ma_h__exit, ma_real__exit),
+	D("_Exit", ma_h__Exit, ma_real__Exit),
 };
 const size_t ma_hook_count = sizeof(ma_hook_defs) / sizeof(ma_hook_defs[0]);
 

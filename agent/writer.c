@@ -12,6 +12,8 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 #include "agent_internal.h"
 #include "python/py_agent.h"
@@ -51,6 +53,7 @@ static int sock = -1, evfd = -1, statm_fd = -1;
 static pthread_mutex_t state_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t state_cond = PTHREAD_COND_INITIALIZER;
 static int running;              /* writer thread alive */
+static pid_t writer_pid;         /* the process whose session this is */
 static atomic_int stop_reason;   /* nonzero: stop requested */
 static int disconnected;
 static void (*send_header_fn)(void);
@@ -619,6 +622,7 @@ void ma_writer_set_header(void (*fn)(void))
 
 int ma_writer_start(int (*setup)(void))
 {
+	writer_pid = (pid_t)syscall(SYS_getpid);
 	pthread_t th;
 	pthread_attr_t at;
 	pthread_attr_init(&at);
@@ -651,9 +655,9 @@ void ma_writer_notify(void)
 	}
 }
 
-void ma_writer_stop(int reason)
+/* With state_lock held: the writer asked to stop, and waited for. */
+static void stop_locked(int reason)
 {
-	pthread_mutex_lock(&state_lock);
 	if (running) {
 		int zero = 0;
 		atomic_compare_exchange_strong(&stop_reason, &zero, reason);
@@ -661,6 +665,12 @@ void ma_writer_stop(int reason)
 		while (running)
 			pthread_cond_wait(&state_cond, &state_lock);
 	}
+}
+
+void ma_writer_stop(int reason)
+{
+	pthread_mutex_lock(&state_lock);
+	stop_locked(reason);
 	pthread_mutex_unlock(&state_lock);
 }
 
@@ -682,6 +692,29 @@ int ma_writer_sync(uint64_t id)
 	int r = sync_done == id ? 0 : -EPIPE;
 	pthread_mutex_unlock(&state_lock);
 	return r;
+}
+
+/* _exit or _Exit called by the program: no destructor will run, so the
+ * session ends here as at exit, its last batches and trailer sent.  Not
+ * in a vfork child or an untracked fork's (another pid: the memory is the
+ * parent's, or a copy whose writer thread does not exist), nor from
+ * inside the agent on this thread. */
+void ma_writer_stop_at_exit(void)
+{
+	if (ma_tls.guard || (pid_t)syscall(SYS_getpid) != writer_pid)
+		return;
+	/* A signal handler's _exit may have interrupted this very thread
+	 * holding the lock: tried for 100 ms at most, then the end as before. */
+	for (int i = 0; pthread_mutex_trylock(&state_lock); i++) {
+		if (i == 100)
+			return;
+		struct timespec ms = { 0, 1000000 };
+		nanosleep(&ms, NULL);
+	}
+	ma_tls.guard++;
+	stop_locked(MEMATTACH__STOP_REASON__STOP_PROCESS_EXIT);
+	ma_tls.guard--;
+	pthread_mutex_unlock(&state_lock);
 }
 
 int ma_writer_running(void)

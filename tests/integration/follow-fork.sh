@@ -5,7 +5,7 @@
 # fork (its leaked bytes are its own, a block inherited and freed is an
 # untracked free).  Then the same server started by `sh -c` (forked by sh,
 # exec'd in the child): followed through the fork and the exec.  Then
-# forks while threads of the master allocate.
+# forks while threads of the master allocate; then workers ending with _exit.
 . "$(dirname "$0")/prefork-common.sh"
 
 bad=0
@@ -41,6 +41,7 @@ done
 grep -q "^memattach: pid [0-9]* (sh): .* written to $s/cap\$" "$ma_tmp/err" ||
 	{ echo "FAIL: no capture of sh itself"; bad=1; }
 check_prefork "$s" "$s/cap" 4 || bad=1
+cp "$ma_tmp/err" "$ma_tmp/sh.err"
 # Forks while two threads of the master allocate (their batches, the
 # agent's locks at the fork): 3 rounds, every capture exact.
 for round in 1 2 3; do
@@ -54,5 +55,21 @@ for round in 1 2 3; do
 	[ "$rc" = 0 ] || { echo "FAIL: round $round: memattach run --follow-fork exited $rc"; bad=1; }
 	check_prefork "$t" "$t/cap" 4 || bad=1
 done
+# Workers that end with _exit (no destructor: the agent's _exit hook sends
+# their last batches and trailer), and sh above (dash ends with _exit):
+# every capture exact and complete.
+grep -q "(sh): .*(incomplete)" "$ma_tmp/sh.err" && { echo "FAIL: sh's capture is incomplete"; bad=1; }
+x=$ma_tmp/exitraw
+mkdir "$x"
+echo "=== memattach run --follow-fork -o $x/cap -- prefork --exit-raw"
+"$MEMATTACH" run --follow-fork -o "$x/cap" -- "$TARGETS/prefork" --exit-raw --truth-dir "$x" \
+	>"$ma_tmp/out" 2>"$ma_tmp/err" </dev/null
+rc=$?
+ma_show "stderr" "$ma_tmp/err"
+[ "$rc" = 0 ] || { echo "FAIL: memattach run --follow-fork -- prefork --exit-raw exited $rc"; bad=1; }
+check_prefork "$x" "$x/cap" 4 || bad=1
+n=$(grep -c "(incomplete)" "$ma_tmp/err")
+[ "$n" = 0 ] && echo "--- the 3 workers' captures are complete" ||
+	{ echo "FAIL: $n captures incomplete after _exit"; bad=1; }
 [ "$bad" = 0 ] && echo "follow-fork: every process of the tree captured exactly"
 exit "$bad"

@@ -30,6 +30,7 @@
  *   SIGUSR1 (master_exec), by HOW: execv, execvp, execl, execlp or one of
  *   --exec-env's; the exec'd program (--exec-started) does the master's
  *   work at once, workers and all.
+ *   --exit-raw: the workers end with _exit (no destructor runs).
  *   --threads: 2 threads of the master allocate and free 16-byte blocks
  *   while it forks (locks and batches of other threads at the fork); their
  *   live set stays below the churn's peak, so the peak is still exact. */
@@ -53,6 +54,7 @@ static atomic_int threads_stop, threads_rounds;
 static pthread_t hammer[2];
 static int exec_worker;
 static const char *exec_env;   /* --exec-env: how, or NULL (execv) */
+static int exit_raw;           /* --exit-raw: the workers end with _exit */
 static const char *self_path;
 
 /* The master's live set: MASTER_BLOCKS x MASTER_BLOCK bytes. */
@@ -270,7 +272,12 @@ static void worker_main(int w, int ready_fd)
 	if (exec_worker && w == 2)
 		exec_self();
 	worker_work(w);
-	exit(t_end_in_dir(truth_dir, ""));
+	int rc = t_end_in_dir(truth_dir, "");
+	if (exit_raw) {   /* no atexit, no destructor: the agent's hook ends the session */
+		fflush(NULL);
+		_exit(rc);
+	}
+	exit(rc);
 }
 
 /* --prefork: the workers exist before "ready", each with a block of the
@@ -303,6 +310,8 @@ int main(int argc, char **argv)
 			exec_started = 1;
 		else if (!strcmp(argv[i], "--own-env"))
 			own_env = 1;
+		else if (!strcmp(argv[i], "--exit-raw"))
+			exit_raw = 1;
 		else if (!strcmp(argv[i], "--truth-dir") && i + 1 < argc)
 			truth_dir = argv[++i];
 	}
