@@ -25,8 +25,9 @@ typedef struct slot {
 } slot;
 
 typedef struct window {
-	ma_event run[RUN];      /* released events not yet handed to ops->events */
-	size_t nrun;
+	ma_event own_run[RUN];
+	ma_event *run;          /* released events not yet handed to ops->events */
+	size_t nrun, run_cap;   /* (own_run, or where the pipe wants them) */
 	slot *slot;             /* slot[seq & mask]; kind == 0: empty */
 	uint64_t mask;          /* capacity - 1 */
 	uint64_t base;          /* lowest seq not yet released */
@@ -53,7 +54,7 @@ static void deliver(window *w, const ma_event *e)
 		w->res->max_time_ns = e->time_ns;
 	if (w->ops->events) {
 		w->run[w->nrun++] = *e;
-		if (w->nrun == RUN)
+		if (w->nrun == w->run_cap)
 			flush_run(w);
 	} else if (w->ops->event) {
 		w->ops->event(w->ctx, e);
@@ -258,6 +259,8 @@ ma_replayer *ma_replayer_new(const ma_replay_ops *ops, void *ctx, ma_replay_resu
 	p->w.ops = ops;
 	p->w.ctx = ctx;
 	p->w.res = res;
+	p->w.run = p->w.own_run;
+	p->w.run_cap = RUN;
 	p->w.mask = (1u << 16) - 1;
 	p->w.slot = calloc(p->w.mask + 1, sizeof *p->w.slot);
 	if (!p->w.slot) {
@@ -377,6 +380,12 @@ int ma_replayer_push(ma_replayer *p, const Memattach__Record *rec, char *err, si
 	int rc = push_window(p, rec, err, errlen);
 	ma_replay_dispatch(p->w.ops, p->w.ctx, rec);
 	return rc;
+}
+
+void ma_replayer_run_into(ma_replayer *p, ma_event *buf, size_t cap)
+{
+	p->w.run = buf;
+	p->w.run_cap = cap;
 }
 
 void ma_replayer_finish(ma_replayer *p)

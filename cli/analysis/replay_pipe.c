@@ -40,12 +40,21 @@ typedef struct pipe_state {
 	unsigned head, tail, full;  /* filled by the reader at head, applied at tail */
 	int reader_waits, applier_waits;   /* a wake-up is owed only to a sleeper */
 	chunk *cur;             /* the reader's */
+	ma_replayer *p;         /* the reader's: releases straight into cur */
 	int nomem;
 	ma_capture_reader *r;
 	ma_replay_result *res;
 	int rc;
 	char err[600];
 } pipe_state;
+
+/* The replayer releases events into the current chunk's free end: no
+ * copy through its own buffer. */
+static void aim(pipe_state *s)
+{
+	if (s->p)
+		ma_replayer_run_into(s->p, s->cur->ev + s->cur->nev, CHUNK_EVENTS - s->cur->nev);
+}
 
 /* Reader: the current chunk goes to the applier; waits for a free one. */
 static void send_chunk(pipe_state *s, int last)
@@ -68,11 +77,21 @@ static void send_chunk(pipe_state *s, int last)
 		return;         /* the chunk at head may still be applied */
 	s->cur = &s->c[s->head];
 	s->cur->nev = s->cur->nrecs = 0;
+	aim(s);
 }
 
 static void on_events(void *ctx, const ma_event *e, size_t n)
 {
 	pipe_state *s = ctx;
+	if (e == s->cur->ev + s->cur->nev) {
+		/* Released in place (aim). */
+		s->cur->nev += n;
+		if (s->cur->nev == CHUNK_EVENTS)
+			send_chunk(s, 0);
+		else
+			aim(s);
+		return;
+	}
 	while (n) {
 		size_t k = CHUNK_EVENTS - s->cur->nev;
 		if (k > n)
@@ -84,6 +103,7 @@ static void on_events(void *ctx, const ma_event *e, size_t n)
 		if (s->cur->nev == CHUNK_EVENTS)
 			send_chunk(s, 0);
 	}
+	aim(s);
 }
 
 static void keep(void *ctx, Memattach__Record *rec)
@@ -112,12 +132,15 @@ static void *reader_main(void *arg)
 {
 	pipe_state *s = arg;
 	ma_replayer *p = ma_replayer_new(&pipe_ops, s, s->res);
+	s->p = p;
+	aim(s);
 	if (!p) {
 		s->rc = MA_ERR_NOMEM;
 		snprintf(s->err, sizeof s->err, "out of memory");
 	} else {
 		s->rc = ma_replay_read_all(s->r, p, keep, s, s->err, sizeof s->err);
 		ma_replayer_free(p);
+		s->p = NULL;
 	}
 	if (s->rc == 0 && s->nomem) {
 		s->rc = MA_ERR_NOMEM;
