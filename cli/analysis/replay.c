@@ -17,18 +17,32 @@
 #define RUN 256
 
 /* A pending event; its seq is its place in the ring (the window holds
- * seqs [base, base + capacity)), so it is not kept: 40 bytes, not 48 (the
- * ring is a report's largest buffer, 128k slots for the bench's stream). */
+ * seqs [base, base + capacity)), so it is not kept, and its kind shares a
+ * word with its size: 32 bytes, not 48 (the ring is a report's largest
+ * buffer, 128k slots for the bench's stream, read and written once per
+ * event).  A size of 2^48 or more or a kind past 0xfffe (a wild or newer
+ * capture) goes to a side ring, made only then, and the slot says KIND_WIDE. */
 typedef struct slot {
-	uint64_t time_ns, addr, size;
-	uint32_t tid, kind, stack;
+	uint64_t time_ns, addr;
+	uint64_t size_kind;     /* size | kind << 48; kind 0: empty */
+	uint32_t tid, stack;
 } slot;
+
+#define SIZE_BITS 48
+#define SIZE_MASK ((1ull << SIZE_BITS) - 1)
+#define KIND_WIDE 0xffffu
+
+typedef struct wide {
+	uint64_t size;
+	uint32_t kind;
+} wide;
 
 typedef struct window {
 	ma_event own_run[RUN];
 	ma_event *run;          /* released events not yet handed to ops->events */
 	size_t nrun, run_cap;   /* (own_run, or where the pipe wants them) */
 	slot *slot;             /* slot[seq & mask]; kind == 0: empty */
+	wide *wide;             /* wide[seq & mask] for KIND_WIDE slots; NULL until one */
 	uint64_t mask;          /* capacity - 1 */
 	uint64_t base;          /* lowest seq not yet released */
 	uint64_t hi;            /* highest pending seq + 1 */
@@ -69,10 +83,15 @@ static void release(window *w, uint64_t upto)
 	uint64_t end = upto < w->hi ? upto : w->hi;
 	for (uint64_t s = w->base; s < end; s++) {
 		slot *p = &w->slot[s & w->mask];
-		if (p->kind) {
-			ma_event e = { s, p->time_ns, p->addr, p->size, p->tid, p->kind, p->stack };
+		uint32_t kind = (uint32_t)(p->size_kind >> SIZE_BITS);
+		if (kind) {
+			ma_event e = { s, p->time_ns, p->addr, p->size_kind & SIZE_MASK, p->tid, kind, p->stack };
+			if (kind == KIND_WIDE) {
+				e.size = w->wide[s & w->mask].size;
+				e.kind = w->wide[s & w->mask].kind;
+			}
 			deliver(w, &e);
-			p->kind = 0;
+			p->size_kind = 0;
 		}
 	}
 	w->base = upto;
@@ -87,13 +106,35 @@ static int grow(window *w, uint64_t need)
 	while (cap < need)
 		cap *= 2;
 	slot *n = calloc(cap, sizeof *n);
-	if (!n)
+	wide *nw = w->wide ? malloc(cap * sizeof *nw) : NULL;
+	if (!n || (w->wide && !nw)) {
+		free(n);
 		return -1;
-	for (uint64_t s = w->base; s < w->hi; s++)
+	}
+	for (uint64_t s = w->base; s < w->hi; s++) {
 		n[s & (cap - 1)] = w->slot[s & w->mask];
+		if (nw)
+			nw[s & (cap - 1)] = w->wide[s & w->mask];
+	}
 	free(w->slot);
+	free(w->wide);
 	w->slot = n;
+	w->wide = nw;
 	w->mask = cap - 1;
+	return 0;
+}
+
+/* The slot's size_kind for e; a wide one's size and kind go aside. */
+static int pack_size_kind(window *w, const ma_event *e, uint64_t *sk)
+{
+	if (e->size <= SIZE_MASK && e->kind < KIND_WIDE) {
+		*sk = e->size | (uint64_t)e->kind << SIZE_BITS;
+		return 0;
+	}
+	if (!w->wide && !(w->wide = malloc((w->mask + 1) * sizeof *w->wide)))
+		return -1;
+	w->wide[e->seq & w->mask] = (wide){ e->size, e->kind };
+	*sk = (uint64_t)KIND_WIDE << SIZE_BITS;
 	return 0;
 }
 
@@ -120,11 +161,14 @@ static int place(window *w, const ma_event *e)
 		}
 	}
 	slot *p = &w->slot[e->seq & w->mask];
-	if (p->kind) {
+	if (p->size_kind >> SIZE_BITS) {
 		w->res->invalid_events++;       /* duplicate seq: keep the first */
 		return 0;
 	}
-	*p = (slot){ e->time_ns, e->addr, e->size, e->tid, e->kind, e->stack };
+	uint64_t sk;
+	if (pack_size_kind(w, e, &sk) < 0)
+		return -1;
+	*p = (slot){ e->time_ns, e->addr, sk, e->tid, e->stack };
 	if (e->seq + 1 > w->hi)
 		w->hi = e->seq + 1;
 	return 0;
@@ -400,6 +444,7 @@ void ma_replayer_free(ma_replayer *p)
 	if (!p)
 		return;
 	free(p->w.slot);
+	free(p->w.wide);
 	free(p);
 }
 
