@@ -82,6 +82,7 @@ static void release(window *w, uint64_t upto)
 		return;
 	uint64_t end = upto < w->hi ? upto : w->hi;
 	for (uint64_t s = w->base; s < end; s++) {
+		__builtin_prefetch(&w->slot[(s + 16) & w->mask]);
 		slot *p = &w->slot[s & w->mask];
 		uint32_t kind = (uint32_t)(p->size_kind >> SIZE_BITS);
 		if (kind) {
@@ -160,6 +161,7 @@ static int place(window *w, const ma_event *e)
 			release(w, e->seq - (w->mask + 1) + 1);
 		}
 	}
+	__builtin_prefetch(&w->slot[(e->seq + 16) & w->mask], 1);
 	slot *p = &w->slot[e->seq & w->mask];
 	if (p->size_kind >> SIZE_BITS) {
 		w->res->invalid_events++;       /* duplicate seq: keep the first */
