@@ -75,24 +75,59 @@ static void deliver(window *w, const ma_event *e)
 	}
 }
 
+/* The pending event at seq s (a slot not empty), emptied. */
+static inline ma_event take(window *w, uint64_t s, slot *p)
+{
+	uint32_t kind = (uint32_t)(p->size_kind >> SIZE_BITS);
+	ma_event e = { s, p->time_ns, p->addr, p->size_kind & SIZE_MASK, p->tid, kind, p->stack };
+	if (kind == KIND_WIDE) {
+		e.size = w->wide[s & w->mask].size;
+		e.kind = w->wide[s & w->mask].kind;
+	}
+	p->size_kind = 0;
+	return e;
+}
+
+/* release() for ops->events: straight into the run, the result's totals
+ * kept in registers (stores to the run may alias them) and added once. */
+static void release_runs(window *w, uint64_t from, uint64_t end)
+{
+	uint64_t n = 0, last = 0, max_time = w->res->max_time_ns;
+	for (uint64_t s = from; s < end; s++) {
+		__builtin_prefetch(&w->slot[(s + 16) & w->mask]);
+		slot *p = &w->slot[s & w->mask];
+		if (!(p->size_kind >> SIZE_BITS))
+			continue;
+		ma_event *e = &w->run[w->nrun++];
+		*e = take(w, s, p);
+		if (e->time_ns > max_time)
+			max_time = e->time_ns;
+		n++;
+		last = s;
+		if (w->nrun == w->run_cap)
+			flush_run(w);
+	}
+	w->res->events += n;
+	if (n && last + 1 > w->res->max_seq)
+		w->res->max_seq = last + 1;
+	w->res->max_time_ns = max_time;
+}
+
 /* Delivers every pending event with seq < upto, in order. */
 static void release(window *w, uint64_t upto)
 {
 	if (upto <= w->base)
 		return;
 	uint64_t end = upto < w->hi ? upto : w->hi;
-	for (uint64_t s = w->base; s < end; s++) {
-		__builtin_prefetch(&w->slot[(s + 16) & w->mask]);
-		slot *p = &w->slot[s & w->mask];
-		uint32_t kind = (uint32_t)(p->size_kind >> SIZE_BITS);
-		if (kind) {
-			ma_event e = { s, p->time_ns, p->addr, p->size_kind & SIZE_MASK, p->tid, kind, p->stack };
-			if (kind == KIND_WIDE) {
-				e.size = w->wide[s & w->mask].size;
-				e.kind = w->wide[s & w->mask].kind;
+	if (w->ops->events) {
+		release_runs(w, w->base, end);
+	} else {
+		for (uint64_t s = w->base; s < end; s++) {
+			slot *p = &w->slot[s & w->mask];
+			if (p->size_kind >> SIZE_BITS) {
+				ma_event e = take(w, s, p);
+				deliver(w, &e);
 			}
-			deliver(w, &e);
-			p->size_kind = 0;
 		}
 	}
 	w->base = upto;
