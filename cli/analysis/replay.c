@@ -160,18 +160,24 @@ static int grow(window *w, uint64_t need)
 	return 0;
 }
 
-/* The slot's size_kind for e; a wide one's size and kind go aside. */
-static int pack_size_kind(window *w, const ma_event *e, uint64_t *sk)
+/* A wide event's size and kind go aside (rare: kept out of line). */
+static __attribute__((noinline)) int put_wide(window *w, const ma_event *e)
+{
+	if (!w->wide && !(w->wide = malloc((w->mask + 1) * sizeof *w->wide)))
+		return -1;
+	w->wide[e->seq & w->mask] = (wide){ e->size, e->kind };
+	return 0;
+}
+
+/* The slot's size_kind for e. */
+static inline int pack_size_kind(window *w, const ma_event *e, uint64_t *sk)
 {
 	if (e->size <= SIZE_MASK && e->kind < KIND_WIDE) {
 		*sk = e->size | (uint64_t)e->kind << SIZE_BITS;
 		return 0;
 	}
-	if (!w->wide && !(w->wide = malloc((w->mask + 1) * sizeof *w->wide)))
-		return -1;
-	w->wide[e->seq & w->mask] = (wide){ e->size, e->kind };
 	*sk = (uint64_t)KIND_WIDE << SIZE_BITS;
-	return 0;
+	return put_wide(w, e);
 }
 
 static int place(window *w, const ma_event *e)
