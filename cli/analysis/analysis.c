@@ -338,12 +338,19 @@ static uint32_t new_entry(ma_analysis *a, uint32_t id, uint32_t tid)
 }
 
 /* Index of stack id, created empty when first seen.  UINT32_MAX on OOM. */
-static uint32_t stack_index(ma_analysis *a, uint32_t id)
+static uint32_t stack_add(ma_analysis *a, uint32_t id);
+
+/* Per event: the lookup inline, a new stack out of line. */
+static inline uint32_t stack_index(ma_analysis *a, uint32_t id)
+{
+	uint32_t idx = stack_lookup(a, id);
+	return idx != UINT32_MAX ? idx : stack_add(a, id);
+}
+
+static __attribute__((noinline)) uint32_t stack_add(ma_analysis *a, uint32_t id)
 {
 	struct ma_analysis_priv *p = a->priv;
-	uint32_t idx = stack_lookup(a, id);
-	if (idx != UINT32_MAX)
-		return idx;
+	uint32_t idx;
 	if (id < SMALL_STACK_IDS && id >= p->n_small_stack) {
 		size_t n = p->n_small_stack ? p->n_small_stack : 1024;
 		while (n <= id)
@@ -426,11 +433,20 @@ static inline void check_peak(ma_analysis *a, const ma_event *e)
 	}
 }
 
-static ma_thread_stats *thread_of(ma_analysis *a, uint32_t tid)
+static ma_thread_stats *thread_find(ma_analysis *a, uint32_t tid);
+
+/* Per event: the last thread's inline, another one out of line. */
+static inline ma_thread_stats *thread_of(ma_analysis *a, uint32_t tid)
 {
 	struct ma_analysis_priv *p = a->priv;
 	if (p->last_tid_idx != UINT32_MAX && p->last_tid == tid)
 		return &a->threads[p->last_tid_idx];
+	return thread_find(a, tid);
+}
+
+static __attribute__((noinline)) ma_thread_stats *thread_find(ma_analysis *a, uint32_t tid)
+{
+	struct ma_analysis_priv *p = a->priv;
 	uint32_t idx = ma_u64map_get(&p->tids, tid);
 	if (idx == UINT32_MAX) {
 		if (over_limit(p, a->nthreads, MA_MAX_THREADS, "distinct threads"))

@@ -17,17 +17,32 @@
 #define RUN 256
 
 /* A pending event; its seq is its place in the ring (the window holds
- * seqs [base, base + capacity)), so it is not kept: 40 bytes, not 48 (the
- * ring is a report's largest buffer, 128k slots for the bench's stream). */
+ * seqs [base, base + capacity)), so it is not kept, and its kind shares a
+ * word with its size: 32 bytes, not 48 (the ring is a report's largest
+ * buffer, 128k slots for the bench's stream, read and written once per
+ * event).  A size of 2^48 or more or a kind past 0xfffe (a wild or newer
+ * capture) goes to a side ring, made only then, and the slot says KIND_WIDE. */
 typedef struct slot {
-	uint64_t time_ns, addr, size;
-	uint32_t tid, kind, stack;
+	uint64_t time_ns, addr;
+	uint64_t size_kind;     /* size | kind << 48; kind 0: empty */
+	uint32_t tid, stack;
 } slot;
 
+#define SIZE_BITS 48
+#define SIZE_MASK ((1ull << SIZE_BITS) - 1)
+#define KIND_WIDE 0xffffu
+
+typedef struct wide {
+	uint64_t size;
+	uint32_t kind;
+} wide;
+
 typedef struct window {
-	ma_event run[RUN];      /* released events not yet handed to ops->events */
-	size_t nrun;
+	ma_event own_run[RUN];
+	ma_event *run;          /* released events not yet handed to ops->events */
+	size_t nrun, run_cap;   /* (own_run, or where the pipe wants them) */
 	slot *slot;             /* slot[seq & mask]; kind == 0: empty */
+	wide *wide;             /* wide[seq & mask] for KIND_WIDE slots; NULL until one */
 	uint64_t mask;          /* capacity - 1 */
 	uint64_t base;          /* lowest seq not yet released */
 	uint64_t hi;            /* highest pending seq + 1 */
@@ -53,11 +68,49 @@ static void deliver(window *w, const ma_event *e)
 		w->res->max_time_ns = e->time_ns;
 	if (w->ops->events) {
 		w->run[w->nrun++] = *e;
-		if (w->nrun == RUN)
+		if (w->nrun == w->run_cap)
 			flush_run(w);
 	} else if (w->ops->event) {
 		w->ops->event(w->ctx, e);
 	}
+}
+
+/* The pending event at seq s (a slot not empty), emptied. */
+static inline ma_event take(window *w, uint64_t s, slot *p)
+{
+	uint32_t kind = (uint32_t)(p->size_kind >> SIZE_BITS);
+	ma_event e = { s, p->time_ns, p->addr, p->size_kind & SIZE_MASK, p->tid, kind, p->stack };
+	if (kind == KIND_WIDE) {
+		e.size = w->wide[s & w->mask].size;
+		e.kind = w->wide[s & w->mask].kind;
+	}
+	p->size_kind = 0;
+	return e;
+}
+
+/* release() for ops->events: straight into the run, the result's totals
+ * kept in registers (stores to the run may alias them) and added once. */
+static void release_runs(window *w, uint64_t from, uint64_t end)
+{
+	uint64_t n = 0, last = 0, max_time = w->res->max_time_ns;
+	for (uint64_t s = from; s < end; s++) {
+		__builtin_prefetch(&w->slot[(s + 16) & w->mask]);
+		slot *p = &w->slot[s & w->mask];
+		if (!(p->size_kind >> SIZE_BITS))
+			continue;
+		ma_event *e = &w->run[w->nrun++];
+		*e = take(w, s, p);
+		if (e->time_ns > max_time)
+			max_time = e->time_ns;
+		n++;
+		last = s;
+		if (w->nrun == w->run_cap)
+			flush_run(w);
+	}
+	w->res->events += n;
+	if (n && last + 1 > w->res->max_seq)
+		w->res->max_seq = last + 1;
+	w->res->max_time_ns = max_time;
 }
 
 /* Delivers every pending event with seq < upto, in order. */
@@ -66,12 +119,15 @@ static void release(window *w, uint64_t upto)
 	if (upto <= w->base)
 		return;
 	uint64_t end = upto < w->hi ? upto : w->hi;
-	for (uint64_t s = w->base; s < end; s++) {
-		slot *p = &w->slot[s & w->mask];
-		if (p->kind) {
-			ma_event e = { s, p->time_ns, p->addr, p->size, p->tid, p->kind, p->stack };
-			deliver(w, &e);
-			p->kind = 0;
+	if (w->ops->events) {
+		release_runs(w, w->base, end);
+	} else {
+		for (uint64_t s = w->base; s < end; s++) {
+			slot *p = &w->slot[s & w->mask];
+			if (p->size_kind >> SIZE_BITS) {
+				ma_event e = take(w, s, p);
+				deliver(w, &e);
+			}
 		}
 	}
 	w->base = upto;
@@ -86,14 +142,42 @@ static int grow(window *w, uint64_t need)
 	while (cap < need)
 		cap *= 2;
 	slot *n = calloc(cap, sizeof *n);
-	if (!n)
+	wide *nw = w->wide ? malloc(cap * sizeof *nw) : NULL;
+	if (!n || (w->wide && !nw)) {
+		free(n);
 		return -1;
-	for (uint64_t s = w->base; s < w->hi; s++)
+	}
+	for (uint64_t s = w->base; s < w->hi; s++) {
 		n[s & (cap - 1)] = w->slot[s & w->mask];
+		if (nw)
+			nw[s & (cap - 1)] = w->wide[s & w->mask];
+	}
 	free(w->slot);
+	free(w->wide);
 	w->slot = n;
+	w->wide = nw;
 	w->mask = cap - 1;
 	return 0;
+}
+
+/* A wide event's size and kind go aside (rare: kept out of line). */
+static __attribute__((noinline)) int put_wide(window *w, const ma_event *e)
+{
+	if (!w->wide && !(w->wide = malloc((w->mask + 1) * sizeof *w->wide)))
+		return -1;
+	w->wide[e->seq & w->mask] = (wide){ e->size, e->kind };
+	return 0;
+}
+
+/* The slot's size_kind for e. */
+static inline int pack_size_kind(window *w, const ma_event *e, uint64_t *sk)
+{
+	if (e->size <= SIZE_MASK && e->kind < KIND_WIDE) {
+		*sk = e->size | (uint64_t)e->kind << SIZE_BITS;
+		return 0;
+	}
+	*sk = (uint64_t)KIND_WIDE << SIZE_BITS;
+	return put_wide(w, e);
 }
 
 static int place(window *w, const ma_event *e)
@@ -118,12 +202,16 @@ static int place(window *w, const ma_event *e)
 			release(w, e->seq - (w->mask + 1) + 1);
 		}
 	}
+	__builtin_prefetch(&w->slot[(e->seq + 16) & w->mask], 1);
 	slot *p = &w->slot[e->seq & w->mask];
-	if (p->kind) {
+	if (p->size_kind >> SIZE_BITS) {
 		w->res->invalid_events++;       /* duplicate seq: keep the first */
 		return 0;
 	}
-	*p = (slot){ e->time_ns, e->addr, e->size, e->tid, e->kind, e->stack };
+	uint64_t sk;
+	if (pack_size_kind(w, e, &sk) < 0)
+		return -1;
+	*p = (slot){ e->time_ns, e->addr, sk, e->tid, e->stack };
 	if (e->seq + 1 > w->hi)
 		w->hi = e->seq + 1;
 	return 0;
@@ -258,6 +346,8 @@ ma_replayer *ma_replayer_new(const ma_replay_ops *ops, void *ctx, ma_replay_resu
 	p->w.ops = ops;
 	p->w.ctx = ctx;
 	p->w.res = res;
+	p->w.run = p->w.own_run;
+	p->w.run_cap = RUN;
 	p->w.mask = (1u << 16) - 1;
 	p->w.slot = calloc(p->w.mask + 1, sizeof *p->w.slot);
 	if (!p->w.slot) {
@@ -379,6 +469,12 @@ int ma_replayer_push(ma_replayer *p, const Memattach__Record *rec, char *err, si
 	return rc;
 }
 
+void ma_replayer_run_into(ma_replayer *p, ma_event *buf, size_t cap)
+{
+	p->w.run = buf;
+	p->w.run_cap = cap;
+}
+
 void ma_replayer_finish(ma_replayer *p)
 {
 	/* Whatever is still pending happened; deliver it in order. */
@@ -391,6 +487,7 @@ void ma_replayer_free(ma_replayer *p)
 	if (!p)
 		return;
 	free(p->w.slot);
+	free(p->w.wide);
 	free(p);
 }
 

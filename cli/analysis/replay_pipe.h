@@ -13,6 +13,10 @@
 /* Calls the op of a record other than an EventBatch. */
 void ma_replay_dispatch(const ma_replay_ops *ops, void *ctx, const Memattach__Record *rec);
 
+/* Released events go to buf (cap > 0 places) from now on; ops->events
+ * is called with buf when it is full or a record comes between. */
+void ma_replayer_run_into(ma_replayer *p, ma_event *buf, size_t cap);
+
 /* Reads r to its end through p (then delivers what is pending).  keep,
  * when set, takes each record but EventBatches once pushed (it owns them
  * then); else they are freed here.  0, or an error with err set. */

@@ -274,6 +274,72 @@ static void test_bad_columns(void **state)
 	free(p);
 }
 
+/* The window packs kind and size into one word; sizes of 2^48 and more
+ * and kinds past 0xfffe (wild or newer captures) go aside and must come
+ * back exact, also across a growth of the ring while they are pending. */
+#define WIDE_N 70000
+
+static uint64_t wide_size(uint64_t i)
+{
+	switch (i % 1000) {
+	case 7: return UINT64_MAX - i;
+	case 13: return 1ull << 48;
+	case 15: return (1ull << 48) - 1;
+	default: return i;
+	}
+}
+
+static uint32_t wide_kind(uint64_t i)
+{
+	switch (i % 1000) {
+	case 9: return 0x10000 + (uint32_t)i;
+	case 11: return 0xffff;
+	case 15: return 0xfffe;
+	case 17: return UINT32_MAX;
+	default: return MEMATTACH__EVENT_KIND__MALLOC;
+	}
+}
+
+static void test_wide_sizes_and_kinds(void **state)
+{
+	(void)state;
+	char *p = synth_tmpname("rpwide");
+	synth *s = synth_open(p);
+	synth_header(s, 0);
+	size_t half = WIDE_N / 2;
+	uint64_t *sq = malloc(half * sizeof *sq), *t = malloc(half * sizeof *t);
+	uint64_t *a = malloc(half * sizeof *a), *z = malloc(half * sizeof *z);
+	uint32_t *k = malloc(half * sizeof *k), *sk = calloc(half, sizeof *sk);
+	assert_true(sq && t && a && z && k && sk);
+	/* thread 2's odd seqs first: the ring grows past 64k slots then */
+	for (uint32_t tid = 2; tid >= 1; tid--) {
+		for (size_t j = 0; j < half; j++) {
+			uint64_t i = 2 * j + (tid == 2);
+			sq[j] = i, t[j] = i, a[j] = 16 * (i + 1), z[j] = wide_size(i), k[j] = wide_kind(i);
+		}
+		synth_batch(s, tid, half, sq, t, a, z, k, sk);
+	}
+	synth_finish(s, 1);
+	synth_close(s);
+	seen v;
+	ma_replay_result res;
+	char err[512];
+	assert_int_equal(replay(p, &v, &res, err, sizeof err), 0);
+	assert_int_equal(v.n, WIDE_N);
+	for (uint64_t i = 0; i < WIDE_N; i++) {
+		if (v.ev[i].seq != i || v.ev[i].size != wide_size(i) || v.ev[i].kind != wide_kind(i) ||
+		    v.ev[i].tid != 1 + (i & 1) || v.ev[i].addr != 16 * (i + 1) || v.ev[i].time_ns != i)
+			fail_msg("event %llu: seq %llu size %llu kind %u", (unsigned long long)i,
+				 (unsigned long long)v.ev[i].seq, (unsigned long long)v.ev[i].size,
+				 v.ev[i].kind);
+	}
+	assert_int_equal(res.invalid_events, 0);
+	free(sq), free(t), free(a), free(z), free(k), free(sk);
+	free(v.ev);
+	unlink(p);
+	free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -282,6 +348,7 @@ int main(void)
 		cmocka_unit_test(test_no_watermarks),
 		cmocka_unit_test(test_late_and_invalid),
 		cmocka_unit_test(test_bad_columns),
+		cmocka_unit_test(test_wide_sizes_and_kinds),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
