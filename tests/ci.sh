@@ -45,10 +45,17 @@ fi
 # The CLI and the unit tests under ASan and UBSan (never the agent: it
 # lives in unsanitized targets; configure --enable-sanitizers knows).
 log "ASan+UBSan build (build-asan)"
-ASAN_TESTS="tests/unit/test_schema tests/unit/test_capture_file tests/unit/test_replay
-tests/unit/test_analysis tests/unit/test_report tests/unit/test_parse_units tests/unit/test_live_model
-tests/unit/test_report_formats tests/integration/report-formats.sh
-tests/integration/single.sh tests/integration/capture-damage.sh tests/integration/disk-full.sh"
+# Every unit test, and the integration tests that drive the CLI's reading,
+# writing and parsing hardest (bad input, damaged and hostile data, full
+# disk, report-time symbols).
+ASAN_TESTS="tests/unit/test_schema tests/unit/test_capture_file tests/unit/test_batch_decode
+tests/unit/test_replay_pipe tests/unit/test_replay tests/unit/test_analysis tests/unit/test_report
+tests/unit/test_parse_units tests/unit/test_report_formats tests/unit/test_report_cli
+tests/unit/test_outfile tests/unit/test_live_model tests/unit/test_peer_identity
+tests/integration/report-formats.sh tests/integration/report-escaping.sh
+tests/integration/single.sh tests/integration/capture-damage.sh tests/integration/disk-full.sh
+tests/integration/cli-bad-input.sh tests/integration/output-safety.sh
+tests/security/hostile-stream.sh tests/symbols/killed.sh"
 rm -rf build-asan memattach-*/
 if make distdir >/dev/null && mv memattach-*/ build-asan &&
 	(cd build-asan && ./configure -q --enable-sanitizers && make -j2 >/dev/null); then
