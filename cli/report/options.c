@@ -247,6 +247,13 @@ int ma_report_set_option(ma_report_args *args, int key, const char *v, char *err
 		}
 		o->base = v;
 		return 1;
+	case MA_RKEY_ROOT:
+		if (!*v) {
+			snprintf(err, errlen, "--root needs a directory (the target's root: a chroot, a container's files)");
+			return -1;
+		}
+		o->root = v;
+		return 1;
 	case MA_RKEY_INVERTED:
 		o->inverted = 1;
 		return 1;
