@@ -8,7 +8,8 @@
 # /proc/PID/root while the target runs, through the recorded path after it
 # exited, through --root DIR; `memattach symbolize` stores them.  A root
 # that lacks the binary (--root EMPTY) gives no names, and never the host
-# file's (ns_keep_*).
+# file's (ns_keep_*).  A root bind-mounted in the target's own mount
+# namespace only is found by its mount here.
 . "$(dirname "$0")/ns-common.sh"
 fail() { kill -9 "${tpid:-}" "${upid:-}" "${mpid:-}" 2>/dev/null; exit 1; }
 SYMCHECK=$ma_builddir/tests/symbols/symcheck
@@ -107,4 +108,23 @@ grep -q "^memattach: $n symbols added, written to $cut (read through the target'
 cmp -s "$ma_tmp/a" "$ma_tmp/b" || { echo "FAIL: symbols differ from the normal end's:"; diff "$ma_tmp/a" "$ma_tmp/b" | head; exit 1; }
 names "$cut" other || exit 1
 grep -q "note: the capture holds no symbols" "$ma_tmp/rerr" && { echo "FAIL: still symbolized at report time"; exit 1; }
+# 6. A root seen only in the target's mount namespace (bind-mounted there
+# on a directory that is empty here): the recorded path is found from the
+# mounts (the same file system's mount here), checked by device and inode.
+mv "$ma_tmp/moved" "$other" && mkdir "$ma_tmp/mnt" || exit 1
+"$SYMCHECK" --strip "$ma_tmp/full.cap" "$cut" || exit 1
+echo "=== unshare --mount --pid --fork: mount --bind OTHER MNT; chroot MNT $TARGETS/nsleak"
+ns_start "$other" unshare --mount --pid --fork sh -c 'mount --bind "$1" "$2" && exec chroot "$2" "$3" --wait-signal' \
+	sh "$other" "$ma_tmp/mnt" "$TARGETS/nsleak" || fail
+attach_bg "$tpid" "$ma_tmp/full.cap" || fail
+kill -USR1 "$tpid"
+ma_wait_for "$ma_tmp/out" '^{"total_allocations"' 60 || { echo "FAIL: the workload did not finish"; fail; }
+stop_attach || fail
+ns_stop_target || fail
+"$SYMCHECK" --strip "$ma_tmp/full.cap" "$cut" || exit 1
+names "$cut" other || exit 1
+rec=$(sed -n "s/^note: .* names were read through the target's root \(.*\) (recorded), build ids checked .*/\1/p" "$ma_tmp/rerr")
+[ -n "$rec" ] && [ "$rec" != "$ma_tmp/mnt" ] && [ "$(stat -c %d:%i "$rec")" = "$(stat -c %d:%i "$other")" ] ||
+	{ echo "FAIL: the recorded root '$rec' is not $other"; exit 1; }
+echo "--- recorded root: $rec (the directory $other)"
 echo "ns-report-root: exact"
