@@ -127,4 +127,30 @@ rec=$(sed -n "s/^note: .* names were read through the target's root \(.*\) (reco
 [ -n "$rec" ] && [ "$rec" != "$ma_tmp/mnt" ] && [ "$(stat -c %d:%i "$rec")" = "$(stat -c %d:%i "$other")" ] ||
 	{ echo "FAIL: the recorded root '$rec' is not $other"; exit 1; }
 echo "--- recorded root: $rec (the directory $other)"
+
+# 7. memattach SIGKILLed mid-capture: its file has the root from the start.
+# Killed once the file holds the workload's events (read back until the
+# report's numbers are the target's: the product says when, not a clock).
+echo "=== memattach SIGKILLed, the target in the chroot"
+ns_start "$other" unshare --mount --pid --fork chroot "$other" "$TARGETS/nsleak" --wait-signal || fail
+kcap=$ma_tmp/killed.cap
+attach_bg "$tpid" "$kcap" || fail
+kill -USR1 "$tpid"
+ma_wait_for "$ma_tmp/out" '^{"total_allocations"' 60 || { echo "FAIL: the workload did not finish"; fail; }
+i=0
+until names "$kcap" other >/dev/null 2>&1; do
+	i=$((i + 1))
+	[ "$i" -gt 600 ] && { names "$kcap" other; echo "FAIL: the workload never reached the file"; fail; }
+	sleep 0.1
+done
+kill -9 "$mpid"
+wait "$mpid" 2>/dev/null
+[ -z "$("$SYMCHECK" "$kcap")" ] || { echo "FAIL: the killed capture has symbols (the test proves nothing)"; fail; }
+names "$kcap" other || fail
+grep -q "^note: .* names were read through the target's root /proc/$tpid/root (of the target, pid $tpid, still running)" "$ma_tmp/rerr" ||
+	{ echo "FAIL: the note does not say the names came through the running target's root"; fail; }
+ns_stop_target || fail
+names "$kcap" other || exit 1
+grep -q "^note: .* names were read through the target's root $other (recorded)" "$ma_tmp/rerr" ||
+	{ echo "FAIL: the note does not say the names came through the recorded root"; exit 1; }
 echo "ns-report-root: exact"
