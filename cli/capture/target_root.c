@@ -90,8 +90,8 @@ static int root_by_mounts(pid_t pid, const struct stat *want, char *out, size_t 
 			n = 0;
 		else if (strncmp(t->root, m->root, n) || (t->root[n] && t->root[n] != '/'))
 			continue;
-		snprintf(cand, 2 * PATH_MAX, "%s%s", strcmp(m->point, "/") ? m->point : "",
-			 t->root[n] ? t->root + n : "");
+		const char *rest = strcmp(t->root + n, "/") ? t->root + n : "";
+		snprintf(cand, 2 * PATH_MAX, "%s%s", strcmp(m->point, "/") ? m->point : "", rest);
 		if (!cand[0])
 			strcpy(cand, "/");
 		if (is_dir_of(cand, want) && strlen(cand) < len) {

@@ -9,7 +9,8 @@
 # exited, through --root DIR; `memattach symbolize` stores them.  A root
 # that lacks the binary (--root EMPTY) gives no names, and never the host
 # file's (ns_keep_*).  A root bind-mounted in the target's own mount
-# namespace only is found by its mount here.
+# namespace only is found by its mount here; a podman container's root is
+# recorded as podman's merged directory (when podman runs here).
 . "$(dirname "$0")/ns-common.sh"
 fail() { kill -9 "${tpid:-}" "${upid:-}" "${mpid:-}" 2>/dev/null; exit 1; }
 SYMCHECK=$ma_builddir/tests/symbols/symcheck
@@ -153,4 +154,55 @@ ns_stop_target || fail
 names "$kcap" other || exit 1
 grep -q "^note: .* names were read through the target's root $other (recorded)" "$ma_tmp/rerr" ||
 	{ echo "FAIL: the note does not say the names came through the recorded root"; exit 1; }
+# 8. A real container (podman, when it runs here): its overlay root is
+# recorded as the host's mount of it (podman's merged directory); after the
+# container stopped, `podman mount` puts it back there, and names come
+# through it.
+image=localhost/memattach-test-root-$$
+name=memattach-test-root-$$
+podman_gone() { podman rm -f "$name" >/dev/null 2>&1; podman rmi -f "$image" >/dev/null 2>&1; }
+try_podman() {
+	local rt limits="--ulimit nofile=1024:1024 --ulimit nproc=1024:1024"
+	command -v podman >/dev/null || { why="podman is not installed"; return 1; }
+	ns_make_root "$ma_tmp/proot" "$TARGETS/nsleak_other" && tar -C "$ma_tmp/proot" -cf "$ma_tmp/proot.tar" . || exit 1
+	timeout 120 podman import "$ma_tmp/proot.tar" "$image" >"$ma_tmp/imp" 2>&1 || { why=$(tail -n 1 "$ma_tmp/imp"); return 1; }
+	for rt in "" "--runtime runc --cgroup-manager=cgroupfs"; do
+		: >"$ma_tmp/out"
+		# shellcheck disable=SC2086  # words on purpose
+		podman $rt run --network none $limits --name "$name" "$image" /bin/nsleak --wait-signal \
+			>"$ma_tmp/out" 2>"$ma_tmp/terr" </dev/null &
+		upid=$!
+		ma_wait_for "$ma_tmp/out" '^ready ' 60 && return 0
+		why=$(grep -h -m1 -i error "$ma_tmp/out" "$ma_tmp/terr")
+		kill -9 "$upid" 2>/dev/null
+		wait "$upid" 2>/dev/null
+		podman rm -f "$name" >/dev/null 2>&1
+	done
+	return 1
+}
+if try_podman; then
+	echo "=== podman run $image (nsleak_other as /bin/nsleak)"
+	tpid=$(podman inspect -f '{{.State.Pid}}' "$name") || { podman_gone; fail; }
+	merged=$(podman inspect -f '{{.GraphDriver.Data.MergedDir}}' "$name")
+	attach_bg "$tpid" "$ma_tmp/p.cap" || { podman_gone; fail; }
+	kill -USR1 "$tpid"
+	ma_wait_for "$ma_tmp/out" '^{"total_allocations"' 60 || { podman_gone; fail; }
+	stop_attach || { podman_gone; fail; }
+	"$SYMCHECK" --strip "$ma_tmp/p.cap" "$cut" || { podman_gone; fail; }
+	names "$cut" other || { podman_gone; fail; }
+	grep -q "names were read through the target's root /proc/$tpid/root (of the target, pid $tpid, still running)" "$ma_tmp/rerr" ||
+		{ echo "FAIL: not through the running container's root"; podman_gone; fail; }
+	kill -USR1 "$tpid"
+	wait "$upid"
+	m=$(podman mount "$name") || { echo "FAIL: podman mount $name"; podman_gone; exit 1; }
+	echo "--- podman mount: $m (MergedDir while it ran: $merged)"
+	names "$cut" other || { podman umount "$name" >/dev/null; podman_gone; exit 1; }
+	podman umount "$name" >/dev/null
+	podman_gone
+	grep -q "names were read through the target's root $merged (recorded)" "$ma_tmp/rerr" ||
+		{ echo "FAIL: not through the container's recorded root $merged"; exit 1; }
+else
+	podman_gone
+	echo "--- podman not tried: ${why:-it cannot run a container here}"
+fi
 echo "ns-report-root: exact"
