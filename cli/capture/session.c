@@ -15,6 +15,7 @@
 #include "cli/capture/session.h"
 #include "cli/capture/agent_warning.h"
 #include "cli/capture/target_ids.h"
+#include "cli/capture/target_root.h"
 #include "record_io.h"
 #include "record_limits.h"
 #include "cli/util/parse_units.h"
@@ -137,6 +138,19 @@ int ma_session_accept(struct ma_session *s, pid_t expect_pid, int timeout_ms, ch
 	return 1;
 }
 
+/* A target in a root not ours: where that root is, recorded before its
+ * Header (so that a capture whose writer is killed has it) for symbols
+ * read at report time. */
+static void note_root(struct ma_session *s)
+{
+	struct ma_target_root r;
+	if (s->root_noted || (!s->writer && !s->on_record))
+		return;
+	s->root_noted = 1;
+	if (ma_target_root_describe(s->peer_pid, &r) == 1)
+		ma_target_root_write(&r, s->writer, s->on_record, s->on_record_ctx);
+}
+
 /* Looks into a record without unpacking it: which oneof field it holds,
  * and for event batches how many events (one byte per kind, kinds < 128).
  * -1 with why set when what it decodes is outside record_limits.h. */
@@ -155,6 +169,7 @@ static int peek_record(struct ma_session *s, const uint8_t *p, size_t len, char 
 	switch (tag >> 3) {
 	case MEMATTACH__RECORD__R_HEADER:
 		s->got_header = 1;
+		note_root(s);
 		break;
 	case MEMATTACH__RECORD__R_IDENTITY:
 		ma_peer_identity_parse(rec, len, &s->ident);
@@ -341,6 +356,7 @@ int ma_session_restart(struct ma_session *s, char *err, size_t errlen)
 	s->buf_len = 0;
 	s->bytes_in = s->events = s->last_rss = s->last_time_ns = s->warnings = 0;
 	s->got_header = s->got_trailer = s->eof = s->write_failed = s->trailer_reason = 0;
+	s->root_noted = 0;   /* the file starts over */
 	memset(&s->ident, 0, sizeof(s->ident));   /* the new program sends it */
 	return 0;
 }

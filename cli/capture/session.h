@@ -32,6 +32,8 @@ struct ma_session {
 	uid_t peer_uid;
 	/* the target's pid namespace is not ours: its ids, for TargetIds */
 	struct ma_target_ids *ids;
+	/* the target's root was looked at (target_root.h), at its Header */
+	int root_noted;
 	/* stream state */
 	uint8_t *buf;
 	size_t buf_len, buf_cap;

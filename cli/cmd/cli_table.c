@@ -129,12 +129,19 @@ static const struct ma_cli_opt report_opts[] = {
 	{ "max", 0, MA_RKEY_MAX, "N", "summary: rows (default 10)" },
 	{ "sort", 0, MA_RKEY_SORT, "own|total|count", "summary: the order of the rows (default own)" },
 	{ "min-percent", 0, MA_RKEY_MIN_PERCENT, "P", "tree: prune nodes below P% of the total (default 1)" },
+	{ "root", 0, MA_RKEY_ROOT, "DIR",
+	  "a capture without symbols (its recording was cut off): read the target's\n"
+	  "files under DIR (its chroot, its container's root); by default the root\n"
+	  "the capture recorded, else this machine's files (build ids checked)" },
 	{ "help", 'h', MA_KEY_HELP, NULL, "this help" },
 	{ NULL, 0, 0, NULL, NULL },
 };
 
 static const struct ma_cli_opt symbolize_opts[] = {
 	{ "output", 'o', MA_KEY_OUTPUT, "OUT", "write the symbolized capture to OUT instead of replacing CAPTURE" },
+	{ "root", 0, MA_RKEY_ROOT, "DIR",
+	  "read the target's files under DIR (its chroot, its container's root); by\n"
+	  "default the root the capture recorded, else this machine's files" },
 	{ "help", 'h', MA_KEY_HELP, NULL, "this help" },
 	{ NULL, 0, 0, NULL, NULL },
 };
@@ -182,9 +189,10 @@ const struct ma_cli_cmd ma_cli_report = {
 
 const struct ma_cli_cmd ma_cli_symbolize = {
 	"symbolize",
-	"symbolize CAPTURE [-o OUT]",
-	"Add the Symbol records a capture lacks (its recording was cut off) from this machine's\n"
-	"files, build ids checked; CAPTURE is replaced by the new copy only when it is whole.",
+	"symbolize CAPTURE [-o OUT] [--root DIR]",
+	"Add the Symbol records a capture lacks (its recording was cut off) from the files at\n"
+	"hand (a target in another root: through that root, as recorded or given with --root),\n"
+	"build ids checked; CAPTURE is replaced by the new copy only when it is whole.",
 	symbolize_opts, 0,
 };
 

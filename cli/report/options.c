@@ -1,9 +1,11 @@
 /* options.c — the options shared by the call-stack reports (which
  * memory, filters, --native, summary/tree knobs), metric helpers and the
  * progress bar. */
+#include <errno.h>
 #include <regex.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -247,6 +249,17 @@ int ma_report_set_option(ma_report_args *args, int key, const char *v, char *err
 		}
 		o->base = v;
 		return 1;
+	case MA_RKEY_ROOT: {
+		struct stat st;
+		int r = stat(v, &st);
+		if (r < 0 || !S_ISDIR(st.st_mode)) {
+			snprintf(err, errlen, "--root %s: %s; give the directory that is the target's root",
+				 v, r < 0 ? strerror(errno) : "not a directory");
+			return -1;
+		}
+		o->root = v;
+		return 1;
+	}
 	case MA_RKEY_INVERTED:
 		o->inverted = 1;
 		return 1;

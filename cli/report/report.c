@@ -15,6 +15,7 @@
 #include "cli/util/outfile.h"
 #include "cli/util/parse_units.h"
 #include "cli/report/report.h"
+#include "cli/symbols/capture_root.h"
 #include "cli/symbols/resymbolize.h"
 #include "cli/util/visible.h"
 
@@ -247,10 +248,11 @@ static int lacks_symbols(const ma_analysis *a)
 	return 0;
 }
 
-/* The analysis of a copy of the capture symbolized from this machine's
- * files (build ids checked), or a itself when that gives no name. */
+/* The analysis of a copy of the capture symbolized from the files at hand
+ * (sr: through the target's root, or this machine's; build ids checked),
+ * or a itself when that gives no name. */
 static ma_analysis *with_local_symbols(const ma_report_args *args, const ma_analyze_want *want,
-				       ma_analysis *a)
+				       ma_analysis *a, const struct ma_symbol_root *sr)
 {
 	const char *dir = getenv("TMPDIR");
 	char tmp[4096], err[600];
@@ -259,19 +261,24 @@ static ma_analysis *with_local_symbols(const ma_report_args *args, const ma_anal
 	if (fd < 0)
 		return a;
 	close(fd);
-	long n = ma_resymbolize(args->capture, tmp, 0, err, sizeof err);
+	long n = ma_resymbolize(args->capture, tmp, 0, sr->prefix, err, sizeof err);
 	ma_analysis *b = NULL;
+	size_t named = 0;
 	if (n > 0 && analyze_path(args, want, tmp, &b) == MA_EXIT_OK) {
-		fprintf(stderr, "note: the capture holds no symbols (its recording was cut off); "
-				"%ld names were read from this machine's files, build ids checked "
-				"(`memattach symbolize %s` stores them in the capture)\n", n, args->capture);
+		/* a file of another build gives a Symbol record without a name */
+		for (size_t i = 0; i < b->nsymbols; i++)
+			named += b->symbols[i].function && b->symbols[i].function[0];
 		b->replay.damage = a->replay.damage;   /* the copy holds what was readable */
 		ma_analysis_free(a);
 		a = b;
-	} else if (n <= 0) {
-		fprintf(stderr, "warning: the capture holds no symbols and this machine's "
-				"files give none: native frames are shown as addresses\n");
 	}
+	if (named)
+		fprintf(stderr, "note: the capture holds no symbols (its recording was cut off); "
+				"%zu names were read %s, build ids checked "
+				"(`memattach symbolize %s` stores them in the capture)\n", named, sr->from, args->capture);
+	else
+		fprintf(stderr, "warning: the capture holds no symbols and the files at hand give none "
+				"(looked %s): native frames are shown as addresses\n", sr->from);
 	unlink(tmp);
 	return a;
 }
@@ -311,8 +318,16 @@ int ma_report_analyze_with(const ma_report_args *args, const ma_analyze_want *wa
 	int rc = analyze_path(args, want, args->capture, &a);
 	if (rc != MA_EXIT_OK)
 		return rc;
-	if (lacks_symbols(a))
-		a = with_local_symbols(args, want, a);
+	if (lacks_symbols(a)) {
+		struct ma_symbol_root sr;
+		char err[PATH_MAX + 128];
+		if (ma_symbol_root_choose(args->capture, args->opts.root, &sr, err, sizeof err) < 0) {
+			fprintf(stderr, "memattach report: %s\n", err);
+			ma_analysis_free(a);
+			return MA_EXIT_USAGE;
+		}
+		a = with_local_symbols(args, want, a, &sr);
+	}
 	warn_incomplete(a);
 	*out = a;
 	return MA_EXIT_OK;

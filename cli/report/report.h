@@ -20,7 +20,7 @@ enum ma_report_key {
 	MA_RKEY_THREAD, MA_RKEY_MIN_SIZE, MA_RKEY_TIME, MA_RKEY_NATIVE,
 	MA_RKEY_MAX, MA_RKEY_SORT, MA_RKEY_MIN_PERCENT,
 	MA_RKEY_BASE, MA_RKEY_INVERTED, MA_RKEY_CALLERS, MA_RKEY_CALLEES,
-	MA_RKEY_KEEP_WRAPPERS, MA_RKEY_WRAPPER,
+	MA_RKEY_KEEP_WRAPPERS, MA_RKEY_WRAPPER, MA_RKEY_ROOT,
 };
 
 /* ---- for report formats ---- */
@@ -54,6 +54,7 @@ typedef struct ma_report_opts {
 	const char *callers;     /* --callers F: who called F (a tree from F out) */
 	const char *callees;     /* --callees F: what F called (a tree from F in) */
 	const char *base;        /* --base OLD: show this capture minus OLD */
+	const char *root;        /* --root DIR: the target's root, for symbols read now */
 } ma_report_opts;
 
 /* Defaults. */

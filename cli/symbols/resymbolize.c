@@ -42,7 +42,8 @@ static int write_trailer(ma_capture_writer *w, const Memattach__Record *old)
 	return ma_capture_writer_write_record(w, &rec);
 }
 
-long ma_resymbolize(const char *in, const char *out, int add_trailer, char *err, size_t errlen)
+long ma_resymbolize(const char *in, const char *out, int add_trailer, const char *root_prefix,
+		    char *err, size_t errlen)
 {
 	ma_capture_reader *r = ma_capture_reader_open(in, err, errlen);
 	if (!r)
@@ -58,8 +59,8 @@ long ma_resymbolize(const char *in, const char *out, int add_trailer, char *err,
 		snprintf(err, errlen, "%s", ma_capture_writer_error(w));
 	else {
 		char data[64];   /* the copy so far: out is replaced only at close */
-		int k = ma_symbolize_capture(ma_capture_writer_data_path(w, data, sizeof data), w, "",
-					     err, errlen);
+		int k = ma_symbolize_capture(ma_capture_writer_data_path(w, data, sizeof data), w,
+					     root_prefix, err, errlen);
 		n = k < 0 ? MA_RESYM_BAD_OUTPUT : k;
 	}
 	if (n >= 0 && (trailer || add_trailer) && write_trailer(w, trailer) < 0) {

@@ -32,7 +32,7 @@ static int t_ngroups;
  * resolved inside it (absolute symlinks too), and a target that is not
  * dumpable (a daemon that changed its uid) keeps its files reachable. */
 static int t_root_fd = -1;
-static char t_root_path[64];
+static char t_root_path[PATH_MAX];
 /* The target's root is not ours (a container): its files are never
  * looked for at the same path here.  Its executable, as it names it. */
 static int t_other_root;
@@ -102,6 +102,26 @@ void ma_target_files_as(pid_t pid)
 	t_gid = g;
 	/* Only root changes who it is; anyone else attaches to its own. */
 	have_target = got == 3 && geteuid() == 0 && (u != 0 || g != 0);
+}
+
+int ma_target_files_root(const char *dir, int fd, const char *exe)
+{
+	struct stat a, b;
+	if (fd < 0)
+		fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || strlen(dir) >= sizeof t_root_path) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	if (t_root_fd >= 0)
+		close(t_root_fd);
+	t_root_fd = fd;
+	snprintf(t_root_path, sizeof t_root_path, "%s", dir);
+	t_other_root = fstat(fd, &a) == 0 && stat("/", &b) == 0 &&
+		       (a.st_dev != b.st_dev || a.st_ino != b.st_ino);
+	snprintf(t_exe, sizeof t_exe, "%s", exe ? exe : "");
+	return 0;
 }
 
 int ma_target_files_enter(void)

@@ -12,6 +12,11 @@
 /* Files are to be opened with pid's file-system uid, gid and groups,
  * read now.  Without this call (memattach run), with the CLI's own. */
 void ma_target_files_as(pid_t pid);
+/* At report time: the target's files are under dir (no trailing '/'),
+ * resolved inside it as under /proc/PID/root; fd an O_PATH descriptor of
+ * dir (taken over), or -1 to open dir now; exe the target's executable in
+ * it (ma_target_exe), or NULL.  0, or -1 when dir cannot be opened. */
+int ma_target_files_root(const char *dir, int fd, const char *exe);
 /* 1 when the target's root is not the CLI's (a container, a chroot): a
  * file it names is never looked for under the same path here. */
 int ma_target_other_root(void);
@@ -29,7 +34,7 @@ struct ma_target_id {
 	gid_t groups[256];
 	int ngroups;
 	int root_fd;
-	char root_path[64];
+	char root_path[PATH_MAX];
 	int other_root;
 	char exe[PATH_MAX];
 };

@@ -3,6 +3,7 @@
  * symbolized: reports show addresses).  The stubs read every field they
  * are given, so a bad pointer shows. */
 #include <string.h>
+#include "cli/symbols/capture_root.h"
 #include "cli/symbols/resymbolize.h"
 #include "cli/symbols/symbolize.h"
 
@@ -40,9 +41,19 @@ void ma_symbolize_prewarm_end(void)
 {
 }
 
-long ma_resymbolize(const char *in, const char *out, int add_trailer, char *err, size_t errlen)
+long ma_resymbolize(const char *in, const char *out, int add_trailer, const char *root_prefix,
+		    char *err, size_t errlen)
 {
-	(void)in, (void)out, (void)add_trailer, (void)err, (void)errlen;
+	(void)in, (void)out, (void)add_trailer, (void)root_prefix, (void)err, (void)errlen;
+	return 0;
+}
+
+int ma_symbol_root_choose(const char *capture, const char *user_root, struct ma_symbol_root *out,
+			  char *err, size_t errlen)
+{
+	(void)capture, (void)user_root, (void)err, (void)errlen;
+	out->prefix[0] = out->from[0] = 0;
+	out->other = 0;
 	return 0;
 }
 
