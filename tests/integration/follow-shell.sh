@@ -90,32 +90,30 @@ for mode in plain preload --setenv-thread; do
 		{ echo "FAIL: shellout $mode: environ is another array after the calls"; bad=1; }
 done
 
+# shellout_after_session MODE CHILDREN: shellout --MODE attached with
+# --follow-fork; it says "after the session ok" once its environ is clean.
+shellout_after_session() {
+	d=$ma_tmp/$1
+	mkdir "$d"
+	: >"$d/out"
+	"$TARGETS/shellout" --wait-signal "$d" "--$1" >"$d/out" 2>"$d/terr" </dev/null &
+	tpid=$!
+	master=$tpid
+	ma_wait_for "$d/out" '^ready ' 30 || { echo "FAIL: shellout did not get ready"; return 1; }
+	echo "=== shellout --$1"
+	follow "$d" '^after the session ok' "$2" || { echo "FAIL: shellout --$1"; return 1; }
+}
+
 # A thread cancelled in system() (its shell killed by glibc): our entries
 # stay until the session's end, then go (environ the array of before, and a
 # shell the master runs then gets no LD_PRELOAD of a removed agent: the
 # loader would say so on stderr).
-d=$ma_tmp/cancel
-mkdir "$d"
-: >"$d/out"
-"$TARGETS/shellout" --wait-signal "$d" --cancel >"$d/out" 2>"$d/terr" </dev/null &
-tpid=$!
-master=$tpid
-ma_wait_for "$d/out" '^ready ' 30 || { echo "FAIL: shellout did not get ready"; exit 1; }
-echo "=== shellout --cancel"
-follow "$d" '^after the session ok' 0 || { echo "FAIL: shellout --cancel"; bad=1; }
+shellout_after_session cancel 0 || bad=1
 
 # A fork by another thread while a system() child runs: the forked process
 # (followed) takes our entries out of its copy of environ at its fork (or,
 # at the latest, at its session's end); after the session it has none.
-d=$ma_tmp/fork
-mkdir "$d"
-: >"$d/out"
-"$TARGETS/shellout" --wait-signal "$d" --fork >"$d/out" 2>"$d/terr" </dev/null &
-tpid=$!
-master=$tpid
-ma_wait_for "$d/out" '^ready ' 30 || { echo "FAIL: shellout did not get ready"; exit 1; }
-echo "=== shellout --fork"
-follow "$d" '^after the session ok' 1 || { echo "FAIL: shellout --fork"; bad=1; }
+shellout_after_session fork 1 || bad=1
 
 # run --follow-fork: environ has our entries from the start; the hooks pass
 # through (the master's environ the same array, the same entries).
