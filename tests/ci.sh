@@ -47,15 +47,15 @@ fi
 log "ASan+UBSan build (build-asan)"
 # Every unit test, and the integration tests that drive the CLI's reading,
 # writing and parsing hardest (bad input, damaged and hostile data, full
-# disk, report-time symbols).
+# disk, report-time symbols, the Python receiver's live view).
 ASAN_TESTS="tests/unit/test_schema tests/unit/test_capture_file tests/unit/test_batch_decode
 tests/unit/test_replay_pipe tests/unit/test_replay tests/unit/test_analysis tests/unit/test_report
 tests/unit/test_parse_units tests/unit/test_report_formats tests/unit/test_report_cli
-tests/unit/test_outfile tests/unit/test_live_model tests/unit/test_peer_identity
+tests/unit/test_outfile tests/unit/test_live_model tests/unit/test_peer_identity tests/agent/test_batch_wire
 tests/integration/report-formats.sh tests/integration/report-escaping.sh
 tests/integration/single.sh tests/integration/capture-damage.sh tests/integration/disk-full.sh
 tests/integration/cli-bad-input.sh tests/integration/output-safety.sh
-tests/security/hostile-stream.sh tests/symbols/killed.sh"
+tests/security/hostile-stream.sh tests/symbols/killed.sh tests/pyapi/live.sh"
 rm -rf build-asan memattach-*/
 if make distdir >/dev/null && mv memattach-*/ build-asan &&
 	(cd build-asan && ./configure -q --enable-sanitizers && make -j2 >/dev/null); then

@@ -109,8 +109,10 @@ static int flush_backlog(struct rx_tracker *t)
 			return -1;
 		off += (size_t)w;
 	}
-	memmove(t->vbuf, t->vbuf + off, t->vbuf_len - off);
-	t->vbuf_len -= off;
+	if (off) {   /* an empty backlog may have no buffer yet (NULL) */
+		memmove(t->vbuf, t->vbuf + off, t->vbuf_len - off);
+		t->vbuf_len -= off;
+	}
 	return 0;
 }
 
