@@ -277,8 +277,8 @@ static ma_analysis *with_local_symbols(const ma_report_args *args, const ma_anal
 				"%zu names were read %s, build ids checked "
 				"(`memattach symbolize %s` stores them in the capture)\n", named, sr->from, args->capture);
 	else
-		fprintf(stderr, "warning: the capture holds no symbols and the files at hand give none "
-				"(looked %s): native frames are shown as addresses\n", sr->from);
+		fprintf(stderr, "warning: the capture holds no symbols, and none could be read %s: "
+				"native frames are shown as addresses\n", sr->from);
 	unlink(tmp);
 	return a;
 }
