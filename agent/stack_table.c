@@ -262,6 +262,17 @@ static void check_walk(const uint64_t *fast, int nf, void **ips, int n)
 			i < n ? (unsigned long)(uintptr_t)ips[i] : 0ul);
 }
 
+/* MEMATTACH_TEST_UNWIND_CHECK: a stack id the walk kept for frames it
+ * found unchanged must be the id of those frames. */
+static void check_reused_id(const uint64_t *f, uint32_t n, uint32_t id)
+{
+	static atomic_int said;
+	struct ma_stack *s = intern_thread_cached(f, n);
+	if (s && s->id != id && atomic_fetch_add(&said, 1) < 8)
+		ma_warn(0, "unwind check: a reused stack id differs from its frames' (%u vs %u)", id,
+			s->id);
+}
+
 /* The user's frames, at most max: the fast walk (unwind_cache.c), else
  * libunwind's; *same when they are the previous walk's. */
 static int user_frames(void **ips, int max, const uint64_t **fr, int *same)
@@ -318,6 +329,8 @@ uint32_t ma_stack_capture(void)
 		return intern_thread_cached_id(merged, m);
 	}
 	uint32_t id = same ? ma_unwind_last_id() : 0;
+	if (id && ma_unwind_check)
+		check_reused_id(fr, (uint32_t)n, id);
 	if (!id) {
 		struct ma_stack *s = intern_thread_cached(fr, (uint32_t)n);
 		id = s ? s->id : 0;

@@ -14,7 +14,16 @@
  * Unusual frames (no FDE, CFA expressions, signal frames) send the whole
  * walk to libunwind.  The walk is kept right-aligned in its arrays, so
  * that the outer frames stay where they are and a new walk rewrites only
- * its inner ones. */
+ * its inner ones.
+ *
+ * A few walks are kept, and which is kept decides what later walks can
+ * join: in a recursion of changing depth the deepest walk lets every
+ * shallower call join it after its few innermost frames, so a walk is
+ * replaced only by one at least as deep along its path; a shallower one
+ * is copied out, its stack id remembered by (walk, join frame, new
+ * frames) while the walk is unchanged; another path gets a walk of its
+ * own.  A table by stack pointer says where each kept walk has a frame,
+ * so the new walk asks once a frame. */
 #include <stdlib.h>
 #include <string.h>
 #include "agent_internal.h"
@@ -44,9 +53,29 @@ struct frames {
 /* The last few walks, each right-aligned in its arrays: a program that
  * moves between a few call paths finds its outer frames in one of them. */
 #define WALKS 4
+/* New frames before a join that make a walk worth keeping apart. */
+#define KEEP_NEW 4
+
+/* The stack ids of results kept in no walk: a few new frames in front of
+ * a kept walk, from its frame q on, as long as the walk is unchanged. */
+#define RES_BITS 8
+#define RES_SLOTS (1u << RES_BITS)
+struct res_slot {
+	uint32_t ver, id;
+	uint16_t q;
+	uint8_t j, k;
+	uintptr_t ip[KEEP_NEW - 1];
+};
+
+/* Where the kept walks have a frame, by its sp: the new walk asks once a
+ * frame instead of searching every kept walk (a hint, checked). */
+#define AT_BITS 9
+#define AT_SLOTS (1u << AT_BITS)
+#define AT_SLOT(sp) (((sp) >> 4) & (AT_SLOTS - 1))
 
 struct walk {
 	uint32_t last_id;     /* stack id of these frames, 0: unknown */
+	uint32_t ver;         /* changes with the walk's code addresses */
 	int base;             /* first (innermost) cached frame; MAXF: none */
 	int trunc, max;       /* the walk stopped at max frames */
 	struct frames c;
@@ -54,10 +83,14 @@ struct walk {
 
 struct uw_thread {
 	unsigned gen;
-	int cur;              /* the walk the last call gave, -1: none */
-	unsigned victim;      /* the next walk replaced */
+	uint32_t *id;         /* where the last result's stack id is kept, or NULL */
+	unsigned clock;       /* counts walks, for the walks' last use */
+	unsigned used[WALKS]; /* each walk's last use */
 	struct walk w[WALKS];
 	struct frames n;      /* the new frames of this walk, from 0 */
+	uintptr_t res[MAXF];  /* a result kept in no walk, right-aligned */
+	struct res_slot rs[RES_SLOTS];
+	uint16_t at_sp[AT_SLOTS][WALKS]; /* by a frame's sp: its index in each walk */
 	struct rule_slot rules[RULES];
 };
 
@@ -90,14 +123,23 @@ static struct uw_thread *state(void)
 	return u;
 }
 
+/* Two ways a set: a program's hot code addresses are few, but with one
+ * way a pair of them that shares a slot (which depends on where the
+ * object was loaded) compiled its rules again on every walk. */
 static const struct rule_slot *rule_of(struct uw_thread *u, uintptr_t pc)
 {
-	struct rule_slot *s = &u->rules[(pc ^ (pc >> RULES_BITS)) & (RULES - 1)];
-	if (__builtin_expect(s->pc != pc, 0)) {
-		s->pc = pc;
-		s->bad = ma_eh_rule(pc, &s->r) < 0;
+	uint64_t h = (pc ^ (pc >> 17)) * 0x9e3779b97f4a7c15ull;
+	struct rule_slot *s = &u->rules[(h >> (64 - RULES_BITS)) & (RULES - 2)];
+	if (__builtin_expect(s[0].pc == pc, 1))
+		return &s[0];
+	if (s[1].pc != pc) {
+		s[1].pc = pc;
+		s[1].bad = ma_eh_rule(pc, &s[1].r) < 0;
 	}
-	return s;
+	struct rule_slot t = s[1];   /* the most recent first */
+	s[1] = s[0];
+	s[0] = t;
+	return &s[0];
 }
 
 /* One step from (ip, sp, rbp) to the caller's; records frame k's reads in
@@ -144,11 +186,14 @@ static int still_valid(const struct frames *c, int q)
 
 /* The new frames 0..k go in front of cached frame q (k == 0 and
  * q == MAXF: a walk of its own); whether the result equals the old. */
-static int place(struct walk *w, const struct frames *n, int k, int q)
+static int place(struct uw_thread *u, int j, int k, int q)
 {
+	struct walk *w = &u->w[j];
+	const struct frames *n = &u->n;
 	int base = q - k, same = base == w->base;
 	struct frames *c = &w->c;
 	for (int i = 0; i < k; i++) {
+		u->at_sp[AT_SLOT(n->sp[i])][j] = (uint16_t)(base + i);
 		same &= c->ip[base + i] == n->ip[i];
 		c->ip[base + i] = n->ip[i];
 		c->sp[base + i] = n->sp[i];
@@ -167,8 +212,10 @@ static int place(struct walk *w, const struct frames *n, int k, int q)
 		c->flags[i] = (uint8_t)((fl & ~F_DEP) | (dep ? F_DEP : 0));
 	}
 	w->base = base;
-	if (!same)
+	if (!same) {
 		w->last_id = 0;
+		w->ver++;
+	}
 	return same;
 }
 
@@ -184,6 +231,93 @@ static int joins(const struct walk *w, int q, int k, int max, uintptr_t ip, uint
 	if (w->trunc ? w->max != max || q - w->base != k : k + MAXF - q > max)
 		return 0;
 	return still_valid(c, q);
+}
+
+/* The least recently used walk other than j. */
+static int victim(const struct uw_thread *u, int j)
+{
+	int v = -1;
+	for (int i = 0; i < WALKS; i++)
+		if (i != j && (v < 0 || (int)(u->used[i] - u->used[v]) < 0))
+			v = i;
+	return v;
+}
+
+/* Walk w's frames from q out, into walk d at the same places. */
+static void copy_outer(struct walk *d, const struct walk *w, int q)
+{
+	size_t n = (size_t)(MAXF - q), b = n * sizeof(uintptr_t);
+	memcpy(&d->c.ip[q], &w->c.ip[q], b);
+	memcpy(&d->c.sp[q], &w->c.sp[q], b);
+	memcpy(&d->c.rbp[q], &w->c.rbp[q], b);
+	memcpy(&d->c.ra_at[q], &w->c.ra_at[q], b);
+	memcpy(&d->c.rbp_at[q], &w->c.rbp_at[q], b);
+	memcpy(&d->c.rbp_val[q], &w->c.rbp_val[q], b);
+	memcpy(&d->c.flags[q], &w->c.flags[q], n);
+	d->base = q;
+	d->trunc = w->trunc;
+	d->max = w->max;
+	d->last_id = 0;
+	d->ver++;
+}
+
+/* The result slot of the new frames 0..k in front of walk j's frame q:
+ * its id holds when the key is the same, else 0. */
+static struct res_slot *res_slot(struct uw_thread *u, int j, int q, int k)
+{
+	uint64_t h = (uint64_t)q << 8 | (uint64_t)j << 4 | (uint64_t)k;
+	for (int i = 0; i < k; i++)
+		h = (h ^ u->n.ip[i]) * 0x9e3779b97f4a7c15ull;
+	struct res_slot *r = &u->rs[(h ^ (h >> 32)) & (RES_SLOTS - 1)];
+	int hit = r->ver == u->w[j].ver && r->j == j && r->q == q && r->k == k;
+	for (int i = 0; i < k; i++)
+		hit &= r->ip[i] == u->n.ip[i];
+	if (!hit) {
+		r->ver = u->w[j].ver;
+		r->j = (uint8_t)j;
+		r->q = (uint16_t)q;
+		r->k = (uint8_t)k;
+		memcpy(r->ip, u->n.ip, (size_t)k * sizeof(r->ip[0]));
+		r->id = 0;
+	}
+	return r;
+}
+
+/* The new walk's k frames joined walk j at its frame q.  What is kept
+ * decides what later walks can join: a walk is replaced only by one that
+ * loses none of its depth (a recursion that went deeper, the same path);
+ * a walk that shares only its outer frames with j (another path) gets a
+ * walk of its own; a shallower walk along j's path (a few new frames that
+ * join j inside its inner ones) is only copied out, so that j stays for
+ * the deeper calls still to come. */
+static int joined(struct uw_thread *u, int j, int q, int k, const uint64_t **frames, int *same)
+{
+	struct walk *w = &u->w[j];
+	int lost = q - w->base;
+	u->used[j] = ++u->clock;
+	if (lost > k && k < KEEP_NEW) {
+		uintptr_t *r = &u->res[q - k];
+		memcpy(r, u->n.ip, (size_t)k * sizeof(*r));
+		memcpy(&u->res[q], &w->c.ip[q], (size_t)(MAXF - q) * sizeof(*r));
+		struct res_slot *rs = res_slot(u, j, q, k);
+		u->id = &rs->id;
+		*same = rs->id != 0;
+		*frames = (const uint64_t *)r;
+		return MAXF - (q - k);
+	}
+	if (lost > k) {
+		int v = victim(u, j);
+		copy_outer(&u->w[v], w, q);
+		for (int i = q; i < MAXF; i++)
+			u->at_sp[AT_SLOT(w->c.sp[i])][v] = (uint16_t)i;
+		j = v;
+		w = &u->w[v];
+		u->used[j] = u->clock;
+	}
+	*same = place(u, j, k, q);
+	u->id = &w->last_id;
+	*frames = (const uint64_t *)&w->c.ip[w->base];
+	return MAXF - w->base;
 }
 
 static int agent_frame(uintptr_t ip, uintptr_t lo, uintptr_t hi)
@@ -208,21 +342,12 @@ __attribute__((noinline)) int ma_unwind_user(const uint64_t **frames, int max, u
 	if (r < 0)
 		goto fallback;
 	if (r == 0) {
-		int q[WALKS];
-		for (int j = 0; j < WALKS; j++)
-			q[j] = u->w[j].base;
 		while (k < max) {
-			for (int j = 0; j < WALKS; j++) {
-				struct walk *w = &u->w[j];
-				while (q[j] < MAXF && w->c.sp[q[j]] < sp)
-					q[j]++;
-				if (joins(w, q[j], k, max, ip, sp, rbp)) {
-					*same = place(w, &u->n, k, q[j]);
-					u->cur = j;
-					*frames = (const uint64_t *)&w->c.ip[w->base];
-					return MAXF - w->base;
+			const uint16_t *at = u->at_sp[AT_SLOT(sp)];
+			for (int j = 0; j < WALKS; j++)
+				if (at[j] >= u->w[j].base && joins(&u->w[j], at[j], k, max, ip, sp, rbp)) {
+					return joined(u, j, at[j], k, frames, same);
 				}
-			}
 			u->n.ip[k] = ip;
 			u->n.sp[k] = sp;
 			u->n.rbp[k] = rbp;
@@ -238,21 +363,22 @@ __attribute__((noinline)) int ma_unwind_user(const uint64_t **frames, int max, u
 		k = 0;
 	}
 	/* A walk of its own: it replaces the oldest. */
-	int j = (int)(u->victim++ % WALKS);
+	int j = victim(u, -1);
 	struct walk *w = &u->w[j];
+	u->used[j] = ++u->clock;
 	w->trunc = r == 0 && k == max;
 	w->max = max;
 	w->base = MAXF;
-	*same = place(w, &u->n, k, MAXF) && k;
+	*same = place(u, j, k, MAXF) && k;
 	if (w->trunc) {   /* what lies past the last frame is not part of it */
 		w->c.ra_at[MAXF - 1] = 0;
 		w->c.rbp_at[MAXF - 1] = 0;
 	}
-	u->cur = j;
+	u->id = &w->last_id;
 	*frames = (const uint64_t *)&w->c.ip[w->base];
 	return k;
 fallback:
-	u->cur = -1;
+	u->id = NULL;
 	return -1;
 }
 
@@ -260,17 +386,17 @@ uint32_t ma_unwind_last_id(void)
 {
 	struct ma_thread *t = ma_tls.thr;
 	struct uw_thread *u = t ? t->unwind : NULL;
-	if (!u || u->cur < 0 || u->gen != atomic_load_explicit(&uw_gen, memory_order_relaxed))
+	if (!u || !u->id || u->gen != atomic_load_explicit(&uw_gen, memory_order_relaxed))
 		return 0;
-	return u->w[u->cur].last_id;
+	return *u->id;
 }
 
 void ma_unwind_set_last_id(uint32_t id)
 {
 	struct ma_thread *t = ma_tls.thr;
 	struct uw_thread *u = t ? t->unwind : NULL;
-	if (u && u->cur >= 0)
-		u->w[u->cur].last_id = id;
+	if (u && u->id)
+		*u->id = id;
 }
 
 void ma_unwind_thread_reset(void *unwind)
@@ -281,6 +407,7 @@ void ma_unwind_thread_reset(void *unwind)
 	for (int j = 0; j < WALKS; j++) {
 		u->w[j].base = MAXF;
 		u->w[j].last_id = 0;
+		u->w[j].ver++;
 	}
-	u->cur = -1;
+	u->id = NULL;
 }

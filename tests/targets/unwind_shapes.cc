@@ -27,13 +27,20 @@ static __attribute__((noinline)) void f(void *p, size_t n)
 	t_counted_free(p, n);
 }
 
-// An allocation at the bottom of a chain of depth d (freed at once).
+// An allocation at the bottom of a chain of depth d (freed at once),
+// from one of two call sites: stacks that differ in one return address.
 static __attribute__((noinline)) int chain(int d, size_t n)
 {
 	volatile char pad[24];
 	pad[0] = (char)d;
-	if (d <= 0)
+	static int flip;
+	if (d <= 0 && (flip++ & 1)) {
 		f(m(n), n);
+	} else if (d <= 0) {
+		void *p = m(n);
+		__asm__ volatile("nop");   // not merged with the other call site
+		f(p, n);
+	}
 	else
 		pad[1] = (char)chain(d - 1, n + 1);
 	return pad[0] + pad[23];
