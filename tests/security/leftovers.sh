@@ -14,11 +14,8 @@ rounds=${MA_KILL_ROUNDS:-20}
 tmp=$sec_work/tmp
 
 start_target() {
-	: >"$ma_tmp/tout"
-	$as_user sh -c 'echo up; exec sleep 100000' </dev/null >"$ma_tmp/tout" 2>&1 &
-	tpid=$!
+	sec_start_sleeper
 	sec_pids="$tpid"
-	ma_wait_for "$ma_tmp/tout" '^up' 20 || { echo "FAIL: the target did not start"; exit 1; }
 }
 
 i=0 early=0

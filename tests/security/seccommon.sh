@@ -30,3 +30,18 @@ mkdir -m 1777 "$sec_work/tmp"
 # $as_user CMD ARGS... — runs CMD as the test's user (a command prefix,
 # not a function, so that CMD & gives CMD's own pid in $!).
 as_user="setpriv --reuid=$sec_uid --regid=$sec_gid --clear-groups"
+
+# sec_start_sleeper — a process of the test's user, its pid in $tpid, once
+# it sleeps in sleep(1)'s own syscall (clock_nanosleep or nanosleep): a
+# shell's "up" before its exec came too early, an attach then met the
+# process between images, without glibc (exit 7).
+sec_start_sleeper() {
+	$as_user sh -c 'exec sleep 100000' </dev/null >/dev/null 2>&1 &
+	tpid=$!
+	local i=0
+	while ! grep -q '^\(230\|35\) ' "/proc/$tpid/syscall" 2>/dev/null; do
+		i=$((i + 1))
+		[ "$i" -gt 400 ] && { echo "FAIL: the target did not start sleeping"; exit 1; }
+		sleep 0.05
+	done
+}

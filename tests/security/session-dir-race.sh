@@ -30,11 +30,8 @@ ma_wait_for "$ma_tmp/racer" '^ready' 20 || { echo "FAIL: the racer did not start
 won=0 moved=0 failed=0 i=0
 while [ "$i" -lt "$rounds" ]; do
 	i=$((i + 1))
-	: >"$ma_tmp/tout"
-	$as_user sh -c 'echo up; exec sleep 100000' </dev/null >"$ma_tmp/tout" 2>&1 &
-	tpid=$!
+	sec_start_sleeper
 	sec_pids="$rpid $tpid"
-	ma_wait_for "$ma_tmp/tout" '^up' 20 || { echo "FAIL: the target did not start"; exit 1; }
 	TMPDIR=$sec_work/tmp timeout -s KILL 60 "$MEMATTACH" --pid "$tpid" --duration 0.01 -q \
 		-o "$ma_tmp/c.cap" >/dev/null 2>"$ma_tmp/err"
 	rc=$?
