@@ -58,10 +58,11 @@ struct frames {
 
 /* The stack ids of results kept in no walk: a few new frames in front of
  * a kept walk, from its frame q on, as long as the walk is unchanged. */
-#define RES_BITS 8
+#define RES_BITS 9
 #define RES_SLOTS (1u << RES_BITS)
 struct res_slot {
-	uint32_t ver, id;
+	uint64_t stamp;       /* the walk's stamp at q when the id was found */
+	uint32_t id;
 	uint16_t q;
 	uint8_t j, k;
 	uintptr_t ip[KEEP_NEW - 1];
@@ -75,7 +76,11 @@ struct res_slot {
 
 struct walk {
 	uint32_t last_id;     /* stack id of these frames, 0: unknown */
-	uint32_t ver;         /* changes with the walk's code addresses */
+	/* A stamp per frame, new whenever its code address or one inside it
+	 * changed: a walk is rewritten from its inner end up to the frame a
+	 * new walk joined, so the same stamp at q means the same addresses
+	 * from q out (a copied-out result's id holds). */
+	uint64_t stamp[MAXF];
 	int base;             /* first (innermost) cached frame; MAXF: none */
 	int trunc, max;       /* the walk stopped at max frames */
 	struct frames c;
@@ -85,6 +90,7 @@ struct uw_thread {
 	unsigned gen;
 	uint32_t *id;         /* where the last result's stack id is kept, or NULL */
 	unsigned clock;       /* counts walks, for the walks' last use */
+	uint64_t stamps;      /* the last stamp handed out */
 	unsigned used[WALKS]; /* each walk's last use */
 	struct walk w[WALKS];
 	struct frames n;      /* the new frames of this walk, from 0 */
@@ -214,7 +220,9 @@ static int place(struct uw_thread *u, int j, int k, int q)
 	w->base = base;
 	if (!same) {
 		w->last_id = 0;
-		w->ver++;
+		uint64_t st = ++u->stamps;
+		for (int i = base; i < q; i++)
+			w->stamp[i] = st;
 	}
 	return same;
 }
@@ -244,7 +252,7 @@ static int victim(const struct uw_thread *u, int j)
 }
 
 /* Walk w's frames from q out, into walk d at the same places. */
-static void copy_outer(struct walk *d, const struct walk *w, int q)
+static void copy_outer(struct uw_thread *u, struct walk *d, const struct walk *w, int q)
 {
 	size_t n = (size_t)(MAXF - q), b = n * sizeof(uintptr_t);
 	memcpy(&d->c.ip[q], &w->c.ip[q], b);
@@ -258,29 +266,44 @@ static void copy_outer(struct walk *d, const struct walk *w, int q)
 	d->trunc = w->trunc;
 	d->max = w->max;
 	d->last_id = 0;
-	d->ver++;
+	uint64_t st = ++u->stamps;
+	for (int i = q; i < MAXF; i++)
+		d->stamp[i] = st;
 }
 
-/* The result slot of the new frames 0..k in front of walk j's frame q:
- * its id holds when the key is the same, else 0. */
+static int res_is(const struct res_slot *r, uint64_t stamp, int j, int q, int k, const uintptr_t *ip)
+{
+	int hit = r->stamp == stamp && r->j == j && r->q == q && r->k == k;
+	for (int i = 0; i < k; i++)
+		hit &= r->ip[i] == ip[i];
+	return hit;
+}
+
+/* The result slot of the new frames 0..k in front of walk j's frame q
+ * (two ways a set, the most recent first): its id holds when the key is
+ * the same, else 0. */
 static struct res_slot *res_slot(struct uw_thread *u, int j, int q, int k)
 {
 	uint64_t h = (uint64_t)q << 8 | (uint64_t)j << 4 | (uint64_t)k;
 	for (int i = 0; i < k; i++)
 		h = (h ^ u->n.ip[i]) * 0x9e3779b97f4a7c15ull;
-	struct res_slot *r = &u->rs[(h ^ (h >> 32)) & (RES_SLOTS - 1)];
-	int hit = r->ver == u->w[j].ver && r->j == j && r->q == q && r->k == k;
-	for (int i = 0; i < k; i++)
-		hit &= r->ip[i] == u->n.ip[i];
-	if (!hit) {
-		r->ver = u->w[j].ver;
-		r->j = (uint8_t)j;
-		r->q = (uint16_t)q;
-		r->k = (uint8_t)k;
-		memcpy(r->ip, u->n.ip, (size_t)k * sizeof(r->ip[0]));
-		r->id = 0;
+	struct res_slot *set = &u->rs[(h >> 40) & (RES_SLOTS - 2)], t;
+	uint64_t stamp = u->w[j].stamp[q];
+	if (res_is(&set[0], stamp, j, q, k, u->n.ip))
+		return &set[0];
+	if (res_is(&set[1], stamp, j, q, k, u->n.ip)) {
+		t = set[1];
+	} else {
+		t.stamp = stamp;
+		t.j = (uint8_t)j;
+		t.q = (uint16_t)q;
+		t.k = (uint8_t)k;
+		memcpy(t.ip, u->n.ip, (size_t)k * sizeof(t.ip[0]));
+		t.id = 0;
 	}
-	return r;
+	set[1] = set[0];
+	set[0] = t;
+	return &set[0];
 }
 
 /* The new walk's k frames joined walk j at its frame q.  What is kept
@@ -307,7 +330,7 @@ static int joined(struct uw_thread *u, int j, int q, int k, const uint64_t **fra
 	}
 	if (lost > k) {
 		int v = victim(u, j);
-		copy_outer(&u->w[v], w, q);
+		copy_outer(u, &u->w[v], w, q);
 		for (int i = q; i < MAXF; i++)
 			u->at_sp[AT_SLOT(w->c.sp[i])][v] = (uint16_t)i;
 		j = v;
@@ -407,7 +430,6 @@ void ma_unwind_thread_reset(void *unwind)
 	for (int j = 0; j < WALKS; j++) {
 		u->w[j].base = MAXF;
 		u->w[j].last_id = 0;
-		u->w[j].ver++;
 	}
 	u->id = NULL;
 }
