@@ -1,0 +1,277 @@
+/* addr_model.c — the heap model both ends of a capture keep (addr_model.h).
+ * Every step is a function of the events alone (kind, size, address), so
+ * the reader, which recovers each address before it updates, stays in step
+ * with the writer.  The writer alone needs a live block's index by address:
+ * a hash table beside the array; the reader never searches. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/capture/addr_model.h"
+
+#define NCLASS 96
+
+struct ma_addr_model {
+	uint64_t *live;         /* live blocks' addresses; a free swaps the last in */
+	uint8_t *cls;           /* their size classes */
+	uint32_t nlive, cap;
+	uint64_t freed[NCLASS][MA_MODEL_K];     /* per class, the newest first */
+	uint8_t nfreed[NCLASS];
+	uint64_t last_free;     /* the block freed last; 0: none */
+	uint64_t alloc_guess;   /* the end of the last escaped allocation */
+	uint64_t free_guess;    /* the last escaped free */
+	int writer;
+	uint64_t *hk;           /* writer: live address (0: empty slot) ... */
+	uint32_t *hv;           /* ... and its index in live */
+	uint32_t hmask;
+};
+
+/* glibc's chunk for a request: 16-byte steps, 32 at least. */
+static uint64_t chunk(uint64_t size)
+{
+	return size < 24 ? 32 : (size + 23) & ~(uint64_t)15;
+}
+
+/* One class per chunk size up to tcache's last (1040), then per power of 2. */
+static unsigned size_class(uint64_t size)
+{
+	if (size > (1ull << 60))
+		return NCLASS - 1;
+	uint64_t c = chunk(size);
+	if (c <= 1040)
+		return (unsigned)(c >> 4);
+	unsigned lg = 63u - (unsigned)__builtin_clzll(c);
+	return 66 + lg - 10 < NCLASS ? 66 + lg - 10 : NCLASS - 1;
+}
+
+static inline uint32_t hhome(const ma_addr_model *m, uint64_t a)
+{
+	return (uint32_t)((a * 0x9E3779B97F4A7C15ull) >> 32) & m->hmask;
+}
+
+static inline uint32_t hslot(const ma_addr_model *m, uint64_t a)
+{
+	uint32_t i = hhome(m, a);
+	while (m->hk[i] && m->hk[i] != a)
+		i = (i + 1) & m->hmask;
+	return i;
+}
+
+/* Empties slot i; the entries after it move back so no probe is cut. */
+static void hdel(ma_addr_model *m, uint32_t i)
+{
+	for (uint32_t j = i;;) {
+		j = (j + 1) & m->hmask;
+		if (!m->hk[j])
+			break;
+		uint32_t h = hhome(m, m->hk[j]);
+		if (i <= j ? (i < h && h <= j) : (i < h || h <= j))
+			continue;       /* its home is after the hole: it stays */
+		m->hk[i] = m->hk[j];
+		m->hv[i] = m->hv[j];
+		i = j;
+	}
+	m->hk[i] = 0;
+}
+
+ma_addr_model *ma_addr_model_new(int writer)
+{
+	ma_addr_model *m = calloc(1, sizeof *m);
+	if (m)
+		m->writer = writer;
+	return m;
+}
+
+void ma_addr_model_free(ma_addr_model *m)
+{
+	if (!m)
+		return;
+	free(m->live);
+	free(m->cls);
+	free(m->hk);
+	free(m->hv);
+	free(m);
+}
+
+void ma_addr_model_reset(ma_addr_model *m)
+{
+	if (m->hk)
+		for (uint32_t i = 0; i < m->nlive; i++) {
+			uint32_t s = hslot(m, m->live[i]);
+			if (m->hk[s])
+				hdel(m, s);
+		}
+	m->nlive = 0;
+	memset(m->nfreed, 0, sizeof m->nfreed);
+	m->last_free = m->alloc_guess = m->free_guess = 0;
+}
+
+static int rehash(ma_addr_model *m, uint32_t hcap)
+{
+	uint64_t *hk = calloc(hcap, sizeof *hk);
+	uint32_t *hv = malloc((size_t)hcap * sizeof *hv);
+	if (!hk || !hv) {
+		free(hk);
+		free(hv);
+		return -1;
+	}
+	uint64_t *ok = m->hk;
+	uint32_t *ov = m->hv, omask = m->hmask;
+	m->hk = hk, m->hv = hv, m->hmask = hcap - 1;
+	for (uint32_t i = 0; ok && i <= omask; i++)
+		if (ok[i]) {
+			uint32_t s = hslot(m, ok[i]);
+			hk[s] = ok[i];
+			hv[s] = ov[i];
+		}
+	free(ok);
+	free(ov);
+	return 0;
+}
+
+int ma_addr_model_reserve(ma_addr_model *m, size_t n)
+{
+	size_t need = (size_t)m->nlive + n;
+	if (need > MA_MODEL_LIVE_MAX)
+		need = MA_MODEL_LIVE_MAX;
+	if (need > m->cap) {
+		size_t c = m->cap ? 2 * (size_t)m->cap : 1024;
+		while (c < need)
+			c *= 2;
+		uint64_t *l = realloc(m->live, c * sizeof *l);
+		if (l)
+			m->live = l;
+		uint8_t *k = realloc(m->cls, c);
+		if (k)
+			m->cls = k;
+		if (!l || !k)
+			return -1;
+		m->cap = (uint32_t)c;
+	}
+	if (m->writer && (!m->hk || (size_t)m->hmask + 1 < 2 * (size_t)m->cap))
+		return rehash(m, 2 * m->cap);
+	return 0;
+}
+
+static void push_freed(ma_addr_model *m, unsigned c, uint64_t a)
+{
+	unsigned n = m->nfreed[c] < MA_MODEL_K ? m->nfreed[c] : MA_MODEL_K - 1;
+	memmove(&m->freed[c][1], &m->freed[c][0], n * sizeof(uint64_t));
+	m->freed[c][0] = a;
+	m->nfreed[c] = (uint8_t)(n + 1);
+}
+
+static void drop_freed(ma_addr_model *m, unsigned c, unsigned k)
+{
+	memmove(&m->freed[c][k], &m->freed[c][k + 1], (m->nfreed[c] - k - 1) * sizeof(uint64_t));
+	m->nfreed[c]--;
+}
+
+static void add_live(ma_addr_model *m, uint64_t a, unsigned c)
+{
+	if (!a || m->nlive >= m->cap)   /* cap: reserved for this batch, or the limit */
+		return;
+	m->live[m->nlive] = a;
+	m->cls[m->nlive] = (uint8_t)c;
+	if (m->writer) {
+		uint32_t s = hslot(m, a);
+		m->hk[s] = a;   /* a second block at a: the index names the newer */
+		m->hv[s] = m->nlive;
+	}
+	m->nlive++;
+}
+
+/* Swap-remove live[i]; the writer's index follows the block moved. */
+static void remove_live(ma_addr_model *m, uint32_t i)
+{
+	uint32_t last = m->nlive - 1;
+	if (m->writer) {
+		uint32_t s = hslot(m, m->live[i]);
+		if (m->hk[s] && m->hv[s] == i)
+			hdel(m, s);
+	}
+	if (i != last) {
+		m->live[i] = m->live[last];
+		m->cls[i] = m->cls[last];
+		if (m->writer) {
+			uint32_t s = hslot(m, m->live[i]);
+			if (m->hk[s] && m->hv[s] == last)
+				m->hv[s] = i;
+		}
+	}
+	m->nlive = last;
+}
+
+/* The same step on both sides, once the address is known. */
+static void update(ma_addr_model *m, uint32_t kind, uint64_t size, uint64_t a, uint32_t ref)
+{
+	if (kind >= 32) {
+		if (ref) {
+			push_freed(m, m->cls[ref - 1], a);
+			remove_live(m, ref - 1);
+		} else {
+			m->free_guess = a;
+		}
+		if (a)
+			m->last_free = a;
+		return;
+	}
+	unsigned c = size_class(size);
+	if (ref && ref <= MA_MODEL_K)
+		drop_freed(m, c, ref - 1);
+	if (!ref)
+		m->alloc_guess = a + chunk(size);
+	add_live(m, a, c);
+}
+
+static uint64_t guess(const ma_addr_model *m, uint32_t kind)
+{
+	return kind >= 32 ? m->free_guess : m->alloc_guess;
+}
+
+uint32_t ma_addr_model_put(ma_addr_model *m, uint32_t kind, uint64_t size, uint64_t addr,
+			   uint32_t shift, int64_t *esc)
+{
+	uint32_t ref = 0;
+	if (kind >= 32) {
+		uint32_t s = hslot(m, addr);
+		if (addr && m->hk[s] == addr)
+			ref = m->hv[s] + 1;
+	} else {
+		unsigned c = size_class(size);
+		for (unsigned k = 0; k < m->nfreed[c]; k++)
+			if (m->freed[c][k] == addr) {
+				ref = k + 1;
+				break;
+			}
+		if (!ref && addr && addr == m->last_free)
+			ref = MA_MODEL_K + 1;
+	}
+	if (!ref)
+		*esc = (int64_t)((addr >> shift) - (guess(m, kind) >> shift));
+	update(m, kind, size, addr, ref);
+	return ref;
+}
+
+int ma_addr_model_get(ma_addr_model *m, uint32_t kind, uint64_t size, uint32_t ref, int64_t esc,
+		      uint32_t shift, uint64_t *addr)
+{
+	uint64_t a;
+	if (!ref) {
+		a = ((guess(m, kind) >> shift) + (uint64_t)esc) << shift;
+	} else if (kind >= 32) {
+		if (ref > m->nlive)
+			return -1;
+		a = m->live[ref - 1];
+	} else {
+		unsigned c = size_class(size);
+		if (ref <= m->nfreed[c])
+			a = m->freed[c][ref - 1];
+		else if (ref == MA_MODEL_K + 1 && m->last_free)
+			a = m->last_free;
+		else
+			return -1;
+	}
+	update(m, kind, size, a, ref);
+	*addr = a;
+	return 0;
+}

@@ -1,0 +1,40 @@
+/* addr_model.h — the capture's model of the heap, which writes an event's
+ * address as a reference (EventBatch.layout 2, memattach.proto).  The
+ * writer and the reader keep the same state, fed the same events in file
+ * order: the live blocks in an array (a free names its block's index), and
+ * per size class the blocks freed last (glibc hands them out again, last
+ * in first out: an allocation names the block's place).  An address the
+ * model cannot name is an escape, a delta from a guess. */
+#ifndef MEMATTACH_ADDR_MODEL_H
+#define MEMATTACH_ADDR_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Blocks an allocation's reference can name in its class (1..K), then
+ * K + 1: the block freed last, whatever its class. */
+#define MA_MODEL_K 8
+/* Live blocks kept at most; more are not named (both sides alike). */
+#define MA_MODEL_LIVE_MAX (1u << 20)
+
+typedef struct ma_addr_model ma_addr_model;
+
+/* writer: also keeps the index of each live address (a hash table). */
+ma_addr_model *ma_addr_model_new(int writer);
+void ma_addr_model_free(ma_addr_model *m);
+/* Forgets everything: where a zstd frame starts (so a reader that
+ * resumes there after damage starts from the same state). */
+void ma_addr_model_reset(ma_addr_model *m);
+/* Room for n more events; -1: no memory (then nothing may be coded). */
+int ma_addr_model_reserve(ma_addr_model *m, size_t n);
+
+/* The writer: the reference for an event (0: an escape, then *esc is the
+ * delta to write).  Addresses are >> shift in the escape only. */
+uint32_t ma_addr_model_put(ma_addr_model *m, uint32_t kind, uint64_t size, uint64_t addr,
+			   uint32_t shift, int64_t *esc);
+/* The reader: the address of an event from its reference (and esc when
+ * it is 0); -1 when the reference names nothing. */
+int ma_addr_model_get(ma_addr_model *m, uint32_t kind, uint64_t size, uint32_t ref, int64_t esc,
+		      uint32_t shift, uint64_t *addr);
+
+#endif
