@@ -15,8 +15,9 @@ struct ma_addr_model {
 	uint8_t *cls;           /* their size classes */
 	uint32_t nlive, cap;
 	uint64_t freed[NCLASS][MA_MODEL_K];     /* per class, the newest first */
-	uint8_t nfreed[NCLASS];
-	uint64_t last_free;     /* the block freed last; 0: none */
+	uint32_t nfreed[NCLASS];
+	uint64_t recent[MA_MODEL_G];    /* the blocks freed last, any class, newest first */
+	uint32_t nrecent;
 	uint64_t alloc_guess;   /* the end of the last escaped allocation */
 	uint64_t free_guess;    /* the last escaped free */
 	int writer;
@@ -102,7 +103,8 @@ void ma_addr_model_reset(ma_addr_model *m)
 		}
 	m->nlive = 0;
 	memset(m->nfreed, 0, sizeof m->nfreed);
-	m->last_free = m->alloc_guess = m->free_guess = 0;
+	m->nrecent = 0;
+	m->alloc_guess = m->free_guess = 0;
 }
 
 static int rehash(ma_addr_model *m, uint32_t hcap)
@@ -152,18 +154,27 @@ int ma_addr_model_reserve(ma_addr_model *m, size_t n)
 	return 0;
 }
 
-static void push_freed(ma_addr_model *m, unsigned c, uint64_t a)
+/* A list of at most max addresses, newest first: a in front. */
+static void push(uint64_t *l, uint32_t *n, uint32_t max, uint64_t a)
 {
-	unsigned n = m->nfreed[c] < MA_MODEL_K ? m->nfreed[c] : MA_MODEL_K - 1;
-	memmove(&m->freed[c][1], &m->freed[c][0], n * sizeof(uint64_t));
-	m->freed[c][0] = a;
-	m->nfreed[c] = (uint8_t)(n + 1);
+	uint32_t k = *n < max ? *n : max - 1;
+	memmove(l + 1, l, k * sizeof *l);
+	l[0] = a;
+	*n = k + 1;
 }
 
-static void drop_freed(ma_addr_model *m, unsigned c, unsigned k)
+static void drop(uint64_t *l, uint32_t *n, uint32_t k)
 {
-	memmove(&m->freed[c][k], &m->freed[c][k + 1], (m->nfreed[c] - k - 1) * sizeof(uint64_t));
-	m->nfreed[c]--;
+	memmove(l + k, l + k + 1, (*n - k - 1) * sizeof *l);
+	(*n)--;
+}
+
+static uint32_t find(const uint64_t *l, uint32_t n, uint64_t a)
+{
+	for (uint32_t k = 0; k < n; k++)
+		if (l[k] == a)
+			return k;
+	return UINT32_MAX;
 }
 
 static void add_live(ma_addr_model *m, uint64_t a, unsigned c)
@@ -206,18 +217,22 @@ static void update(ma_addr_model *m, uint32_t kind, uint64_t size, uint64_t a, u
 {
 	if (kind >= 32) {
 		if (ref) {
-			push_freed(m, m->cls[ref - 1], a);
+			unsigned c = m->cls[ref - 1];
+			push(m->freed[c], &m->nfreed[c], MA_MODEL_K, a);
 			remove_live(m, ref - 1);
 		} else {
 			m->free_guess = a;
 		}
 		if (a)
-			m->last_free = a;
+			push(m->recent, &m->nrecent, MA_MODEL_G, a);
 		return;
 	}
 	unsigned c = size_class(size);
 	if (ref && ref <= MA_MODEL_K)
-		drop_freed(m, c, ref - 1);
+		drop(m->freed[c], &m->nfreed[c], ref - 1);
+	uint32_t g = ref > MA_MODEL_K ? ref - MA_MODEL_K - 1 : find(m->recent, m->nrecent, a);
+	if (g != UINT32_MAX)
+		drop(m->recent, &m->nrecent, g);
 	if (!ref)
 		m->alloc_guess = a + chunk(size);
 	add_live(m, a, c);
@@ -236,15 +251,12 @@ uint32_t ma_addr_model_put(ma_addr_model *m, uint32_t kind, uint64_t size, uint6
 		uint32_t s = hslot(m, addr);
 		if (addr && m->hk[s] == addr)
 			ref = m->hv[s] + 1;
-	} else {
+	} else if (addr) {
 		unsigned c = size_class(size);
-		for (unsigned k = 0; k < m->nfreed[c]; k++)
-			if (m->freed[c][k] == addr) {
-				ref = k + 1;
-				break;
-			}
-		if (!ref && addr && addr == m->last_free)
-			ref = MA_MODEL_K + 1;
+		uint32_t k = find(m->freed[c], m->nfreed[c], addr);
+		if (k == UINT32_MAX && (k = find(m->recent, m->nrecent, addr)) != UINT32_MAX)
+			k += MA_MODEL_K;
+		ref = k + 1;    /* 0 when not found */
 	}
 	if (!ref)
 		*esc = (int64_t)((addr >> shift) - (guess(m, kind) >> shift));
@@ -266,8 +278,8 @@ int ma_addr_model_get(ma_addr_model *m, uint32_t kind, uint64_t size, uint32_t r
 		unsigned c = size_class(size);
 		if (ref <= m->nfreed[c])
 			a = m->freed[c][ref - 1];
-		else if (ref == MA_MODEL_K + 1 && m->last_free)
-			a = m->last_free;
+		else if (ref > MA_MODEL_K && ref - MA_MODEL_K <= m->nrecent)
+			a = m->recent[ref - MA_MODEL_K - 1];
 		else
 			return -1;
 	}

@@ -12,8 +12,9 @@
 #include <stdint.h>
 
 /* Blocks an allocation's reference can name in its class (1..K), then
- * K + 1: the block freed last, whatever its class. */
+ * K + g: the g-th block freed last, whatever its class (g <= G). */
 #define MA_MODEL_K 8
+#define MA_MODEL_G 64
 /* Live blocks kept at most; more are not named (both sides alike). */
 #define MA_MODEL_LIVE_MAX (1u << 20)
 
