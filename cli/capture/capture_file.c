@@ -39,6 +39,7 @@ struct ma_capture_writer {
 	size_t rec_cap;
 	size_t frame_in;        /* input bytes in the current zstd frame */
 	ma_batch_recoder *recode;       /* event batches into layout 2 */
+	int pieces;             /* a write ended inside a record: none recoded */
 };
 
 /* ma_capture_writer_close frees the writer; its error, if any, stays here so
@@ -152,15 +153,19 @@ static int compress(ma_capture_writer *w, const void *buf, size_t len, ZSTD_EndD
 	}
 }
 
-/* Records in, each event batch recoded (layout 2); the rest as it is. */
+/* Records in, each event batch recoded (layout 2); the rest as it is.  A
+ * write that ends inside a record (a caller feeding pieces) leaves the
+ * writer without the records' bounds: from there on all goes as it is. */
 static int compress_recoded(ma_capture_writer *w, const uint8_t *p, size_t len)
 {
 	const uint8_t *end = p + len, *run = p;
-	while (p < end) {
+	while (p < end && !w->pieces) {
 		uint64_t rl;
 		int k = ma_varint_get(p, end, &rl);
-		if (k <= 0 || rl > (uint64_t)(end - p - k))
-			break;          /* not a whole record: it goes as it came */
+		if (k <= 0 || rl > (uint64_t)(end - p - k)) {
+			w->pieces = 1;
+			break;
+		}
 		const uint8_t *next = p + k + rl, *rec;
 		size_t n = ma_batch_recode(w->recode, p, (size_t)(next - p), &rec);
 		if (n) {
@@ -224,6 +229,7 @@ int ma_capture_writer_restart(ma_capture_writer *w)
 {
 	ZSTD_CCtx_reset(w->cctx, ZSTD_reset_session_only);
 	ma_batch_recoder_reset(w->recode);
+	w->pieces = 0;
 	w->failed = 0;
 	w->err[0] = 0;
 	w->bytes = 0;
