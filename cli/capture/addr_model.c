@@ -10,8 +10,16 @@
 
 #define NCLASS 96
 
+/* An open-addressing hash table: key (0: an empty slot) -> index. */
+typedef struct table {
+	uint64_t *k;
+	uint32_t *v;
+	uint32_t mask;
+} table;
+
 struct ma_addr_model {
 	uint64_t *live;         /* live blocks' addresses; a free swaps the last in */
+	uint64_t *end;          /* their chunks' ends (a block glibc splits off next) */
 	uint8_t *cls;           /* their size classes */
 	uint32_t nlive, cap;
 	uint64_t freed[NCLASS][MA_MODEL_K];     /* per class, the newest first */
@@ -21,9 +29,7 @@ struct ma_addr_model {
 	uint64_t alloc_guess;   /* the end of the last escaped allocation */
 	uint64_t free_guess;    /* the last escaped free */
 	int writer;
-	uint64_t *hk;           /* writer: live address (0: empty slot) ... */
-	uint32_t *hv;           /* ... and its index in live */
-	uint32_t hmask;
+	table at, ends;         /* writer: index of a live block by address, by end */
 };
 
 /* glibc's chunk for a request: 16-byte steps, 32 at least. */
@@ -44,34 +50,84 @@ static unsigned size_class(uint64_t size)
 	return 66 + lg - 10 < NCLASS ? 66 + lg - 10 : NCLASS - 1;
 }
 
-static inline uint32_t hhome(const ma_addr_model *m, uint64_t a)
+static inline uint32_t hhome(const table *t, uint64_t a)
 {
-	return (uint32_t)((a * 0x9E3779B97F4A7C15ull) >> 32) & m->hmask;
+	return (uint32_t)((a * 0x9E3779B97F4A7C15ull) >> 32) & t->mask;
 }
 
-static inline uint32_t hslot(const ma_addr_model *m, uint64_t a)
+static inline uint32_t hslot(const table *t, uint64_t a)
 {
-	uint32_t i = hhome(m, a);
-	while (m->hk[i] && m->hk[i] != a)
-		i = (i + 1) & m->hmask;
+	uint32_t i = hhome(t, a);
+	while (t->k[i] && t->k[i] != a)
+		i = (i + 1) & t->mask;
 	return i;
 }
 
 /* Empties slot i; the entries after it move back so no probe is cut. */
-static void hdel(ma_addr_model *m, uint32_t i)
+static void hdel(table *t, uint32_t i)
 {
 	for (uint32_t j = i;;) {
-		j = (j + 1) & m->hmask;
-		if (!m->hk[j])
+		j = (j + 1) & t->mask;
+		if (!t->k[j])
 			break;
-		uint32_t h = hhome(m, m->hk[j]);
+		uint32_t h = hhome(t, t->k[j]);
 		if (i <= j ? (i < h && h <= j) : (i < h || h <= j))
 			continue;       /* its home is after the hole: it stays */
-		m->hk[i] = m->hk[j];
-		m->hv[i] = m->hv[j];
+		t->k[i] = t->k[j];
+		t->v[i] = t->v[j];
 		i = j;
 	}
-	m->hk[i] = 0;
+	t->k[i] = 0;
+}
+
+/* The index of a, or UINT32_MAX. */
+static uint32_t hget(const table *t, uint64_t a)
+{
+	uint32_t s = hslot(t, a);
+	return a && t->k[s] ? t->v[s] : UINT32_MAX;
+}
+
+/* a -> i (a second block at a: the table names the newer). */
+static void hput(table *t, uint64_t a, uint32_t i)
+{
+	if (!a)
+		return;         /* 0 marks an empty slot */
+	uint32_t s = hslot(t, a);
+	t->k[s] = a;
+	t->v[s] = i;
+}
+
+/* Forgets a when it names i. */
+static void hforget(table *t, uint64_t a, uint32_t i)
+{
+	uint32_t s = hslot(t, a);
+	if (t->k[s] && t->v[s] == i)
+		hdel(t, s);
+}
+
+/* a names j now when it named i. */
+static void hmove(table *t, uint64_t a, uint32_t i, uint32_t j)
+{
+	uint32_t s = hslot(t, a);
+	if (t->k[s] && t->v[s] == i)
+		t->v[s] = j;
+}
+
+static int rehash(table *t, uint32_t cap)
+{
+	table n = { calloc(cap, sizeof *n.k), malloc((size_t)cap * sizeof *n.v), cap - 1 };
+	if (!n.k || !n.v) {
+		free(n.k);
+		free(n.v);
+		return -1;
+	}
+	for (uint32_t i = 0; t->k && i <= t->mask; i++)
+		if (t->k[i])
+			hput(&n, t->k[i], t->v[i]);
+	free(t->k);
+	free(t->v);
+	*t = n;
+	return 0;
 }
 
 ma_addr_model *ma_addr_model_new(int writer)
@@ -87,19 +143,21 @@ void ma_addr_model_free(ma_addr_model *m)
 	if (!m)
 		return;
 	free(m->live);
+	free(m->end);
 	free(m->cls);
-	free(m->hk);
-	free(m->hv);
+	free(m->at.k);
+	free(m->at.v);
+	free(m->ends.k);
+	free(m->ends.v);
 	free(m);
 }
 
 void ma_addr_model_reset(ma_addr_model *m)
 {
-	if (m->hk)
+	if (m->writer)
 		for (uint32_t i = 0; i < m->nlive; i++) {
-			uint32_t s = hslot(m, m->live[i]);
-			if (m->hk[s])
-				hdel(m, s);
+			hforget(&m->at, m->live[i], i);
+			hforget(&m->ends, m->end[i], i);
 		}
 	m->nlive = 0;
 	memset(m->nfreed, 0, sizeof m->nfreed);
@@ -107,27 +165,12 @@ void ma_addr_model_reset(ma_addr_model *m)
 	m->alloc_guess = m->free_guess = 0;
 }
 
-static int rehash(ma_addr_model *m, uint32_t hcap)
+static int grow(void **p, size_t n, size_t elem)
 {
-	uint64_t *hk = calloc(hcap, sizeof *hk);
-	uint32_t *hv = malloc((size_t)hcap * sizeof *hv);
-	if (!hk || !hv) {
-		free(hk);
-		free(hv);
-		return -1;
-	}
-	uint64_t *ok = m->hk;
-	uint32_t *ov = m->hv, omask = m->hmask;
-	m->hk = hk, m->hv = hv, m->hmask = hcap - 1;
-	for (uint32_t i = 0; ok && i <= omask; i++)
-		if (ok[i]) {
-			uint32_t s = hslot(m, ok[i]);
-			hk[s] = ok[i];
-			hv[s] = ov[i];
-		}
-	free(ok);
-	free(ov);
-	return 0;
+	void *q = realloc(*p, n * elem);
+	if (q)
+		*p = q;
+	return q ? 0 : -1;
 }
 
 int ma_addr_model_reserve(ma_addr_model *m, size_t n)
@@ -139,18 +182,14 @@ int ma_addr_model_reserve(ma_addr_model *m, size_t n)
 		size_t c = m->cap ? 2 * (size_t)m->cap : 1024;
 		while (c < need)
 			c *= 2;
-		uint64_t *l = realloc(m->live, c * sizeof *l);
-		if (l)
-			m->live = l;
-		uint8_t *k = realloc(m->cls, c);
-		if (k)
-			m->cls = k;
-		if (!l || !k)
+		if (grow((void **)&m->live, c, sizeof *m->live) < 0 ||
+		    grow((void **)&m->end, c, sizeof *m->end) < 0 || grow((void **)&m->cls, c, 1) < 0)
 			return -1;
 		m->cap = (uint32_t)c;
 	}
-	if (m->writer && (!m->hk || (size_t)m->hmask + 1 < 2 * (size_t)m->cap))
-		return rehash(m, 2 * m->cap);
+	/* The tables stay at most half full. */
+	if (m->writer && (size_t)m->at.mask + 1 < 2 * (size_t)m->cap)
+		return rehash(&m->at, 2 * m->cap) < 0 || rehash(&m->ends, 2 * m->cap) < 0 ? -1 : 0;
 	return 0;
 }
 
@@ -177,36 +216,37 @@ static uint32_t find(const uint64_t *l, uint32_t n, uint64_t a)
 	return UINT32_MAX;
 }
 
-static void add_live(ma_addr_model *m, uint64_t a, unsigned c)
+static void add_live(ma_addr_model *m, uint64_t a, uint64_t size, unsigned c)
 {
-	if (!a || m->nlive >= m->cap)   /* cap: reserved for this batch, or the limit */
+	/* At the limit the block is not kept (both sides alike); below it
+	 * the room was reserved for the batch. */
+	if (!a || m->nlive >= MA_MODEL_LIVE_MAX || m->nlive >= m->cap)
 		return;
-	m->live[m->nlive] = a;
-	m->cls[m->nlive] = (uint8_t)c;
+	uint32_t i = m->nlive++;
+	m->live[i] = a;
+	m->end[i] = a + chunk(size);
+	m->cls[i] = (uint8_t)c;
 	if (m->writer) {
-		uint32_t s = hslot(m, a);
-		m->hk[s] = a;   /* a second block at a: the index names the newer */
-		m->hv[s] = m->nlive;
+		hput(&m->at, a, i);
+		hput(&m->ends, m->end[i], i);
 	}
-	m->nlive++;
 }
 
-/* Swap-remove live[i]; the writer's index follows the block moved. */
+/* Swap-remove live[i]; the writer's tables follow the block moved. */
 static void remove_live(ma_addr_model *m, uint32_t i)
 {
 	uint32_t last = m->nlive - 1;
 	if (m->writer) {
-		uint32_t s = hslot(m, m->live[i]);
-		if (m->hk[s] && m->hv[s] == i)
-			hdel(m, s);
+		hforget(&m->at, m->live[i], i);
+		hforget(&m->ends, m->end[i], i);
 	}
 	if (i != last) {
 		m->live[i] = m->live[last];
+		m->end[i] = m->end[last];
 		m->cls[i] = m->cls[last];
 		if (m->writer) {
-			uint32_t s = hslot(m, m->live[i]);
-			if (m->hk[s] && m->hv[s] == last)
-				m->hv[s] = i;
+			hmove(&m->at, m->live[i], last, i);
+			hmove(&m->ends, m->end[i], last, i);
 		}
 	}
 	m->nlive = last;
@@ -230,12 +270,13 @@ static void update(ma_addr_model *m, uint32_t kind, uint64_t size, uint64_t a, u
 	unsigned c = size_class(size);
 	if (ref && ref <= MA_MODEL_K)
 		drop(m->freed[c], &m->nfreed[c], ref - 1);
-	uint32_t g = ref > MA_MODEL_K ? ref - MA_MODEL_K - 1 : find(m->recent, m->nrecent, a);
+	uint32_t g = ref > MA_MODEL_K && ref <= MA_MODEL_K + MA_MODEL_G ? ref - MA_MODEL_K - 1
+									: find(m->recent, m->nrecent, a);
 	if (g != UINT32_MAX)
 		drop(m->recent, &m->nrecent, g);
 	if (!ref)
 		m->alloc_guess = a + chunk(size);
-	add_live(m, a, c);
+	add_live(m, a, size, c);
 }
 
 static uint64_t guess(const ma_addr_model *m, uint32_t kind)
@@ -248,15 +289,15 @@ uint32_t ma_addr_model_put(ma_addr_model *m, uint32_t kind, uint64_t size, uint6
 {
 	uint32_t ref = 0;
 	if (kind >= 32) {
-		uint32_t s = hslot(m, addr);
-		if (addr && m->hk[s] == addr)
-			ref = m->hv[s] + 1;
+		ref = hget(&m->at, addr) + 1;   /* 0 when not found */
 	} else if (addr) {
 		unsigned c = size_class(size);
 		uint32_t k = find(m->freed[c], m->nfreed[c], addr);
 		if (k == UINT32_MAX && (k = find(m->recent, m->nrecent, addr)) != UINT32_MAX)
 			k += MA_MODEL_K;
-		ref = k + 1;    /* 0 when not found */
+		if (k == UINT32_MAX && (k = hget(&m->ends, addr)) != UINT32_MAX)
+			k += MA_MODEL_K + MA_MODEL_G;
+		ref = k + 1;
 	}
 	if (!ref)
 		*esc = (int64_t)((addr >> shift) - (guess(m, kind) >> shift));
@@ -280,6 +321,8 @@ int ma_addr_model_get(ma_addr_model *m, uint32_t kind, uint64_t size, uint32_t r
 			a = m->freed[c][ref - 1];
 		else if (ref > MA_MODEL_K && ref - MA_MODEL_K <= m->nrecent)
 			a = m->recent[ref - MA_MODEL_K - 1];
+		else if (ref > MA_MODEL_K + MA_MODEL_G && ref - MA_MODEL_K - MA_MODEL_G <= m->nlive)
+			a = m->end[ref - MA_MODEL_K - MA_MODEL_G - 1];
 		else
 			return -1;
 	}

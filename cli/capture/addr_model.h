@@ -3,7 +3,8 @@
  * writer and the reader keep the same state, fed the same events in file
  * order: the live blocks in an array (a free names its block's index), and
  * per size class the blocks freed last (glibc hands them out again, last
- * in first out: an allocation names the block's place).  An address the
+ * in first out: an allocation names the block's place), or a live block
+ * its chunk follows.  An address the
  * model cannot name is an escape, a delta from a guess. */
 #ifndef MEMATTACH_ADDR_MODEL_H
 #define MEMATTACH_ADDR_MODEL_H
@@ -12,7 +13,9 @@
 #include <stdint.h>
 
 /* Blocks an allocation's reference can name in its class (1..K), then
- * K + g: the g-th block freed last, whatever its class (g <= G). */
+ * K + g: the g-th block freed last, whatever its class (g <= G), then
+ * K + G + i: the end of the i-th live block's chunk (where glibc splits
+ * off the next block from a free chunk or the top). */
 #define MA_MODEL_K 8
 #define MA_MODEL_G 64
 /* Live blocks kept at most; more are not named (both sides alike). */

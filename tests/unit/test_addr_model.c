@@ -142,7 +142,7 @@ static void same_batch(const Memattach__EventBatch *x, const Memattach__EventBat
 }
 
 /* How often each kind of reference was taken, from a recoded record. */
-static void count_refs(const uint8_t *p, size_t len, long seen[4])
+static void count_refs(const uint8_t *p, size_t len, long seen[5])
 {
 	size_t blen, eb;
 	const uint8_t *b = body_of(p, len, &blen);
@@ -157,7 +157,7 @@ static void count_refs(const uint8_t *p, size_t len, long seen[4])
 	for (int c = 6; c <= 7; c++)
 		for (const uint8_t *q = col[c].p, *e = q + col[c].len; q < e;) {
 			q += ma_varint_get(q, e, &v);
-			seen[!v ? 0 : c == 6 ? 1 : v <= MA_MODEL_K ? 2 : 3]++;
+			seen[!v ? 0 : c == 6 ? 1 : v <= MA_MODEL_K ? 2 : v <= MA_MODEL_K + MA_MODEL_G ? 3 : 4]++;
 		}
 }
 
@@ -171,7 +171,7 @@ static void test_round_trip(void **state)
 	ma_batch_recoder *rc = ma_batch_recoder_new();
 	ma_batch_cols in = { 0 }, out = { 0 };
 	in.no_model = 1;
-	long seen[4] = { 0 };   /* escapes, frees named, class lists, recent */
+	long seen[5] = { 0 };   /* escapes, frees named, class lists, recent, ends */
 	ev e[1100];
 	for (int round = 0; round < 400; round++) {
 		size_t n = rnd() % 8 ? 1 + rnd() % 1024 : rnd() % 3;
@@ -192,7 +192,7 @@ static void test_round_trip(void **state)
 		assert_non_null(y);
 		same_batch(x->events, y->events);
 	}
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < 5; i++)
 		assert_true(seen[i] > 100);
 	ma_batch_cols_free(&in);
 	ma_batch_cols_free(&out);
@@ -234,7 +234,7 @@ static void test_hostile_refs(void **state)
 	ma_batch_cols c = { 0 };
 	const uint32_t m1[] = { 1 }, f1[] = { 32 }, mf[] = { 1, 32, 1 };
 	const uint32_t zero[] = { 0 }, r1[] = { 1 }, r2[] = { 2 }, big[] = { UINT32_MAX };
-	const uint32_t rmax[] = { MA_MODEL_K + MA_MODEL_G + 1 }, rg[] = { MA_MODEL_K + 1 };
+	const uint32_t rmax[] = { MA_MODEL_K + MA_MODEL_G + 2 }, rg[] = { MA_MODEL_K + 1 };
 	const uint32_t a0k[] = { 0, 1 };
 	const int64_t e1[] = { 64 }, e2[] = { 64, 1 };
 	/* a first batch that names what is not there */
@@ -268,7 +268,7 @@ static void test_hostile_refs(void **state)
 	assert_null(ma_batch_decode(&c, one, pack_layout2(2, 4, m1, 1, NULL, 0, zero, 1, e1, 1)));
 	assert_non_null(ma_batch_decode(&c, one, pack_layout2(0, 4, m1, 1, NULL, 0, zero, 1, e1, 1)));
 	assert_non_null(ma_batch_decode(&c, one, pack_layout2(1, 4, f1, 1, r1, 1, NULL, 0, NULL, 0)));
-	/* the block freed last of any class: 8 + 1 */
+	/* the block freed last of any class: K + 1; past the live set's ends */
 	assert_non_null(ma_batch_decode(&c, one, pack_layout2(2, 4, m1, 1, NULL, 0, rg, 1, NULL, 0)));
 	assert_null(ma_batch_decode(&c, one, pack_layout2(3, 4, m1, 1, NULL, 0, rmax, 1, NULL, 0)));
 	/* layout 2's fields in another layout are protobuf-c's to read */
