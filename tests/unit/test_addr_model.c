@@ -199,6 +199,61 @@ static void test_round_trip(void **state)
 	ma_batch_recoder_free(rc);
 }
 
+/* Recoded batches with flipped, cut and overwritten bytes, fed in turn to
+ * one reader: whatever it accepts or refuses, it reads within bounds (run
+ * under ASan by ci.sh), and a batch 0 after damage decodes as it should. */
+static void test_damaged_batches(void **state)
+{
+	(void)state;
+	heap h = { .top = 0x1000000ull };
+	ma_batch_recoder *rc = ma_batch_recoder_new();
+	ma_batch_cols bad = { 0 }, in = { 0 };
+	in.no_model = 1;
+	ev e[1024];
+	int refused = 0, accepted = 0;
+	for (int round = 0; round < 1500; round++) {
+		size_t n = 1 + rnd() % 200, blen, rlen;
+		for (size_t i = 0; i < n; i++)
+			e[i] = next_event(&h);
+		if (round % 100 == 0)
+			ma_batch_recoder_reset(rc);
+		size_t len = pack_layout1(e, n, one, sizeof one);
+		const uint8_t *rec;
+		rlen = ma_batch_recode(rc, one, len, &rec);
+		assert_true(rlen > 0);
+		memcpy(two, rec, rlen);
+		uint8_t *b = (uint8_t *)body_of(two, rlen, &blen);
+		int clean = round % 100 == 0 || rnd() % 3 == 0;
+		if (!clean) {
+			switch (rnd() % 3) {
+			case 0:
+				b[rnd() % blen] ^= (uint8_t)(1u << (rnd() % 8));
+				break;
+			case 1:
+				blen = rnd() % blen;
+				break;
+			default:
+				b[rnd() % blen] = (uint8_t)rnd();
+			}
+		}
+		const Memattach__Record *y = ma_batch_decode(&bad, b, blen);
+		y ? accepted++ : refused++;
+		if (round % 100 == 0) {         /* a reset heals */
+			size_t b1len;
+			const uint8_t *b1 = body_of(one, len, &b1len);
+			const Memattach__Record *x = ma_batch_decode(&in, b1, b1len);
+			assert_non_null(x);
+			assert_non_null(y);
+			same_batch(x->events, y->events);
+		}
+	}
+	assert_true(refused > 100);
+	assert_true(accepted >= 15);    /* each batch 0 at least */
+	ma_batch_cols_free(&bad);
+	ma_batch_cols_free(&in);
+	ma_batch_recoder_free(rc);
+}
+
 /* A layout 2 batch of kinds, sizes, refs and escapes, as a Record body. */
 static size_t pack_layout2(uint32_t batchno, uint32_t shift, const uint32_t *kind, size_t n,
 			   const uint32_t *fref, size_t nf, const uint32_t *aref, size_t na,
@@ -341,6 +396,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_hostile_refs),
+		cmocka_unit_test(test_damaged_batches),
 		cmocka_unit_test(test_through_file),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
