@@ -10,6 +10,13 @@
 
 #define NCLASS 96
 
+/* The last blocks freed (up to 8), in a ring: no moves on a push. */
+typedef struct lifo {
+	uint64_t a[8];
+	uint32_t head, n;       /* the j-th newest (j < n) at a[(head - 1 - j) & 7] */
+} lifo;
+_Static_assert(MA_MODEL_K <= 8 && MA_MODEL_G <= 8, "a lifo holds 8");
+
 /* An open-addressing hash table: key (0: an empty slot) -> index. */
 typedef struct table {
 	uint64_t *k;
@@ -22,10 +29,8 @@ struct ma_addr_model {
 	uint64_t *end;          /* their chunks' ends (a block glibc splits off next) */
 	uint8_t *cls;           /* their size classes */
 	uint32_t nlive, cap;
-	uint64_t freed[NCLASS][MA_MODEL_K];     /* per class, the newest first */
-	uint32_t nfreed[NCLASS];
-	uint64_t recent[MA_MODEL_G];    /* the blocks freed last, any class, newest first */
-	uint32_t nrecent;
+	lifo freed[NCLASS];     /* per class, the blocks freed last */
+	lifo recent;            /* the blocks freed last, any class */
 	uint64_t alloc_guess;   /* the end of the last escaped allocation */
 	uint64_t free_guess;    /* the last escaped free */
 	int writer;
@@ -81,14 +86,14 @@ static void hdel(table *t, uint32_t i)
 }
 
 /* The index of a, or UINT32_MAX. */
-static uint32_t hget(const table *t, uint64_t a)
+static inline uint32_t hget(const table *t, uint64_t a)
 {
 	uint32_t s = hslot(t, a);
 	return a && t->k[s] ? t->v[s] : UINT32_MAX;
 }
 
 /* a -> i (a second block at a: the table names the newer). */
-static void hput(table *t, uint64_t a, uint32_t i)
+static inline void hput(table *t, uint64_t a, uint32_t i)
 {
 	if (!a)
 		return;         /* 0 marks an empty slot */
@@ -98,7 +103,7 @@ static void hput(table *t, uint64_t a, uint32_t i)
 }
 
 /* Forgets a when it names i. */
-static void hforget(table *t, uint64_t a, uint32_t i)
+static inline void hforget(table *t, uint64_t a, uint32_t i)
 {
 	uint32_t s = hslot(t, a);
 	if (t->k[s] && t->v[s] == i)
@@ -106,7 +111,7 @@ static void hforget(table *t, uint64_t a, uint32_t i)
 }
 
 /* a names j now when it named i. */
-static void hmove(table *t, uint64_t a, uint32_t i, uint32_t j)
+static inline void hmove(table *t, uint64_t a, uint32_t i, uint32_t j)
 {
 	uint32_t s = hslot(t, a);
 	if (t->k[s] && t->v[s] == i)
@@ -160,8 +165,9 @@ void ma_addr_model_reset(ma_addr_model *m)
 			hforget(&m->ends, m->end[i], i);
 		}
 	m->nlive = 0;
-	memset(m->nfreed, 0, sizeof m->nfreed);
-	m->nrecent = 0;
+	for (unsigned c = 0; c < NCLASS; c++)
+		m->freed[c].n = 0;
+	m->recent.n = 0;
 	m->alloc_guess = m->free_guess = 0;
 }
 
@@ -193,30 +199,35 @@ int ma_addr_model_reserve(ma_addr_model *m, size_t n)
 	return 0;
 }
 
-/* A list of at most max addresses, newest first: a in front. */
-static void push(uint64_t *l, uint32_t *n, uint32_t max, uint64_t a)
+static inline uint64_t *lifo_at(lifo *l, uint32_t j)
 {
-	uint32_t k = *n < max ? *n : max - 1;
-	memmove(l + 1, l, k * sizeof *l);
-	l[0] = a;
-	*n = k + 1;
+	return &l->a[(l->head - 1 - j) & 7];
 }
 
-static void drop(uint64_t *l, uint32_t *n, uint32_t k)
+static inline void lifo_push(lifo *l, uint32_t max, uint64_t a)
 {
-	memmove(l + k, l + k + 1, (*n - k - 1) * sizeof *l);
-	(*n)--;
+	l->a[l->head++ & 7] = a;
+	l->n += l->n < max;
 }
 
-static uint32_t find(const uint64_t *l, uint32_t n, uint64_t a)
+/* Takes out the j-th newest: the newer ones move down a place. */
+static inline void lifo_drop(lifo *l, uint32_t j)
 {
-	for (uint32_t k = 0; k < n; k++)
-		if (l[k] == a)
-			return k;
+	for (; j > 0; j--)
+		*lifo_at(l, j) = *lifo_at(l, j - 1);
+	l->head--;
+	l->n--;
+}
+
+static inline uint32_t lifo_find(lifo *l, uint64_t a)
+{
+	for (uint32_t j = 0; j < l->n; j++)
+		if (*lifo_at(l, j) == a)
+			return j;
 	return UINT32_MAX;
 }
 
-static void add_live(ma_addr_model *m, uint64_t a, uint64_t size, unsigned c)
+static inline void add_live(ma_addr_model *m, uint64_t a, uint64_t size, unsigned c)
 {
 	/* At the limit the block is not kept (both sides alike); below it
 	 * the room was reserved for the batch. */
@@ -233,7 +244,7 @@ static void add_live(ma_addr_model *m, uint64_t a, uint64_t size, unsigned c)
 }
 
 /* Swap-remove live[i]; the writer's tables follow the block moved. */
-static void remove_live(ma_addr_model *m, uint32_t i)
+static inline void remove_live(ma_addr_model *m, uint32_t i)
 {
 	uint32_t last = m->nlive - 1;
 	if (m->writer) {
@@ -253,27 +264,27 @@ static void remove_live(ma_addr_model *m, uint32_t i)
 }
 
 /* The same step on both sides, once the address is known. */
-static void update(ma_addr_model *m, uint32_t kind, uint64_t size, uint64_t a, uint32_t ref)
+static inline void update(ma_addr_model *m, uint32_t kind, uint64_t size, uint64_t a, uint32_t ref)
 {
 	if (kind >= 32) {
 		if (ref) {
 			unsigned c = m->cls[ref - 1];
-			push(m->freed[c], &m->nfreed[c], MA_MODEL_K, a);
+			lifo_push(&m->freed[c], MA_MODEL_K, a);
 			remove_live(m, ref - 1);
 		} else {
 			m->free_guess = a;
 		}
 		if (a)
-			push(m->recent, &m->nrecent, MA_MODEL_G, a);
+			lifo_push(&m->recent, MA_MODEL_G, a);
 		return;
 	}
 	unsigned c = size_class(size);
 	if (ref && ref <= MA_MODEL_K)
-		drop(m->freed[c], &m->nfreed[c], ref - 1);
+		lifo_drop(&m->freed[c], ref - 1);
 	uint32_t g = ref > MA_MODEL_K && ref <= MA_MODEL_K + MA_MODEL_G ? ref - MA_MODEL_K - 1
-									: find(m->recent, m->nrecent, a);
+									: lifo_find(&m->recent, a);
 	if (g != UINT32_MAX)
-		drop(m->recent, &m->nrecent, g);
+		lifo_drop(&m->recent, g);
 	if (!ref)
 		m->alloc_guess = a + chunk(size);
 	add_live(m, a, size, c);
@@ -292,8 +303,8 @@ uint32_t ma_addr_model_put(ma_addr_model *m, uint32_t kind, uint64_t size, uint6
 		ref = hget(&m->at, addr) + 1;   /* 0 when not found */
 	} else if (addr) {
 		unsigned c = size_class(size);
-		uint32_t k = find(m->freed[c], m->nfreed[c], addr);
-		if (k == UINT32_MAX && (k = find(m->recent, m->nrecent, addr)) != UINT32_MAX)
+		uint32_t k = lifo_find(&m->freed[c], addr);
+		if (k == UINT32_MAX && (k = lifo_find(&m->recent, addr)) != UINT32_MAX)
 			k += MA_MODEL_K;
 		if (k == UINT32_MAX && (k = hget(&m->ends, addr)) != UINT32_MAX)
 			k += MA_MODEL_K + MA_MODEL_G;
@@ -317,10 +328,10 @@ int ma_addr_model_get(ma_addr_model *m, uint32_t kind, uint64_t size, uint32_t r
 		a = m->live[ref - 1];
 	} else {
 		unsigned c = size_class(size);
-		if (ref <= m->nfreed[c])
-			a = m->freed[c][ref - 1];
-		else if (ref > MA_MODEL_K && ref - MA_MODEL_K <= m->nrecent)
-			a = m->recent[ref - MA_MODEL_K - 1];
+		if (ref <= m->freed[c].n)
+			a = *lifo_at(&m->freed[c], ref - 1);
+		else if (ref > MA_MODEL_K && ref - MA_MODEL_K <= m->recent.n)
+			a = *lifo_at(&m->recent, ref - MA_MODEL_K - 1);
 		else if (ref > MA_MODEL_K + MA_MODEL_G && ref - MA_MODEL_K - MA_MODEL_G <= m->nlive)
 			a = m->end[ref - MA_MODEL_K - MA_MODEL_G - 1];
 		else
