@@ -17,7 +17,7 @@
  * K + G + i: the end of the i-th live block's chunk (where glibc splits
  * off the next block from a free chunk or the top). */
 #define MA_MODEL_K 8
-#define MA_MODEL_G 4
+#define MA_MODEL_G 8
 /* Live blocks kept at most; more are not named (both sides alike). */
 #define MA_MODEL_LIVE_MAX (1u << 20)
 
