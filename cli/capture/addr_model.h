@@ -12,10 +12,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Blocks an allocation's reference can name in its class (1..K), then
- * K + g: the g-th block freed last, whatever its class (g <= G), then
- * K + G + i: the end of the i-th live block's chunk (where glibc splits
- * off the next block from a free chunk or the top). */
+/* An allocation's reference: k (1..K), the k-th newest block freed in its
+ * size class; K + g (g: 1..G), the g-th newest freed block of any class;
+ * K + G + 1 + i, the end of the chunk of the live block at index i (where
+ * glibc splits the next block off a free chunk or the top).  A free's:
+ * 1 + i, the live block at index i. */
 #define MA_MODEL_K 8
 #define MA_MODEL_G 8
 /* Live blocks kept at most; more are not named (both sides alike). */
