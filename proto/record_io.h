@@ -11,7 +11,7 @@
 #define MA_CAPTURE_MAGIC_LEN 8
 #define MA_CAPTURE_CONTAINER_VERSION 1u
 #define MA_FORMAT_MAJOR 2u
-#define MA_FORMAT_MINOR 1u   /* 1: EventBatch.layout 2 in capture files */
+#define MA_FORMAT_MINOR 0u
 /* A record never exceeds this (the agent: 60 KiB; see record_limits.h);
  * a larger length prefix means corruption or a hostile sender. */
 #define MA_MAX_RECORD_SIZE (1u << 20)

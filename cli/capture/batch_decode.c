@@ -5,7 +5,8 @@
 #include <string.h>
 
 #include "cli/capture/batch_decode.h"
-#include "cli/capture/addr_model.h"
+
+#define NCOLS 6                 /* fields 2-7: seq, time, addr, size, kind, stack */
 
 /* A varint of at most 10 bytes from [*p, end): 0 when it is cut or longer. */
 static inline int get_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
@@ -117,8 +118,14 @@ static int reserve(void **buf, size_t *cap, size_t need, size_t elem)
 	return 0;
 }
 
-int ma_batch_fields(const uint8_t *p, const uint8_t *end, ma_batch_span col[MA_BATCH_NCOLS],
-		    uint32_t scalar[4])
+typedef struct span {
+	const uint8_t *p;
+	size_t len;
+	int seen;
+} span;
+
+/* The fields of an EventBatch body: -1 when any is not in the plain form. */
+static int split_fields(const uint8_t *p, const uint8_t *end, span col[NCOLS], uint32_t scalar[3])
 {
 	int seen_scalar = 0;
 	while (p < end) {
@@ -127,77 +134,21 @@ int ma_batch_fields(const uint8_t *p, const uint8_t *end, ma_batch_span col[MA_B
 			return -1;
 		uint64_t field = tag >> 3;
 		unsigned wt = (unsigned)(tag & 7);
-		int c = field >= 2 && field <= 7 ? (int)field - 2 : field >= 115 && field <= 117 ? (int)field - 109 : -1;
-		if (c >= 0) {
-			ma_batch_span *s = &col[c];
+		if (field >= 2 && field <= 7) {
+			span *s = &col[field - 2];
 			if (wt != 2 || s->seen || !get_varint(&p, end, &v) || v > (uint64_t)(end - p))
 				return -1;
-			*s = (ma_batch_span){ p, (size_t)v, 1 };
+			*s = (span){ p, (size_t)v, 1 };
 			p += v;
 			continue;
 		}
-		int k = field == 1 ? 0 : field == 45 ? 1 : field == 46 ? 2 : field == 118 ? 3 : -1;
+		int k = field == 1 ? 0 : field == 45 ? 1 : field == 46 ? 2 : -1;
 		if (k < 0 || wt != 0 || (seen_scalar >> k & 1) || !get_varint(&p, end, &v))
 			return -1;
 		seen_scalar |= 1 << k;
 		scalar[k] = (uint32_t)v;
 	}
 	return 0;
-}
-
-/* The columns of layout 2 (memattach.proto), decoded. */
-typedef struct refs {
-	const uint32_t *fref, *aref;
-	const int64_t *esc;
-	size_t nf, na, ne;
-} refs;
-
-/* Layout 2's addresses, through the model, as layout 1's deltas into out.
- * -1 when any reference is out of bounds or a column's length is wrong;
- * the model is then lost until its next reset. */
-static int unmodel(ma_batch_cols *c, Memattach__EventBatch *b, const refs *r, uint32_t batchno,
-		   int64_t *out)
-{
-	if (!c->model && !(c->model = ma_addr_model_new(0)))
-		return -1;
-	if (batchno == 0) {
-		ma_addr_model_reset(c->model);
-		c->model_next = 0;
-	}
-	uint32_t sh = b->addr_shift;
-	if (batchno != c->model_next || sh > 63 || ma_addr_model_reserve(c->model, b->n_kind) < 0)
-		goto lost;
-	size_t fi = 0, ai = 0, ei = 0, zi = 0;
-	uint64_t prev = 0;
-	for (size_t i = 0; i < b->n_kind; i++) {
-		uint32_t kind = b->kind[i], ref;
-		uint64_t size = 0, a;
-		int64_t e = 0;
-		if (ma_compact_has_size(kind)) {
-			if (zi >= b->n_size)
-				goto lost;
-			size = b->size[zi++];
-		}
-		if (kind >= 32 ? fi >= r->nf : ai >= r->na)
-			goto lost;
-		ref = kind >= 32 ? r->fref[fi++] : r->aref[ai++];
-		if (!ref) {
-			if (ei >= r->ne)
-				goto lost;
-			e = r->esc[ei++];
-		}
-		if (ma_addr_model_get(c->model, kind, size, ref, e, sh, &a) < 0)
-			goto lost;
-		out[i] = (int64_t)((a >> sh) - prev);
-		prev = a >> sh;
-	}
-	if (fi != r->nf || ai != r->na || ei != r->ne)
-		goto lost;
-	c->model_next = batchno + 1;
-	return 0;
-lost:
-	c->model_next = UINT32_MAX;
-	return -1;
 }
 
 const Memattach__Record *ma_batch_decode(ma_batch_cols *c, const uint8_t *p, size_t len)
@@ -210,18 +161,13 @@ const Memattach__Record *ma_batch_decode(ma_batch_cols *c, const uint8_t *p, siz
 	p++;
 	if (!get_varint(&p, end, &blen) || blen != (uint64_t)(end - p))
 		return NULL;
-	ma_batch_span col[MA_BATCH_NCOLS] = { 0 };
-	uint32_t scalar[4] = { 0 };     /* tid, layout, addr_shift, model_batch */
-	if (ma_batch_fields(p, end, col, scalar) < 0)
+	span col[NCOLS] = { 0 };
+	uint32_t scalar[3] = { 0 };     /* tid, layout, addr_shift */
+	if (split_fields(p, end, col, scalar) < 0)
 		return NULL;
-	int modelled = scalar[1] == 2;
-	if (modelled ? c->no_model || col[2].seen
-		     : col[6].seen || col[7].seen || col[8].seen || scalar[3])
-		return NULL;    /* layout 2's fields in another layout: protobuf-c's */
-	/* A column holds at most one element per byte; layout 2 has room for
-	 * its addresses (at most one per kind) and escapes. */
-	size_t n64 = col[0].len + col[1].len + col[2].len + col[3].len + col[4].len + col[8].len;
-	size_t n32 = col[4].len + col[5].len + col[6].len + col[7].len;
+	/* A column holds at most one element per byte. */
+	size_t n64 = col[0].len + col[1].len + col[2].len + col[3].len;
+	size_t n32 = col[4].len + col[5].len;
 	if (reserve((void **)&c->u64, &c->cap64, n64, sizeof *c->u64) < 0 ||
 	    reserve((void **)&c->u32, &c->cap32, n32, sizeof *c->u32) < 0)
 		return NULL;
@@ -232,7 +178,7 @@ const Memattach__Record *ma_batch_decode(ma_batch_cols *c, const uint8_t *p, siz
 	b->addr_shift = scalar[2];
 	uint64_t *u = c->u64;
 	uint32_t *w = c->u32;
-	long k[MA_BATCH_NCOLS];
+	long k[NCOLS];
 	k[0] = decode_u64(col[0].p, col[0].len, b->seq_delta = u);
 	u += col[0].len;
 	k[1] = decode_u64(col[1].p, col[1].len, b->time_delta = u);
@@ -240,30 +186,15 @@ const Memattach__Record *ma_batch_decode(ma_batch_cols *c, const uint8_t *p, siz
 	k[2] = decode_s64(col[2].p, col[2].len, b->addr_delta = (int64_t *)u);
 	u += col[2].len;
 	k[3] = decode_u64(col[3].p, col[3].len, b->size = u);
-	u += col[3].len;
 	k[4] = decode_u32(col[4].p, col[4].len, b->kind = w);
 	w += col[4].len;
 	k[5] = decode_u32(col[5].p, col[5].len, b->stack = w);
-	w += col[5].len;
-	refs r = { w, w + col[6].len, (const int64_t *)u + col[4].len, 0, 0, 0 };
-	k[6] = decode_u32(col[6].p, col[6].len, w);
-	k[7] = decode_u32(col[7].p, col[7].len, w + col[6].len);
-	k[8] = decode_s64(col[8].p, col[8].len, (int64_t *)u + col[4].len);
-	for (int i = 0; i < MA_BATCH_NCOLS; i++)
+	for (int i = 0; i < NCOLS; i++)
 		if (k[i] < 0)
 			return NULL;
 	b->n_seq_delta = (size_t)k[0], b->n_time_delta = (size_t)k[1];
 	b->n_addr_delta = (size_t)k[2], b->n_size = (size_t)k[3];
 	b->n_kind = (size_t)k[4], b->n_stack = (size_t)k[5];
-	c->modelled = modelled;
-	if (modelled) {
-		r.nf = (size_t)k[6], r.na = (size_t)k[7], r.ne = (size_t)k[8];
-		if (unmodel(c, b, &r, scalar[3], (int64_t *)u) < 0)
-			return NULL;
-		b->addr_delta = (int64_t *)u;
-		b->n_addr_delta = b->n_kind;
-		b->layout = 1;
-	}
 	memattach__record__init(&c->rec);
 	c->rec.r_case = MEMATTACH__RECORD__R_EVENTS;
 	c->rec.events = b;
@@ -272,7 +203,6 @@ const Memattach__Record *ma_batch_decode(ma_batch_cols *c, const uint8_t *p, siz
 
 void ma_batch_cols_free(ma_batch_cols *c)
 {
-	ma_addr_model_free(c->model);
 	free(c->u64);
 	free(c->u32);
 	memset(c, 0, sizeof *c);

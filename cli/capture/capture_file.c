@@ -13,7 +13,6 @@
 
 #include "cli/capture/capture_file.h"
 #include "cli/capture/batch_decode.h"
-#include "cli/capture/batch_recode.h"
 #include "cli/util/outfile.h"
 #include "record_io.h"
 #include "record_limits.h"
@@ -38,8 +37,6 @@ struct ma_capture_writer {
 	uint8_t *rec;           /* scratch for write_record */
 	size_t rec_cap;
 	size_t frame_in;        /* input bytes in the current zstd frame */
-	ma_batch_recoder *recode;       /* event batches into layout 2 */
-	int pieces;             /* a write ended inside a record: none recoded */
 };
 
 /* ma_capture_writer_close frees the writer; its error, if any, stays here so
@@ -100,8 +97,7 @@ ma_capture_writer *ma_capture_writer_open(const char *path, char *err, size_t er
 	w->out_cap = ZSTD_CStreamOutSize();
 	w->out = malloc(w->out_cap);
 	w->cctx = ZSTD_createCCtx();
-	w->recode = ma_batch_recoder_new();
-	if (!w->path || !w->out || !w->cctx || !w->recode) {
+	if (!w->path || !w->out || !w->cctx) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
@@ -124,7 +120,6 @@ ma_capture_writer *ma_capture_writer_open(const char *path, char *err, size_t er
 	return w;
 fail:
 	ZSTD_freeCCtx(w->cctx);
-	ma_batch_recoder_free(w->recode);
 	free(w->out);
 	free(w->path);
 	free(w);
@@ -153,45 +148,16 @@ static int compress(ma_capture_writer *w, const void *buf, size_t len, ZSTD_EndD
 	}
 }
 
-/* Records in, each event batch recoded (layout 2); the rest as it is.  A
- * write that ends inside a record (a caller feeding pieces) leaves the
- * writer without the records' bounds: from there on all goes as it is. */
-static int compress_recoded(ma_capture_writer *w, const uint8_t *p, size_t len)
-{
-	const uint8_t *end = p + len, *run = p;
-	while (p < end && !w->pieces) {
-		uint64_t rl;
-		int k = ma_varint_get(p, end, &rl);
-		if (k <= 0 || rl > (uint64_t)(end - p - k)) {
-			w->pieces = 1;
-			break;
-		}
-		const uint8_t *next = p + k + rl, *rec;
-		size_t n = ma_batch_recode(w->recode, p, (size_t)(next - p), &rec);
-		if (n) {
-			if (compress(w, run, (size_t)(p - run), ZSTD_e_continue) < 0 ||
-			    compress(w, rec, n, ZSTD_e_continue) < 0)
-				return w->failed;
-			w->frame_in += (size_t)(p - run) + n;
-			run = next;
-		}
-		p = next;
-	}
-	w->frame_in += (size_t)(end - run);
-	return compress(w, run, (size_t)(end - run), ZSTD_e_continue);
-}
-
 /* Whole records in; the frame ends between records, so that every frame
- * starts with a record and a reader can resume at any frame, where the
- * address model starts afresh. */
+ * starts with a record and a reader can resume at any frame. */
 static int compress_records(ma_capture_writer *w, const void *buf, size_t len)
 {
-	if (compress_recoded(w, buf, len) < 0)
+	if (compress(w, buf, len, ZSTD_e_continue) < 0)
 		return w->failed;
+	w->frame_in += len;
 	if (w->frame_in < FRAME_INPUT)
 		return 0;
 	w->frame_in = 0;
-	ma_batch_recoder_reset(w->recode);
 	return compress(w, NULL, 0, ZSTD_e_end);
 }
 
@@ -228,8 +194,6 @@ int ma_capture_writer_publish(ma_capture_writer *w)
 int ma_capture_writer_restart(ma_capture_writer *w)
 {
 	ZSTD_CCtx_reset(w->cctx, ZSTD_reset_session_only);
-	ma_batch_recoder_reset(w->recode);
-	w->pieces = 0;
 	w->failed = 0;
 	w->err[0] = 0;
 	w->bytes = 0;
@@ -250,7 +214,6 @@ static void free_writer(ma_capture_writer *w, int rc)
 	if (rc < 0)
 		snprintf(last_close_err, sizeof last_close_err, "%s", w->err);
 	ZSTD_freeCCtx(w->cctx);
-	ma_batch_recoder_free(w->recode);
 	free(w->out);
 	free(w->rec);
 	free(w->path);
@@ -329,8 +292,6 @@ struct ma_capture_reader {
 	int seen_trailer, partial, truncated, failed, done, nrec;
 	uint64_t kinds;         /* nonzero: return only records of these r_cases (bits) */
 	ma_batch_cols cols;     /* EventBatches decoded for next_borrow */
-	uint8_t *repack;        /* a layout 2 batch packed as layout 1 */
-	size_t repack_cap;
 	uint64_t read_to;       /* file offset read so far (atomic: progress) */
 	ma_capture_damage damage;
 	char err[512];
@@ -697,38 +658,17 @@ void ma_capture_reader_skip(ma_capture_reader *r, uint32_t r_case)
 	r->kinds = (r->kinds ? r->kinds : ~0ull) & ~(1ull << (r_case & 63));
 }
 
-/* A layout 2 batch for a caller that owns its records: the decoded layout
- * 1 columns packed again and unpacked as any record. */
-static Memattach__Record *unpack_modelled(ma_capture_reader *r, const Memattach__Record *m)
-{
-	size_t n = memattach__record__get_packed_size(m);
-	if (n > r->repack_cap) {
-		uint8_t *b = realloc(r->repack, n);
-		if (!b) {
-			snprintf(r->err, sizeof r->err, "out of memory reading %s", r->path);
-			r->failed = 1;
-			return NULL;
-		}
-		r->repack = b;
-		r->repack_cap = n;
-	}
-	memattach__record__pack(m, r->repack);
-	return unpack(r, r->repack, n);
-}
-
 /* The record [p, p+len): an EventBatch decoded into the reader's columns
  * when the caller borrows (*borrowed set), else unpacked by protobuf-c. */
 static Memattach__Record *decode(ma_capture_reader *r, const uint8_t *p, size_t len, uint32_t kind,
 				 int *borrowed)
 {
-	if (kind == MEMATTACH__RECORD__R_EVENTS) {
+	if (borrowed && kind == MEMATTACH__RECORD__R_EVENTS) {
 		const Memattach__Record *m = ma_batch_decode(&r->cols, p, len);
-		if (m && borrowed) {
+		if (m) {
 			*borrowed = 1;
 			return (Memattach__Record *)m;
 		}
-		if (m && r->cols.modelled)
-			return unpack_modelled(r, m);
 	}
 	return unpack(r, p, len);
 }
@@ -865,7 +805,6 @@ void ma_capture_reader_close(ma_capture_reader *r)
 	if (r->cur)
 		slab_unref(r->cur);
 	ma_batch_cols_free(&r->cols);
-	free(r->repack);
 	ZSTD_freeDCtx(r->dctx);
 	if (r->fd >= 0)
 		close(r->fd);

@@ -20,9 +20,8 @@ int ma_capture_writer_publish(ma_capture_writer *w);
 int ma_capture_writer_restart(ma_capture_writer *w);
 /* A name to read back what was written so far (/proc/self/fd/N). */
 const char *ma_capture_writer_data_path(const ma_capture_writer *w, char *buf, size_t len);
-/* Appends framed records as received from the agent (whole records only:
- * a zstd frame may end after them); event batches in layout 1 go into the
- * file in layout 2 (batch_recode.h), which the reader turns back. */
+/* Appends raw framed record bytes exactly as received from the agent
+ * (whole records only: a zstd frame may end after them). */
 int ma_capture_writer_write(ma_capture_writer *w, const void *buf, size_t len);
 /* Appends one record (framed here). */
 int ma_capture_writer_write_record(ma_capture_writer *w, const Memattach__Record *r);
