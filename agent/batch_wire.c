@@ -134,13 +134,15 @@ static uint32_t common_zero_bits(const struct ma_buf *b)
 static int compact_columns(const struct ma_buf *b, uint64_t start_ns, uint32_t shift,
 			   uint8_t **end)
 {
-	uint64_t ps = 0, pt = start_ns - start_ns % 1000, t = pt, tz = 0;
+	uint64_t ps = 0, pt = start_ns - start_ns % 1000, tz = 0, us = 0;
 	uint64_t pa = 0;
 	uint32_t si = 0, ti = 0;
 	for (uint32_t i = 0, m = 0; i < b->n; i++) {
+		/* the time changes only at a mark: divided there, not per event */
 		if (m < b->nmarks && b->mark_at[m] == i) {
-			t = b->mark_time[m++];
+			uint64_t t = b->mark_time[m++];
 			t -= t % 1000;
+			us = t >= pt ? (t - pt) / 1000 : 0;
 		}
 		uint32_t kind = (uint32_t)(b->seq_kind[i] & 0xff);
 		if (kind >= 32 && (b->stack[i] || (b->size[i] && !has_size(kind))))
@@ -152,7 +154,6 @@ static int compact_columns(const struct ma_buf *b, uint64_t start_ns, uint32_t s
 			si = i;
 		}
 		ps = seq;
-		uint64_t us = t >= pt ? (t - pt) / 1000 : 0;
 		if (us > tz) {          /* never backwards, as in the full layout */
 			end[1] = put_varint(end[1], i - ti);
 			end[1] = put_varint(end[1], us - tz);
