@@ -130,21 +130,27 @@ static uint32_t common_zero_bits(const struct ma_buf *b)
 	return any ? (uint32_t)__builtin_ctzll(any) : 0;
 }
 
-/* The compact columns; 0 when an event breaks the layout's rules. */
+/* The compact columns; 0 when an event breaks the layout's rules.  The
+ * time changes only at a mark, so its column is written there. */
 static int compact_columns(const struct ma_buf *b, uint64_t start_ns, uint32_t shift,
 			   uint8_t **end)
 {
-	uint64_t ps = 0, pt = start_ns - start_ns % 1000, t = pt, tz = 0;
+	uint64_t ps = 0, pt = start_ns - start_ns % 1000, tz = 0;
 	uint64_t pa = 0;
 	uint32_t si = 0, ti = 0;
 	for (uint32_t i = 0, m = 0; i < b->n; i++) {
 		if (m < b->nmarks && b->mark_at[m] == i) {
-			t = b->mark_time[m++];
+			uint64_t t = b->mark_time[m++];
 			t -= t % 1000;
+			uint64_t us = t >= pt ? (t - pt) / 1000 : 0;
+			if (us > tz) {          /* never backwards, as in the full layout */
+				end[1] = put_varint(end[1], i - ti);
+				end[1] = put_varint(end[1], us - tz);
+				tz = us;
+				ti = i;
+			}
 		}
 		uint32_t kind = (uint32_t)(b->seq_kind[i] & 0xff);
-		if (kind >= 32 && (b->stack[i] || (b->size[i] && !has_size(kind))))
-			return 0;
 		uint64_t seq = b->seq_kind[i] >> 8;
 		if (seq != ps + 1) {
 			end[0] = put_varint(end[0], i - si);
@@ -152,22 +158,22 @@ static int compact_columns(const struct ma_buf *b, uint64_t start_ns, uint32_t s
 			si = i;
 		}
 		ps = seq;
-		uint64_t us = t >= pt ? (t - pt) / 1000 : 0;
-		if (us > tz) {          /* never backwards, as in the full layout */
-			end[1] = put_varint(end[1], i - ti);
-			end[1] = put_varint(end[1], us - tz);
-			tz = us;
-			ti = i;
-		}
 		uint64_t a = b->addr[i] >> shift;
 		int64_t d = (int64_t)(a - pa);
 		pa = a;
 		end[2] = put_varint(end[2], ((uint64_t)d << 1) ^ (uint64_t)(d >> 63));
-		if (has_size(kind))
+		if (kind < 32) {
+			end[3] = put_varint(end[3], b->size[i]);
+			end[4] = put_varint(end[4], kind);
+			end[5] = put_varint(end[5], b->stack[i]);
+			continue;
+		}
+		int sized = has_size(kind);
+		if (b->stack[i] || (b->size[i] && !sized))
+			return 0;
+		if (sized)
 			end[3] = put_varint(end[3], b->size[i]);
 		end[4] = put_varint(end[4], kind);
-		if (kind < 32)
-			end[5] = put_varint(end[5], b->stack[i]);
 	}
 	return 1;
 }

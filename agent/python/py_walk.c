@@ -197,6 +197,12 @@ static void walk_frames(uintptr_t f, struct thread_frames *tf, int fast, struct 
 {
 	int last;
 	unsigned steps = 0;
+	/* The last frame's (code, offset) and id.  Every code object met in
+	 * one walk is alive (its frame, on this thread's chain, holds it), so
+	 * within the walk a repeat of the pair — a function calling itself
+	 * from the same line — is the same frame id without the validators. */
+	uintptr_t m_code = 0;
+	uint32_t m_off = 0, m_id = 0;
 	for (; ma_py_ptr_ok(f) && w->n < MA_PY_MAX_FRAMES && steps < WALK_LIMIT;
 	     f = ma_py_rd(f + ma_py.l.fr_previous), steps++) {
 		uintptr_t code;
@@ -205,8 +211,12 @@ static void walk_frames(uintptr_t f, struct thread_frames *tf, int fast, struct 
 			close_group(w);
 			continue;
 		}
-		if ((id = frame_id(tf, fast, code, off)) == NOT_CODE)
+		if (m_id && code == m_code && off == m_off)
+			id = m_id;
+		else if ((id = frame_id(tf, fast, code, off)) == NOT_CODE)
 			continue;
+		else if (id)
+			m_code = code, m_off = off, m_id = id;
 		w->ids[w->n++] = id;
 		if (last)
 			close_group(w);

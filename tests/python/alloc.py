@@ -139,6 +139,12 @@ def rec(d, n):
     return leaf(n) if d == 0 else rec(d - 1, n)  # @rec
 
 
+def rec2(d, n):
+    if d % 2:
+        return rec2(d - 1, n)  # @rec_odd
+    return leaf(n) if d == 0 else rec2(d - 1, n)  # @rec_even
+
+
 def same_shape():
     """Call paths whose frames land where the last allocation's did, with
     the same sizes and often the same code: each allocation's frames must
@@ -152,6 +158,7 @@ def same_shape():
         keep.append(two_sites(700_009, 1))  # @shape_s1
         keep.append(two_sites(700_011, 0))  # @shape_s2
         keep.append(rec(i % 3 + 1, 700_013 + 2 * (i % 3)))  # @shape_rec
+        keep.append(rec2(i % 4 + 1, 700_031 + 2 * (i % 4)))  # @shape_rec2
     truth(700_004, 40, fr("leaf", "leaf"), fr("via_a", "via_a"), fr("same_shape", "shape_a"))
     truth(700_006, 40, fr("leaf", "leaf"), fr("via_b", "via_b"), fr("same_shape", "shape_b"))
     truth(700_008, 40, fr("leaf", "leaf"), fr("same_shape", "shape_leaf"))
@@ -160,6 +167,11 @@ def same_shape():
     for d in range(1, 4):
         truth(700_014 + 2 * (d - 1), len([i for i in range(40) if i % 3 + 1 == d]),
               fr("leaf", "leaf"), *[fr("rec", "rec")] * (d + 1), fr("same_shape", "shape_rec"))
+    # one function calling itself from two lines: each frame keeps its own
+    for d in range(1, 5):
+        truth(700_032 + 2 * (d - 1), 10, fr("leaf", "leaf"),
+              *[fr("rec2", "rec_odd" if k % 2 else "rec_even") for k in range(d + 1)],
+              fr("same_shape", "shape_rec2"))
 
 
 def inner(n):
