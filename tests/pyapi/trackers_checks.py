@@ -162,15 +162,17 @@ def across_open(name, partner):
     p_r, c_w = os.pipe()   # churn -> partner
 
     def churn():
-        while not (partner and not os.read(c_r, 1)) and not halt.is_set():
-            x = alloc(SZ)
-            del x
-            churned[0] += 1
-            if churned[0] >= want_more[0]:
-                reached.set()
-            if partner:
-                os.write(c_w, b"c")
-        os.close(c_w)   # the partner's read ends
+        try:
+            while not (partner and not os.read(c_r, 1)) and not halt.is_set():
+                x = alloc(SZ)
+                del x
+                churned[0] += 1
+                if churned[0] >= want_more[0]:
+                    reached.set()
+                if partner:
+                    os.write(c_w, b"c")
+        finally:
+            os.close(c_w)   # the partner's read ends
 
     def take_turns():
         y = None
