@@ -52,6 +52,7 @@ ASAN_TESTS="tests/unit/test_schema tests/unit/test_capture_file tests/unit/test_
 tests/unit/test_replay_pipe tests/unit/test_replay tests/unit/test_analysis tests/unit/test_report
 tests/unit/test_parse_units tests/unit/test_report_formats tests/unit/test_report_cli
 tests/unit/test_outfile tests/unit/test_live_model tests/unit/test_peer_identity tests/agent/test_batch_wire
+tests/unit/test_rx_trackers
 tests/integration/report-formats.sh tests/integration/report-escaping.sh
 tests/integration/single.sh tests/integration/capture-damage.sh tests/integration/disk-full.sh
 tests/integration/cli-bad-input.sh tests/integration/output-safety.sh

@@ -250,6 +250,38 @@ static uint64_t pair_at(const uint64_t *pairs, size_t np, size_t k, uint64_t fro
 	return k < np ? from + pairs[k] : UINT64_MAX;
 }
 
+/* Event i's seq in a compact batch: listed in the (index gap, delta)
+ * pairs, or one past the previous event's (prev). */
+static inline uint64_t compact_seq(const Memattach__EventBatch *b, size_t i, uint64_t prev,
+				   size_t *sk, uint64_t *s_at)
+{
+	if (*s_at != i)
+		return prev + 1;
+	prev += b->seq_delta[*sk + 1];
+	*sk += 2;
+	*s_at = pair_at(b->seq_delta, b->n_seq_delta, *sk, i);
+	return prev;
+}
+
+uint64_t ma_batch_seq_end(const Memattach__EventBatch *b)
+{
+	uint64_t seq = 0, end = 0;
+	if (b->layout == 1) {
+		size_t sk = 0;
+		uint64_t s_at = pair_at(b->seq_delta, b->n_seq_delta, 0, 0);
+		for (size_t i = 0; i < b->n_kind; i++) {
+			seq = compact_seq(b, i, seq, &sk, &s_at);
+			end = seq + 1 > end ? seq + 1 : end;
+		}
+		return end;
+	}
+	for (size_t i = 0; i < b->n_seq_delta; i++) {
+		seq += b->seq_delta[i];
+		end = seq + 1 > end ? seq + 1 : end;
+	}
+	return end;
+}
+
 /* EventBatch.layout 1: what is implied is left out (memattach.proto). */
 static int batch_compact(window *w, const Memattach__EventBatch *b, char *err, size_t errlen)
 {
@@ -267,13 +299,7 @@ static int batch_compact(window *w, const Memattach__EventBatch *b, char *err, s
 	uint64_t a = 0;
 	ma_event e = { .tid = b->tid };
 	for (size_t i = 0; i < n; i++) {
-		if (s_at == i) {
-			e.seq += b->seq_delta[sk + 1];
-			sk += 2;
-			s_at = pair_at(b->seq_delta, b->n_seq_delta, sk, i);
-		} else {
-			e.seq++;
-		}
+		e.seq = compact_seq(b, i, e.seq, &sk, &s_at);
 		if (t_at == i) {
 			e.time_ns += b->time_delta[tk + 1] * 1000;
 			tk += 2;

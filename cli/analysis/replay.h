@@ -84,6 +84,10 @@ int ma_replayer_push(ma_replayer *p, const Memattach__Record *rec, char *err, si
 void ma_replayer_finish(ma_replayer *p);
 void ma_replayer_free(ma_replayer *p);
 
+/* 1 + the highest seq of a batch's events, in either layout (0: none),
+ * read from the record as it came, unchecked (ma_replayer_push checks). */
+uint64_t ma_batch_seq_end(const Memattach__EventBatch *b);
+
 /* Opens path and replays it (see ma_replay_reader). */
 int ma_replay_file(const char *path, const ma_replay_ops *ops, void *ctx,
 		   ma_replay_result *res, char *err, size_t errlen);

@@ -234,13 +234,13 @@ static void raw_push(struct rx_hub *h, const Memattach__Record *r)
 {
 	struct rx_tracker *t = h->raw;
 	char err[256];
-	if (r->r_case == MEMATTACH__RECORD__R_EVENTS && r->events->n_seq_delta) {
-		struct rx_thread *x = thread_of(h, r->events->tid);
-		uint64_t seq = 0;
-		for (size_t i = 0; i < r->events->n_seq_delta; i++)
-			seq += r->events->seq_delta[i];
-		if (x && seq + 1 > x->raw_end)
-			x->raw_end = seq + 1;
+	if (r->r_case == MEMATTACH__RECORD__R_EVENTS) {
+		/* the agent's batches are mostly compact (layout 1): their
+		 * seq column is not a list of deltas */
+		uint64_t end = ma_batch_seq_end(r->events);
+		struct rx_thread *x = end ? thread_of(h, r->events->tid) : NULL;
+		if (x && end > x->raw_end)
+			x->raw_end = end;
 	}
 	if (!t->live.failed && (ma_replayer_push(t->live.rp, r, err, sizeof(err)) < 0 ||
 				ma_analysis_limit_error(t->live.a, err, sizeof(err)))) {

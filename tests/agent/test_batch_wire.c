@@ -3,7 +3,7 @@
  * time to the microsecond, address, size, kind, stack, thread) in the
  * compact layout, and in the full layout when a batch breaks the compact
  * layout's rules (a free with a stack or a size); the compact layout is
- * the one used, and the smaller. */
+ * the one used, and the smaller; ma_batch_seq_end reads either's seqs. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -112,6 +112,8 @@ static uint32_t round_trip(size_t *bytes)
 	assert_non_null(rec);
 	assert_int_equal(rec->r_case, MEMATTACH__RECORD__R_EVENTS);
 	uint32_t layout = rec->events->layout;
+	/* the receiver's cut of a thread's batches (rx_trackers.c) reads it */
+	assert_int_equal(ma_batch_seq_end(rec->events), want[buf.n - 1].seq + 1);
 
 	ma_replay_ops ops = { .event = on_event };
 	ma_replay_result res;

@@ -147,49 +147,74 @@ check(res[0] is not None and "native_traces=True" in res[0] and "same options" i
 #    without pause makes it go on with rebuilt batches.  Each allocation of
 #    that thread, counted by the thread itself, is in its capture exactly
 #    once: none of the batches it had already is given to it again.
+#    With partner=True the thread takes turns with another (through pipes,
+#    which allocate nothing), whose 600 B malloc or free comes between two
+#    of its allocations: its batches are then all seq breaks, which the
+#    receiver's cut per thread once read too high (its next allocations,
+#    just past the opening, were lost).
 SZ = 2_050_000
-pa5, pb5 = os.path.join(tmp, "A5.memcap"), os.path.join(tmp, "B5.memcap")
-churned, want_more, reached, halt = [0], [50], threading.Event(), threading.Event()
 
 
-def churn():
-    while not halt.is_set():
-        x = alloc(SZ)
-        del x
-        churned[0] += 1
-        if churned[0] >= want_more[0]:
-            reached.set()
+def across_open(name, partner):
+    pa5, pb5 = os.path.join(tmp, name + "A.memcap"), os.path.join(tmp, name + "B.memcap")
+    churned, want_more, reached, halt = [0], [50], threading.Event(), threading.Event()
+    c_r, p_w = os.pipe()   # partner -> churn: your turn
+    p_r, c_w = os.pipe()   # churn -> partner
+
+    def churn():
+        try:
+            while not (partner and not os.read(c_r, 1)) and not halt.is_set():
+                x = alloc(SZ)
+                del x
+                churned[0] += 1
+                if churned[0] >= want_more[0]:
+                    reached.set()
+                if partner:
+                    os.write(c_w, b"c")
+        finally:
+            os.close(c_w)   # the partner's read ends
+
+    def take_turns():
+        y = None
+        while os.write(p_w, b"p") and os.read(p_r, 1):
+            y = bytearray(600) if y is None else None   # > 512 B: a malloc, not pymalloc
+
+    b_opened, b_close, b_closed = threading.Event(), threading.Event(), threading.Event()
+
+    def second():
+        with Tracker(pb5):
+            b_opened.set()
+            b_close.wait()
+        b_closed.set()
+
+    a5 = Tracker(pa5).start()
+    helpers = [threading.Thread(target=f) for f in ([churn, take_turns] if partner else [churn])]
+    for h in helpers:
+        h.start()
+    reached.wait()
+    reached.clear()
+    sec = threading.Thread(target=second)
+    sec.start()       # opens while churn allocates
+    b_opened.wait()
+    want_more[0] = churned[0] + 50
+    reached.wait()    # and churn goes on a while after it
+    halt.set()
+    for h in helpers:
+        h.join()
+    for fd in (c_r, p_w, p_r):
+        os.close(fd)
+    b_close.set()
+    sec.join()
+    a5.stop()
+    b, n, leaked, complete = big(pa5)
+    check((b, n, leaked, complete) == (churned[0] * (SZ + 1), churned[0], 0, True),
+          "the first tracker across a second one's opening%s: %d B in %d big allocations (%d leaked, complete %r); "
+          "want the thread's %d allocations of %d B, each once, none leaked"
+          % (" (taking turns)" if partner else "", b, n, leaked, complete, churned[0], SZ + 1))
+    check(a5.stats().total_allocations == stats_from(pa5).total_allocations,
+          "its stats() after stop equals its report (%d allocations)" % a5.stats().total_allocations)
 
 
-b_opened, b_close, b_closed = threading.Event(), threading.Event(), threading.Event()
-
-
-def second():
-    with Tracker(pb5):
-        b_opened.set()
-        b_close.wait()
-    b_closed.set()
-
-
-a5 = Tracker(pa5).start()
-ch = threading.Thread(target=churn)
-ch.start()
-reached.wait()
-reached.clear()
-sec = threading.Thread(target=second)
-sec.start()       # opens while churn allocates
-b_opened.wait()
-want_more[0] = churned[0] + 50
-reached.wait()    # and churn goes on a while after it
-halt.set()
-ch.join()
-b_close.set()
-sec.join()
-a5.stop()
-b, n, leaked, complete = big(pa5)
-check((b, n, leaked, complete) == (churned[0] * (SZ + 1), churned[0], 0, True),
-      "the first tracker across a second one's opening: %d B in %d big allocations (%d leaked, complete %r); "
-      "want the thread's %d allocations of %d B, each once, none leaked" % (b, n, leaked, complete, churned[0], SZ + 1))
-check(a5.stats().total_allocations == stats_from(pa5).total_allocations,
-      "its stats() after stop equals its report (%d allocations)" % a5.stats().total_allocations)
+across_open("free", False)
+across_open("turns", True)
 sys.exit(status())
