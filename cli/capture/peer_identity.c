@@ -1,8 +1,10 @@
 /* peer_identity.c — see peer_identity.h. */
 #include <errno.h>
+#include <stdio.h>
 #include <sys/socket.h>
 #include "cli/capture/peer_identity.h"
 #include "memattach.pb-c.h"
+#include "procfs/pid_identity.h"
 #include "record_io.h"
 
 int ma_peer_identity_parse(const uint8_t *rec, size_t len, struct ma_peer_identity *id)
@@ -56,6 +58,16 @@ int ma_peer_identity_same(const struct ma_peer_identity *was, const struct ma_pe
 	if (was->start_ticks && now->start_ticks)
 		return was->start_ticks == now->start_ticks;
 	return -1;
+}
+
+void ma_peer_identity_of_child(pid_t pid, int pidfd, struct ma_peer_identity *id)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	id->pidfs_inode = ma_pidfd_inode(pidfd);
+	id->start_ticks = ma_stat_start_ticks(path);
+	id->forked = 0;
+	id->have = id->pidfs_inode || id->start_ticks;
 }
 
 int ma_peer_pidfd(int fd)

@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 struct ma_peer_identity {
 	int have;             /* the stream began with a ProcessIdentity */
@@ -26,6 +27,11 @@ int ma_peer_identity_peek(int fd, struct ma_peer_identity *id);
  * (an exec in place), 0 no (a new process with that pid), -1 cannot tell
  * (neither identified itself: an agent older than the record). */
 int ma_peer_identity_same(const struct ma_peer_identity *was, const struct ma_peer_identity *now);
+/* The identity the agent of pid will send, known before it connects:
+ * pid is the caller's child, not reaped (its pid cannot name another
+ * process meanwhile; a zombie will do), pidfd a pidfd of it.  Both
+ * survive its exec.  have 0 when neither could be read. */
+void ma_peer_identity_of_child(pid_t pid, int pidfd, struct ma_peer_identity *id);
 /* A pidfd of the process that connected on fd (SO_PEERPIDFD, Linux
  * 6.5+: the process that called connect, even when its pid names another
  * one by now), or -1. */

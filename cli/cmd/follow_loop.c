@@ -76,6 +76,8 @@ struct ma_proc_cap *ma_follow_add(struct ma_follow *f, struct ma_session *s, pid
 	p->connected = p->ever_connected = s->conn_fd >= 0;
 	p->id.root_fd = -1;
 	p->pidfd = pid_handle(pid);
+	if (f->run_pid == pid && named && p->pidfd >= 0)
+		ma_peer_identity_of_child(pid, p->pidfd, &p->born);
 	struct ma_proc_status ps;
 	if (!f->run_pid && ma_proc_status(pid, &ps) == 0) {
 		ma_target_files_as(pid);
@@ -183,6 +185,14 @@ static void drain(struct ma_follow *f, struct ma_proc_cap *p)
 	}
 }
 
+/* The name of the program that connected (it may have exec'd since we
+ * looked); gone already, the one its agent sent (tracked_heap). */
+static void refresh_comm(struct ma_proc_cap *p)
+{
+	if (process_gone(p) || ma_proc_comm(p->pid, p->comm, sizeof(p->comm)) < 0)
+		snprintf(p->comm, sizeof(p->comm), "?");
+}
+
 /* pid connected again: the program it exec'd.  Its capture starts over
  * (the capture is of the last program, as for run's CMD). */
 static int restart(struct ma_follow *f, struct ma_proc_cap *p, char *err, size_t errlen)
@@ -194,16 +204,21 @@ static int restart(struct ma_follow *f, struct ma_proc_cap *p, char *err, size_t
 	if (ma_session_restart(p->s, err, errlen) < 0)
 		return -1;
 	p->note = NULL;
-	ma_proc_comm(p->pid, p->comm, sizeof(p->comm));
+	refresh_comm(p);
 	return 0;
 }
 
-/* Is the process behind a new connection p's (an exec in place)?  Told
- * by the identities both connections began with; by p's pidfd only for
+/* Is the process behind a new connection p's (an exec in place, or
+ * run's CMD connecting first)?  Told by the identities both connections
+ * began with (CMD's first: the one we read of it); by p's pidfd only for
  * agents that send none. */
 static int same_process(const struct ma_proc_cap *p, const struct ma_peer_identity *now)
 {
-	int same = p->ever_connected ? ma_peer_identity_same(&p->s->ident, now) : -1;
+	int same = -1;
+	if (p->ever_connected)
+		same = ma_peer_identity_same(&p->s->ident, now);
+	else if (p->born.have && now->have)
+		same = ma_peer_identity_same(&p->born, now);
 	return same >= 0 ? same : !process_gone(p);
 }
 
@@ -231,6 +246,8 @@ static void take_connection(struct ma_follow *f, const struct ma_session *l, int
 	int bad = 0;
 	if (p && p->ever_connected)
 		bad = restart(f, p, err, sizeof(err)) < 0;
+	else if (p)
+		refresh_comm(p);
 	else if (!p && (p = new_child(f, l, pid, gen + 1, err, sizeof(err)))) {
 		/* the process that connected, not whichever has its pid now */
 		if (p->pidfd >= 0)

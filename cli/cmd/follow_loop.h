@@ -32,6 +32,10 @@ struct ma_proc_cap {
 	 * connection's SO_PEERPIDFD): readable once it has exited.  Only for
 	 * agents that send no ProcessIdentity (peer_identity.h).  -1: none. */
 	int pidfd;
+	/* run's CMD: who it is, read by us (our child, not reaped) before
+	 * its agent connects, for that first connection may be taken only
+	 * once CMD has exited (a loaded machine): its pidfd then says gone */
+	struct ma_peer_identity born;
 	const char *note;            /* why the capture is incomplete */
 };
 

@@ -7,7 +7,8 @@
  * here, sent through a socket and read back as the follow loop reads
  * them (MSG_PEEK).  The agent's own record (agent/process_identity.c,
  * linked in) is checked against this process's /proc: its start time is
- * the one the fallback compares. */
+ * the one the fallback compares.  The identity memattach run reads of
+ * its child (CMD) before CMD connects must be the one CMD's agent sends. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -19,6 +20,7 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -190,6 +192,64 @@ static void test_agent_record(void **state)
 	prctl(PR_SET_NAME, old);
 }
 
+/* A child that sends its agent's record, then waits for its end on a
+ * pipe; *ctl: the write end that lets it exit. */
+static pid_t identified_child(int sock, int *ctl)
+{
+	int go[2];
+	assert_int_equal(pipe(go), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		char b;
+		close(go[1]);
+		_exit(ma_identity_send(sock, 0) == 0 && read(go[0], &b, 1) == 0 ? 0 : 1);
+	}
+	close(go[0]);
+	*ctl = go[1];
+	return pid;
+}
+
+/* run's CMD: the identity memattach reads of its child before the child
+ * connects is the one its agent sends, alive or a zombie (run
+ * --follow-fork may take CMD's first connection after CMD's end); another
+ * child's is not. */
+static void test_of_child(void **state)
+{
+	(void)state;
+	struct ma_peer_identity born[2], sent[2];
+	for (int i = 0; i < 2; i++) {
+		int sv[2], ctl, st;
+		assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+		pid_t pid = identified_child(sv[0], &ctl);
+#ifdef SYS_pidfd_open
+		int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+#else
+		int pidfd = -1;
+#endif
+		ma_peer_identity_of_child(pid, pidfd, &born[i]);
+		assert_int_equal(born[i].have, 1);
+		close(ctl);   /* it exits: a zombie until waited for */
+		assert_int_equal(waitid(P_PID, (id_t)pid, NULL, WEXITED | WNOWAIT), 0);
+		struct ma_peer_identity zombie;
+		ma_peer_identity_of_child(pid, pidfd, &zombie);
+		assert_int_equal(ma_peer_identity_same(&born[i], &zombie), 1);
+		assert_int_equal(waitpid(pid, &st, 0), pid);
+		assert_int_equal(st, 0);
+		assert_int_equal(ma_peer_identity_peek(sv[1], &sent[i]), 1);
+		assert_int_equal(ma_peer_identity_same(&born[i], &sent[i]), 1);
+		assert_int_equal(born[i].pidfs_inode, sent[i].pidfs_inode);
+		assert_int_equal(born[i].start_ticks, sent[i].start_ticks);
+		if (pidfd >= 0)
+			close(pidfd);
+		close(sv[0]);
+		close(sv[1]);
+	}
+	/* two children: told apart by pidfs (one tick apart or not) */
+	if (born[0].pidfs_inode)
+		assert_int_equal(ma_peer_identity_same(&born[0], &sent[1]), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -199,6 +259,7 @@ int main(void)
 		cmocka_unit_test(test_pidfs_first),
 		cmocka_unit_test(test_unknown),
 		cmocka_unit_test(test_agent_record),
+		cmocka_unit_test(test_of_child),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
