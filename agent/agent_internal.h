@@ -282,6 +282,9 @@ int ma_stacks_reserve(void) MA_HIDDEN;
 void ma_stacks_unreserve(void) MA_HIDDEN;
 /* Unwinds the caller and returns its stack id (0 when unknown). */
 uint32_t ma_stack_capture(void) MA_HIDDEN;
+/* The same from a hook whose frame (with a frame pointer) is at hook_fp:
+ * the walk starts at the hook's caller, past none of the agent's frames. */
+uint32_t ma_stack_capture_at(uintptr_t hook_fp) MA_HIDDEN;
 /* PyMem domain allocations (gil: the caller holds the GIL). */
 uint32_t ma_stack_capture_py(int gil) MA_HIDDEN;
 /* Stacks created since the last call, oldest first. */

@@ -82,19 +82,23 @@ static inline void guard_release(unsigned *g) { (void)g; ma_tls.guard--; }
 
 /* The allocation's stack and event.  Out of line: with --sample most
  * calls stop before it, and the hook's own frame stays small. */
-static __attribute__((noinline)) void record_alloc(uint32_t kind, void *p, size_t size)
+static __attribute__((noinline)) void record_alloc(uint32_t kind, void *p, size_t size,
+						   uintptr_t hook_fp)
 {
 	struct ma_thread *t = ma_enter();
 	if (t) {
-		ma_record(kind, (uintptr_t)p, size, ma_stack_capture());
+		ma_record(kind, (uintptr_t)p, size, ma_stack_capture_at(hook_fp));
 		ma_leave(t);
 	}
 }
 
+/* Inlined into each hook: its frame address gives the walk its caller's
+ * frame directly (the hook gets a frame pointer for it), so the agent's
+ * own frames (4 on the malloc path) are not stepped through. */
 static inline __attribute__((always_inline)) void on_alloc(uint32_t kind, void *p, size_t size)
 {
 	if (p && ma_sample_alloc(kind, p, size))
-		record_alloc(kind, p, size);
+		record_alloc(kind, p, size, (uintptr_t)__builtin_frame_address(0));
 }
 
 static inline __attribute__((always_inline)) void on_free(uint32_t kind, void *p)

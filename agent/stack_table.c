@@ -275,9 +275,9 @@ static void check_reused_id(const uint64_t *f, uint32_t n, uint32_t id)
 
 /* The user's frames, at most max: the fast walk (unwind_cache.c), else
  * libunwind's; *same when they are the previous walk's. */
-static int user_frames(void **ips, int max, const uint64_t **fr, int *same)
+static int user_frames(void **ips, int max, const uint64_t **fr, int *same, uintptr_t hook_fp)
 {
-	int n = ma_unwind_user(fr, max, agent_lo, agent_hi, same);
+	int n = ma_unwind_user(fr, max, agent_lo, agent_hi, same, hook_fp);
 	if (n >= 0 && !ma_unwind_check)
 		return n;
 	int first, m = backtrace_from_caller(ips, max + SKIP_MAX, &first);
@@ -295,6 +295,11 @@ static int user_frames(void **ips, int max, const uint64_t **fr, int *same)
 
 uint32_t ma_stack_capture(void)
 {
+	return ma_stack_capture_at(0);
+}
+
+uint32_t ma_stack_capture_at(uintptr_t hook_fp)
+{
 	void *ips[MA_MAX_DEPTH + SKIP_MAX];
 	uint64_t merged[MA_MAX_DEPTH + MA_PY_MAX_FRAMES];
 	unsigned depth = ma_cfg.depth;
@@ -307,7 +312,7 @@ uint32_t ma_stack_capture(void)
 	int same = 0;
 	for (int i = 0; ma_py_active && !ma_cfg.pynative && i < 2 && depth >= PY_SHORT_DEPTH; i++) {
 		int max = i ? PY_SHORT_DEPTH : PY_FIRST_DEPTH;
-		n = user_frames(ips, max, &fr, &same);
+		n = user_frames(ips, max, &fr, &same, hook_fp);
 		uint32_t cut = n > 0 ? ma_py_native_cut(fr, (uint32_t)n) : 0;
 		same = 0;
 		if (cut) {
@@ -320,7 +325,7 @@ uint32_t ma_stack_capture(void)
 		if (n < max)
 			break;   /* the whole stack, and no eval frame in it */
 	}
-	n = user_frames(ips, (int)depth, &fr, &same);
+	n = user_frames(ips, (int)depth, &fr, &same, hook_fp);
 	if (n <= 0)
 		return 0;
 	uint32_t m = ma_py_merge(fr, (uint32_t)n, merged, depth + MA_PY_MAX_FRAMES);

@@ -351,13 +351,16 @@ static int agent_frame(uintptr_t ip, uintptr_t lo, uintptr_t hi)
 /* Kept apart so that its frame is a plain one with a frame pointer: the
  * walk starts at its return address and CFA. */
 __attribute__((noinline)) int ma_unwind_user(const uint64_t **frames, int max, uintptr_t agent_lo,
-					     uintptr_t agent_hi, int *same)
+					     uintptr_t agent_hi, int *same, uintptr_t hook_fp)
 {
 	struct uw_thread *u = state();
 	if (!u || max <= 0 || max > MAXF)
 		return -1;
-	uintptr_t fp = (uintptr_t)__builtin_frame_address(0);
-	uintptr_t ip = (uintptr_t)__builtin_return_address(0);
+	/* From the hook's frame when given (its caller's return address,
+	 * stack pointer and rbp), else from this one: then the agent's own
+	 * frames in between are stepped over. */
+	uintptr_t fp = hook_fp ? hook_fp : (uintptr_t)__builtin_frame_address(0);
+	uintptr_t ip = *(const uintptr_t *)(fp + 8);
 	uintptr_t sp = fp + 16, rbp = *(const uintptr_t *)fp;
 	int r = 0, k = 0;
 	while (agent_frame(ip, agent_lo, agent_hi) && r == 0)

@@ -23,7 +23,7 @@ int ma_eh_rule(uintptr_t pc, struct ma_eh_rule *r);
  * the fast walk could not be used (call unw_backtrace). *same: the same
  * frames as the thread's previous call. */
 int ma_unwind_user(const uint64_t **frames, int max, uintptr_t agent_lo, uintptr_t agent_hi,
-		   int *same);
+		   int *same, uintptr_t hook_fp);
 /* The stack id of the previous call's frames (0: none), and setting it. */
 uint32_t ma_unwind_last_id(void);
 void ma_unwind_set_last_id(uint32_t id);
