@@ -7,6 +7,7 @@
 #include "config.h"
 #include "injector/arch.h"
 
+#include <cpuid.h>
 #include <elf.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -189,6 +190,8 @@ struct sigframe {
 #define FP_XSTATE_MAGIC1 0x46505853U
 #define FP_XSTATE_MAGIC2 0x46505845U
 #define SW_BYTES_OFFSET 464     /* struct _fpx_sw_bytes in the FXSAVE area */
+#define XSAVE_HDR_OFFSET 512    /* XSTATE_BV, the components present */
+#define XSAVE_MIN 576           /* FXSAVE area and XSAVE header */
 
 static void fill_regs(struct sigframe *f, const struct user_regs_struct *r)
 {
@@ -201,36 +204,61 @@ static void fill_regs(struct sigframe *f, const struct user_regs_struct *r)
 	f->ss = (uint16_t)r->ss;
 }
 
+/* The bytes of the XSAVE image a signal frame carries: up to the end of
+ * the last component the header marks present (standard-format offsets,
+ * CPUID leaf 0xd).  ptrace's image spans every feature of XCR0 (AMX tile
+ * data included, 11 KiB); the kernel's rt_sigreturn takes an xstate_size
+ * above the thread's own (no AMX permission: 2.8 KiB) for an FXSAVE-only
+ * frame and zeroes the AVX upper halves, zmm16-31 and the masks. */
+static size_t frame_xsize(const struct ma_arch_state *s)
+{
+	uint64_t bv;
+	size_t end = XSAVE_MIN;
+	unsigned int i, size, off, ecx, edx;
+
+	memcpy(&bv, s->xstate + XSAVE_HDR_OFFSET, sizeof(bv));
+	for (i = 2; i < 64; i++) {
+		if (!(bv & (1ULL << i)))
+			continue;
+		__cpuid_count(0xd, i, size, off, ecx, edx);
+		if (off != 0 && (size_t)off + size > end)
+			end = (size_t)off + size;
+	}
+	return end < s->xlen ? end : s->xlen;
+}
+
 /* The XSAVE image as a signal frame carries it: ptrace puts XCR0 where
  * the frame's software bytes go (magic, sizes, features) and no magic2. */
 static size_t fill_fpstate(unsigned char *fp, const struct ma_arch_state *s)
 {
 	uint32_t sw[4], magic2 = FP_XSTATE_MAGIC2;
 	uint64_t xcr0;
+	size_t xsize;
 
 	if (!s->have_xstate) {   /* FXSAVE only: restored as such */
 		memcpy(fp, &s->fp, sizeof(s->fp));
 		memset(fp + SW_BYTES_OFFSET, 0, 48);
 		return sizeof(s->fp);
 	}
-	memcpy(fp, s->xstate, s->xlen);
+	xsize = frame_xsize(s);
+	memcpy(fp, s->xstate, xsize);
 	memcpy(&xcr0, fp + SW_BYTES_OFFSET, sizeof(xcr0));
 	memset(fp + SW_BYTES_OFFSET, 0, 48);
 	sw[0] = FP_XSTATE_MAGIC1;
-	sw[1] = (uint32_t)s->xlen + sizeof(magic2);   /* extended_size */
+	sw[1] = (uint32_t)xsize + sizeof(magic2);         /* extended_size */
 	memcpy(fp + SW_BYTES_OFFSET, sw, 8);
 	memcpy(fp + SW_BYTES_OFFSET + 8, &xcr0, 8);       /* xfeatures */
-	sw[0] = (uint32_t)s->xlen;                        /* xstate_size */
+	sw[0] = (uint32_t)xsize;                          /* xstate_size */
 	memcpy(fp + SW_BYTES_OFFSET + 16, sw, 4);
-	memcpy(fp + s->xlen, &magic2, sizeof(magic2));
-	return s->xlen + sizeof(magic2);
+	memcpy(fp + xsize, &magic2, sizeof(magic2));
+	return xsize + sizeof(magic2);
 }
 
 size_t ma_arch_sigframe(const struct ma_arch_state *resume, uint64_t mask,
 			unsigned long top, unsigned long ret, void *buf, size_t size,
 			unsigned long *frame)
 {
-	size_t fplen = (resume->have_xstate ? resume->xlen : sizeof(resume->fp)) + 4;
+	size_t fplen = (resume->have_xstate ? frame_xsize(resume) : sizeof(resume->fp)) + 4;
 	unsigned long fp_at = (top - fplen) & ~63UL;         /* XRSTOR wants 64 */
 	unsigned long f_at = ((fp_at - sizeof(struct sigframe) - SIGINFO_SIZE) & ~15UL) - 8;
 	size_t len = top - f_at;

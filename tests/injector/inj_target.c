@@ -224,6 +224,60 @@ static int mode_regs(void)
 	return 0;
 }
 
+/* Vector registers no C code here touches: zmm16 (AVX-512) or all of
+ * ymm15 (AVX), filled once and compared in a loop.  Whatever returns the
+ * thread to its code (the tracer's restore, or the rt_sigreturn frame of
+ * a call whose tracer vanished) must give them back whole. */
+static const uint32_t vec_pat[16] __attribute__((aligned(64))) = {
+	0x01234567, 0x89abcdef, 0x02468ace, 0x13579bdf, 0xdeadbeef, 0xfeedface,
+	0x0badf00d, 0xcafebabe, 0x11111111, 0x22222222, 0x33333333, 0x44444444,
+	0x55555555, 0x66666666, 0x77777777, 0x88888888,
+};
+
+/* 0 when the register held the pattern for n rounds. */
+static int vec_check(int zmm, long n)
+{
+	int bad;
+
+	if (zmm)
+		__asm__ volatile("1: vpcmpeqd %[p], %%zmm16, %%k1\n\tkortestw %%k1, %%k1\n\tjnc 2f\n"
+				 "\tdec %[n]\n\tjnz 1b\n\txor %[bad], %[bad]\n\tjmp 3f\n"
+				 "2: mov $1, %[bad]\n3:"
+				 : [bad] "=r"(bad), [n] "+r"(n) : [p] "m"(vec_pat) : "cc");
+	else
+		__asm__ volatile("1: vpcmpeqd %[p], %%ymm15, %%ymm14\n\tvpmovmskb %%ymm14, %[bad]\n"
+				 "\tcmp $-1, %[bad]\n\tjne 2f\n"
+				 "\tdec %[n]\n\tjnz 1b\n\txor %[bad], %[bad]\n\tjmp 3f\n"
+				 "2: mov $1, %[bad]\n3:"
+				 : [bad] "=&r"(bad), [n] "+r"(n) : [p] "m"(vec_pat) : "cc", "xmm14");
+	return bad;
+}
+
+static int mode_vector(void)
+{
+	int zmm = __builtin_cpu_supports("avx512f");
+	unsigned long rounds = 0;
+
+	if (!zmm && !__builtin_cpu_supports("avx")) {
+		printf("novector\n");
+		return 0;
+	}
+	ready();   /* libc uses them: filled after its last call */
+	if (zmm)
+		__asm__ volatile("vmovdqu64 %0, %%zmm16" :: "m"(vec_pat));
+	else
+		__asm__ volatile("vmovdqu %0, %%ymm15" :: "m"(vec_pat));
+	while (!stop) {
+		if (vec_check(zmm, 1 << 16)) {
+			printf("VECTORLOST %s round %lu\n", zmm ? "zmm16" : "ymm15", rounds);
+			return 1;
+		}
+		rounds++;
+	}
+	printf("ok %s rounds>0=%d\n", zmm ? "zmm16" : "ymm15", rounds > 0);
+	return 0;
+}
+
 static int mode_pause(void)
 {
 	ready();
@@ -334,6 +388,8 @@ int main(int argc, char **argv)
 		return mode_pause();
 	if (!strcmp(mode, "unsafe"))
 		return mode_unsafe(arg);
-	fprintf(stderr, "usage: inj_target read|sleep MS|epoll|cond|malloc N|regs|pause|sigsuspend|unsafe 1-3\n");
+	if (!strcmp(mode, "vector"))
+		return mode_vector();
+	fprintf(stderr, "usage: inj_target read|sleep MS|epoll|cond|malloc N|regs|pause|sigsuspend|unsafe 1-3|vector\n");
 	return 2;
 }
