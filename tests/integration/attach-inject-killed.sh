@@ -16,7 +16,8 @@ thread_ticks() {
 		sed 's/^.*) //' "$t" | awk '{ print $12 + $13 }'
 	done
 }
-target_progress() { awk '{ s += $14 + $15 } END { print s }' "/proc/$hpid/stat"; }
+# CPU ticks of the hammer's own threads (not the agent's)
+target_progress() { task_ticks "$hpid" own; }
 
 start_target() { start_hammer && tpid=$hpid && hammer_round 1; }
 start_target || fail

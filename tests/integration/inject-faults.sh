@@ -11,6 +11,31 @@
 # tracer_of PID — TracerPid of PID (0 when untraced, empty when gone).
 tracer_of() { sed -n 's/^TracerPid:[[:space:]]*//p' "/proc/$1/status" 2>/dev/null; }
 
+# task_ticks PID agent|own — CPU ticks (user + system) of PID's threads
+# that are the agent's (named memattach-*: the loader thread's name, which
+# the agent's thread inherits) or the others.
+task_ticks() {
+	local t c sum=0
+	for t in /proc/"$1"/task/*; do
+		c=$(cat "$t/comm" 2>/dev/null) || continue
+		case $c in memattach-*) [ "$2" = agent ] || continue ;; *) [ "$2" = own ] || continue ;; esac
+		sum=$((sum + $(sed 's/^.*) //' "$t/stat" 2>/dev/null | awk '{ print $12 + $13 }')))
+	done
+	echo "$sum"
+}
+
+# agent_idle — waits (30 s at most) for the agent's last session in the
+# target to have ended (its thread gone): a start call before that is
+# refused as busy (exit 12), and a stop run would track nothing.
+agent_idle() {
+	local i=0
+	while grep -q '^memattach-' /proc/"$tpid"/task/*/comm 2>/dev/null; do
+		i=$((i + 1))
+		[ "$i" -gt 600 ] && { echo "FAIL: the agent's thread did not end"; return 1; }
+		sleep 0.05
+	done
+}
+
 # lcg — the next number of a fixed-seed generator, in $rnd (0..32767).
 lcg_state=${MA_FAULT_SEED:-20261206}
 lcg() {
@@ -132,8 +157,9 @@ kill_runs() {
 # design.  BOUND_S (below 60) only bounds a failure.  After SIGCONT
 # memattach ends within 60 s and the target is fine.
 stop_runs() {
-	local how hook p0 p1 t0 i waited lost
+	local how hook p0 p1 t0 i waited lost a0 a1 o0 o1
 	for how in hook:1,1 hook:5,1 hook:6,1 hook:7,1 hook:5,2 hook:10,1 shell shell shell; do
+		agent_idle || return 1
 		hook=
 		[ "${how%%:*}" = hook ] && hook=${how#hook:}
 		MEMATTACH_TEST_STOP_AT_STEP=$hook "$MEMATTACH" --pid "$tpid" --duration 2s \
@@ -160,6 +186,8 @@ stop_runs() {
 		done
 		p0=$(target_progress)
 		t0=$(now_s)
+		a0=$(task_ticks "$tpid" agent)
+		o0=$(task_ticks "$tpid" own)
 		i=0
 		while p1=$(target_progress) && [ "${p1:-0}" -lt $((${p0:-0} + $1)) ]; do
 			i=$((i + 1))
@@ -171,11 +199,15 @@ stop_runs() {
 			sleep 0.05
 		done
 		waited=$(awk -v a="$t0" -v b="$(now_s)" 'BEGIN { printf "%.2f", b - a }')
+		a1=$(($(task_ticks "$tpid" agent) - a0))
+		o1=$(($(task_ticks "$tpid" own) - o0))
 		[ "$(proc_state "$mpid")" = T ] || { echo "FAIL: memattach did not stay stopped"; return 1; }
 		kill -CONT "$mpid"
 		wait_gone "$mpid" 60 || { echo "FAIL: memattach did not end after SIGCONT"; return 1; }
 		lost=$(events_lost "$ma_tmp/s.cap")
-		echo "--- stop $how: the target moved by $1 in ${waited} s of memattach's stop; memattach then exited $wrc, $lost events lost"
+		echo "--- stop $how: the target moved by $1 in ${waited} s of memattach's stop (CPU ticks: its threads $o1, the agent's $a1); memattach then exited $wrc, $lost events lost"
+		# nobody reads: the agent's thread has nothing to do but wait
+		[ "$((a1 * 5))" -le "$((o1 + 10))" ] || { echo "FAIL: stop $how: the agent's thread took $a1 CPU ticks beside the target's $o1 while memattach was stopped"; return 1; }
 		[ "${lost:-0}" -gt 0 ] || { echo "FAIL: stop $how: no events lost: the target did not get past the agent's buffers"; return 1; }
 		target_ok "after stop $how" || return 1
 	done
