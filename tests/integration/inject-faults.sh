@@ -145,8 +145,10 @@ kill_runs() {
 
 # stop_runs MOVE BOUND_S — memattach --pid SIGSTOPped during the
 # injection, by the hook at the steps below and by this shell a random
-# 0..300 ms after its start.  The injection goes on in memattach's tracer
-# process and the agent starts: with nobody reading, its pool of batches
+# 0..300 ms after its start (when that came before the injection began,
+# only the target's state after it is checked).  The injection goes on
+# in memattach's tracer process and the agent starts: with nobody reading,
+# its pool of batches
 # and the socket fill, and its threads wait for the CLI up to the stall
 # limit, then drop and count their events.  So, while memattach stays
 # stopped, the target's progress counter must move by MOVE — far past
@@ -184,6 +186,14 @@ stop_runs() {
 			fi
 			sleep 0.05
 		done
+		if ! injection_begun; then
+			[ "$how" = shell ] || { echo "FAIL: stop $how: no injection under way in the stop"; return 1; }
+			kill -CONT "$mpid"
+			wait_gone "$mpid" 60 || { echo "FAIL: memattach did not end after SIGCONT"; return 1; }
+			echo "--- stop $how: memattach was stopped before its injection began; it then exited $wrc"
+			target_ok "after stop $how" || return 1
+			continue
+		fi
 		p0=$(target_progress)
 		t0=$(now_s)
 		a0=$(task_ticks "$tpid" agent)
@@ -211,6 +221,13 @@ stop_runs() {
 		[ "${lost:-0}" -gt 0 ] || { echo "FAIL: stop $how: no events lost: the target did not get past the agent's buffers"; return 1; }
 		target_ok "after stop $how" || return 1
 	done
+}
+
+# injection_begun — memattach (stopped) has its tracer, its child, or the
+# agent's thread is in the target: the injection goes on, or is done.  A
+# random stop may come before: then nothing is injected while it lasts.
+injection_begun() {
+	pgrep -P "$mpid" >/dev/null || grep -q '^memattach-' /proc/"$tpid"/task/*/comm 2>/dev/null
 }
 
 # events_lost CAP — the events the agent dropped and counted, per the capture.
