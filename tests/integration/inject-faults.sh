@@ -156,7 +156,8 @@ kill_runs() {
 # continued, must count lost events (else MOVE did not reach the drop).
 # The stall limit is the default 100 ms, given: the suite's 60 s
 # (MEMATTACH_STALL_LIMIT, for the exact tests) holds the target 60 s, by
-# design.  BOUND_S (below 60) only bounds a failure.  After SIGCONT
+# design.  BOUND_S (below 60) only bounds a failure: a loaded machine
+# may give the target little CPU, but a held target uses none.  After SIGCONT
 # memattach ends within 60 s and the target is fine.
 stop_runs() {
 	local how hook p0 p1 t0 i waited lost a0 a1 o0 o1 deadline
