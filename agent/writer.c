@@ -490,6 +490,27 @@ static void writer_exit(void)
 	pthread_mutex_unlock(&state_lock);
 }
 
+/* How long the writer's loop may sleep: until the next Tick; 1 ms while
+ * events flow, to keep the clock fresh (sampled events read the clock
+ * themselves: ma_event_ns); not at all for a sync asked for.  Backed up,
+ * no Tick or sync is served until the socket takes the rest, so a past
+ * Tick or a sync must not make it 0: the loop spun a CPU of the target
+ * for as long as the CLI did not read (a stopped memattach: 88-94 of 100
+ * ticks a second on the agent's thread).  Then it waits for POLLOUT, a
+ * control record, the eventfd, or a retry: 1 ms while events flow (their
+ * clock, the dropped ones' times), else a Tick's time. */
+static int loop_timeout(uint64_t now, uint64_t next_tick, int flowing, int backed)
+{
+	int timeout = now >= next_tick ? 0 : (int)((next_tick - now) / 1000000) + 1;
+	if (flowing && timeout > 1 && !ma_cfg.sample)
+		timeout = 1;
+	if (atomic_load(&sync_want))
+		timeout = 0;
+	if (backed && timeout == 0)
+		timeout = flowing && !ma_cfg.sample ? 1 : (int)(TICK_NS / 1000000);
+	return timeout;
+}
+
 static void *writer_main(void *arg)
 {
 	int (*setup)(void) = (int (*)(void))arg;
@@ -525,15 +546,9 @@ static void *writer_main(void *arg)
 		}
 		uint64_t now = ma_now_ns(), seq = atomic_load(&ma_seq);
 		atomic_store_explicit(&ma_clock_ns, now, memory_order_relaxed);
-		/* Events flowing: wake every millisecond to keep the clock fresh
-		 * (sampled events read the clock themselves: ma_event_ns). */
-		int timeout = now >= next_tick ? 0 : (int)((next_tick - now) / 1000000) + 1;
-		if (seq != last_seq && timeout > 1 && !ma_cfg.sample)
-			timeout = 1;
-		if (atomic_load(&sync_want))
-			timeout = 0;
-		last_seq = seq;
 		int backed = out_len > out_off;   /* the CLI has not taken it all */
+		int timeout = loop_timeout(now, next_tick, seq != last_seq, backed);
+		last_seq = seq;
 		struct pollfd pf[2] = {{sock, POLLIN | (backed ? POLLOUT : 0), 0}, {evfd, POLLIN, 0}};
 		int r = poll(pf, 2, timeout);
 		if (r < 0 && errno != EINTR)

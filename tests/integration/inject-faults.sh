@@ -11,6 +11,31 @@
 # tracer_of PID — TracerPid of PID (0 when untraced, empty when gone).
 tracer_of() { sed -n 's/^TracerPid:[[:space:]]*//p' "/proc/$1/status" 2>/dev/null; }
 
+# task_ticks PID agent|own — CPU ticks (user + system) of PID's threads
+# that are the agent's (named memattach-*: the loader thread's name, which
+# the agent's thread inherits) or the others.
+task_ticks() {
+	local t c sum=0
+	for t in /proc/"$1"/task/*; do
+		c=$(cat "$t/comm" 2>/dev/null) || continue
+		case $c in memattach-*) [ "$2" = agent ] || continue ;; *) [ "$2" = own ] || continue ;; esac
+		sum=$((sum + $(sed 's/^.*) //' "$t/stat" 2>/dev/null | awk '{ print $12 + $13 }')))
+	done
+	echo "$sum"
+}
+
+# agent_idle — waits (30 s at most) for the agent's last session in the
+# target to have ended (its thread gone): a start call before that is
+# refused as busy (exit 12), and a stop run would track nothing.
+agent_idle() {
+	local i=0
+	while grep -q '^memattach-' /proc/"$tpid"/task/*/comm 2>/dev/null; do
+		i=$((i + 1))
+		[ "$i" -gt 600 ] && { echo "FAIL: the agent's thread did not end"; return 1; }
+		sleep 0.05
+	done
+}
+
 # lcg — the next number of a fixed-seed generator, in $rnd (0..32767).
 lcg_state=${MA_FAULT_SEED:-20261206}
 lcg() {
@@ -118,20 +143,30 @@ kill_runs() {
 	[ "$((n_dead + n_stopped + n_traced + n_stuck))" = 0 ]
 }
 
-# stop_runs BOUND_S — memattach --pid SIGSTOPped during the injection, by
-# the hook at the steps below and by this shell a random 0..300 ms after
-# its start: while memattach stays stopped, the target's progress counter
-# must move within BOUND_S seconds (the injection goes on in memattach's
-# tracer process; the agent then waits up to 2 s for a stopped CLI, its
-# back-pressure bound); after SIGCONT memattach ends within 60 s and the
-# target is fine.
+# stop_runs MOVE BOUND_S — memattach --pid SIGSTOPped during the
+# injection, by the hook at the steps below and by this shell a random
+# 0..300 ms after its start (when that came before the injection began,
+# only the target's state after it is checked).  The injection goes on
+# in memattach's tracer process and the agent starts: with nobody reading,
+# its pool of batches
+# and the socket fill, and its threads wait for the CLI up to the stall
+# limit, then drop and count their events.  So, while memattach stays
+# stopped, the target's progress counter must move by MOVE — far past
+# what the agent holds unread — and the capture, once memattach is
+# continued, must count lost events (else MOVE did not reach the drop).
+# The stall limit is the default 100 ms, given: the suite's 60 s
+# (MEMATTACH_STALL_LIMIT, for the exact tests) holds the target 60 s, by
+# design.  BOUND_S (below 60) only bounds a failure: a loaded machine
+# may give the target little CPU, but a held target uses none.  After SIGCONT
+# memattach ends within 60 s and the target is fine.
 stop_runs() {
-	local how hook p0 p1 t0 i waited
+	local how hook p0 p1 t0 i waited lost a0 a1 o0 o1 deadline
 	for how in hook:1,1 hook:5,1 hook:6,1 hook:7,1 hook:5,2 hook:10,1 shell shell shell; do
+		agent_idle || return 1
 		hook=
 		[ "${how%%:*}" = hook ] && hook=${how#hook:}
 		MEMATTACH_TEST_STOP_AT_STEP=$hook "$MEMATTACH" --pid "$tpid" --duration 2s \
-			-o "$ma_tmp/s.cap" >/dev/null 2>"$ma_tmp/serr" </dev/null &
+			--stall-limit 100ms -o "$ma_tmp/s.cap" >/dev/null 2>"$ma_tmp/serr" </dev/null &
 		mpid=$!
 		if [ "$how" = shell ]; then
 			lcg
@@ -152,25 +187,55 @@ stop_runs() {
 			fi
 			sleep 0.05
 		done
+		if ! injection_begun; then
+			[ "$how" = shell ] || { echo "FAIL: stop $how: no injection under way in the stop"; return 1; }
+			kill -CONT "$mpid"
+			wait_gone "$mpid" 60 || { echo "FAIL: memattach did not end after SIGCONT"; return 1; }
+			echo "--- stop $how: memattach was stopped before its injection began; it then exited $wrc"
+			target_ok "after stop $how" || return 1
+			continue
+		fi
 		p0=$(target_progress)
 		t0=$(now_s)
-		i=0
-		while p1=$(target_progress) && [ "${p1:-0}" -le "${p0:-0}" ]; do
-			i=$((i + 1))
-			if [ "$i" -gt $(($1 * 20)) ]; then
-				echo "FAIL: stop $how: the target made no progress in $1 s while memattach was stopped ($p0 -> $p1; state $(proc_state "$tpid"), tracer $(tracer_of "$tpid"))"
+		a0=$(task_ticks "$tpid" agent)
+		o0=$(task_ticks "$tpid" own)
+		deadline=$(($(date +%s) + $2))   # a bound on failing, in seconds
+		while p1=$(target_progress) && [ "${p1:-0}" -lt $((${p0:-0} + $1)) ]; do
+			if [ "$(date +%s)" -ge "$deadline" ]; then
+				echo "FAIL: stop $how: the target did not move by $1 in $2 s while memattach was stopped ($p0 -> $p1; state $(proc_state "$tpid"), tracer $(tracer_of "$tpid"))"
 				kill -CONT "$mpid"
 				return 1
 			fi
 			sleep 0.05
 		done
 		waited=$(awk -v a="$t0" -v b="$(now_s)" 'BEGIN { printf "%.2f", b - a }')
+		a1=$(($(task_ticks "$tpid" agent) - a0))
+		o1=$(($(task_ticks "$tpid" own) - o0))
 		[ "$(proc_state "$mpid")" = T ] || { echo "FAIL: memattach did not stay stopped"; return 1; }
 		kill -CONT "$mpid"
 		wait_gone "$mpid" 60 || { echo "FAIL: memattach did not end after SIGCONT"; return 1; }
-		echo "--- stop $how: the target moved on ${waited} s into memattach's stop; memattach then exited $wrc"
+		lost=$(events_lost "$ma_tmp/s.cap")
+		echo "--- stop $how: the target moved by $1 in ${waited} s of memattach's stop (CPU ticks: its threads $o1, the agent's $a1); memattach then exited $wrc, $lost events lost"
+		# nobody reads: the agent's thread has nothing to do but wait (a tenth
+		# of the target's CPU, and 5 ticks, allowed: it wakes every ms, for a clock)
+		[ "$((a1 * 10))" -le "$((o1 + 50))" ] || { echo "FAIL: stop $how: the agent's thread took $a1 CPU ticks beside the target's $o1 while memattach was stopped"; return 1; }
+		[ "${lost:-0}" -gt 0 ] || { echo "FAIL: stop $how: no events lost: the target did not get past the agent's buffers"; return 1; }
 		target_ok "after stop $how" || return 1
 	done
+}
+
+# injection_begun — memattach (stopped) has its tracer, its child, or the
+# agent's thread is in the target: the injection goes on, or is done.  A
+# random stop may come before: then nothing is injected while it lasts.
+injection_begun() {
+	pgrep -P "$mpid" >/dev/null || grep -q '^memattach-' /proc/"$tpid"/task/*/comm 2>/dev/null
+}
+
+# events_lost CAP — the events the agent dropped and counted, per the capture.
+events_lost() {
+	"$MEMATTACH" report stats --json "$1" 2>/dev/null | "$PYTHON" -c 'import json, sys
+try: print(json.load(sys.stdin)["events_lost"]["events"])
+except Exception: print(0)'
 }
 
 kill_summary() {

@@ -42,7 +42,9 @@ start_target || fail
 target_progress() { head -n 1 "$ma_tmp/count" 2>/dev/null || echo 0; }
 
 kill_runs 50 || fail
-stop_runs 5 || fail
+# while memattach is stopped the loop runs 20000 times (some 440000 events,
+# over 3 times what the agent holds unread: about 2000 loops fill it)
+stop_runs 20000 50 || fail
 kill -TERM "$tpid"
 wait_gone "$tpid" 30 || { echo "FAIL: python did not exit after SIGTERM"; exit 1; }
 ma_show "python stderr" "$ma_tmp/perr"
