@@ -161,8 +161,13 @@ static int wait_in_syscall(pid_t pid, pid_t tid, long nr, int ms)
 		FILE *f = fopen(path, "r");
 		long got = -2;
 		if (f) {
+			char *end = buf;
+			/* "running" (not in a syscall) is no number, and strtol's 0
+			 * for it is read's: the case then ran before the target blocked */
 			if (fgets(buf, sizeof(buf), f))
-				got = strtol(buf, NULL, 10);
+				got = strtol(buf, &end, 10);
+			if (end == buf)
+				got = -2;
 			fclose(f);
 		}
 		if (got == nr)
