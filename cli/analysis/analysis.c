@@ -170,6 +170,7 @@ struct ma_analysis_priv {
 	void *progress_ctx;
 	ma_capture_reader *reader;
 	unsigned progress_n;
+	uint64_t freeze_at;      /* ma_analysis_freeze_at: UINT64_MAX = never */
 };
 
 #define SMALL_STACK_IDS (1u << 22)
@@ -240,6 +241,7 @@ ma_analysis *ma_analysis_new(void)
 		return NULL;
 	}
 	a->priv->last_tid_idx = UINT32_MAX;
+	a->priv->freeze_at = UINT64_MAX;
 	return a;
 }
 
@@ -791,17 +793,29 @@ static void on_events(void *ctx, const ma_event *e, size_t n)
 {
 	ma_analysis *a = ctx;
 	const live_table *l = &a->priv->live;
+	uint64_t freeze_at = a->priv->freeze_at;
+	if (a->frozen)
+		return;
 	for (size_t i = 0; i < n && i < AHEAD; i++)
 		__builtin_prefetch(&l->t[live_home(l, e[i].addr)]);
 	for (size_t i = 0; i < n; i++) {
 		if (i + AHEAD < n)
 			__builtin_prefetch(&l->t[live_home(l, e[i + AHEAD].addr)]);
 		ma_analysis_event(a, &e[i]);
+		if (a->live_bytes >= freeze_at) {
+			a->frozen = 1;
+			return;
+		}
 	}
 	struct ma_analysis_priv *p = a->priv;
 	if (p->progress && p->reader && (++p->progress_n & 63) == 0)
 		p->progress(p->progress_ctx, ma_capture_reader_progress(p->reader),
 			    ma_capture_reader_size(p->reader));
+}
+
+void ma_analysis_freeze_at(ma_analysis *a, uint64_t live_bytes)
+{
+	a->priv->freeze_at = live_bytes;
 }
 
 static char *dup_or_null(const char *s)

@@ -189,6 +189,7 @@ typedef struct ma_analysis {
 	uint64_t temporary_allocations, temporary_bytes;
 	uint64_t peak_bytes, peak_blocks, peak_seq, peak_time_ns;
 	uint64_t last_seq, last_time_ns;           /* of the last event applied */
+	int frozen;       /* ma_analysis_freeze_at reached: no event applied since */
 
 	ma_count kinds[MA_KINDS];     /* per EventKind: events and bytes */
 	ma_count hist[MA_HIST_BUCKETS]; /* allocations by power-of-two size */
@@ -261,6 +262,12 @@ int ma_analysis_run(ma_analysis *a, const char *path, char *err, size_t errlen);
 /* A stream past a cross-record limit (record_limits.h: distinct stacks,
  * frames, threads, modules): the message in err, else NULL. */
 const char *ma_analysis_limit_error(const ma_analysis *a, char *err, size_t errlen);
+
+/* Following a stream (--dump-on-threshold on the heap): once an event
+ * brings the live bytes to live_bytes or more, a->frozen is set and the
+ * events after it are ignored, so the live set stays the one of that
+ * moment however late the caller looks. */
+void ma_analysis_freeze_at(ma_analysis *a, uint64_t live_bytes);
 
 /* Applies one event (exposed for tests and for other replay drivers). */
 void ma_analysis_event(ma_analysis *a, const ma_event *e);

@@ -28,26 +28,36 @@ struct follow {
 	uint64_t cross_mono_ns;   /* when the CLI saw it */
 };
 
-/* After each record: at a Tick the analysis holds the live heap of that
- * moment. */
+/* After each record.  Heap: the analysis froze itself at the event that
+ * reached the line (ma_analysis_freeze_at), so its live set is the one of
+ * that moment however late the record came.  RSS: only known at a Tick,
+ * when the analysis holds the live heap of that moment. */
 static void check_crossing(void *ctx, const Memattach__Record *r)
 {
 	struct follow *f = ctx;
-	if (r->r_case != MEMATTACH__RECORD__R_TICK || f->crossed)
+	if (f->crossed)
 		return;
-	uint64_t v = f->o->on_heap ? f->a->live_bytes : r->tick->rss_bytes;
-	if (v > f->max_seen)
-		f->max_seen = v;
-	if (v >= f->o->bytes) {
-		f->crossed = 1;
-		f->cross_value = v;
-		/* Heap: the allocation that crossed is the last event
-		 * applied; RSS is only known at the tick. */
-		f->cross_time_ns = f->o->on_heap && f->a->last_time_ns ? f->a->last_time_ns
-								       : r->tick->time_ns;
+	if (f->o->on_heap) {
+		if (f->a->live_bytes > f->max_seen)
+			f->max_seen = f->a->live_bytes;
+		if (!f->a->frozen)
+			return;
+		f->cross_time_ns = f->a->last_time_ns;
+		f->cross_rss = f->fo.tick_rss;
+		f->cross_value = f->a->live_bytes;
+	} else {
+		if (r->r_case != MEMATTACH__RECORD__R_TICK)
+			return;
+		if (r->tick->rss_bytes > f->max_seen)
+			f->max_seen = r->tick->rss_bytes;
+		if (r->tick->rss_bytes < f->o->bytes)
+			return;
+		f->cross_time_ns = r->tick->time_ns;
 		f->cross_rss = r->tick->rss_bytes;
-		f->cross_mono_ns = ma_monotonic_ns();
+		f->cross_value = r->tick->rss_bytes;
 	}
+	f->crossed = 1;
+	f->cross_mono_ns = ma_monotonic_ns();
 }
 
 static int write_snapshot(struct follow *f, const char *path, char *err, size_t errlen)
@@ -77,18 +87,23 @@ static int take_snapshot(struct follow *f, const struct ma_threshold_opts *o)
 		fprintf(stderr, "memattach: cannot write the snapshot: %s\n", err);
 		return MA_EXIT_OUTPUT;
 	}
-	/* The live set is frozen when the crossing tick is applied;
-	 * CLOCK_MONOTONIC is one clock for the agent and us. */
+	/* CLOCK_MONOTONIC is one clock for the agent and us. */
 	uint64_t at = f->fo.start_mono_ns + f->cross_time_ns;
 	double delay_ms = f->cross_mono_ns > at ? (double)(f->cross_mono_ns - at) / 1e6 : 0;
 	double write_ms = (double)(ma_monotonic_ns() - t_write) / 1e6;
+	char taken[96];
+	if (o->on_heap)   /* frozen at the crossing event, seen delay_ms later */
+		snprintf(taken, sizeof(taken), "live set as of the crossing allocation (seen %.1f ms after it)",
+			 delay_ms);
+	else
+		snprintf(taken, sizeof(taken), "live set taken %.1f ms after the crossing", delay_ms);
 	ma_fmt_bytes(f->cross_value, v1, sizeof(v1));
 	ma_fmt_bytes(f->a->live_bytes, v2, sizeof(v2));
 	if (!o->quiet)
-		fprintf(stderr, "memattach: %s reached %llu B = %s (threshold %s) at %.3f s; tracked live heap %s; live set taken %.1f ms after the crossing, snapshot written in %.0f ms: %s\n",
+		fprintf(stderr, "memattach: %s reached %llu B = %s (threshold %s) at %.3f s; tracked live heap %s; %s, snapshot written in %.0f ms: %s\n",
 			o->on_heap ? "the tracked heap" : "RSS",
 			(unsigned long long)f->cross_value, v1, o->size_text,
-			(double)f->cross_time_ns / 1e9, v2, delay_ms, write_ms, o->out);
+			(double)f->cross_time_ns / 1e9, v2, taken, write_ms, o->out);
 	fflush(stderr);
 	return MA_EXIT_OK;
 }
@@ -146,6 +161,8 @@ int ma_threshold_run(struct ma_capture *c, const struct ma_threshold_opts *o)
 		return MA_EXIT_ERROR;
 	}
 	f.a = f.fo.a;
+	if (o->on_heap)
+		ma_analysis_freeze_at(f.a, o->bytes);
 	f.fo.after = check_crossing;
 	f.fo.after_ctx = &f;
 	c->s->on_record = ma_follow_on_record;

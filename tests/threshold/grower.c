@@ -1,6 +1,8 @@
 /* grower.c — grows its heap by STEP bytes every PERIOD ms, always from
- * grow_cache(), and keeps its own books: on SIGUSR1 (or at the end) it
- * prints how many blocks it holds.  Usage: grower STEP PERIOD_MS [MAX_STEPS] */
+ * grow_cache(), and at the end prints how many blocks it holds.
+ * Usage: grower STEP PERIOD_MS [MAX_STEPS]
+ * PERIOD_MS 0: a burst instead — MAX_STEPS blocks at once when SIGUSR2
+ * comes, then it waits to be killed. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,7 +35,22 @@ int main(int argc, char **argv)
 	long period = argc > 2 ? atol(argv[2]) : 50;
 	int max = argc > 3 ? atoi(argv[3]) : 100000;
 	char buf[64];
-	int n = snprintf(buf, sizeof buf, "ready %d\n", (int)getpid());
+	int n;
+	if (period == 0) {
+		sigset_t usr2;
+		int sig;
+		sigemptyset(&usr2);
+		sigaddset(&usr2, SIGUSR2);
+		sigprocmask(SIG_BLOCK, &usr2, NULL);
+		n = snprintf(buf, sizeof buf, "ready %d\n", (int)getpid());
+		if (write(1, buf, (size_t)n) != n || sigwait(&usr2, &sig))
+			return 1;
+		for (int i = 0; i < max; i++)
+			grow_cache(step);
+		for (;;)
+			pause();
+	}
+	n = snprintf(buf, sizeof buf, "ready %d\n", (int)getpid());
 	if (write(1, buf, (size_t)n) != n)
 		return 1;
 	struct timespec t = { period / 1000, (period % 1000) * 1000000L };
