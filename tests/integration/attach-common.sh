@@ -30,6 +30,22 @@ wait_gone() {
 	wrc=$?
 }
 
+# wait_in_syscall PID NR SECONDS — waits until PID sleeps in syscall NR
+# (/proc/PID/syscall; 0 = read on x86-64): a program started with `&` is
+# then past its exec and its dynamic loader (attached between images, the
+# refusal "no glibc mapped (still starting up)" would be right).
+wait_in_syscall() {
+	local i=0
+	while ! grep -q "^$2 " "/proc/$1/syscall" 2>/dev/null; do
+		i=$((i + 1))
+		if [ "$i" -gt $(($3 * 20)) ]; then
+			echo "FAIL: pid $1 is not in syscall $2: $(cat "/proc/$1/syscall" 2>&1)"
+			return 1
+		fi
+		sleep 0.05
+	done
+}
+
 # proc_state PID — the one-letter state of PID (R, S, T, Z...), empty if gone.
 proc_state() { sed -n 's/^[0-9]* (.*) \([A-Za-z]\) .*/\1/p' "/proc/$1/stat" 2>/dev/null; }
 

@@ -8,6 +8,7 @@ mkfifo "$ma_tmp/fifo" || exit 1
 exec 3<>"$ma_tmp/fifo"
 head -n 1 <"$ma_tmp/fifo" >"$ma_tmp/hout" &
 tpid=$!
+wait_in_syscall "$tpid" 0 30 || { kill -9 "$tpid"; exit 1; }   # head in read()
 attach_bg "$tpid" "$ma_tmp/t.cap" --duration 300 || { kill -9 "$tpid"; exit 1; }
 echo "the end" >&3
 if ! wait_gone "$mpid" 60; then
