@@ -30,13 +30,14 @@ wait_gone() {
 	wrc=$?
 }
 
-# wait_in_syscall PID NR SECONDS — waits until PID sleeps in syscall NR
-# (/proc/PID/syscall; 0 = read on x86-64): a program started with `&` is
+# wait_in_syscall PID NRS SECONDS — waits until PID sleeps in one of the
+# syscalls NRS ('0' = read, '230|35' = sleep's on x86-64; /proc/PID/syscall
+# gives the number): a program started with `&` is
 # then past its exec and its dynamic loader (attached between images, the
 # refusal "no glibc mapped (still starting up)" would be right).
 wait_in_syscall() {
 	local i=0
-	while ! grep -q "^$2 " "/proc/$1/syscall" 2>/dev/null; do
+	while ! grep -qE "^($2) " "/proc/$1/syscall" 2>/dev/null; do
 		i=$((i + 1))
 		if [ "$i" -gt $(($3 * 20)) ]; then
 			echo "FAIL: pid $1 is not in syscall $2: $(cat "/proc/$1/syscall" 2>&1)"

@@ -37,7 +37,7 @@ untouched() {
 sleep 30 </dev/null >/dev/null 2>&1 &
 dyn=$!
 pids="$pids $dyn"
-sleep 0.2
+wait_in_syscall "$dyn" "230|35" 30 || exit 1
 
 expect 5 "no such process" -- --pid "$(cat /proc/sys/kernel/pid_max)"
 sh -c 'exec "$0" --pid $$ -o "$1"' "$MEMATTACH" "$ma_tmp/self.cap" >"$ma_tmp/eout" 2>"$ma_tmp/eerr" </dev/null

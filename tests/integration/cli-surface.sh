@@ -74,6 +74,7 @@ report_json "$ma_tmp/r.cap" "$ma_tmp/r.json" && "$PYTHON" "$ma_here/compare.py" 
 # --pid: abbreviations (--pi, --dur, --outp) and --opt=value.
 sleep 30 </dev/null >/dev/null 2>&1 &
 spid=$!
+wait_in_syscall "$spid" "230|35" 30 || exit 1
 timeout 60 "$MEMATTACH" --pi="$spid" --dur 0.5s --outp "$ma_tmp/p.cap" >/dev/null 2>"$ma_tmp/perr" </dev/null
 rc=$?
 kill "$spid" 2>/dev/null

@@ -75,6 +75,7 @@ expect_refused "run -o link" 4
 sleep 120 </dev/null >/dev/null 2>&1 &
 spid=$!
 pids="$pids $spid"
+wait_in_syscall "$spid" "230|35" 30 || exit 1
 t=$(date +%s)
 i=0
 while [ "$i" -lt 120 ]; do
