@@ -98,6 +98,8 @@ int ma_session_open_output(struct ma_session *s, const char *path, char *err, si
 {
 	snprintf(s->out_path, sizeof(s->out_path), "%s", path);
 	s->writer = ma_capture_writer_open(path, err, errlen);
+	ma_symbol_plan_free(s->plan);
+	s->plan = s->writer ? ma_symbol_plan_new() : NULL;
 	return s->writer ? 0 : -1;
 }
 
@@ -196,6 +198,8 @@ static int peek_record(struct ma_session *s, const uint8_t *p, size_t len, char 
 		int bad = m && ma_module_check(m, why, wlen) < 0;
 		if (m && !bad && ma_symbolize_prewarm_start(s->root_prefix) == 0)
 			ma_symbolize_prewarm_module(m);
+		if (m && !bad)
+			ma_symbol_plan_module(s->plan, m);
 		if (m)
 			memattach__module__free_unpacked(m, NULL);
 		if (bad)
@@ -205,12 +209,22 @@ static int peek_record(struct ma_session *s, const uint8_t *p, size_t len, char 
 	case MEMATTACH__RECORD__R_STACK: {
 		Memattach__Stack *st = memattach__stack__unpack(NULL, l, p);
 		int bad = st && ma_stack_check(st, why, wlen) < 0;
-		if (st && !bad)
+		if (st && !bad) {
 			ma_symbolize_prewarm_stack(st);
+			ma_symbol_plan_stack(s->plan, st);
+		}
 		if (st)
 			memattach__stack__free_unpacked(st, NULL);
 		if (bad)
 			return -1;
+		break;
+	}
+	case MEMATTACH__RECORD__R_MODULE_UNLOAD: {
+		Memattach__ModuleUnload *u = s->plan ? memattach__module_unload__unpack(NULL, l, p) : NULL;
+		if (u) {
+			ma_symbol_plan_unload(s->plan, u->load_address);
+			memattach__module_unload__free_unpacked(u, NULL);
+		}
 		break;
 	}
 	case MEMATTACH__RECORD__R_EVENTS: {
@@ -353,6 +367,8 @@ int ma_session_restart(struct ma_session *s, char *err, size_t errlen)
 		return -1;
 	}
 	ma_symbolize_prewarm_end();   /* the modules of the program before */
+	ma_symbol_plan_free(s->plan);   /* and what it would have symbolized */
+	s->plan = s->writer ? ma_symbol_plan_new() : NULL;
 	s->buf_len = 0;
 	s->bytes_in = s->events = s->last_rss = s->last_time_ns = s->warnings = 0;
 	s->got_header = s->got_trailer = s->eof = s->write_failed = s->trailer_reason = 0;
@@ -375,6 +391,25 @@ int ma_session_send_stop(struct ma_session *s)
 	return send(s->conn_fd, buf, n, MSG_NOSIGNAL) == (ssize_t)n ? 0 : -1;
 }
 
+/* Symbols now, while the target's binaries are at hand.  Without them
+ * the capture is still whole: a warning, not an error. */
+static void write_symbols(struct ma_session *s)
+{
+	char serr[512], data[64];
+	int r;
+	if (s->plan) {
+		r = ma_symbolize_planned(s->plan, s->writer, s->root_prefix, serr, sizeof serr);
+		s->plan = NULL;
+	} else {   /* no plan (out of memory): the capture read back */
+		ma_capture_writer_data_path(s->writer, data, sizeof data);
+		if (ma_capture_writer_flush(s->writer) < 0)
+			return;
+		r = ma_symbolize_capture(data, s->writer, s->root_prefix, serr, sizeof serr);
+	}
+	if (r < 0)
+		fprintf(stderr, "memattach: warning: the capture has no symbols: %s\n", serr);
+}
+
 int ma_session_finish(struct ma_session *s, const char *note, char *err, size_t errlen)
 {
 	int r = 0;
@@ -390,15 +425,8 @@ int ma_session_finish(struct ma_session *s, const char *note, char *err, size_t 
 		ma_target_ids_scan(s->ids);
 		ma_target_ids_write(s->ids, s->writer, NULL, NULL);
 	}
-	if (s->writer && s->got_header) {
-		/* Symbols now, while the target's binaries are at hand.  Without
-		 * them the capture is still whole: a warning, not an error. */
-		char serr[512], data[64];
-		ma_capture_writer_data_path(s->writer, data, sizeof data);
-		if (ma_capture_writer_flush(s->writer) == 0 &&
-		    ma_symbolize_capture(data, s->writer, s->root_prefix, serr, sizeof serr) < 0)
-			fprintf(stderr, "memattach: warning: the capture has no symbols: %s\n", serr);
-	}
+	if (s->writer && s->got_header)
+		write_symbols(s);
 	if (s->writer) {
 		Memattach__Record rec = MEMATTACH__RECORD__INIT;
 		Memattach__CaptureTrailer t = MEMATTACH__CAPTURE_TRAILER__INIT;
@@ -433,6 +461,8 @@ void ma_session_abandon(struct ma_session *s)
 void ma_session_cleanup(struct ma_session *s)
 {
 	ma_symbolize_prewarm_end();
+	ma_symbol_plan_free(s->plan);
+	s->plan = NULL;
 	if (s->conn_fd >= 0)
 		close(s->conn_fd);
 	if (s->listen_fd >= 0)

@@ -17,6 +17,8 @@ struct ma_session {
 	int conn_fd;
 	pid_t peer_pid;
 	ma_capture_writer *writer;
+	/* what the writer's file will need symbols for (symbolize.h) */
+	struct ma_symbol_plan *plan;
 	char out_path[PATH_MAX];
 	/* where the target's files are: "/proc/PID/root" when attached (its
 	 * mount namespace), "" for run; set after ma_session_listen */

@@ -142,6 +142,32 @@ static uint32_t find_module(const struct ctx *c, uint64_t a, int live_only)
 	return ADDR_UNRESOLVED;
 }
 
+/* A ModuleUnload: stacks after it no longer resolve into that module. */
+static void note_unload(struct ctx *c, uint64_t load_address)
+{
+	for (size_t i = c->nmods; i-- > 0;)
+		if (c->mods[i].live && c->mods[i].base == load_address) {
+			c->mods[i].live = 0;
+			return;
+		}
+}
+
+/* A Stack's native addresses, each with the live module holding it. */
+static int note_stack(struct ctx *c, const Memattach__Stack *st)
+{
+	for (size_t i = 0; i < st->n_frames; i++) {
+		uint64_t a = st->frames[i];
+		if (!a || (a & MA_FRAME_PYTHON_BIT))
+			continue;
+		uint32_t *v = ma_u64map_slot(&c->addrs, a);
+		if (!v)
+			return oom(c);
+		if (*v == UINT32_MAX || *v == ADDR_UNRESOLVED)
+			*v = find_module(c, a, 1);
+	}
+	return 0;
+}
+
 /* Reads the capture: modules, stack addresses, symbols already there. */
 static int collect(struct ctx *c, const char *path)
 {
@@ -157,23 +183,10 @@ static int collect(struct ctx *c, const char *path)
 			rc = add_module(c, rec->module);
 			break;
 		case MEMATTACH__RECORD__R_MODULE_UNLOAD:
-			for (size_t i = c->nmods; i-- > 0;)
-				if (c->mods[i].live && c->mods[i].base == rec->module_unload->load_address) {
-					c->mods[i].live = 0;
-					break;
-				}
+			note_unload(c, rec->module_unload->load_address);
 			break;
 		case MEMATTACH__RECORD__R_STACK:
-			for (size_t i = 0; i < rec->stack->n_frames && rc == 0; i++) {
-				uint64_t a = rec->stack->frames[i];
-				if (!a || (a & MA_FRAME_PYTHON_BIT))
-					continue;
-				uint32_t *v = ma_u64map_slot(&c->addrs, a);
-				if (!v)
-					rc = oom(c);
-				else if (*v == UINT32_MAX || *v == ADDR_UNRESOLVED)
-					*v = find_module(c, a, 1);
-			}
+			rc = note_stack(c, rec->stack);
 			break;
 		case MEMATTACH__RECORD__R_SYMBOL: {
 			uint32_t *v = ma_u64map_slot(&c->addrs, rec->symbol->address);
@@ -1028,20 +1041,12 @@ static void kept_put(struct kept *k, Dwfl *d, struct modctx *mc)
 	kept_mods[slot] = k;
 }
 
-int ma_symbolize_capture(const char *capture_path, ma_capture_writer *w,
-			 const char *root_prefix, char *err, size_t errlen)
+/* Writes the Symbol records of what c has collected; frees c. */
+static int symbolize_collected(struct ctx *cp, const char *root_prefix)
 {
-	struct ctx c;
-	memset(&c, 0, sizeof c);
-	c.w = w;
-	c.err = err;
-	c.errlen = errlen;
+	struct ctx c = *cp;
 	if (!root_prefix)
 		root_prefix = "";
-	if (collect(&c, capture_path) < 0) {
-		free_ctx(&c);
-		return -1;
-	}
 	warm_join();   /* what it opened is ours now */
 	if (debug_callbacks(&c.cb, &c.debuginfo_path, root_prefix) < 0) {
 		free_ctx(&c);
@@ -1072,7 +1077,7 @@ int ma_symbolize_capture(const char *capture_path, ma_capture_writer *w,
 	if (ma_target_files_enter() < 0) {
 		free(wk);
 		free_ctx(&c);
-		snprintf(err, errlen, "cannot take the target's user's file access rights to read its modules");
+		snprintf(c.err, c.errlen, "cannot take the target's user's file access rights to read its modules");
 		return -1;
 	}
 	int rc = 0, written = 0;
@@ -1103,6 +1108,83 @@ int ma_symbolize_capture(const char *capture_path, ma_capture_writer *w,
 	free(wk);
 	free_ctx(&c);
 	return rc < 0 ? -1 : written;
+}
+
+int ma_symbolize_capture(const char *capture_path, ma_capture_writer *w,
+			 const char *root_prefix, char *err, size_t errlen)
+{
+	struct ctx c;
+	memset(&c, 0, sizeof c);
+	c.w = w;
+	c.err = err;
+	c.errlen = errlen;
+	if (collect(&c, capture_path) < 0) {
+		free_ctx(&c);
+		return -1;
+	}
+	return symbolize_collected(&c, root_prefix);
+}
+
+/* ---- What the end will symbolize, gathered as the records pass ----
+ * The same as collect() finds, taken from the records on their way to
+ * the file: the end then need not read back and decompress the whole
+ * capture (16 ms of the CLI's CPU for 2.3M events). */
+struct ma_symbol_plan {
+	struct ctx c;
+	char err[128];
+	int failed;                 /* out of memory: the plan is incomplete */
+};
+
+ma_symbol_plan *ma_symbol_plan_new(void)
+{
+	ma_symbol_plan *p = calloc(1, sizeof *p);
+	if (p) {
+		p->c.err = p->err;
+		p->c.errlen = sizeof p->err;
+	}
+	return p;
+}
+
+void ma_symbol_plan_module(ma_symbol_plan *p, const Memattach__Module *mm)
+{
+	if (p && !p->failed && add_module(&p->c, mm) < 0)
+		p->failed = 1;
+}
+
+void ma_symbol_plan_unload(ma_symbol_plan *p, uint64_t load_address)
+{
+	if (p && !p->failed)
+		note_unload(&p->c, load_address);
+}
+
+void ma_symbol_plan_stack(ma_symbol_plan *p, const Memattach__Stack *st)
+{
+	if (p && !p->failed && note_stack(&p->c, st) < 0)
+		p->failed = 1;
+}
+
+void ma_symbol_plan_free(ma_symbol_plan *p)
+{
+	if (!p)
+		return;
+	free_ctx(&p->c);
+	free(p);
+}
+
+int ma_symbolize_planned(ma_symbol_plan *p, ma_capture_writer *w, const char *root_prefix,
+			 char *err, size_t errlen)
+{
+	if (p->failed) {
+		snprintf(err, errlen, "%s", p->err);
+		ma_symbol_plan_free(p);
+		return -1;
+	}
+	struct ctx c = p->c;
+	free(p);
+	c.w = w;
+	c.err = err;
+	c.errlen = errlen;
+	return symbolize_collected(&c, root_prefix);
 }
 
 /* ---- Looking addresses up while the capture runs (memattach live) ----

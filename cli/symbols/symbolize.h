@@ -21,6 +21,20 @@
 int ma_symbolize_capture(const char *capture_path, ma_capture_writer *w,
 			 const char *root_prefix, char *err, size_t errlen);
 
+/* The same, from what the records told on their way into the file, so
+ * that the end need not read the capture back: a plan is fed every
+ * Module, ModuleUnload and Stack record written to the capture, in file
+ * order (none may bypass it), and ma_symbolize_planned appends the Symbol
+ * records and frees the plan.  A NULL plan (out of memory) ignores what
+ * it is fed: the caller symbolizes from the file instead. */
+typedef struct ma_symbol_plan ma_symbol_plan;
+ma_symbol_plan *ma_symbol_plan_new(void);
+void ma_symbol_plan_module(ma_symbol_plan *p, const Memattach__Module *mm);
+void ma_symbol_plan_unload(ma_symbol_plan *p, uint64_t load_address);
+void ma_symbol_plan_stack(ma_symbol_plan *p, const Memattach__Stack *st);
+int ma_symbolize_planned(ma_symbol_plan *p, ma_capture_writer *w, const char *root_prefix,
+			 char *err, size_t errlen);
+void ma_symbol_plan_free(ma_symbol_plan *p);
 /* Opening modules ahead, while the capture runs: start a worker thread,
  * tell it the modules (Module records) and the stacks as they arrive; each
  * module a stack uses is opened once, in the background, and
