@@ -349,6 +349,16 @@ extern MA_HIDDEN atomic_ulong ma_forks;
  * parent's configuration before fork() returns in it. */
 void ma_agent_forget_in_child(void) MA_HIDDEN;
 int ma_agent_start_in_child(void) MA_HIDDEN;
+/* dl_iterate_phdr for the agent: every walk of the loader's list holds
+ * the agent's dl lock for reading, and a fork takes it for writing, so no
+ * walk of ours is under way when the process forks (dl_lock.c says why).
+ * The read side is also taken around libunwind (ma_dl_read_lock/unlock),
+ * which walks the list itself. */
+struct dl_phdr_info;
+int ma_dl_iterate(int (*cb)(struct dl_phdr_info *, size_t, void *), void *data) MA_HIDDEN;
+void ma_dl_read_lock(int take) MA_HIDDEN;
+void ma_dl_fork_lock(int take) MA_HIDDEN;
+void ma_dl_reset_in_child(void) MA_HIDDEN;
 /* Each part's locks, taken around a followed fork so that the child finds
  * none held and no list half-changed (order: as listed). */
 void ma_got_fork_lock(int take) MA_HIDDEN;

@@ -320,7 +320,7 @@ static const uint8_t *find_fde(const uint8_t *hdr, uintptr_t pc)
 int ma_eh_rule(uintptr_t pc, struct ma_eh_rule *r)
 {
 	struct find f = {pc, NULL};
-	if (!dl_iterate_phdr(find_module, &f) || !f.hdr)
+	if (!ma_dl_iterate(find_module, &f) || !f.hdr)
 		return -1;
 	const uint8_t *fde = find_fde(f.hdr, pc);
 	if (!fde)

@@ -663,5 +663,9 @@ void ma_buffers_forget_in_child(void)
 	}
 	atomic_store(&pool_dropping, 0);
 	atomic_store(&ma_stalled, 0);
+	/* Threads of the parent that waited for a batch are counted in the
+	 * condition's state: a broadcast here would wait for them to leave
+	 * it, forever (a followed child's writer was seen so). */
+	pthread_cond_init(&pool_cond, NULL);
 	notify_fd = -1;
 }

@@ -21,6 +21,7 @@
 atomic_ulong ma_forks;
 static int installed;
 static int locked;          /* the forking thread holds every lock */
+static int dl_locked;       /* it holds the dl lock (dl_lock.c) */
 static uint32_t fork_tid;   /* its tid in the parent */
 
 static void lock_all(int take)
@@ -44,16 +45,25 @@ static void lock_all(int take)
 
 static void before_fork(void)
 {
-	if (!ma_cfg.follow || !atomic_load(&ma_tracking))
+	if (!atomic_load(&ma_tracking))
 		return;
-	ma_tls.guard++;
-	lock_all(1);
-	locked = 1;
-	fork_tid = (uint32_t)ma_gettid();
+	if (ma_cfg.follow) {
+		ma_tls.guard++;
+		lock_all(1);
+		locked = 1;
+		fork_tid = (uint32_t)ma_gettid();
+	}
+	/* Last: a walk of ours may hold one of the locks above. */
+	ma_dl_fork_lock(1);
+	dl_locked = 1;
 }
 
 static void in_parent(void)
 {
+	if (dl_locked) {
+		dl_locked = 0;
+		ma_dl_fork_lock(0);
+	}
 	if (atomic_load(&ma_tracking))
 		atomic_fetch_add(&ma_forks, 1);
 	if (!locked)
@@ -66,6 +76,10 @@ static void in_parent(void)
 static void in_child(void)
 {
 	int follow = locked;
+	if (dl_locked) {
+		dl_locked = 0;
+		ma_dl_reset_in_child();
+	}
 	ma_agent_forget_in_child();
 	atomic_store(&ma_forks, 0);
 	ma_shell_env_in_child();   /* before exec_env.c looks at environ */

@@ -191,7 +191,7 @@ int ma_got_patch_all(void)
 	/* A dlopen hook that saw tracking on may come here after the session
 	 * ended and restored everything: it must not patch again. */
 	if (atomic_load(&ma_tracking))
-		dl_iterate_phdr(patch_object, &total);
+		ma_dl_iterate(patch_object, &total);
 	pthread_mutex_unlock(&got_lock);
 	return total;
 }
@@ -215,7 +215,7 @@ static void forget_unloaded_locked(void)
 {
 	for (struct object *o = objects; o; o = o->next)
 		o->seen = 0;
-	dl_iterate_phdr(mark_seen, NULL);
+	ma_dl_iterate(mark_seen, NULL);
 	struct object **pp = &objects;
 	while (*pp) {
 		if (!(*pp)->seen)

@@ -123,7 +123,7 @@ void ma_modules_sync(int full, void (*emit)(const void *rec, void *ctx), void *c
 	}
 	atomic_store(&dirty, 0);
 	n_scan = 0;
-	dl_iterate_phdr(collect, NULL);
+	ma_dl_iterate(collect, NULL);
 	uint64_t seq = atomic_load(&ma_seq);
 	for (unsigned i = 0; i < n_known; i++)
 		known[i].mark = 0;
@@ -177,7 +177,7 @@ static int find_self(struct dl_phdr_info *info, size_t size, void *data)
 void ma_agent_text_range(uintptr_t *lo, uintptr_t *hi)
 {
 	uintptr_t r[2] = {0, 0};
-	dl_iterate_phdr(find_self, r);
+	ma_dl_iterate(find_self, r);
 	*lo = r[0];
 	*hi = r[1];
 }

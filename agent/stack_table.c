@@ -199,7 +199,9 @@ static struct ma_stack *stack_intern_h(const uint64_t *f, uint32_t n, uint64_t h
 /* Unwinds into ips; returns the frames after the agent's own. */
 static int backtrace_from_caller(void **ips, int max, int *first)
 {
+	ma_dl_read_lock(1);   /* libunwind walks the loader's list */
 	int n = unw_backtrace(ips, max);
+	ma_dl_read_lock(0);
 	int f = 0;
 	/* Drop the agent's own frames (the hook and what it called). */
 	while (f < n && (uintptr_t)ips[f] >= agent_lo && (uintptr_t)ips[f] < agent_hi)

@@ -242,6 +242,6 @@ int ma_unwind_fds_redirect(void)
 	if (!real_read || !real_close || !real_syscall || !real_mmap || !real_munmap)
 		return -1;
 	done = 1;
-	dl_iterate_phdr(patch_libunwind, (void *)&unw_set_caching_policy);
+	ma_dl_iterate(patch_libunwind, (void *)&unw_set_caching_policy);
 	return 0;
 }
