@@ -6,7 +6,7 @@
 # threads of its own, the memfds made and closed in stops of calls only;
 # dlopen on the stopped thread (as before) waits for the busy loader's lock.
 # 3 containers, one first attach each (each loads from memory).  The
-# bound is 150 ms, not 5: a memory load stops the thread 7 times (the
+# bound is 25 ms, not 5: a memory load stops the thread 7 times (the
 # memfds made, 4 library loads each starting a loader thread, their
 # memfds closed, the agent's), and stops that follow one another before
 # the thread reads its clock again count as one gap (the wait for a CPU
@@ -14,12 +14,16 @@
 # tracer's own delays: 2.4-8.1 ms measured at load 23-56 on the shared
 # 2-core test machine, once 95 ms (load 56, 1 container of 21).  What it
 # catches is a dlopen back in a stop, which waits for the busy loader's
-# lock (20 ms at a time): 260-717 ms.  With the dlopens in the stop (before) the thread was away
-# 260-717 ms (the busy loader holds the loader's lock).  See
-# attach-stall.sh for how the stolen time is told from the machine's load.
+# lock (20 ms at a time), in every container: 33-180 ms on a quiet
+# machine, 260-717 ms loaded (MEMATTACH_TEST_NO_LOADER_THREAD=1 puts it
+# back).  See attach-stall.sh for how the stolen time is told from the
+# machine's load, and for the machine's own outliers (a run delay counted
+# 100 ms short, now and then): per thread, one container of the 3 may go
+# over.
 . "$(dirname "$0")/stall-common.sh"
 TARGETS_N=3
-STOP_MAX_NS=150000000
+declare -A over_n
+STOP_MAX_NS=25000000
 [ "$(id -u)" = 0 ] || { echo "SKIP: needs root (namespaces, chroot, mounts)"; exit 77; }
 for t in unshare chroot mount; do
 	command -v "$t" >/dev/null || { echo "SKIP: $t not found"; exit 77; }
@@ -47,11 +51,16 @@ mount -t proc proc $root/proc && exec chroot $root /bin/spingap --busy-loader /l
 	stall_detach 1 "$other"
 	kill -TERM "$gp"
 	wait "$up"
-	for t in "$seized" "$other"; do
+	for role in stopped other; do
+		[ $role = stopped ] && t=$seized || t=$other
 		st=$(sed -n "s/^window 1 tid=$t stolen_ns=\([0-9]*\) .*/\1/p" "$ma_tmp/out")
-		echo "container $k: thread $t away $(awk "BEGIN { printf \"%.2f\", $st / 1e6 }") ms"
-		[ "$st" -le "$STOP_MAX_NS" ] || bad "container $k: thread $t taken away longer than $((STOP_MAX_NS / 1000000)) ms"
+		echo "container $k: $role thread away $(awk "BEGIN { printf \"%.2f\", $st / 1e6 }") ms"
+		[ "$st" -le "$STOP_MAX_NS" ] || over_n[$role]=$((${over_n[$role]:-0} + 1))
 	done
+done
+for role in stopped other; do
+	[ "${over_n[$role]:-0}" -le 1 ] ||
+		bad "the $role thread was taken away longer than $((STOP_MAX_NS / 1000000)) ms in ${over_n[$role]} of $TARGETS_N containers"
 done
 [ $fail = 0 ] && echo "PASS: attach-stall-memfd"
 exit $fail

@@ -25,8 +25,7 @@
 #
 # 10 attaches to one target (the first loads the agent, the others find it
 # loaded); both spinning threads' longest stolen time <= 5 ms in all of
-# them but one (machine noise, below), and <= 20 ms in every one,
-# and the agent's start call (parse, check the socket, map its tables,
+# them but two (machine noise, below), and the agent's start call (parse, check the socket, map its tables,
 # start its thread) <= 2 ms of CPU in the median of the 10 (80-900 us
 # measured; it runs on the loader thread and stops nothing, so the bound
 # only catches the agent's thread work (hooks, GOT, modules) moved back
@@ -81,16 +80,20 @@ for k in range(1, n + 1):
         ok = False
 print(f"longest over {n} attaches: stopped thread {worst[0] / 1e6:.2f} ms, other {worst[1] / 1e6:.2f} ms")
 # The machine alone takes a spinning thread away now and then, outside
-# its run delay: windows of 300 ms with no attach, under load 13, 0 of 80
-# thread-windows over 5 ms; in CI at load 25-29 the thread memattach never
-# stops was away 5.10 ms once in 10 attaches.  What memattach does, it
-# does at every attach: more than one of 10 over the bound, or any over
-# 4 times it (a dlopen behind the busy loader's lock takes 20 ms; the old
-# stop took 7-332 ms), is memattach's.
+# its run delay, with no memattach anywhere: spingap's windows of 1 s on
+# this 2-core VM at load 7, none attached, showed 5 of 600 thread-windows
+# over 5 ms: 100.1, 100.2 and 100.2 ms (a gap of 204-256 ms whose run
+# delay the kernel counted 100 ms short, the thread's CPU time not moving)
+# and 42.7, 44.8 ms; in CI at load 25-29 an attached target's
+# never-stopped thread was away 5.10 ms once, and 100.23 ms once.  What
+# memattach does, it does at every attach (a dlopen on the stopped thread
+# behind the busy loader's lock: 10 of 10 attaches over 5 ms, up to 694
+# ms; the old stop: 7-332 ms each time), so a bound on the longest would
+# fail on the machine: the bound is on how many attaches go over 5 ms.
 for name, i in (("stopped", 0), ("other", 1)):
-    if over[i] > 1 or worst[i] > 4 * stop_max:
+    if over[i] > 2:
         print(f"FAIL: the {name} thread was away over {stop_max / 1e6:g} ms in {over[i]} of {n} attaches "
-              f"(longest {worst[i] / 1e6:.2f} ms; allowed: one, and none over {4 * stop_max / 1e6:g} ms)")
+              f"(longest {worst[i] / 1e6:.2f} ms; allowed: two, the machine's own)")
         ok = False
 med = sorted(cpus)[len(cpus) // 2]
 print(f"start call CPU: median {med / 1e3:.0f} us, largest {max(cpus) / 1e3:.0f} us")
