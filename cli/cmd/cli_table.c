@@ -483,6 +483,12 @@ void ma_cli_man(FILE *f)
 	roff(f, "the default of --stall-limit (a TIME)\n");
 	fputs(".TP\n.B MEMATTACH_SAMPLE_SEED\n", f);
 	roff(f, "with --sample: the samplers' seed (a number), for a reproducible choice of samples\n");
+	fputs(".TP\n.B MEMATTACH_SYMBOL_CACHE\n", f);
+	roff(f, "off: keep no names from one capture to the next (see MEMATTACH_CACHE_DIR)\n");
+	fputs(".TP\n.B MEMATTACH_CACHE_DIR\n", f);
+	roff(f, "where names are kept from one capture to the next, by build id, so that a capture whose "
+		"addresses were all named before opens no module file (default "
+		"$XDG_CACHE_HOME/memattach, else ~/.cache/memattach)\n");
 	fputs(".TP\n.B TMPDIR\n", f);
 	roff(f, "where the private session directory and its socket are made (default /tmp)\n");
 	fputs(".SH FILES\n", f);

@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include "record_io.h"
 #include "record_limits.h"
+#include "cli/symbols/symbol_cache.h"
 #include "cli/symbols/symbolize.h"
 #include "cli/symbols/target_files.h"
 #include "cli/util/u64map.h"
@@ -528,23 +529,49 @@ static void sym_out_free(struct sym_out *o)
 	o->nowned = 0;
 }
 
-static int write_symbol(struct ctx *c, struct modctx *mc, uint64_t addr)
+static int put_symbol(struct ctx *c, Memattach__Symbol *s)
 {
 	Memattach__Record rec = MEMATTACH__RECORD__INIT;
-	struct sym_out *o = malloc(sizeof *o);
-	if (!o)
-		return oom(c);
-	describe_symbol(mc, addr, o);
 	rec.r_case = MEMATTACH__RECORD__R_SYMBOL;
-	rec.symbol = &o->s;
-	int rc = ma_capture_writer_write_record(c->w, &rec);
-	sym_out_free(o);
-	free(o);
-	if (rc < 0) {
+	rec.symbol = s;
+	if (ma_capture_writer_write_record(c->w, &rec) < 0) {
 		snprintf(c->err, c->errlen, "%s", ma_capture_writer_error(c->w));
 		return -1;
 	}
 	return 0;
+}
+
+/* The Symbol record of addr, looked up in mc's module, and kept in sc
+ * when not NULL. */
+static int write_symbol(struct ctx *c, struct modctx *mc, uint64_t addr, ma_symcache *sc)
+{
+	struct sym_out *o = malloc(sizeof *o);
+	if (!o)
+		return oom(c);
+	describe_symbol(mc, addr, o);
+	int rc = put_symbol(c, &o->s);
+	if (sc)
+		ma_symcache_put(sc, &o->s);
+	sym_out_free(o);
+	free(o);
+	return rc;
+}
+
+/* The Symbol record of addr from an earlier capture's (cached). */
+static int write_cached(struct ctx *c, const struct mod *md, uint64_t addr, const Memattach__Symbol *cs)
+{
+	Memattach__Symbol s = *cs;
+	s.address = addr;
+	s.module = md->path;
+	s.module_offset = addr - md->base;
+	return put_symbol(c, &s);
+}
+
+/* The symbol cache of a module (NULL: none), for files opened as the
+ * target's user with their debug files under prefix. */
+static ma_symcache *cache_of(const struct mod *md, const char *prefix)
+{
+	return ma_symcache_of(md->build_id, md->build_id_len, prefix, ma_target_files_uid());
 }
 
 /* Opens a module's file (prefixed first) and checks its build id. */
@@ -639,6 +666,8 @@ struct warm {
 	struct modctx mc;           /* its module and compile-unit indexes */
 	uint64_t *addrs;            /* addresses to look at (under warm_lock) */
 	size_t naddrs, capaddrs;
+	ma_symcache *sc;            /* names from earlier captures */
+	int sc_looked;
 	struct warm *next_todo;
 };
 
@@ -793,6 +822,12 @@ void ma_symbolize_prewarm_stack(const Memattach__Stack *st)
 			struct warm *w = warm_mods[k];
 			if (!mod_has(&w->md, a))
 				continue;
+			if (!w->sc_looked) {
+				w->sc_looked = 1;
+				w->sc = cache_of(&w->md, warm_prefix);
+			}
+			if (ma_symcache_get(w->sc, a - w->md.base))
+				break;   /* named before: no need to open the module for it */
 			if (w->naddrs == w->capaddrs) {
 				size_t cap = w->capaddrs ? w->capaddrs * 2 : 64;
 				uint64_t *g = realloc(w->addrs, cap * sizeof *g);
@@ -1072,9 +1107,15 @@ static int symbolize_collected(struct ctx *cp, const char *root_prefix)
 	}
 	qsort(wk, nw, sizeof *wk, cmp_work);
 
+	/* each module's cache, read as the CLI's own user */
+	ma_symcache **scs = calloc(c.nmods ? c.nmods : 1, sizeof *scs);
+	for (size_t i = 0; scs && i < nw; i++)
+		if (i == 0 || wk[i].mod != wk[i - 1].mod)
+			scs[wk[i].mod] = cache_of(&c.mods[wk[i].mod], root_prefix);
 	/* the modules are opened as the target's user (target_files.c) */
 	ma_target_files_prefix(root_prefix);
 	if (ma_target_files_enter() < 0) {
+		free(scs);
 		free(wk);
 		free_ctx(&c);
 		snprintf(c.err, c.errlen, "cannot take the target's user's file access rights to read its modules");
@@ -1088,13 +1129,24 @@ static int symbolize_collected(struct ctx *cp, const char *root_prefix)
 		struct modctx mc;
 		memset(&mc, 0, sizeof mc);
 		mc.md = &c.mods[wk[i].mod];
+		ma_symcache *sc = scs ? scs[wk[i].mod] : NULL, *keep = NULL;
 		struct kept *k = NULL;
-		Dwfl *d = warm_take(&mc);
-		if (!d)
-			d = kept_take(&mc, root_prefix, &c.cb, &k);
+		Dwfl *d = NULL;
+		int opened = 0;
 		for (; i < j && rc == 0; i++) {
-			rc = write_symbol(&c, &mc, wk[i].addr);
+			const Memattach__Symbol *cs = ma_symcache_get(sc, wk[i].addr - mc.md->base);
 			written++;
+			if (cs) {
+				rc = write_cached(&c, mc.md, wk[i].addr, cs);
+				continue;
+			}
+			if (!opened) {   /* the module, on its first address not named before */
+				opened = 1;
+				if (!(d = warm_take(&mc)))
+					d = kept_take(&mc, root_prefix, &c.cb, &k);
+				keep = ma_symcache_may_keep(sc, mc.m) ? sc : NULL;
+			}
+			rc = write_symbol(&c, &mc, wk[i].addr, keep);
 		}
 		if (k) {
 			kept_put(k, d, &mc);
@@ -1105,6 +1157,9 @@ static int symbolize_collected(struct ctx *cp, const char *root_prefix)
 			dwfl_end(d);
 	}
 	ma_target_files_leave();
+	if (rc == 0)
+		ma_symcache_save_all();
+	free(scs);
 	free(wk);
 	free_ctx(&c);
 	return rc < 0 ? -1 : written;

@@ -305,6 +305,11 @@ void ma_target_files_get(struct ma_target_id *id)
 	snprintf(id->exe, sizeof id->exe, "%s", t_exe);
 }
 
+unsigned ma_target_files_uid(void)
+{
+	return have_target ? (unsigned)t_uid : (unsigned)geteuid();
+}
+
 void ma_target_files_set(const struct ma_target_id *id)
 {
 	have_target = id->have;

@@ -41,6 +41,8 @@ struct ma_target_id {
 void ma_target_files_get(struct ma_target_id *id);
 void ma_target_files_set(const struct ma_target_id *id);
 void ma_target_files_drop(struct ma_target_id *id);
+/* The user files are opened as: the target's, or the CLI's own. */
+unsigned ma_target_files_uid(void);
 /* The calling thread takes those credentials for file access (per
  * thread); ma_target_files_leave gives its own back.  0, or -1 when they
  * could not be taken (the caller must then not open anything). */
