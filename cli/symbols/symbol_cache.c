@@ -46,6 +46,14 @@ static int cache_off(void)
 	return v && (!strcmp(v, "off") || !strcmp(v, "0") || !strcmp(v, "no"));
 }
 
+/* Whether dir is ours: root under sudo with the user's HOME kept must
+ * not leave files there that the user cannot replace. */
+static int owned(const char *dir)
+{
+	struct stat st;
+	return stat(dir, &st) == 0 && st.st_uid == geteuid();
+}
+
 /* The cache directory into buf; 0, or -1 when there is none. */
 static int cache_dir(char *buf, size_t len)
 {
@@ -54,9 +62,9 @@ static int cache_dir(char *buf, size_t len)
 	int n;
 	if (d && *d)
 		n = snprintf(buf, len, "%s/symbols", d);
-	else if (x && x[0] == '/')
+	else if (x && x[0] == '/' && owned(x))
 		n = snprintf(buf, len, "%s/memattach/symbols", x);
-	else if (h && h[0] == '/')
+	else if (h && h[0] == '/' && owned(h))
 		n = snprintf(buf, len, "%s/.cache/memattach/symbols", h);
 	else
 		return -1;

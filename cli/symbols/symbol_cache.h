@@ -15,7 +15,8 @@
  * cached.
  *
  * <dir>: $MEMATTACH_CACHE_DIR, else $XDG_CACHE_HOME/memattach, else
- * $HOME/.cache/memattach, with /symbols appended.  MEMATTACH_SYMBOL_CACHE=off
+ * $HOME/.cache/memattach (only when that directory is the user's own: not
+ * root's files in a user's HOME kept by sudo), with /symbols appended.  MEMATTACH_SYMBOL_CACHE=off
  * turns it off.  Not thread safe: callers serialize (symbolize.c). */
 #ifndef MEMATTACH_SYMBOL_CACHE_H
 #define MEMATTACH_SYMBOL_CACHE_H
