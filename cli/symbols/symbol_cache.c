@@ -31,8 +31,11 @@ struct ma_symcache {
 	struct file_id debug[MAX_CANDIDATES];   /* the debug files the signature covers */
 	int ndebug;
 	ma_u64map by_off;                       /* module offset -> index */
-	Memattach__Symbol **sym;
-	Memattach__Record **rec;                /* the loaded record owning sym[i], or NULL */
+	struct entry {
+		const Memattach__Symbol *s;
+		/* the loaded record s lives in, kept with it; NULL: s is a copy */
+		Memattach__Record *owner;
+	} *e;
 	size_t n, cap;
 	int dirty;
 	struct ma_symcache *next;
@@ -140,20 +143,16 @@ static int grow(struct ma_symcache *c)
 	if (c->n >= MAX_SYMS)
 		return -1;
 	size_t cap = c->cap ? c->cap * 2 : 64;
-	Memattach__Symbol **s = realloc(c->sym, cap * sizeof *s);
-	if (!s)
+	struct entry *e = realloc(c->e, cap * sizeof *e);
+	if (!e)
 		return -1;
-	c->sym = s;
-	Memattach__Record **r = realloc(c->rec, cap * sizeof *r);
-	if (!r)
-		return -1;
-	c->rec = r;
+	c->e = e;
 	c->cap = cap;
 	return 0;
 }
 
-/* Takes s (owned by rec, or by itself when rec is NULL) as offset off. */
-static int add(struct ma_symcache *c, Memattach__Symbol *s, Memattach__Record *rec)
+/* Takes s (in owner, or a copy of its own when owner is NULL). */
+static int add(struct ma_symcache *c, const Memattach__Symbol *s, Memattach__Record *owner)
 {
 	uint32_t *slot;
 	if (grow(c) < 0 || !(slot = ma_u64map_slot(&c->by_off, s->module_offset)))
@@ -161,8 +160,7 @@ static int add(struct ma_symcache *c, Memattach__Symbol *s, Memattach__Record *r
 	if (*slot != UINT32_MAX)
 		return -1;   /* one record an offset: the first stays */
 	*slot = (uint32_t)c->n;
-	c->sym[c->n] = s;
-	c->rec[c->n++] = rec;
+	c->e[c->n++] = (struct entry){ s, owner };
 	return 0;
 }
 
@@ -211,7 +209,7 @@ ma_symcache *ma_symcache_of(const uint8_t *build_id, size_t len, const char *pre
 const Memattach__Symbol *ma_symcache_get(const ma_symcache *c, uint64_t off)
 {
 	uint32_t i = c ? ma_u64map_get(&c->by_off, off) : UINT32_MAX;
-	return i == UINT32_MAX ? NULL : c->sym[i];
+	return i == UINT32_MAX ? NULL : c->e[i].s;
 }
 
 int ma_symcache_may_keep(const ma_symcache *c, Dwfl_Module *m)
@@ -326,7 +324,7 @@ static void save(struct ma_symcache *c)
 	for (size_t i = 0; i < c->n && rc == 0; i++) {
 		Memattach__Record rec = MEMATTACH__RECORD__INIT;
 		rec.r_case = MEMATTACH__RECORD__R_SYMBOL;
-		rec.symbol = c->sym[i];
+		rec.symbol = (Memattach__Symbol *)c->e[i].s;
 		rc = ma_capture_writer_write_record(w, &rec);
 	}
 	if (rc != 0) {
@@ -344,22 +342,4 @@ void ma_symcache_save_all(void)
 	for (struct ma_symcache *c = caches; c; c = c->next)
 		if (c->dirty)
 			save(c);
-}
-
-void ma_symcache_free_all(void)
-{
-	while (caches) {
-		struct ma_symcache *c = caches;
-		caches = c->next;
-		for (size_t i = 0; i < c->n; i++) {
-			if (c->rec[i])
-				ma_capture_record_free(c->rec[i]);
-			else
-				memattach__symbol__free_unpacked(c->sym[i], NULL);
-		}
-		free(c->sym);
-		free(c->rec);
-		ma_u64map_free(&c->by_off);
-		free(c);
-	}
 }

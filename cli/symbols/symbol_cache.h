@@ -42,10 +42,9 @@ int ma_symcache_may_keep(const ma_symcache *c, Dwfl_Module *m);
 /* Keeps a copy of s (by s->module_offset).  0, or -1 when full or out of
  * memory (then it is not kept). */
 int ma_symcache_put(ma_symcache *c, const Memattach__Symbol *s);
-/* Writes every cache that gained records to its file (atomically; errors
+/* The caches live as long as the process (the captures of one run share
+ * them).  Writes every cache that gained records to its file (atomically; errors
  * are ignored: the cache is an aid, never needed). */
 void ma_symcache_save_all(void);
-/* Forgets every loaded cache (saved or not). */
-void ma_symcache_free_all(void);
 
 #endif
