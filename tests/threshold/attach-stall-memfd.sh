@@ -17,9 +17,9 @@
 # lock (20 ms at a time), in every container: 33-180 ms on a quiet
 # machine, 260-717 ms loaded (MEMATTACH_TEST_NO_LOADER_THREAD=1 puts it
 # back).  See attach-stall.sh for how the stolen time is told from the
-# machine's load, and for the machine's own outliers (a run delay counted
-# 100 ms short, now and then): per thread, one container of the 3 may go
-# over.
+# machine's load and the host's, and for the machine's own outliers (the
+# tracer's CPU taken away by the host in a stop): per thread, one
+# container of the 3 may go over.
 . "$(dirname "$0")/stall-common.sh"
 TARGETS_N=3
 declare -A over_n

@@ -1,10 +1,10 @@
 /* spingap.c — how long an attach takes a thread away from its program.
  * Two threads (the main one, which the injector seizes, and one more)
- * spin reading CLOCK_MONOTONIC and their own run delay (the time they
- * waited for a CPU, /proc/thread-self/schedstat).  A gap between two
- * readings minus the run delay that grew meanwhile is time the thread was
- * stopped or running code that is not its own (ptrace stops, injected
- * calls): machine load does not count.
+ * spin reading CLOCK_MONOTONIC, their own CPU time and their own run delay
+ * (the time they waited for a CPU, /proc/thread-self/schedstat).  A gap
+ * between two readings less the CPU time and the run delay that grew
+ * meanwhile is time the thread was stopped or asleep (ptrace stops, waits
+ * for a lock in injected calls): machine load does not count.
  *
  *   spingap                 prints "ready PID TID0 TID1"; each SIGUSR1
  *                           opens a window (the threads spin; "open N")
@@ -68,23 +68,32 @@ static void put_max(_Atomic uint64_t *m, uint64_t v)
 		atomic_store_explicit(m, v, memory_order_relaxed);
 }
 
-/* Spins while the window is open.  The clock is read before the run
- * delay: a preemption at the return of the read counts in both of the
- * next differences.  One that falls between the two readings makes one
- * difference -P and the next +P: each difference is taken with the
+/* Spins while the window is open.  A gap between two readings is the
+ * thread's CPU time, its run delay and the rest: time it was stopped or
+ * asleep, which is what an attach takes from it.  CPU time is taken out
+ * too because this machine's host takes a whole vCPU away now and then
+ * (gaps of 100 ms, its CPU quota's period, seen with no tracer at all):
+ * without a steal clock the guest counts that time as the CPU time of the
+ * thread that was on the vCPU, never as run delay.  The clocks are read
+ * before the run delay: a preemption at the return of the reads counts in
+ * both of the next differences.  One that falls between the readings makes
+ * one difference -P and the next +P: each difference is taken with the
  * previous one's deficit. */
 static void spin_window(struct spinner *s, int fd)
 {
-	uint64_t t0 = clock_ns(CLOCK_MONOTONIC), d0 = run_delay(fd);
+	uint64_t t0 = clock_ns(CLOCK_MONOTONIC), c0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+	uint64_t d0 = run_delay(fd);
 	int64_t deficit = 0;
 	while (atomic_load_explicit(&window_open, memory_order_relaxed)) {
-		uint64_t t = clock_ns(CLOCK_MONOTONIC), d = run_delay(fd);
-		int64_t stolen = (int64_t)(t - t0) - (int64_t)(d - d0);
+		uint64_t t = clock_ns(CLOCK_MONOTONIC), c = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+		uint64_t d = run_delay(fd);
+		int64_t stolen = (int64_t)(t - t0) - (int64_t)(c - c0) - (int64_t)(d - d0);
 		if (stolen + deficit > 0)
 			put_max(&s->stolen, (uint64_t)(stolen + deficit));
 		put_max(&s->gap, t - t0);
-		deficit = stolen < 0 ? stolen : 0;
+		deficit = stolen + deficit < 0 ? stolen + deficit : 0;
 		t0 = t;
+		c0 = c;
 		d0 = d;
 	}
 }
