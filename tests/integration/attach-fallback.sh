@@ -13,7 +13,8 @@
 #     between two readings of its clock at least as long as the stop
 #     reported (-0.5 ms: the interrupt's way to the thread, the rounding),
 #     and was away from its own code (the gap less the time it waited for
-#     a CPU) no longer than that (+0.2 ms: the rounding and one spin).
+#     a CPU and less its CPU time, the injected calls' included) no longer
+#     than that (+0.2 ms: the rounding and one spin).
 #     The agent's start call ran within the stop: the agent's own timing of
 #     it (agent_start_call_ns, in both captures) is no longer than the stop
 #     reported (+0.05 ms: the rounding).
