@@ -4,6 +4,7 @@
 #ifndef MEMATTACH_AGENT_ARCH_H
 #define MEMATTACH_AGENT_ARCH_H
 
+#include <cpuid.h>
 #include <elf.h>
 #include <stdatomic.h>
 
@@ -13,6 +14,21 @@
  * compiler must be kept from moving the store past it; a weaker CPU needs
  * a real fence (atomic_thread_fence) here. */
 #define MA_FENCE_STORE_LOCKED() atomic_signal_fence(memory_order_seq_cst)
+
+/* Whether the CPU has PREFETCHW (CPUID 0x80000001 ECX bit 8, "3dnowprefetch"):
+ * a CPU without it may fault on the instruction. */
+static inline int ma_cpu_has_prefetch_write(void)
+{
+	unsigned a, b, c, d;
+	return __get_cpuid(0x80000001, &a, &b, &c, &d) && (c & bit_PRFCHW);
+}
+
+/* Asks for p's cache line in the exclusive state, ahead of a store to it:
+ * only where ma_cpu_has_prefetch_write() said yes. */
+static inline void ma_prefetch_write(const void *p)
+{
+	__asm__ volatile("prefetchw %0" : : "m"(*(const char *)p));
+}
 
 /* A spin-wait hint to the CPU. */
 #define MA_CPU_PAUSE() __builtin_ia32_pause()
