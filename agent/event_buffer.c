@@ -58,7 +58,7 @@ void ma_test_after_sweep(void);
  * PREFETCH_AHEAD further on in time, 8 events (a line of 8-byte values) at
  * a time.  Read prefetches do not help: the line must be owned. */
 #define PREFETCH_AHEAD 64
-static int prefetch_write_ok;
+static atomic_int prefetch_write_ok = -1;   /* -1: the CPU not asked yet */
 
 static inline void prefetch_events(const struct ma_buf *b, uint32_t i)
 {
@@ -68,10 +68,16 @@ static inline void prefetch_events(const struct ma_buf *b, uint32_t i)
 	ma_prefetch_write(&b->stack[i]);
 }
 
-/* A batch just handed to its owner: its first lines at once. */
+/* A batch just handed to its owner (every batch passes here before its
+ * first event): its first lines at once. */
 static void prefetch_batch_start(const struct ma_buf *b)
 {
-	if (prefetch_write_ok)
+	int ok = atomic_load_explicit(&prefetch_write_ok, memory_order_relaxed);
+	if (ok < 0) {
+		ok = ma_cpu_has_prefetch_write();
+		atomic_store_explicit(&prefetch_write_ok, ok, memory_order_relaxed);
+	}
+	if (ok)
 		for (uint32_t i = 0; i < PREFETCH_AHEAD; i += 8)
 			prefetch_events(b, i);
 }
@@ -82,9 +88,6 @@ static struct ma_thread *threads_spare;
 
 int ma_buffers_set_notify_fd(int fd)
 {
-	/* set when a session starts: before any batch is handed out */
-	if (fd >= 0)
-		prefetch_write_ok = ma_cpu_has_prefetch_write();
 	notify_fd = fd;
 	return 0;
 }
@@ -338,7 +341,8 @@ static inline void append_leave(struct ma_thread *t, uint64_t seq, uint32_t kind
 		b->mark_time[k] = now;
 		b->last_time = now;
 	}
-	if ((i & 7) == 0 && i + PREFETCH_AHEAD < MA_BATCH_EVENTS && prefetch_write_ok)
+	if ((i & 7) == 0 && i + PREFETCH_AHEAD < MA_BATCH_EVENTS &&
+	    atomic_load_explicit(&prefetch_write_ok, memory_order_relaxed) > 0)
 		prefetch_events(b, i + PREFETCH_AHEAD);
 	b->seq_kind[i] = MA_SEQ_KIND(seq, kind);
 	b->addr[i] = addr;

@@ -12,8 +12,8 @@
 # away (100 ms at a time, its CPU quota's period: with no steal clock the
 # guest counts it as CPU time of the thread that was on the vCPU).  What is
 # left is the time in a ptrace stop, or asleep in injected code (a dlopen
-# waiting for the loader's lock).  The stop lasts as long as the tracer's work, and the
-# tracer's own wait for a CPU: memattach takes that out of the scheduler's
+# waiting for the loader's lock).  The stop lasts as long as the tracer's
+# work, and the tracer's own wait for a CPU: memattach takes that out of the scheduler's
 # hands (its tracer runs SCHED_FIFO from the seize to the release), so any
 # stop longer than 5 ms is memattach's doing (work done while the thread is
 # stopped, polling, dlopen on the stopped thread), whatever the load.  Where
