@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli/analysis/analysis.h"
+#include "cli/analysis/range_cells.h"
 #include "cli/analysis/sample_weight.h"
 #include "record_limits.h"
 #include "cli/capture/capture_file.h"
@@ -23,7 +24,7 @@
 typedef struct block {
 	uint64_t addr;           /* 0: empty slot */
 	uint64_t size;
-	uint32_t stack;          /* index in stacks[] */
+	uint32_t stack;          /* index in stacks[]; with the time range, its cell */
 	uint16_t kind;
 	uint16_t up;             /* --sample: its block count rounds up (sample_weight.h) */
 } block;
@@ -165,6 +166,9 @@ struct ma_analysis_priv {
 	uint32_t *dirty;
 	size_t ndirty, cap_dirty, cap_snaps;
 	uint64_t snap_interval, snap_due, last_tick_ns;
+	/* the time range (ma_analysis_want_range): blocks and pieces hold
+	 * their cell, not their entry; NULL when not kept */
+	range_cells *range;
 	/* progress */
 	void (*progress)(void *ctx, uint64_t done, uint64_t total);
 	void *progress_ctx;
@@ -265,6 +269,9 @@ void ma_analysis_free(ma_analysis *a)
 	ma_u64map_free(&p->pyf);
 	free(p->thread_name);
 	free(p->dirty);
+	if (p->range)
+		range_cells_free(p->range);
+	free(p->range);
 	free(p);
 	for (size_t i = 0; i < a->nmodules; i++) {
 		free(a->modules[i].path);
@@ -483,10 +490,80 @@ static inline ma_count weigh_block(const ma_analysis *a, const block *b)
 	return weigh(a, b->kind, b->size, b->up);
 }
 
-/* Takes a whole block out of the live totals (a free). */
-static inline void drop_block(ma_analysis *a, uint32_t stack, ma_count w)
+/* ------------------------------------------------- the time range's cells */
+
+/* The entry of a block's slot (its cell with the time range). */
+static inline uint32_t entry_of(const ma_analysis *a, uint32_t slot)
 {
-	ma_stack_stats *s = &a->stacks[stack];
+	const range_cells *r = a->priv->range;
+	return __builtin_expect(!r, 1) ? slot : r->cells[slot].entry;
+}
+
+/* The range past its limits or memory: blocks and pieces hold their entry
+ * again, and the page has no range. */
+static void range_give_up(ma_analysis *a)
+{
+	struct ma_analysis_priv *p = a->priv;
+	for (size_t i = 0; p->live.t && i <= p->live.mask; i++)
+		if (p->live.t[i].addr && p->live.t[i].stack != EXCLUDED)
+			p->live.t[i].stack = p->range->cells[p->live.t[i].stack].entry;
+	for (size_t i = 0; i < p->npieces; i++)
+		if (p->pieces[i].stack != EXCLUDED)
+			p->pieces[i].stack = p->range->cells[p->pieces[i].stack].entry;
+	range_cells_free(p->range);
+	free(p->range);
+	p->range = NULL;
+}
+
+/* A new block of entry st, allocated now: its slot. */
+static inline uint32_t into_cell(ma_analysis *a, uint32_t st, ma_count w)
+{
+	range_cells *r = a->priv->range;
+	if (__builtin_expect(!r, 1))
+		return st;
+	uint32_t cell = range_cell_of(r, st);
+	if (cell == UINT32_MAX) {
+		range_give_up(a);
+		return st;
+	}
+	range_alloc(r, cell, w);
+	return cell;
+}
+
+/* w of the block in slot is freed now: its entry. */
+static inline uint32_t out_of_cell(ma_analysis *a, uint32_t slot, ma_count w)
+{
+	range_cells *r = a->priv->range;
+	if (__builtin_expect(!r, 1))
+		return slot;
+	uint32_t entry = r->cells[slot].entry;
+	if (range_free(r, slot, w) < 0)
+		range_give_up(a);
+	return entry;
+}
+
+/* The snapshots were halved (n before, k after): so are the buckets. */
+static void range_thinned(ma_analysis *a, uint32_t n, uint32_t k)
+{
+	struct ma_analysis_priv *p = a->priv;
+	uint32_t *to = range_thin(p->range, n, k);
+	if (!to) {
+		range_give_up(a);
+		return;
+	}
+	for (size_t i = 0; p->live.t && i <= p->live.mask; i++)
+		if (p->live.t[i].addr && p->live.t[i].stack != EXCLUDED)
+			p->live.t[i].stack = to[p->live.t[i].stack];
+	for (size_t i = 0; i < p->npieces; i++)
+		if (p->pieces[i].stack != EXCLUDED)
+			p->pieces[i].stack = to[p->pieces[i].stack];
+	free(to);
+}
+
+/* Takes a whole block (in slot) out of the live totals (a free). */
+static inline void drop_block(ma_analysis *a, uint32_t slot, ma_count w)
+{
+	ma_stack_stats *s = &a->stacks[out_of_cell(a, slot, w)];
 	touch(a, s);
 	s->live.bytes -= w.bytes;
 	s->live.count -= w.count;
@@ -498,6 +575,19 @@ static inline void drop_block(ma_analysis *a, uint32_t stack, ma_count w)
 	a->total_bytes_freed += w.bytes;
 }
 
+/* Takes len bytes of a mapping (in slot) out of the live totals (a part
+ * unmapped: the block stays). */
+static void drop_bytes(ma_analysis *a, uint32_t slot, uint64_t len)
+{
+	ma_stack_stats *st = &a->stacks[out_of_cell(a, slot, (ma_count){ 0, len })];
+	touch(a, st);
+	st->live.bytes -= len;
+	st->freed.bytes += len;
+	a->live_bytes -= len;
+	a->total_bytes_freed += len;
+}
+
+/* A new block of entry stack in the live totals. */
 static inline void add_block(ma_analysis *a, uint32_t stack, ma_count w)
 {
 	ma_stack_stats *s = &a->stacks[stack];
@@ -534,34 +624,25 @@ static uint64_t unmap_range(ma_analysis *a, uint64_t lo, uint64_t hi, int *any)
 		uint64_t e = pc->end < hi ? pc->end : hi;
 		uint64_t len = e - s;
 		*any = 1;
-		int ex = pc->stack == EXCLUDED;
+		uint32_t slot = pc->stack;
+		int ex = slot == EXCLUDED;
 		if (!ex)
 			removed += len;
-		ma_stack_stats *st = ex ? NULL : &a->stacks[pc->stack];
 		if (s == pc->start && e == pc->end) {
 			uint32_t map = pc->map;
 			memmove(pc, pc + 1, (p->npieces - i - 1) * sizeof *pc);
 			p->npieces--;
 			if (--p->map_pieces[map] == 0) {
 				if (!ex)
-					drop_block(a, (uint32_t)(st - a->stacks), (ma_count){ 1, len });
+					drop_block(a, slot, (ma_count){ 1, len });
 				p->free_maps[p->nfree_maps++] = map;
 			} else if (!ex) {
-				touch(a, st);
-				st->live.bytes -= len;
-				st->freed.bytes += len;
-				a->live_bytes -= len;
-				a->total_bytes_freed += len;
+				drop_bytes(a, slot, len);
 			}
 			continue;
 		}
-		if (!ex) {
-			touch(a, st);
-			st->live.bytes -= len;
-			st->freed.bytes += len;
-			a->live_bytes -= len;
-			a->total_bytes_freed += len;
-		}
+		if (!ex)
+			drop_bytes(a, slot, len);
 		if (s > pc->start && e < pc->end) {
 			/* A hole in the middle: split in two pieces of one mapping. */
 			void *g = grow_array(p->pieces, &p->cap_pieces, p->npieces + 1, sizeof *p->pieces);
@@ -624,7 +705,8 @@ static void map_block(ma_analysis *a, const ma_event *e, uint32_t stack)
 			r = m;
 	}
 	memmove(&p->pieces[l + 1], &p->pieces[l], (p->npieces - l) * sizeof *p->pieces);
-	p->pieces[l] = (piece){ e->addr, e->addr + e->size, stack, e->kind, map };
+	uint32_t slot = stack == EXCLUDED ? EXCLUDED : into_cell(a, stack, (ma_count){ 1, e->size });
+	p->pieces[l] = (piece){ e->addr, e->addr + e->size, slot, e->kind, map };
 	p->npieces++;
 	p->map_pieces[map] = 1;
 	if (stack != EXCLUDED)
@@ -686,7 +768,7 @@ static inline void count_kind(ma_analysis *a, uint32_t kind, ma_count w, ma_thre
 /* A block freed by its thread before that thread's next allocation. */
 static void count_temporary(ma_analysis *a, const block *b)
 {
-	ma_stack_stats *s = &a->stacks[b->stack];
+	ma_stack_stats *s = &a->stacks[entry_of(a, b->stack)];
 	ma_count w = weigh_block(a, b);
 	s->temporary.count += w.count;
 	s->temporary.bytes += w.bytes;
@@ -741,11 +823,11 @@ void ma_analysis_event(ma_analysis *a, const ma_event *e)
 					drop_block(a, old->stack, weigh_block(a, old));
 				}
 				old->size = e->size;
-				old->stack = st;
+				old->stack = into_cell(a, st, w);
 				old->kind = (uint16_t)kind;
 				old->up = (uint16_t)up;
 			} else {
-				block b = { e->addr, e->size, st, (uint16_t)kind, (uint16_t)up };
+				block b = { e->addr, e->size, into_cell(a, st, w), (uint16_t)kind, (uint16_t)up };
 				if (live_insert(&p->live, &b) < 0) {
 					p->oom = 1;
 					return;
@@ -967,8 +1049,12 @@ static void thin_snapshots(ma_analysis *a)
 static void take_snapshot(ma_analysis *a, uint64_t time_ns)
 {
 	struct ma_analysis_priv *p = a->priv;
-	if (a->nsnapshots >= p->snap_max)
+	if (a->nsnapshots >= p->snap_max) {
+		size_t n = a->nsnapshots;
 		thin_snapshots(a);
+		if (p->range)
+			range_thinned(a, (uint32_t)n, (uint32_t)a->nsnapshots);
+	}
 	void *g = grow_array(a->snapshots, &p->cap_snaps, a->nsnapshots + 1, sizeof *a->snapshots);
 	ma_snap_entry *ch = malloc((p->ndirty + 1) * sizeof *ch);
 	if (!g || !ch) {
@@ -988,6 +1074,8 @@ static void take_snapshot(ma_analysis *a, uint64_t time_ns)
 	p->ndirty = 0;
 	p->snap_gen++;
 	p->snap_due = time_ns + p->snap_interval;
+	if (p->range)
+		p->range->open = (uint32_t)a->nsnapshots;
 }
 
 static void on_tick(void *ctx, const Memattach__Tick *tk)
@@ -1231,6 +1319,27 @@ void ma_analysis_stack_frames_now(ma_analysis *a, size_t i)
 	s->frames = s->nframes ? p->frame_pool + p->frame_off[base] : NULL;
 }
 
+void ma_analysis_want_range(ma_analysis *a)
+{
+	struct ma_analysis_priv *p = a->priv;
+	if (!p->range)   /* none when out of memory: the page has no range */
+		p->range = calloc(1, sizeof *p->range);
+}
+
+int ma_analysis_range(const ma_analysis *a, ma_range *out)
+{
+	memset(out, 0, sizeof *out);
+	if (!a->priv->range || !a->nsnapshots)
+		return 1;
+	return range_result(a->priv->range, a, out);
+}
+
+void ma_range_free(ma_range *r)
+{
+	free(r->leaf), free(r->bucket), free(r->off), free(r->entry), free(r->live);
+	memset(r, 0, sizeof *r);
+}
+
 void ma_analysis_split_by_thread(ma_analysis *a)
 {
 	a->priv->by_thread = 1;
@@ -1465,11 +1574,12 @@ void ma_analysis_foreach_live(const ma_analysis *a,
 	const struct ma_analysis_priv *p = a->priv;
 	for (size_t i = 0; i <= p->live.mask; i++) {
 		const block *b = &p->live.t[i];
-		if (b->addr)
-			fn(ctx, b->addr, b->size, a->stacks[b->stack].id, b->kind);
+		if (b->addr && b->stack != EXCLUDED)
+			fn(ctx, b->addr, b->size, a->stacks[entry_of(a, b->stack)].id, b->kind);
 	}
 	for (size_t i = 0; i < p->npieces; i++) {
 		const piece *pc = &p->pieces[i];
-		fn(ctx, pc->start, pc->end - pc->start, a->stacks[pc->stack].id, pc->kind);
+		if (pc->stack != EXCLUDED)
+			fn(ctx, pc->start, pc->end - pc->start, a->stacks[entry_of(a, pc->stack)].id, pc->kind);
 	}
 }

@@ -136,6 +136,23 @@ typedef struct ma_snapshot {
 	size_t nchanged;
 } ma_snapshot;
 
+/* The time range of the flame graph (ma_analysis_want_range; Memray's
+ * --temporal): what was allocated between two moments and is live at the
+ * second.  Entries are (thread entry, allocation bucket); bucket b holds
+ * what was allocated after moment b-1 and up to moment b (b = 0: up to
+ * moment 0).  Per moment, the live value of every entry that changed since
+ * the previous one, entries ascending. */
+typedef struct ma_range {
+	size_t nentries;
+	uint32_t *leaf, *bucket;     /* per entry: its index in stacks[], its bucket */
+	size_t nmoments;             /* = nsnapshots */
+	size_t *off;                 /* nmoments + 1: changes of moment j are [off[j], off[j+1]) */
+	uint32_t *entry;             /* per change */
+	ma_count *live;
+} ma_range;
+
+void ma_range_free(ma_range *r);
+
 struct ma_analysis_priv;
 struct ma_analysis;
 /* A thread id of the capture (the agent's) as memattach saw it (TargetIds),
@@ -237,6 +254,15 @@ int ma_analysis_want_snapshots(ma_analysis *a, unsigned max);
  * and its frames); the stack's first entry (tid 0) then counts nothing.
  * Frees go to the entry of the block's allocation, whoever frees it. */
 void ma_analysis_split_by_thread(ma_analysis *a);
+
+/* Before the run, after the two above: keep the time range as the events
+ * are applied (range_cells.h), so one replay makes it. */
+void ma_analysis_want_range(ma_analysis *a);
+
+/* After ma_analysis_finish: the time range.  0; 1 when there is none (not
+ * asked for, no snapshot, or given up: past its limits or out of memory
+ * during the run); -1 when out of memory now. */
+int ma_analysis_range(const ma_analysis *a, ma_range *out);
 
 /* live[] (nstacks entries) holds the values at snapshot j-1 (all zero
  * before snapshot 0); updates it to snapshot j. */

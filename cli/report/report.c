@@ -214,6 +214,8 @@ static int analyze_path(const ma_report_args *args, const ma_analyze_want *want,
 		ma_analysis_want_snapshots(a, want->snapshots);
 	if (want->by_thread)
 		ma_analysis_split_by_thread(a);
+	if (want->range)
+		ma_analysis_want_range(a);
 	ma_progress prog;
 	ma_progress_init(&prog, "reading capture");
 	ma_analysis_set_progress(a, ma_progress_update, &prog);

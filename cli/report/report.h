@@ -226,6 +226,7 @@ int ma_report_analyze_snapshots(const ma_report_args *args, unsigned snapshots,
 typedef struct ma_analyze_want {
 	unsigned snapshots;      /* up to this many snapshots of the live set; 0: none */
 	int by_thread;           /* per-stack values per allocating thread */
+	int range;               /* the flame graph's time range (ma_analysis_want_range) */
 } ma_analyze_want;
 int ma_report_analyze_with(const ma_report_args *args, const ma_analyze_want *want,
 			   struct ma_analysis **out);

@@ -9,27 +9,9 @@
 
 #define FLAME_MOMENTS 200       /* snapshots of the live set: the chart's moments */
 
-/* The time-range data (flame_range.c): per chart moment, the live value of
- * every (leaf, allocation bucket) that changed since the previous moment.
- * Bucket b holds the allocations made after moment b-1 and up to moment b
- * (b = 0: up to moment 0). */
-typedef struct flame_range {
-	size_t nentries;
-	uint32_t *leaf, *bucket;     /* per entry: the main analysis' stack index, its bucket */
-	size_t nmoments;
-	size_t *off;                 /* nmoments + 1: changes of moment j are [off[j], off[j+1]) */
-	uint32_t *entry;             /* per change */
-	ma_count *live;
-} flame_range;
-
-/* Replays args->capture a second time to fill r for the moments of a (an
- * analysis split by thread, with snapshots).  0; 1 when the range data
- * cannot be made for this capture (the page then offers no range); -1 on
- * OOM or a read error (printed). */
-int flame_range_build(const ma_report_args *args, const ma_analysis *a, flame_range *r);
-void flame_range_free(flame_range *r);
-/* The range data as the page reads it (JSON). */
-void flame_range_put(FILE *f, const flame_range *r);
+/* The time-range data as the page reads it (JSON; flame_range.c): the
+ * analysis keeps it during its one replay (ma_analysis_want_range). */
+void flame_range_put(FILE *f, const ma_range *r);
 
 /* A frame's kind for the page's colours (flame_kind.c). */
 enum flame_kind { FK_PYTHON, FK_MAIN, FK_LIBRARY, FK_INTERPRETER, FK_UNKNOWN };

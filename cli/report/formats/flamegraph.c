@@ -342,7 +342,7 @@ static void put_hist(FILE *out, const ma_analysis *a)
  * tree of fd; range: NULL or the time-range data).  -1: OOM, -2: the
  * template has no data marker. */
 static int write_page(FILE *out, const ma_report_args *args, const ma_analysis *a, const ma_tree *tr,
-		      const flame_range *range, const flame_diff *fd)
+		      const ma_range *range, const flame_diff *fd)
 {
 	size_t nn = tr->nnodes;
 	const char *h = (const char *)ma_flamegraph_html;
@@ -444,7 +444,7 @@ int ma_report_flamegraph(const ma_report_args *args)
 		return MA_EXIT_USAGE;
 	}
 	ma_analysis *a;
-	ma_analyze_want want = { .snapshots = FLAME_MOMENTS, .by_thread = 1 };
+	ma_analyze_want want = { .snapshots = FLAME_MOMENTS, .by_thread = 1, .range = !args->opts.base };
 	int rc = ma_report_analyze_with(args, &want, &a);
 	if (rc != MA_EXIT_OK)
 		return rc;
@@ -453,11 +453,11 @@ int ma_report_flamegraph(const ma_report_args *args)
 	ma_report_opts o = args->opts;
 	o.inverted = 0;
 	ma_tree *tr = ma_tree_build(a, &o, 1);
-	flame_range range = { 0 };
+	ma_range range = { 0 };
 	int rr = 1, r = -1;
 	if (tr && args->opts.base)
 		rc = diff_page(args, a, tr, &r);
-	else if (tr && (rr = flame_range_build(args, a, &range)) >= 0)
+	else if (tr && (rr = ma_analysis_range(a, &range)) >= 0)
 		r = write_page(args->out, args, a, tr, rr ? NULL : &range, NULL);
 	if (rc != MA_EXIT_OK)
 		r = 0;
@@ -468,7 +468,7 @@ int ma_report_flamegraph(const ma_report_args *args)
 		fprintf(stderr, "memattach report: out of memory building the flame graph\n");
 		rc = MA_EXIT_ERROR;
 	}
-	flame_range_free(&range);
+	ma_range_free(&range);
 	if (tr)
 		ma_tree_free(tr);
 	ma_analysis_free(a);

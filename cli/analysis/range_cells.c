@@ -1,0 +1,241 @@
+/* range_cells.c — the flame graph's time range, kept during the replay
+ * (range_cells.h says how). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/analysis/range_cells.h"
+
+/* A hostile capture must not make the range grow without bound: past
+ * these the analysis gives the range up (the page offers none). */
+#define RANGE_MAX_CELLS (1u << 22)
+#define RANGE_MAX_NOTES (1u << 23)
+
+static int grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+	if (need <= *cap)
+		return 0;
+	size_t c = *cap ? *cap : 64;
+	while (c < need)
+		c *= 2;
+	void *n = realloc(*p, c * elem);
+	if (!n)
+		return -1;
+	*p = n;
+	*cap = c;
+	return 0;
+}
+
+uint32_t range_cell_of(range_cells *r, uint32_t entry)
+{
+	if (entry >= r->cap_cur) {
+		size_t had = r->cap_cur;
+		if (grow((void **)&r->cur, &r->cap_cur, (size_t)entry + 1, sizeof *r->cur) < 0)
+			return UINT32_MAX;
+		memset(r->cur + had, 0, (r->cap_cur - had) * sizeof *r->cur);
+	}
+	uint32_t c = r->cur[entry];
+	if (c && r->cells[c - 1].bucket == r->open)
+		return c - 1;
+	if (r->ncells >= RANGE_MAX_CELLS ||
+	    grow((void **)&r->cells, &r->cap_cells, r->ncells + 1, sizeof *r->cells) < 0)
+		return UINT32_MAX;
+	c = (uint32_t)r->ncells++;
+	r->cells[c] = (range_cell){ entry, r->open, { 0, 0 } };
+	r->cur[entry] = c + 1;
+	return c;
+}
+
+/* The note of (cell, bucket), made when new: NULL past the limits or OOM. */
+static range_note *note_of(range_cells *r, ma_u64map *at, uint32_t cell, uint32_t bucket)
+{
+	uint32_t *slot = ma_u64map_slot(at, (uint64_t)cell << 32 | bucket);
+	if (!slot)
+		return NULL;
+	if (*slot == UINT32_MAX) {
+		if (r->nnotes >= RANGE_MAX_NOTES ||
+		    grow((void **)&r->notes, &r->cap_notes, r->nnotes + 1, sizeof *r->notes) < 0)
+			return NULL;
+		*slot = (uint32_t)r->nnotes;
+		r->notes[r->nnotes++] = (range_note){ cell, bucket, { 0, 0 } };
+	}
+	return &r->notes[*slot];
+}
+
+int range_free(range_cells *r, uint32_t cell, ma_count w)
+{
+	range_cell *c = &r->cells[cell];
+	if (c->bucket == r->open) {
+		c->kept.count -= w.count;
+		c->kept.bytes -= w.bytes;
+		return 0;
+	}
+	range_note *n = note_of(r, &r->note_at, cell, r->open);
+	if (!n)
+		return -1;
+	n->freed.count += w.count;
+	n->freed.bytes += w.bytes;
+	return 0;
+}
+
+static uint32_t thinned(uint32_t j, uint32_t n, uint32_t k)
+{
+	return j < n ? j / 2 : k;
+}
+
+/* range_thin's cells: merged into nc (room for all), to[old] = new.
+ * The number of new cells, or -1 when out of memory. */
+static long thin_cells(const range_cells *r, range_cell *nc, uint32_t *to, uint32_t n, uint32_t k)
+{
+	ma_u64map at = { 0 };
+	size_t m = 0;
+	for (size_t i = 0; i < r->ncells; i++) {
+		range_cell c = r->cells[i];
+		c.bucket = thinned(c.bucket, n, k);
+		uint32_t *slot = ma_u64map_slot(&at, (uint64_t)c.entry << 32 | c.bucket);
+		if (!slot) {
+			ma_u64map_free(&at);
+			return -1;
+		}
+		if (*slot == UINT32_MAX) {
+			*slot = (uint32_t)m;
+			nc[m++] = c;
+		} else {
+			nc[*slot].kept.count += c.kept.count;
+			nc[*slot].kept.bytes += c.kept.bytes;
+		}
+		to[i] = *slot;
+	}
+	ma_u64map_free(&at);
+	return (long)m;
+}
+
+uint32_t *range_thin(range_cells *r, uint32_t n, uint32_t k)
+{
+	uint32_t *to = malloc((r->ncells + 1) * sizeof *to);
+	range_cell *nc = malloc((r->ncells + 1) * sizeof *nc);
+	range_cells t = { .cells = nc, .cap_cells = r->ncells + 1, .open = k };
+	long m = to && nc ? thin_cells(r, nc, to, n, k) : -1;
+	if (m < 0)
+		goto oom;
+	t.ncells = (size_t)m;
+	for (size_t i = 0; i < r->nnotes; i++) {
+		const range_note *o = &r->notes[i];
+		range_cell *c = &nc[to[o->cell]];
+		uint32_t b = thinned(o->bucket, n, k);
+		if (b == c->bucket) {   /* freed in its own bucket now */
+			c->kept.count -= o->freed.count;
+			c->kept.bytes -= o->freed.bytes;
+			continue;
+		}
+		range_note *x = note_of(&t, &t.note_at, to[o->cell], b);
+		if (!x)
+			goto oom;
+		x->freed.count += o->freed.count;
+		x->freed.bytes += o->freed.bytes;
+	}
+	for (size_t e = 0; e < r->cap_cur; e++)
+		if (r->cur[e])
+			r->cur[e] = to[r->cur[e] - 1] + 1;
+	free(r->cells), free(r->notes);
+	ma_u64map_free(&r->note_at);
+	t.cur = r->cur, t.cap_cur = r->cap_cur;
+	*r = t;
+	return to;
+oom:
+	free(to), free(t.cells), free(t.notes);
+	ma_u64map_free(&t.note_at);
+	return NULL;
+}
+
+static int by_cell_bucket(const void *x, const void *y)
+{
+	const range_note *a = x, *b = y;
+	if (a->cell != b->cell)
+		return a->cell < b->cell ? -1 : 1;
+	return a->bucket < b->bucket ? -1 : a->bucket > b->bucket;
+}
+
+/* range_result's changes: per moment j < nm, [off[j], off[j + 1]) of
+ * entry[] and live[], entries ascending (cells are walked in order). */
+static int put_changes(const range_cells *r, const range_note *ns, const uint32_t *eidx, size_t nm,
+		       ma_range *out)
+{
+	size_t *at = calloc(nm + 2, sizeof *at);
+	if (!at)
+		return -1;
+	for (int pass = 0; pass < 2; pass++) {
+		size_t k = 0;
+		for (size_t i = 0; i < r->ncells; i++) {
+			ma_count v = r->cells[i].kept;
+			uint32_t b = r->cells[i].bucket;
+			for (;;) {
+				if (eidx[i] != UINT32_MAX && b < nm) {
+					if (pass == 0) {
+						at[b + 1]++;
+					} else {
+						out->entry[at[b]] = eidx[i];
+						out->live[at[b]++] = v;
+					}
+				}
+				if (k >= r->nnotes || ns[k].cell != i)
+					break;
+				v.count -= ns[k].freed.count;
+				v.bytes -= ns[k].freed.bytes;
+				b = ns[k++].bucket;
+			}
+		}
+		if (pass == 0) {
+			for (size_t j = 0; j < nm; j++)
+				at[j + 1] += at[j];
+			memcpy(out->off, at, (nm + 1) * sizeof *at);
+			out->entry = malloc((at[nm] + 1) * sizeof *out->entry);
+			out->live = malloc((at[nm] + 1) * sizeof *out->live);
+			if (!out->entry || !out->live) {
+				free(at);
+				return -1;
+			}
+		}
+	}
+	free(at);
+	return 0;
+}
+
+int range_result(const range_cells *r, const ma_analysis *a, ma_range *out)
+{
+	memset(out, 0, sizeof *out);
+	size_t nm = a->nsnapshots;
+	range_note *ns = malloc((r->nnotes + 1) * sizeof *ns);
+	uint32_t *eidx = malloc((r->ncells + 1) * sizeof *eidx);
+	out->leaf = malloc((r->ncells + 1) * sizeof *out->leaf);
+	out->bucket = malloc((r->ncells + 1) * sizeof *out->bucket);
+	out->off = malloc((nm + 1) * sizeof *out->off);
+	int rc = -1;
+	if (!ns || !eidx || !out->leaf || !out->bucket || !out->off)
+		goto out;
+	memcpy(ns, r->notes, r->nnotes * sizeof *ns);
+	qsort(ns, r->nnotes, sizeof *ns, by_cell_bucket);
+	for (size_t i = 0; i < r->ncells; i++) {
+		const range_cell *c = &r->cells[i];
+		eidx[i] = UINT32_MAX;
+		if (!a->stacks[c->entry].tid)   /* a thread's entries only */
+			continue;
+		eidx[i] = (uint32_t)out->nentries;
+		out->leaf[out->nentries] = c->entry;
+		out->bucket[out->nentries++] = c->bucket;
+	}
+	out->nmoments = nm;
+	rc = put_changes(r, ns, eidx, nm, out);
+out:
+	free(ns);
+	free(eidx);
+	if (rc < 0)
+		ma_range_free(out);
+	return rc;
+}
+
+void range_cells_free(range_cells *r)
+{
+	free(r->cells), free(r->cur), free(r->notes);
+	ma_u64map_free(&r->note_at);
+	memset(r, 0, sizeof *r);
+}
