@@ -212,7 +212,8 @@ int range_result(const range_cells *r, const ma_analysis *a, ma_range *out)
 	int rc = -1;
 	if (!ns || !eidx || !out->leaf || !out->bucket || !out->off)
 		goto out;
-	memcpy(ns, r->notes, r->nnotes * sizeof *ns);
+	if (r->nnotes)
+		memcpy(ns, r->notes, r->nnotes * sizeof *ns);
 	qsort(ns, r->nnotes, sizeof *ns, by_cell_bucket);
 	for (size_t i = 0; i < r->ncells; i++) {
 		const range_cell *c = &r->cells[i];
