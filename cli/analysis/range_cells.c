@@ -40,7 +40,7 @@ uint32_t range_cell_of(range_cells *r, uint32_t entry)
 	    grow((void **)&r->cells, &r->cap_cells, r->ncells + 1, sizeof *r->cells) < 0)
 		return UINT32_MAX;
 	c = (uint32_t)r->ncells++;
-	r->cells[c] = (range_cell){ entry, r->open, { 0, 0 } };
+	r->cells[c] = (range_cell){ entry, r->open, { 0, 0 }, 0 };
 	r->cur[entry] = c + 1;
 	return c;
 }
@@ -69,9 +69,12 @@ int range_free(range_cells *r, uint32_t cell, ma_count w)
 		c->kept.bytes -= w.bytes;
 		return 0;
 	}
-	range_note *n = note_of(r, &r->note_at, cell, r->open);
+	/* a cell's blocks tend to die together: its last note, without the map */
+	range_note *n = c->last_note && r->notes[c->last_note - 1].bucket == r->open
+		? &r->notes[c->last_note - 1] : note_of(r, &r->note_at, cell, r->open);
 	if (!n)
 		return -1;
+	c->last_note = (uint32_t)(n - r->notes) + 1;
 	n->freed.count += w.count;
 	n->freed.bytes += w.bytes;
 	return 0;
@@ -91,6 +94,7 @@ static long thin_cells(const range_cells *r, range_cell *nc, uint32_t *to, uint3
 	for (size_t i = 0; i < r->ncells; i++) {
 		range_cell c = r->cells[i];
 		c.bucket = thinned(c.bucket, n, k);
+		c.last_note = 0;
 		uint32_t *slot = ma_u64map_slot(&at, (uint64_t)c.entry << 32 | c.bucket);
 		if (!slot) {
 			ma_u64map_free(&at);

@@ -24,6 +24,7 @@
 typedef struct range_cell {
 	uint32_t entry, bucket;
 	ma_count kept;               /* allocated into it, less what was freed in its bucket */
+	uint32_t last_note;          /* its note of the open bucket + 1, when it has one */
 } range_cell;
 
 typedef struct range_note {
