@@ -696,6 +696,8 @@ static void map_block(ma_analysis *a, const ma_event *e, uint32_t stack)
 	if (!g)
 		goto oom;
 	p->pieces = g;
+	/* its cell before the pieces move (giving the range up walks them) */
+	uint32_t slot = stack == EXCLUDED ? EXCLUDED : into_cell(a, stack, (ma_count){ 1, e->size });
 	size_t l = 0, r = p->npieces;
 	while (l < r) {
 		size_t m = (l + r) / 2;
@@ -705,7 +707,6 @@ static void map_block(ma_analysis *a, const ma_event *e, uint32_t stack)
 			r = m;
 	}
 	memmove(&p->pieces[l + 1], &p->pieces[l], (p->npieces - l) * sizeof *p->pieces);
-	uint32_t slot = stack == EXCLUDED ? EXCLUDED : into_cell(a, stack, (ma_count){ 1, e->size });
 	p->pieces[l] = (piece){ e->addr, e->addr + e->size, slot, e->kind, map };
 	p->npieces++;
 	p->map_pieces[map] = 1;
