@@ -4,32 +4,18 @@
 #include <string.h>
 
 #include "cli/analysis/range_cells.h"
+#include "cli/util/grow_array.h"
 
 /* A hostile capture must not make the range grow without bound: past
  * these the analysis gives the range up (the page offers none). */
 #define RANGE_MAX_CELLS (1u << 22)
 #define RANGE_MAX_NOTES (1u << 23)
 
-static int grow(void **p, size_t *cap, size_t need, size_t elem)
-{
-	if (need <= *cap)
-		return 0;
-	size_t c = *cap ? *cap : 64;
-	while (c < need)
-		c *= 2;
-	void *n = realloc(*p, c * elem);
-	if (!n)
-		return -1;
-	*p = n;
-	*cap = c;
-	return 0;
-}
-
 uint32_t range_cell_of(range_cells *r, uint32_t entry)
 {
 	if (entry >= r->cap_cur) {
 		size_t had = r->cap_cur;
-		if (grow((void **)&r->cur, &r->cap_cur, (size_t)entry + 1, sizeof *r->cur) < 0)
+		if (ma_grow_array((void **)&r->cur, &r->cap_cur, (size_t)entry + 1, sizeof *r->cur) < 0)
 			return UINT32_MAX;
 		memset(r->cur + had, 0, (r->cap_cur - had) * sizeof *r->cur);
 	}
@@ -37,7 +23,7 @@ uint32_t range_cell_of(range_cells *r, uint32_t entry)
 	if (c && r->cells[c - 1].bucket == r->open)
 		return c - 1;
 	if (r->ncells >= RANGE_MAX_CELLS ||
-	    grow((void **)&r->cells, &r->cap_cells, r->ncells + 1, sizeof *r->cells) < 0)
+	    ma_grow_array((void **)&r->cells, &r->cap_cells, r->ncells + 1, sizeof *r->cells) < 0)
 		return UINT32_MAX;
 	c = (uint32_t)r->ncells++;
 	r->cells[c] = (range_cell){ entry, r->open, { 0, 0 }, 0 };
@@ -53,7 +39,7 @@ static range_note *note_of(range_cells *r, ma_u64map *at, uint32_t cell, uint32_
 		return NULL;
 	if (*slot == UINT32_MAX) {
 		if (r->nnotes >= RANGE_MAX_NOTES ||
-		    grow((void **)&r->notes, &r->cap_notes, r->nnotes + 1, sizeof *r->notes) < 0)
+		    ma_grow_array((void **)&r->notes, &r->cap_notes, r->nnotes + 1, sizeof *r->notes) < 0)
 			return NULL;
 		*slot = (uint32_t)r->nnotes;
 		r->notes[r->nnotes++] = (range_note){ cell, bucket, { 0, 0 } };

@@ -9,6 +9,7 @@
 #include "cli/live/live_model.h"
 #include "cli/util/u64map.h"
 #include "record_io.h"
+#include "cli/util/grow_array.h"
 
 #define PATH_MAX_LOCS 1024
 #define NO_POS SIZE_MAX
@@ -59,21 +60,6 @@ struct ma_lv {
 	size_t ntree, cap_tree;
 	ma_loc scratch[PATH_MAX_LOCS];
 };
-
-static int grow(void **p, size_t *cap, size_t need, size_t elem)
-{
-	if (need <= *cap)
-		return 0;
-	size_t c = *cap ? *cap : 64;
-	while (c < need)
-		c *= 2;
-	void *n = realloc(*p, c * elem);
-	if (!n)
-		return -1;
-	*p = n;
-	*cap = c;
-	return 0;
-}
 
 /* ---- the heap of locations, biggest key first ---- */
 
@@ -152,7 +138,7 @@ static uint32_t intern(ma_lv *v, const ma_loc *l)
 		if (ma_loc_same(&v->l[i].l, l, 1))
 			return i;
 	size_t capl = v->capl;
-	if (grow((void **)&v->l, &v->capl, v->nl + 1, sizeof *v->l) < 0)
+	if (ma_grow_array((void **)&v->l, &v->capl, v->nl + 1, sizeof *v->l) < 0)
 		return 0;
 	if (v->capl != capl || !v->heap) {
 		uint32_t *hp = realloc(v->heap, v->capl * sizeof *hp);
@@ -211,7 +197,7 @@ static void touch(ma_lv *v, uint32_t loc)
 		return;
 	l->touched = v->refresh_no;
 	l->prev_own = l->own.bytes;
-	if (grow((void **)&v->touched, &v->cap_touched, v->ntouched + 1, sizeof *v->touched) == 0)
+	if (ma_grow_array((void **)&v->touched, &v->cap_touched, v->ntouched + 1, sizeof *v->touched) == 0)
 		v->touched[v->ntouched++] = loc;
 }
 
@@ -255,7 +241,7 @@ static void list_in_tree(ma_lv *v, size_t i)
 	struct entry *e = &v->e[i];
 	if (e->in_tree || !path_has(e, v->tree_loc))
 		return;
-	if (grow((void **)&v->tree, &v->cap_tree, v->ntree + 1, sizeof *v->tree) == 0) {
+	if (ma_grow_array((void **)&v->tree, &v->cap_tree, v->ntree + 1, sizeof *v->tree) == 0) {
 		v->tree[v->ntree++] = (uint32_t)i;
 		e->in_tree = 1;
 	}
@@ -273,7 +259,7 @@ static void try_resolve(ma_lv *v, size_t i)
 	if (in)
 		apply(v, e, e->applied, 1);
 	if (!e->resolved && !e->waiting &&
-	    grow((void **)&v->unresolved, &v->cap_unresolved, v->nunresolved + 1, sizeof *v->unresolved) == 0) {
+	    ma_grow_array((void **)&v->unresolved, &v->cap_unresolved, v->nunresolved + 1, sizeof *v->unresolved) == 0) {
 		v->unresolved[v->nunresolved++] = (uint32_t)i;
 		e->waiting = 1;
 	}
@@ -351,7 +337,7 @@ static int cover_entries(ma_lv *v)
 	size_t n = v->a->nstacks, cap = v->ne;
 	if (n <= v->ne)
 		return 0;
-	if (grow((void **)&v->e, &cap, n, sizeof *v->e) < 0)
+	if (ma_grow_array((void **)&v->e, &cap, n, sizeof *v->e) < 0)
 		return -1;
 	memset(v->e + v->ne, 0, (cap - v->ne) * sizeof *v->e);
 	v->ne = cap;
@@ -490,7 +476,7 @@ static uint32_t tree_child(struct tree *t, uint32_t parent, uint32_t loc)
 	for (uint32_t c = t->n[parent].child; c != UINT32_MAX; c = t->n[c].sibling)
 		if (t->n[c].loc == loc)
 			return c;
-	if (grow((void **)&t->n, &t->cap, t->nn + 1, sizeof *t->n) < 0)
+	if (ma_grow_array((void **)&t->n, &t->cap, t->nn + 1, sizeof *t->n) < 0)
 		return UINT32_MAX;
 	uint32_t c = (uint32_t)t->nn++;
 	t->n[c] = (struct tnode){ loc, parent, UINT32_MAX, t->n[parent].child, t->n[parent].depth + 1, { 0, 0 } };
@@ -550,7 +536,7 @@ size_t ma_lv_tree(ma_lv *v, uint32_t loc, ma_lv_node *out, size_t max)
 			list_in_tree(v, i);
 	}
 	struct tree t = { NULL, 0, 0 };
-	if (grow((void **)&t.n, &t.cap, 1, sizeof *t.n) < 0)
+	if (ma_grow_array((void **)&t.n, &t.cap, 1, sizeof *t.n) < 0)
 		return 0;
 	t.n[t.nn++] = (struct tnode){ 0, UINT32_MAX, UINT32_MAX, UINT32_MAX, 0, { 0, 0 } };
 	for (size_t k = 0; k < v->ntree; k++) {
