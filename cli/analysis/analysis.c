@@ -143,6 +143,8 @@ struct ma_analysis_priv {
 	size_t *frame_off;       /* per stack: offset in frame_pool */
 	int by_thread;           /* allocations go to (thread, stack) entries */
 	ma_u64map pairs;         /* tid << 32 | stack index → entry index */
+	uint64_t *pair_last;     /* per stack index: its last pair (tid << 32 | entry) */
+	size_t cap_pair_last;
 	ma_u64map tids;
 	uint32_t last_tid, last_tid_idx;
 	size_t cap_threads;
@@ -263,6 +265,7 @@ void ma_analysis_free(ma_analysis *a)
 	free(p->frame_pool);
 	free(p->frame_off);
 	ma_u64map_free(&p->pairs);
+	free(p->pair_last);
 	ma_u64map_free(&p->tids);
 	ma_u64map_free(&p->named);
 	ma_u64map_free(&p->syms);
@@ -384,24 +387,44 @@ oom:
 	return UINT32_MAX;
 }
 
-/* With ma_analysis_split_by_thread: the entry of stack index st for thread
- * tid, created when new (its frames are the stack's, set at the end). */
-static uint32_t thread_entry(ma_analysis *a, uint32_t st, uint32_t tid)
+/* thread_entry's lookup in the pairs' map, the entry made when new (its
+ * frames are the stack's, set at the end); remembered as st's last. */
+static __attribute__((noinline)) uint32_t thread_entry_find(ma_analysis *a, uint32_t st, uint32_t tid)
 {
 	struct ma_analysis_priv *p = a->priv;
 	uint32_t *slot = ma_u64map_slot(&p->pairs, (uint64_t)tid << 32 | st);
 	if (!slot)
 		goto oom;
-	if (*slot != UINT32_MAX)
-		return *slot;
-	uint32_t idx = new_entry(a, a->stacks[st].id, tid);
-	if (idx == UINT32_MAX)
-		goto oom;
-	*slot = idx;
-	return idx;
+	if (*slot == UINT32_MAX) {
+		uint32_t idx = new_entry(a, a->stacks[st].id, tid);
+		if (idx == UINT32_MAX)
+			goto oom;
+		*slot = idx;
+	}
+	if (st >= p->cap_pair_last) {
+		size_t had = p->cap_pair_last;
+		void *g = grow_array(p->pair_last, &p->cap_pair_last, (size_t)st + 1, sizeof *p->pair_last);
+		if (!g)
+			goto oom;
+		p->pair_last = g;
+		memset(p->pair_last + had, 0, (p->cap_pair_last - had) * sizeof *p->pair_last);
+	}
+	p->pair_last[st] = (uint64_t)tid << 32 | *slot;
+	return *slot;
 oom:
 	p->oom = 1;
 	return UINT32_MAX;
+}
+
+/* With ma_analysis_split_by_thread: the entry of stack index st for thread
+ * tid (nonzero).  A stack's allocations mostly come from one thread in a
+ * row: its last thread's entry inline, the map out of line. */
+static inline uint32_t thread_entry(ma_analysis *a, uint32_t st, uint32_t tid)
+{
+	struct ma_analysis_priv *p = a->priv;
+	if (st < p->cap_pair_last && p->pair_last[st] >> 32 == tid)
+		return (uint32_t)p->pair_last[st];
+	return thread_entry_find(a, st, tid);
 }
 
 /* Called before a stack's live value changes: if a new global peak was
