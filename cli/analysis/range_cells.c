@@ -5,6 +5,7 @@
 
 #include "cli/analysis/range_cells.h"
 #include "cli/util/grow_array.h"
+#include "cli/util/u64map.h"
 
 /* A hostile capture must not make the range grow without bound: past
  * these the analysis gives the range up (the page offers none). */
@@ -31,20 +32,14 @@ uint32_t range_cell_of(range_cells *r, uint32_t entry)
 	return c;
 }
 
-/* The note of (cell, bucket), made when new: NULL past the limits or OOM. */
-static range_note *note_of(range_cells *r, ma_u64map *at, uint32_t cell, uint32_t bucket)
+/* A new note of (cell, bucket): NULL past the limits or OOM. */
+static range_note *new_note(range_cells *r, uint32_t cell, uint32_t bucket)
 {
-	uint32_t *slot = ma_u64map_slot(at, (uint64_t)cell << 32 | bucket);
-	if (!slot)
+	if (r->nnotes >= RANGE_MAX_NOTES ||
+	    ma_grow_array((void **)&r->notes, &r->cap_notes, r->nnotes + 1, sizeof *r->notes) < 0)
 		return NULL;
-	if (*slot == UINT32_MAX) {
-		if (r->nnotes >= RANGE_MAX_NOTES ||
-		    ma_grow_array((void **)&r->notes, &r->cap_notes, r->nnotes + 1, sizeof *r->notes) < 0)
-			return NULL;
-		*slot = (uint32_t)r->nnotes;
-		r->notes[r->nnotes++] = (range_note){ cell, bucket, { 0, 0 } };
-	}
-	return &r->notes[*slot];
+	r->notes[r->nnotes] = (range_note){ cell, bucket, { 0, 0 } };
+	return &r->notes[r->nnotes++];
 }
 
 int range_free(range_cells *r, uint32_t cell, ma_count w)
@@ -55,9 +50,9 @@ int range_free(range_cells *r, uint32_t cell, ma_count w)
 		c->kept.bytes -= w.bytes;
 		return 0;
 	}
-	/* a cell's blocks tend to die together: its last note, without the map */
+	/* a cell's note of the open bucket, if it has one, is its last */
 	range_note *n = c->last_note && r->notes[c->last_note - 1].bucket == r->open
-		? &r->notes[c->last_note - 1] : note_of(r, &r->note_at, cell, r->open);
+		? &r->notes[c->last_note - 1] : new_note(r, cell, r->open);
 	if (!n)
 		return -1;
 	c->last_note = (uint32_t)(n - r->notes) + 1;
@@ -104,6 +99,7 @@ uint32_t *range_thin(range_cells *r, uint32_t n, uint32_t k)
 	uint32_t *to = malloc((r->ncells + 1) * sizeof *to);
 	range_cell *nc = malloc((r->ncells + 1) * sizeof *nc);
 	range_cells t = { .cells = nc, .cap_cells = r->ncells + 1, .open = k };
+	ma_u64map at = { 0 };        /* (new cell, new bucket) → index in t.notes */
 	long m = to && nc ? thin_cells(r, nc, to, n, k) : -1;
 	if (m < 0)
 		goto oom;
@@ -117,23 +113,27 @@ uint32_t *range_thin(range_cells *r, uint32_t n, uint32_t k)
 			c->kept.bytes -= o->freed.bytes;
 			continue;
 		}
-		range_note *x = note_of(&t, &t.note_at, to[o->cell], b);
+		uint32_t *slot = ma_u64map_slot(&at, (uint64_t)to[o->cell] << 32 | b);
+		range_note *x = !slot ? NULL : *slot != UINT32_MAX ? &t.notes[*slot] : new_note(&t, to[o->cell], b);
 		if (!x)
 			goto oom;
+		*slot = (uint32_t)(x - t.notes);
+		if (b == k)              /* the open bucket's: the cell's last */
+			c->last_note = *slot + 1;
 		x->freed.count += o->freed.count;
 		x->freed.bytes += o->freed.bytes;
 	}
+	ma_u64map_free(&at);
 	for (size_t e = 0; e < r->cap_cur; e++)
 		if (r->cur[e])
 			r->cur[e] = to[r->cur[e] - 1] + 1;
 	free(r->cells), free(r->notes);
-	ma_u64map_free(&r->note_at);
 	t.cur = r->cur, t.cap_cur = r->cap_cur;
 	*r = t;
 	return to;
 oom:
 	free(to), free(t.cells), free(t.notes);
-	ma_u64map_free(&t.note_at);
+	ma_u64map_free(&at);
 	return NULL;
 }
 
@@ -227,6 +227,5 @@ out:
 void range_cells_free(range_cells *r)
 {
 	free(r->cells), free(r->cur), free(r->notes);
-	ma_u64map_free(&r->note_at);
 	memset(r, 0, sizeof *r);
 }

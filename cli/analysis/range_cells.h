@@ -7,7 +7,8 @@
  * A cell is one (entry, bucket), and a live block knows its cell.  A
  * cell's value at a moment is what was allocated into it minus what of it
  * was freed up to then: a free in the cell's own bucket is taken off at
- * once (`kept`); a later one goes to a note per (cell, bucket of the free).
+ * once (`kept`); a later one goes to a note per (cell, bucket of the free),
+ * found from the cell (its last note) without a map.
  * So a block freed within its bucket (most of them) costs nothing more, and
  * one that outlives it a note per bucket its cell's blocks die in.  When
  * the snapshots are halved the buckets are too, and cells and notes that
@@ -19,7 +20,6 @@
 #include <stdint.h>
 
 #include "cli/analysis/analysis.h"
-#include "cli/util/u64map.h"
 
 typedef struct range_cell {
 	uint32_t entry, bucket;
@@ -37,9 +37,8 @@ typedef struct range_cells {
 	size_t ncells, cap_cells;
 	uint32_t *cur;               /* per entry: its cell + 1 when that is the open bucket's */
 	size_t cap_cur;
-	range_note *notes;
+	range_note *notes;           /* a cell's note of the open bucket is its last_note */
 	size_t nnotes, cap_notes;
-	ma_u64map note_at;           /* cell << 32 | bucket → index in notes[] */
 	uint32_t open;               /* the bucket being filled: snapshots taken so far */
 } range_cells;
 
