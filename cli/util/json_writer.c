@@ -139,3 +139,13 @@ void ma_json_escape(FILE *f, const char *s)
 {
 	put_string(f, s ? s : "");
 }
+
+void ma_json_put_u64(FILE *f, uint64_t v)
+{
+	char b[20], *p = b + sizeof b;
+	do
+		*--p = (char)('0' + v % 10);
+	while ((v /= 10));
+	while (p < b + sizeof b)
+		putc_unlocked(*p++, f);
+}

@@ -28,6 +28,10 @@ void ma_json_double(ma_json *j, const char *key, double v);
 void ma_json_bool(ma_json *j, const char *key, int v);
 void ma_json_null(ma_json *j, const char *key);
 
+/* Writes v in decimal, without a format to parse: for long arrays of
+ * numbers (a flame graph's range data has hundreds of thousands). */
+void ma_json_put_u64(FILE *f, uint64_t v);
+
 /* Writes s as a quoted, escaped JSON string (for writers that emit JSON
  * without ma_json, e.g. inside HTML/JS). */
 void ma_json_escape(FILE *f, const char *s);

@@ -5,12 +5,28 @@
 #include <stdio.h>
 
 #include "cli/report/formats/flame.h"
+#include "cli/util/json_writer.h"
 
 static void put_u32s(FILE *f, const char *key, const uint32_t *v, size_t n)
 {
 	fprintf(f, ",\"%s\":[", key);
-	for (size_t i = 0; i < n; i++)
-		fprintf(f, i ? ",%u" : "%u", v[i]);
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			putc_unlocked(',', f);
+		ma_json_put_u64(f, v[i]);
+	}
+	putc(']', f);
+}
+
+/* bytes (count 0) or blocks (count 1) of n values */
+static void put_counts(FILE *f, const char *key, const ma_count *v, size_t n, int count)
+{
+	fprintf(f, ",\"%s\":[", key);
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			putc_unlocked(',', f);
+		ma_json_put_u64(f, count ? v[i].count : v[i].bytes);
+	}
 	putc(']', f);
 }
 
@@ -25,11 +41,7 @@ void flame_range_put(FILE *f, const ma_range *r)
 	putc(']', f);
 	size_t n = r->off[r->nmoments];
 	put_u32s(f, "entry", r->entry, n);
-	fputs(",\"b\":[", f);
-	for (size_t i = 0; i < n; i++)
-		fprintf(f, i ? ",%llu" : "%llu", (unsigned long long)r->live[i].bytes);
-	fputs("],\"n\":[", f);
-	for (size_t i = 0; i < n; i++)
-		fprintf(f, i ? ",%llu" : "%llu", (unsigned long long)r->live[i].count);
-	fputs("]}", f);
+	put_counts(f, "b", r->live, n, 0);
+	put_counts(f, "n", r->live, n, 1);
+	putc('}', f);
 }
