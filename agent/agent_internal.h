@@ -113,19 +113,38 @@ int ma_identity_send(int fd, int forked) MA_HIDDEN;
 /* Hash of n words: independent multiplies summed, one final mix — it runs
  * on every event (stack frames, Python frame keys), and a dependent chain
  * would cost a multiply's latency per word.  Position-dependent: the
- * multiplier (always odd) changes with the index. */
-static inline uint64_t ma_hash_words(const uint64_t *w, uint32_t n)
+ * multiplier (always odd) changes with the position. */
+static inline uint64_t ma_hash_term(uint64_t w, uint32_t pos)
 {
 	static const uint64_t m[8] = {
 		0x9e3779b97f4a7c15ull, 0xc2b2ae3d27d4eb4full, 0x165667b19e3779f9ull,
 		0xd6e8feb86659fd93ull, 0xff51afd7ed558ccdull, 0xc4ceb9fe1a85ec53ull,
 		0x85ebca77c2b2ae63ull, 0x27d4eb2f165667c5ull };
-	uint64_t h = 0x12345678u ^ n;
-	for (uint32_t i = 0; i < n; i++)
-		h += (w[i] ^ (w[i] >> 29)) * (m[i & 7] + ((uint64_t)(i >> 3) << 1));
+	return (w ^ (w >> 29)) * (m[pos & 7] + ((uint64_t)(pos >> 3) << 1));
+}
+static inline uint64_t ma_hash_finish(uint64_t sum, uint32_t n)
+{
+	uint64_t h = (0x12345678u ^ n) + sum;
 	h ^= h >> 32;
 	h *= 0xff51afd7ed558ccdull;
 	return h ^ (h >> 29);
+}
+static inline uint64_t ma_hash_words(const uint64_t *w, uint32_t n)
+{
+	uint64_t sum = 0;
+	for (uint32_t i = 0; i < n; i++)
+		sum += ma_hash_term(w[i], i);
+	return ma_hash_finish(sum, n);
+}
+/* A stack's: positions counted from its outer end, so that a walk that
+ * keeps its frames right-aligned keeps the sums of their terms too and
+ * hashes only the frames it stepped (unwind_cache.c). */
+static inline uint64_t ma_hash_stack_sum(const uint64_t *f, uint32_t n)
+{
+	uint64_t sum = 0;
+	for (uint32_t i = 0; i < n; i++)
+		sum += ma_hash_term(f[i], n - 1 - i);
+	return sum;
 }
 
 /* ---- memory of the agent itself (arena.c) ---- */

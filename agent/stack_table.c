@@ -217,9 +217,9 @@ static int backtrace_from_caller(void **ips, int max, int *first)
  * the neutral bench); a small per-thread table of recent stacks stands in
  * front of it, two ways a set (one cache line): direct-mapped, the
  * bench's 600 stacks in 1024 slots shared a slot for 45% of them. */
-static struct ma_stack *intern_thread_cached(const uint64_t *f, uint32_t n)
+static struct ma_stack *intern_thread_cached_sum(const uint64_t *f, uint32_t n, uint64_t sum)
 {
-	uint64_t h = ma_hash_words(f, n);
+	uint64_t h = ma_hash_finish(sum, n);
 	struct ma_thread *t = ma_thread_self();
 	if (t && !t->stack_cache)
 		t->stack_cache = ma_arena_alloc(sizeof(struct ma_stack *) << THREAD_STACKS_BITS);
@@ -239,6 +239,11 @@ static struct ma_stack *intern_thread_cached(const uint64_t *f, uint32_t n)
 		set[0] = s;
 	}
 	return s;
+}
+
+static struct ma_stack *intern_thread_cached(const uint64_t *f, uint32_t n)
+{
+	return intern_thread_cached_sum(f, n, ma_hash_stack_sum(f, n));
 }
 
 static uint32_t intern_thread_cached_id(const uint64_t *f, uint32_t n)
@@ -277,9 +282,11 @@ static void check_reused_id(const uint64_t *f, uint32_t n, uint32_t id)
 
 /* The user's frames, at most max: the fast walk (unwind_cache.c), else
  * libunwind's; *same when they are the previous walk's. */
-static int user_frames(void **ips, int max, const uint64_t **fr, int *same, uintptr_t hook_fp)
+static int user_frames(void **ips, int max, const uint64_t **fr, int *same, uintptr_t hook_fp,
+		       int lazy, int *walked)
 {
-	int n = ma_unwind_user(fr, max, agent_lo, agent_hi, same, hook_fp);
+	int n = ma_unwind_user(fr, max, agent_lo, agent_hi, same, hook_fp, lazy && !ma_unwind_check);
+	*walked = n >= 0;
 	if (n >= 0 && !ma_unwind_check)
 		return n;
 	int first, m = backtrace_from_caller(ips, max + SKIP_MAX, &first);
@@ -311,10 +318,10 @@ uint32_t ma_stack_capture_at(uintptr_t hook_fp)
 	 * and the Python view shows only what lies below the innermost eval
 	 * frame: unwind that far, and let the Python frames tell the rest. */
 	const uint64_t *fr;
-	int same = 0;
-	for (int i = 0; ma_py_active && !ma_cfg.pynative && i < 2 && depth >= PY_SHORT_DEPTH; i++) {
+	int same = 0, walked, py = ma_py_active; /* read once: with no Python, fr may stay NULL */
+	for (int i = 0; py && !ma_cfg.pynative && i < 2 && depth >= PY_SHORT_DEPTH; i++) {
 		int max = i ? PY_SHORT_DEPTH : PY_FIRST_DEPTH;
-		n = user_frames(ips, max, &fr, &same, hook_fp);
+		n = user_frames(ips, max, &fr, &same, hook_fp, 0, &walked);
 		uint32_t cut = n > 0 ? ma_py_native_cut(fr, (uint32_t)n) : 0;
 		same = 0;
 		if (cut) {
@@ -327,10 +334,10 @@ uint32_t ma_stack_capture_at(uintptr_t hook_fp)
 		if (n < max)
 			break;   /* the whole stack, and no eval frame in it */
 	}
-	n = user_frames(ips, (int)depth, &fr, &same, hook_fp);
+	n = user_frames(ips, (int)depth, &fr, &same, hook_fp, !py, &walked);
 	if (n <= 0)
 		return 0;
-	uint32_t m = ma_py_merge(fr, (uint32_t)n, merged, depth + MA_PY_MAX_FRAMES);
+	uint32_t m = py ? ma_py_merge(fr, (uint32_t)n, merged, depth + MA_PY_MAX_FRAMES) : 0;
 	if (m) {
 		ma_unwind_set_last_id(0);
 		return intern_thread_cached_id(merged, m);
@@ -339,7 +346,11 @@ uint32_t ma_stack_capture_at(uintptr_t hook_fp)
 	if (id && ma_unwind_check)
 		check_reused_id(fr, (uint32_t)n, id);
 	if (!id) {
-		struct ma_stack *s = intern_thread_cached(fr, (uint32_t)n);
+		if (!fr)
+			fr = ma_unwind_frames();
+		/* The fast walk kept its frames' hash terms summed. */
+		struct ma_stack *s = walked ? intern_thread_cached_sum(fr, (uint32_t)n, ma_unwind_hash_sum())
+					    : intern_thread_cached(fr, (uint32_t)n);
 		id = s ? s->id : 0;
 		ma_unwind_set_last_id(id);
 	}

@@ -43,10 +43,27 @@ struct rule_slot {
 	uint8_t bad;
 };
 
+/* A word a step read: where, and what it held. */
+struct word {
+	uintptr_t at, val;
+};
+
+/* The new walk's frames, from 0: each frame's two reads (at 0: none). */
 struct frames {
 	uintptr_t ip[MAXF], sp[MAXF], rbp[MAXF];
-	uintptr_t ra_at[MAXF];        /* where the return address was read, or 0 */
-	uintptr_t rbp_at[MAXF], rbp_val[MAXF];
+	struct word ra[MAXF];         /* the return address */
+	struct word rbp_saved[MAXF];  /* the caller's rbp */
+	uint8_t flags[MAXF];
+};
+
+/* A kept walk's frames, right-aligned; the words they read are one
+ * list, right-aligned too (frame i's from word[word_of[i]] on), so that
+ * confirming the frames from q out is one branchless pass. */
+#define WORDS (2 * MAXF)
+struct kept_frames {
+	uintptr_t ip[MAXF], sp[MAXF], rbp[MAXF];
+	struct word word[WORDS];
+	uint16_t word_of[MAXF + 1];   /* [MAXF] == WORDS */
 	uint8_t flags[MAXF];
 };
 
@@ -81,9 +98,12 @@ struct walk {
 	 * new walk joined, so the same stamp at q means the same addresses
 	 * from q out (a copied-out result's id holds). */
 	uint64_t stamp[MAXF];
+	/* hsum[i]: the sum of the hash terms of frames i.. (agent_internal.h,
+	 * ma_hash_stack_sum), positions counted from the outer end. */
+	uint64_t hsum[MAXF + 1];
 	int base;             /* first (innermost) cached frame; MAXF: none */
 	int trunc, max;       /* the walk stopped at max frames */
-	struct frames c;
+	struct kept_frames c;
 };
 
 struct uw_thread {
@@ -95,6 +115,8 @@ struct uw_thread {
 	struct walk w[WALKS];
 	struct frames n;      /* the new frames of this walk, from 0 */
 	uintptr_t res[MAXF];  /* a result kept in no walk, right-aligned */
+	int res_j, res_q, res_k; /* what res holds, or is to hold (lazily) */
+	int last_walk;        /* the last result: walk last_walk's frames, -1: res */
 	struct res_slot rs[RES_SLOTS];
 	uint16_t at_sp[AT_SLOTS][WALKS]; /* by a frame's sp: its index in each walk */
 	struct rule_slot rules[RULES];
@@ -132,12 +154,9 @@ static struct uw_thread *state(void)
 /* Two ways a set: a program's hot code addresses are few, but with one
  * way a pair of them that shares a slot (which depends on where the
  * object was loaded) compiled its rules again on every walk. */
-static const struct rule_slot *rule_of(struct uw_thread *u, uintptr_t pc)
+static __attribute__((noinline)) const struct rule_slot *rule_miss(struct rule_slot *s,
+								      uintptr_t pc)
 {
-	uint64_t h = (pc ^ (pc >> 17)) * 0x9e3779b97f4a7c15ull;
-	struct rule_slot *s = &u->rules[(h >> (64 - RULES_BITS)) & (RULES - 2)];
-	if (__builtin_expect(s[0].pc == pc, 1))
-		return &s[0];
 	if (s[1].pc != pc) {
 		s[1].pc = pc;
 		s[1].bad = ma_eh_rule(pc, &s[1].r) < 0;
@@ -148,9 +167,18 @@ static const struct rule_slot *rule_of(struct uw_thread *u, uintptr_t pc)
 	return &s[0];
 }
 
+static inline const struct rule_slot *rule_of(struct uw_thread *u, uintptr_t pc)
+{
+	uint64_t h = (pc ^ (pc >> 17)) * 0x9e3779b97f4a7c15ull;
+	struct rule_slot *s = &u->rules[(h >> (64 - RULES_BITS)) & (RULES - 2)];
+	if (__builtin_expect(s[0].pc == pc, 1))
+		return &s[0];
+	return rule_miss(s, pc);
+}
+
 /* One step from (ip, sp, rbp) to the caller's; records frame k's reads in
  * f.  0: stepped; 1: this was the outermost frame; -1: unusual frame. */
-static int step(struct uw_thread *u, struct frames *f, int k, uintptr_t *ip, uintptr_t *sp,
+static inline __attribute__((always_inline)) int step(struct uw_thread *u, struct frames *f, int k, uintptr_t *ip, uintptr_t *sp,
 		uintptr_t *rbp)
 {
 	const struct rule_slot *s = rule_of(u, *ip - 1);
@@ -160,34 +188,48 @@ static int step(struct uw_thread *u, struct frames *f, int k, uintptr_t *ip, uin
 	if (cfa <= *sp || cfa - *sp > MAX_FRAME_BYTES || (cfa & 7))
 		return -1;
 	f->flags[k] = (s->r.cfa_rbp ? F_CFA_RBP : 0) | (s->r.rbp_saved ? F_RBP_SAVED : 0);
-	f->rbp_at[k] = 0;
+	f->rbp_saved[k].at = 0;
 	if (s->r.rbp_saved) {
-		f->rbp_at[k] = cfa + (uintptr_t)(intptr_t)s->r.rbp_off;
-		f->rbp_val[k] = *rbp = *(const uintptr_t *)f->rbp_at[k];
+		uintptr_t at = cfa + (uintptr_t)(intptr_t)s->r.rbp_off;
+		f->rbp_saved[k] = (struct word){ at, *rbp = *(const uintptr_t *)at };
 	}
 	if (s->r.end) {
-		f->ra_at[k] = 0;
+		f->ra[k].at = 0;
 		return 1;
 	}
-	f->ra_at[k] = cfa - 8;
 	*ip = *(const uintptr_t *)(cfa - 8);
+	f->ra[k] = (struct word){ cfa - 8, *ip };
 	*sp = cfa;
 	return *ip ? 0 : 1;
 }
 
 /* Whether every word the cached walk read from frame q on still holds
  * what it held. */
-static int still_valid(const struct frames *c, int q)
+static int still_valid(const struct kept_frames *c, int q)
 {
-	int bad = 0;
-	for (int i = q; i < MAXF; i++) {
-		uintptr_t want = i + 1 < MAXF ? c->ip[i + 1] : 0;
-		if (c->ra_at[i])
-			bad |= *(const uintptr_t *)c->ra_at[i] != want;
-		if (c->rbp_at[i])
-			bad |= *(const uintptr_t *)c->rbp_at[i] != c->rbp_val[i];
+	uintptr_t bad = 0, bad2 = 0;
+	const struct word *w = &c->word[c->word_of[q]], *end = &c->word[WORDS];
+	if ((end - w) & 1)
+		bad = *(const uintptr_t *)w->at ^ w->val, w++;
+	for (; w < end; w += 2) {   /* two at a time: half the loop's own work */
+		bad |= *(const uintptr_t *)w[0].at ^ w[0].val;
+		bad2 |= *(const uintptr_t *)w[1].at ^ w[1].val;
 	}
-	return !bad;
+	return !(bad | bad2);
+}
+
+/* A word that is always 0: what a dropped read is checked against. */
+static const uintptr_t zero_word;
+
+/* The words new frame i read, into the kept list before index e; the
+ * new start. */
+static int put_words(struct kept_frames *c, const struct frames *n, int i, int e)
+{
+	if (n->rbp_saved[i].at)
+		c->word[--e] = n->rbp_saved[i];
+	if (n->ra[i].at)
+		c->word[--e] = n->ra[i];
+	return e;
 }
 
 /* The new frames 0..k go in front of cached frame q (k == 0 and
@@ -197,17 +239,20 @@ static int place(struct uw_thread *u, int j, int k, int q)
 	struct walk *w = &u->w[j];
 	const struct frames *n = &u->n;
 	int base = q - k, same = base == w->base;
-	struct frames *c = &w->c;
-	for (int i = 0; i < k; i++) {
+	struct kept_frames *c = &w->c;
+	int e = q < MAXF ? c->word_of[q] : WORDS;
+	c->word_of[MAXF] = WORDS;
+	w->hsum[MAXF] = 0;
+	for (int i = k - 1; i >= 0; i--) {
+		int m = base + i;
+		w->hsum[m] = w->hsum[m + 1] + ma_hash_term(n->ip[i], (uint32_t)(MAXF - 1 - m));
 		u->at_sp[AT_SLOT(n->sp[i])][j] = (uint16_t)(base + i);
 		same &= c->ip[base + i] == n->ip[i];
 		c->ip[base + i] = n->ip[i];
 		c->sp[base + i] = n->sp[i];
 		c->rbp[base + i] = n->rbp[i];
-		c->ra_at[base + i] = n->ra_at[i];
-		c->rbp_at[base + i] = n->rbp_at[i];
-		c->rbp_val[base + i] = n->rbp_val[i];
 		c->flags[base + i] = n->flags[i];
+		c->word_of[base + i] = (uint16_t)(e = put_words(c, n, i, e));
 	}
 	/* Which frames' walks read the incoming rbp: those whose CFA is rbp
 	 * based, or that leave rbp as it is to a frame that reads it. */
@@ -232,7 +277,7 @@ static int place(struct uw_thread *u, int j, int k, int q)
 static int joins(const struct walk *w, int q, int k, int max, uintptr_t ip, uintptr_t sp,
 		 uintptr_t rbp)
 {
-	const struct frames *c = &w->c;
+	const struct kept_frames *c = &w->c;
 	if (q >= MAXF || c->sp[q] != sp || c->ip[q] != ip ||
 	    ((c->flags[q] & F_DEP) && c->rbp[q] != rbp))
 		return 0;
@@ -258,10 +303,11 @@ static void copy_outer(struct uw_thread *u, struct walk *d, const struct walk *w
 	memcpy(&d->c.ip[q], &w->c.ip[q], b);
 	memcpy(&d->c.sp[q], &w->c.sp[q], b);
 	memcpy(&d->c.rbp[q], &w->c.rbp[q], b);
-	memcpy(&d->c.ra_at[q], &w->c.ra_at[q], b);
-	memcpy(&d->c.rbp_at[q], &w->c.rbp_at[q], b);
-	memcpy(&d->c.rbp_val[q], &w->c.rbp_val[q], b);
 	memcpy(&d->c.flags[q], &w->c.flags[q], n);
+	memcpy(&d->hsum[q], &w->hsum[q], (n + 1) * sizeof(d->hsum[0]));
+	memcpy(&d->c.word_of[q], &w->c.word_of[q], (n + 1) * sizeof(d->c.word_of[0]));
+	int e = w->c.word_of[q];
+	memcpy(&d->c.word[e], &w->c.word[e], (size_t)(WORDS - e) * sizeof(d->c.word[0]));
 	d->base = q;
 	d->trunc = w->trunc;
 	d->max = w->max;
@@ -306,6 +352,17 @@ static struct res_slot *res_slot(struct uw_thread *u, int j, int q, int k)
 	return &set[0];
 }
 
+/* The result kept in no walk, in res: the new frames and walk res_j's
+ * from res_q out. */
+static const uint64_t *res_frames(struct uw_thread *u)
+{
+	int q = u->res_q, k = u->res_k;
+	uintptr_t *r = &u->res[q - k];
+	memcpy(r, u->n.ip, (size_t)k * sizeof(*r));
+	memcpy(&u->res[q], &u->w[u->res_j].c.ip[q], (size_t)(MAXF - q) * sizeof(*r));
+	return (const uint64_t *)r;
+}
+
 /* The new walk's k frames joined walk j at its frame q.  What is kept
  * decides what later walks can join: a walk is replaced only by one that
  * loses none of its depth (a recursion that went deeper, the same path);
@@ -313,19 +370,22 @@ static struct res_slot *res_slot(struct uw_thread *u, int j, int q, int k)
  * walk of its own; a shallower walk along j's path (a few new frames that
  * join j inside its inner ones) is only copied out, so that j stays for
  * the deeper calls still to come. */
-static int joined(struct uw_thread *u, int j, int q, int k, const uint64_t **frames, int *same)
+static int joined(struct uw_thread *u, int j, int q, int k, const uint64_t **frames, int *same,
+		  int lazy)
 {
 	struct walk *w = &u->w[j];
 	int lost = q - w->base;
 	u->used[j] = ++u->clock;
 	if (lost > k && k < KEEP_NEW) {
-		uintptr_t *r = &u->res[q - k];
-		memcpy(r, u->n.ip, (size_t)k * sizeof(*r));
-		memcpy(&u->res[q], &w->c.ip[q], (size_t)(MAXF - q) * sizeof(*r));
 		struct res_slot *rs = res_slot(u, j, q, k);
 		u->id = &rs->id;
 		*same = rs->id != 0;
-		*frames = (const uint64_t *)r;
+		u->res_j = j;
+		u->res_q = q;
+		u->res_k = k;
+		u->last_walk = -1;
+		/* A known id needs no frames: they are copied when asked for. */
+		*frames = *same && lazy ? NULL : res_frames(u);
 		return MAXF - (q - k);
 	}
 	if (lost > k) {
@@ -339,6 +399,7 @@ static int joined(struct uw_thread *u, int j, int q, int k, const uint64_t **fra
 	}
 	*same = place(u, j, k, q);
 	u->id = &w->last_id;
+	u->last_walk = j;
 	*frames = (const uint64_t *)&w->c.ip[w->base];
 	return MAXF - w->base;
 }
@@ -351,7 +412,7 @@ static int agent_frame(uintptr_t ip, uintptr_t lo, uintptr_t hi)
 /* Kept apart so that its frame is a plain one with a frame pointer: the
  * walk starts at its return address and CFA. */
 __attribute__((noinline)) int ma_unwind_user(const uint64_t **frames, int max, uintptr_t agent_lo,
-					     uintptr_t agent_hi, int *same, uintptr_t hook_fp)
+					     uintptr_t agent_hi, int *same, uintptr_t hook_fp, int lazy)
 {
 	struct uw_thread *u = state();
 	if (!u || max <= 0 || max > MAXF)
@@ -372,7 +433,7 @@ __attribute__((noinline)) int ma_unwind_user(const uint64_t **frames, int max, u
 			const uint16_t *at = u->at_sp[AT_SLOT(sp)];
 			for (int j = 0; j < WALKS; j++)
 				if (at[j] >= u->w[j].base && joins(&u->w[j], at[j], k, max, ip, sp, rbp)) {
-					return joined(u, j, at[j], k, frames, same);
+					return joined(u, j, at[j], k, frames, same, lazy);
 				}
 			u->n.ip[k] = ip;
 			u->n.sp[k] = sp;
@@ -397,15 +458,33 @@ __attribute__((noinline)) int ma_unwind_user(const uint64_t **frames, int max, u
 	w->base = MAXF;
 	*same = place(u, j, k, MAXF) && k;
 	if (w->trunc) {   /* what lies past the last frame is not part of it */
-		w->c.ra_at[MAXF - 1] = 0;
-		w->c.rbp_at[MAXF - 1] = 0;
+		for (int e = w->c.word_of[MAXF - 1]; e < WORDS; e++)
+			w->c.word[e] = (struct word){ (uintptr_t)&zero_word, 0 };
 	}
 	u->id = &w->last_id;
+	u->last_walk = j;
 	*frames = (const uint64_t *)&w->c.ip[w->base];
 	return k;
 fallback:
 	u->id = NULL;
 	return -1;
+}
+
+const uint64_t *ma_unwind_frames(void)
+{
+	return res_frames(ma_tls.thr->unwind);
+}
+
+uint64_t ma_unwind_hash_sum(void)
+{
+	const struct uw_thread *u = ma_tls.thr->unwind;
+	if (u->last_walk >= 0)
+		return u->w[u->last_walk].hsum[u->w[u->last_walk].base];
+	int q = u->res_q, k = u->res_k;
+	uint64_t sum = u->w[u->res_j].hsum[q];
+	for (int i = 0; i < k; i++)
+		sum += ma_hash_term(u->n.ip[i], (uint32_t)(MAXF - 1 - (q - k + i)));
+	return sum;
 }
 
 uint32_t ma_unwind_last_id(void)

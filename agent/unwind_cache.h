@@ -21,9 +21,14 @@ int ma_eh_rule(uintptr_t pc, struct ma_eh_rule *r);
  * unw_backtrace gives once those are dropped.  *frames points into the
  * thread's cache (valid until its next call); returns the count, -1 when
  * the fast walk could not be used (call unw_backtrace). *same: the same
- * frames as the thread's previous call. */
+ * frames as the thread's previous call.  lazy: *frames may be NULL when
+ * *same (a known stack id needs no frames); ma_unwind_frames() then gives
+ * them, until the thread's next call. */
 int ma_unwind_user(const uint64_t **frames, int max, uintptr_t agent_lo, uintptr_t agent_hi,
-		   int *same, uintptr_t hook_fp);
+		   int *same, uintptr_t hook_fp, int lazy);
+const uint64_t *ma_unwind_frames(void);
+/* ma_hash_stack_sum() of the last call's frames, from the sums it keeps. */
+uint64_t ma_unwind_hash_sum(void);
 /* The stack id of the previous call's frames (0: none), and setting it. */
 uint32_t ma_unwind_last_id(void);
 void ma_unwind_set_last_id(uint32_t id);
