@@ -328,9 +328,11 @@ static int enter_slow(struct ma_thread *t, const uint64_t *s, uint32_t kind, uin
 	}
 }
 
-/* Appends to the owner's buffer (busy held, writer away), then leaves. */
-static inline void append_leave(struct ma_thread *t, uint64_t seq, uint32_t kind,
-				uint64_t addr, uint64_t size, uint32_t stack)
+/* Appends to the owner's buffer (busy held, writer away), then leaves.
+ * Inlined: a call's own work was a fifth of it. */
+static inline __attribute__((always_inline)) void append_leave(struct ma_thread *t, uint64_t seq,
+							       uint32_t kind, uint64_t addr,
+							       uint64_t size, uint32_t stack)
 {
 	struct ma_buf *b = t->cur;
 	uint32_t i = b->n;
