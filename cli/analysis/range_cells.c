@@ -139,6 +139,36 @@ static int by_cell_bucket(const void *x, const void *y)
 	return a->bucket < b->bucket ? -1 : a->bucket > b->bucket;
 }
 
+/* The notes into ns by cell, each cell's in bucket order.  Notes are made
+ * in the open bucket and halving keeps their order, so they are in bucket
+ * order already and a stable counting sort by cell is enough (qsort was a
+ * ninth of the time after the replay at 10M events); were they not, qsort.
+ * 0, or -1 when out of memory. */
+static int notes_by_cell(const range_cells *r, range_note *ns)
+{
+	uint32_t *at = calloc(r->ncells + 1, sizeof *at);
+	if (!at)
+		return -1;
+	int sorted = 1;
+	for (size_t i = 0; i < r->nnotes; i++) {
+		at[r->notes[i].cell + 1]++;
+		sorted &= !i || r->notes[i - 1].bucket <= r->notes[i].bucket;
+	}
+	if (!sorted) {
+		free(at);
+		if (r->nnotes)
+			memcpy(ns, r->notes, r->nnotes * sizeof *ns);
+		qsort(ns, r->nnotes, sizeof *ns, by_cell_bucket);
+		return 0;
+	}
+	for (size_t c = 0; c < r->ncells; c++)
+		at[c + 1] += at[c];
+	for (size_t i = 0; i < r->nnotes; i++)
+		ns[at[r->notes[i].cell]++] = r->notes[i];
+	free(at);
+	return 0;
+}
+
 /* range_result's changes: per moment j < nm, [off[j], off[j + 1]) of
  * entry[] and live[], entries ascending (cells are walked in order). */
 static int put_changes(const range_cells *r, const range_note *ns, const uint32_t *eidx, size_t nm,
@@ -196,9 +226,8 @@ int range_result(const range_cells *r, const ma_analysis *a, ma_range *out)
 	int rc = -1;
 	if (!ns || !eidx || !out->leaf || !out->bucket || !out->off)
 		goto out;
-	if (r->nnotes)
-		memcpy(ns, r->notes, r->nnotes * sizeof *ns);
-	qsort(ns, r->nnotes, sizeof *ns, by_cell_bucket);
+	if (notes_by_cell(r, ns) < 0)
+		goto out;
 	for (size_t i = 0; i < r->ncells; i++) {
 		const range_cell *c = &r->cells[i];
 		eidx[i] = UINT32_MAX;
