@@ -24,7 +24,7 @@
 typedef struct range_cell {
 	uint32_t entry, bucket;
 	ma_count kept;               /* allocated into it, less what was freed in its bucket */
-	uint32_t last_note;          /* its note of the open bucket + 1, when it has one */
+	uint32_t last_note;          /* its latest note + 1 (the open bucket's, if it has one) */
 } range_cell;
 
 typedef struct range_note {

@@ -8,6 +8,7 @@
 
 #include "cli/analysis/replay.h"
 #include "cli/analysis/replay_pipe.h"
+#include "cli/util/huge_table.h"
 
 /* Past this many slots the window stops growing and the oldest pending
  * events are released early (only a capture without watermarks or with a
@@ -15,6 +16,10 @@
 #define MAX_WINDOW (1u << 23)
 
 #define RUN 256
+
+/* The ring's first size: 512 KiB in small pages, so that a short capture
+ * does not hold a 2 MiB page it barely uses; it doubles from there. */
+#define FIRST_WINDOW (1u << 14)
 
 /* A pending event; its seq is its place in the ring (the window holds
  * seqs [base, base + capacity)), so it is not kept, and its kind shares a
@@ -136,26 +141,32 @@ static void release(window *w, uint64_t upto)
 	flush_run(w);
 }
 
+/* The ring made at least need slots: grown in place (huge_table.h), each
+ * pending slot then moved to its place under the wider mask (always into
+ * the new part, so none is overwritten before it moved). */
 static int grow(window *w, uint64_t need)
 {
-	uint64_t cap = w->mask + 1;
+	uint64_t had = w->mask + 1, cap = had;
 	while (cap < need)
 		cap *= 2;
-	slot *n = calloc(cap, sizeof *n);
-	wide *nw = w->wide ? malloc(cap * sizeof *nw) : NULL;
-	if (!n || (w->wide && !nw)) {
-		free(n);
+	wide *nw = w->wide ? realloc(w->wide, cap * sizeof *nw) : NULL;
+	if (w->wide && !nw)
 		return -1;
-	}
-	for (uint64_t s = w->base; s < w->hi; s++) {
-		n[s & (cap - 1)] = w->slot[s & w->mask];
-		if (nw)
-			nw[s & (cap - 1)] = w->wide[s & w->mask];
-	}
-	free(w->slot);
-	free(w->wide);
-	w->slot = n;
 	w->wide = nw;
+	slot *n = ma_huge_grow(w->slot, had * sizeof *n, cap * sizeof *n);
+	if (!n)
+		return -1;
+	for (uint64_t s = w->base; s < w->hi; s++) {
+		slot *from = &n[s & (had - 1)];
+		uint64_t to = s & (cap - 1);
+		if (to == (s & (had - 1)) || !(from->size_kind >> SIZE_BITS))
+			continue;
+		n[to] = *from;
+		from->size_kind = 0;
+		if (nw)
+			nw[to] = nw[s & (had - 1)];
+	}
+	w->slot = n;
 	w->mask = cap - 1;
 	return 0;
 }
@@ -374,8 +385,8 @@ ma_replayer *ma_replayer_new(const ma_replay_ops *ops, void *ctx, ma_replay_resu
 	p->w.res = res;
 	p->w.run = p->w.own_run;
 	p->w.run_cap = RUN;
-	p->w.mask = (1u << 16) - 1;
-	p->w.slot = calloc(p->w.mask + 1, sizeof *p->w.slot);
+	p->w.mask = FIRST_WINDOW - 1;
+	p->w.slot = ma_huge_zalloc((p->w.mask + 1) * sizeof *p->w.slot);
 	if (!p->w.slot) {
 		free(p);
 		return NULL;
@@ -512,7 +523,7 @@ void ma_replayer_free(ma_replayer *p)
 {
 	if (!p)
 		return;
-	free(p->w.slot);
+	ma_huge_free(p->w.slot, (p->w.mask + 1) * sizeof *p->w.slot);
 	free(p->w.wide);
 	free(p);
 }
