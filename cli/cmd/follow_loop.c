@@ -76,7 +76,7 @@ struct ma_proc_cap *ma_follow_add(struct ma_follow *f, struct ma_session *s, pid
 	p->connected = p->ever_connected = s->conn_fd >= 0;
 	p->id.root_fd = -1;
 	p->pidfd = pid_handle(pid);
-	if (f->run_pid == pid && named && p->pidfd >= 0)
+	if (named && p->pidfd >= 0)   /* run's CMD, or a process attached */
 		ma_peer_identity_of_child(pid, p->pidfd, &p->born);
 	struct ma_proc_status ps;
 	if (!f->run_pid && ma_proc_status(pid, &ps) == 0) {
@@ -210,12 +210,14 @@ static int restart(struct ma_follow *f, struct ma_proc_cap *p, char *err, size_t
 
 /* Is the process behind a new connection p's (an exec in place, or
  * run's CMD connecting first)?  Told by the identities both connections
- * began with (CMD's first: the one we read of it); by p's pidfd only for
- * agents that send none. */
+ * began with, else by the one we read of p ourselves: CMD's before it
+ * connects, and a connection's that sent none (an exec can end the
+ * agent's thread between its connect and its identity); by p's pidfd
+ * only for agents that send none. */
 static int same_process(const struct ma_proc_cap *p, const struct ma_peer_identity *now)
 {
 	int same = -1;
-	if (p->ever_connected)
+	if (p->ever_connected && (p->s->ident.have || !p->born.have))
 		same = ma_peer_identity_same(&p->s->ident, now);
 	else if (p->born.have && now->have)
 		same = ma_peer_identity_same(&p->born, now);
@@ -254,6 +256,8 @@ static void take_connection(struct ma_follow *f, const struct ma_session *l, int
 			close(p->pidfd);
 		p->pidfd = peer_pidfd;
 		peer_pidfd = -1;
+		if (p->pidfd >= 0)
+			ma_peer_identity_of_child(pid, p->pidfd, &p->born);
 	} else if (!p)
 		bad = 1;
 	if (peer_pidfd >= 0)
