@@ -241,8 +241,6 @@ static int place(struct uw_thread *u, int j, int k, int q)
 	int base = q - k, same = base == w->base;
 	struct kept_frames *c = &w->c;
 	int e = q < MAXF ? c->word_of[q] : WORDS;
-	c->word_of[MAXF] = WORDS;
-	w->hsum[MAXF] = 0;
 	for (int i = k - 1; i >= 0; i--) {
 		int m = base + i;
 		w->hsum[m] = w->hsum[m + 1] + ma_hash_term(n->ip[i], (uint32_t)(MAXF - 1 - m));
@@ -510,6 +508,8 @@ void ma_unwind_thread_reset(void *unwind)
 	if (!u)
 		return;
 	for (int j = 0; j < WALKS; j++) {
+		u->w[j].c.word_of[MAXF] = WORDS;   /* the ends, never rewritten */
+		u->w[j].hsum[MAXF] = 0;
 		u->w[j].base = MAXF;
 		u->w[j].last_id = 0;
 	}

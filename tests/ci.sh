@@ -49,7 +49,7 @@ log "ASan+UBSan build (build-asan)"
 # writing and parsing hardest (bad input, damaged and hostile data, full
 # disk, report-time symbols, the Python receiver's live view).
 ASAN_TESTS="tests/unit/test_schema tests/unit/test_capture_file tests/unit/test_batch_decode
-tests/unit/test_replay_pipe tests/unit/test_replay tests/unit/test_analysis tests/unit/test_range tests/unit/test_report
+tests/unit/test_replay_pipe tests/unit/test_replay tests/unit/test_analysis tests/unit/test_range tests/unit/test_huge_table tests/unit/test_report
 tests/unit/test_parse_units tests/unit/test_report_formats tests/unit/test_report_cli
 tests/unit/test_outfile tests/unit/test_live_model tests/unit/test_peer_identity tests/agent/test_batch_wire
 tests/unit/test_rx_trackers

@@ -149,3 +149,10 @@ void ma_json_put_u64(FILE *f, uint64_t v)
 	while (p < b + sizeof b)
 		putc_unlocked(*p++, f);
 }
+
+void ma_json_put_item(FILE *f, size_t i, uint64_t v)
+{
+	if (i)
+		putc_unlocked(',', f);
+	ma_json_put_u64(f, v);
+}

@@ -31,6 +31,8 @@ void ma_json_null(ma_json *j, const char *key);
 /* Writes v in decimal, without a format to parse: for long arrays of
  * numbers (a flame graph's range data has hundreds of thousands). */
 void ma_json_put_u64(FILE *f, uint64_t v);
+/* Item i of such an array: a comma before all but item 0. */
+void ma_json_put_item(FILE *f, size_t i, uint64_t v);
 
 /* Writes s as a quoted, escaped JSON string (for writers that emit JSON
  * without ma_json, e.g. inside HTML/JS). */

@@ -10,11 +10,8 @@
 static void put_u32s(FILE *f, const char *key, const uint32_t *v, size_t n)
 {
 	fprintf(f, ",\"%s\":[", key);
-	for (size_t i = 0; i < n; i++) {
-		if (i)
-			putc_unlocked(',', f);
-		ma_json_put_u64(f, v[i]);
-	}
+	for (size_t i = 0; i < n; i++)
+		ma_json_put_item(f, i, v[i]);
 	putc(']', f);
 }
 
@@ -22,11 +19,8 @@ static void put_u32s(FILE *f, const char *key, const uint32_t *v, size_t n)
 static void put_counts(FILE *f, const char *key, const ma_count *v, size_t n, int count)
 {
 	fprintf(f, ",\"%s\":[", key);
-	for (size_t i = 0; i < n; i++) {
-		if (i)
-			putc_unlocked(',', f);
-		ma_json_put_u64(f, count ? v[i].count : v[i].bytes);
-	}
+	for (size_t i = 0; i < n; i++)
+		ma_json_put_item(f, i, count ? v[i].count : v[i].bytes);
 	putc(']', f);
 }
 

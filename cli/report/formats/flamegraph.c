@@ -58,21 +58,14 @@ static void put_str(FILE *f, const char *s)
 	putc('"', f);
 }
 
-/* Item i of a list of numbers: a comma before all but the first.  Not
- * printf: the lists hold hundreds of thousands of numbers at 10M events
- * (fprintf was a seventh of the time after the replay). */
-static void put_item(FILE *f, size_t i, uint64_t v)
-{
-	if (i)
-		putc_unlocked(',', f);
-	ma_json_put_u64(f, v);
-}
-
+/* Lists of numbers: ma_json_put_item, not printf (hundreds of thousands
+ * of numbers at 10M events; fprintf was a seventh of the time after the
+ * replay).  Item index 1: a comma always. */
 static void put_u64s(FILE *f, const char *key, const uint64_t *v, size_t n)
 {
 	fprintf(f, ",\"%s\":[", key);
 	for (size_t i = 0; i < n; i++)
-		put_item(f, i, v[i]);
+		ma_json_put_item(f, i, v[i]);
 	putc(']', f);
 }
 
@@ -197,13 +190,13 @@ static int put_nodes(FILE *out, const ma_analysis *a, const ma_tree *tr, const u
 	}
 	fprintf(out, "],\"node_parent\":[0");
 	for (size_t i = 1; i < nn; i++)
-		put_item(out, 1, (unsigned)(i - newid[tr->nodes[order[i]].parent]));
+		ma_json_put_item(out, 1, (unsigned)(i - newid[tr->nodes[order[i]].parent]));
 	fprintf(out, "],\"node_name\":[");
 	for (size_t i = 0; i < nn; i++)
-		put_item(out, i, name[i]);
+		ma_json_put_item(out, i, name[i]);
 	fprintf(out, "],\"node_loc\":[");
 	for (size_t i = 0; i < nn; i++)
-		put_item(out, i, where[i]);
+		ma_json_put_item(out, i, where[i]);
 	fprintf(out, "],\"node_kind\":[");
 	for (size_t i = 0; i < nn; i++)
 		fprintf(out, i ? ",%d" : "%d", i ? flame_kind(&tr->nodes[order[i]].loc, a) : FK_UNKNOWN);
@@ -244,7 +237,7 @@ static int put_stack_leaves(FILE *out, const ma_analysis *a, const ma_tree *tr, 
 {
 	fprintf(out, ",\"leaf_node\":[");
 	for (size_t i = 0; i < a->nstacks; i++)
-		put_item(out, i, newid[tr->stack_leaf[i]]);
+		ma_json_put_item(out, i, newid[tr->stack_leaf[i]]);
 	fprintf(out, "],\"leaf_thread\":[");
 	ma_u64map tidx = { 0 };
 	for (size_t i = 0; i < a->nthreads; i++)
@@ -263,7 +256,7 @@ static int put_stack_leaves(FILE *out, const ma_analysis *a, const ma_tree *tr, 
 		fprintf(out, ",\"%s\":[", value_keys[m]);
 		for (size_t i = 0; i < a->nstacks; i++) {
 			ma_count v = ma_stack_value(&a->stacks[i], (ma_metric)(m / 2));
-			put_item(out, i, (m & 1 ? v.count : v.bytes));
+			ma_json_put_item(out, i, (m & 1 ? v.count : v.bytes));
 		}
 		putc(']', out);
 	}
@@ -310,28 +303,28 @@ static void put_moments(FILE *out, const ma_analysis *a, int diff)
 	size_t nsn = diff ? 0 : a->nsnapshots;
 	fprintf(out, ",\"moments\":{\"len\":%zu,\"t\":[", nsn);
 	for (size_t j = 0; j < nsn; j++)
-		put_item(out, j, a->snapshots[j].time_ns);
+		ma_json_put_item(out, j, a->snapshots[j].time_ns);
 	fprintf(out, "],\"heap\":[");
 	for (size_t j = 0; j < nsn; j++)
-		put_item(out, j, a->snapshots[j].live_bytes);
+		ma_json_put_item(out, j, a->snapshots[j].live_bytes);
 	fprintf(out, "],\"off\":[0");
 	size_t off = 0;
 	for (size_t j = 0; j < nsn; j++) {
 		off += a->snapshots[j].nchanged;
-		put_item(out, 1, off);
+		ma_json_put_item(out, 1, off);
 	}
 	fprintf(out, "],\"leaf\":[");
 	for (size_t j = 0, e = 0; j < nsn; j++)
 		for (size_t c = 0; c < a->snapshots[j].nchanged; c++, e++)
-			put_item(out, e, a->snapshots[j].changed[c].stack);
+			ma_json_put_item(out, e, a->snapshots[j].changed[c].stack);
 	fprintf(out, "],\"b\":[");
 	for (size_t j = 0, e = 0; j < nsn; j++)
 		for (size_t c = 0; c < a->snapshots[j].nchanged; c++, e++)
-			put_item(out, e, a->snapshots[j].changed[c].live.bytes);
+			ma_json_put_item(out, e, a->snapshots[j].changed[c].live.bytes);
 	fprintf(out, "],\"blocks\":[");
 	for (size_t j = 0, e = 0; j < nsn; j++)
 		for (size_t c = 0; c < a->snapshots[j].nchanged; c++, e++)
-			put_item(out, e, a->snapshots[j].changed[c].live.count);
+			ma_json_put_item(out, e, a->snapshots[j].changed[c].live.count);
 	fprintf(out, "]}");
 }
 
