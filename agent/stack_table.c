@@ -189,13 +189,6 @@ static struct ma_stack *stack_intern_h(const uint64_t *f, uint32_t n, uint64_t h
 	return s;
 }
 
-/* Native frames looked at first in a Python process: enough to reach the
- * innermost eval-loop frame from an allocator almost always (the bench's
- * dicts/lists/strings: 95-99% within 8, 98-99.5% within 24; each step of
- * the walk costs, so the short one comes first). */
-#define PY_FIRST_DEPTH 8
-#define PY_SHORT_DEPTH 24
-
 /* Unwinds into ips; returns the frames after the agent's own. */
 static int backtrace_from_caller(void **ips, int max, int *first)
 {
@@ -283,15 +276,21 @@ static void check_reused_id(const uint64_t *f, uint32_t n, uint32_t id)
 /* The user's frames, at most max: the fast walk (unwind_cache.c), else
  * libunwind's; *same when they are the previous walk's. */
 static int user_frames(void **ips, int max, const uint64_t **fr, int *same, uintptr_t hook_fp,
-		       int lazy, int *walked)
+		       int lazy, int *walked, const struct ma_unwind_stop *stop)
 {
-	int n = ma_unwind_user(fr, max, agent_lo, agent_hi, same, hook_fp, lazy && !ma_unwind_check);
+	int n = ma_unwind_user(fr, max, agent_lo, agent_hi, same, hook_fp, lazy && !ma_unwind_check,
+			       stop);
 	*walked = n >= 0;
 	if (n >= 0 && !ma_unwind_check)
 		return n;
 	int first, m = backtrace_from_caller(ips, max + SKIP_MAX, &first);
 	if (m > max)
 		m = max;
+	for (int i = 0; stop && i < m; i++)
+		if ((uintptr_t)ips[first + i] > stop->lo && (uintptr_t)ips[first + i] <= stop->hi) {
+			m = i + 1;
+			break;
+		}
 	if (n >= 0) {
 		check_walk(*fr, n, ips + first, m);
 		return n;
@@ -316,25 +315,13 @@ uint32_t ma_stack_capture_at(uintptr_t hook_fp)
 
 	/* Python's native stacks are deep (several frames per Python call)
 	 * and the Python view shows only what lies below the innermost eval
-	 * frame: unwind that far, and let the Python frames tell the rest. */
+	 * frame: the walk stops there, and the Python frames tell the rest. */
 	const uint64_t *fr;
 	int same = 0, walked, py = ma_py_active; /* read once: with no Python, fr may stay NULL */
-	for (int i = 0; py && !ma_cfg.pynative && i < 2 && depth >= PY_SHORT_DEPTH; i++) {
-		int max = i ? PY_SHORT_DEPTH : PY_FIRST_DEPTH;
-		n = user_frames(ips, max, &fr, &same, hook_fp, 0, &walked);
-		uint32_t cut = n > 0 ? ma_py_native_cut(fr, (uint32_t)n) : 0;
-		same = 0;
-		if (cut) {
-			uint32_t m = ma_py_merge(fr, cut, merged, depth + MA_PY_MAX_FRAMES);
-			ma_unwind_set_last_id(0);
-			if (m)
-				return intern_thread_cached_id(merged, m);
-			break;
-		}
-		if (n < max)
-			break;   /* the whole stack, and no eval frame in it */
-	}
-	n = user_frames(ips, (int)depth, &fr, &same, hook_fp, !py, &walked);
+	struct ma_unwind_stop eval;
+	ma_py_eval_range(&eval.lo, &eval.hi);
+	n = user_frames(ips, (int)depth, &fr, &same, hook_fp, !py, &walked,
+			py && !ma_cfg.pynative ? &eval : NULL);
 	if (n <= 0)
 		return 0;
 	uint32_t m = py ? ma_py_merge(fr, (uint32_t)n, merged, depth + MA_PY_MAX_FRAMES) : 0;

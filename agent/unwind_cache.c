@@ -103,6 +103,7 @@ struct walk {
 	uint64_t hsum[MAXF + 1];
 	int base;             /* first (innermost) cached frame; MAXF: none */
 	int trunc, max;       /* the walk stopped at max frames */
+	uintptr_t stop;       /* the stop's hi it was walked with (0: none) */
 	struct kept_frames c;
 };
 
@@ -272,11 +273,11 @@ static int place(struct uw_thread *u, int j, int k, int q)
 
 /* Whether the new walk, at frame k with (ip, sp, rbp), goes on as walk w
  * does from its frame q. */
-static int joins(const struct walk *w, int q, int k, int max, uintptr_t ip, uintptr_t sp,
-		 uintptr_t rbp)
+static int joins(const struct walk *w, int q, int k, int max, uintptr_t stop, uintptr_t ip,
+		 uintptr_t sp, uintptr_t rbp)
 {
 	const struct kept_frames *c = &w->c;
-	if (q >= MAXF || c->sp[q] != sp || c->ip[q] != ip ||
+	if (q >= MAXF || c->sp[q] != sp || c->ip[q] != ip || w->stop != stop ||
 	    ((c->flags[q] & F_DEP) && c->rbp[q] != rbp))
 		return 0;
 	if (w->trunc ? w->max != max || q - w->base != k : k + MAXF - q > max)
@@ -309,6 +310,7 @@ static void copy_outer(struct uw_thread *u, struct walk *d, const struct walk *w
 	d->base = q;
 	d->trunc = w->trunc;
 	d->max = w->max;
+	d->stop = w->stop;
 	d->last_id = 0;
 	uint64_t st = ++u->stamps;
 	for (int i = q; i < MAXF; i++)
@@ -410,11 +412,13 @@ static int agent_frame(uintptr_t ip, uintptr_t lo, uintptr_t hi)
 /* Kept apart so that its frame is a plain one with a frame pointer: the
  * walk starts at its return address and CFA. */
 __attribute__((noinline)) int ma_unwind_user(const uint64_t **frames, int max, uintptr_t agent_lo,
-					     uintptr_t agent_hi, int *same, uintptr_t hook_fp, int lazy)
+					     uintptr_t agent_hi, int *same, uintptr_t hook_fp, int lazy,
+					     const struct ma_unwind_stop *stop)
 {
 	struct uw_thread *u = state();
 	if (!u || max <= 0 || max > MAXF)
 		return -1;
+	uintptr_t stop_lo = stop ? stop->lo : 0, stop_hi = stop ? stop->hi : 0;
 	/* From the hook's frame when given (its caller's return address,
 	 * stack pointer and rbp), else from this one: then the agent's own
 	 * frames in between are stepped over. */
@@ -430,12 +434,22 @@ __attribute__((noinline)) int ma_unwind_user(const uint64_t **frames, int max, u
 		while (k < max) {
 			const uint16_t *at = u->at_sp[AT_SLOT(sp)];
 			for (int j = 0; j < WALKS; j++)
-				if (at[j] >= u->w[j].base && joins(&u->w[j], at[j], k, max, ip, sp, rbp)) {
+				if (at[j] >= u->w[j].base &&
+				    joins(&u->w[j], at[j], k, max, stop_hi, ip, sp, rbp)) {
 					return joined(u, j, at[j], k, frames, same, lazy);
 				}
 			u->n.ip[k] = ip;
 			u->n.sp[k] = sp;
 			u->n.rbp[k] = rbp;
+			if (ip - stop_lo - 1 < stop_hi - stop_lo) {
+				/* The stop: the last frame, and nothing read past
+				 * it (nor its rbp: the walk's end reads none). */
+				u->n.ra[k].at = u->n.rbp_saved[k].at = 0;
+				u->n.flags[k] = F_RBP_SAVED;
+				k++;
+				r = 1;
+				break;
+			}
 			r = step(u, &u->n, k, &ip, &sp, &rbp);
 			if (r < 0)
 				goto fallback;
@@ -453,6 +467,7 @@ __attribute__((noinline)) int ma_unwind_user(const uint64_t **frames, int max, u
 	u->used[j] = ++u->clock;
 	w->trunc = r == 0 && k == max;
 	w->max = max;
+	w->stop = stop_hi;
 	w->base = MAXF;
 	*same = place(u, j, k, MAXF) && k;
 	if (w->trunc) {   /* what lies past the last frame is not part of it */

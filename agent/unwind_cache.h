@@ -16,16 +16,25 @@ struct ma_eh_rule {
 /* The rule at code address pc; -1 when there is none or it is unusual. */
 int ma_eh_rule(uintptr_t pc, struct ma_eh_rule *r);
 
+/* Where a walk ends early: after the first frame whose return address
+ * is in (lo, hi] (Python's eval loop, past which the Python frames tell
+ * the stack).  A thread's kept walks are joined only by walks with the
+ * same stop.  lo == hi: none. */
+struct ma_unwind_stop {
+	uintptr_t lo, hi;
+};
+
 /* The calling thread's native stack, innermost first, without the
  * agent's own leading frames and at most max frames: exactly what
  * unw_backtrace gives once those are dropped.  *frames points into the
  * thread's cache (valid until its next call); returns the count, -1 when
- * the fast walk could not be used (call unw_backtrace). *same: the same
+ * the fast walk could not be used (call unw_backtrace).  It ends early
+ * at the stop, when one is given (NULL: none). *same: the same
  * frames as the thread's previous call.  lazy: *frames may be NULL when
  * *same (a known stack id needs no frames); ma_unwind_frames() then gives
  * them, until the thread's next call. */
 int ma_unwind_user(const uint64_t **frames, int max, uintptr_t agent_lo, uintptr_t agent_hi,
-		   int *same, uintptr_t hook_fp, int lazy);
+		   int *same, uintptr_t hook_fp, int lazy, const struct ma_unwind_stop *stop);
 const uint64_t *ma_unwind_frames(void);
 /* ma_hash_stack_sum() of the last call's frames, from the sums it keeps. */
 uint64_t ma_unwind_hash_sum(void);

@@ -43,7 +43,7 @@ void ma_py_known_set(struct ma_py_known *known, uint32_t stack) MA_HIDDEN;
  * a code object may have died; trusted only while every death is seen. */
 extern MA_HIDDEN _Atomic uint64_t ma_py_code_epoch;
 extern MA_HIDDEN atomic_int ma_py_epoch_trusted;
-uint32_t ma_py_native_cut(const uint64_t *nat, uint32_t n) MA_HIDDEN;
+void ma_py_eval_range(uintptr_t *lo, uintptr_t *hi) MA_HIDDEN;
 
 /* Writer: PythonFrame records created since the last call (all of them
  * when all is set, at the start of a session), through emit(). */

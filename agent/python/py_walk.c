@@ -524,15 +524,11 @@ void ma_py_known_set(struct ma_py_known *known, uint32_t stack)
 		*known->last = stack;
 }
 
-/* Where a native stack can stop in the Python view: just past the
- * innermost eval-loop frame (the interpreter's frames further out are
- * stood for by the Python frames).  0 when no eval frame is among them. */
-uint32_t ma_py_native_cut(const uint64_t *nat, uint32_t n)
+/* Where a native walk stops in the Python view: just past the innermost
+ * eval-loop frame, a return address in (*lo, *hi] (the interpreter's
+ * frames further out are stood for by the Python frames). */
+void ma_py_eval_range(uintptr_t *lo, uintptr_t *hi)
 {
-	if (!ma_py_active)
-		return 0;
-	for (uint32_t i = 0; i < n; i++)
-		if (nat[i] > ma_py.eval_lo && nat[i] <= ma_py.eval_hi)
-			return i + 1;
-	return 0;
+	*lo = ma_py.eval_lo;
+	*hi = ma_py.eval_hi;
 }

@@ -16,7 +16,7 @@
 /* No Python in this process. */
 int ma_py_active;
 int ma_py_init(void) { return 0; }
-uint32_t ma_py_native_cut(const uint64_t *nat, uint32_t n) { return 0; }
+void ma_py_eval_range(uintptr_t *lo, uintptr_t *hi) { *lo = *hi = 0; }
 uint32_t ma_py_merge(const uint64_t *nat, uint32_t n, uint64_t *out, uint32_t cap) { return 0; }
 uint32_t ma_py_frames(uint64_t *out, uint32_t cap, int gil, struct ma_py_known *k) { return 0; }
 void ma_py_known_set(struct ma_py_known *k, uint32_t stack) { }
