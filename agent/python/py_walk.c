@@ -71,9 +71,12 @@ struct fast_tables {
 	struct chain chain;
 };
 
+struct merge_cache;
+
 struct thread_frames {
 	struct checked_entry checked[1u << CACHE_BITS];
 	struct fast_tables *ft;
+	struct merge_cache *mc;
 };
 
 _Atomic uint64_t ma_py_code_epoch = 1;
@@ -96,6 +99,7 @@ static inline uint32_t slot_of(uintptr_t code, uint32_t off)
 }
 
 #define NOT_CODE UINT32_MAX
+#define HEAD 4   /* new inner frames looked for before the last chain resumes */
 
 /* The frame id of (code, off) through the checked cache; NOT_CODE when
  * code is no code object (a frame being built). */
@@ -279,6 +283,222 @@ static uintptr_t innermost_frame_gil(void)
 	return frame_of(ts);
 }
 
+/* ma_py_merge's last walk, kept per thread: the frames of a native
+ * allocation's Python stack change little from one to the next, and
+ * walk_frames costs ~70 instructions a frame.  Kept outermost frame first
+ * (what a later walk keeps stays where it is); each frame with what it was
+ * read as: its address, code, raw instruction, shape (a shim, the last
+ * frame of an eval-loop call), id, and its code object's validators. */
+#define MC_FRAMES 256
+#define MC_SHIM 1
+#define MC_LAST 2
+#define MC_NONE 4    /* no id: not a code object (a frame being built) */
+
+struct code_sig {
+	uintptr_t name, file, lt;
+	int64_t name_hash;
+};
+
+struct mc_frame {
+	uintptr_t addr, code, ip;  /* ip: as frame_view reads it */
+	struct code_sig sig;
+	uint32_t id;
+	uint8_t fl, shape;         /* shape: the raw byte, as frame_view reads it */
+};
+
+struct merge_cache {
+	uint32_t tid, n;           /* the thread it was read on; frames */
+	uintptr_t term;            /* the outermost frame's previous pointer */
+	struct mc_frame fr[MC_FRAMES];
+};
+
+/* Where a frame's instruction and shape byte are read, and what of them
+ * counts: 3.8-3.10 keep an int offset and no shape (every frame ends a
+ * group); 3.11 marks an eval call's first frame, 3.12+ its shim frame. */
+struct frame_view {
+	long o_ip, o_shape;
+	uintptr_t ip_mask;
+	uint8_t shape_mask;
+};
+
+static inline struct frame_view frame_view(void)
+{
+	const struct ma_py_layout *l = &ma_py.l;
+	if (!ma_py.frames_v311)
+		return (struct frame_view){ l->fr_instr, l->fr_instr, 0xffffffffu, 0 };
+	return (struct frame_view){ l->fr_instr, l->fr_is_entry >= 0 ? l->fr_is_entry : l->fr_owner,
+				    ~(uintptr_t)0, 0xff };
+}
+
+static inline uint8_t shape_flags(uint8_t raw)
+{
+	const struct ma_py_layout *l = &ma_py.l;
+	if (!ma_py.frames_v311)
+		return MC_LAST;
+	if (l->fr_is_entry < 0)
+		return raw == FRAME_OWNED_BY_CSTACK ? MC_SHIM : 0;
+	return raw ? MC_LAST : 0;
+}
+
+static inline void code_sig_read(uintptr_t code, struct code_sig *g)
+{
+	const struct ma_py_layout *l = &ma_py.l;
+	g->name = ma_py_rd(code + (l->co_qualname >= 0 ? l->co_qualname : l->co_name));
+	g->file = ma_py_rd(code + l->co_filename);
+	g->lt = ma_py_rd(code + l->co_linetable);
+	g->name_hash = ma_py_ptr_ok(g->name) ? *(const int64_t *)(g->name + l->str_hash) : -1;
+}
+
+static inline int code_sig_same(uintptr_t code, const struct code_sig *g)
+{
+	struct code_sig c;
+	code_sig_read(code, &c);
+	return c.name == g->name && c.file == g->file && c.lt == g->lt && c.name_hash == g->name_hash;
+}
+
+static inline uint32_t off_of(uintptr_t code, uintptr_t ip)
+{
+	if (ma_py.frames_v311) {
+		uintptr_t base = code + (uintptr_t)ma_py.l.co_code;
+		return ip >= base && ip - base < (1u << 28) ? (uint32_t)(ip - base) : 0;
+	}
+	int lasti = (int)(uint32_t)ip;
+	return lasti < 0 ? 0 : (uint32_t)lasti * (ma_py.lasti_units ? 2u : 1u);
+}
+
+/* Frame a into m; nb, a live frame read in this walk (or NULL): the same
+ * code and instruction there is the same id (both code objects alive). */
+static void mc_read(struct thread_frames *tf, int fast, struct mc_frame *m, uintptr_t a,
+		    const struct mc_frame *nb)
+{
+	const struct frame_view v = frame_view();
+	m->addr = a;
+	m->code = ma_py_rd(a + ma_py.l.fr_code);
+	m->ip = ma_py_rd(a + v.o_ip) & v.ip_mask;
+	m->shape = *(const uint8_t *)(a + v.o_shape) & v.shape_mask;
+	m->fl = shape_flags(m->shape);
+	m->id = 0;
+	if (m->fl & MC_SHIM)
+		return;
+	if (nb && !(nb->fl & (MC_SHIM | MC_NONE)) && nb->code == m->code && nb->ip == m->ip) {
+		m->id = nb->id;
+		m->sig = nb->sig;
+		return;
+	}
+	m->id = frame_id(tf, fast, m->code, off_of(m->code, m->ip));
+	if (m->id == NOT_CODE) {
+		m->id = 0;
+		m->fl |= MC_NONE;
+		return;
+	}
+	code_sig_read(m->code, &m->sig);
+}
+
+/* A whole walk into the cache; 0 when the chain is longer than it holds. */
+static int mc_walk(uintptr_t f, struct thread_frames *tf, int fast, struct merge_cache *mc)
+{
+	uint32_t k = 0;
+	for (; ma_py_ptr_ok(f) && k < MC_FRAMES; f = ma_py_rd(f + ma_py.l.fr_previous), k++)
+		mc_read(tf, fast, &mc->fr[k], f, k ? &mc->fr[k - 1] : NULL);
+	mc->n = 0;
+	if (ma_py_ptr_ok(f))
+		return 0;
+	for (uint32_t i = 0; i < k / 2; i++) {   /* outermost first */
+		struct mc_frame t = mc->fr[i];
+		mc->fr[i] = mc->fr[k - 1 - i];
+		mc->fr[k - 1 - i] = t;
+	}
+	mc->n = k;
+	mc->term = f;
+	return 1;
+}
+
+/* The last walk again, for the frames from the current one (f) outwards:
+ * up to HEAD new inner frames are followed until one sits where one of the
+ * last walk's innermost frames sat; from there each old frame's previous
+ * pointer must still lead to the next old one (checked from the inside
+ * out, stopping at the first that does not: past it an old address may
+ * be gone), and each frame whose code, instruction, shape or code object
+ * changed is read again.  0: not joined (walk it whole). */
+static int mc_reuse(uintptr_t f, struct thread_frames *tf, int fast, struct merge_cache *mc)
+{
+	const long o_prev = ma_py.l.fr_previous, o_code = ma_py.l.fr_code;
+	struct mc_frame *fr = mc->fr;
+	uint32_t n = mc->n, keep = 0, s = 0, lo = n > HEAD ? n - HEAD : 0;
+	uintptr_t ha[HEAD], x = f;
+	if (!n)
+		return 0;
+	for (;; s++) {
+		for (uint32_t p = n; p-- > lo;)
+			if (fr[p].addr == x) {
+				keep = p + 1;
+				break;
+			}
+		if (keep || s == HEAD || !ma_py_ptr_ok(x))
+			break;
+		ha[s] = x;
+		x = ma_py_rd(x + o_prev);
+	}
+	if (!keep || keep + s > MC_FRAMES)
+		return 0;
+	for (uint32_t p = keep; p-- > 0;)
+		if (ma_py_rd(fr[p].addr + o_prev) != (p ? fr[p - 1].addr : mc->term))
+			return 0;
+	const struct frame_view v = frame_view();
+	for (uint32_t p = 0; p < keep; p++) {
+		struct mc_frame *m = &fr[p];
+		uintptr_t a = m->addr;
+		const struct mc_frame *nb = p ? &fr[p - 1] : NULL;
+		uintptr_t d = (ma_py_rd(a + o_code) ^ m->code) |
+			      ((ma_py_rd(a + v.o_ip) & v.ip_mask) ^ m->ip) |
+			      ((*(const uint8_t *)(a + v.o_shape) & v.shape_mask) ^ m->shape);
+		if (d | (m->fl & MC_NONE))
+			mc_read(tf, fast, m, a, nb);
+		else if (!(m->fl & MC_SHIM) && !(nb && nb->code == m->code && !(nb->fl & MC_NONE)) &&
+			 !code_sig_same(m->code, &m->sig))
+			mc_read(tf, fast, m, a, NULL);   /* another code object at the same place */
+	}
+	for (uint32_t i = 0; i < s; i++)
+		mc_read(tf, fast, &fr[keep + i], ha[s - 1 - i], &fr[keep + i - 1]);
+	mc->n = keep + s;
+	return 1;
+}
+
+/* The walk from the cache, as walk_frames makes it. */
+static void mc_build(const struct merge_cache *mc, struct walk *w)
+{
+	for (uint32_t p = mc->n; p-- > 0 && w->n < MA_PY_MAX_FRAMES;) {
+		uint8_t fl = mc->fr[p].fl;
+		if (fl & MC_SHIM) {
+			close_group(w);
+			continue;
+		}
+		if (fl & MC_NONE)
+			continue;
+		w->ids[w->n++] = mc->fr[p].id;
+		if (fl & MC_LAST)
+			close_group(w);
+	}
+	if (!w->ngroups || w->end[w->ngroups - 1] != w->n)
+		close_group(w);
+}
+
+/* The thread's merge cache, forgotten when the thread record was another
+ * thread's (NULL: no memory). */
+static struct merge_cache *merge_cache(struct thread_frames *tf)
+{
+	struct ma_thread *t = ma_thread_self();
+	if (!tf || !t)
+		return NULL;
+	if (!tf->mc && !(tf->mc = ma_arena_alloc(sizeof(*tf->mc))))
+		return NULL;
+	if (tf->mc->tid != t->tid) {
+		tf->mc->tid = t->tid;
+		tf->mc->n = 0;
+	}
+	return tf->mc;
+}
+
 uint32_t ma_py_merge(const uint64_t *nat, uint32_t n, uint64_t *out, uint32_t cap)
 {
 	uintptr_t f = innermost_frame();
@@ -286,9 +506,13 @@ uint32_t ma_py_merge(const uint64_t *nat, uint32_t n, uint64_t *out, uint32_t ca
 		return 0;
 	int fast;
 	struct thread_frames *tf = walk_caches(&fast);
+	struct merge_cache *mc = merge_cache(tf);
 	struct walk w;
 	w.n = w.ngroups = 0;
-	walk_frames(f, tf, fast, &w);
+	if (mc && (mc_reuse(f, tf, fast, mc) || mc_walk(f, tf, fast, mc)))
+		mc_build(mc, &w);
+	else
+		walk_frames(f, tf, fast, &w);
 	if (!w.n)
 		return 0;
 	uint32_t o = 0, g = 0;
@@ -382,7 +606,6 @@ static __attribute__((noinline)) int confirm(const struct chain *c, uint32_t kee
 	return bad != 0;
 }
 
-#define HEAD 4   /* new inner frames looked for before the last chain resumes */
 
 /* Fast mode.  Within an epoch the (code, instruction) pairs of the frames
  * decide the stack, and a thread that meets frames it has seen finds the

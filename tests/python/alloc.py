@@ -205,8 +205,33 @@ def freed_frames():
     truth(700_104, 5, fr("leaf", "leaf"), fr("freed_frames", "ff_leaf"))
 
 
+def marshal_loop():
+    """Functions loaded from bytes made up front, each freed before the
+    next is loaded: nothing between one's allocation and the next one's
+    reaches malloc (code objects this small come from pymalloc), so the
+    next one's frame sits where the last one's sat, its code object where
+    the last one's was, at the same instruction.  Each must keep its own
+    name."""
+    import marshal
+    n = 200
+    blobs = [marshal.dumps(compile("def g_%d(n):\n    return bytearray(n)\n" % i, "<m>", "exec"))
+             for i in range(n)]
+    ids = [0] * n
+    for i in range(n):
+        ns = {}
+        exec(marshal.loads(blobs[i]), ns)
+        g = ns["g_%d" % i]
+        ids[i] = id(g.__code__)
+        g(650_000 + 8 * i)  # @marshal
+        ns.clear()
+        del g, ns
+    for i in range(n):
+        truth(650_001 + 8 * i, 1, "g_%d <m>:2" % i, fr("marshal_loop", "marshal"))
+    print("REUSED %d" % sum(1 for i in range(1, n) if ids[i] == ids[i - 1]))
+
+
 if __name__ == "__main__":
     for name in sys.argv[1:] or ["basic", "threads", "use_gen", "use_async", "exec_loop",
-                                     "same_shape", "freed_frames"]:
+                                     "same_shape", "freed_frames", "marshal_loop"]:
         globals()[name]()
     sys.stdout.flush()
