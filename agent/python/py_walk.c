@@ -174,6 +174,19 @@ static inline void close_group(struct walk *w)
 		w->end[w->ngroups++] = w->n;
 }
 
+/* The byte offset in code of instruction ip (3.11+: a pointer into the
+ * code object; before: f_lasti, in code units in 3.10). */
+static inline uint32_t off_of(uintptr_t code, uintptr_t ip)
+{
+	if (ma_py.frames_v311) {
+		uintptr_t base = code + (uintptr_t)ma_py.l.co_code;
+		return ip >= base && ip - base < (1u << 28) ? (uint32_t)(ip - base) : 0;
+	}
+	int lasti = (int)(uint32_t)ip;
+	return lasti < 0 ? 0 : (uint32_t)lasti * (ma_py.lasti_units ? 2u : 1u);
+}
+
+
 /* Reads frame f's code and instruction offset.  Returns 0 for a shim
  * frame (3.12+: owned by the C stack, it ends a group).  *last is set on
  * the outermost frame of one eval-loop call. */
@@ -184,12 +197,10 @@ static inline int read_frame(uintptr_t f, uintptr_t *code, uint32_t *off, int *l
 	if (ma_py.frames_v311) {
 		if (l->fr_is_entry < 0 && *(const uint8_t *)(f + l->fr_owner) == FRAME_OWNED_BY_CSTACK)
 			return 0;
-		uintptr_t ip = ma_py_rd(f + l->fr_instr), base = *code + (uintptr_t)l->co_code;
-		*off = ip >= base && ip - base < (1u << 28) ? (uint32_t)(ip - base) : 0;
+		*off = off_of(*code, ma_py_rd(f + l->fr_instr));
 		*last = l->fr_is_entry >= 0 && *(const uint8_t *)(f + l->fr_is_entry);
 	} else {
-		int lasti = *(const int *)(f + l->fr_instr);
-		*off = lasti < 0 ? 0 : (uint32_t)lasti * (ma_py.lasti_units ? 2u : 1u);
+		*off = off_of(*code, (uint32_t)*(const int *)(f + l->fr_instr));
 		*last = 1;
 	}
 	return 1;
@@ -356,16 +367,6 @@ static inline int code_sig_same(uintptr_t code, const struct code_sig *g)
 	return c.name == g->name && c.file == g->file && c.lt == g->lt && c.name_hash == g->name_hash;
 }
 
-static inline uint32_t off_of(uintptr_t code, uintptr_t ip)
-{
-	if (ma_py.frames_v311) {
-		uintptr_t base = code + (uintptr_t)ma_py.l.co_code;
-		return ip >= base && ip - base < (1u << 28) ? (uint32_t)(ip - base) : 0;
-	}
-	int lasti = (int)(uint32_t)ip;
-	return lasti < 0 ? 0 : (uint32_t)lasti * (ma_py.lasti_units ? 2u : 1u);
-}
-
 /* Frame a into m; nb, a live frame read in this walk (or NULL): the same
  * code and instruction there is the same id (both code objects alive). */
 static void mc_read(struct thread_frames *tf, int fast, struct mc_frame *m, uintptr_t a,
@@ -380,7 +381,7 @@ static void mc_read(struct thread_frames *tf, int fast, struct mc_frame *m, uint
 	m->id = 0;
 	if (m->fl & MC_SHIM)
 		return;
-	if (nb && !(nb->fl & (MC_SHIM | MC_NONE)) && nb->code == m->code && nb->ip == m->ip) {
+	if (nb && nb->id && !(nb->fl & (MC_SHIM | MC_NONE)) && nb->code == m->code && nb->ip == m->ip) {
 		m->id = nb->id;
 		m->sig = nb->sig;
 		return;
@@ -556,18 +557,10 @@ static inline void put_entry(struct chain *c, uint32_t p, uintptr_t addr, uintpt
 static uint32_t entry_id(struct thread_frames *tf, const struct chain *c, uint32_t p)
 {
 	const struct ma_py_layout *l = &ma_py.l;
-	uintptr_t code = c->code[p], ip = c->ip[p];
-	uint32_t off;
-	if (ma_py.frames_v311) {
-		if (l->fr_is_entry < 0 && *(const uint8_t *)(c->addr[p] + l->fr_owner) == FRAME_OWNED_BY_CSTACK)
-			return NOT_CODE;
-		uintptr_t base = code + (uintptr_t)l->co_code;
-		off = ip >= base && ip - base < (1u << 28) ? (uint32_t)(ip - base) : 0;
-	} else {
-		int lasti = (int)(uint32_t)ip;
-		off = lasti < 0 ? 0 : (uint32_t)lasti * (ma_py.lasti_units ? 2u : 1u);
-	}
-	return frame_id(tf, 1, code, off);
+	if (ma_py.frames_v311 && l->fr_is_entry < 0 &&
+	    *(const uint8_t *)(c->addr[p] + l->fr_owner) == FRAME_OWNED_BY_CSTACK)
+		return NOT_CODE;
+	return frame_id(tf, 1, c->code[p], off_of(c->code[p], c->ip[p]));
 }
 
 /* Compares the chain's entries [0, keep) with the frames at their
