@@ -287,7 +287,7 @@ static int user_frames(void **ips, int max, const uint64_t **fr, int *same, uint
 	if (m > max)
 		m = max;
 	for (int i = 0; stop && i < m; i++)
-		if ((uintptr_t)ips[first + i] > stop->lo && (uintptr_t)ips[first + i] <= stop->hi) {
+		if (ma_unwind_stop_at(stop->lo, stop->hi, (uintptr_t)ips[first + i])) {
 			m = i + 1;
 			break;
 		}
@@ -318,10 +318,12 @@ uint32_t ma_stack_capture_at(uintptr_t hook_fp)
 	 * frame: the walk stops there, and the Python frames tell the rest. */
 	const uint64_t *fr;
 	int same = 0, walked, py = ma_py_active; /* read once: with no Python, fr may stay NULL */
-	struct ma_unwind_stop eval;
-	ma_py_eval_range(&eval.lo, &eval.hi);
-	n = user_frames(ips, (int)depth, &fr, &same, hook_fp, !py, &walked,
-			py && !ma_cfg.pynative ? &eval : NULL);
+	struct ma_unwind_stop eval, *stop = NULL;
+	if (py && !ma_cfg.pynative) {
+		ma_py_eval_range(&eval.lo, &eval.hi);
+		stop = &eval;
+	}
+	n = user_frames(ips, (int)depth, &fr, &same, hook_fp, !py, &walked, stop);
 	if (n <= 0)
 		return 0;
 	uint32_t m = py ? ma_py_merge(fr, (uint32_t)n, merged, depth + MA_PY_MAX_FRAMES) : 0;

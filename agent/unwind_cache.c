@@ -441,7 +441,7 @@ __attribute__((noinline)) int ma_unwind_user(const uint64_t **frames, int max, u
 			u->n.ip[k] = ip;
 			u->n.sp[k] = sp;
 			u->n.rbp[k] = rbp;
-			if (ip - stop_lo - 1 < stop_hi - stop_lo) {
+			if (ma_unwind_stop_at(stop_lo, stop_hi, ip)) {
 				/* The stop: the last frame, and nothing read past
 				 * it (nor its rbp: the walk's end reads none). */
 				u->n.ra[k].at = u->n.rbp_saved[k].at = 0;

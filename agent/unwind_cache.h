@@ -24,6 +24,11 @@ struct ma_unwind_stop {
 	uintptr_t lo, hi;
 };
 
+static inline int ma_unwind_stop_at(uintptr_t lo, uintptr_t hi, uintptr_t ip)
+{
+	return ip - lo - 1 < hi - lo;   /* lo < ip <= hi, in one comparison */
+}
+
 /* The calling thread's native stack, innermost first, without the
  * agent's own leading frames and at most max frames: exactly what
  * unw_backtrace gives once those are dropped.  *frames points into the

@@ -18,6 +18,80 @@
 #define FRAME_OWNED_BY_CSTACK 3
 #define CACHE_BITS 8
 
+/* A frame's shape (shape_flags), and in the kept walk what it was read as. */
+#define MC_SHIM 1    /* a shim (3.12+): ends a group, no id */
+#define MC_LAST 2    /* the outermost frame of an eval-loop call: ends a group */
+#define MC_NONE 4    /* no id: not a code object (a frame being built) */
+
+/* What tells one code object from another that took its address: its
+ * name, file and line table pointers and the name's cached hash. */
+struct code_sig {
+	uintptr_t name, file, lt;
+	int64_t name_hash;
+};
+
+static inline void code_sig_read(uintptr_t code, struct code_sig *g)
+{
+	const struct ma_py_layout *l = &ma_py.l;
+	g->name = ma_py_rd(code + (l->co_qualname >= 0 ? l->co_qualname : l->co_name));
+	g->file = ma_py_rd(code + l->co_filename);
+	g->lt = ma_py_rd(code + l->co_linetable);
+	g->name_hash = ma_py_ptr_ok(g->name) ? *(const int64_t *)(g->name + l->str_hash) : -1;
+}
+
+static inline int code_sig_eq(const struct code_sig *a, const struct code_sig *b)
+{
+	return a->name == b->name && a->file == b->file && a->lt == b->lt &&
+	       a->name_hash == b->name_hash;
+}
+
+static inline int code_sig_same(uintptr_t code, const struct code_sig *g)
+{
+	struct code_sig c;
+	code_sig_read(code, &c);
+	return code_sig_eq(&c, g);
+}
+
+/* Where a frame's instruction and shape byte are read, and what of them
+ * counts: 3.8-3.10 keep an int offset and no shape (every frame ends a
+ * group); 3.11 marks an eval call's first frame, 3.12+ its shim frame. */
+struct frame_view {
+	long o_ip, o_shape;
+	uintptr_t ip_mask;
+	uint8_t shape_mask;
+};
+
+static inline struct frame_view frame_view(void)
+{
+	const struct ma_py_layout *l = &ma_py.l;
+	if (!ma_py.frames_v311)
+		return (struct frame_view){ l->fr_instr, l->fr_instr, 0xffffffffu, 0 };
+	return (struct frame_view){ l->fr_instr, l->fr_is_entry >= 0 ? l->fr_is_entry : l->fr_owner,
+				    ~(uintptr_t)0, 0xff };
+}
+
+static inline uint8_t shape_flags(uint8_t raw)
+{
+	const struct ma_py_layout *l = &ma_py.l;
+	if (!ma_py.frames_v311)
+		return MC_LAST;
+	if (l->fr_is_entry < 0)
+		return raw == FRAME_OWNED_BY_CSTACK ? MC_SHIM : 0;
+	return raw ? MC_LAST : 0;
+}
+
+/* The byte offset in code of instruction ip (3.11+: a pointer into the
+ * code object; before: f_lasti, in code units in 3.10). */
+static inline uint32_t off_of(uintptr_t code, uintptr_t ip)
+{
+	if (ma_py.frames_v311) {
+		uintptr_t base = code + (uintptr_t)ma_py.l.co_code;
+		return ip >= base && ip - base < (1u << 28) ? (uint32_t)(ip - base) : 0;
+	}
+	int lasti = (int)(uint32_t)ip;
+	return lasti < 0 ? 0 : (uint32_t)lasti * (ma_py.lasti_units ? 2u : 1u);
+}
+
 /* Per-thread caches in front of ma_py_frame_id, whose content hashes cost
  * most of a walk.
  *
@@ -32,8 +106,8 @@
  * object and (code, offset) alone is the key.  The whole table is dropped
  * when the epoch moves. */
 struct checked_entry {
-	uintptr_t code, name, file, lt;
-	int64_t name_hash;
+	uintptr_t code;
+	struct code_sig sig;   /* name_hash: of the content when Python kept none */
 	uint32_t off, id;
 };
 
@@ -106,26 +180,22 @@ static inline uint32_t slot_of(uintptr_t code, uint32_t off)
 static __attribute__((noinline)) uint32_t frame_id_checked(struct thread_frames *tf,
 							   uintptr_t code, uint32_t off)
 {
-	const struct ma_py_layout *l = &ma_py.l;
 	if (!ma_py_is(code, ma_py.code_type))
 		return NOT_CODE;
 	if (!tf)
 		return ma_py_frame_id(code, off);
-	uintptr_t name = ma_py_rd(code + (l->co_qualname >= 0 ? l->co_qualname : l->co_name));
-	uintptr_t file = ma_py_rd(code + l->co_filename);
-	uintptr_t lt = ma_py_rd(code + l->co_linetable);
-	int64_t nh = ma_py_ptr_ok(name) ? *(const int64_t *)(name + l->str_hash) : -1;
+	struct code_sig g;
+	code_sig_read(code, &g);
 	/* Names Python never hashed (qualnames like f.<locals>.<listcomp>):
 	 * their content is the validator. */
-	if (nh == -1)
-		nh = (int64_t)ma_py_str_hash(name);
+	if (g.name_hash == -1)
+		g.name_hash = (int64_t)ma_py_str_hash(g.name);
 	struct checked_entry *e = &tf->checked[slot_of(code, off)];
-	if (e->code == code && e->off == off && e->name == name && e->file == file &&
-	    e->lt == lt && e->name_hash == nh && e->id)
+	if (e->code == code && e->off == off && code_sig_eq(&e->sig, &g) && e->id)
 		return e->id;
 	uint32_t id = ma_py_frame_id(code, off);
 	if (id)
-		*e = (struct checked_entry){ code, name, file, lt, nh, off, id };
+		*e = (struct checked_entry){ code, g, off, id };
 	return id;
 }
 
@@ -174,35 +244,19 @@ static inline void close_group(struct walk *w)
 		w->end[w->ngroups++] = w->n;
 }
 
-/* The byte offset in code of instruction ip (3.11+: a pointer into the
- * code object; before: f_lasti, in code units in 3.10). */
-static inline uint32_t off_of(uintptr_t code, uintptr_t ip)
-{
-	if (ma_py.frames_v311) {
-		uintptr_t base = code + (uintptr_t)ma_py.l.co_code;
-		return ip >= base && ip - base < (1u << 28) ? (uint32_t)(ip - base) : 0;
-	}
-	int lasti = (int)(uint32_t)ip;
-	return lasti < 0 ? 0 : (uint32_t)lasti * (ma_py.lasti_units ? 2u : 1u);
-}
-
 
 /* Reads frame f's code and instruction offset.  Returns 0 for a shim
  * frame (3.12+: owned by the C stack, it ends a group).  *last is set on
  * the outermost frame of one eval-loop call. */
 static inline int read_frame(uintptr_t f, uintptr_t *code, uint32_t *off, int *last)
 {
-	const struct ma_py_layout *l = &ma_py.l;
-	*code = ma_py_rd(f + l->fr_code);
-	if (ma_py.frames_v311) {
-		if (l->fr_is_entry < 0 && *(const uint8_t *)(f + l->fr_owner) == FRAME_OWNED_BY_CSTACK)
-			return 0;
-		*off = off_of(*code, ma_py_rd(f + l->fr_instr));
-		*last = l->fr_is_entry >= 0 && *(const uint8_t *)(f + l->fr_is_entry);
-	} else {
-		*off = off_of(*code, (uint32_t)*(const int *)(f + l->fr_instr));
-		*last = 1;
-	}
+	const struct frame_view v = frame_view();
+	uint8_t fl = shape_flags(*(const uint8_t *)(f + v.o_shape) & v.shape_mask);
+	if (fl & MC_SHIM)
+		return 0;
+	*code = ma_py_rd(f + ma_py.l.fr_code);
+	*off = off_of(*code, ma_py_rd(f + v.o_ip) & v.ip_mask);
+	*last = (fl & MC_LAST) != 0;
 	return 1;
 }
 
@@ -301,14 +355,6 @@ static uintptr_t innermost_frame_gil(void)
  * read as: its address, code, raw instruction, shape (a shim, the last
  * frame of an eval-loop call), id, and its code object's validators. */
 #define MC_FRAMES 256
-#define MC_SHIM 1
-#define MC_LAST 2
-#define MC_NONE 4    /* no id: not a code object (a frame being built) */
-
-struct code_sig {
-	uintptr_t name, file, lt;
-	int64_t name_hash;
-};
 
 struct mc_frame {
 	uintptr_t addr, code, ip;  /* ip: as frame_view reads it */
@@ -318,54 +364,10 @@ struct mc_frame {
 };
 
 struct merge_cache {
-	uint32_t tid, n;           /* the thread it was read on; frames */
+	uint32_t n;                /* frames */
 	uintptr_t term;            /* the outermost frame's previous pointer */
 	struct mc_frame fr[MC_FRAMES];
 };
-
-/* Where a frame's instruction and shape byte are read, and what of them
- * counts: 3.8-3.10 keep an int offset and no shape (every frame ends a
- * group); 3.11 marks an eval call's first frame, 3.12+ its shim frame. */
-struct frame_view {
-	long o_ip, o_shape;
-	uintptr_t ip_mask;
-	uint8_t shape_mask;
-};
-
-static inline struct frame_view frame_view(void)
-{
-	const struct ma_py_layout *l = &ma_py.l;
-	if (!ma_py.frames_v311)
-		return (struct frame_view){ l->fr_instr, l->fr_instr, 0xffffffffu, 0 };
-	return (struct frame_view){ l->fr_instr, l->fr_is_entry >= 0 ? l->fr_is_entry : l->fr_owner,
-				    ~(uintptr_t)0, 0xff };
-}
-
-static inline uint8_t shape_flags(uint8_t raw)
-{
-	const struct ma_py_layout *l = &ma_py.l;
-	if (!ma_py.frames_v311)
-		return MC_LAST;
-	if (l->fr_is_entry < 0)
-		return raw == FRAME_OWNED_BY_CSTACK ? MC_SHIM : 0;
-	return raw ? MC_LAST : 0;
-}
-
-static inline void code_sig_read(uintptr_t code, struct code_sig *g)
-{
-	const struct ma_py_layout *l = &ma_py.l;
-	g->name = ma_py_rd(code + (l->co_qualname >= 0 ? l->co_qualname : l->co_name));
-	g->file = ma_py_rd(code + l->co_filename);
-	g->lt = ma_py_rd(code + l->co_linetable);
-	g->name_hash = ma_py_ptr_ok(g->name) ? *(const int64_t *)(g->name + l->str_hash) : -1;
-}
-
-static inline int code_sig_same(uintptr_t code, const struct code_sig *g)
-{
-	struct code_sig c;
-	code_sig_read(code, &c);
-	return c.name == g->name && c.file == g->file && c.lt == g->lt && c.name_hash == g->name_hash;
-}
 
 /* Frame a into m; nb, a live frame read in this walk (or NULL): the same
  * code and instruction there is the same id (both code objects alive). */
@@ -484,20 +486,15 @@ static void mc_build(const struct merge_cache *mc, struct walk *w)
 		close_group(w);
 }
 
-/* The thread's merge cache, forgotten when the thread record was another
- * thread's (NULL: no memory). */
+/* The thread's merge cache (NULL: no memory).  A record handed to a new
+ * thread keeps it: a walk reads only frames the new thread's chain leads
+ * to and checks everything it reuses, so another thread's walk is simply
+ * not joined. */
 static struct merge_cache *merge_cache(struct thread_frames *tf)
 {
-	struct ma_thread *t = ma_thread_self();
-	if (!tf || !t)
-		return NULL;
-	if (!tf->mc && !(tf->mc = ma_arena_alloc(sizeof(*tf->mc))))
-		return NULL;
-	if (tf->mc->tid != t->tid) {
-		tf->mc->tid = t->tid;
-		tf->mc->n = 0;
-	}
-	return tf->mc;
+	if (tf && !tf->mc)
+		tf->mc = ma_arena_alloc(sizeof(*tf->mc));
+	return tf ? tf->mc : NULL;
 }
 
 uint32_t ma_py_merge(const uint64_t *nat, uint32_t n, uint64_t *out, uint32_t cap)
@@ -556,9 +553,8 @@ static inline void put_entry(struct chain *c, uint32_t p, uintptr_t addr, uintpt
  * chain); NOT_CODE for a shim or a frame being built. */
 static uint32_t entry_id(struct thread_frames *tf, const struct chain *c, uint32_t p)
 {
-	const struct ma_py_layout *l = &ma_py.l;
-	if (ma_py.frames_v311 && l->fr_is_entry < 0 &&
-	    *(const uint8_t *)(c->addr[p] + l->fr_owner) == FRAME_OWNED_BY_CSTACK)
+	const struct frame_view v = frame_view();
+	if (shape_flags(*(const uint8_t *)(c->addr[p] + v.o_shape) & v.shape_mask) & MC_SHIM)
 		return NOT_CODE;
 	return frame_id(tf, 1, c->code[p], off_of(c->code[p], c->ip[p]));
 }
@@ -621,7 +617,7 @@ static uint32_t frames_fast(uintptr_t f, struct thread_frames *tf, uint64_t *out
 {
 	const struct ma_py_layout *l = &ma_py.l;
 	const long o_prev = l->fr_previous, o_code = l->fr_code, o_ip = l->fr_instr;
-	const uintptr_t mask = ma_py.frames_v311 ? ~(uintptr_t)0 : 0xffffffffu;
+	const uintptr_t mask = frame_view().ip_mask;
 	struct fast_tables *ft = tf->ft;
 	struct chain *c = &ft->chain;
 	uint64_t gen = atomic_load_explicit(&ma_mem_gen, memory_order_relaxed);
