@@ -221,7 +221,7 @@ static int session_setup(void)
 	 * module map could fill the socket. */
 	ma_start_ns = ma_now_ns();
 	ma_clock_tick();
-	first_seq = atomic_load(&ma_seq);
+	first_seq = ma_buffers_session_start();
 	ma_writer_set_header(send_header);
 	/* Every entry patched before the hooks record: patched one by one
 	 * with tracking on, a thread could see its free hooked while its

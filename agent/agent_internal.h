@@ -265,6 +265,9 @@ static inline void ma_leave(struct ma_thread *t)
  * ma_threads_unlock after releasing).  0, or -1 when it cannot tell
  * (no membarrier) or a thread stayed inside too long: release nothing. */
 int ma_threads_quiesce(void) MA_HIDDEN;
+/* A session begins: its first seq, before tracking is turned on.  A seq
+ * taken before it (by a thread held up across the gap) is never recorded. */
+uint64_t ma_buffers_session_start(void) MA_HIDDEN;
 uint64_t ma_seq_reserve(void) MA_HIDDEN;
 void ma_record_reserved(uint64_t seq, uint32_t kind, uint64_t addr, uint64_t size) MA_HIDDEN;
 void ma_seq_abandon(uint64_t seq) MA_HIDDEN;

@@ -186,6 +186,27 @@ void ma_lost_merge(struct ma_lost *a, const struct ma_lost *b)
 	a->last_seq = b->last_seq;
 }
 
+/* The first seq of the tracking session.  An owner drops busy while it
+ * waits (for a sweep to end, for a batch) and a realloc holds its free's
+ * seq reserved: either can outlast the session, the gap and the start of
+ * the next one.  Its seq then belongs to the ended session, where it was
+ * not recorded; the new session must not get it. */
+static _Atomic uint64_t session_first;
+
+uint64_t ma_buffers_session_start(void)
+{
+	uint64_t s = atomic_load(&ma_seq);
+	atomic_store(&session_first, s);
+	return s;
+}
+
+/* Whether an event with seq s may still be kept (busy held). */
+static int seq_in_session(uint64_t s)
+{
+	return atomic_load_explicit(&ma_tracking, memory_order_acquire) &&
+	       s >= atomic_load_explicit(&session_first, memory_order_relaxed);
+}
+
 /* An event that could not be kept, while tracking goes on, is counted:
  * with busy held, so that a sweep sees the count, or the seq still
  * pending — the watermark stays true, and what the writer sends as lost
@@ -199,7 +220,7 @@ static void lose(struct ma_thread *t, uint64_t seq, uint32_t kind, uint64_t size
 		wait_clear(&t->sweep);
 		atomic_exchange_explicit(&t->busy, 1, memory_order_seq_cst);
 	}
-	if (atomic_load_explicit(&ma_tracking, memory_order_relaxed)) {
+	if (seq_in_session(seq)) {
 		struct ma_lost one = { 0, 0, 0, 0, ma_event_ns(), 0, seq, seq };
 		one.last_ns = one.first_ns;
 		if (kind < 32) {
@@ -283,26 +304,27 @@ struct ma_thread *ma_thread_attach(void)
 /* The owner's side of the handshake with the writer (see the top of the
  * file).  Call with busy set and the store made visible (a locked
  * instruction since); returns with busy set and the writer not sweeping
- * this thread, or 0 with busy clear once tracking has stopped.  *s is
- * the seq the event will carry, kept pending while busy is dropped. */
-static int enter_slow(struct ma_thread *t, const uint64_t *s, uint32_t kind, uint64_t size)
+ * this thread, or 0 with busy clear once the event's session is over.
+ * s is the seq the event will carry, kept pending while busy is dropped.
+ * An event dropped is tested first: a sweep of the next session must not
+ * see a seq of the last one pending (its watermark would go back). */
+static int enter_slow(struct ma_thread *t, uint64_t s, uint32_t kind, uint64_t size)
 {
 	struct ma_buf *spare = NULL;   /* got while busy was down */
 	for (;;) {
-		if (atomic_load_explicit(&t->sweep, memory_order_relaxed)) {
-			if (s)
-				atomic_store_explicit(&t->pending, *s, memory_order_relaxed);
-			atomic_store_explicit(&t->busy, 0, memory_order_release);
-			wait_clear(&t->sweep);
-			atomic_exchange_explicit(&t->busy, 1, memory_order_seq_cst);
-			continue;
-		}
-		if (!atomic_load_explicit(&ma_tracking, memory_order_relaxed)) {
+		if (!seq_in_session(s)) {
 			atomic_store_explicit(&t->pending, UINT64_MAX, memory_order_relaxed);
 			atomic_store_explicit(&t->busy, 0, memory_order_release);
 			if (spare)
 				ma_buffers_release(spare);
 			return 0;
+		}
+		if (atomic_load_explicit(&t->sweep, memory_order_relaxed)) {
+			atomic_store_explicit(&t->pending, s, memory_order_relaxed);
+			atomic_store_explicit(&t->busy, 0, memory_order_release);
+			wait_clear(&t->sweep);
+			atomic_exchange_explicit(&t->busy, 1, memory_order_seq_cst);
+			continue;
 		}
 		if (!t->cur && spare) {
 			t->cur = spare;
@@ -315,12 +337,11 @@ static int enter_slow(struct ma_thread *t, const uint64_t *s, uint32_t kind, uin
 			return 1;
 		}
 		/* No batch: get one with busy down (the pool may make us wait). */
-		if (s)
-			atomic_store_explicit(&t->pending, *s, memory_order_relaxed);
+		atomic_store_explicit(&t->pending, s, memory_order_relaxed);
 		atomic_store_explicit(&t->busy, 0, memory_order_release);
 		spare = pool_get();
 		if (!spare) {
-			lose(t, *s, kind, size);
+			lose(t, s, kind, size);
 			return 0;
 		}
 		spare->tid = t->tid;
@@ -383,7 +404,7 @@ void ma_record(uint32_t kind, uint64_t addr, uint64_t size, uint32_t stack)
 	uint64_t s = atomic_fetch_add_explicit(&ma_seq, 1, memory_order_seq_cst);
 	if (__builtin_expect(atomic_load_explicit(&t->sweep, memory_order_relaxed) ||
 			     !atomic_load_explicit(&ma_tracking, memory_order_relaxed) || !t->cur, 0) &&
-	    !enter_slow(t, &s, kind, size))
+	    !enter_slow(t, s, kind, size))
 		return;
 	append_leave(t, s, kind, addr, size, stack);
 }
@@ -415,7 +436,7 @@ void ma_record_reserved(uint64_t seq, uint32_t kind, uint64_t addr, uint64_t siz
 	if (!t)
 		return;
 	atomic_exchange_explicit(&t->busy, 1, memory_order_seq_cst);
-	if (!enter_slow(t, &seq, kind, size))
+	if (!enter_slow(t, seq, kind, size))
 		return;
 	append_leave(t, seq, kind, addr, size, 0);
 }
@@ -535,6 +556,8 @@ void ma_buffers_reset(void)
 		memset(&t->lost_taken, 0, sizeof(t->lost_taken));
 		struct ma_buf *b = t->cur;
 		t->cur = NULL;
+		/* a seq still reserved is the ended session's (seq_in_session) */
+		atomic_store_explicit(&t->pending, UINT64_MAX, memory_order_relaxed);
 		sweep_end(t);
 		if (b) {
 			b->next = NULL;
