@@ -239,12 +239,6 @@ static struct ma_stack *intern_thread_cached(const uint64_t *f, uint32_t n)
 	return intern_thread_cached_sum(f, n, ma_hash_stack_sum(f, n));
 }
 
-static uint32_t intern_thread_cached_id(const uint64_t *f, uint32_t n)
-{
-	struct ma_stack *s = intern_thread_cached(f, n);
-	return s ? s->id : 0;
-}
-
 /* MEMATTACH_TEST_UNWIND_CHECK: a fast walk that differs from libunwind's. */
 static void check_walk(const uint64_t *fast, int nf, void **ips, int n)
 {
@@ -295,10 +289,41 @@ static int user_frames(void **ips, int max, const uint64_t **fr, int *same, uint
 		check_walk(*fr, n, ips + first, m);
 		return n;
 	}
-	ma_unwind_set_last_id(0);
+	ma_unwind_set_last_id(0, 0);
 	*same = 0;
 	*fr = (const uint64_t *)(ips + first);
 	return m;
+}
+
+/* A native stack merged with the thread's Python frames: 0 when none of
+ * them is Python's, else 1 and *id.  The native walk's kept id serves when
+ * the native frames and the Python ones (their tag) are those it was
+ * found for. */
+static int merged_id(const struct ma_py_merging *pm, const uint64_t *fr, uint32_t n, int same,
+		     uint64_t *merged, uint32_t cap, uint32_t *id)
+{
+	uint32_t known = same && pm->tag ? ma_unwind_last_id(pm->tag) : 0;
+	if (known && !ma_unwind_check) {
+		*id = known;
+		return 1;
+	}
+	uint64_t sum;
+	int summed;
+	uint32_t m = ma_py_merge(pm, fr, n, merged, cap, &sum, &summed);
+	if (!m)
+		return 0;
+	if (ma_unwind_check && summed && sum != ma_hash_stack_sum(merged, m))
+		ma_warn(0, "unwind check: a merged stack's kept hash sum differs from its frames'");
+	if (known) {
+		check_reused_id(merged, m, known);
+		*id = known;
+		return 1;
+	}
+	struct ma_stack *s = summed ? intern_thread_cached_sum(merged, m, sum)
+				    : intern_thread_cached(merged, m);
+	*id = s ? s->id : 0;
+	ma_unwind_set_last_id(pm->tag ? *id : 0, pm->tag);
+	return 1;
 }
 
 uint32_t ma_stack_capture(void)
@@ -326,12 +351,12 @@ uint32_t ma_stack_capture_at(uintptr_t hook_fp)
 	n = user_frames(ips, (int)depth, &fr, &same, hook_fp, !py, &walked, stop);
 	if (n <= 0)
 		return 0;
-	uint32_t m = py ? ma_py_merge(fr, (uint32_t)n, merged, depth + MA_PY_MAX_FRAMES) : 0;
-	if (m) {
-		ma_unwind_set_last_id(0);
-		return intern_thread_cached_id(merged, m);
-	}
-	uint32_t id = same ? ma_unwind_last_id() : 0;
+	struct ma_py_merging pm;
+	uint32_t id;
+	if (py && ma_py_merge_prepare(&pm) &&
+	    merged_id(&pm, fr, (uint32_t)n, same, merged, depth + MA_PY_MAX_FRAMES, &id))
+		return id;
+	id = same ? ma_unwind_last_id(0) : 0;
 	if (id && ma_unwind_check)
 		check_reused_id(fr, (uint32_t)n, id);
 	if (!id) {
@@ -341,7 +366,7 @@ uint32_t ma_stack_capture_at(uintptr_t hook_fp)
 		struct ma_stack *s = walked ? intern_thread_cached_sum(fr, (uint32_t)n, ma_unwind_hash_sum())
 					    : intern_thread_cached(fr, (uint32_t)n);
 		id = s ? s->id : 0;
-		ma_unwind_set_last_id(id);
+		ma_unwind_set_last_id(id, 0);
 	}
 	return id;
 }

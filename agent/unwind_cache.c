@@ -77,9 +77,16 @@ struct kept_frames {
  * a kept walk, from its frame q on, as long as the walk is unchanged. */
 #define RES_BITS 9
 #define RES_SLOTS (1u << RES_BITS)
+/* A stack id known for a result's frames, and the tag it was found with
+ * (the Python frames merged into it, stack_table.c; 0: none). */
+struct known_id {
+	uint64_t tag;
+	uint32_t id;
+};
+
 struct res_slot {
 	uint64_t stamp;       /* the walk's stamp at q when the id was found */
-	uint32_t id;
+	struct known_id id;
 	uint16_t q;
 	uint8_t j, k;
 	uintptr_t ip[KEEP_NEW - 1];
@@ -92,7 +99,7 @@ struct res_slot {
 #define AT_SLOT(sp) (((sp) >> 4) & (AT_SLOTS - 1))
 
 struct walk {
-	uint32_t last_id;     /* stack id of these frames, 0: unknown */
+	struct known_id last_id;   /* of these frames, id 0: unknown */
 	/* A stamp per frame, new whenever its code address or one inside it
 	 * changed: a walk is rewritten from its inner end up to the frame a
 	 * new walk joined, so the same stamp at q means the same addresses
@@ -109,7 +116,7 @@ struct walk {
 
 struct uw_thread {
 	unsigned gen;
-	uint32_t *id;         /* where the last result's stack id is kept, or NULL */
+	struct known_id *id;  /* where the last result's stack id is kept, or NULL */
 	unsigned clock;       /* counts walks, for the walks' last use */
 	uint64_t stamps;      /* the last stamp handed out */
 	unsigned used[WALKS]; /* each walk's last use */
@@ -263,7 +270,7 @@ static int place(struct uw_thread *u, int j, int k, int q)
 	}
 	w->base = base;
 	if (!same) {
-		w->last_id = 0;
+		w->last_id.id = 0;
 		uint64_t st = ++u->stamps;
 		for (int i = base; i < q; i++)
 			w->stamp[i] = st;
@@ -311,7 +318,7 @@ static void copy_outer(struct uw_thread *u, struct walk *d, const struct walk *w
 	d->trunc = w->trunc;
 	d->max = w->max;
 	d->stop = w->stop;
-	d->last_id = 0;
+	d->last_id.id = 0;
 	uint64_t st = ++u->stamps;
 	for (int i = q; i < MAXF; i++)
 		d->stamp[i] = st;
@@ -345,7 +352,7 @@ static struct res_slot *res_slot(struct uw_thread *u, int j, int q, int k)
 		t.q = (uint16_t)q;
 		t.k = (uint8_t)k;
 		memcpy(t.ip, u->n.ip, (size_t)k * sizeof(t.ip[0]));
-		t.id = 0;
+		t.id.id = 0;
 	}
 	set[1] = set[0];
 	set[0] = t;
@@ -379,7 +386,7 @@ static int joined(struct uw_thread *u, int j, int q, int k, const uint64_t **fra
 	if (lost > k && k < KEEP_NEW) {
 		struct res_slot *rs = res_slot(u, j, q, k);
 		u->id = &rs->id;
-		*same = rs->id != 0;
+		*same = rs->id.id != 0;
 		u->res_j = j;
 		u->res_q = q;
 		u->res_k = k;
@@ -500,21 +507,22 @@ uint64_t ma_unwind_hash_sum(void)
 	return sum;
 }
 
-uint32_t ma_unwind_last_id(void)
+uint32_t ma_unwind_last_id(uint64_t tag)
 {
 	struct ma_thread *t = ma_tls.thr;
 	struct uw_thread *u = t ? t->unwind : NULL;
-	if (!u || !u->id || u->gen != atomic_load_explicit(&uw_gen, memory_order_relaxed))
+	if (!u || !u->id || u->gen != atomic_load_explicit(&uw_gen, memory_order_relaxed) ||
+	    u->id->tag != tag)
 		return 0;
-	return *u->id;
+	return u->id->id;
 }
 
-void ma_unwind_set_last_id(uint32_t id)
+void ma_unwind_set_last_id(uint32_t id, uint64_t tag)
 {
 	struct ma_thread *t = ma_tls.thr;
 	struct uw_thread *u = t ? t->unwind : NULL;
 	if (u && u->id)
-		*u->id = id;
+		*u->id = (struct known_id){ tag, id };
 }
 
 void ma_unwind_thread_reset(void *unwind)
@@ -526,7 +534,7 @@ void ma_unwind_thread_reset(void *unwind)
 		u->w[j].c.word_of[MAXF] = WORDS;   /* the ends, never rewritten */
 		u->w[j].hsum[MAXF] = 0;
 		u->w[j].base = MAXF;
-		u->w[j].last_id = 0;
+		u->w[j].last_id.id = 0;
 	}
 	u->id = NULL;
 }

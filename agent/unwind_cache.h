@@ -43,9 +43,12 @@ int ma_unwind_user(const uint64_t **frames, int max, uintptr_t agent_lo, uintptr
 const uint64_t *ma_unwind_frames(void);
 /* ma_hash_stack_sum() of the last call's frames, from the sums it keeps. */
 uint64_t ma_unwind_hash_sum(void);
-/* The stack id of the previous call's frames (0: none), and setting it. */
-uint32_t ma_unwind_last_id(void);
-void ma_unwind_set_last_id(uint32_t id);
+/* The stack id of the previous call's frames (0: none), and setting it.
+ * The tag says what else the stack holds (stack_table.c: 0 for the native
+ * frames alone, else the Python frames merged in); an id is given only
+ * for the tag it was set with. */
+uint32_t ma_unwind_last_id(uint64_t tag);
+void ma_unwind_set_last_id(uint32_t id, uint64_t tag);
 /* A recycled thread record's last walk is forgotten. */
 void ma_unwind_thread_reset(void *unwind);
 /* Cached rules and walks are forgotten (objects unloaded, stacks released). */

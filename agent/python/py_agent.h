@@ -23,9 +23,21 @@ int ma_py_init(void) MA_HIDDEN;
 /* Merges the calling thread's Python frames into the native stack
  * nat[0..n) (innermost first): each group of Python frames run by one call
  * of the eval loop goes just before (inside of) that call's native frame.
- * Writes at most cap frames to out and returns their count, or 0 when the
- * thread runs no Python (the native stack is then used as it is). */
-uint32_t ma_py_merge(const uint64_t *nat, uint32_t n, uint64_t *out, uint32_t cap) MA_HIDDEN;
+ * First the frames are read (prepare: 0 when the thread runs no Python);
+ * pm->tag is then nonzero when the frames as merged can be told apart by
+ * it: the same tag as an earlier call on this thread, the same frames.
+ * ma_py_merge writes at most cap frames to out and returns their count,
+ * 0 when none is Python's (the native stack is then used as it is);
+ * *summed when *sum is ma_hash_stack_sum() of out. */
+struct ma_py_merging {
+	uintptr_t f;         /* the innermost frame */
+	void *tf, *mc;       /* the thread's caches (py_walk.c) */
+	int fast;
+	uint64_t tag;
+};
+int ma_py_merge_prepare(struct ma_py_merging *pm) MA_HIDDEN;
+uint32_t ma_py_merge(const struct ma_py_merging *pm, const uint64_t *nat, uint32_t n,
+		     uint64_t *out, uint32_t cap, uint64_t *sum, int *summed) MA_HIDDEN;
 /* The calling thread's Python frames alone, innermost first, into out;
  * 0 when it runs none.  MA_PY_KNOWN instead when the thread met these
  * frames before: known->stack is then their stack's id.  Otherwise, once

@@ -14,6 +14,7 @@
 #include <pthread.h>
 #include <string.h>
 #include "record_io.h"
+#include "../unwind_cache.h"
 
 #define FRAME_OWNED_BY_CSTACK 3
 #define CACHE_BITS 8
@@ -353,20 +354,41 @@ static uintptr_t innermost_frame_gil(void)
  * walk_frames costs ~70 instructions a frame.  Kept outermost frame first
  * (what a later walk keeps stays where it is); each frame with what it was
  * read as: its address, code, raw instruction, shape (a shim, the last
- * frame of an eval-loop call), id, and its code object's validators. */
-#define MC_FRAMES 256
+ * frame of an eval-loop call), id, and its code object's validators.
+ *
+ * The merge's Python part is kept too, in its final order: the frames
+ * with an id, each at its slot counted from the outer end (which a change
+ * of inner frames leaves in place), with the sums of their hash terms at
+ * their places in the merged stack.  A call whose frames did not change
+ * then costs a check of each frame and nothing per frame after it. */
+#define MC_FRAMES 256   /* deeper chains are walked whole */
+#define MC_SIG 8     /* its code object is checked when kept: the outer
+		      * neighbour (which would vouch for it) has other code */
 
 struct mc_frame {
 	uintptr_t addr, code, ip;  /* ip: as frame_view reads it */
 	struct code_sig sig;
 	uint32_t id;
-	uint8_t fl, shape;         /* shape: the raw byte, as frame_view reads it */
+	uint32_t slot;             /* the frames with an id outside it */
+	int32_t bound;             /* the innermost group boundary from it out, -1: none */
+	uint8_t fl;
+	uint16_t shape;            /* the raw byte; MC_REREAD above it: read again */
 };
+
+/* A frame kept with no id (no code object yet) never reads as it was. */
+#define MC_REREAD 0x100
 
 struct merge_cache {
 	uint32_t n;                /* frames */
 	uintptr_t term;            /* the outermost frame's previous pointer */
+	uint64_t ver;              /* moves whenever the frames change (the merge's tag) */
+	/* slots (frames with an id); those outside the innermost group (whose
+	 * stack position the eval frame's native frame shifts by one); slots
+	 * whose sums hold */
+	uint32_t nslots, outer, sums;
 	struct mc_frame fr[MC_FRAMES];
+	uint64_t out[MC_FRAMES];   /* slot j at out[MC_FRAMES - 1 - j] */
+	uint64_t cum[MC_FRAMES];   /* hash terms of slots 0..j summed */
 };
 
 /* Frame a into m; nb, a live frame read in this walk (or NULL): the same
@@ -377,9 +399,9 @@ static void mc_read(struct thread_frames *tf, int fast, struct mc_frame *m, uint
 	const struct frame_view v = frame_view();
 	m->addr = a;
 	m->code = ma_py_rd(a + ma_py.l.fr_code);
-	m->ip = ma_py_rd(a + v.o_ip) & v.ip_mask;
-	m->shape = *(const uint8_t *)(a + v.o_shape) & v.shape_mask;
-	m->fl = shape_flags(m->shape);
+	m->ip = ma_py_rd(a + v.o_ip);       /* raw: what is compared */
+	m->shape = *(const uint8_t *)(a + v.o_shape);
+	m->fl = shape_flags((uint8_t)(m->shape & v.shape_mask));
 	m->id = 0;
 	if (m->fl & MC_SHIM)
 		return;
@@ -388,10 +410,11 @@ static void mc_read(struct thread_frames *tf, int fast, struct mc_frame *m, uint
 		m->sig = nb->sig;
 		return;
 	}
-	m->id = frame_id(tf, fast, m->code, off_of(m->code, m->ip));
+	m->id = frame_id(tf, fast, m->code, off_of(m->code, m->ip & v.ip_mask));
 	if (m->id == NOT_CODE) {
 		m->id = 0;
 		m->fl |= MC_NONE;
+		m->shape |= MC_REREAD;
 		return;
 	}
 	code_sig_read(m->code, &m->sig);
@@ -416,21 +439,35 @@ static int mc_walk(uintptr_t f, struct thread_frames *tf, int fast, struct merge
 	return 1;
 }
 
+/* Whether kept frame m reads differently now (or has to be read again).
+ * The raw words: a change in what frame_view masks off alone costs only
+ * a read again. */
+static inline uintptr_t mc_moved(const struct mc_frame *m, const struct frame_view *v)
+{
+	uintptr_t a = m->addr;
+	return (ma_py_rd(a + ma_py.l.fr_code) ^ m->code) | (ma_py_rd(a + v->o_ip) ^ m->ip) |
+	       (*(const uint8_t *)(a + v->o_shape) ^ m->shape);
+}
+
 /* The last walk again, for the frames from the current one (f) outwards:
  * up to HEAD new inner frames are followed until one sits where one of the
- * last walk's innermost frames sat; from there each old frame's previous
- * pointer must still lead to the next old one (checked from the inside
- * out, stopping at the first that does not: past it an old address may
- * be gone), and each frame whose code, instruction, shape or code object
- * changed is read again.  0: not joined (walk it whole). */
+ * last walk's innermost frames sat.  From there out, in one pass, each old
+ * frame's previous pointer must still lead to the next old one (a frame
+ * is known live once a live frame links to it: past a broken link an old
+ * address may be gone) and each frame must read as it did, its code
+ * object too where no neighbour vouches for it.  The frames from the
+ * outermost that did not are read again, outermost first (an unchanged
+ * neighbour's id serves), then the new ones.  Returns the first frame
+ * read again or new (mc->n when none), -1 when not joined (walk whole). */
 static int mc_reuse(uintptr_t f, struct thread_frames *tf, int fast, struct merge_cache *mc)
 {
-	const long o_prev = ma_py.l.fr_previous, o_code = ma_py.l.fr_code;
+	const long o_prev = ma_py.l.fr_previous;
+	const struct frame_view v = frame_view();
 	struct mc_frame *fr = mc->fr;
 	uint32_t n = mc->n, keep = 0, s = 0, lo = n > HEAD ? n - HEAD : 0;
 	uintptr_t ha[HEAD], x = f;
 	if (!n)
-		return 0;
+		return -1;
 	for (;; s++) {
 		for (uint32_t p = n; p-- > lo;)
 			if (fr[p].addr == x) {
@@ -443,28 +480,85 @@ static int mc_reuse(uintptr_t f, struct thread_frames *tf, int fast, struct merg
 		x = ma_py_rd(x + o_prev);
 	}
 	if (!keep || keep + s > MC_FRAMES)
-		return 0;
-	for (uint32_t p = keep; p-- > 0;)
-		if (ma_py_rd(fr[p].addr + o_prev) != (p ? fr[p - 1].addr : mc->term))
-			return 0;
-	const struct frame_view v = frame_view();
-	for (uint32_t p = 0; p < keep; p++) {
+		return -1;
+	uint32_t dirty = keep;
+	for (uint32_t p = keep; p-- > 0;) {
+		const struct mc_frame *m = &fr[p];
+		if (ma_py_rd(m->addr + o_prev) != (p ? m[-1].addr : mc->term))
+			return -1;
+		if (__builtin_expect(mc_moved(m, &v) != 0, 0) ||
+		    ((m->fl & MC_SIG) && !code_sig_same(m->code, &m->sig)))
+			dirty = p;
+	}
+	for (uint32_t p = dirty; p < keep; p++) {
 		struct mc_frame *m = &fr[p];
-		uintptr_t a = m->addr;
 		const struct mc_frame *nb = p ? &fr[p - 1] : NULL;
-		uintptr_t d = (ma_py_rd(a + o_code) ^ m->code) |
-			      ((ma_py_rd(a + v.o_ip) & v.ip_mask) ^ m->ip) |
-			      ((*(const uint8_t *)(a + v.o_shape) & v.shape_mask) ^ m->shape);
-		if (d | (m->fl & MC_NONE))
-			mc_read(tf, fast, m, a, nb);
+		if (mc_moved(m, &v))
+			mc_read(tf, fast, m, m->addr, nb);
 		else if (!(m->fl & MC_SHIM) && !(nb && nb->code == m->code && !(nb->fl & MC_NONE)) &&
 			 !code_sig_same(m->code, &m->sig))
-			mc_read(tf, fast, m, a, NULL);   /* another code object at the same place */
+			mc_read(tf, fast, m, m->addr, NULL);   /* another code object at the same place */
 	}
 	for (uint32_t i = 0; i < s; i++)
 		mc_read(tf, fast, &fr[keep + i], ha[s - 1 - i], &fr[keep + i - 1]);
 	mc->n = keep + s;
-	return 1;
+	return (int)dirty;
+}
+
+/* What ends a group of the merge (as mc_build closes them). */
+static inline int mc_bound(uint8_t fl)
+{
+	return (fl & MC_SHIM) || (fl & (MC_LAST | MC_NONE)) == MC_LAST;
+}
+
+static inline int mc_has_slot(const struct mc_frame *m)
+{
+	return m->id && !(m->fl & (MC_SHIM | MC_NONE));
+}
+
+/* Frames lo.. in the merge's form: their slots, check flags and group
+ * bounds; the sums held below the first slot that changed or moved. */
+static void mc_index(struct merge_cache *mc, uint32_t lo)
+{
+	struct mc_frame *fr = mc->fr;
+	uint32_t slot = lo ? fr[lo - 1].slot + (uint32_t)mc_has_slot(&fr[lo - 1]) : 0;
+	int32_t bound = lo ? fr[lo - 1].bound : -1;
+	uint32_t first = slot;
+	for (uint32_t p = lo; p < mc->n; p++) {
+		struct mc_frame *m = &fr[p];
+		const struct mc_frame *nb = p ? &fr[p - 1] : NULL;
+		int sig = !(m->fl & MC_SHIM) && !(nb && nb->code == m->code && !(nb->fl & MC_NONE));
+		m->fl = (uint8_t)((m->fl & ~MC_SIG) | (sig ? MC_SIG : 0));
+		m->slot = slot;
+		if (mc_bound(m->fl))
+			bound = (int32_t)p;
+		m->bound = bound;
+		if (mc_has_slot(m))
+			mc->out[MC_FRAMES - 1 - slot++] = MA_FRAME_PYTHON_BIT | m->id;
+	}
+	uint32_t outer = bound < 0 ? 0 : fr[bound].slot;
+	uint32_t moved = outer == mc->outer ? UINT32_MAX : outer < mc->outer ? outer : mc->outer;
+	if (first > mc->sums)
+		first = mc->sums;
+	if (first > moved)
+		first = moved;
+	mc->nslots = slot;
+	mc->outer = outer;
+	mc->sums = first;
+	mc->ver++;
+}
+
+/* The hash terms of the Python part summed, each slot at its place in
+ * the merged stack counted from the outer end: the outer groups' slots at
+ * their own, the innermost group's one further (the eval frame's native
+ * frame lies between). */
+static uint64_t mc_sum(struct merge_cache *mc)
+{
+	for (uint32_t j = mc->sums; j < mc->nslots; j++)
+		mc->cum[j] = (j ? mc->cum[j - 1] : 0) +
+			     ma_hash_term(mc->out[MC_FRAMES - 1 - j], j + (j >= mc->outer));
+	mc->sums = mc->nslots;
+	return mc->nslots ? mc->cum[mc->nslots - 1] : 0;
 }
 
 /* The walk from the cache, as walk_frames makes it. */
@@ -497,33 +591,112 @@ static struct merge_cache *merge_cache(struct thread_frames *tf)
 	return tf ? tf->mc : NULL;
 }
 
-uint32_t ma_py_merge(const uint64_t *nat, uint32_t n, uint64_t *out, uint32_t cap)
+int ma_py_merge_prepare(struct ma_py_merging *pm)
 {
-	uintptr_t f = innermost_frame();
-	if (!f)
+	pm->f = innermost_frame();
+	pm->mc = NULL;
+	pm->tag = 0;
+	if (!pm->f)
 		return 0;
-	int fast;
-	struct thread_frames *tf = walk_caches(&fast);
+	struct thread_frames *tf = walk_caches(&pm->fast);
 	struct merge_cache *mc = merge_cache(tf);
-	struct walk w;
-	w.n = w.ngroups = 0;
-	if (mc && (mc_reuse(f, tf, fast, mc) || mc_walk(f, tf, fast, mc)))
-		mc_build(mc, &w);
-	else
-		walk_frames(f, tf, fast, &w);
-	if (!w.n)
-		return 0;
+	pm->tf = tf;
+	if (!mc)
+		return 1;
+	uint32_t n0 = mc->n;
+	int lo = mc_reuse(pm->f, tf, pm->fast, mc);
+	if (lo < 0) {
+		if (!mc_walk(pm->f, tf, pm->fast, mc))
+			return 1;
+		mc->sums = 0;
+		lo = 0;
+	}
+	if ((uint32_t)lo < mc->n || mc->n != n0 || !mc->ver)
+		mc_index(mc, (uint32_t)lo);
+	pm->mc = mc;
+	pm->tag = mc->nslots ? mc->ver : 0;
+	return 1;
+}
+
+/* The merge of nat and the walk w: each group of Python frames just inside
+ * its eval-loop call's native frame. */
+static uint32_t merge_walk(const struct walk *w, const uint64_t *nat, uint32_t n, uint64_t *out,
+			   uint32_t cap)
+{
 	uint32_t o = 0, g = 0;
 	for (uint32_t i = 0; i < n && o < cap; i++) {
-		if (nat[i] > ma_py.eval_lo && nat[i] <= ma_py.eval_hi && g < w.ngroups)
-			o = put_group(&w, g++, out, o, cap);
+		if (nat[i] > ma_py.eval_lo && nat[i] <= ma_py.eval_hi && g < w->ngroups)
+			o = put_group(w, g++, out, o, cap);
 		if (o < cap)
 			out[o++] = nat[i];
 	}
 	/* A truncated native stack: the Python view stays whole. */
-	while (g < w.ngroups)
-		o = put_group(&w, g++, out, o, cap);
+	while (g < w->ngroups)
+		o = put_group(w, g++, out, o, cap);
 	return o;
+}
+
+/* The usual shape from the kept slots: the native walk stopped at the
+ * eval frame (its last), the innermost group just inside it, the others
+ * outside.  Its hash sum from the kept sums and the native frames. */
+static uint32_t merge_kept(struct merge_cache *mc, const uint64_t *nat, uint32_t n, uint64_t *out,
+			   uint64_t *sum)
+{
+	uint32_t ns = mc->nslots, outer = mc->outer, o = n - 1;
+	uint64_t h = mc_sum(mc) + ma_hash_term(nat[n - 1], outer);
+	memcpy(out, nat, (n - 1) * sizeof(*out));
+	memcpy(out + o, &mc->out[MC_FRAMES - ns], (ns - outer) * sizeof(*out));
+	o += ns - outer;
+	out[o++] = nat[n - 1];
+	memcpy(out + o, &mc->out[MC_FRAMES - outer], outer * sizeof(*out));
+	for (uint32_t i = 0; i + 1 < n; i++)
+		h += ma_hash_term(nat[i], n + ns - 1 - i);
+	*sum = h;
+	return n + ns;
+}
+
+/* MEMATTACH_TEST_UNWIND_CHECK: the merge from the kept walk must be what
+ * a whole walk merges. */
+static void check_merge(const struct ma_py_merging *pm, const uint64_t *nat, uint32_t n,
+			const uint64_t *out, uint32_t m, uint32_t cap)
+{
+	static atomic_int said;
+	uint64_t whole[MA_MAX_DEPTH + MA_PY_MAX_FRAMES];
+	struct walk w;
+	w.n = w.ngroups = 0;
+	walk_frames(pm->f, pm->tf, pm->fast, &w);
+	uint32_t k = w.n ? merge_walk(&w, nat, n, whole, cap) : 0;
+	uint32_t i = 0;
+	while (i < m && i < k && whole[i] == out[i])
+		i++;
+	if ((i < m || m != k) && atomic_fetch_add(&said, 1) < 8)
+		ma_warn(0, "unwind check: a kept Python walk differs from a whole walk at frame %u of %u/%u",
+			i, m, k);
+}
+
+uint32_t ma_py_merge(const struct ma_py_merging *pm, const uint64_t *nat, uint32_t n,
+		     uint64_t *out, uint32_t cap, uint64_t *sum, int *summed)
+{
+	struct merge_cache *mc = pm->mc;
+	struct walk w;
+	uint32_t m;
+	*summed = 0;
+	w.n = w.ngroups = 0;
+	if (mc && mc->nslots && mc->n <= MA_PY_MAX_FRAMES && n && !ma_cfg.pynative &&
+	    n + mc->nslots <= cap &&
+	    nat[n - 1] > ma_py.eval_lo && nat[n - 1] <= ma_py.eval_hi) {
+		m = merge_kept(mc, nat, n, out, sum);
+		*summed = 1;
+	} else {
+		if (mc)
+			mc_build(mc, &w);
+		else if (pm->f)
+			walk_frames(pm->f, pm->tf, pm->fast, &w);
+		m = w.n ? merge_walk(&w, nat, n, out, cap) : 0;
+	}
+	if (ma_unwind_check && pm->f)
+		check_merge(pm, nat, n, out, m, cap);
+	return m;
 }
 
 static inline uint64_t rotl(uint64_t x, unsigned r)

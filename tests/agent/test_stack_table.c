@@ -17,7 +17,9 @@
 int ma_py_active;
 int ma_py_init(void) { return 0; }
 void ma_py_eval_range(uintptr_t *lo, uintptr_t *hi) { *lo = *hi = 0; }
-uint32_t ma_py_merge(const uint64_t *nat, uint32_t n, uint64_t *out, uint32_t cap) { return 0; }
+int ma_py_merge_prepare(struct ma_py_merging *pm) { (void)pm; return 0; }
+uint32_t ma_py_merge(const struct ma_py_merging *pm, const uint64_t *nat, uint32_t n, uint64_t *out,
+		     uint32_t cap, uint64_t *sum, int *summed) { return 0; }
 uint32_t ma_py_frames(uint64_t *out, uint32_t cap, int gil, struct ma_py_known *k) { return 0; }
 void ma_py_known_set(struct ma_py_known *k, uint32_t stack) { }
 _Atomic uint64_t ma_py_code_epoch;
@@ -36,6 +38,12 @@ static uint32_t frames_of(uint32_t k, uint64_t *f)
 	for (uint32_t i = 0; i < n; i++)
 		f[i] = 0x400000 + (uint64_t)k * 64 + i;
 	return n;
+}
+
+static uint32_t intern_thread_cached_id(const uint64_t *f, uint32_t n)
+{
+	struct ma_stack *s = intern_thread_cached(f, n);
+	return s ? s->id : 0;
 }
 
 /* The agent's own interning; with no thread record (above) it goes
