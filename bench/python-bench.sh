@@ -1,7 +1,8 @@
 #!/bin/bash
 # python-bench.sh BUILDDIR — the Python overhead benchmark: a workload that
 # builds and drops many dicts, lists and strings (bench/python_workload.py)
-# at a call depth of 15 and of 40, run untracked, under `memattach run`
+# at a call depth of 15 and of 40 (one function calling itself) and of 40
+# with every level a function of its own ("40d"), run untracked, under `memattach run`
 # (Python frames, the default) and under `memattach run
 # --trace-python-allocators`, for every interpreter found (PYTHONS="..."
 # to choose).  Interleaved: each round runs every (interpreter, depth, mode)
@@ -21,7 +22,7 @@ srcdir=$(cd "$(dirname "$0")" && pwd)
 wl="$srcdir/python_workload.py"
 iters=${ITERS:-10000}
 runs=${RUNS:-5}
-depths=${DEPTHS:-"15 40"}
+depths=${DEPTHS:-"15 40 40d"}
 base=${BASE:-}
 modes=${MODES:-"untracked default pyalloc${base:+ b-default b-pyalloc}"}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/ma-bench-py.XXXXXX")

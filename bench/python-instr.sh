@@ -12,14 +12,16 @@
 # a run of 0 iterations: interpreter start-up and the agent's session set-up
 # left out), and the loop's ratio to the untracked loop.  BASE=BUILDDIR adds
 # an older build's two tracked modes (b-default, b-pyalloc); PYTHONS,
-# DEPTHS, ITERS (default 1000) and MODES as in python-bench.sh.  Needs
-# valgrind.
+# DEPTHS, ITERS (default 1000) and MODES as in python-bench.sh (a depth
+# with a "d", 40d: every level a function of its own, as in a real program,
+# where the recursive chain lets a frame vouch for its neighbour's code).
+# Needs valgrind.
 set -u
 top=${1:-.}
 srcdir=$(cd "$(dirname "$0")" && pwd)
 wl="$srcdir/python_workload.py"
 iters=${ITERS:-1000}
-depths=${DEPTHS:-"15 40"}
+depths=${DEPTHS:-"15 40 40d"}
 base=${BASE:-}
 modes=${MODES:-"untracked default pyalloc${base:+ b-default b-pyalloc}"}
 command -v valgrind >/dev/null || { echo "python-instr.sh: valgrind is needed (apt-get install valgrind)" >&2; exit 1; }
