@@ -449,6 +449,13 @@ static inline uintptr_t mc_moved(const struct mc_frame *m, const struct frame_vi
 	       (*(const uint8_t *)(a + v->o_shape) ^ m->shape);
 }
 
+/* Whether kept frame m's code object must be checked: no unchanged outer
+ * neighbour nb runs the same code (which its frame holds alive). */
+static inline int mc_needs_sig(const struct mc_frame *m, const struct mc_frame *nb)
+{
+	return !(m->fl & MC_SHIM) && !(nb && nb->code == m->code && !(nb->fl & MC_NONE));
+}
+
 /* The last walk again, for the frames from the current one (f) outwards:
  * up to HEAD new inner frames are followed until one sits where one of the
  * last walk's innermost frames sat.  From there out, in one pass, each old
@@ -495,8 +502,7 @@ static int mc_reuse(uintptr_t f, struct thread_frames *tf, int fast, struct merg
 		const struct mc_frame *nb = p ? &fr[p - 1] : NULL;
 		if (mc_moved(m, &v))
 			mc_read(tf, fast, m, m->addr, nb);
-		else if (!(m->fl & MC_SHIM) && !(nb && nb->code == m->code && !(nb->fl & MC_NONE)) &&
-			 !code_sig_same(m->code, &m->sig))
+		else if (mc_needs_sig(m, nb) && !code_sig_same(m->code, &m->sig))
 			mc_read(tf, fast, m, m->addr, NULL);   /* another code object at the same place */
 	}
 	for (uint32_t i = 0; i < s; i++)
@@ -527,8 +533,7 @@ static void mc_index(struct merge_cache *mc, uint32_t lo)
 	for (uint32_t p = lo; p < mc->n; p++) {
 		struct mc_frame *m = &fr[p];
 		const struct mc_frame *nb = p ? &fr[p - 1] : NULL;
-		int sig = !(m->fl & MC_SHIM) && !(nb && nb->code == m->code && !(nb->fl & MC_NONE));
-		m->fl = (uint8_t)((m->fl & ~MC_SIG) | (sig ? MC_SIG : 0));
+		m->fl = (uint8_t)((m->fl & ~MC_SIG) | (mc_needs_sig(m, nb) ? MC_SIG : 0));
 		m->slot = slot;
 		if (mc_bound(m->fl))
 			bound = (int32_t)p;
