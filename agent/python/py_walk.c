@@ -613,10 +613,9 @@ int ma_py_merge_prepare(struct ma_py_merging *pm)
 	if (lo < 0) {
 		if (!mc_walk(pm->f, tf, pm->fast, mc))
 			return 1;
-		mc->sums = 0;
 		lo = 0;
 	}
-	if ((uint32_t)lo < mc->n || mc->n != n0 || !mc->ver)
+	if ((uint32_t)lo < mc->n || mc->n != n0)   /* a whole walk: lo 0, its sums none */
 		mc_index(mc, (uint32_t)lo);
 	pm->mc = mc;
 	pm->tag = mc->nslots ? mc->ver : 0;
@@ -683,23 +682,23 @@ uint32_t ma_py_merge(const struct ma_py_merging *pm, const uint64_t *nat, uint32
 		     uint64_t *out, uint32_t cap, uint64_t *sum, int *summed)
 {
 	struct merge_cache *mc = pm->mc;
-	struct walk w;
 	uint32_t m;
 	*summed = 0;
-	w.n = w.ngroups = 0;
 	if (mc && mc->nslots && mc->n <= MA_PY_MAX_FRAMES && n && !ma_cfg.pynative &&
 	    n + mc->nslots <= cap &&
 	    nat[n - 1] > ma_py.eval_lo && nat[n - 1] <= ma_py.eval_hi) {
 		m = merge_kept(mc, nat, n, out, sum);
 		*summed = 1;
 	} else {
+		struct walk w;
+		w.n = w.ngroups = 0;
 		if (mc)
 			mc_build(mc, &w);
-		else if (pm->f)
+		else
 			walk_frames(pm->f, pm->tf, pm->fast, &w);
 		m = w.n ? merge_walk(&w, nat, n, out, cap) : 0;
 	}
-	if (ma_unwind_check && pm->f)
+	if (ma_unwind_check)
 		check_merge(pm, nat, n, out, m, cap);
 	return m;
 }
