@@ -52,6 +52,23 @@ wait_snaps() {
 	return 1
 }
 
+# wait_cli WHAT: memattach's exit status, 60 s at most; after that a FAIL
+# that shows what it said and what the target did, and memattach is
+# stopped (SIGINT, then SIGKILL) so that the test ends
+wait_cli() {
+	for _ in $(seq 1200); do
+		kill -0 "$mpid" 2>/dev/null || { wait "$mpid"; return $?; }
+		sleep 0.05
+	done
+	bad "$1: memattach still running after 60 s; its stderr, then the target's output:"
+	sed 's/^/    /' "$tmp/err" "$tmp/out"
+	kill -INT "$mpid" 2>/dev/null
+	for _ in $(seq 100); do kill -0 "$mpid" 2>/dev/null || break; sleep 0.05; done
+	kill -KILL "$mpid" 2>/dev/null
+	wait "$mpid"
+	return 124
+}
+
 # 1. --every 200ms --keep 3: four ticks, each seen exactly.
 start_ticker
 mkdir "$tmp/snaps"
@@ -67,7 +84,7 @@ for i in 1 2 3 4; do
 	wait_snaps $((c + 2)) || break
 done
 kill -INT $mpid
-wait $mpid
+wait_cli "--every after SIGINT"
 rc=$?
 [ $rc = 0 ] || bad "--every: exit $rc after SIGINT"
 for f in "$tmp/snaps"/*.memcap; do
@@ -139,7 +156,7 @@ for _ in $(seq 600); do grep -q 'watching pid' "$tmp/err" && break; sleep 0.05; 
 for i in 1 2 3; do tick > /dev/null || bad "tick $i"; done
 wait_snaps 1
 for i in 4 5 6; do tick > /dev/null || bad "tick $i"; done
-wait $mpid
+wait_cli "--dump-count 2 after the sixth tick"
 rc=$?
 [ $rc = 0 ] || bad "--dump-count 2: exit $rc"
 grep '^memattach: snapshot' "$tmp/err" | sed -n 's/.*(dump \([0-9]\) of 2: the tracked heap reached \([0-9]*\) B): tracked heap \([0-9]*\) B.*/\1 \2 \3/p' \
@@ -161,7 +178,7 @@ grep -q '(dump 1 of 1' "$tmp/err" || for _ in $(seq 600); do grep -q '(dump 1 of
 c=$(nsnaps)
 wait_snaps $((c + 2))   # periodic snapshots go on after the dump
 kill -INT $mpid
-wait $mpid
+wait_cli "--every with a threshold after SIGINT"
 rc=$?
 [ $rc = 0 ] || bad "--every with a threshold: exit $rc"
 [ "$(grep -c '(dump 1 of 1: the tracked heap reached 14808 B): tracked heap 14808 B' "$tmp/err")" = 1 ] ||
