@@ -109,6 +109,7 @@ rm -f "$ma_tmp/go" "$ma_tmp/start" "$ma_tmp/out"   # out: the run's "ready" must
 "$PYTHON" "$ma_tmp/server.py" "$ma_tmp/go" "$ma_tmp/start" >"$ma_tmp/out" 2>"$ma_tmp/terr" </dev/null &
 tpid=$!
 ma_wait_for "$ma_tmp/out" '^ready ' 30 || { echo "FAIL: the server did not get ready"; kill "$tpid"; exit 1; }
+: >"$ma_tmp/err"   # the run's lines must not end the wait below
 "$MEMATTACH" --pid "$tpid" --follow-fork -o "$ma_tmp/pid.cap" >"$ma_tmp/mout" 2>"$ma_tmp/err" </dev/null &
 mpid=$!
 ma_wait_for "$ma_tmp/err" 'tracking 1 process' 60 || { echo "FAIL: memattach did not attach"; kill "$tpid" "$mpid"; exit 1; }

@@ -39,6 +39,7 @@ check_children() {
 # against their truth.
 follow() {
 	local d=$1 i=0 want=${3:-4}
+	: >"$d/err"   # the last call's "tracking" must not end the wait below
 	"$MEMATTACH" --pid "$master" --follow-fork -o "$d/cap" >"$d/mout" 2>"$d/err" </dev/null &
 	mpid=$!
 	while ! grep -q 'tracking 1 process' "$d/err"; do

@@ -72,6 +72,7 @@ wait_cli() {
 # 1. --every 200ms --keep 3: four ticks, each seen exactly.
 start_ticker
 mkdir "$tmp/snaps"
+: > "$tmp/err"   # here, not only in the job: its redirection comes after the fork
 "$ma" --pid "$tpid" --every 200ms --keep 3 -o "$tmp/snaps" 2> "$tmp/err" &
 mpid=$!
 wait_snaps 1 || exit 1
@@ -149,6 +150,7 @@ wait $tpid
 # it, 24,808: not at 4 or 5 ticks (24,680), at 6 (29,616); then exit 0.
 start_ticker
 mkdir "$tmp/dumps"
+: > "$tmp/err"   # the last part's lines must not end the waits below
 "$ma" --pid "$tpid" --dump-on-threshold 10000 --threshold-on heap --dump-count 2 -o "$tmp/dumps" \
 	2> "$tmp/err" &
 mpid=$!
@@ -170,6 +172,7 @@ wait $tpid
 # 3. Both: --every 200ms and one threshold dump at 10,000 B of heap.
 start_ticker
 mkdir "$tmp/both"
+: > "$tmp/err"
 "$ma" --pid "$tpid" --every 200ms --dump-on-threshold 10000 --threshold-on heap -o "$tmp/both" 2> "$tmp/err" &
 mpid=$!
 wait_snaps 1

@@ -62,6 +62,7 @@ check_attach() {
 	local cap=$py_tmp/attach.cap sleep_s=4
 	echo "=== memattach --pid $opt: $py idle.py"
 	rm -f "$py_tmp/stop"
+	: >"$py_tmp/out"   # the last interpreter's "ready" must not end the wait below
 	"$py" "$py_here/idle.py" $sleep_s "$py_tmp/stop" >"$py_tmp/out" 2>"$py_tmp/err" </dev/null &
 	local pid=$!
 	for i in $(seq 100); do
