@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -515,6 +516,9 @@ static void *writer_main(void *arg)
 {
 	int (*setup)(void) = (int (*)(void))arg;
 	ma_tls.guard = 1;    /* nothing on this thread is ever recorded */
+	/* its own name in top -H and /proc: it would have its creator's (the
+	 * program's, or the injector's loader thread's) */
+	prctl(PR_SET_NAME, "memattach");
 	if (setup && setup() < 0) {
 		writer_exit();   /* the CLI sees no connection */
 		return NULL;

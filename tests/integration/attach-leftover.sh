@@ -22,7 +22,9 @@
 #     judged on flatness: once attached its memory moves by 140-280 KiB
 #     and back between bursts (the malloc arena of the threads that take
 #     the GIL), more than the growth to find, which the C target shows;
-#   - each capture holds the burst (4096 allocations from the target).
+#   - each capture holds the burst (4096 allocations from the target);
+#   - while attached the agent's one thread is named "memattach", and it
+#     is gone after the detach (10 s at most).
 # The numbers per cycle are printed.
 . "$(dirname "$0")/attach-common.sh"
 CYCLES=${CYCLES:-30}
@@ -32,6 +34,7 @@ FLAT_KB=${FLAT_KB:-12}
 tpid=
 
 anon_kb() { awk '/^Anonymous:/ { print $2 }' "/proc/$1/smaps_rollup"; }
+agent_threads() { cat /proc/"$1"/task/*/comm 2>/dev/null | grep -cx memattach; }
 fd_list() { ls -l "/proc/$1/fd" | awk 'NR > 1 { print $(NF - 2), $NF }' | sort; }
 
 # median6 FIRST: the median of the six numbers of stdin from field FIRST
@@ -54,7 +57,7 @@ burst() {
 # leftover FLAT NAME CMD...: the cycles against one target (FLAT 1: its
 # memory after the first cycle is judged too).
 leftover() {
-	local judge_flat=$1 name=$2 c=1 n=1 a0 a1 a early late line=
+	local judge_flat=$1 name=$2 c=1 n=1 a0 a1 a early late k line=
 	shift 2
 	echo "=== $name: $CYCLES attach/burst/detach cycles"
 	rm -f "$ma_tmp/fifo"
@@ -70,7 +73,11 @@ leftover() {
 		n=$((n + 1))
 		attach_bg "$tpid" "$ma_tmp/l.cap" || return 1
 		burst $n || return 1
+		k=$(agent_threads "$tpid")
+		[ "$k" = 1 ] || { echo "FAIL: cycle $c: $k threads named memattach while attached, want 1"; return 1; }
 		stop_attach || return 1
+		for _ in $(seq 200); do [ "$(agent_threads "$tpid")" = 0 ] && break; sleep 0.05; done
+		[ "$(agent_threads "$tpid")" = 0 ] || { echo "FAIL: cycle $c: the agent's thread outlived the detach by 10 s"; return 1; }
 		a=$(anon_kb "$tpid")
 		line="$line $((a - a0))"
 		[ $c = 1 ] && a1=$a
