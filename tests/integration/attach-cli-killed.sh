@@ -1,6 +1,8 @@
 #!/bin/sh
-# attach-cli-killed.sh — memattach SIGKILLed mid-capture: within 1 s the
-# agent lets go (its thread is gone, the target keeps hammering), a new
+# attach-cli-killed.sh — memattach SIGKILLed mid-capture: the agent lets
+# go (its thread is gone, the target keeps hammering; the time it took is
+# printed, about 10-50 ms, and judged only against a 10 s bound so that
+# a loaded machine does not fail the product), a new
 # memattach --pid attaches (not refused as busy) and captures a counted
 # round exactly; the killed capture reads with a truncation warning.
 . "$(dirname "$0")/attach-common.sh"
@@ -20,8 +22,8 @@ ops0=$(awk '{ print $14 + $15 }' "/proc/$hpid/stat")
 i=0
 while [ "$(nthreads)" != "$before" ]; do
 	i=$((i + 1))
-	if [ "$i" -gt 20 ]; then
-		echo "FAIL: 1 s after memattach was killed the target still has $(nthreads) threads (had $before before the attach, $during during)"
+	if [ "$i" -gt 200 ]; then
+		echo "FAIL: 10 s after memattach was killed the target still has $(nthreads) threads (had $before before the attach, $during during)"
 		fail
 	fi
 	sleep 0.05
