@@ -63,6 +63,7 @@ leftover() {
 	rm -f "$ma_tmp/fifo"
 	mkfifo "$ma_tmp/fifo" || return 1
 	exec 3<>"$ma_tmp/fifo"
+	: >"$ma_tmp/tout"   # the last target's "ready" must not end the wait below
 	"$@" <"$ma_tmp/fifo" >"$ma_tmp/tout" 2>"$ma_tmp/terr" &
 	tpid=$!
 	ma_wait_for "$ma_tmp/tout" '^ready' 20 || { echo "FAIL: $name did not start"; return 1; }

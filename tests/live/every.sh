@@ -21,6 +21,7 @@ if [ -x /usr/bin/python3 ]; then PYTHON=/usr/bin/python3; else PYTHON=python3; f
 start_ticker() {
 	rm -f "$tmp/in"
 	mkfifo "$tmp/in"
+	: > "$tmp/out"   # the last ticker's "ready" must not end the wait below
 	"$tk" < "$tmp/in" > "$tmp/out" 2> "$tmp/terr" &
 	tpid=$!
 	exec 9> "$tmp/in"

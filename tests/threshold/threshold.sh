@@ -13,6 +13,7 @@ trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$tmp"' EXIT
 bad() { echo "FAIL: $*"; fail=1; }
 
 start_grower() {   # args: step period max
+	: > "$tmp/g.out"   # the last grower's "ready" must not end the wait below
 	"$g" "$@" > "$tmp/g.out" &
 	gp=$!
 	for _ in $(seq 100); do grep -q ready "$tmp/g.out" && return; sleep 0.05; done
