@@ -9,7 +9,11 @@
 bpid=$!
 ma_wait_for "$ma_tmp/bout" '^blocking ' 10 || { echo "FAIL: target did not start"; exit 1; }
 kill -STOP "$bpid"
-sleep 0.2
+i=0
+while [ "$(proc_state "$bpid")" != T ]; do   # the stop is the target's to take
+	i=$((i + 1)); [ "$i" -gt 200 ] && { echo "FAIL: the target did not stop"; kill -9 "$bpid"; exit 1; }
+	sleep 0.05
+done
 t0=$(now_s)
 timeout 60 "$MEMATTACH" --pid "$bpid" --duration 1 -o "$ma_tmp/s.cap" \
 	>"$ma_tmp/mout" 2>"$ma_tmp/merr" </dev/null

@@ -15,11 +15,20 @@ bad() { echo "FAIL: $*"; fail=1; }
 "$top/tests/threshold/spinner" > "$tmp/out" &
 sp=$!
 for _ in $(seq 100); do grep -q ready "$tmp/out" && break; sleep 0.05; done
-"$ma" --pid "$sp" -q --on-stall end --stall-limit 2s -o "$tmp/cap.memcap" 2> "$tmp/err" &
+nthreads() { ls "/proc/$sp/task" | wc -l; }
+before=$(nthreads)
+: > "$tmp/err"
+"$ma" --pid "$sp" --on-stall end --stall-limit 2s -o "$tmp/cap.memcap" 2> "$tmp/err" &
 mp=$!
-sleep 1
+# stopped once tracking (not in the middle of the attach)
+for _ in $(seq 600); do grep -q 'tracking pid' "$tmp/err" && break; sleep 0.05; done
+grep -q 'tracking pid' "$tmp/err" || bad "memattach was not tracking after 30 s: $(cat "$tmp/err")"
 kill -STOP $mp
-sleep 3                         # past the 2 s limit
+t0=$(date +%s.%N)
+# the agent gives up after the 2 s limit: its thread ends (60 s at most)
+for _ in $(seq 1200); do [ "$(nthreads)" = "$before" ] && break; sleep 0.05; done
+[ "$(nthreads)" = "$before" ] || bad "the agent's thread was still there 60 s after the CLI stopped"
+awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "the agent gave up %.2f s after the CLI stopped (limit 2 s, counted from when the socket filled)\n", b - a }'
 a=$(tail -n 1 "$tmp/out"); sleep 1; b=$(tail -n 1 "$tmp/out")
 echo "while the CLI is stopped: $a -> $b allocations in 1 s"
 [ "$b" -gt "$((a + 100000))" ] 2>/dev/null || bad "the target did not go on while the CLI was stopped ($a -> $b)"
