@@ -204,12 +204,15 @@ st_loop() {
 	sleep 0.2
 	st_attach "$DUR" && st_grabbed && st_stop || return 1
 	# Still counting after the detach.
-	local u0 u1
+	local u0 u1 i
 	u0=$(utime "$tpid")
-	sleep 0.3
-	u1=$(utime "$tpid")
+	for i in $(seq 200); do   # 10 s at most: a loaded machine may give it no tick for a while
+		sleep 0.05
+		u1=$(utime "$tpid")
+		[ "$u1" -gt "$u0" ] && break
+	done
 	if [ "$u1" -le "$u0" ]; then
-		echo "FAIL: the loop does not run after the detach (utime $u0 -> $u1, state $(grep State "/proc/$tpid/status"))"
+		echo "FAIL: the loop does not run after the detach (utime $u0 -> $u1 in 10 s, state $(grep State "/proc/$tpid/status"))"
 		return 1
 	fi
 	kill -USR2 "$tpid"
