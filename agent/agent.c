@@ -103,7 +103,7 @@ static int parse_config(const char *s, struct ma_config *c)
 	return c->socket_path[0] ? 0 : -EINVAL;
 }
 
-static void read_file(const char *path, char *buf, size_t len, int nul_to_space)
+void ma_read_file(const char *path, char *buf, size_t len, int nul_to_space)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	ssize_t n = fd < 0 ? 0 : read(fd, buf, len - 1);
@@ -124,8 +124,8 @@ static void send_header(void)
 {
 	static char cmdline[4096], comm[64], exe[4096], host[256];
 	struct timespec rt;
-	read_file("/proc/self/cmdline", cmdline, sizeof(cmdline), 1);
-	read_file("/proc/self/comm", comm, sizeof(comm), 0);
+	ma_read_file("/proc/self/cmdline", cmdline, sizeof(cmdline), 1);
+	ma_read_file("/proc/self/comm", comm, sizeof(comm), 0);
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	exe[n > 0 ? n : 0] = 0;
 	if (gethostname(host, sizeof(host) - 1) < 0)

@@ -106,6 +106,9 @@ static inline void ma_clock_tick(void)
 	atomic_store_explicit(&ma_clock_ns, ma_now_ns(), memory_order_relaxed);
 }
 pid_t ma_gettid(void) MA_HIDDEN;
+/* A small /proc file into buf (NUL-terminated, trailing newlines cut; "" when
+ * it cannot be read); nul_to_space for cmdline. */
+void ma_read_file(const char *path, char *buf, size_t len, int nul_to_space) MA_HIDDEN;
 /* process_identity.c: the connection's first record, who this process is
  * (forked: started in a followed fork's child).  0, or -1. */
 int ma_identity_send(int fd, int forked) MA_HIDDEN;

@@ -512,13 +512,22 @@ static int loop_timeout(uint64_t now, uint64_t next_tick, int flowing, int backe
 	return timeout;
 }
 
+/* Its own name in top -H and /proc: it would carry its creator's (the
+ * program's, or the injector's loader thread's).  Not under a seccomp
+ * filter: prctl is no call the attach judged there, and one could kill. */
+static void name_thread(void)
+{
+	char st[4096];
+	ma_read_file("/proc/thread-self/status", st, sizeof st, 0);
+	if (strstr(st, "\nSeccomp:\t0\n"))
+		prctl(PR_SET_NAME, "memattach");
+}
+
 static void *writer_main(void *arg)
 {
 	int (*setup)(void) = (int (*)(void))arg;
 	ma_tls.guard = 1;    /* nothing on this thread is ever recorded */
-	/* its own name in top -H and /proc: it would have its creator's (the
-	 * program's, or the injector's loader thread's) */
-	prctl(PR_SET_NAME, "memattach");
+	name_thread();
 	if (setup && setup() < 0) {
 		writer_exit();   /* the CLI sees no connection */
 		return NULL;

@@ -20,6 +20,7 @@
 #include <sys/mman.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
@@ -85,6 +86,9 @@ static const struct call calls[] = {
 	{ "eventfd2", SYS_eventfd2, { 0 }, 0, 0 },
 	{ "getpid", SYS_getpid, { 0 }, 0, 0 },
 	{ "process_vm_readv", SYS_process_vm_readv, { 0 }, 1, 0 },
+	/* the loader thread names itself (the agent's thread only where no
+	 * filter is on it); a refusal leaves the name */
+	{ "prctl", SYS_prctl, { PR_SET_NAME }, 1, 0 },
 	{ "memfd_create", SYS_memfd_create, { 0, MFD_CLOEXEC }, 0, 0 },   /* last: the memfd load only */
 };
 

@@ -59,6 +59,28 @@ ns_stop_target || fail
 sc_start memfd_create kill
 ns_capture "$root" "$ma_tmp/m.cap" || fail
 
+# prctl names the loader thread (and the agent's thread where no filter is
+# on it): failed, the capture is exact; killing, the attach is refused.
+sc_start prctl errno
+ns_capture "$root" "$ma_tmp/p.cap" || fail
+
+sc_start prctl kill
+refused "$tpid" "a seccomp filter of process $tpid forbids prctl (it kills the process; Seccomp: 2 in /proc/$tpid/status)" || fail
+kill -USR1 "$tpid"
+ma_wait_for "$ma_tmp/out" '^{"total_allocations"' 60 || fail
+ns_stop_target || fail
+
+# memattach run of a program under that filter: the agent's thread, under
+# it too, keeps the name it was born with (a prctl would kill the process)
+echo "=== memattach run -- seccomp_exec prctl kill nsleak"
+"$MEMATTACH" run -q -o "$ma_tmp/run.cap" -- "$TARGETS/seccomp_exec" prctl kill "$TARGETS/nsleak" \
+	>"$ma_tmp/rout" 2>"$ma_tmp/rerr" </dev/null
+rc=$?
+ma_show "memattach stderr" "$ma_tmp/rerr"
+[ "$rc" = 0 ] || { echo "FAIL: memattach run exited $rc (want 0; 159: the agent's prctl killed the program)"; fail; }
+report_json "$ma_tmp/run.cap" "$ma_tmp/run.json" || fail
+"$PYTHON" "$ma_here/compare.py" "$ma_tmp/rout" "$ma_tmp/run.json" || fail
+
 # A filter memattach may not read (run by an unprivileged user on its own
 # process): not judged; the failure it causes names it as the likely cause.
 user=memattach-test

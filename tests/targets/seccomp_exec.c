@@ -12,6 +12,7 @@
 static const struct { const char *name; int nr; } names[] = {
 	{ "memfd_create", SYS_memfd_create },
 	{ "process_vm_readv", SYS_process_vm_readv },
+	{ "prctl", SYS_prctl },
 	{ "socket", SYS_socket },
 };
 
