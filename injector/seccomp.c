@@ -16,7 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <time.h>
 #include <unistd.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
@@ -89,6 +91,28 @@ static const struct call calls[] = {
 	/* the loader thread names itself (the agent's thread only where no
 	 * filter is on it); a refusal leaves the name */
 	{ "prctl", SYS_prctl, { PR_SET_NAME }, 1, 0 },
+	/* the agent's thread (traced: perf trace of an attach), each a call
+	 * whose refusal it gets over but whose kill it would not: its stop
+	 * requests (recvfrom, without which the session cannot end cleanly),
+	 * the end's wait for the hooks (membarrier), the header and module
+	 * map (readlink of /proc/self/exe, uname), the process's identity
+	 * (pidfd_open, fstatfs), the socket's queue and buffer (ioctl
+	 * TIOCOUTQ, getsockopt, setsockopt), the end (shutdown), libunwind's
+	 * first look at the stack (mincore, also from the hooks' fallback
+	 * walk), the loader's waits and clock (nanosleep, clock_gettime) */
+	{ "recvfrom", SYS_recvfrom, { 0 }, 0, 0 },
+	{ "membarrier", SYS_membarrier, { 0 }, 1, 0 },
+	{ "readlink", SYS_readlink, { 0 }, 1, 0 },
+	{ "uname", SYS_uname, { 0 }, 1, 0 },
+	{ "pidfd_open", SYS_pidfd_open, { 0 }, 1, 0 },
+	{ "fstatfs", SYS_fstatfs, { 0 }, 1, 0 },
+	{ "ioctl", SYS_ioctl, { 0, TIOCOUTQ }, 1, 0 },
+	{ "getsockopt", SYS_getsockopt, { 0, SOL_SOCKET }, 1, 0 },
+	{ "setsockopt", SYS_setsockopt, { 0, SOL_SOCKET, SO_SNDBUF }, 1, 0 },
+	{ "shutdown", SYS_shutdown, { 0, SHUT_WR }, 1, 0 },
+	{ "mincore", SYS_mincore, { 0 }, 1, 1 },
+	{ "nanosleep", SYS_nanosleep, { 0 }, 1, 0 },
+	{ "clock_gettime", SYS_clock_gettime, { CLOCK_THREAD_CPUTIME_ID }, 1, 0 },
 	{ "memfd_create", SYS_memfd_create, { 0, MFD_CLOEXEC }, 0, 0 },   /* last: the memfd load only */
 };
 

@@ -70,6 +70,19 @@ kill -USR1 "$tpid"
 ma_wait_for "$ma_tmp/out" '^{"total_allocations"' 60 || fail
 ns_stop_target || fail
 
+# The agent's thread's own calls: the end's wait for the hooks failed (it
+# cannot tell when they are out: it keeps what it would release), exact;
+# its header's uname killing, refused; its stop requests failed, refused.
+sc_start membarrier errno
+ns_capture "$root" "$ma_tmp/b.cap" || fail
+for sc in "uname kill:it kills the process" "recvfrom errno:it fails it"; do
+	sc_start "${sc%% *}" "$(echo "${sc%%:*}" | cut -d' ' -f2)"
+	refused "$tpid" "a seccomp filter of process $tpid forbids ${sc%% *} (${sc#*:}; Seccomp: 2 in /proc/$tpid/status)" || fail
+	kill -USR1 "$tpid"
+	ma_wait_for "$ma_tmp/out" '^{"total_allocations"' 60 || fail
+	ns_stop_target || fail
+done
+
 # memattach run of a program under that filter: the agent's thread, under
 # it too, keeps the name it was born with (a prctl would kill the process)
 echo "=== memattach run -- seccomp_exec prctl kill nsleak"

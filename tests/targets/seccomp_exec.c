@@ -13,6 +13,9 @@ static const struct { const char *name; int nr; } names[] = {
 	{ "memfd_create", SYS_memfd_create },
 	{ "process_vm_readv", SYS_process_vm_readv },
 	{ "prctl", SYS_prctl },
+	{ "uname", SYS_uname },
+	{ "membarrier", SYS_membarrier },
+	{ "recvfrom", SYS_recvfrom },
 	{ "socket", SYS_socket },
 };
 
