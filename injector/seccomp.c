@@ -113,6 +113,9 @@ static const struct call calls[] = {
 	{ "mincore", SYS_mincore, { 0 }, 1, 1 },
 	{ "nanosleep", SYS_nanosleep, { 0 }, 1, 0 },
 	{ "clock_gettime", SYS_clock_gettime, { CLOCK_THREAD_CPUTIME_ID }, 1, 0 },
+	/* glibc's first pthread_create in a process installs its SIGSETXID
+	 * handler: in a single-threaded target, on the seized thread */
+	{ "rt_sigaction", SYS_rt_sigaction, { 33 }, 1, 0 },
 	{ "memfd_create", SYS_memfd_create, { 0, MFD_CLOEXEC }, 0, 0 },   /* last: the memfd load only */
 };
 

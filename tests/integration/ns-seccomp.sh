@@ -83,6 +83,17 @@ for sc in "uname kill:it kills the process" "recvfrom errno:it fails it"; do
 	ns_stop_target || fail
 done
 
+# A single-threaded target: the loader thread is its first, and glibc's
+# pthread_create installs a signal handler then, on the seized thread.
+echo "=== seccomp_exec rt_sigaction kill blocked sleep"
+: >"$ma_tmp/bout"
+"$TARGETS/seccomp_exec" rt_sigaction kill "$TARGETS/blocked" sleep >"$ma_tmp/bout" 2>&1 </dev/null &
+spid=$!
+ma_wait_for "$ma_tmp/bout" '^blocking ' 10 || fail
+refused "$spid" "a seccomp filter of process $spid forbids rt_sigaction (it kills the process; Seccomp: 2 in /proc/$spid/status)" || fail
+kill -9 "$spid"
+wait "$spid" 2>/dev/null
+
 # memattach run of a program under that filter: the agent's thread, under
 # it too, keeps the name it was born with (a prctl would kill the process)
 echo "=== memattach run -- seccomp_exec prctl kill nsleak"

@@ -16,6 +16,7 @@ static const struct { const char *name; int nr; } names[] = {
 	{ "uname", SYS_uname },
 	{ "membarrier", SYS_membarrier },
 	{ "recvfrom", SYS_recvfrom },
+	{ "rt_sigaction", SYS_rt_sigaction },
 	{ "socket", SYS_socket },
 };
 
