@@ -319,6 +319,8 @@ static int start_locked(const struct ma_config *c)
 	return r;
 }
 
+#define END_WAIT_MS 2000
+
 int memattach_agent_start(const char *config)
 {
 	struct ma_config c;
@@ -327,6 +329,9 @@ int memattach_agent_start(const char *config)
 
 	ma_tls.guard++;
 	pthread_mutex_lock(&session_lock);
+	/* An attach right after a detach may find the last session still
+	 * giving memory back: that is no other memattach, so it is waited for. */
+	ma_writer_wait_ended(END_WAIT_MS);
 	if (atomic_load(&ma_tracking) || ma_writer_running())
 		r = -EALREADY;
 	else if ((r = parse_config(config, &c)) == 0) {

@@ -456,6 +456,9 @@ void ma_writer_notify(void) MA_HIDDEN;
 void ma_writer_stop(int reason) MA_HIDDEN;
 void ma_writer_stop_at_exit(void) MA_HIDDEN;
 int ma_writer_running(void) MA_HIDDEN;
+/* A session whose end is under way (its writer giving memory back): waits
+ * up to ms for its writer to be gone; 1 when no writer runs. */
+int ma_writer_wait_ended(unsigned ms) MA_HIDDEN;
 /* Makes the writer send a Tick carrying id whose watermark covers every
  * event recorded before the call, and waits until it is sent.  0, or
  * -EPIPE when the session ended first. */

@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
@@ -54,6 +55,7 @@ static int sock = -1, evfd = -1, statm_fd = -1;
 static pthread_mutex_t state_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t state_cond = PTHREAD_COND_INITIALIZER;
 static int running;              /* writer thread alive */
+static int ending;               /* its session's end under way (finish) */
 static pid_t writer_pid;         /* the process whose session this is */
 static atomic_int stop_reason;   /* nonzero: stop requested */
 static int disconnected;
@@ -483,10 +485,23 @@ static void finish(int reason)
 	}
 }
 
+/* MEMATTACH_TEST_END_DELAY_MS in the target's environment: a session's
+ * end that gives memory back slowly, as under load (attach-back-to-back.sh). */
+static void end_delay_for_tests(void)
+{
+	const char *d = getenv("MEMATTACH_TEST_END_DELAY_MS");
+	long ms = d ? strtol(d, NULL, 10) : 0;
+	if (ms > 0 && ms <= 10000) {
+		struct timespec t = { ms / 1000, (ms % 1000) * 1000000L };
+		nanosleep(&t, NULL);
+	}
+}
+
 static void writer_exit(void)
 {
 	pthread_mutex_lock(&state_lock);
 	running = 0;
+	ending = 0;
 	pthread_cond_broadcast(&state_cond);
 	pthread_mutex_unlock(&state_lock);
 }
@@ -592,7 +607,11 @@ static void *writer_main(void *arg)
 	}
 	if (disconnected)
 		reason = MEMATTACH__STOP_REASON__STOP_DISCONNECTED;
+	pthread_mutex_lock(&state_lock);
+	ending = 1;
+	pthread_mutex_unlock(&state_lock);
 	finish(reason);
+	end_delay_for_tests();
 	writer_exit();
 	return NULL;
 }
@@ -745,6 +764,25 @@ void ma_writer_stop_at_exit(void)
 	pthread_mutex_unlock(&state_lock);
 }
 
+int ma_writer_wait_ended(unsigned ms)
+{
+	struct timespec dl;
+	clock_gettime(CLOCK_REALTIME, &dl);
+	dl.tv_sec += ms / 1000;
+	dl.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (dl.tv_nsec >= 1000000000L) {
+		dl.tv_sec++;
+		dl.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&state_lock);
+	while (running && ending)
+		if (pthread_cond_timedwait(&state_cond, &state_lock, &dl) == ETIMEDOUT)
+			break;
+	int r = !running;
+	pthread_mutex_unlock(&state_lock);
+	return r;
+}
+
 int ma_writer_running(void)
 {
 	pthread_mutex_lock(&state_lock);
@@ -756,7 +794,7 @@ int ma_writer_running(void)
 /* In a forked child the writer does not exist: drop the session quietly. */
 void ma_writer_forget_in_child(void)
 {
-	running = 0;
+	running = ending = 0;
 	if (sock >= 0)
 		close(sock);
 	if (evfd >= 0)
