@@ -65,6 +65,11 @@ static const struct call calls[] = {
 	{ "gettid", SYS_gettid, { 0 }, 0, 1 },
 	{ "futex", SYS_futex, { 0 }, 0, 1 },
 	{ "access", SYS_access, { 0, F_OK }, 0, 1 },
+	/* a hook that meets the writer mid-sweep yields; one that fills a
+	 * batch wakes the writer (its eventfd; failed, the writer's timer
+	 * takes the batch) */
+	{ "sched_yield", SYS_sched_yield, { 0 }, 1, 1 },
+	{ "write", SYS_write, { 0 }, 1, 1 },
 	{ "tgkill", SYS_tgkill, { 0, 0, SIGURG }, 0, 0 },
 	{ "rt_sigreturn", SYS_rt_sigreturn, { 0 }, 0, 0 },
 	{ "rt_sigprocmask", SYS_rt_sigprocmask, { 0 }, 0, 0 },

@@ -60,13 +60,18 @@ int main(int argc, char **argv)
 {
 	pthread_t th;
 	int i = t_init(argc, argv);
-	if (argc - i != 2 || (strcmp(argv[i], "gettid") && strcmp(argv[i], "socket")) ||
-	    (strcmp(argv[i + 1], "errno") && strcmp(argv[i + 1], "kill"))) {
-		static const char usage[] = "usage: seccomp_thread [--wait-signal] gettid|socket errno|kill\n";
+	static const struct { const char *name; int nr; } calls[] = {
+		{ "gettid", SYS_gettid }, { "socket", SYS_socket }, { "sched_yield", SYS_sched_yield },
+	};
+	nr = -1;
+	for (size_t c = 0; argc - i == 2 && c < sizeof calls / sizeof *calls; c++)
+		if (!strcmp(argv[i], calls[c].name))
+			nr = calls[c].nr;
+	if (nr < 0 || (strcmp(argv[i + 1], "errno") && strcmp(argv[i + 1], "kill"))) {
+		static const char usage[] = "usage: seccomp_thread [--wait-signal] gettid|socket|sched_yield errno|kill\n";
 		t_write(usage, sizeof usage - 1);
 		return 2;
 	}
-	nr = strcmp(argv[i], "gettid") ? SYS_socket : SYS_gettid;
 	deny = seccomp_deny_action(argv[i + 1]);
 	sigset_t set_;
 	sigemptyset(&set_);
