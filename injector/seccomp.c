@@ -92,7 +92,10 @@ static const struct call calls[] = {
 	{ "poll", SYS_poll, { 0 }, 0, 0 },
 	{ "eventfd2", SYS_eventfd2, { 0 }, 0, 0 },
 	{ "getpid", SYS_getpid, { 0 }, 0, 0 },
-	{ "process_vm_readv", SYS_process_vm_readv, { 0 }, 1, 0 },
+	/* libunwind's address checks (unwind_fds.c), also in a hook's
+	 * fallback walk in any thread */
+	{ "process_vm_readv", SYS_process_vm_readv, { 0 }, 1, 1 },
+	{ "getpid", SYS_getpid, { 0 }, 1, 1 },
 	/* the loader thread names itself (the agent's thread only where no
 	 * filter is on it); a refusal leaves the name */
 	{ "prctl", SYS_prctl, { PR_SET_NAME }, 1, 0 },

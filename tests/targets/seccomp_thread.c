@@ -62,13 +62,14 @@ int main(int argc, char **argv)
 	int i = t_init(argc, argv);
 	static const struct { const char *name; int nr; } calls[] = {
 		{ "gettid", SYS_gettid }, { "socket", SYS_socket }, { "sched_yield", SYS_sched_yield },
+		{ "process_vm_readv", SYS_process_vm_readv },
 	};
 	nr = -1;
 	for (size_t c = 0; argc - i == 2 && c < sizeof calls / sizeof *calls; c++)
 		if (!strcmp(argv[i], calls[c].name))
 			nr = calls[c].nr;
 	if (nr < 0 || (strcmp(argv[i + 1], "errno") && strcmp(argv[i + 1], "kill"))) {
-		static const char usage[] = "usage: seccomp_thread [--wait-signal] gettid|socket|sched_yield errno|kill\n";
+		static const char usage[] = "usage: seccomp_thread [--wait-signal] gettid|socket|sched_yield|process_vm_readv errno|kill\n";
 		t_write(usage, sizeof usage - 1);
 		return 2;
 	}
